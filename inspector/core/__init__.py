@@ -1,0 +1,1 @@
+"""Records, endpoints, options, clock and errors: the vocabulary every layer shares."""

@@ -1,0 +1,33 @@
+"""Per-session options, shared by the command line, the GUI and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+
+
+class Framing(StrEnum):
+    """How a TCP/TLS byte stream is cut into messages."""
+
+    RAW = "raw"  # each read is one record
+    LINES = "lines"  # up to and including "\n" (so "\r\n" too)
+    LEN16 = "len16"  # 2-byte big-endian length prefix, then that many bytes
+    LEN32 = "len32"  # 4-byte big-endian length prefix, then that many bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """Everything a session can be told before it opens."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    subprotocols: tuple[str, ...] = ()
+    origin: str | None = None
+    compression: bool = True
+    max_size: int | None = DEFAULT_MAX_SIZE
+    auto_pong: bool = True
+    framing: Framing = Framing.RAW
+    verify: bool = True
+    cafile: str | None = None
+    connect_timeout: float = 10.0
