@@ -1,0 +1,182 @@
+"""TCP/TLS stream framers: cut a byte stream into messages (raw reads, lines, length-prefixed).
+
+A framer is Sans-I/O: ``feed(data)`` returns every message completed by the bytes fed
+so far, each as ``(wire, body, ranges)`` where ``wire`` is the message exactly as on
+the stream (prefix or terminator included), ``body`` the message itself and ``ranges``
+the named byte ranges inside ``wire`` for the hex pane. Memory is bounded by
+``max_size``: a length prefix or a line longer than that raises :class:`FramingError`
+instead of buffering without end.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from inspector.core.errors import InspectorError
+from inspector.core.options import Framing
+
+#: One framed message: (wire bytes, body, [[range name, start, end], ...]).
+FramedMessage = tuple[bytes, bytes, list]
+
+
+class FramingError(InspectorError):
+    """The stream cannot be framed as asked (a message exceeds the size limit)."""
+
+
+class Framer(Protocol):
+    """Cuts a byte stream into messages."""
+
+    framing: Framing
+
+    def feed(self, data: bytes) -> list[FramedMessage]:
+        """Take the next bytes of the stream; return the messages they complete."""
+
+    def leftover(self) -> bytes:
+        """Bytes fed but not yet part of a complete message."""
+
+    def frame(self, body: bytes) -> FramedMessage:
+        """Build the wire form of an outgoing message."""
+
+
+class RawFramer:
+    """Each read is one message: the stream has no framing of its own."""
+
+    framing = Framing.RAW
+
+    def feed(self, data: bytes) -> list[FramedMessage]:
+        """Return the read as one message (nothing for an empty read)."""
+        if not data:
+            return []
+        data = bytes(data)
+        return [(data, data, [["payload", 0, len(data)]])]
+
+    def leftover(self) -> bytes:
+        """Raw framing never holds bytes back."""
+        return b""
+
+    def frame(self, body: bytes) -> FramedMessage:
+        """Raw messages go out as they are."""
+        body = bytes(body)
+        return (body, body, [["payload", 0, len(body)]])
+
+
+class LineFramer:
+    """Lines ending in "\\n"; a "\\r" before it belongs to the terminator too."""
+
+    framing = Framing.LINES
+
+    def __init__(self, max_size: int | None) -> None:
+        self.max_size = max_size
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[FramedMessage]:
+        """Append ``data`` and return every complete line."""
+        start_search = len(self._buffer)
+        self._buffer += data
+        out: list[FramedMessage] = []
+        start = 0
+        buffer = self._buffer
+        while True:
+            end = buffer.find(b"\n", max(start, start_search))
+            if end < 0:
+                break
+            wire = bytes(buffer[start : end + 1])
+            body_len = len(wire) - 1
+            if body_len and wire[body_len - 1] == 0x0D:
+                body_len -= 1
+            self._check(body_len)
+            ranges: list = []
+            if body_len:
+                ranges.append(["payload", 0, body_len])
+            ranges.append(["terminator", body_len, len(wire)])
+            out.append((wire, wire[:body_len], ranges))
+            start = end + 1
+        if start:
+            del buffer[:start]
+        pending = len(buffer)
+        if pending and buffer[-1] == 0x0D:
+            pending -= 1
+        self._check(pending)
+        return out
+
+    def _check(self, body_len: int) -> None:
+        if self.max_size is not None and body_len > self.max_size:
+            raise FramingError(
+                f"line longer than the {self.max_size}-byte limit (no newline after "
+                f"{body_len} bytes)"
+            )
+
+    def leftover(self) -> bytes:
+        """The incomplete last line."""
+        return bytes(self._buffer)
+
+    def frame(self, body: bytes) -> FramedMessage:
+        """Add "\\n" unless the body already ends a line."""
+        body = bytes(body)
+        if body.endswith(b"\n"):
+            text_len = len(body) - (2 if body.endswith(b"\r\n") else 1)
+            ranges: list = [["payload", 0, text_len]] if text_len else []
+            ranges.append(["terminator", text_len, len(body)])
+            return (body, body[:text_len], ranges)
+        wire = body + b"\n"
+        ranges = [["payload", 0, len(body)]] if body else []
+        ranges.append(["terminator", len(body), len(wire)])
+        return (wire, body, ranges)
+
+
+class LengthPrefixFramer:
+    """A big-endian length prefix of ``width`` bytes, then that many bytes of body."""
+
+    def __init__(self, width: int, max_size: int | None) -> None:
+        self.width = width
+        self.framing = Framing.LEN16 if width == 2 else Framing.LEN32
+        self.max_size = max_size
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[FramedMessage]:
+        """Append ``data`` and return every complete length-prefixed message."""
+        self._buffer += data
+        buffer = self._buffer
+        width = self.width
+        out: list[FramedMessage] = []
+        start = 0
+        while len(buffer) - start >= width:
+            length = int.from_bytes(buffer[start : start + width], "big")
+            if self.max_size is not None and length > self.max_size:
+                raise FramingError(
+                    f"length prefix announces {length} bytes, over the {self.max_size}-byte limit"
+                )
+            end = start + width + length
+            if len(buffer) < end:
+                break
+            wire = bytes(buffer[start:end])
+            out.append((wire, wire[width:], [["length", 0, width], ["payload", width, len(wire)]]))
+            start = end
+        if start:
+            del buffer[:start]
+        return out
+
+    def leftover(self) -> bytes:
+        """The incomplete last message (prefix and part of its body)."""
+        return bytes(self._buffer)
+
+    def frame(self, body: bytes) -> FramedMessage:
+        """Prefix ``body`` with its length; raise FramingError if it does not fit."""
+        body = bytes(body)
+        if len(body) >= 1 << (8 * self.width):
+            raise FramingError(
+                f"a {len(body)}-byte message does not fit a {self.width}-byte length prefix"
+            )
+        wire = len(body).to_bytes(self.width, "big") + body
+        return (wire, body, [["length", 0, self.width], ["payload", self.width, len(wire)]])
+
+
+def make_framer(framing: Framing, max_size: int | None = None) -> Framer:
+    """The framer for ``framing``; ``max_size`` bounds one message (None: no bound)."""
+    if framing is Framing.LINES:
+        return LineFramer(max_size)
+    if framing is Framing.LEN16:
+        return LengthPrefixFramer(2, max_size)
+    if framing is Framing.LEN32:
+        return LengthPrefixFramer(4, max_size)
+    return RawFramer()

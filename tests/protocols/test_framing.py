@@ -1,0 +1,111 @@
+"""Stream framers: every input is also fed one byte at a time, with the same result."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inspector.core.options import Framing
+from inspector.protocols.framing import FramingError, make_framer
+
+
+def feed_all(framing: Framing, data: bytes, max_size: int | None = None) -> tuple[list, bytes]:
+    framer = make_framer(framing, max_size)
+    return framer.feed(data), framer.leftover()
+
+
+def feed_bytewise(framing: Framing, data: bytes, max_size: int | None = None) -> tuple[list, bytes]:
+    framer = make_framer(framing, max_size)
+    out: list = []
+    for i in range(len(data)):
+        out.extend(framer.feed(data[i : i + 1]))
+    return out, framer.leftover()
+
+
+def both(framing: Framing, data: bytes, max_size: int | None = None) -> tuple[list, bytes]:
+    whole = feed_all(framing, data, max_size)
+    assert feed_bytewise(framing, data, max_size) == whole
+    return whole
+
+
+def test_raw_each_read_is_one_message() -> None:
+    framer = make_framer(Framing.RAW)
+    assert framer.feed(b"abc") == [(b"abc", b"abc", [["payload", 0, 3]])]
+    assert framer.feed(b"") == []
+    assert framer.leftover() == b""
+
+
+def test_lines_keep_cr_in_terminator() -> None:
+    messages, rest = both(Framing.LINES, b"one\r\ntwo\n\npart")
+    assert messages == [
+        (b"one\r\n", b"one", [["payload", 0, 3], ["terminator", 3, 5]]),
+        (b"two\n", b"two", [["payload", 0, 3], ["terminator", 3, 4]]),
+        (b"\n", b"", [["terminator", 0, 1]]),
+    ]
+    assert rest == b"part"
+
+
+def test_len16_and_len32() -> None:
+    data = b"\x00\x03abc\x00\x00\x00"
+    messages, rest = both(Framing.LEN16, data)
+    assert messages == [
+        (b"\x00\x03abc", b"abc", [["length", 0, 2], ["payload", 2, 5]]),
+        (b"\x00\x00", b"", [["length", 0, 2], ["payload", 2, 2]]),
+    ]
+    assert rest == b"\x00"
+    messages, rest = both(Framing.LEN32, b"\x00\x00\x00\x02hi\x00\x00")
+    assert messages == [(b"\x00\x00\x00\x02hi", b"hi", [["length", 0, 4], ["payload", 4, 6]])]
+    assert rest == b"\x00\x00"
+
+
+@pytest.mark.parametrize("framing", [Framing.LEN16, Framing.LEN32])
+def test_length_over_limit_is_an_error(framing: Framing) -> None:
+    width = 2 if framing is Framing.LEN16 else 4
+    data = (11).to_bytes(width, "big")
+    with pytest.raises(FramingError, match="over the 10-byte limit"):
+        feed_all(framing, data, max_size=10)
+    with pytest.raises(FramingError):
+        feed_bytewise(framing, data, max_size=10)
+    assert both(framing, (10).to_bytes(width, "big") + b"x" * 10, max_size=10)[0]
+
+
+def test_line_over_limit_is_an_error() -> None:
+    assert both(Framing.LINES, b"x" * 10 + b"\r", max_size=10) == ([], b"x" * 10 + b"\r")
+    with pytest.raises(FramingError, match="line longer than the 10-byte limit"):
+        feed_all(Framing.LINES, b"x" * 11, max_size=10)
+    with pytest.raises(FramingError):
+        feed_bytewise(Framing.LINES, b"x" * 11 + b"\n", max_size=10)
+
+
+def test_outgoing_frames() -> None:
+    assert make_framer(Framing.LINES).frame(b"hi") == (
+        b"hi\n",
+        b"hi",
+        [["payload", 0, 2], ["terminator", 2, 3]],
+    )
+    assert make_framer(Framing.LINES).frame(b"hi\r\n")[0] == b"hi\r\n"
+    assert make_framer(Framing.LEN16).frame(b"abc")[0] == b"\x00\x03abc"
+    assert make_framer(Framing.LEN32).frame(b"")[0] == b"\x00\x00\x00\x00"
+    with pytest.raises(FramingError, match="does not fit"):
+        make_framer(Framing.LEN16).frame(b"x" * 65536)
+
+
+@given(
+    st.lists(st.binary(max_size=300), max_size=8), st.sampled_from([Framing.LEN16, Framing.LEN32])
+)
+def test_length_prefixed_round_trip(bodies: list[bytes], framing: Framing) -> None:
+    out = make_framer(framing)
+    stream = b"".join(out.frame(body)[0] for body in bodies)
+    messages, rest = both(framing, stream)
+    assert [body for _, body, _ in messages] == bodies
+    assert b"".join(wire for wire, _, _ in messages) == stream
+    assert rest == b""
+
+
+@given(st.lists(st.binary(max_size=50).map(lambda b: b.replace(b"\n", b"")), max_size=8))
+def test_lines_round_trip(lines: list[bytes]) -> None:
+    stream = b"".join(line + b"\n" for line in lines)
+    messages, rest = both(Framing.LINES, stream)
+    assert [body + wire[len(body) : -1] for wire, body, _ in messages] == lines
+    assert rest == b""
