@@ -63,7 +63,7 @@ class Record:
     kind: Kind
     wire: bytes = b""
     payload: bytes | None = None
-    fields: Mapping[str, Any] = field(default=_EMPTY)
+    fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     @property
     def size(self) -> int:
