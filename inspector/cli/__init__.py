@@ -1,0 +1,60 @@
+"""The headless commands (``inspector probe``): argument parsing and running, no Qt."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from inspector.cli.args import (
+    COMMANDS,
+    UsageExit,
+    build_main_parser,
+    build_probe_parser,
+    fail_usage,
+)
+from inspector.core.errors import EndpointError, UsageError
+
+__all__ = ["COMMANDS", "build_main_parser", "build_probe_parser", "run_command"]
+
+
+def run_command(
+    argv: Sequence[str], stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run one headless command (``argv[0]`` is its name); return the exit status.
+
+    Usage errors are one line and status 2; anything unexpected is one line and
+    status 1, never a traceback.
+    """
+    err = stderr if stderr is not None else sys.stderr
+    command, rest = argv[0], list(argv[1:])
+    try:
+        if command == "probe":
+            return _probe(rest, stdout, err)
+        return fail_usage(f"inspector: unknown command {command!r}")
+    except UsageExit as exc:
+        err.write(f"{exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        err.write("inspector: interrupted\n")
+        return 130
+    except Exception as exc:  # the promise: one line, never a traceback
+        err.write(f"inspector: unexpected error: {type(exc).__name__}: {exc}\n")
+        return 1
+
+
+def _probe(argv: list[str], stdout: TextIO | None, stderr: TextIO) -> int:
+    from inspector.cli.probe import run_probe
+    from inspector.core.endpoints import parse_endpoint
+
+    args = build_probe_parser().parse_args(argv)
+    try:
+        endpoint = parse_endpoint(args.url)
+    except EndpointError as exc:
+        stderr.write(f"inspector probe: {exc}\n")
+        return 2
+    try:
+        return run_probe(endpoint, args, stdout, stderr)
+    except UsageError as exc:
+        stderr.write(f"inspector probe: {exc}\n")
+        return 2

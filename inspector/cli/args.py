@@ -1,0 +1,290 @@
+"""Command-line grammar: the top-level parser, ``probe``'s options and their value types.
+
+Standard library only, so ``inspector --help`` and usage errors never load Qt or the
+engine. Every usage error is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import string
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from inspector import __version__
+from inspector.core.options import DEFAULT_MAX_SIZE, Framing
+
+PROG = "inspector"
+USAGE_EXIT = 2
+
+#: Subcommands run headless by inspector.cli; anything else opens the desktop app.
+COMMANDS = ("probe",)
+
+_HEX_DIGITS = frozenset(string.hexdigits)
+
+MAIN_EXAMPLES = """\
+commands:
+  probe URL [options]   open one session without a window, send, print every record
+
+examples:
+  inspector                                   open the desktop app
+  inspector ws://127.0.0.1:8765/chat          open the app and connect to a URL
+  inspector --capture-dir ~/captures          keep the app's captures in a folder
+  inspector probe ws://127.0.0.1:8765/ --send 'hello' --json
+  inspector probe tcp://127.0.0.1:7 --framing lines --send 'PING\\r\\n'
+  inspector probe --help                      every option of probe
+
+URLs: ws://host[:port]/path, wss://…, tcp://host:port, tls://host:port, udp://host:port
+(IPv6 literals in brackets: ws://[::1]:8765/).
+"""
+
+PROBE_EXAMPLES = """\
+sending: --send, --send-hex and --send-file may be repeated and mixed; they are sent
+in command-line order. In --send text, \\r \\n \\t \\\\ and \\xNN (one byte) are understood.
+On WebSocket --send sends a text message, --send-hex/--send-file a binary one; on
+tcp/tls they write raw bytes, on udp each is one datagram.
+
+output: one line per record (time since start, → out / ← in / · session, kind, size,
+preview); --json prints one JSON object per record instead; --quiet prints nothing.
+
+exit status: 0 the session ran and closed normally; 1 it could not connect, was
+refused, the peer broke the protocol or the connection ended abnormally; 2 wrong
+usage; 130 interrupted (Ctrl+C closes the session first).
+
+examples:
+  inspector probe ws://127.0.0.1:8765/ --send hello --wait 2
+  inspector probe wss://example.test/ws --cafile ca.pem --header 'Authorization: Bearer x' \\
+      --subprotocol chat.v1 --send '{"op": "sub"}' --count 3 --json
+  inspector probe ws://127.0.0.1:8765/ --no-compress --send-hex '81 05 68 65 6c 6c 6f'
+  inspector probe ws://127.0.0.1:9001/ --echo -o session.sqlite
+  inspector probe tcp://127.0.0.1:7 --framing lines --send 'PING\\r\\n' --count 1
+  inspector probe udp://127.0.0.1:5353 --send-hex '00 01 00 00' --wait 0.5
+  inspector probe tls://127.0.0.1:8443 --insecure --send-file request.bin -o cap.sqlite
+"""
+
+
+class UsageExit(Exception):
+    """Wrong usage: carries the one line to print and exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``inspector probe: <what> (see --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageExit(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One thing to send, in command-line order: ``kind`` is text, hex or file."""
+
+    kind: str
+    value: bytes | str
+
+
+class AppendSend(argparse.Action):
+    """Append (kind, value) to one shared list so mixed --send* options keep their order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        sends = list(getattr(namespace, self.dest, None) or [])
+        sends.append(Send(self.const, values))  # type: ignore[arg-type]
+        setattr(namespace, self.dest, sends)
+
+
+def unescape(text: str) -> bytes:
+    """Turn --send text into bytes: UTF-8, with ``\\r \\n \\t \\\\ \\xNN`` understood.
+
+    ``\\xNN`` is one raw byte, so any byte can be sent; an unknown escape is an error
+    naming its position (1-based) rather than a silent guess.
+    """
+    out = bytearray()
+    i = 0
+    simple = {"r": b"\r", "n": b"\n", "t": b"\t", "\\": b"\\"}
+    while i < len(text):
+        j = text.find("\\", i)
+        if j < 0:
+            out += text[i:].encode("utf-8", "surrogateescape")
+            break
+        out += text[i:j].encode("utf-8", "surrogateescape")
+        code = text[j + 1 : j + 2]
+        if code in simple:
+            out += simple[code]
+            i = j + 2
+        elif code == "x":
+            digits = text[j + 2 : j + 4]
+            if len(digits) != 2 or not set(digits) <= _HEX_DIGITS:
+                raise argparse.ArgumentTypeError(
+                    f"\\x at position {j + 1} needs two hex digits, e.g. \\x0a"
+                )
+            out.append(int(digits, 16))
+            i = j + 4
+        elif not code:
+            raise argparse.ArgumentTypeError(f"lone backslash at position {j + 1}; write \\\\")
+        else:
+            raise argparse.ArgumentTypeError(
+                f"unknown escape \\{code} at position {j + 1}; use \\r \\n \\t \\\\ or \\xNN"
+            )
+    return bytes(out)
+
+
+def parse_hex(text: str) -> bytes:
+    """Hex digits with optional white space (and ``:`` between bytes) into bytes."""
+    digits: list[str] = []
+    for pos, ch in enumerate(text, 1):
+        if ch in _HEX_DIGITS:
+            digits.append(ch)
+        elif not (ch.isspace() or ch == ":"):
+            raise argparse.ArgumentTypeError(f"{ch!r} at position {pos} is not a hex digit")
+    if len(digits) % 2:
+        raise argparse.ArgumentTypeError(
+            f"odd number of hex digits ({len(digits)}): each byte needs two"
+        )
+    return bytes.fromhex("".join(digits))
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``'Name: value'`` into a (name, value) pair, checked against RFC 9110 §5.1 tokens."""
+    name, sep, value = text.partition(":")
+    name = name.strip()
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'Name: value'")
+    allowed = set(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
+    if not set(name) <= allowed:
+        raise argparse.ArgumentTypeError(f"{name!r} is not a valid header name")
+    value = value.strip()
+    if any(ch in value for ch in "\r\n\0"):
+        raise argparse.ArgumentTypeError(f"the value of header {name!r} contains CR, LF or NUL")
+    return name, value
+
+
+def _number(kind: type, minimum: float, what: str, *, strict: bool = False) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < minimum or (strict and value == minimum) or value != value:
+            bound = "greater than" if strict else "at least"
+            raise argparse.ArgumentTypeError(f"{text!r} must be {bound} {minimum}")
+        return value
+
+    return convert
+
+
+def build_main_parser() -> OneLineParser:
+    """The top-level parser: desktop app options; lists the headless commands."""
+    parser = OneLineParser(
+        prog=PROG,
+        description="Socket Inspector: open TCP, TLS, UDP and WebSocket sessions and see "
+        "every byte. Without a command it opens the desktop app.",
+        epilog=MAIN_EXAMPLES + "\n" + build_probe_parser().format_usage(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "url", nargs="?", help="endpoint to connect to when the app opens (optional)"
+    )
+    parser.add_argument(
+        "--capture-dir", metavar="DIR", help="folder where the app keeps its capture files"
+    )
+    parser.add_argument("--version", action="version", version=f"socket-inspector {__version__}")
+    return parser
+
+
+def build_probe_parser() -> OneLineParser:
+    """The parser of ``inspector probe URL [options]``."""
+    p = OneLineParser(
+        prog=f"{PROG} probe",
+        description="Open one session to URL without a window, send what you ask in "
+        "order, print every record (handshake, frames, data, errors) and close.",
+        epilog=PROBE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", metavar="URL", help="ws://, wss://, tcp://, tls:// or udp:// endpoint")
+    send = p.add_argument_group("sending (repeatable, sent in command-line order)")
+    send.add_argument(
+        "--send", dest="sends", action=AppendSend, const="text", type=unescape,
+        metavar="TEXT",
+        help="send TEXT (WebSocket: a text message); escapes \\r \\n \\t \\\\ \\xNN",
+    )  # fmt: skip
+    send.add_argument(
+        "--send-hex", dest="sends", action=AppendSend, const="hex", type=parse_hex,
+        metavar="HEX", help="send bytes given in hex, spaces allowed (WebSocket: binary message)",
+    )  # fmt: skip
+    send.add_argument(
+        "--send-file", dest="sends", action=AppendSend, const="file", metavar="PATH",
+        help="send the contents of a file (WebSocket: binary message)",
+    )  # fmt: skip
+    ws = p.add_argument_group("WebSocket")
+    ws.add_argument(
+        "--header", dest="headers", action="append", type=parse_header, default=[],
+        metavar="'NAME: VALUE'", help="extra handshake request header (repeatable)",
+    )  # fmt: skip
+    ws.add_argument(
+        "--subprotocol", dest="subprotocols", action="append", default=[], metavar="NAME",
+        help="offer a subprotocol in Sec-WebSocket-Protocol (repeatable)",
+    )  # fmt: skip
+    ws.add_argument("--origin", metavar="ORIGIN", help="send an Origin header")
+    ws.add_argument(
+        "--no-compress", dest="compression", action="store_false",
+        help="do not offer permessage-deflate",
+    )  # fmt: skip
+    ws.add_argument(
+        "--max-size", type=_number(int, 1, "a number of bytes"), default=DEFAULT_MAX_SIZE,
+        metavar="BYTES", help=f"largest inbound message accepted (default {DEFAULT_MAX_SIZE})",
+    )  # fmt: skip
+    ws.add_argument(
+        "--no-auto-pong", dest="auto_pong", action="store_false",
+        help="do not answer pings automatically",
+    )  # fmt: skip
+    conn = p.add_argument_group("connection")
+    conn.add_argument(
+        "--insecure", action="store_true", help="TLS: do not verify the server certificate"
+    )
+    conn.add_argument("--cafile", metavar="PATH", help="TLS: trust the CA certificates in PATH")
+    conn.add_argument(
+        "--timeout", type=_number(float, 0, "a number of seconds", strict=True), default=10.0,
+        metavar="SECONDS", help="limit for connect + TLS + handshake (default 10)",
+    )  # fmt: skip
+    conn.add_argument(
+        "--framing", type=Framing, choices=list(Framing), default=Framing.RAW,
+        metavar="{raw,lines,len16,len32}",
+        help="tcp/tls: cut the stream into messages (default raw: one record per read)",
+    )  # fmt: skip
+    run = p.add_argument_group("when to stop")
+    run.add_argument(
+        "--wait", type=_number(float, 0, "a number of seconds"), metavar="SECONDS",
+        help="after the last send keep receiving this long, then close (default 1; "
+        "with --count or --echo: no limit unless given)",
+    )  # fmt: skip
+    run.add_argument(
+        "--count", type=_number(int, 1, "a whole number"), metavar="N",
+        help="close after N inbound messages",
+    )  # fmt: skip
+    run.add_argument(
+        "--echo", action="store_true",
+        help="send every inbound text/binary message back unchanged until the peer closes",
+    )  # fmt: skip
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "-o", "--output", metavar="FILE", help="write the session to a capture file (SQLite)"
+    )
+    out.add_argument("--json", action="store_true", help="one JSON object per record per line")
+    out.add_argument(
+        "--quiet", action="store_true", help="print no records (errors still go to stderr)"
+    )
+    p.set_defaults(sends=[])
+    return p
+
+
+def fail_usage(message: str) -> int:
+    """Print one usage line to stderr; return exit status 2."""
+    sys.stderr.write(message.rstrip() + "\n")
+    return USAGE_EXIT

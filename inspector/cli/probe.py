@@ -1,0 +1,336 @@
+"""``inspector probe URL``: one headless session that sends, prints every record and closes.
+
+Records are printed in batches: a periodic task drains the Recorder every 50 ms and
+writes the joined lines with one ``write`` call, so a flood of frames costs one
+formatting pass per record and no callback per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from inspector.cli.args import Send
+from inspector.core.clock import SessionClock
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError, UsageError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Record
+from inspector.core.render import record_line, record_to_json
+
+if TYPE_CHECKING:
+    from inspector.capture.store import CaptureStore
+    from inspector.net.session import Session
+
+PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
+ECHO_INTERVAL = 0.005  # --echo polls for complete messages more often, to answer quickly
+FLUSH_INTERVAL = 0.2  # seconds between two commits of the capture file
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One resolved --send*: the bytes and whether WebSocket should send them as text."""
+
+    data: bytes
+    text: bool
+
+
+def options_from_args(args: argparse.Namespace) -> SessionOptions:
+    """The SessionOptions that the probe options ask for."""
+    return SessionOptions(
+        headers=tuple(args.headers),
+        subprotocols=tuple(args.subprotocols),
+        origin=args.origin,
+        compression=args.compression,
+        max_size=args.max_size,
+        auto_pong=args.auto_pong,
+        framing=args.framing,
+        verify=not args.insecure,
+        cafile=args.cafile,
+        connect_timeout=args.timeout,
+    )
+
+
+def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
+    """Read --send-file files and check --send text; raise UsageError with one line."""
+    payloads: list[Payload] = []
+    for send in sends:
+        if send.kind == "file":
+            path = str(send.value)
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                raise UsageError(f"--send-file {path}: {exc.strerror or exc}") from None
+            payloads.append(Payload(data, text=False))
+        elif send.kind == "hex":
+            payloads.append(Payload(bytes(send.value), text=False))  # type: ignore[arg-type]
+        else:
+            data = bytes(send.value)  # type: ignore[arg-type]
+            if endpoint.is_websocket:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise UsageError(
+                        f"--send text is not valid UTF-8 at byte {exc.start} after escapes; "
+                        "a WebSocket text message must be UTF-8 (use --send-hex for binary)"
+                    ) from None
+            payloads.append(Payload(data, text=True))
+    return payloads
+
+
+class Printer:
+    """Writes drained records to a stream, as lines or JSON, in one write per batch."""
+
+    def __init__(self, stream: TextIO, *, as_json: bool, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self._format: Callable[[Record], str] = (
+            (lambda r: json.dumps(record_to_json(r), ensure_ascii=False))
+            if as_json
+            else record_line
+        )
+
+    def emit(self, records: list[Record]) -> None:
+        """Print a batch of records (nothing when quiet or the reader went away)."""
+        if self.quiet or not records:
+            return
+        fmt = self._format
+        try:
+            self.stream.write("\n".join([fmt(r) for r in records]) + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) is gone: keep the session, stop printing.
+            self.quiet = True
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+
+
+class ProbeRun:
+    """One probe session: open, send, wait for the stop condition, close, report."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        payloads: list[Payload],
+        args: argparse.Namespace,
+        stdout: TextIO,
+        stderr: TextIO,
+    ) -> None:
+        self.endpoint = endpoint
+        self.options = options
+        self.payloads = payloads
+        self.count: int | None = args.count
+        self.echo: bool = args.echo
+        self.wait: float | None = args.wait
+        if self.wait is None and self.count is None and not self.echo:
+            self.wait = 1.0
+        self.output: str | None = args.output
+        self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet)
+        self.stderr = stderr
+        self.clock = SessionClock()
+        self.store: CaptureStore | None = None
+        self.recorder: Recorder | None = None
+        self.session: Session | None = None
+        self.interrupted = False
+        self._stop = asyncio.Event()  # first Ctrl+C: stop waiting, close gracefully
+        self._abort = asyncio.Event()  # second Ctrl+C: do not wait for the close
+        self._done = asyncio.Event()  # --count reached
+        self._received = 0
+
+    # -- the session --------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Run the whole probe; return the exit status."""
+        from inspector.net.session import create_session
+
+        if self.output is not None:
+            self.store = self._create_store(self.output)
+        self.recorder = Recorder(self.store, clock=self.clock)
+        self.session = create_session(self.endpoint, self.options, self.recorder)
+        self._install_signals()
+        ticker = asyncio.create_task(self._tick())
+        flusher = asyncio.create_task(self._flush_periodically()) if self.store else None
+        try:
+            opened = await self._until_stopped(self.session.open())
+            if opened:
+                self._send_all()
+                await self._until_stopped(self._wait_for_end())
+                await self._close()
+        finally:
+            for task in (ticker, flusher):
+                if task is not None:
+                    task.cancel()
+            self._remove_signals()
+            self.printer.emit(self.recorder.drain())
+            self._finish_store()
+        return self._exit_status()
+
+    def _create_store(self, path: str) -> CaptureStore:
+        from inspector.capture.store import CaptureStore
+
+        return CaptureStore.create(
+            path,
+            endpoint=self.endpoint.url,
+            scheme=str(self.endpoint.scheme),
+            options=self.options,
+            clock=self.clock,
+        )
+
+    def _send_all(self) -> None:
+        session = self.session
+        assert session is not None
+        for payload in self.payloads:
+            if self.endpoint.is_websocket:
+                if payload.text:
+                    session.send_text(payload.data.decode("utf-8"))
+                else:
+                    session.send_binary(payload.data)
+            else:
+                session.send(payload.data)
+
+    async def _wait_for_end(self) -> None:
+        """Return when the peer closed, --count was reached or --wait ran out."""
+        session = self.session
+        assert session is not None
+        closed = asyncio.ensure_future(session.wait_closed())
+        done = asyncio.ensure_future(self._done.wait())
+        try:
+            await asyncio.wait(
+                {closed, done}, timeout=self.wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (closed, done):
+                task.cancel()
+
+    async def _until_stopped(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` unless Ctrl+C comes first (then return None)."""
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        return None
+
+    async def _close(self) -> None:
+        """Close gracefully; a second Ctrl+C aborts at once."""
+        session = self.session
+        assert session is not None
+        closing = asyncio.ensure_future(session.close())
+        stop = asyncio.ensure_future(self._abort.wait())
+        try:
+            await asyncio.wait({closing, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not closing.done():
+            session.abort()
+            closing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await closing
+
+    # -- periodic work ------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        """Drain and print records; echo or count complete messages."""
+        assert self.recorder is not None and self.session is not None
+        interval = ECHO_INTERVAL if self.echo else PRINT_INTERVAL
+        while True:
+            await asyncio.sleep(interval)
+            self._take_messages()
+            self.printer.emit(self.recorder.drain())
+
+    def _take_messages(self) -> None:
+        session = self.session
+        assert session is not None
+        messages = session.take_messages()
+        if not messages:
+            return
+        self._received += len(messages)
+        if self.echo and not self._stop.is_set() and not self._done.is_set():
+            for kind, data in messages:
+                if kind == "text":
+                    session.send_text(data.decode("utf-8", "surrogateescape"))
+                elif self.endpoint.is_websocket:
+                    session.send_binary(data)
+                else:
+                    session.send(data)
+        if self.count is not None and self._received >= self.count:
+            self._done.set()
+
+    async def _flush_periodically(self) -> None:
+        assert self.store is not None
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            self.store.flush()
+
+    def _finish_store(self) -> None:
+        if self.store is None:
+            return
+        session = self.session
+        try:
+            if session is not None:
+                self.store.finish(str(session.state), session.summary())
+            self.store.close()
+        except InspectorError as exc:
+            self.stderr.write(f"inspector: capture {self.output}: {exc}\n")
+
+    def _exit_status(self) -> int:
+        session = self.session
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if session is None or not session.ok:
+            failure = session.failure if session is not None else None
+            self.stderr.write(f"inspector: {failure or 'the session did not end normally'}\n")
+            return EXIT_FAILED
+        return EXIT_OK
+
+    # -- Ctrl+C ------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+    def _on_interrupt(self) -> None:
+        if self.interrupted:
+            self._abort.set()
+        self.interrupted = True
+        self._stop.set()
+
+
+def run_probe(
+    endpoint: Endpoint,
+    args: argparse.Namespace,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``inspector probe`` for parsed arguments; return the exit status."""
+    payloads = resolve_sends(args.sends, endpoint)
+    options = options_from_args(args)
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    probe = ProbeRun(endpoint, options, payloads, args, out, err)
+    return asyncio.run(probe.run())
