@@ -1,0 +1,268 @@
+"""The wire-frame tap: an RFC 6455 §5.2 frame parser over raw bytes, with byte ranges.
+
+websockets hands back frames already unmasked and decompressed, with RSV1 cleared;
+the mask key, the header length and the compressed size exist only on the wire. This
+parser reads the same bytes the library reads and keeps each frame exactly as it was
+sent, so a record can show both. It validates nothing beyond what it needs to cut the
+stream into frames (the library judges the frames) and never raises on any input.
+
+RFC 6455 §5.2 base framing::
+
+     0                   1                   2                   3
+     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+    +-+-+-+-+-------+-+-------------+-------------------------------+
+    |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+    |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+    |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+    | |1|2|3|       |K|             |                               |
+    +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+    |     Extended payload length continued, if payload len == 127  |
+    + - - - - - - - - - - - - - - - +-------------------------------+
+    |                               |Masking-key, if MASK set to 1  |
+    +-------------------------------+-------------------------------+
+    | Masking-key (continued)       |          Payload Data         |
+    +-------------------------------- - - - - - - - - - - - - - - - +
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+try:
+    from websockets.speedups import apply_mask as _apply_mask
+except ImportError:  # pragma: no cover - pure-Python websockets build
+    from websockets.utils import apply_mask as _apply_mask
+
+_OPCODE_NAMES = {
+    0x0: "continuation",
+    0x1: "text",
+    0x2: "binary",
+    0x8: "close",
+    0x9: "ping",
+    0xA: "pong",
+}
+
+_unpack_u16 = struct.Struct("!H").unpack_from
+_unpack_u64 = struct.Struct("!Q").unpack_from
+
+Range = tuple[str, int, int]
+
+
+def opcode_name(opcode: int) -> str:
+    """The name of an opcode as the records show it (RFC 6455 §5.2, §11.8)."""
+    name = _OPCODE_NAMES.get(opcode)
+    return name if name is not None else f"reserved-0x{opcode:X}"
+
+
+def unmask(data: bytes, mask_key: bytes) -> bytes:
+    """XOR ``data`` with the 4-byte masking key (RFC 6455 §5.3), with websockets' C helper."""
+    return _apply_mask(data, mask_key) if data else b""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class WireFrame:
+    """One WebSocket frame exactly as it crossed the wire (header + payload).
+
+    Only the exact bytes and two lengths are stored; the header bits are read from
+    ``wire`` on demand, which keeps the tap cheap at hundreds of thousands of frames
+    per second.
+    """
+
+    wire: bytes
+    header_len: int
+    payload_len: int
+
+    def __repr__(self) -> str:
+        return (
+            f"WireFrame({opcode_name(self.opcode)}, fin={self.fin}, masked={self.masked}, "
+            f"header_len={self.header_len}, payload_len={self.payload_len})"
+        )
+
+    @property
+    def fin(self) -> bool:
+        return bool(self.wire[0] & 0x80)
+
+    @property
+    def rsv1(self) -> bool:
+        return bool(self.wire[0] & 0x40)
+
+    @property
+    def rsv2(self) -> bool:
+        return bool(self.wire[0] & 0x20)
+
+    @property
+    def rsv3(self) -> bool:
+        return bool(self.wire[0] & 0x10)
+
+    @property
+    def opcode(self) -> int:
+        return self.wire[0] & 0x0F
+
+    @property
+    def masked(self) -> bool:
+        return bool(self.wire[1] & 0x80)
+
+    @property
+    def mask_key(self) -> bytes | None:
+        """The 4-byte masking key (RFC 6455 §5.3), None for an unmasked frame."""
+        if not self.wire[1] & 0x80:
+            return None
+        return self.wire[self.header_len - 4 : self.header_len]
+
+    @property
+    def payload(self) -> bytes:
+        """The payload as on the wire (still masked and compressed)."""
+        return self.wire[self.header_len :]
+
+    def unmasked_payload(self) -> bytes:
+        """The payload with the mask removed; still compressed when RSV1 is set."""
+        key = self.mask_key
+        payload = self.wire[self.header_len :]
+        return payload if key is None else unmask(payload, key)
+
+    def ranges(self) -> list[Range]:
+        """Byte ranges of each header field and the payload inside ``wire``, outermost first."""
+        hl = self.header_len
+        length_end = hl - 4 if self.wire[1] & 0x80 else hl
+        ranges: list[Range] = [
+            ("header", 0, hl),
+            ("fin", 0, 1),
+            ("rsv1", 0, 1),
+            ("rsv2", 0, 1),
+            ("rsv3", 0, 1),
+            ("opcode", 0, 1),
+            ("mask", 1, 2),
+            ("payload_len", 1, length_end),
+        ]
+        if self.wire[1] & 0x80:
+            ranges.append(("mask_key", hl - 4, hl))
+        ranges.append(("payload", hl, hl + self.payload_len))
+        return ranges
+
+
+def _header_size(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
+    """(header_len, payload_len) of the frame at ``pos``, None until its length is known.
+
+    The masking key may still be missing: callers check the frame's end against ``end``.
+
+    A payload length of -1 means a 64-bit length with its most significant bit set,
+    which RFC 6455 §5.2 forbids.
+    """
+    if end - pos < 2:
+        return None
+    second = buf[pos + 1]
+    length = second & 0x7F
+    header_len = 6 if second & 0x80 else 2
+    if length == 126:
+        header_len += 2
+        if end - pos < 4:
+            return None
+        (length,) = _unpack_u16(buf, pos + 2)
+    elif length == 127:
+        header_len += 8
+        if end - pos < 10:
+            return None
+        (length,) = _unpack_u64(buf, pos + 2)
+        if length >> 63:
+            return header_len, -1
+    return header_len, length
+
+
+def parse_frame(data: bytes) -> WireFrame | None:
+    """Parse one complete frame that fills ``data`` exactly (e.g. one serialized write)."""
+    size = _header_size(data, 0, len(data))
+    if size is None or size[1] < 0 or size[0] + size[1] != len(data):
+        return None
+    return WireFrame(bytes(data), size[0], size[1])
+
+
+class WireFrameParser:
+    """Cuts a byte stream into :class:`WireFrame` objects; keeps an incomplete one buffered.
+
+    It never raises on peer data. A 64-bit length with its top bit set (RFC 6455 §5.2:
+    "the most significant bit MUST be 0") sets :attr:`error` and parsing stops: the
+    stream cannot be resynchronised after it.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._skip = 0
+        self.error: str | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Size of the incomplete frame kept until more bytes arrive."""
+        return len(self._buf)
+
+    def partial(self) -> bytes:
+        """The bytes of the incomplete frame received so far."""
+        return bytes(self._buf)
+
+    def partial_size(self) -> int | None:
+        """Total wire size of the incomplete frame once its header is known, else None."""
+        size = _header_size(self._buf, 0, len(self._buf))
+        if size is None or size[1] < 0:
+            return None
+        return size[0] + size[1]
+
+    def drop_partial(self) -> int:
+        """Forget the incomplete frame and skip the rest of its payload as it arrives.
+
+        Used when a frame is too large to keep for display; returns how many bytes
+        are still to be skipped. Frames after it are parsed as usual.
+        """
+        total = self.partial_size()
+        dropped = len(self._buf)
+        self._buf.clear()
+        if total is not None:
+            self._skip = total - dropped
+        return self._skip
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[WireFrame]:
+        """Take bytes from the stream; return every frame they complete, in order."""
+        if self.error is not None or not data:
+            return []
+        if self._skip:
+            if len(data) <= self._skip:
+                self._skip -= len(data)
+                return []
+            data = memoryview(data)[self._skip :]
+            self._skip = 0
+        buf = self._buf
+        if buf:
+            buf += data
+            view: bytes | bytearray = buf
+        else:
+            view = bytes(data)
+        frames: list[WireFrame] = []
+        append = frames.append
+        end = len(view)
+        pos = 0
+        while end - pos >= 2:
+            second = view[pos + 1]
+            length = second & 0x7F
+            header_len = 6 if second & 0x80 else 2
+            if length >= 126:
+                size = _header_size(view, pos, end)
+                if size is None:
+                    break
+                header_len, length = size
+                if length < 0:
+                    self.error = (
+                        "frame length has its most significant bit set (RFC 6455 §5.2); "
+                        "the byte stream cannot be followed any further"
+                    )
+                    break
+            stop = pos + header_len + length
+            if stop > end:
+                break
+            append(WireFrame(bytes(view[pos:stop]), header_len, length))
+            pos = stop
+        if self.error is not None:
+            self._buf = bytearray(view[pos:])
+        elif buf:
+            del buf[:pos]
+        elif pos < end:
+            self._buf = bytearray(view[pos:])
+        return frames

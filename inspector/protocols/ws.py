@@ -1,0 +1,619 @@
+"""A WebSocket client connection, Sans-I/O: bytes in, records and bytes out.
+
+websockets' :class:`~websockets.client.ClientProtocol` is driven by hand (it owns the
+handshake checks, the closing rules and permessage-deflate) and the wire-frame tap
+(:mod:`inspector.protocols.wireframes`) reads the same raw bytes, so every frame record
+carries what the library hides: the mask key, the header, the size on the wire, and the
+bytes of frames the library rejects. Library Frame events and tap frames are matched in
+order: while the library is healthy it turns exactly the frames the tap sees into events.
+
+The net layer calls :meth:`WebSocketConnection.start`, writes what it returns, then
+calls :meth:`~WebSocketConnection.receive_data` for every read and
+:meth:`~WebSocketConnection.receive_eof` when the peer closes or the transport is lost,
+writing whatever they return. When :meth:`~WebSocketConnection.close_expected` turns
+True it closes the transport (at once if ``eof_requested``, else after a short grace
+period for the server to close first, RFC 6455 §7.1.1).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidStatus, PayloadTooBig, ProtocolError
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from websockets.frames import BINARY, CONT, PING, TEXT, Frame
+from websockets.http11 import Response
+from websockets.protocol import CLOSED, CLOSING, OPEN
+from websockets.uri import parse_uri
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.protocols.utf8 import TextValidator
+from inspector.protocols.wireframes import WireFrame, WireFrameParser, opcode_name, parse_frame
+
+#: Rejected frames up to this size are kept whole for display even when the library
+#: stopped reading at their header; larger ones are shown by their first bytes only.
+KEEP_REJECTED_FRAME = 1 << 20
+
+#: Close codes an endpoint may put in a close frame (RFC 6455 §7.4.1, IANA registry).
+_SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
+
+_CLOSE_CODE_FOR = ((PayloadTooBig, 1009), (UnicodeDecodeError, 1007), (ProtocolError, 1002))
+
+
+class WebSocketSendError(InspectorError):
+    """The user asked to send something the connection cannot send now (or at all)."""
+
+
+class _InspectedClientProtocol(ClientProtocol):
+    """ClientProtocol that validates UTF-8 in text messages and can leave pings unanswered.
+
+    websockets checks UTF-8 only when its I/O layers assemble messages, so the Sans-I/O
+    layer lets invalid text through; RFC 6455 §8.1 requires failing the connection with
+    1007. Raising UnicodeDecodeError from ``recv_frame`` makes the library's own parser
+    fail the connection the way it does for a bad close reason. With ``auto_pong`` off,
+    a ping becomes an event without the pong RFC 6455 §5.5.2 asks for, so a person can
+    test how a server treats a client that never answers.
+    """
+
+    def __init__(self, *args: Any, auto_pong: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.auto_pong = auto_pong
+        self.text = TextValidator()
+
+    def recv_frame(self, frame: Frame) -> None:
+        opcode = frame.opcode
+        if opcode is TEXT:
+            if self.current_size is None:
+                self.text.start(frame.data, frame.fin)
+        elif opcode is CONT:
+            if self.current_size is not None:
+                self.text.continue_(frame.data, frame.fin)
+        elif opcode is BINARY:
+            if self.current_size is None:
+                self.text.reset()
+        elif opcode is PING and not self.auto_pong:
+            self.events.append(frame)
+            return
+        super().recv_frame(frame)
+
+
+def _close_payload_fields(payload: bytes) -> tuple[int | None, str | None]:
+    """Close code and reason of a close frame's payload (RFC 6455 §5.5.1), never raising."""
+    if len(payload) < 2:
+        return None, None
+    (code,) = struct.unpack_from("!H", payload)
+    return code, payload[2:].decode("utf-8", "replace")
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line of text, with its cause when that says more."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause):
+        text = f"{text}: {' '.join(str(cause).split())}"
+    return text
+
+
+class WebSocketConnection:
+    """One client WebSocket connection: the library, the tap and the records they make."""
+
+    def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
+        self._endpoint = endpoint
+        self._options = options
+        self._recorder = recorder
+        extensions = [ClientPerMessageDeflateFactory()] if options.compression else None
+        self._protocol = _InspectedClientProtocol(
+            parse_uri(endpoint.url),
+            origin=options.origin,  # type: ignore[arg-type]
+            extensions=extensions,
+            subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
+            max_size=options.max_size,
+            auto_pong=options.auto_pong,
+        )
+        self._tap = WireFrameParser()
+        self._started_ns: int | None = None
+        self._handshake: bytearray | None = None
+        self._handshake_done = False
+        self._eof_received = False
+        self._failure: str | None = None
+        self._closed_recorded = False
+        self._exc_seen = False
+        self._reject: tuple[str, int] | None = None
+        self._in_compressed = False
+        self._parts: list[bytes] = []
+        self._part_kind = "binary"
+        self._messages: list[tuple[str, bytes]] = []
+        self.messages_in = 0
+        self.eof_requested = False
+
+    # -- state -------------------------------------------------------------------
+
+    @property
+    def open(self) -> bool:
+        """True while messages can be sent and received."""
+        return self._protocol.state is OPEN
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is over (the transport reached EOF)."""
+        return self._protocol.state is CLOSED
+
+    @property
+    def handshake_done(self) -> bool:
+        """True once the server accepted the upgrade with a valid 101 response."""
+        return self._handshake_done
+
+    @property
+    def failure(self) -> str | None:
+        """Why the connection failed, as one line; None while it has not."""
+        return self._failure
+
+    @property
+    def clean_close(self) -> bool:
+        """True when close frames went both ways (RFC 6455 §7.1.2 closing handshake)."""
+        p = self._protocol
+        return p.close_sent is not None and p.close_rcvd is not None
+
+    @property
+    def close_code(self) -> int | None:
+        """The peer's close code, else the one we sent, else 1006 once closed without one."""
+        p = self._protocol
+        if p.close_rcvd is not None:
+            return int(p.close_rcvd.code)
+        if p.close_sent is not None:
+            return int(p.close_sent.code)
+        return 1006 if p.state is CLOSED else None
+
+    @property
+    def close_reason(self) -> str | None:
+        """The reason that goes with :attr:`close_code`."""
+        p = self._protocol
+        if p.close_rcvd is not None:
+            return p.close_rcvd.reason
+        if p.close_sent is not None:
+            return p.close_sent.reason
+        return "" if p.state is CLOSED else None
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, if any."""
+        return self._protocol.subprotocol
+
+    def close_expected(self) -> bool:
+        """True when the transport should be closed now or soon (library's rule, or EOF)."""
+        return self.eof_requested or self._protocol.close_expected()
+
+    def take_messages(self) -> list[tuple[str, bytes]]:
+        """Completed inbound messages since the last call, as ("text"|"binary", payload)."""
+        messages, self._messages = self._messages, []
+        return messages
+
+    # -- opening handshake -------------------------------------------------------
+
+    def start(self, t_ns: int | None = None) -> bytes:
+        """Build and record the upgrade request (RFC 6455 §4.1); return the bytes to write."""
+        if self._started_ns is not None:
+            raise WebSocketSendError("the upgrade request was already sent")
+        p = self._protocol
+        request = p.connect()
+        replaced: set[str] = set()
+        for name, value in self._options.headers:
+            if any(ch in name + value for ch in "\r\n\0") or not name.strip():
+                raise WebSocketSendError(f"header {name!r} is empty or contains a line break")
+            key = name.lower()
+            if key not in replaced and name in request.headers:
+                del request.headers[name]
+            replaced.add(key)
+            request.headers[name] = value
+        p.send_request(request)
+        wire = b"".join(p.data_to_send())
+        record = self._recorder.record(
+            Direction.OUT,
+            Kind.HANDSHAKE,
+            t_ns,
+            wire=wire,
+            fields={
+                "method": "GET",
+                "target": request.path,
+                "headers": [[k, v] for k, v in request.headers.raw_items()],
+            },
+        )
+        self._started_ns = record.t_ns
+        self._handshake = bytearray()
+        return wire
+
+    def _on_response(self, response: Response, t_ns: int) -> bytes:
+        """Record the server's answer to the upgrade; return bytes after a 101 head."""
+        assert self._handshake is not None
+        raw = bytes(self._handshake)
+        head_end = raw.find(b"\r\n\r\n")
+        head_end = len(raw) if head_end < 0 else head_end + 4
+        exc = self._protocol.handshake_exc
+        accepted = exc is None
+        p = self._protocol
+        fields = {
+            "status": response.status_code,
+            "reason": response.reason_phrase,
+            "headers": [[k, v] for k, v in response.headers.raw_items()],
+            "duration_ns": t_ns - (self._started_ns or 0),
+            "accepted": accepted,
+            "subprotocol": p.subprotocol if accepted else None,
+            "extensions": [ext.name for ext in p.extensions] if accepted else [],
+        }
+        if accepted:
+            self._recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, raw[:head_end], None, fields)
+            self._handshake_done = True
+            self._handshake = None
+            return raw[head_end:]
+        self._recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, raw, bytes(response.body), fields)
+        if isinstance(exc, InvalidStatus):
+            line = (
+                f"server refused the upgrade: HTTP {response.status_code} "
+                f"{response.reason_phrase}".rstrip()
+            )
+        else:
+            line = f"server's upgrade response is invalid: {_one_line(exc)}"  # type: ignore[arg-type]
+        self._handshake_error(line, t_ns)
+        return b""
+
+    def _handshake_error(self, line: str, t_ns: int, wire: bytes = b"") -> None:
+        """Fail the connection during the opening handshake with one recorded line."""
+        self._handshake = None
+        self._set_failure(line)
+        direction = Direction.IN if wire else Direction.META
+        self._recorder.record(
+            direction, Kind.ERROR, t_ns, wire, None, {"message": line, "phase": "handshake"}
+        )
+
+    # -- receiving ---------------------------------------------------------------
+
+    def receive_data(self, data: bytes, t_ns: int) -> bytes:
+        """Take one read from the transport; record what it holds; return bytes to write."""
+        if self._eof_received or not data:
+            return b""
+        p = self._protocol
+        if self._handshake is None:
+            if not self._handshake_done:
+                return b""  # nothing was asked yet, or the upgrade already failed
+            p.receive_data(data)
+            self._on_frames(data, p.events_received(), t_ns)
+        else:
+            self._handshake += data
+            p.receive_data(data)
+            self._after_handshake_step(t_ns)
+        return self._finish(t_ns)
+
+    def receive_eof(self, t_ns: int) -> bytes:
+        """The peer closed its side (or the transport was lost); record how it ended."""
+        if self._eof_received:
+            return b""
+        self._eof_received = True
+        p = self._protocol
+        p.receive_eof()
+        if self._handshake is not None:
+            self._after_handshake_step(t_ns)
+        elif self._handshake_done:
+            self._on_frames(b"", p.events_received(), t_ns)
+            if self._reject is not None or self._tap.buffered:
+                partial = self._tap.partial()
+                self._tap.drop_partial()
+                if self._reject is not None:
+                    reason, code = self._reject
+                    self._reject = None
+                    self._record_violation(reason, code, partial, t_ns)
+                elif partial:
+                    self._recorder.record(
+                        Direction.IN,
+                        Kind.ERROR,
+                        t_ns,
+                        partial,
+                        None,
+                        {
+                            "message": "connection closed in the middle of a frame "
+                            f"({len(partial)} bytes of it received)",
+                            "close_code": 1006,
+                            "phase": "session",
+                        },
+                    )
+        if self._failure is None and self._handshake_done and not self.clean_close:
+            line = (
+                "server closed the connection without completing the closing handshake"
+                if p.close_sent is not None
+                else "server closed the connection without a closing handshake (1006)"
+            )
+            self._set_failure(line)
+            self._recorder.record(
+                Direction.META,
+                Kind.ERROR,
+                t_ns,
+                b"",
+                None,
+                {"message": line, "close_code": 1006, "phase": "session"},
+            )
+        return self._finish(t_ns)
+
+    def _after_handshake_step(self, t_ns: int) -> None:
+        """Handle the library's events while the upgrade response is being read."""
+        p = self._protocol
+        frames: list[Frame] = []
+        leftover = b""
+        answered = False
+        for event in p.events_received():
+            if isinstance(event, Response):
+                answered = True
+                leftover = self._on_response(event, t_ns)
+            else:
+                frames.append(event)
+        if not answered and p.handshake_exc is not None and self._handshake is not None:
+            raw = bytes(self._handshake)
+            if raw:
+                line = f"server's answer is not a valid HTTP response: {_one_line(p.handshake_exc)}"
+            else:
+                line = "server closed the connection before answering the upgrade"
+            self._handshake_error(line, t_ns, raw)
+        if leftover or frames:
+            self._on_frames(leftover, frames, t_ns)
+
+    def _on_frames(self, data: bytes, events: list[Any], t_ns: int) -> None:
+        """Feed the tap; record each tap frame with its library event or its rejection."""
+        p = self._protocol
+        exc = p.parser_exc
+        if exc is not None and not self._exc_seen:
+            self._exc_seen = True
+            if not isinstance(exc, EOFError):
+                code = next((c for t, c in _CLOSE_CODE_FOR if isinstance(exc, t)), 1011)
+                self._reject = (_one_line(exc), code)
+        wire_frames = self._tap.feed(data) if data else []
+        count = len(events)
+        for index, wf in enumerate(wire_frames):
+            if index < count:
+                self._record_inbound(wf, events[index], t_ns)
+            elif self._reject is not None:
+                reason, code = self._reject
+                self._reject = None
+                self._record_frame(Direction.IN, wf, wf.unmasked_payload(), t_ns, error=reason)
+                self._record_violation(reason, code, wf.wire, t_ns)
+            else:
+                self._record_frame(
+                    Direction.IN, wf, wf.unmasked_payload(), t_ns, error=self._ignored_reason()
+                )
+        for event in events[len(wire_frames) :]:
+            self._record_untapped(event, t_ns)
+        if self._tap.error is not None and self._reject is None and not self._exc_seen:
+            self._exc_seen = True
+            self._reject = (self._tap.error, 1002)
+            if p.state is OPEN:
+                p.fail(1002, "invalid frame length")
+        if self._reject is not None:
+            size = self._tap.partial_size()
+            if self._tap.error is not None or size is None or size > KEEP_REJECTED_FRAME:
+                reason, code = self._reject
+                self._reject = None
+                partial = self._tap.partial()
+                self._tap.drop_partial()
+                self._record_violation(reason, code, partial, t_ns)
+
+    def _ignored_reason(self) -> str:
+        if self._failure is not None:
+            return "ignored: the connection had already failed"
+        return "ignored: received after the close frame (RFC 6455 §1.4)"
+
+    def _record_violation(self, reason: str, code: int, wire: bytes, t_ns: int) -> None:
+        """Record the server breaking the protocol, with the offending bytes."""
+        line = f"protocol violation by the server: {reason} (closing with {code})"
+        self._set_failure(line)
+        self._recorder.record(
+            Direction.IN if wire else Direction.META,
+            Kind.ERROR,
+            t_ns,
+            wire,
+            None,
+            {"message": line, "close_code": code, "phase": "session"},
+        )
+
+    def _record_inbound(self, wf: WireFrame, frame: Frame, t_ns: int) -> None:
+        """Record one accepted inbound frame and collect the messages it completes."""
+        data = frame.data
+        payload = data if type(data) is bytes else bytes(data)
+        opcode = frame.opcode
+        if opcode is TEXT or opcode is BINARY:
+            self._in_compressed = wf.rsv1
+            if frame.fin:
+                self._messages.append(("text" if opcode is TEXT else "binary", payload))
+                self.messages_in += 1
+            else:
+                self._part_kind = "text" if opcode is TEXT else "binary"
+                self._parts = [payload]
+        elif opcode is CONT:
+            self._parts.append(payload)
+            if frame.fin:
+                self._messages.append((self._part_kind, b"".join(self._parts)))
+                self._parts = []
+                self.messages_in += 1
+        self._record_frame(Direction.IN, wf, payload, t_ns)
+
+    def _record_untapped(self, frame: Frame, t_ns: int) -> None:
+        """Record an event the tap has no bytes for (it lost the stream); never expected."""
+        data = bytes(frame.data)
+        self._recorder.record(
+            Direction.IN,
+            Kind.FRAME,
+            t_ns,
+            b"",
+            data,
+            {
+                "opcode": opcode_name(frame.opcode),
+                "opcode_value": int(frame.opcode),
+                "fin": frame.fin,
+                "error": "the frame's bytes could not be followed on the wire",
+            },
+        )
+
+    def _record_frame(
+        self,
+        direction: Direction,
+        wf: WireFrame,
+        payload: bytes,
+        t_ns: int | None,
+        *,
+        automatic: bool = False,
+        error: str | None = None,
+    ) -> None:
+        """Make the FRAME record for one frame as on the wire (RFC 6455 §5.2 fields)."""
+        wire = wf.wire
+        first = wire[0]
+        opcode = first & 0x0F
+        masked = bool(wire[1] & 0x80)
+        rsv1 = bool(first & 0x40)
+        if opcode == 0:
+            compressed = self._in_compressed if direction is Direction.IN else False
+        else:
+            compressed = rsv1 and opcode < 8
+        fields: dict[str, Any] = {
+            "opcode": opcode_name(opcode),
+            "opcode_value": opcode,
+            "fin": bool(first & 0x80),
+            "rsv1": rsv1,
+            "rsv2": bool(first & 0x20),
+            "rsv3": bool(first & 0x10),
+            "masked": masked,
+            "mask_key": wire[wf.header_len - 4 : wf.header_len].hex() if masked else None,
+            "header_len": wf.header_len,
+            "payload_len": wf.payload_len,
+            "compressed": compressed,
+            "automatic": automatic,
+            "ranges": [list(r) for r in wf.ranges()],
+        }
+        if opcode == 8:
+            fields["close_code"], fields["close_reason"] = _close_payload_fields(payload)
+        if error is not None:
+            fields["error"] = error
+        self._recorder.record(direction, Kind.FRAME, t_ns, wire, payload, fields)
+
+    # -- sending -----------------------------------------------------------------
+
+    def _finish(self, t_ns: int | None, payload: bytes | None = None, user: bool = False) -> bytes:
+        """Record what the library queued to write; return it; note EOF and closing."""
+        chunks = self._protocol.data_to_send()
+        out: list[bytes] = []
+        for chunk in chunks:
+            if not chunk:
+                self.eof_requested = True
+                continue
+            out.append(chunk)
+            wf = parse_frame(chunk)
+            if wf is None:
+                continue
+            body = payload if user and payload is not None and wf.opcode < 8 else None
+            self._record_frame(
+                Direction.OUT,
+                wf,
+                wf.unmasked_payload() if body is None else body,
+                t_ns,
+                automatic=not user,
+            )
+        if not self._closed_recorded and self._protocol.state is CLOSED:
+            self._record_closed(t_ns)
+        return b"".join(out)
+
+    def _check_can_send(self, control: bool) -> None:
+        state = self._protocol.state
+        if state is OPEN or (control and state is CLOSING):
+            return
+        if not self._handshake_done and state is not CLOSED:
+            raise WebSocketSendError("cannot send yet: the WebSocket handshake is not complete")
+        raise WebSocketSendError(f"cannot send: the WebSocket connection is {state.name.lower()}")
+
+    def send_text(self, text: str) -> bytes:
+        """Send one text message in one frame; return the bytes to write."""
+        self._check_can_send(False)
+        data = text.encode("utf-8", "surrogatepass")
+        self._protocol.send_text(data)
+        return self._finish(None, data, user=True)
+
+    def send_binary(self, data: bytes) -> bytes:
+        """Send one binary message in one frame; return the bytes to write."""
+        self._check_can_send(False)
+        data = bytes(data)
+        self._protocol.send_binary(data)
+        return self._finish(None, data, user=True)
+
+    def send_ping(self, data: bytes = b"") -> bytes:
+        """Send a ping (RFC 6455 §5.5.2); return the bytes to write."""
+        return self._send_control(self._protocol.send_ping, bytes(data), "ping")
+
+    def send_pong(self, data: bytes = b"") -> bytes:
+        """Send an unsolicited or manual pong (RFC 6455 §5.5.3); return the bytes to write."""
+        return self._send_control(self._protocol.send_pong, bytes(data), "pong")
+
+    def _send_control(self, send: Any, data: bytes, what: str) -> bytes:
+        self._check_can_send(True)
+        if len(data) > 125:
+            raise WebSocketSendError(
+                f"a {what} payload is limited to 125 bytes (RFC 6455 §5.5), got {len(data)}"
+            )
+        send(data)
+        return self._finish(None, data, user=True)
+
+    def send_close(self, code: int | None = 1000, reason: str = "") -> bytes:
+        """Start the closing handshake (RFC 6455 §7.1.2); return the bytes to write."""
+        self._check_can_send(False)
+        encoded = reason.encode("utf-8")
+        if code is None and reason:
+            raise WebSocketSendError("a close reason needs a close code")
+        if code is not None and not (code in _SENDABLE_CODES or 3000 <= code < 5000):
+            raise WebSocketSendError(
+                f"close code {code} cannot be sent (RFC 6455 §7.4: use 1000-1003, "
+                "1007-1014 or 3000-4999)"
+            )
+        if len(encoded) > 123:
+            raise WebSocketSendError(
+                f"a close reason is limited to 123 bytes (RFC 6455 §5.5), got {len(encoded)}"
+            )
+        self._protocol.send_close(code, reason)
+        return self._finish(None, user=True)
+
+    # -- ending ------------------------------------------------------------------
+
+    def _set_failure(self, line: str) -> None:
+        if self._failure is None:
+            self._failure = line
+
+    def _record_closed(self, t_ns: int | None) -> None:
+        """Record how the connection ended, once, when it reaches CLOSED."""
+        self._closed_recorded = True
+        p = self._protocol
+        if p.close_rcvd_then_sent is True or (p.close_rcvd and not p.close_sent):
+            initiated_by = "server"
+        elif p.close_sent is not None:
+            initiated_by = "client"
+        else:
+            initiated_by = "none"
+        clean = self.clean_close
+        code, reason = self.close_code, self.close_reason
+        if self._failure is not None:
+            message = self._failure
+        else:
+            message = f"closed cleanly ({code}{' ' + reason if reason else ''})"
+        now = self._recorder.now() if t_ns is None else t_ns
+        self._recorder.record(
+            Direction.META,
+            Kind.CLOSED,
+            now,
+            b"",
+            None,
+            {
+                "message": message,
+                "clean": clean and self._failure is None,
+                "close_code": code,
+                "close_reason": reason,
+                "initiated_by": initiated_by,
+                "duration_ns": now - (self._started_ns or 0),
+            },
+        )
