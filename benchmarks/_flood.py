@@ -180,7 +180,7 @@ def report(title: str, runs: list[ClientRun], bare: str) -> str:
     for run in runs:
         lines.append(
             f"| {run.name} | {run.rate:,.0f} | {run.wall:.2f} | {run.cpu:.2f} | "
-            f"{run.rate / base.rate:.2f}× | {run.cpu / base.cpu:.2f}× | {run.returncode} |"
+            f"{run.rate / base.rate:.2f}x | {run.cpu / base.cpu:.2f}x | {run.returncode} |"
         )
     return "\n".join(lines)
 

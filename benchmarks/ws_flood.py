@@ -47,7 +47,8 @@ def main() -> int:
             ]  # fmt: skip
 
         clients = [
-            ("bare websockets client", lambda port: [PYTHON, "-c", BARE_CLIENT, f"ws://127.0.0.1:{port}/", str(n)]),
+            ("bare websockets client",
+             lambda port: [PYTHON, "-c", BARE_CLIENT, f"ws://127.0.0.1:{port}/", str(n)]),
             ("inspector probe -o FILE", probe("-o", capture)),
             ("inspector probe", probe()),
         ]  # fmt: skip
