@@ -1,0 +1,534 @@
+"""CaptureStore: a session's records in an SQLite file, written live and read lazily.
+
+Writing: the store is the Recorder's sink. ``write`` only appends to a buffer; the
+buffer is committed in one transaction when ``commit_interval`` has passed or it is
+large, and on ``flush``. WAL mode with synchronous=NORMAL makes each commit survive a
+crash of the process, so a crash loses at most the last interval. If the file cannot
+be written (disk full, I/O error), the store never raises into the session: it keeps
+further records in memory, sets ``error``, and ``save_as`` writes everything elsewhere.
+
+Reading pages straight from SQLite by (session_id, seq), plus the buffered records of
+a live store, so a capture of a million records opens at once. Files opened with
+``open`` are hostile input: every failure becomes a one-line CaptureError.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from inspector import __version__
+from inspector.capture.schema import (
+    APPLICATION,
+    APPLICATION_ID,
+    DDL,
+    INSERT_RECORD,
+    PAGE_SIZE,
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    SESSION_COLUMNS,
+    SQLITE_MAGIC,
+    CaptureSession,
+    check_schema,
+    decode_row,
+    decode_session,
+    dump_json,
+    encode_rows,
+)
+from inspector.capture.search import make_predicate
+from inspector.core.clock import SessionClock
+from inspector.core.errors import CaptureError
+from inspector.core.records import Record
+
+#: Commit at once when this many records are buffered, whatever the interval.
+BATCH_LIMIT = 4096
+#: How long a reader waits for a lock held by a writer before giving up (ms).
+BUSY_TIMEOUT_MS = 2000
+#: State of a session whose writer has not finished it (or crashed before it could).
+STATE_RUNNING = "running"
+
+_REASONS = {
+    "SQLITE_FULL": "disk full",
+    "SQLITE_READONLY": "the file is read-only",
+    "SQLITE_CANTOPEN": "the file cannot be opened",
+    "SQLITE_NOTADB": "not an SQLite database",
+    "SQLITE_CORRUPT": "the file is damaged",
+    "SQLITE_BUSY": "the file is locked by another program",
+}
+
+
+def _reason(exc: BaseException) -> str:
+    """A short human reason for an SQLite or OS error."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, text in _REASONS.items():
+        if name.startswith(prefix):
+            return text
+    if name.startswith("SQLITE_IOERR"):
+        return "I/O error"
+    return str(exc) or type(exc).__name__
+
+
+def _options_mapping(options: Any) -> Mapping[str, Any]:
+    """Session options as a mapping (SessionOptions and other dataclasses accepted)."""
+    if dataclasses.is_dataclass(options) and not isinstance(options, type):
+        return dataclasses.asdict(options)
+    return options if isinstance(options, Mapping) else {}
+
+
+def _unlink_quietly(path: Path) -> None:
+    """Remove a file if it is there."""
+    with suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _sidecars(path: Path) -> list[Path]:
+    """The WAL and shared-memory files SQLite keeps next to a database."""
+    return [path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+class CaptureStore:
+    """One session of a capture file: a live sink while recording, a lazy reader after."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        session: CaptureSession,
+        *,
+        writable: bool,
+        file_count: int,
+        clock: SessionClock | None = None,
+        commit_interval: float = 0.25,
+    ) -> None:
+        """Use :meth:`create` or :meth:`open`."""
+        self._conn = conn
+        self.path = path
+        self._session = session
+        self.writable = writable
+        self._clock = clock
+        self._file_count = file_count
+        self._pending: list[Record] = []
+        self._commit_interval = commit_interval
+        self._batch_limit = BATCH_LIMIT if writable else 1 << 62
+        self._commit_due = time.monotonic() + commit_interval if writable else float("inf")
+        self._error: str | None = None
+        self._closed = False
+
+    # -- creating and opening ---------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        endpoint: str,
+        scheme: str,
+        options: Mapping[str, Any] | Any,
+        clock: SessionClock,
+        commit_interval: float = 0.25,
+        overwrite: bool = False,
+    ) -> CaptureStore:
+        """Create a capture file (mode 0600) holding one new session, ready to record."""
+        path = Path(path)
+        try:
+            if overwrite:
+                _unlink_quietly(path)
+            if not path.exists():
+                for sidecar in _sidecars(path):
+                    _unlink_quietly(sidecar)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            raise CaptureError(f"capture file {path} already exists") from None
+        except OSError as exc:
+            raise CaptureError(f"cannot create capture file {path}: {_reason(exc)}") from None
+        conn: sqlite3.Connection | None = None
+        started = clock.started_wall_ns
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":
+                raise CaptureError(f"cannot create capture file {path}: WAL mode unavailable")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("BEGIN")
+            for statement in DDL:
+                conn.execute(statement)
+            created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("application", APPLICATION),
+                    ("app_version", __version__),
+                    ("created", created),
+                ],
+            )
+            options_json = dump_json(_options_mapping(options))
+            cursor = conn.execute(
+                "INSERT INTO sessions (endpoint, scheme, started_wall_ns, state, options)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (endpoint, scheme, started, STATE_RUNNING, options_json),
+            )
+            conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            _unlink_quietly(path)
+            for sidecar in _sidecars(path):
+                _unlink_quietly(sidecar)
+            raise CaptureError(f"cannot create capture file {path}: {_reason(exc)}") from None
+        session = CaptureSession(
+            int(cursor.lastrowid or 1),
+            endpoint,
+            scheme,
+            started,
+            None,
+            STATE_RUNNING,
+            dict(_options_mapping(options)),
+            {},
+        )
+        return cls(
+            conn,
+            path,
+            session,
+            writable=True,
+            file_count=0,
+            clock=clock,
+            commit_interval=commit_interval,
+        )
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, session_id: int | None = None) -> CaptureStore:
+        """Open a capture read-only, checking it is one; the first session unless told."""
+        path = Path(path)
+        name = f"capture file {path}"
+        try:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise CaptureError(f"{name} is not a regular file")
+            with path.open("rb") as handle:
+                header = handle.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise CaptureError(f"cannot open {name}: {_reason(exc)}") from None
+        if not header:
+            raise CaptureError(f"{name} is empty")
+        if header != SQLITE_MAGIC:
+            raise CaptureError(f"{name} is not a Socket Inspector capture")
+        conn: sqlite3.Connection | None = None
+        try:
+            uri = path.absolute().as_uri() + "?mode=ro"
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            # Nothing in the file may run code: no views/triggers calling functions.
+            conn.execute("PRAGMA trusted_schema = OFF")
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA cell_size_check = ON")
+            check_schema(conn, name)
+            sessions = _read_sessions(conn)
+            if not sessions:
+                raise CaptureError(f"{name} holds no session")
+            if session_id is None:
+                session = sessions[0]
+            else:
+                found = [s for s in sessions if s.id == session_id]
+                if not found:
+                    raise CaptureError(f"{name} has no session {session_id}")
+                session = found[0]
+            count, low, high = conn.execute(
+                "SELECT count(*), min(seq), max(seq) FROM records WHERE session_id = ?",
+                (session.id,),
+            ).fetchone()
+            if count and (low != 0 or high != count - 1):
+                raise CaptureError(f"{name} is damaged: its records are not numbered 0 to N-1")
+        except CaptureError:
+            if conn is not None:
+                conn.close()
+            raise
+        except (sqlite3.Error, OSError, ValueError, OverflowError, MemoryError) as exc:
+            if conn is not None:
+                conn.close()
+            raise CaptureError(f"cannot read {name}: {_reason(exc)}") from None
+        return cls(conn, path, session, writable=False, file_count=count)
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def session(self) -> CaptureSession:
+        """The session this store reads or writes."""
+        return self._session
+
+    @property
+    def error(self) -> str | None:
+        """Why the file stopped being written (records are then kept in memory), or None."""
+        return self._error
+
+    @property
+    def committed(self) -> int:
+        """How many records of the session are in the file (committed)."""
+        return self._file_count
+
+    @property
+    def unsaved(self) -> int:
+        """How many records exist only in memory (buffered, or kept after a write failure)."""
+        return len(self._pending)
+
+    def sessions(self) -> list[CaptureSession]:
+        """Every session held in the file, by id."""
+        with self._reading():
+            sessions = _read_sessions(self._conn)
+        return [self._session if s.id == self._session.id else s for s in sessions]
+
+    # -- writing ----------------------------------------------------------------
+
+    def write(self, record: Record) -> None:
+        """Take one record (the Recorder's sink); commits when the interval or batch is due."""
+        pending = self._pending
+        pending.append(record)
+        if len(pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
+            self._commit()
+
+    def flush(self) -> None:
+        """Commit buffered records now (the owner calls this on a timer, too)."""
+        if self._pending:
+            self._commit()
+
+    def finish(self, state: str, summary: Mapping[str, Any]) -> None:
+        """Record how the session ended: end time, final state, summary; then commit."""
+        ended = self._clock.wall_ns(self._clock.now()) if self._clock else time.time_ns()
+        self._session = dataclasses.replace(
+            self._session, ended_wall_ns=ended, state=state, summary=dict(summary)
+        )
+        if not self.writable or self._closed:
+            return
+        self.flush()
+        if self._error is not None:
+            return
+        try:
+            _write_session_end(self._conn, self._session)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        """Commit what is buffered and close the file (left as one self-contained file)."""
+        if self._closed:
+            return
+        if self.writable:
+            self.flush()
+            if self._error is None:
+                try:
+                    # Fold the WAL back into the file and leave rollback mode, so a
+                    # finished capture is a single file readable from read-only media.
+                    # Skipped (stays WAL) while another program has it open.
+                    self._conn.execute("PRAGMA busy_timeout = 0")
+                    self._conn.execute("PRAGMA journal_mode = DELETE")
+                except sqlite3.Error:
+                    pass
+        self._closed = True
+        self._conn.close()
+
+    def __enter__(self) -> CaptureStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _commit(self) -> None:
+        """Write the buffer in one transaction, or switch to memory if the file fails."""
+        batch = self._pending
+        if self._error is not None or self._closed or not batch:
+            return
+        conn = self._conn
+        try:
+            rows = encode_rows(self._session.id, batch)
+            conn.execute("BEGIN")
+            conn.executemany(INSERT_RECORD, rows)
+            conn.execute("COMMIT")
+        except (sqlite3.Error, OSError, MemoryError) as exc:
+            self._fail(exc)
+            return
+        self._file_count += len(batch)
+        self._pending = []
+        self._commit_due = time.monotonic() + self._commit_interval
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop writing the file: records stay in memory from here on."""
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+        self._error = (
+            f"capture file {self.path} could not be written: {_reason(exc)}; "
+            "records are kept in memory — use Save As"
+        )
+        self._batch_limit = 1 << 62
+        self._commit_due = float("inf")
+
+    # -- reading ----------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn any failure to read the file into one CaptureError line."""
+        if self._closed:
+            raise CaptureError(f"capture file {self.path} is closed")
+        try:
+            yield
+        except CaptureError:
+            raise
+        except (sqlite3.Error, OSError, ValueError, OverflowError, MemoryError) as exc:
+            raise CaptureError(f"cannot read capture file {self.path}: {_reason(exc)}") from None
+
+    def count(self) -> int:
+        """How many records the session has (committed and buffered)."""
+        return self._file_count + len(self._pending)
+
+    def records(self, start: int, limit: int) -> list[Record]:
+        """Up to ``limit`` records from seq ``start`` on, in order."""
+        start = max(0, start)
+        if limit <= 0:
+            return []
+        result: list[Record] = []
+        if start < self._file_count:
+            with self._reading():
+                rows = self._conn.execute(
+                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq >= ?"
+                    " ORDER BY seq LIMIT ?",
+                    (self._session.id, start, limit),
+                ).fetchall()
+                result = [decode_row(row) for row in rows]
+        if len(result) < limit and self._pending:
+            index = bisect.bisect_left(self._pending, start, key=_seq_of)
+            result.extend(self._pending[index : index + limit - len(result)])
+        return result
+
+    def record(self, seq: int) -> Record:
+        """The record numbered ``seq``; CaptureError if there is none."""
+        pending = self._pending
+        if pending and seq >= pending[0].seq:
+            index = bisect.bisect_left(pending, seq, key=_seq_of)
+            if index < len(pending) and pending[index].seq == seq:
+                return pending[index]
+        else:
+            with self._reading():
+                row = self._conn.execute(
+                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq = ?",
+                    (self._session.id, seq),
+                ).fetchone()
+                if row is not None:
+                    return decode_row(row)
+        raise CaptureError(f"capture file {self.path} has no record {seq}")
+
+    def matching(
+        self,
+        directions: set[str] | None = None,
+        kinds: set[str] | None = None,
+        text: str | None = None,
+        regex: str | None = None,
+        case_sensitive: bool = False,
+    ) -> list[int]:
+        """Seqs of the records that pass every given filter, in order.
+
+        ``text`` and ``regex`` search the payload (the wire bytes when there is none)
+        decoded as UTF-8 with errors replaced.
+        """
+        predicate = make_predicate(text, regex, case_sensitive)
+        dir_values = {str(d) for d in directions} if directions is not None else None
+        kind_values = {str(k) for k in kinds} if kinds is not None else None
+        seqs: list[int] = []
+        if self._file_count:
+            sql = "SELECT seq FROM records WHERE session_id = ?"
+            params: list[Any] = [self._session.id]
+            for column, values in (("dir", dir_values), ("kind", kind_values)):
+                if values is not None:
+                    sql += f" AND {column} IN ({', '.join('?' * len(values))})"
+                    params.extend(sorted(values))
+            if predicate is not None:
+                self._conn.create_function("si_match", 1, predicate, deterministic=True)
+                sql += " AND si_match(coalesce(payload, wire))"
+            with self._reading():
+                seqs = [row[0] for row in self._conn.execute(sql + " ORDER BY seq", params)]
+        for record in self._pending:
+            if dir_values is not None and record.direction.value not in dir_values:
+                continue
+            if kind_values is not None and record.kind.value not in kind_values:
+                continue
+            data = record.payload if record.payload is not None else record.wire
+            if predicate is not None and not predicate(bytes(data)):
+                continue
+            seqs.append(record.seq)
+        return seqs
+
+    # -- saving elsewhere -------------------------------------------------------
+
+    def save_as(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole capture (file and memory) to a new file, replacing ``path``.
+
+        Works while recording and after a write failure; the store keeps writing where
+        it was. The new file appears complete or not at all (written aside, then renamed).
+        """
+        target = Path(path)
+        try:
+            if target.exists() and target.resolve() == self.path.resolve():
+                raise CaptureError(f"cannot save capture over itself ({target})")
+        except OSError as exc:
+            raise CaptureError(f"cannot save capture to {target}: {_reason(exc)}") from None
+        if self._closed:
+            raise CaptureError(f"capture file {self.path} is closed")
+        self.flush()
+        temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        dest: sqlite3.Connection | None = None
+        try:
+            _unlink_quietly(temp)
+            for sidecar in _sidecars(temp):
+                _unlink_quietly(sidecar)
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            dest = sqlite3.connect(temp, isolation_level=None)
+            self._conn.backup(dest)
+            dest.execute("BEGIN")
+            dest.executemany(INSERT_RECORD, encode_rows(self._session.id, self._pending))
+            _write_session_end(dest, self._session)
+            dest.execute("COMMIT")
+            dest.execute("PRAGMA journal_mode = DELETE")
+            dest.close()
+            dest = None
+            os.replace(temp, target)
+        except (sqlite3.Error, OSError, MemoryError) as exc:
+            if dest is not None:
+                dest.close()
+            _unlink_quietly(temp)
+            raise CaptureError(f"cannot save capture to {target}: {_reason(exc)}") from None
+        finally:
+            for sidecar in _sidecars(temp):
+                _unlink_quietly(sidecar)
+
+
+def _seq_of(record: Record) -> int:
+    """Sort key of records in the memory buffer."""
+    return record.seq
+
+
+def _read_sessions(conn: sqlite3.Connection) -> list[CaptureSession]:
+    """Every session row, checked."""
+    rows = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY id").fetchall()
+    return [decode_session(row) for row in rows]
+
+
+def _write_session_end(conn: sqlite3.Connection, session: CaptureSession) -> None:
+    """Store a session's end time, state and summary."""
+    conn.execute(
+        "UPDATE sessions SET ended_wall_ns = ?, state = ?, summary = ? WHERE id = ?",
+        (session.ended_wall_ns, session.state, dump_json(session.summary), session.id),
+    )
