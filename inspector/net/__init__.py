@@ -1,0 +1,1 @@
+"""The asyncio engine: one session per endpoint (TCP, TLS, UDP, WebSocket)."""

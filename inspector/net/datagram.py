@@ -1,0 +1,153 @@
+"""UDP sessions: one connected datagram socket; each datagram is one record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.net.resolve import Address, family_name, format_address, resolve
+from inspector.net.session import Session, SessionNotOpenError, SessionState, describe_os_error
+
+
+class _DatagramProtocol(asyncio.DatagramProtocol):
+    """Hands every datagram and socket error to its session."""
+
+    def __init__(self, session: DatagramSession) -> None:
+        self.session = session
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.session._datagram_received(data, addr, self.session.recorder.now())
+
+    def error_received(self, exc: Exception) -> None:
+        self.session._error_received(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.session._connection_lost(exc)
+
+
+class DatagramSession(Session):
+    """A udp:// session: send datagrams to one peer, record what comes back."""
+
+    def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
+        super().__init__(endpoint, options, recorder)
+        self._transport: asyncio.DatagramTransport | None = None
+        self.unreachable = 0
+
+    async def _open(self) -> None:
+        addresses, self.phases["resolve_ns"] = await resolve(
+            self.endpoint, self.recorder, socket.SOCK_DGRAM
+        )
+        await self._connect(addresses)
+        self.recorder.set_flow_control(self._pause_reading, self._resume_reading)
+        self._mark_open()
+
+    async def _connect(self, addresses: list[Address]) -> None:
+        """Open a socket connected to the first usable address (no packet is sent)."""
+        loop = asyncio.get_running_loop()
+        self._phase = "connect"
+        last_error: OSError | None = None
+        for family, sockaddr in addresses:
+            start = self.recorder.now()
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _DatagramProtocol(self), remote_addr=sockaddr[:2], family=family
+                )
+            except OSError as exc:
+                last_error = exc
+                continue
+            duration = self.recorder.now() - start
+            self._transport = transport
+            self.phases["connect_ns"] = duration
+            self.recorder.record(
+                Direction.META,
+                Kind.CONNECT,
+                fields={
+                    "local": format_address(transport.get_extra_info("sockname")),
+                    "peer": format_address(transport.get_extra_info("peername")),
+                    "family": family_name(family),
+                    "duration_ns": duration,
+                },
+            )
+            return
+        assert last_error is not None
+        raise last_error
+
+    def _pause_reading(self) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            with contextlib.suppress(AttributeError, RuntimeError):
+                transport.pause_reading()  # type: ignore[attr-defined]
+
+    def _resume_reading(self) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            with contextlib.suppress(AttributeError, RuntimeError):
+                transport.resume_reading()  # type: ignore[attr-defined]
+
+    def _datagram_received(self, data: bytes, addr: tuple, t_ns: int) -> None:
+        if self.ended:
+            return
+        self.recorder.record(
+            Direction.IN, Kind.DATAGRAM, t_ns, data, data, {"peer": format_address(addr)}
+        )
+        self._message_in("datagram", data)
+
+    def _error_received(self, exc: Exception) -> None:
+        """ICMP errors arrive here; the session stays open (UDP has no connection)."""
+        if self.ended:
+            return
+        if isinstance(exc, ConnectionRefusedError):
+            self.unreachable += 1
+            message = f"port unreachable: no one listens on {self.endpoint.netloc}"
+        else:
+            message = describe_os_error(exc, self.endpoint, "session")
+        self.recorder.record(
+            Direction.META, Kind.ERROR, fields={"message": message, "phase": "session"}
+        )
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        if self.ended:
+            return
+        if exc is not None:
+            self._fail(describe_os_error(exc, self.endpoint, "session"), "session")
+        else:
+            self._finish("socket closed", clean=True)
+
+    def send(self, data: bytes) -> None:
+        """Send one datagram."""
+        self._check_open()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise SessionNotOpenError("cannot send: the socket is closing")
+        data = bytes(data)
+        transport.sendto(data)
+        self.recorder.record(
+            Direction.OUT,
+            Kind.DATAGRAM,
+            wire=data,
+            payload=data,
+            fields={"peer": format_address(transport.get_extra_info("peername"))},
+        )
+
+    async def close(self) -> None:
+        """Close the socket (UDP says no goodbye)."""
+        if self.ended:
+            return
+        if self._state is not SessionState.OPEN or self._transport is None:
+            self.abort()
+            return
+        self._initiated_by = "client"
+        self._set_state(SessionState.CLOSING)
+        self._transport.close()
+        await self._ended.wait()
+
+    def _abort_transport(self) -> None:
+        transport = self._transport
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.abort()

@@ -1,0 +1,321 @@
+"""The session: one connection to one endpoint, its states, its timing and its end.
+
+:func:`create_session` picks the class for the endpoint's scheme; every class shares
+:class:`Session`, which owns the state machine, the phase timings, the one-line
+failure and the final CLOSED record. Network faults never raise out of :meth:`open`,
+:meth:`close` or the transport callbacks: they become ERROR records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.net.tlsinfo import describe_ssl_error
+
+#: Seconds a graceful close waits for the peer (closing handshake, EOF) before aborting.
+CLOSE_TIMEOUT = 5.0
+
+
+class SessionState(StrEnum):
+    """Where a session is in its life."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class SessionError(InspectorError):
+    """A session was asked for something it cannot do (one line for the user)."""
+
+
+class NotWebSocketError(SessionError):
+    """A WebSocket-only operation (binary, ping, pong, close frame) on another scheme."""
+
+
+class SessionNotOpenError(SessionError):
+    """Sending on a session that is not open."""
+
+
+def describe_os_error(exc: BaseException, endpoint: Endpoint, phase: str) -> str:
+    """One line for a network fault during ``phase``."""
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {endpoint.host!r}: {exc.strerror or exc}"
+    if isinstance(exc, ssl.SSLError):
+        return describe_ssl_error(exc)
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {endpoint.netloc}: nothing listens there"
+    if isinstance(exc, ConnectionResetError):
+        return f"connection reset by {endpoint.netloc} during {phase}"
+    if isinstance(exc, ConnectionAbortedError):
+        return f"connection aborted during {phase}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{phase} to {endpoint.netloc} failed: {exc.strerror}"
+    return f"{phase} to {endpoint.netloc} failed: {exc or type(exc).__name__}"
+
+
+class Session:
+    """The parts every transport shares: state, failure, timings, messages, the end."""
+
+    def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
+        self.endpoint = endpoint
+        self.options = options
+        self.recorder = recorder
+        self.on_state_change: Callable[[SessionState], None] | None = None
+        self.failure: str | None = None
+        self.phases: dict[str, int] = {}
+        self.tls: dict[str, Any] | None = None
+        self._count_in = 0
+        self._messages: list[tuple[str, bytes]] = []
+        self._state = SessionState.CONNECTING
+        self._phase = "resolve"
+        self._opened_at: int | None = None
+        self._ended_at: int | None = None
+        self._initiated_by = "none"
+        self._ended = asyncio.Event()
+
+    # -- state -------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        """The current state."""
+        return self._state
+
+    def _set_state(self, state: SessionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        if self.on_state_change is not None:
+            self.on_state_change(state)
+
+    @property
+    def ok(self) -> bool:
+        """True when the session ended normally (closed, not failed)."""
+        return self._state is SessionState.CLOSED and self.failure is None
+
+    @property
+    def ended(self) -> bool:
+        """True once the CLOSED record is written."""
+        return self._ended.is_set()
+
+    # -- opening -----------------------------------------------------------------
+
+    async def open(self) -> bool:
+        """Resolve, connect (and TLS, upgrade); True when open. Never raises for network
+        faults: they are recorded and the session ends FAILED."""
+        if self._state is not SessionState.CONNECTING or self._opened_at is not None:
+            raise SessionError(f"session is {self._state}; open() runs once")
+        self._opened_at = self.recorder.now()
+        timeout = self.options.connect_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await self._open()
+        except TimeoutError:
+            self._fail(
+                f"timed out after {timeout:g} s during {self._phase} to {self.endpoint.netloc}",
+                self._phase,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            self._fail(describe_os_error(exc, self.endpoint, self._phase), self._phase)
+        except asyncio.CancelledError:
+            self._abort_transport()
+            self._finish("opening cancelled", clean=False)
+            raise
+        if self._state is SessionState.OPEN:
+            return True
+        if not self.ended:
+            self._fail(self.failure or f"{self._phase} failed", self._phase)
+        return False
+
+    async def _open(self) -> None:
+        """Transport specific: bring the session to OPEN or raise OSError."""
+        raise NotImplementedError
+
+    def _mark_open(self) -> None:
+        """Switch to OPEN unless the session ended while opening."""
+        if not self.ended:
+            self._phase = "session"
+            self._set_state(SessionState.OPEN)
+
+    # -- sending -----------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._state is not SessionState.OPEN:
+            raise SessionNotOpenError(f"cannot send: the session is {self._state}")
+
+    def send(self, data: bytes) -> None:
+        """Send one message (framed as the session frames)."""
+        raise NotImplementedError
+
+    def send_text(self, text: str) -> None:
+        """Send text as UTF-8 (a text message for WebSocket)."""
+        self.send(text.encode("utf-8"))
+
+    def send_binary(self, data: bytes) -> None:
+        """WebSocket only: send a binary message."""
+        raise NotWebSocketError(f"{self.endpoint.scheme}:// has no binary messages")
+
+    def send_ping(self, payload: bytes = b"") -> None:
+        """WebSocket only: send a ping frame."""
+        raise NotWebSocketError(f"{self.endpoint.scheme}:// has no ping frames")
+
+    def send_pong(self, payload: bytes = b"") -> None:
+        """WebSocket only: send a pong frame."""
+        raise NotWebSocketError(f"{self.endpoint.scheme}:// has no pong frames")
+
+    def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """WebSocket only: send a close frame."""
+        raise NotWebSocketError(f"{self.endpoint.scheme}:// has no close frames; use close()")
+
+    # -- messages ----------------------------------------------------------------
+
+    def _message_in(self, kind: str, body: bytes) -> None:
+        self._count_in += 1
+        self._messages.append((kind, body))
+
+    @property
+    def messages_in(self) -> int:
+        """Inbound messages so far (WebSocket messages, framed TCP messages, datagrams)."""
+        return self._count_in
+
+    def take_messages(self) -> list[tuple[str, bytes]]:
+        """Inbound messages completed since the last call: ("text"|"binary"|"data"|
+        "datagram", body). For --count and --echo."""
+        messages, self._messages = self._messages, []
+        return messages
+
+    # -- ending ------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """End the session gracefully (transport specific), then wait for its end."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """End the session at once, without a goodbye."""
+        if self.ended:
+            return
+        self._initiated_by = "client"
+        self._abort_transport()
+        self._finish("aborted", clean=False)
+
+    async def wait_closed(self) -> None:
+        """Wait until the session has ended (CLOSED or FAILED)."""
+        await self._ended.wait()
+
+    def _abort_transport(self) -> None:
+        """Transport specific: drop the connection now."""
+
+    def _fail(
+        self,
+        message: str,
+        phase: str,
+        wire: bytes = b"",
+        direction: Direction = Direction.META,
+        fields: dict[str, Any] | None = None,
+        record: bool = True,
+    ) -> None:
+        """Record an ERROR (unless already recorded), drop the transport, end FAILED."""
+        if self.ended:
+            return
+        if self.failure is None:
+            self.failure = message
+        if record:
+            error_fields: dict[str, Any] = {"message": message, "phase": phase}
+            error_fields.update(fields or {})
+            self.recorder.record(direction, Kind.ERROR, wire=wire, fields=error_fields)
+        self._abort_transport()
+        self._finish(message, clean=False)
+
+    def _finish(
+        self,
+        message: str,
+        clean: bool,
+        close_code: int | None = None,
+        close_reason: str | None = None,
+        record: bool = True,
+    ) -> None:
+        """Write the CLOSED record once (unless the protocol layer wrote it: ``record``
+        False) and move to CLOSED, or FAILED after a failure."""
+        if self.ended:
+            return
+        now = self.recorder.now()
+        self._ended_at = now
+        start = self._opened_at if self._opened_at is not None else now
+        if record:
+            self._record_closed(now, start, message, clean, close_code, close_reason)
+        self.recorder.set_flow_control(None, None)
+        self._ended.set()
+        self._set_state(SessionState.FAILED if self.failure else SessionState.CLOSED)
+
+    def _record_closed(
+        self,
+        now: int,
+        start: int,
+        message: str,
+        clean: bool,
+        close_code: int | None,
+        close_reason: str | None,
+    ) -> None:
+        self.recorder.record(
+            Direction.META,
+            Kind.CLOSED,
+            t_ns=now,
+            fields={
+                "message": message,
+                "clean": clean,
+                "close_code": close_code,
+                "close_reason": close_reason,
+                "initiated_by": self._initiated_by,
+                "duration_ns": now - start,
+            },
+        )
+
+    # -- summary -----------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-compatible account of the session for the capture's finish()."""
+        rec = self.recorder
+        duration = None
+        if self._opened_at is not None:
+            end = self._ended_at if self._ended_at is not None else rec.now()
+            duration = end - self._opened_at
+        return {
+            "endpoint": self.endpoint.url,
+            "state": str(self._state),
+            "ok": self.ok,
+            "failure": self.failure,
+            "phases": dict(self.phases),
+            "duration_ns": duration,
+            "tls": self.tls,
+            "counts": {
+                "records_in": rec.count_in,
+                "records_out": rec.count_out,
+                "bytes_in": rec.bytes_in,
+                "bytes_out": rec.bytes_out,
+                "messages_in": self.messages_in,
+            },
+        }
+
+
+def create_session(endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> Session:
+    """The session for ``endpoint``'s scheme (not yet open: await ``open()``)."""
+    from inspector.net.datagram import DatagramSession
+    from inspector.net.stream import StreamSession
+    from inspector.net.websocket import WebSocketSession
+
+    if endpoint.is_websocket:
+        return WebSocketSession(endpoint, options, recorder)
+    if endpoint.is_datagram:
+        return DatagramSession(endpoint, options, recorder)
+    return StreamSession(endpoint, options, recorder)

@@ -1,0 +1,296 @@
+"""TCP and TLS sessions: an asyncio Protocol per connection, framing on the reads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.options import Framing, SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.net.resolve import Address, family_name, format_address, resolve
+from inspector.net.session import (
+    CLOSE_TIMEOUT,
+    Session,
+    SessionNotOpenError,
+    SessionState,
+    describe_os_error,
+)
+from inspector.net.tlsinfo import client_context, describe_tls
+from inspector.protocols.framing import FramingError, make_framer
+
+INSECURE_MESSAGE = "certificate not verified (--insecure)"
+
+
+class _StreamProtocol(asyncio.Protocol):
+    """Hands every transport event to its session; one timestamp per read."""
+
+    def __init__(self, session: StreamSession) -> None:
+        self.session = session
+
+    def data_received(self, data: bytes) -> None:
+        session = self.session
+        session._data_received(data, session.recorder.now())
+
+    def eof_received(self) -> bool:
+        self.session._eof_received(self.session.recorder.now())
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.session._connection_lost(exc)
+
+
+class StreamSession(Session):
+    """A tcp:// or tls:// session; also the connection under ws:// and wss://."""
+
+    #: ALPN protocols offered in the TLS handshake (WebSocket offers "http/1.1").
+    alpn: list[str] | None = None
+
+    def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
+        super().__init__(endpoint, options, recorder)
+        self._transport: asyncio.Transport | None = None
+        self._framer = make_framer(options.framing, options.max_size)
+        self._peer_eof = False
+
+    # -- opening -----------------------------------------------------------------
+
+    async def _open(self) -> None:
+        addresses, self.phases["resolve_ns"] = await resolve(
+            self.endpoint, self.recorder, socket.SOCK_STREAM
+        )
+        await self._connect(addresses)
+        if self.endpoint.secure:
+            await self._start_tls()
+        self._install_flow_control()
+        await self._after_connect()
+
+    async def _connect(self, addresses: list[Address]) -> None:
+        """Try each address in turn; record CONNECT for the first that answers."""
+        loop = asyncio.get_running_loop()
+        self._phase = "connect"
+        last_error: OSError | None = None
+        for family, sockaddr in addresses:
+            start = self.recorder.now()
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, sockaddr)
+                transport, _ = await loop.create_connection(
+                    lambda: _StreamProtocol(self), sock=sock
+                )
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            duration = self.recorder.now() - start
+            self._transport = transport  # type: ignore[assignment]
+            self.phases["connect_ns"] = duration
+            self.recorder.record(
+                Direction.META,
+                Kind.CONNECT,
+                fields={
+                    "local": format_address(transport.get_extra_info("sockname")),
+                    "peer": format_address(transport.get_extra_info("peername")),
+                    "family": family_name(family),
+                    "duration_ns": duration,
+                },
+            )
+            return
+        assert last_error is not None
+        raise last_error
+
+    async def _start_tls(self) -> None:
+        """Upgrade the connection to TLS and record what the handshake showed."""
+        assert self._transport is not None
+        loop = asyncio.get_running_loop()
+        self._phase = "tls"
+        context = client_context(self.options, self.alpn)
+        start = self.recorder.now()
+        protocol = self._transport.get_protocol()
+        transport = await loop.start_tls(
+            self._transport, protocol, context, server_hostname=self.endpoint.host
+        )
+        duration = self.recorder.now() - start
+        if transport is None:
+            raise ConnectionAbortedError("the connection closed during the TLS handshake")
+        self._transport = transport  # type: ignore[assignment]
+        self.phases["tls_ns"] = duration
+        verified = self.options.verify
+        fields = describe_tls(transport.get_extra_info("ssl_object"), verified, self.endpoint.host)
+        self.tls = dict(fields)
+        fields["duration_ns"] = duration
+        self.recorder.record(Direction.META, Kind.TLS, fields=fields)
+        if not verified:
+            self.recorder.record(Direction.META, Kind.INFO, fields={"message": INSECURE_MESSAGE})
+
+    def _install_flow_control(self) -> None:
+        """Let the recorder pause reading while its consumer lags (backpressure)."""
+        self.recorder.set_flow_control(self._pause_reading, self._resume_reading)
+
+    def _pause_reading(self) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
+
+    async def _after_connect(self) -> None:
+        """tcp:// and tls:// are open once connected (WebSocket upgrades here)."""
+        self._mark_open()
+
+    # -- reading -----------------------------------------------------------------
+
+    def _data_received(self, data: bytes, t_ns: int) -> None:
+        """Frame one read; every record it makes shares ``t_ns``."""
+        if self.ended:
+            return
+        framing = self.options.framing
+        try:
+            messages = self._framer.feed(data)
+        except FramingError as exc:
+            self._fail(str(exc), "session", wire=self._framer.leftover(), direction=Direction.IN)
+            return
+        record = self.recorder.record
+        if framing is Framing.RAW:
+            for wire, _body, _ranges in messages:
+                record(Direction.IN, Kind.DATA, t_ns, wire, wire)
+                self._message_in("data", wire)
+            return
+        for wire, body, ranges in messages:
+            record(
+                Direction.IN,
+                Kind.MESSAGE,
+                t_ns,
+                wire,
+                body,
+                {"framing": str(framing), "ranges": ranges},
+            )
+            self._message_in("data", body)
+
+    def _flush_leftover(self, t_ns: int) -> None:
+        """At the end of the stream, record bytes that never became a whole message."""
+        rest = self._framer.leftover()
+        if rest:
+            self.recorder.record(
+                Direction.IN,
+                Kind.DATA,
+                t_ns,
+                rest,
+                rest,
+                {"incomplete": True, "framing": str(self.options.framing)},
+            )
+
+    def _eof_received(self, t_ns: int) -> None:
+        """The peer finished sending: keep what is left, then let the transport close."""
+        self._peer_eof = True
+        if self._initiated_by == "none" and self._state is SessionState.OPEN:
+            self._initiated_by = "server"
+        self._flush_leftover(t_ns)
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        if self.ended:
+            return
+        if exc is not None:
+            if not self._peer_eof:
+                self._flush_leftover(self.recorder.now())
+            if isinstance(exc, ConnectionResetError):
+                message = f"connection reset by {self.endpoint.netloc}"
+            else:
+                message = describe_os_error(exc, self.endpoint, "session")
+            self._fail(message, "session")
+            return
+        if self._state is SessionState.CONNECTING:
+            self._fail(
+                f"{self.endpoint.netloc} closed the connection during {self._phase}", self._phase
+            )
+            return
+        if self._initiated_by == "none":
+            self._initiated_by = "server"
+        by = "peer" if self._initiated_by == "server" else "client"
+        self._finish(f"connection closed by {by}", clean=True)
+
+    # -- writing -----------------------------------------------------------------
+
+    def _writable(self) -> asyncio.Transport:
+        self._check_open()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise SessionNotOpenError("cannot send: the connection is closing")
+        return transport
+
+    def send(self, data: bytes) -> None:
+        """Send one message, framed as the session frames (a length prefix, a newline)."""
+        transport = self._writable()
+        wire, body, ranges = self._framer.frame(data)
+        transport.write(wire)
+        if self.options.framing is Framing.RAW:
+            self.recorder.record(Direction.OUT, Kind.DATA, wire=wire, payload=wire)
+        else:
+            self.recorder.record(
+                Direction.OUT,
+                Kind.MESSAGE,
+                wire=wire,
+                payload=body,
+                fields={"framing": str(self.options.framing), "ranges": ranges},
+            )
+
+    def send_raw(self, data: bytes) -> None:
+        """Write exactly these bytes, without framing."""
+        transport = self._writable()
+        data = bytes(data)
+        transport.write(data)
+        self.recorder.record(Direction.OUT, Kind.DATA, wire=data, payload=data)
+
+    # -- ending ------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Half-close (TCP FIN, or TLS close_notify) and wait for the peer to finish."""
+        if self.ended:
+            return
+        if self._state is not SessionState.OPEN or self._transport is None:
+            self.abort()
+            return
+        self._set_state(SessionState.CLOSING)
+        if self._initiated_by == "none":
+            self._initiated_by = "client"
+        transport = self._transport
+        if self._peer_eof or not transport.can_write_eof():
+            transport.close()
+        else:
+            transport.write_eof()
+        await self._wait_end(CLOSE_TIMEOUT)
+
+    async def _wait_end(self, timeout: float) -> None:
+        """Wait for the end; past ``timeout``, abort and record why."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._ended.wait()
+        except TimeoutError:
+            self.recorder.record(
+                Direction.META,
+                Kind.INFO,
+                fields={"message": f"the peer did not close within {timeout:g} s: aborting"},
+            )
+            self._abort_transport()
+            self._finish(f"aborted after waiting {timeout:g} s for the peer", clean=False)
+
+    def _abort_transport(self) -> None:
+        transport = self._transport
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.abort()
+
+    def summary(self) -> dict[str, Any]:
+        """The base summary plus the framing in use."""
+        out = super().summary()
+        out["framing"] = str(self.options.framing)
+        return out

@@ -1,0 +1,99 @@
+"""TLS for sessions: the client context a session uses, and what its handshake showed."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from typing import Any
+
+from cryptography import x509
+
+from inspector.core.options import SessionOptions
+
+
+def client_context(options: SessionOptions, alpn: list[str] | None = None) -> ssl.SSLContext:
+    """The system's default client context; ``cafile`` adds a CA; ``verify=False`` turns
+    certificate and host name checks off (--insecure)."""
+    context = ssl.create_default_context()
+    if options.cafile:
+        context.load_verify_locations(cafile=options.cafile)
+    if not options.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if alpn:
+        context.set_alpn_protocols(alpn)
+    return context
+
+
+def _name(name: x509.Name) -> str:
+    try:
+        return name.rfc4514_string()
+    except ValueError:
+        return repr(name)
+
+
+def _san(cert: x509.Certificate) -> list[str]:
+    try:
+        extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    out: list[str] = []
+    for entry in extension.value:
+        if isinstance(entry, x509.DNSName):
+            out.append(f"DNS:{entry.value}")
+        elif isinstance(entry, x509.IPAddress):
+            out.append(f"IP:{entry.value}")
+        elif isinstance(entry, x509.RFC822Name):
+            out.append(f"email:{entry.value}")
+        elif isinstance(entry, x509.UniformResourceIdentifier):
+            out.append(f"URI:{entry.value}")
+        else:
+            out.append(str(entry.value))
+    return out
+
+
+def describe_certificate(der: bytes) -> dict[str, Any]:
+    """Subject, issuer, validity, serial, SHA-256 fingerprint and SAN of a DER certificate.
+
+    One parser for verified and unverified sessions alike, so the fields read the same;
+    a certificate that cannot be parsed still gets its fingerprint and an ``error``.
+    """
+    info: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest(), "size": len(der)}
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        info.update(
+            subject=_name(cert.subject),
+            issuer=_name(cert.issuer),
+            not_before=cert.not_valid_before_utc.isoformat(),
+            not_after=cert.not_valid_after_utc.isoformat(),
+            serial=format(cert.serial_number, "x"),
+            san=_san(cert),
+        )
+    except ValueError as exc:
+        info["error"] = f"certificate not parsed: {exc}"
+    return info
+
+
+def describe_tls(ssl_object: ssl.SSLObject | None, verified: bool, server_hostname: str) -> dict:
+    """The fields of a TLS record: version, cipher, ALPN, verified flag and certificate."""
+    if ssl_object is None:
+        return {"verified": verified, "server_hostname": server_hostname}
+    cipher = ssl_object.cipher()
+    der = ssl_object.getpeercert(binary_form=True)
+    return {
+        "version": ssl_object.version(),
+        "cipher": cipher[0] if cipher else None,
+        "alpn": ssl_object.selected_alpn_protocol(),
+        "verified": verified,
+        "server_hostname": server_hostname,
+        "cert": describe_certificate(der) if der else None,
+    }
+
+
+def describe_ssl_error(exc: ssl.SSLError) -> str:
+    """One line for a failed TLS handshake, naming the reason (self-signed, expired, …)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or "verification failed"
+        return f"TLS certificate rejected: {reason}"
+    reason = exc.reason or exc.strerror or str(exc)
+    return f"TLS handshake failed: {reason}"

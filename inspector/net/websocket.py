@@ -1,0 +1,277 @@
+"""ws:// and wss:// sessions: a TCP/TLS connection driving the Sans-I/O WebSocketConnection.
+
+Every read goes to :meth:`WebSocketConnection.receive_data` with the read's one
+timestamp; whatever it returns (automatic pong, close echo) is written at once. The
+protocol layer records frames, handshake, protocol errors and the final CLOSED; this
+layer adds resolve/connect/TLS, timeouts and the transport's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
+from inspector.net.stream import StreamSession
+from inspector.protocols.ws import WebSocketConnection
+
+#: Seconds the client waits for the server to close TCP after the closing handshake
+#: before closing it itself (RFC 6455 §7.1.1: the server should close first).
+CLOSE_GRACE = 2.0
+
+
+class WebSocketSession(StreamSession):
+    """A WebSocket client session over TCP (ws://) or TLS with ALPN http/1.1 (wss://)."""
+
+    alpn = ["http/1.1"]
+
+    def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
+        super().__init__(endpoint, options, recorder)
+        self.ws: WebSocketConnection | None = None
+        self._handshake_waiter: asyncio.Future[None] | None = None
+        self._handshake_start = 0
+        self._eof_fed = False
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # -- opening -----------------------------------------------------------------
+
+    async def _after_connect(self) -> None:
+        """Send the upgrade request and wait for the server's answer (RFC 6455 §4.1)."""
+        assert self._transport is not None
+        self._phase = "handshake"
+        ws = self.ws = WebSocketConnection(self.endpoint, self.options, self.recorder)
+        self._handshake_waiter = asyncio.get_running_loop().create_future()
+        self._handshake_start = self.recorder.now()
+        self._transport.write(ws.start(self._handshake_start))
+        await self._handshake_waiter
+        if ws.handshake_done and ws.open:
+            self._mark_open()
+        elif not self.ended:
+            self._fail(ws.failure or "the WebSocket handshake failed", "handshake", record=False)
+
+    def _wake_opener(self) -> None:
+        waiter = self._handshake_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- reading -----------------------------------------------------------------
+
+    def _data_received(self, data: bytes, t_ns: int) -> None:
+        """Hand one read to the protocol; write its answer; follow its state."""
+        ws = self.ws
+        if ws is None or self.ended:
+            return
+        was_done = ws.handshake_done
+        out = ws.receive_data(data, t_ns)
+        if out:
+            self._write(out)
+        if ws.handshake_done and not was_done:
+            self.phases["handshake_ns"] = t_ns - self._handshake_start
+        self._follow(ws)
+
+    def _follow(self, ws: WebSocketConnection) -> None:
+        """React to the protocol's state after it took bytes or sent something."""
+        if ws.handshake_done or ws.failure is not None or ws.closed:
+            self._wake_opener()
+        if self._state is SessionState.OPEN and not ws.open:
+            if self._initiated_by == "none":
+                self._initiated_by = "server"
+            self._set_state(SessionState.CLOSING)
+        if ws.closed:
+            self._close_transport()
+        elif ws.close_expected():
+            if ws.eof_requested:
+                self._half_close()
+            elif self._close_timer is None:
+                loop = asyncio.get_running_loop()
+                self._close_timer = loop.call_later(CLOSE_GRACE, self._close_transport)
+
+    def _eof_received(self, t_ns: int) -> None:
+        """The server closed its side: let the protocol record how the connection ended."""
+        self._peer_eof = True
+        self._feed_eof(t_ns)
+
+    def _feed_eof(self, t_ns: int) -> None:
+        ws = self.ws
+        if ws is None or self._eof_fed:
+            return
+        self._eof_fed = True
+        if self._initiated_by == "none" and self._state is SessionState.OPEN:
+            self._initiated_by = "server"
+        out = ws.receive_eof(t_ns)
+        if out:
+            self._write(out)
+        self._wake_opener()
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        if self.ended:
+            return
+        t_ns = self.recorder.now()
+        if exc is not None:
+            if isinstance(exc, ConnectionResetError):
+                message = f"connection reset by {self.endpoint.netloc}"
+            else:
+                message = f"connection lost: {exc}"
+            if self.failure is None:
+                self.failure = message
+            self.recorder.record(
+                Direction.META, Kind.ERROR, t_ns, fields={"message": message, "phase": self._phase}
+            )
+        self._feed_eof(t_ns)
+        self._wake_opener()
+        ws = self.ws
+        if self._state is SessionState.CONNECTING and (ws is None or not ws.handshake_done):
+            ws_failure = ws.failure if ws is not None else None
+            self._fail(
+                self.failure
+                or ws_failure
+                or f"{self.endpoint.netloc} closed the connection during {self._phase}",
+                self._phase,
+                record=self.failure is None and ws_failure is None,
+            )
+            return
+        clean = ws is not None and ws.clean_close and ws.failure is None and exc is None
+        self._finish(self.failure or (ws.failure if ws else None) or "closed", clean=clean)
+
+    # -- writing -----------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
+
+    def _protocol(self) -> WebSocketConnection:
+        if self.ws is None or not self.ws.handshake_done:
+            raise SessionNotOpenError(f"cannot send: the session is {self._state}")
+        return self.ws
+
+    def send(self, data: bytes) -> None:
+        """Send a binary message."""
+        self.send_binary(data)
+
+    def send_text(self, text: str) -> None:
+        """Send a text message."""
+        ws = self._protocol()
+        self._write(ws.send_text(text))
+        self._follow(ws)
+
+    def send_binary(self, data: bytes) -> None:
+        """Send a binary message."""
+        ws = self._protocol()
+        self._write(ws.send_binary(data))
+        self._follow(ws)
+
+    def send_ping(self, payload: bytes = b"") -> None:
+        """Send a ping frame (at most 125 bytes)."""
+        ws = self._protocol()
+        self._write(ws.send_ping(payload))
+        self._follow(ws)
+
+    def send_pong(self, payload: bytes = b"") -> None:
+        """Send a pong frame (at most 125 bytes)."""
+        ws = self._protocol()
+        self._write(ws.send_pong(payload))
+        self._follow(ws)
+
+    def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake; the session ends when the server answers."""
+        ws = self._protocol()
+        data = ws.send_close(code, reason)
+        if self._initiated_by == "none":
+            self._initiated_by = "client"
+        self._write(data)
+        self._follow(ws)
+
+    def send_raw(self, data: bytes) -> None:
+        """Not offered for WebSocket: bytes outside frames would corrupt the stream."""
+        raise SessionNotOpenError("raw bytes cannot be sent inside a WebSocket session")
+
+    # -- messages ----------------------------------------------------------------
+
+    def take_messages(self) -> list[tuple[str, bytes]]:
+        """Inbound text/binary messages completed since the last call."""
+        return self.ws.take_messages() if self.ws is not None else []
+
+    @property
+    def messages_in(self) -> int:
+        """Inbound text/binary messages so far."""
+        return self.ws.messages_in if self.ws is not None else 0
+
+    # -- ending ------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Closing handshake (1000), then wait for the server to close TCP (with timeouts)."""
+        if self.ended:
+            return
+        ws = self.ws
+        if self._state is SessionState.OPEN and ws is not None and ws.open:
+            self.send_close(1000, "")
+        elif self._state is SessionState.CONNECTING:
+            self.abort()
+            return
+        await self._wait_end(CLOSE_TIMEOUT)
+
+    def _half_close(self) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:
+            transport.close()
+
+    def _close_transport(self) -> None:
+        self._close_timer = None
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    def _cancel_timer(self) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+
+    def _abort_transport(self) -> None:
+        self._cancel_timer()
+        self._wake_opener()
+        super()._abort_transport()
+
+    def _finish(
+        self,
+        message: str,
+        clean: bool,
+        close_code: int | None = None,
+        close_reason: str | None = None,
+        record: bool = True,
+    ) -> None:
+        """End the session; the protocol layer's CLOSED record stands when it wrote one."""
+        ws = self.ws
+        if ws is not None:
+            if self.failure is None and ws.failure is not None:
+                self.failure = ws.failure
+            if ws.closed:
+                record = False
+            if close_code is None:
+                close_code, close_reason = ws.close_code, ws.close_reason
+        self._cancel_timer()
+        super()._finish(message, clean, close_code, close_reason, record)
+
+    def summary(self) -> dict[str, Any]:
+        """The base summary plus the WebSocket close and negotiation details."""
+        out = super().summary()
+        out.pop("framing", None)
+        ws = self.ws
+        if ws is not None:
+            out["websocket"] = {
+                "handshake_done": ws.handshake_done,
+                "subprotocol": ws.subprotocol,
+                "close_code": ws.close_code,
+                "close_reason": ws.close_reason,
+                "clean_close": ws.clean_close,
+            }
+        return out
