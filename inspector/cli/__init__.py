@@ -13,7 +13,7 @@ from inspector.cli.args import (
     build_probe_parser,
     fail_usage,
 )
-from inspector.core.errors import EndpointError, UsageError
+from inspector.core.errors import EndpointError, InspectorError, UsageError
 
 __all__ = ["COMMANDS", "build_main_parser", "build_probe_parser", "run_command"]
 
@@ -35,6 +35,9 @@ def run_command(
     except UsageExit as exc:
         err.write(f"{exc}\n")
         return 2
+    except InspectorError as exc:
+        err.write(f"inspector: {exc}\n")
+        return 1
     except KeyboardInterrupt:
         err.write("inspector: interrupted\n")
         return 130

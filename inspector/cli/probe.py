@@ -16,8 +16,9 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
+from inspector.capture.store import CaptureStore
 from inspector.cli.args import Send
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint
@@ -26,10 +27,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Record
 from inspector.core.render import record_line, record_to_json
-
-if TYPE_CHECKING:
-    from inspector.capture.store import CaptureStore
-    from inspector.net.session import Session
+from inspector.net.session import Session, create_session
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
 ECHO_INTERVAL = 0.005  # --echo polls for complete messages more often, to answer quickly
@@ -154,8 +152,6 @@ class ProbeRun:
 
     async def run(self) -> int:
         """Run the whole probe; return the exit status."""
-        from inspector.net.session import create_session
-
         if self.output is not None:
             self.store = self._create_store(self.output)
         self.recorder = Recorder(self.store, clock=self.clock)
@@ -179,14 +175,13 @@ class ProbeRun:
         return self._exit_status()
 
     def _create_store(self, path: str) -> CaptureStore:
-        from inspector.capture.store import CaptureStore
-
         return CaptureStore.create(
             path,
             endpoint=self.endpoint.url,
             scheme=str(self.endpoint.scheme),
             options=self.options,
             clock=self.clock,
+            overwrite=True,  # like curl -o and shell redirection
         )
 
     def _send_all(self) -> None:
@@ -290,7 +285,10 @@ class ProbeRun:
                 self.store.finish(str(session.state), session.summary())
             self.store.close()
         except InspectorError as exc:
-            self.stderr.write(f"inspector: capture {self.output}: {exc}\n")
+            self.stderr.write(f"inspector: {exc}\n")
+            return
+        if self.store.error is not None:
+            self.stderr.write(f"inspector: capture not fully written: {self.store.error}\n")
 
     def _exit_status(self) -> int:
         session = self.session
