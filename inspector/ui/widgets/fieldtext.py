@@ -1,0 +1,99 @@
+"""Text helpers shared by the detail panes: durations, sizes, close codes, HTTP lines."""
+
+from __future__ import annotations
+
+import math
+
+# RFC 6455 §7.4.1 defined status codes, plus the IANA registry entries that followed.
+CLOSE_CODES: dict[int, str] = {
+    1000: "Normal Closure",
+    1001: "Going Away",
+    1002: "Protocol Error",
+    1003: "Unsupported Data",
+    1004: "Reserved",
+    1005: "No Status Received",
+    1006: "Abnormal Closure",
+    1007: "Invalid Frame Payload Data",
+    1008: "Policy Violation",
+    1009: "Message Too Big",
+    1010: "Mandatory Extension",
+    1011: "Internal Error",
+    1012: "Service Restart",
+    1013: "Try Again Later",
+    1014: "Bad Gateway",
+    1015: "TLS Handshake",
+}
+
+
+def close_code_text(code: int) -> str:
+    """``1000 (Normal Closure)``; ranges of RFC 6455 §7.4.2 for codes not in the table."""
+    name = CLOSE_CODES.get(code)
+    if name is None:
+        if 3000 <= code <= 3999:
+            name = "registered for libraries and frameworks"
+        elif 4000 <= code <= 4999:
+            name = "private use"
+        else:
+            name = "not a valid close code"
+    return f"{code} ({name})"
+
+
+def format_duration(ns: int | float) -> str:
+    """Nanoseconds as milliseconds with three significant digits (seconds past 1000 ms)."""
+    ms = ns / 1e6
+    if ms <= 0:
+        return "0 ms"
+    if ms >= 1000:
+        return _sig3(ms / 1000) + " s"
+    return _sig3(ms) + " ms"
+
+
+def _sig3(value: float) -> str:
+    """``value`` with three significant digits, no exponent: 1.23, 12.3, 123."""
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    if float(text) >= 10 ** (3 - decimals) and decimals > 0:  # 9.995 rounded up to 10.00
+        text = f"{value:.{decimals - 1}f}"
+    return text
+
+
+def format_size(n: int) -> str:
+    """A byte count: ``5 bytes``, ``1,024 bytes (1.00 KiB)``."""
+    unit = "byte" if n == 1 else "bytes"
+    if n < 1024:
+        return f"{n} {unit}"
+    for suffix, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n:,} {unit} ({n / scale:.2f} {suffix})"
+    return f"{n:,} {unit}"
+
+
+def http_lines(head: bytes) -> list[tuple[str, int, int]]:
+    """The lines of an HTTP head up to the blank line, with their byte spans (CRLF kept out)."""
+    out: list[tuple[str, int, int]] = []
+    pos = 0
+    end_of_head = head.find(b"\r\n\r\n")
+    limit = end_of_head + 2 if end_of_head >= 0 else len(head)
+    while pos < limit:
+        nl = head.find(b"\r\n", pos, limit)
+        stop = nl if nl >= 0 else limit
+        out.append((head[pos:stop].decode("latin-1"), pos, stop))
+        pos = stop + 2
+    return out
+
+
+def printable(text: str) -> str:
+    """Text on one line: control characters shown as ⏎, ⇥ or \\xNN."""
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("⏎")
+        elif ch == "\t":
+            out.append("⇥")
+        elif ch == "\r":
+            continue
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)

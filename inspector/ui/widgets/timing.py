@@ -1,0 +1,368 @@
+"""TimingView: the session's phases as a waterfall, TLS details, and live traffic rates.
+
+The phases (resolve, connect, TLS, upgrade, first byte) come from the session's meta
+records; each carries ``duration_ns`` and was recorded when the phase ended, so a phase
+spans ``[t_ns - duration_ns, t_ns]`` on the session clock. Traffic is kept as per-second
+counters only (O(batch) per update) and repainted at most every 250 ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QFontDatabase, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.records import Direction, Kind, Record
+from inspector.ui import theme
+from inspector.ui.widgets.fieldtext import format_duration
+from inspector.ui.widgets.traffic import TrafficCounter, TrafficPlot
+
+REPAINT_MS = 250
+_TRAFFIC_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
+_PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One timed step of opening a session, on the session clock (ns)."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+
+    @property
+    def duration_ns(self) -> int:
+        """How long the phase took."""
+        return self.end_ns - self.start_ns
+
+
+def phases_from(records: Iterable[Record]) -> list[Phase]:
+    """The opening phases found in ``records``, in session order."""
+    found: dict[str, Phase] = {}
+    request_t: int | None = None
+    last_end = 0
+    for r in records:
+        duration = r.fields.get("duration_ns")
+        duration = duration if isinstance(duration, int) and duration >= 0 else None
+        name = {Kind.RESOLVE: "resolve", Kind.CONNECT: "connect", Kind.TLS: "tls"}.get(r.kind)
+        if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT:
+            request_t = r.t_ns
+            continue
+        if r.kind is Kind.HANDSHAKE and r.direction is Direction.IN:
+            name = "upgrade"
+            if duration is None and request_t is not None:
+                duration = r.t_ns - request_t
+        if name is not None and name not in found:
+            start = max(0, r.t_ns - (duration or 0))
+            found[name] = Phase(name, start, r.t_ns)
+            last_end = max(last_end, r.t_ns)
+        elif (
+            "first byte" not in found
+            and r.direction is Direction.IN
+            and r.kind in _TRAFFIC_KINDS
+            and found
+        ):
+            found["first byte"] = Phase("first byte", last_end, max(last_end, r.t_ns))
+    return list(found.values())
+
+
+class Waterfall(QWidget):
+    """Horizontal bars on a shared time axis, one row per phase, durations labelled."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timingWaterfall")
+        self.setAccessibleName("Connection phases")
+        self.phases: list[Phase] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._update_height()
+
+    def set_phases(self, phases: Sequence[Phase]) -> None:
+        """Replace the phases shown."""
+        self.phases = list(phases)
+        self._update_height()
+        self.setAccessibleDescription("; ".join(self.labels()))
+        self.update()
+
+    def labels(self) -> list[str]:
+        """One "name: duration" line per phase (also the accessible description)."""
+        return [f"{p.name}: {format_duration(p.duration_ns)}" for p in self.phases]
+
+    def _row_h(self) -> int:
+        return self.fontMetrics().height() + 8
+
+    def _update_height(self) -> None:
+        rows = max(1, len(self.phases))
+        self.setFixedHeight((rows + 1) * self._row_h() + 12)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Label | bar | duration per row, then the axis with ticks in ms."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        dark = theme.is_dark(self)
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.WindowText)
+        fm = self.fontMetrics()
+        row_h = self._row_h()
+        if not self.phases:
+            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No timing yet")
+            return
+        label_w = max(fm.horizontalAdvance(p.name) for p in self.phases) + 16
+        value_w = max(fm.horizontalAdvance(format_duration(p.duration_ns)) for p in self.phases)
+        value_w += 16
+        left, right = label_w, max(label_w + 40, self.width() - value_w)
+        span = max(p.end_ns for p in self.phases) or 1
+        scale = (right - left) / span
+        for i, p in enumerate(self.phases):
+            y = 6 + i * row_h
+            painter.setPen(text)
+            painter.drawText(
+                QRectF(4, y, label_w - 8, row_h), Qt.AlignmentFlag.AlignVCenter, p.name
+            )
+            x0 = left + p.start_ns * scale
+            width = max(2.0, p.duration_ns * scale)
+            colour = theme.phase_colour(p.name, dark)
+            painter.fillRect(QRectF(x0, y + 4, width, row_h - 8), colour)
+            painter.setPen(text)
+            painter.drawText(
+                QRectF(right + 8, y, value_w, row_h),
+                Qt.AlignmentFlag.AlignVCenter,
+                format_duration(p.duration_ns),
+            )
+        axis_y = 6 + len(self.phases) * row_h + 2
+        painter.setPen(QPen(theme.grid(dark), 1))
+        painter.drawLine(left, axis_y, right, axis_y)
+        for k in range(5):
+            x = left + (right - left) * k / 4
+            painter.drawLine(int(x), axis_y, int(x), axis_y + 4)
+            tick = format_duration(span * k / 4)
+            tw = fm.horizontalAdvance(tick)
+            tx = min(max(x - tw / 2, 0), self.width() - tw)
+            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(int(tx), axis_y + 4 + fm.ascent(), tick)
+            painter.setPen(QPen(theme.grid(dark), 1))
+        painter.end()
+
+
+class TimingView(QWidget):
+    """Phases waterfall, TLS form and traffic plot of one session."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timingView")
+        self.setAccessibleName("Timing")
+        self.waterfall = Waterfall()
+        self.total = QLabel()
+        self.total.setObjectName("timingTotal")
+        self.tls_box = QGroupBox("TLS")
+        self.tls_form = QFormLayout(self.tls_box)
+        self.tls_labels: dict[str, QLabel] = {}
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        for key in (
+            "Version",
+            "Cipher",
+            "ALPN",
+            "Verified",
+            "Server name",
+            "Subject",
+            "Issuer",
+            "Valid",
+            "SHA-256",
+        ):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if key == "SHA-256":
+                label.setFont(mono)
+            self.tls_labels[key] = label
+            self.tls_form.addRow(key, label)
+        self.counter = TrafficCounter()
+        self.plot = TrafficPlot(self.counter)
+        self.rtt = QLabel()
+        self.rtt.setObjectName("pingRtt")
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        heading = QLabel("Phases")
+        bold = heading.font()
+        bold.setBold(True)
+        heading.setFont(bold)
+        traffic_heading = QLabel("Traffic (last 60 s)")
+        traffic_heading.setFont(bold)
+        for widget in (
+            heading,
+            self.waterfall,
+            self.total,
+            self.tls_box,
+            traffic_heading,
+            self.plot,
+            self.rtt,
+        ):
+            column.addWidget(widget)
+        column.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(inner)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        self._phase_records: list[Record] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REPAINT_MS)
+        self._timer.timeout.connect(self._refresh)
+        self.clear()
+
+    # -- public API ------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget the session."""
+        self._timer.stop()
+        self._phase_records = []
+        self._first_byte: Record | None = None
+        self.counter.clear()
+        self.waterfall.set_phases([])
+        self.total.clear()
+        self.tls_box.hide()
+        self.rtt.hide()
+        self.plot.update()
+
+    def set_phases(self, records: Sequence[Record]) -> None:
+        """Show the phases (and TLS details) found in the session's records."""
+        self._phase_records = [r for r in records if r.kind in _PHASE_KINDS]
+        if self._first_byte is None:
+            self._first_byte = next(
+                (r for r in records if r.direction is Direction.IN and r.kind in _TRAFFIC_KINDS),
+                None,
+            )
+        self._show_phases()
+        tls = next((r for r in self._phase_records if r.kind is Kind.TLS), None)
+        self._show_tls(tls.fields if tls is not None else None)
+
+    def add_traffic(self, records: Sequence[Record]) -> None:
+        """Count a batch of new records; repaint within ``REPAINT_MS``."""
+        phases_changed = False
+        for r in records:
+            if r.kind in _TRAFFIC_KINDS:
+                if self._first_byte is None and r.direction is Direction.IN:
+                    self._first_byte = r
+                    phases_changed = True
+            elif r.kind in _PHASE_KINDS:
+                self._phase_records.append(r)
+                phases_changed = True
+        self.counter.add(records)
+        if phases_changed:
+            self._show_phases()
+            if any(r.kind is Kind.TLS for r in records):
+                tls = next(r for r in self._phase_records if r.kind is Kind.TLS)
+                self._show_tls(tls.fields)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def show_record(self, record: Record | None, context: object = None) -> None:
+        """Show the phases from ``context.phases`` when the window passes them."""
+        phases = getattr(context, "phases", None)
+        if phases is not None:
+            self.set_phases(list(phases))
+
+    def phase_labels(self) -> list[str]:
+        """The "name: duration" labels painted in the waterfall."""
+        return self.waterfall.labels()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _show_phases(self) -> None:
+        records = list(self._phase_records)
+        if self._first_byte is not None:
+            records.append(self._first_byte)
+        phases = phases_from(records)
+        self.waterfall.set_phases(phases)
+        if phases:
+            end = max(p.end_ns for p in phases)
+            self.total.setText(f"Ready after {format_duration(end)}")
+        else:
+            self.total.clear()
+
+    def _show_tls(self, f: Mapping[str, Any] | None) -> None:
+        if not f:
+            self.tls_box.hide()
+            return
+        cert = f.get("cert") or {}
+        if not isinstance(cert, Mapping):
+            cert = {}
+        verified = f.get("verified")
+        dark = theme.is_dark(self)
+        values = {
+            "Version": f.get("version"),
+            "Cipher": f.get("cipher"),
+            "ALPN": f.get("alpn") or "none",
+            "Verified": "yes" if verified else "no",
+            "Server name": f.get("server_hostname"),
+            "Subject": _name(cert.get("subject")),
+            "Issuer": _name(cert.get("issuer")),
+            "Valid": f"{cert.get('not_before', '?')} → {cert.get('not_after', '?')}"
+            if cert
+            else None,
+            "SHA-256": _fingerprint(cert.get("sha256")),
+        }
+        for key, value in values.items():
+            label = self.tls_labels[key]
+            label.setText("—" if value in (None, "") else str(value))
+        colour = theme.success_text(dark) if verified else theme.error_text(dark)
+        self.tls_labels["Verified"].setStyleSheet(f"color: {colour.name()};")
+        self.tls_box.show()
+
+    def _refresh(self) -> None:
+        self.plot.update()
+        rtts = self.counter.rtts
+        if rtts:
+            values = [rtt for _, rtt in rtts]
+            self.rtt.setText(
+                f"Ping round trip: last {format_duration(values[-1])}, "
+                f"min {format_duration(min(values))}, "
+                f"avg {format_duration(sum(values) / len(values))}, "
+                f"max {format_duration(max(values))} ({len(values)} pings)"
+            )
+            self.rtt.show()
+
+
+def _name(value: Any) -> str | None:
+    """A certificate name field as one line, whether a string, a mapping or pairs."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        parts = []
+        for item in value:
+            if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str):
+                parts.append(f"{item[0]}={item[1]}")
+            elif isinstance(item, (list, tuple)):
+                parts.append(_name(item) or "")
+            else:
+                parts.append(str(item))
+        return ", ".join(p for p in parts if p)
+    return str(value)
+
+
+def _fingerprint(value: Any) -> str | None:
+    """``ab12cd…`` as ``AB:12:CD:…`` (the form browsers show)."""
+    if not isinstance(value, str) or not value:
+        return None
+    clean = value.replace(":", "").upper()
+    pairs = [clean[i : i + 2] for i in range(0, len(clean), 2)]
+    half = len(pairs) // 2
+    return ":".join(pairs[:half]) + "\n" + ":".join(pairs[half:]) if half > 8 else ":".join(pairs)
