@@ -379,11 +379,15 @@ class CaptureStore:
 
     # -- reading ----------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        """Refuse to read a closed store with one clear line."""
+        if self._closed:
+            raise CaptureError(f"capture file {self.path} is closed")
+
     @contextmanager
     def _reading(self) -> Iterator[None]:
         """Turn any failure to read the file into one CaptureError line."""
-        if self._closed:
-            raise CaptureError(f"capture file {self.path} is closed")
+        self._check_open()
         try:
             yield
         except CaptureError:
@@ -397,6 +401,7 @@ class CaptureStore:
 
     def records(self, start: int, limit: int) -> list[Record]:
         """Up to ``limit`` records from seq ``start`` on, in order."""
+        self._check_open()
         start = max(0, start)
         if limit <= 0:
             return []
@@ -416,6 +421,7 @@ class CaptureStore:
 
     def record(self, seq: int) -> Record:
         """The record numbered ``seq``; CaptureError if there is none."""
+        self._check_open()
         pending = self._pending
         if pending and seq >= pending[0].seq:
             index = bisect.bisect_left(pending, seq, key=_seq_of)
@@ -444,6 +450,7 @@ class CaptureStore:
         ``text`` and ``regex`` search the payload (the wire bytes when there is none)
         decoded as UTF-8 with errors replaced.
         """
+        self._check_open()
         predicate = make_predicate(text, regex, case_sensitive)
         dir_values = {str(d) for d in directions} if directions is not None else None
         kind_values = {str(k) for k in kinds} if kinds is not None else None
@@ -485,8 +492,7 @@ class CaptureStore:
                 raise CaptureError(f"cannot save capture over itself ({target})")
         except OSError as exc:
             raise CaptureError(f"cannot save capture to {target}: {_reason(exc)}") from None
-        if self._closed:
-            raise CaptureError(f"capture file {self.path} is closed")
+        self._check_open()
         self.flush()
         temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
         dest: sqlite3.Connection | None = None

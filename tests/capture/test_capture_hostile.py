@@ -1,0 +1,239 @@
+"""Every file opened is hostile: anything but a good capture gives one CaptureError line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inspector.capture import CaptureStore
+from inspector.core.errors import CaptureError
+from inspector.core.records import Direction, Kind
+
+
+def read_everything(path: Path) -> None:
+    """Open a capture and use every read; must succeed or raise CaptureError only."""
+    with CaptureStore.open(path) as store:
+        store.sessions()
+        total = store.count()
+        records = store.records(0, total + 10)
+        assert [r.seq for r in records] == list(range(len(records)))
+        for record in records[:5]:
+            assert store.record(record.seq) == record
+        store.matching(directions={"in", "out"}, kinds={"frame", "data"}, text="record")
+        store.matching(regex="rec(ord)?")
+
+
+def expect_capture_error(path: Path, match: str | None = None) -> str:
+    """Opening and reading ``path`` raises a CaptureError; return its one line."""
+    with pytest.raises(CaptureError, match=match) as info:
+        read_everything(path)
+    text = str(info.value)
+    assert "\n" not in text and "Traceback" not in text
+    return text
+
+
+@pytest.fixture
+def good_capture(new_store) -> Path:
+    """A finished capture of 300 varied records."""
+    store, recorder = new_store("good.sockcap")
+    for i in range(300):
+        body = b"record %d " % i + bytes(range(i % 256)) * 2
+        if i % 3 == 0:
+            recorder.record(Direction.IN, Kind.DATA, wire=body, payload=body)
+        elif i % 3 == 1:
+            recorder.record(
+                Direction.OUT,
+                Kind.FRAME,
+                wire=b"\x82\x7e" + body,
+                payload=body,
+                fields={"opcode": "binary", "fin": True, "ranges": [["header", 0, 4]]},
+            )
+        else:
+            recorder.record(Direction.META, Kind.INFO, fields={"message": f"note {i}"})
+    store.finish("closed", {"counts": {"records": 300}})
+    store.close()
+    read_everything(store.path)  # the unharmed file reads fine
+    return store.path
+
+
+def test_missing_empty_directory_text_and_random_files(tmp_path: Path) -> None:
+    expect_capture_error(tmp_path / "absent.sockcap", "No such file")
+    empty = tmp_path / "empty.sockcap"
+    empty.write_bytes(b"")
+    expect_capture_error(empty, "is empty")
+    expect_capture_error(tmp_path, "not a regular file")
+    text = tmp_path / "notes.sockcap"
+    text.write_text("these are my notes\n" * 50)
+    expect_capture_error(text, "not a Socket Inspector capture")
+    noise = tmp_path / "noise.sockcap"
+    noise.write_bytes(os.urandom(64 * 1024))
+    expect_capture_error(noise, "not a Socket Inspector capture")
+    fake = tmp_path / "fake.sockcap"
+    fake.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
+    expect_capture_error(fake)
+    fifo = tmp_path / "pipe.sockcap"
+    os.mkfifo(fifo)
+    expect_capture_error(fifo, "not a regular file")  # and no hang on open()
+
+
+def test_other_sqlite_databases_are_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE people (name TEXT)")
+    conn.close()
+    expect_capture_error(other, "not a Socket Inspector capture")
+    # The right application id but none of our tables.
+    with sqlite3.connect(other) as conn:
+        conn.execute("PRAGMA application_id = 0x534B4350")
+    conn.close()
+    expect_capture_error(other, "not a Socket Inspector capture")
+
+
+def _edit(path: Path, *statements: str) -> None:
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    conn.close()
+
+
+def test_newer_schema_version_is_refused_with_versions(good_capture: Path) -> None:
+    _edit(good_capture, "UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    text = expect_capture_error(good_capture, "newer Socket Inspector")
+    assert "(schema 7)" in text and "reads up to 1" in text
+
+
+@pytest.mark.parametrize(
+    ("statements", "match"),
+    [
+        (["DELETE FROM meta WHERE key = 'schema_version'"], "schema version is missing"),
+        (["UPDATE meta SET value = 'one' WHERE key = 'schema_version'"], "schema version"),
+        (["UPDATE meta SET value = '0' WHERE key = 'schema_version'"], "invalid"),
+        (["DROP TABLE records"], "table records is missing"),
+        (
+            [
+                "ALTER TABLE records RENAME TO old",
+                "CREATE VIEW records AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL "
+                "SELECT x + 1 FROM n) SELECT x AS session_id FROM n",
+            ],
+            "table records is missing",
+        ),
+        (["ALTER TABLE sessions DROP COLUMN summary"], "lacks column summary"),
+        (["DELETE FROM sessions"], "holds no session"),
+        (["DELETE FROM records WHERE seq = 5"], "not numbered 0 to N-1"),
+        (["UPDATE records SET seq = seq + 1000"], "not numbered 0 to N-1"),
+        (["UPDATE records SET wire = 'text' WHERE seq = 3"], "record 3 .* not a blob"),
+        (["UPDATE records SET fields = '{\"a\":' WHERE seq = 2"], "record 2 .* not valid JSON"),
+        (["UPDATE records SET fields = '[1, 2]' WHERE seq = 2"], "not a JSON object"),
+        (
+            ["UPDATE records SET fields = '" + "[" * 100_000 + "' WHERE seq = 2"],
+            "record 2 .* not valid JSON",
+        ),
+        (["UPDATE records SET t_ns = 1.5 WHERE seq = 4"], "record 4 .* time"),
+        (["UPDATE records SET payload_is_wire = 9 WHERE seq = 4"], "record 4"),
+        (["UPDATE sessions SET options = 'nope'"], "options of session 1"),
+        (["UPDATE sessions SET started_wall_ns = 'soon'"], "session 1 .* times"),
+    ],
+)
+def test_damaged_captures_give_one_line(
+    good_capture: Path, statements: list[str], match: str
+) -> None:
+    _edit(good_capture, *statements)
+    expect_capture_error(good_capture, match)
+
+
+def test_truncated_at_every_offset_of_the_last_page(good_capture: Path, tmp_path: Path) -> None:
+    data = good_capture.read_bytes()
+    assert len(data) > 4096
+    outcomes = {"opened": 0, "refused": 0}
+    for cut in range(len(data) - 4096, len(data), 7):
+        trial = tmp_path / f"cut-{cut}.sockcap"
+        trial.write_bytes(data[:cut])
+        try:
+            read_everything(trial)
+            outcomes["opened"] += 1
+        except CaptureError as exc:
+            assert "\n" not in str(exc)
+            outcomes["refused"] += 1
+        trial.unlink()
+    assert outcomes["refused"] > 0
+    assert sum(outcomes.values()) == len(range(len(data) - 4096, len(data), 7))
+
+
+def test_truncated_to_a_page_boundary(good_capture: Path, tmp_path: Path) -> None:
+    data = good_capture.read_bytes()
+    trial = tmp_path / "half.sockcap"
+    trial.write_bytes(data[: (len(data) // 2) // 16384 * 16384])
+    expect_capture_error(trial)
+
+
+_BASE: dict[str, bytes] = {}
+
+
+def _valid_capture_bytes() -> bytes:
+    """Bytes of a small finished capture (made once)."""
+    if "bytes" not in _BASE:
+        from inspector.core.clock import SessionClock
+        from inspector.core.recorder import Recorder
+
+        directory = Path(tempfile.mkdtemp())
+        try:
+            clock = SessionClock()
+            store = CaptureStore.create(
+                directory / "base.sockcap",
+                endpoint="tcp://127.0.0.1:7",
+                scheme="tcp",
+                options={"framing": "lines"},
+                clock=clock,
+            )
+            recorder = Recorder(sink=store, clock=clock, consumed=False)
+            for i in range(40):
+                body = b"record %d\n" % i
+                recorder.record(
+                    Direction.IN,
+                    Kind.MESSAGE,
+                    wire=body,
+                    payload=body[:-1],
+                    fields={"framing": "lines", "ranges": [["body", 0, len(body)]]},
+                )
+            store.finish("closed", {"records": 40})
+            store.close()
+            _BASE["bytes"] = (directory / "base.sockcap").read_bytes()
+        finally:
+            shutil.rmtree(directory)
+    return _BASE["bytes"]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10**9), st.binary(min_size=1, max_size=8)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_fuzzed_captures_open_or_refuse_cleanly(edits: list[tuple[int, bytes]]) -> None:
+    data = bytearray(_valid_capture_bytes())
+    for position, replacement in edits:
+        offset = position % len(data)
+        data[offset : offset + len(replacement)] = replacement
+    directory = Path(tempfile.mkdtemp())
+    try:
+        path = directory / "fuzzed.sockcap"
+        path.write_bytes(bytes(data[: len(_valid_capture_bytes())]))
+        try:
+            read_everything(path)
+        except CaptureError as exc:
+            assert "\n" not in str(exc)
+    finally:
+        shutil.rmtree(directory)
