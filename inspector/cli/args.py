@@ -44,7 +44,9 @@ PROBE_EXAMPLES = """\
 sending: --send, --send-hex and --send-file may be repeated and mixed; they are sent
 in command-line order. In --send text, \\r \\n \\t \\\\ and \\xNN (one byte) are understood.
 On WebSocket --send sends a text message, --send-hex/--send-file a binary one; on
-tcp/tls they write raw bytes, on udp each is one datagram.
+tcp/tls each is one message framed as --framing says (raw: the bytes as given; lines:
+a missing \n is added; len16/len32: the length prefix is added); on udp each is one
+datagram.
 
 output: one line per record (time since start, → out / ← in / · session, kind, size,
 preview); --json prints one JSON object per record instead; --quiet prints nothing.
