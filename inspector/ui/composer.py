@@ -1,0 +1,399 @@
+"""The composer: type a message, check it, send it; history and saved messages.
+
+Input is checked before anything is sent: JSON must parse (the error position is shown
+under the field), hex must be pairs of hex digits (spaces allowed), a file must be
+readable. For WebSocket the message goes as a text or binary frame, a ping or pong with
+that payload, or a close with a code and the text as reason; for TCP/TLS a line ending
+can be added; for UDP the message is one datagram.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.endpoints import Endpoint, Scheme
+from inspector.ui import theme
+from inspector.ui.guard import guarded
+from inspector.ui.settings import Settings
+
+MODES = ("text", "json", "hex", "file")
+MAX_FILE = 64 * 1024 * 1024
+MAX_CONTROL_PAYLOAD = 125  # RFC 6455 §5.5: control frames carry at most 125 bytes
+LINE_ENDINGS = {"none": b"", "\\n": b"\n", "\\r\\n": b"\r\n"}
+WS_ACTIONS = ("text", "binary", "ping", "pong", "close")
+
+
+class ComposeError(ValueError):
+    """The composer's content cannot be sent as it is; ``str()`` says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendAction:
+    """What the user asked to send: ``action`` is one of WS_ACTIONS or "data"."""
+
+    action: str
+    payload: bytes = b""
+    code: int | None = None
+    reason: str = ""
+
+
+def parse_hex(text: str) -> bytes:
+    """Hex digits with optional white space (and 0x / : / , separators) into bytes."""
+    cleaned: list[str] = []
+    index = 0
+    while index < len(text):
+        ch = text[index]
+        if ch.isspace() or ch in ":,":
+            index += 1
+            continue
+        if text.startswith(("0x", "0X"), index) and index + 2 < len(text):
+            index += 2
+            continue
+        if ch not in "0123456789abcdefABCDEF":
+            line = text.count("\n", 0, index) + 1
+            column = index - (text.rfind("\n", 0, index) + 1) + 1
+            raise ComposeError(f"not a hex digit {ch!r} at line {line}, column {column}")
+        cleaned.append(ch)
+        index += 1
+    if len(cleaned) % 2:
+        raise ComposeError("odd number of hex digits: each byte needs two")
+    return bytes.fromhex("".join(cleaned))
+
+
+def check_json(text: str) -> bytes:
+    """The text as UTF-8 once it parses as JSON; else ComposeError with line and column."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ComposeError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    return text.encode("utf-8")
+
+
+def read_payload_file(text: str) -> bytes:
+    """The bytes of the file named in the composer."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        raise ComposeError("choose a file to send")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE:
+            raise ComposeError(f"{path.name} is {size} bytes; the limit is {MAX_FILE}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ComposeError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def encode(mode: str, text: str) -> bytes:
+    """The bytes the composer's content stands for in ``mode``."""
+    if mode == "json":
+        return check_json(text)
+    if mode == "hex":
+        return parse_hex(text)
+    if mode == "file":
+        return read_payload_file(text)
+    return text.encode("utf-8")
+
+
+class Composer(QWidget):
+    """Message editor and send controls of one session."""
+
+    sendRequested = Signal(object)  # SendAction
+
+    def __init__(
+        self, endpoint: Endpoint, settings: Settings, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.endpoint = endpoint
+        self.settings = settings
+        self._history = settings.sent_history()
+        self._history_index: int | None = None
+        self._draft = ""
+
+        self.mode = QComboBox()
+        self.mode.setObjectName("composerMode")
+        self.mode.setAccessibleName("Composer mode")
+        for mode, label in zip(MODES, ("Text", "JSON", "Hex", "File"), strict=True):
+            self.mode.addItem(label, mode)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+
+        self.action = QComboBox()
+        self.action.setObjectName("composerAction")
+        self.action.setAccessibleName("Send as")
+        for action, label in zip(
+            WS_ACTIONS, ("Text frame", "Binary frame", "Ping", "Pong", "Close"), strict=True
+        ):
+            self.action.addItem(label, action)
+        self.action.currentIndexChanged.connect(self._action_changed)
+
+        self.close_code = QSpinBox()
+        self.close_code.setObjectName("closeCode")
+        self.close_code.setAccessibleName("Close code")
+        self.close_code.setRange(1000, 4999)
+        self.close_code.setValue(1000)
+        self.close_code.setPrefix("code ")
+
+        self.line_ending = QComboBox()
+        self.line_ending.setObjectName("lineEnding")
+        self.line_ending.setAccessibleName("Line ending")
+        for label in LINE_ENDINGS:
+            self.line_ending.addItem(f"end: {label}", label)
+
+        self.browse = QPushButton("Browse…")
+        self.browse.setObjectName("composerBrowse")
+        self.browse.clicked.connect(self._browse)
+
+        self.saved = QToolButton()
+        self.saved.setObjectName("savedButton")
+        self.saved.setText("Saved")
+        self.saved.setAccessibleName("Saved messages")
+        self.saved.setToolTip("Save the current message for this endpoint, or load one")
+        self.saved.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.saved_menu = QMenu(self.saved)
+        self.saved_menu.aboutToShow.connect(self._fill_saved_menu)
+        self.saved.setMenu(self.saved_menu)
+
+        self.edit = QPlainTextEdit()
+        self.edit.setObjectName("composerEdit")
+        self.edit.setAccessibleName("Message")
+        self.edit.setTabChangesFocus(True)
+        self.edit.setMaximumHeight(90)
+        self.edit.installEventFilter(self)
+        self.edit.textChanged.connect(self._clear_error)
+
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setAccessibleName("Send")
+        self.send_button.setToolTip("Send (Ctrl+Enter)")
+        self.send_button.clicked.connect(self.send)
+
+        self.error = QLabel()
+        self.error.setObjectName("composerError")
+        self.error.setAccessibleName("Composer error")
+        self.error.hide()
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self.mode)
+        controls.addWidget(self.action)
+        controls.addWidget(self.close_code)
+        controls.addWidget(self.line_ending)
+        controls.addWidget(self.browse)
+        controls.addStretch(1)
+        controls.addWidget(self.error)
+        controls.addStretch(1)
+        controls.addWidget(self.saved)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(3)
+        layout.addLayout(controls)
+        layout.addLayout(row)
+
+        websocket = endpoint.is_websocket
+        self.action.setVisible(websocket)
+        self.line_ending.setVisible(endpoint.scheme in (Scheme.TCP, Scheme.TLS))
+        self._mode_changed()
+
+    # -- state ----------------------------------------------------------------------
+
+    def current_mode(self) -> str:
+        return str(self.mode.currentData())
+
+    def set_mode(self, mode: str) -> None:
+        self.mode.setCurrentIndex(MODES.index(mode))
+
+    def current_action(self) -> str:
+        return str(self.action.currentData()) if self.endpoint.is_websocket else "data"
+
+    def set_action(self, action: str) -> None:
+        self.action.setCurrentIndex(WS_ACTIONS.index(action))
+
+    def set_line_ending(self, label: str) -> None:
+        self.line_ending.setCurrentIndex(list(LINE_ENDINGS).index(label))
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+        self.edit.moveCursor(QTextCursor.MoveOperation.End)
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_sendable(self, sendable: bool) -> None:
+        """Enable sending only while the session is open."""
+        self.send_button.setEnabled(sendable)
+
+    def focus_editor(self) -> None:
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @property
+    def error_text(self) -> str | None:
+        return self.error.text() if not self.error.isHidden() else None
+
+    def show_error(self, message: str) -> None:
+        colour = theme.error_text(theme.is_dark(self)).name()
+        self.error.setStyleSheet(f"color: {colour}")
+        self.error.setText(message)
+        self.error.setToolTip(message)
+        self.error.show()
+        self.edit.setStyleSheet(f"QPlainTextEdit#composerEdit {{ border: 2px solid {colour}; }}")
+
+    @guarded
+    def _clear_error(self) -> None:
+        if not self.error.isHidden():
+            self.error.hide()
+            self.edit.setStyleSheet("")
+
+    @guarded
+    def _mode_changed(self, *_: object) -> None:
+        mode = self.current_mode()
+        self.browse.setVisible(mode == "file")
+        placeholders = {
+            "text": "Message text",
+            "json": '{"type": "hello"}',
+            "hex": "48 65 6c 6c 6f",
+            "file": "Path of the file to send",
+        }
+        self.edit.setPlaceholderText(placeholders[mode] + "  —  Ctrl+Enter sends")
+        if self.endpoint.is_websocket and self.current_action() in ("text", "binary"):
+            self.set_action("binary" if mode in ("hex", "file") else "text")
+        self._clear_error()
+
+    @guarded
+    def _action_changed(self, *_: object) -> None:
+        self.close_code.setVisible(self.current_action() == "close")
+
+    @guarded
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "File to send")
+        if path:
+            self.set_text(path)
+
+    # -- sending --------------------------------------------------------------------
+
+    def build(self) -> SendAction:
+        """The action the composer's content stands for; raise ComposeError if invalid."""
+        action = self.current_action()
+        text = self.text()
+        if action == "close":
+            reason = text
+            if len(reason.encode("utf-8")) > MAX_CONTROL_PAYLOAD - 2:
+                raise ComposeError("a close reason is at most 123 bytes (RFC 6455 §5.5)")
+            return SendAction("close", code=self.close_code.value(), reason=reason)
+        payload = encode(self.current_mode(), text)
+        if action in ("ping", "pong") and len(payload) > MAX_CONTROL_PAYLOAD:
+            raise ComposeError(f"a {action} payload is at most 125 bytes (RFC 6455 §5.5)")
+        if action == "text":
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ComposeError("a text frame must be UTF-8: send it as Binary") from None
+        if action == "data":
+            payload += LINE_ENDINGS[str(self.line_ending.currentData())]
+        return SendAction(action, payload)
+
+    @guarded
+    def send(self) -> None:
+        """Check the content and ask the session to send it."""
+        if not self.send_button.isEnabled():
+            self.show_error("the session is not open")
+            return
+        try:
+            action = self.build()
+        except ComposeError as exc:
+            self.show_error(str(exc))
+            return
+        self._remember(self.text())
+        self.sendRequested.emit(action)
+
+    def _remember(self, text: str) -> None:
+        self._history_index = None
+        if not text or (self._history and self._history[-1] == text):
+            return
+        self._history.append(text)
+        self.settings.set_sent_history(self._history)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl+Enter sends; Up/Down at the first/last line walk the history."""
+        if watched is self.edit and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self.send()
+                return True
+            cursor = self.edit.textCursor()
+            if key == Qt.Key.Key_Up and cursor.blockNumber() == 0:
+                return self._walk_history(-1)
+            if key == Qt.Key.Key_Down and cursor.blockNumber() == self.edit.blockCount() - 1:
+                return self._walk_history(+1)
+        return super().eventFilter(watched, event)
+
+    def _walk_history(self, step: int) -> bool:
+        if not self._history:
+            return False
+        if self._history_index is None:
+            if step > 0:
+                return False
+            self._draft = self.text()
+            index = len(self._history) - 1
+        else:
+            index = self._history_index + step
+        if index >= len(self._history):
+            self._history_index = None
+            self.set_text(self._draft)
+            return True
+        index = max(0, index)
+        self._history_index = index
+        self.set_text(self._history[index])
+        return True
+
+    # -- saved messages ---------------------------------------------------------------
+
+    @guarded
+    def _fill_saved_menu(self) -> None:
+        self.saved_menu.clear()
+        save = self.saved_menu.addAction("Save current message")
+        save.setEnabled(bool(self.text()))
+        save.triggered.connect(self.save_current)
+        saved = self.settings.saved_messages(self.endpoint.url)
+        if saved:
+            self.saved_menu.addSeparator()
+        for text in saved:
+            label = text if len(text) <= 60 else text[:57] + "…"
+            action = self.saved_menu.addAction(label.replace("\n", " ⏎ "))
+            action.setToolTip(text)
+            action.triggered.connect(lambda _=False, t=text: self.set_text(t))
+
+    @guarded
+    def save_current(self, *_: object) -> None:
+        """Keep the current message in this endpoint's saved list."""
+        if self.text():
+            self.settings.save_message(self.endpoint.url, self.text())
+
+    def saved_messages(self) -> list[str]:
+        return self.settings.saved_messages(self.endpoint.url)

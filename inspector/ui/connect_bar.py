@@ -1,0 +1,313 @@
+"""The connect bar: endpoint field with history, session options, Connect.
+
+A wrong URL is marked in the field itself (red frame, the reason beside it and in the
+tooltip): no dialog interrupts typing. Options apply to the next session opened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.endpoints import Endpoint, parse_endpoint
+from inspector.core.errors import EndpointError
+from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
+from inspector.ui import theme
+from inspector.ui.guard import guarded
+
+_FRAMING_LABELS = {
+    Framing.RAW: "Raw (one record per read)",
+    Framing.LINES: "Lines (\\n or \\r\\n)",
+    Framing.LEN16: "16-bit length prefix",
+    Framing.LEN32: "32-bit length prefix",
+}
+
+
+def parse_headers(text: str) -> tuple[tuple[str, str], ...]:
+    """``Name: value`` per line into pairs; raise ValueError naming the bad line."""
+    headers: list[tuple[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        name = name.strip()
+        if not sep or not name or any(ch.isspace() for ch in name):
+            raise ValueError(f"header line {number} is not 'Name: value'")
+        headers.append((name, value.strip()))
+    return tuple(headers)
+
+
+class OptionsDialog(QDialog):
+    """Edits the SessionOptions of the next session."""
+
+    def __init__(self, options: SessionOptions, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("optionsDialog")
+        self.setWindowTitle("Session options")
+        self._options = options
+        layout = QVBoxLayout(self)
+
+        ws = QGroupBox("WebSocket (ws://, wss://)")
+        ws_form = QFormLayout(ws)
+        self.headers = QPlainTextEdit("\n".join(f"{n}: {v}" for n, v in options.headers))
+        self.headers.setObjectName("headersEdit")
+        self.headers.setPlaceholderText("Authorization: Bearer …\nX-Custom: value")
+        self.headers.setFixedHeight(70)
+        ws_form.addRow("Extra headers", self.headers)
+        self.subprotocols = QLineEdit(", ".join(options.subprotocols))
+        self.subprotocols.setPlaceholderText("chat, superchat")
+        ws_form.addRow("Subprotocols", self.subprotocols)
+        self.origin = QLineEdit(options.origin or "")
+        self.origin.setPlaceholderText("https://example.com")
+        ws_form.addRow("Origin", self.origin)
+        self.compression = QCheckBox("Offer permessage-deflate")
+        self.compression.setChecked(options.compression)
+        ws_form.addRow("Compression", self.compression)
+        self.auto_pong = QCheckBox("Answer pings automatically")
+        self.auto_pong.setChecked(options.auto_pong)
+        ws_form.addRow("Auto pong", self.auto_pong)
+        self.max_size = QSpinBox()
+        self.max_size.setRange(0, 1024)
+        self.max_size.setSuffix(" MiB")
+        self.max_size.setSpecialValueText("unlimited")
+        self.max_size.setValue((options.max_size or 0) // (1024 * 1024))
+        ws_form.addRow("Max message size", self.max_size)
+        layout.addWidget(ws)
+
+        stream = QGroupBox("TCP and TLS (tcp://, tls://)")
+        stream_form = QFormLayout(stream)
+        self.framing = QComboBox()
+        for framing, label in _FRAMING_LABELS.items():
+            self.framing.addItem(label, framing)
+        self.framing.setCurrentIndex(list(_FRAMING_LABELS).index(options.framing))
+        stream_form.addRow("Framing", self.framing)
+        layout.addWidget(stream)
+
+        tls = QGroupBox("TLS (tls://, wss://)")
+        tls_form = QFormLayout(tls)
+        self.verify = QCheckBox("Verify the server certificate")
+        self.verify.setChecked(options.verify)
+        tls_form.addRow("Verify", self.verify)
+        cafile_row = QHBoxLayout()
+        self.cafile = QLineEdit(options.cafile or "")
+        self.cafile.setPlaceholderText("system trust store")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_cafile)
+        cafile_row.addWidget(self.cafile)
+        cafile_row.addWidget(browse)
+        tls_form.addRow("CA file", cafile_row)
+        layout.addWidget(tls)
+
+        general = QFormLayout()
+        self.timeout = QDoubleSpinBox()
+        self.timeout.setRange(0.5, 300.0)
+        self.timeout.setSuffix(" s")
+        self.timeout.setValue(options.connect_timeout)
+        general.addRow("Connect timeout", self.timeout)
+        layout.addLayout(general)
+
+        self.error = QLabel()
+        self.error.setObjectName("optionsError")
+        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    @guarded
+    def _browse_cafile(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "CA certificates (PEM)")
+        if path:
+            self.cafile.setText(path)
+
+    def options(self) -> SessionOptions:
+        """The options as edited; raise ValueError with one line when one is invalid."""
+        headers = parse_headers(self.headers.toPlainText())
+        subprotocols = tuple(p.strip() for p in self.subprotocols.text().split(",") if p.strip())
+        max_mib = self.max_size.value()
+        return dataclasses.replace(
+            self._options,
+            headers=headers,
+            subprotocols=subprotocols,
+            origin=self.origin.text().strip() or None,
+            compression=self.compression.isChecked(),
+            auto_pong=self.auto_pong.isChecked(),
+            max_size=max_mib * 1024 * 1024 if max_mib else None,
+            framing=Framing(self.framing.currentData()),
+            verify=self.verify.isChecked(),
+            cafile=self.cafile.text().strip() or None,
+            connect_timeout=self.timeout.value(),
+        )
+
+    def accept(self) -> None:
+        try:
+            self.options()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()
+
+
+class ConnectBar(QWidget):
+    """Endpoint field, options button and Connect button."""
+
+    #: (endpoint: Endpoint, options: SessionOptions)
+    connectRequested = Signal(object, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("connectBar")
+        self.options = SessionOptions(max_size=DEFAULT_MAX_SIZE)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 2)
+
+        self.endpoint_edit = QComboBox()
+        self.endpoint_edit.setObjectName("endpointEdit")
+        self.endpoint_edit.setAccessibleName("Endpoint")
+        self.endpoint_edit.setEditable(True)
+        self.endpoint_edit.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.endpoint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.endpoint_edit.setMinimumContentsLength(30)
+        line = self.endpoint_edit.lineEdit()
+        line.setPlaceholderText("ws://host:port/path, wss://…, tcp://host:port, tls://…, udp://…")
+        line.setClearButtonEnabled(True)
+        line.returnPressed.connect(self.request_connect)
+        line.textEdited.connect(self._clear_error)
+        shortcut = QShortcut(QKeySequence("Ctrl+Return"), line)
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcut.activated.connect(self.request_connect)
+        shortcut_enter = QShortcut(QKeySequence("Ctrl+Enter"), line)
+        shortcut_enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcut_enter.activated.connect(self.request_connect)
+
+        self.options_button = QPushButton("Options…")
+        self.options_button.setObjectName("optionsButton")
+        self.options_button.setAccessibleName("Session options")
+        self.options_button.setToolTip("Headers, subprotocols, compression, framing, TLS")
+        self.options_button.clicked.connect(self.edit_options)
+
+        self.connect_button = QPushButton("Connect")
+        self.connect_button.setObjectName("connectButton")
+        self.connect_button.setAccessibleName("Connect")
+        self.connect_button.setToolTip("Open a session to the endpoint in a new tab (Enter)")
+        self.connect_button.setDefault(True)
+        self.connect_button.clicked.connect(self.request_connect)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("endpointError")
+        self.error_label.setAccessibleName("Endpoint error")
+        self.error_label.setWordWrap(False)
+        self.error_label.hide()
+
+        layout.addWidget(QLabel("Endpoint:"))
+        layout.addWidget(self.endpoint_edit, 1)
+        layout.addWidget(self.options_button)
+        layout.addWidget(self.connect_button)
+        outer = QVBoxLayout()
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        wrapper = QWidget()
+        wrapper.setLayout(layout)
+        outer.addWidget(wrapper)
+        error_row = QHBoxLayout()
+        error_row.setContentsMargins(80, 0, 6, 2)
+        error_row.addWidget(self.error_label)
+        outer.addLayout(error_row)
+        self.setLayout(outer)
+
+    # -- endpoint -------------------------------------------------------------------
+
+    def text(self) -> str:
+        return self.endpoint_edit.currentText()
+
+    def set_text(self, text: str) -> None:
+        self.endpoint_edit.setEditText(text)
+
+    def set_history(self, recent: list[str]) -> None:
+        """Fill the drop-down with recent endpoints, keeping what is typed."""
+        typed = self.text()
+        self.endpoint_edit.blockSignals(True)
+        self.endpoint_edit.clear()
+        self.endpoint_edit.addItems(recent)
+        self.endpoint_edit.setEditText(typed)
+        self.endpoint_edit.blockSignals(False)
+
+    def focus_endpoint(self) -> None:
+        self.endpoint_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.endpoint_edit.lineEdit().selectAll()
+
+    @property
+    def error(self) -> str | None:
+        """The reason the typed endpoint was refused, while it is shown."""
+        return self.error_label.text() if not self.error_label.isHidden() else None
+
+    def show_error(self, message: str) -> None:
+        """Mark the field as wrong: red frame, reason beside it and as tooltip."""
+        colour = theme.error_text(theme.is_dark(self)).name()
+        self.endpoint_edit.setStyleSheet(
+            f"QComboBox#endpointEdit {{ border: 2px solid {colour}; }}"
+        )
+        self.endpoint_edit.setToolTip(message)
+        self.error_label.setStyleSheet(f"color: {colour}")
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    @guarded
+    def _clear_error(self, *_: object) -> None:
+        if self.error_label.isHidden():
+            return
+        self.endpoint_edit.setStyleSheet("")
+        self.endpoint_edit.setToolTip("")
+        self.error_label.clear()
+        self.error_label.hide()
+
+    def parse(self) -> Endpoint | None:
+        """The typed endpoint, or None after marking the field with the reason."""
+        try:
+            endpoint = parse_endpoint(self.text())
+        except EndpointError as exc:
+            self.show_error(str(exc))
+            return None
+        self._clear_error()
+        return endpoint
+
+    @guarded
+    def request_connect(self) -> None:
+        endpoint = self.parse()
+        if endpoint is not None:
+            self.connectRequested.emit(endpoint, self.options)
+
+    # -- options --------------------------------------------------------------------
+
+    @guarded
+    def edit_options(self) -> None:
+        dialog = OptionsDialog(self.options, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.options = dialog.options()
+        dialog.deleteLater()

@@ -1,0 +1,89 @@
+"""The detail panes of a session: decoded tree, hex view, handshake headers and timing.
+
+Only the selected record is decoded. Selecting a field in the tree highlights its bytes
+in the hex view; clicking a byte selects its field in the tree (Wireshark's way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from inspector.core.records import Record
+from inspector.ui.guard import guarded
+from inspector.ui.widgets.byteview import ByteView
+from inspector.ui.widgets.context import RecordContext
+from inspector.ui.widgets.decoded import DecodedTree
+from inspector.ui.widgets.headers import HeadersView
+from inspector.ui.widgets.timing import TimingView
+
+
+class DetailPanes(QWidget):
+    """Decoded tree | hex view | (headers, timing) side by side in a splitter."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = DecodedTree()
+        self.hex = ByteView()
+        self.headers = HeadersView()
+        self.timing = TimingView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("detailTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.headers, "Headers")
+        self.tabs.addTab(self.timing, "Timing")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("detailSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        for pane in (self.tree, self.hex, self.tabs):
+            self.splitter.addWidget(pane)
+        self.splitter.setSizes([360, 520, 400])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.tree.rangeSelected.connect(self._range_selected)
+        self.hex.fieldSelected.connect(self._field_selected)
+        self._record: Record | None = None
+
+    @property
+    def record(self) -> Record | None:
+        """The record shown."""
+        return self._record
+
+    def show_record(self, record: Record | None, context: RecordContext) -> None:
+        """Decode ``record`` into the tree and hex panes; refresh the handshake pane."""
+        self._record = record
+        if record is None:
+            self.tree.show_record(None)
+            self.hex.clear()
+        else:
+            self.tree.show_record(record, context)
+            self.hex.show_record(record, context)
+        self.show_context(context)
+
+    def show_context(self, context: RecordContext) -> None:
+        """Show the session's handshake and timing phases."""
+        self.headers.show_record(self._record, context)
+        self.timing.set_phases(list(context.phases))
+
+    def add_traffic(self, records: Sequence[Record]) -> None:
+        """Feed a batch of new records to the timing pane's traffic plot."""
+        self.timing.add_traffic(list(records))
+
+    def clear(self) -> None:
+        self._record = None
+        self.tree.show_record(None)
+        self.hex.clear()
+        self.headers.clear()
+        self.timing.clear()
+
+    @guarded
+    def _range_selected(self, start: int, end: int) -> None:
+        self.hex.highlight(start, end)
+
+    @guarded
+    def _field_selected(self, name: str) -> None:
+        if name:
+            self.tree.select_field(name)

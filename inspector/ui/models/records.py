@@ -1,0 +1,312 @@
+"""The records table: one row per record, paged from the session's capture store.
+
+Modelled on Wireshark's packet list: rows are appended in batches by the bridge (one
+beginInsertRows/endInsertRows per flush), column text is built at display time, and
+only a small LRU cache of records is kept, so a session of a million records costs
+no more memory than one of a hundred. With a filter set, the model maps rows to the
+sequence numbers the store reported as matching, and tests each new batch itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont, QGuiApplication
+
+from inspector.core.errors import CaptureError
+from inspector.core.records import Direction, Kind, Record
+from inspector.core.render import ARROWS, escape_text, kind_label, payload_preview, summary_text
+from inspector.ui import theme
+from inspector.ui.models.filter import RecordFilter
+from inspector.ui.models.source import RecordSource
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview")
+COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW = range(len(COLUMNS))
+
+#: Returns the record's sequence number (int) for any cell.
+SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
+
+TIME_FORMATS = ("relative", "absolute", "delta")
+
+_CONTROL_OPCODES = frozenset({"ping", "pong", "close"})
+_PAGE = 256
+_CACHE_SIZE = 4096
+_PREVIEW_CHARS = 160
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def preview_text(record: Record) -> str:
+    """The preview column: the payload for data records, a summary for the others."""
+    if record.kind is Kind.FRAME and record.fields.get("opcode") == "close":
+        text = summary_text(record)
+    elif record.payload is not None and record.kind is not Kind.HANDSHAKE:
+        text = payload_preview(record.payload, _PREVIEW_CHARS)
+    elif record.kind in (Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM) and record.wire:
+        text = payload_preview(record.wire, _PREVIEW_CHARS)
+    else:
+        text = summary_text(record)
+    error = record.fields.get("error")
+    if error:
+        text = f"{text}  [{escape_text(str(error))}]".lstrip()
+    return text
+
+
+def record_category(record: Record) -> str:
+    """How a row is drawn: error, automatic, control, meta, in or out."""
+    if record.kind is Kind.ERROR or record.fields.get("error"):
+        return "error"
+    if record.automatic:
+        return "automatic"
+    if record.kind is Kind.FRAME and record.fields.get("opcode") in _CONTROL_OPCODES:
+        return "control"
+    if record.direction is Direction.META:
+        return "meta"
+    return str(record.direction)
+
+
+class RecordTableModel(QAbstractTableModel):
+    """Rows of one session's records; the bridge calls :meth:`append` per flush."""
+
+    def __init__(self, source: RecordSource, started_wall_ns: int = 0, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._source = source
+        self._started_wall_ns = started_wall_ns
+        self._total = 0
+        self._rows: list[int] | None = None
+        self._filter = RecordFilter()
+        self._cache: OrderedDict[int, Record] = OrderedDict()
+        self._time_format = "relative"
+
+    # -- feeding --------------------------------------------------------------------
+
+    @property
+    def source(self) -> RecordSource:
+        return self._source
+
+    def set_source(self, source: RecordSource) -> None:
+        """Read from another source holding the same records (the in-memory fallback)."""
+        self._source = source
+
+    @property
+    def total(self) -> int:
+        """Records in the session, whatever the filter."""
+        return self._total
+
+    def append(self, records: Sequence[Record]) -> None:
+        """Add a batch of new records (in sequence order) with one insert notification."""
+        if not records:
+            return
+        for record in records:
+            self._remember(record)
+        self._total = max(self._total, records[-1].seq + 1)
+        if self._rows is None:
+            first = self.rowCount()
+            last = self._total - 1
+            if last >= first:
+                self.beginInsertRows(QModelIndex(), first, last)
+                self.endInsertRows()
+            return
+        shown = [r.seq for r in records if self._filter.matches(r)]
+        if shown:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
+            self._rows.extend(shown)
+            self.endInsertRows()
+
+    def set_filter(self, record_filter: RecordFilter) -> None:
+        """Show only the records passing ``record_filter`` (asks the store for old ones)."""
+        self.beginResetModel()
+        self._filter = record_filter
+        if record_filter.empty:
+            self._rows = None
+        else:
+            text = record_filter.text or None
+            seqs = self._source.matching(
+                record_filter.directions,
+                record_filter.kinds,
+                None if record_filter.regex else text,
+                text if record_filter.regex else None,
+            )
+            self._rows = [seq for seq in seqs if seq < self._total]
+        self.endResetModel()
+
+    @property
+    def record_filter(self) -> RecordFilter:
+        return self._filter
+
+    def set_time_format(self, value: str) -> None:
+        """Show time relative to the session start, as wall-clock time, or as a delta."""
+        if value not in TIME_FORMATS or value == self._time_format:
+            return
+        self._time_format = value
+        if self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, COL_TIME),
+                self.index(self.rowCount() - 1, COL_TIME),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+
+    @property
+    def time_format(self) -> str:
+        return self._time_format
+
+    # -- reading --------------------------------------------------------------------
+
+    def _remember(self, record: Record) -> None:
+        self._cache[record.seq] = record
+        self._cache.move_to_end(record.seq)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def seq_at(self, row: int) -> int | None:
+        """The sequence number shown in ``row``."""
+        if row < 0 or row >= self.rowCount():
+            return None
+        return self._rows[row] if self._rows is not None else row
+
+    def row_of(self, seq: int) -> int | None:
+        """The row showing record ``seq``, if it is shown."""
+        if self._rows is None:
+            return seq if 0 <= seq < self._total else None
+        try:
+            return self._rows.index(seq)
+        except ValueError:
+            return None
+
+    def record_by_seq(self, seq: int) -> Record | None:
+        """The record ``seq``, from the cache or (a page at a time) from the store."""
+        cached = self._cache.get(seq)
+        if cached is not None:
+            self._cache.move_to_end(seq)
+            return cached
+        try:
+            if self._rows is None:
+                start = max(0, seq - _PAGE // 4)
+                for record in self._source.records(start, _PAGE):
+                    self._remember(record)
+                found = self._cache.get(seq)
+                if found is not None:
+                    return found
+            record = self._source.record(seq)
+        except CaptureError as exc:
+            log.warning("record %d unavailable: %s", seq, exc)
+            return None
+        self._remember(record)
+        return record
+
+    def record_at(self, row: int) -> Record | None:
+        """The record shown in ``row``."""
+        seq = self.seq_at(row)
+        return None if seq is None else self.record_by_seq(seq)
+
+    # -- QAbstractTableModel ----------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid():
+            return 0
+        return len(self._rows) if self._rows is not None else self._total
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            if section == COL_TIME:
+                return {"relative": "Time", "absolute": "Time of day", "delta": "Δ Time"}[
+                    self._time_format
+                ]
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if section == COL_TIME:
+                return "Right-click to show relative, absolute or delta time"
+            if section == COL_DIR:
+                return "Direction: → sent, ← received, · about the session"
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= self.rowCount():
+            return None
+        record = self.record_at(index.row())
+        if record is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(record, column)
+        if role == SEQ_ROLE:
+            return record.seq
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(record, column)
+        if role == Qt.ItemDataRole.FontRole:
+            category = record_category(record)
+            if category in ("automatic", "meta", "control", "error"):
+                font = QFont(QGuiApplication.font())
+                font.setItalic(category in ("automatic", "meta"))
+                font.setBold(category == "error")
+                return font
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column in (COL_SEQ, COL_TIME, COL_LENGTH):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if column == COL_DIR:
+                return int(Qt.AlignmentFlag.AlignCenter)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COL_PREVIEW:
+                return preview_text(record)
+            if column == COL_DIR:
+                return {"out": "sent", "in": "received", "meta": "session event"}[record.direction]
+            if column == COL_KIND and record.automatic:
+                return "sent automatically by the engine"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._display(record, column)
+        return None
+
+    def _display(self, record: Record, column: int) -> str:
+        if column == COL_SEQ:
+            return str(record.seq)
+        if column == COL_TIME:
+            return self._time_text(record)
+        if column == COL_DIR:
+            return ARROWS[record.direction]
+        if column == COL_KIND:
+            return kind_label(record)
+        if column == COL_LENGTH:
+            return str(record.size)
+        return preview_text(record)
+
+    def _time_text(self, record: Record) -> str:
+        if self._time_format == "absolute":
+            wall = (self._started_wall_ns + record.t_ns) / 1e9
+            moment = datetime.datetime.fromtimestamp(wall)
+            return moment.strftime("%H:%M:%S.") + f"{moment.microsecond:06d}"
+        if self._time_format == "delta":
+            row = self.row_of(record.seq)
+            previous = self.record_at(row - 1) if row else None
+            delta = record.t_ns - previous.t_ns if previous is not None else 0
+            return f"+{delta / 1e9:.6f}"
+        return f"{record.t_ns / 1e9:.6f}"
+
+    def _foreground(self, record: Record, column: int) -> Any:
+        dark = theme.is_dark()
+        category = record_category(record)
+        if category == "error":
+            return theme.error_text(dark)
+        if category == "automatic":
+            return theme.automatic_text(dark)
+        if column == COL_DIR or category in ("in", "out", "control"):
+            if column == COL_KIND and category == "control":
+                return theme.kind_colour(Kind.HANDSHAKE, dark)
+            return theme.direction_colour(record.direction, dark)
+        return theme.kind_colour(record.kind, dark)

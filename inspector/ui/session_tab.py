@@ -1,0 +1,493 @@
+"""One session in one tab: its records, detail panes, filter and composer.
+
+The tab owns the session's engine objects (Recorder, capture store, net Session) and
+their GUI counterparts (table model, bridge). Network work runs as asyncio tasks on
+the qasync loop; every failure ends up in the tab's banner and the status bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.capture.store import CaptureStore
+from inspector.core.clock import SessionClock
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import CaptureError, InspectorError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind, Record
+from inspector.net.session import Session, SessionState, create_session
+from inspector.ui import theme
+from inspector.ui.bridge import Counters, SessionBridge
+from inspector.ui.capture_files import create_capture
+from inspector.ui.composer import Composer, SendAction
+from inspector.ui.details import DetailPanes
+from inspector.ui.filter_bar import FilterBar
+from inspector.ui.guard import guarded, spawn
+from inspector.ui.models.filter import RecordFilter
+from inspector.ui.models.records import (
+    COL_DIR,
+    COL_KIND,
+    COL_LENGTH,
+    COL_PREVIEW,
+    COL_SEQ,
+    COL_TIME,
+    TIME_FORMATS,
+    RecordTableModel,
+)
+from inspector.ui.models.source import MemoryRecords
+from inspector.ui.settings import Settings
+from inspector.ui.status import state_colour
+from inspector.ui.widgets.context import RecordContext
+
+log = logging.getLogger(__name__)
+
+#: Seconds a graceful close may take before the connection is dropped.
+CLOSE_WAIT = 3.0
+_PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
+_TIME_LABELS = {
+    "relative": "Relative to session start",
+    "absolute": "Time of day",
+    "delta": "Since previous record",
+}
+
+
+class SessionTab(QWidget):
+    """A live session and everything shown about it."""
+
+    stateChanged = Signal(str)
+    countersChanged = Signal(object)  # Counters
+    notice = Signal(str)  # one line for the status bar
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        settings: Settings,
+        capture_dir: Path | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("sessionTab")
+        self.endpoint = endpoint
+        self.options = options
+        self.settings = settings
+        self.capture_dir = capture_dir
+        self.session: Session | None = None
+        self.recorder: Recorder | None = None
+        self.store: CaptureStore | MemoryRecords | None = None
+        self.capture_path: Path | None = None
+        self.capture_problem: str | None = None
+        self.model: RecordTableModel | None = None
+        self.bridge: SessionBridge | None = None
+        self._open_task: asyncio.Task[bool] | None = None
+        self._finished = False
+        self._at_bottom = True
+        self._request: Record | None = None
+        self._response: Record | None = None
+        self._phases: list[Record] = []
+        self._first_in_seen = False
+        self._build()
+
+    # -- layout ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.banner = QLabel()
+        self.banner.setObjectName("sessionBanner")
+        self.banner.setAccessibleName("Session state")
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setWordWrap(True)
+        self.disconnect_button = QPushButton("Disconnect")
+        self.disconnect_button.setObjectName("disconnectButton")
+        self.disconnect_button.setAccessibleName("Disconnect")
+        self.disconnect_button.clicked.connect(self.disconnect)
+        self.reconnect_button = QPushButton("Reconnect")
+        self.reconnect_button.setObjectName("reconnectButton")
+        self.reconnect_button.setAccessibleName("Reconnect")
+        self.reconnect_button.clicked.connect(self.reconnect)
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 4, 4, 0)
+        top.addWidget(self.banner, 1)
+        top.addWidget(self.disconnect_button)
+        top.addWidget(self.reconnect_button)
+
+        self.filter_bar = FilterBar()
+        self.filter_bar.filterChanged.connect(self._apply_filter)
+
+        self.table = QTableView()
+        self.table.setObjectName("recordTable")
+        self.table.setAccessibleName("Records")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        vertical = self.table.verticalHeader()
+        vertical.hide()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+
+        self.details = DetailPanes()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("recordsSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([330, 260])
+        for name, splitter in (("records", self.splitter), ("details", self.details.splitter)):
+            state = self.settings.splitter_state(name)
+            if state is not None:
+                splitter.restoreState(state)
+            splitter.splitterMoved.connect(
+                lambda *_, n=name, s=splitter: self.settings.set_splitter_state(n, s.saveState())
+            )
+
+        self.composer = Composer(self.endpoint, self.settings)
+        self.composer.sendRequested.connect(self._send)
+        self.composer.set_sendable(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.composer)
+
+    def _set_column_widths(self) -> None:
+        widths = {COL_SEQ: 56, COL_TIME: 110, COL_DIR: 28, COL_KIND: 110, COL_LENGTH: 70}
+        for column, width in widths.items():
+            self.table.setColumnWidth(column, width)
+        self.table.horizontalHeader().setSectionResizeMode(
+            COL_PREVIEW, QHeaderView.ResizeMode.Stretch
+        )
+
+    # -- state ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """connecting, open, closing, closed or failed."""
+        return str(self.session.state) if self.session is not None else "closed"
+
+    @property
+    def title(self) -> str:
+        return f"{self.endpoint.scheme.upper()} {self.endpoint.netloc}"
+
+    @property
+    def counters(self) -> Counters:
+        return self.bridge.counters if self.bridge is not None else Counters()
+
+    @property
+    def context(self) -> RecordContext:
+        """The session's handshake and timing phases, for the detail panes."""
+        return RecordContext(
+            str(self.endpoint.scheme), self._request, self._response, tuple(self._phases)
+        )
+
+    def _show_state(self) -> None:
+        state = self.state
+        session = self.session
+        text = {
+            "connecting": f"Connecting to {self.endpoint.url} …",
+            "open": f"Open: {self.endpoint.url}",
+            "closing": f"Closing {self.endpoint.url} …",
+            "closed": f"Closed: {self.endpoint.url}",
+            "failed": f"Failed: {self.endpoint.url}",
+        }[state]
+        if session is not None and session.failure:
+            text += f" — {session.failure}"
+        if self.capture_problem:
+            text += f"\nNot recorded to a file: {self.capture_problem}"
+        elif self.capture_path is not None:
+            text += f"  ·  capture: {self.capture_path.name}"
+        self.banner.setText(text)
+        self.banner.setToolTip(str(self.capture_path) if self.capture_path else "")
+        colour = state_colour(state, theme.is_dark(self))
+        self.banner.setStyleSheet(f"QLabel#sessionBanner {{ color: {colour.name()}; }}")
+        self.composer.set_sendable(state == "open")
+        self.disconnect_button.setEnabled(state in ("connecting", "open"))
+        self.reconnect_button.setEnabled(state in ("closed", "failed"))
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the capture and the session, and start opening it."""
+        self._begin()
+        self._open_task = spawn(self._open(), f"opening {self.endpoint.url}")
+
+    def _begin(self) -> None:
+        clock = SessionClock()
+        self.capture_problem = None
+        self.capture_path = None
+        store: CaptureStore | MemoryRecords
+        if self.capture_dir is None:
+            store = MemoryRecords()
+        else:
+            try:
+                store = create_capture(self.capture_dir, self.endpoint, self.options, clock)
+                self.capture_path = Path(store.path)
+            except CaptureError as exc:
+                store = MemoryRecords()
+                self._capture_failed(str(exc))
+        self.store = store
+        self._finished = False
+        self._request = self._response = None
+        self._phases = []
+        self._first_in_seen = False
+        self.recorder = Recorder(store, clock=clock)
+        model = RecordTableModel(store, clock.started_wall_ns, self)
+        model.set_time_format(self.settings.time_format())
+        old = self.model
+        self.model = model
+        self.table.setModel(model)
+        if old is not None:
+            old.deleteLater()
+        self._set_column_widths()
+        model.rowsAboutToBeInserted.connect(self._before_insert)
+        model.rowsInserted.connect(self._after_insert)
+        model.modelReset.connect(self._update_counts)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        if not self.filter_bar.current.empty:
+            model.set_filter(self.filter_bar.current)
+        self.details.clear()
+        self.bridge = SessionBridge(self.recorder, model, self)
+        self.bridge.flushed.connect(self._flushed)
+        self.bridge.start()
+        self.session = create_session(self.endpoint, self.options, self.recorder)
+        self.session.on_state_change = self._state_changed
+        self._update_counts()
+        self._show_state()
+        self.stateChanged.emit(self.state)
+
+    def _capture_failed(self, message: str) -> None:
+        """Tell the user once that this session is kept in memory only."""
+        if self.capture_problem is None:
+            self.capture_problem = message
+            self.notice.emit(f"{self.title}: {message}")
+
+    async def _open(self) -> bool:
+        session = self.session
+        assert session is not None
+        opened = await session.open()
+        if opened and self.isVisible():
+            self.composer.focus_editor()
+        return opened
+
+    def _state_changed(self, state: SessionState) -> None:
+        """Called by the session (inside the engine): keep it short and never raise."""
+        try:
+            self._show_state()
+            self.stateChanged.emit(str(state))
+            if state in (SessionState.CLOSED, SessionState.FAILED):
+                self._finish_capture()
+        except Exception:
+            log.exception("state change handling failed")
+
+    def _finish_capture(self) -> None:
+        """Write how the session ended into its capture (the file stays open for reading)."""
+        if self._finished or self.session is None or self.store is None:
+            return
+        self._finished = True
+        if isinstance(self.store, CaptureStore):
+            self.store.finish(str(self.session.state), self.session.summary())
+            if self.store.error:
+                self._capture_failed(self.store.error)
+
+    @guarded
+    def disconnect(self) -> None:
+        """Close the session gracefully (cancel it while still connecting)."""
+        session = self.session
+        if session is None:
+            return
+        if session.state is SessionState.CONNECTING and self._open_task is not None:
+            self._open_task.cancel()
+        elif session.state is SessionState.OPEN:
+            spawn(self._close_gracefully(session), f"closing {self.endpoint.url}")
+
+    @guarded
+    def reconnect(self) -> None:
+        """Start a new session to the same endpoint in this tab (and a new capture)."""
+        spawn(self._reconnect(), f"reconnecting to {self.endpoint.url}")
+
+    async def _reconnect(self) -> None:
+        await self.shutdown()
+        self.start()
+
+    async def _close_gracefully(self, session: Session, timeout: float = CLOSE_WAIT) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await session.close()
+        except TimeoutError:
+            session.abort()
+
+    async def shutdown(self, timeout: float = CLOSE_WAIT) -> None:
+        """End the session (gracefully, within ``timeout``), flush and close the capture."""
+        session = self.session
+        if session is not None and not session.ended:
+            if session.state is SessionState.CONNECTING and self._open_task is not None:
+                self._open_task.cancel()
+                await asyncio.gather(self._open_task, return_exceptions=True)
+            if not session.ended:
+                await self._close_gracefully(session, timeout)
+        if self.bridge is not None:
+            self.bridge.stop()
+        self._finish_capture()
+        if isinstance(self.store, CaptureStore):
+            try:
+                self.store.close()
+            except CaptureError as exc:
+                self._capture_failed(str(exc))
+
+    # -- records --------------------------------------------------------------------
+
+    @guarded
+    def _flushed(self, batch: Sequence[Record], counters: Counters) -> None:
+        changed = False
+        for record in batch:
+            if record.kind in _PHASE_KINDS:
+                self._phases.append(record)
+                changed = True
+                if record.kind is Kind.HANDSHAKE:
+                    if record.direction is Direction.OUT:
+                        self._request = record
+                    else:
+                        self._response = record
+            elif record.direction is Direction.IN and not self._first_in_seen:
+                self._first_in_seen = True
+                self._phases.append(record)
+                changed = True
+        if changed:
+            self.details.show_context(self.context)
+        if batch:
+            self.details.add_traffic(batch)
+        store = self.store
+        if isinstance(store, CaptureStore) and store.error:
+            self._capture_failed(store.error)
+            self._show_state()
+        self._update_counts()
+        self.countersChanged.emit(counters)
+
+    def _update_counts(self) -> None:
+        model = self.model
+        if model is not None:
+            self.filter_bar.set_counts(model.rowCount(), model.total)
+
+    @guarded
+    def _before_insert(self, *_: object) -> None:
+        bar = self.table.verticalScrollBar()
+        self._at_bottom = bar.value() >= bar.maximum() - 1
+
+    @guarded
+    def _after_insert(self, *_: object) -> None:
+        if self._at_bottom:
+            self.table.scrollToBottom()
+
+    @guarded
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        model = self.model
+        record = model.record_at(current.row()) if model and current.isValid() else None
+        self.details.show_record(record, self.context)
+
+    def select_row(self, row: int) -> None:
+        """Make ``row`` the current record (fills the detail panes)."""
+        assert self.model is not None
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.table.scrollTo(index)
+
+    @guarded
+    def _apply_filter(self, record_filter: RecordFilter) -> None:
+        if self.model is None:
+            return
+        selected = self.details.record
+        try:
+            self.model.set_filter(record_filter)
+        except CaptureError as exc:
+            self.notice.emit(str(exc))
+            return
+        self._update_counts()
+        if selected is not None:
+            row = self.model.row_of(selected.seq)
+            if row is not None:
+                self.select_row(row)
+
+    def focus_filter(self) -> None:
+        self.filter_bar.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_bar.edit.selectAll()
+
+    @guarded
+    def _header_menu(self, pos: QPoint) -> None:
+        if self.model is None:
+            return
+        menu = QMenu(self)
+        group = QActionGroup(menu)
+        for value in TIME_FORMATS:
+            action = QAction(_TIME_LABELS[value], menu)
+            action.setCheckable(True)
+            action.setChecked(self.model.time_format == value)
+            action.triggered.connect(lambda _=False, v=value: self.set_time_format(v))
+            group.addAction(action)
+            menu.addAction(action)
+        menu.popup(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def set_time_format(self, value: str) -> None:
+        """Show times relative, absolute or as deltas (remembered for new tabs)."""
+        if self.model is not None:
+            self.model.set_time_format(value)
+            self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, COL_TIME, COL_TIME)
+        self.settings.set_time_format(value)
+
+    # -- sending --------------------------------------------------------------------
+
+    @guarded
+    def _send(self, action: SendAction) -> None:
+        session = self.session
+        if session is None:
+            return
+        try:
+            if action.action == "text":
+                session.send_text(action.payload.decode("utf-8"))
+            elif action.action == "binary":
+                session.send_binary(action.payload)
+            elif action.action == "ping":
+                session.send_ping(action.payload)
+            elif action.action == "pong":
+                session.send_pong(action.payload)
+            elif action.action == "close":
+                session.send_close(action.code or 1000, action.reason)
+            else:
+                session.send(action.payload)
+        except (InspectorError, OSError, ValueError) as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            self.composer.show_error(message)
+            self.notice.emit(f"{self.title}: {message}")

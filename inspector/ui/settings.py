@@ -1,0 +1,109 @@
+"""What the window remembers between runs, kept in QSettings.
+
+All keys live here so the rest of the UI asks for meanings (recent endpoints, saved
+messages) rather than strings. Tests pass a QSettings backed by a file under their
+temporary directory, so they never touch the user's real settings.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 20
+MAX_SAVED = 50
+MAX_HISTORY = 100
+
+
+class Settings:
+    """Typed access to the application's QSettings."""
+
+    def __init__(self, qsettings: QSettings) -> None:
+        self.qsettings = qsettings
+
+    # -- plain values ---------------------------------------------------------------
+
+    def _strings(self, key: str) -> list[str]:
+        raw = self.qsettings.value(key, "")
+        if not isinstance(raw, str) or not raw:
+            return []
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return []
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+    def _set_strings(self, key: str, values: list[str]) -> None:
+        self.qsettings.setValue(key, json.dumps(values))
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self.qsettings.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    # -- recent endpoints -----------------------------------------------------------
+
+    def recent_endpoints(self) -> list[str]:
+        """Most recent first."""
+        return self._strings("connect/recent")
+
+    def add_recent_endpoint(self, url: str) -> list[str]:
+        """Move ``url`` to the front of the history and return the new list."""
+        recent = [url, *(item for item in self.recent_endpoints() if item != url)][:MAX_RECENT]
+        self._set_strings("connect/recent", recent)
+        return recent
+
+    # -- composer -------------------------------------------------------------------
+
+    def sent_history(self) -> list[str]:
+        """Messages sent from the composer, oldest first."""
+        return self._strings("composer/history")
+
+    def set_sent_history(self, history: list[str]) -> None:
+        self._set_strings("composer/history", history[-MAX_HISTORY:])
+
+    @staticmethod
+    def _saved_key(endpoint: str) -> str:
+        # QSettings keys cannot hold "/" or ":" portably: store under a hex name.
+        return "saved/" + endpoint.encode("utf-8").hex()
+
+    def saved_messages(self, endpoint: str) -> list[str]:
+        """Messages the user saved for this endpoint, in the order saved."""
+        return self._strings(self._saved_key(endpoint))
+
+    def save_message(self, endpoint: str, text: str) -> list[str]:
+        """Add ``text`` to the endpoint's saved messages (once) and return the list."""
+        saved = [item for item in self.saved_messages(endpoint) if item != text]
+        saved = [*saved, text][-MAX_SAVED:]
+        self._set_strings(self._saved_key(endpoint), saved)
+        return saved
+
+    def remove_saved_message(self, endpoint: str, text: str) -> list[str]:
+        saved = [item for item in self.saved_messages(endpoint) if item != text]
+        self._set_strings(self._saved_key(endpoint), saved)
+        return saved
+
+    # -- layout ---------------------------------------------------------------------
+
+    def geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    def set_geometry(self, value: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", value)
+
+    def splitter_state(self, name: str) -> QByteArray | None:
+        return self._bytes(f"splitters/{name}")
+
+    def set_splitter_state(self, name: str, value: QByteArray) -> None:
+        self.qsettings.setValue(f"splitters/{name}", value)
+
+    def time_format(self) -> str:
+        """How the records table shows time: relative, absolute or delta."""
+        value = self.qsettings.value("records/time", "relative")
+        return value if value in ("relative", "absolute", "delta") else "relative"
+
+    def set_time_format(self, value: str) -> None:
+        self.qsettings.setValue("records/time", value)
+
+    def sync(self) -> None:
+        self.qsettings.sync()

@@ -1,0 +1,108 @@
+"""Fixtures for the GUI tests: offscreen Qt, a qasync loop, private settings, the window.
+
+Qt is told to run offscreen and pytest-qt to use PySide6 before anything imports Qt.
+The qasync loop is made the current asyncio loop while pytest-qt spins Qt's own loop
+(``qtbot.waitUntil``), so the sessions' asyncio tasks run during the waits.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from inspector.ui.guard import running_tasks
+from inspector.ui.main_window import MainWindow
+from inspector.ui.session_tab import SessionTab
+from inspector.ui.settings import Settings
+
+WAIT_MS = 10_000
+
+#: The offscreen platform says this whenever a window is shown; it is not a fault of ours.
+_OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Ignore the offscreen platform's own warning in the GUI tests (and only there)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.qt_log_ignore(_OFFSCREEN_NOISE))
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """A qasync loop over the running test QApplication, current for asyncio."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    for task in running_tasks():
+        task.cancel()
+    deadline = loop.time() + 5
+    while running_tasks() and loop.time() < deadline:
+        qapp.processEvents()
+    loop.stop()
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings in a file under tmp_path; QSettings() defaults point there too."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings")
+    )
+    QCoreApplication.setOrganizationName("socket-inspector-tests")
+    qsettings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    yield Settings(qsettings)
+    qsettings.sync()
+
+
+@pytest.fixture
+def capture_dir(tmp_path: Path) -> Path:
+    return tmp_path / "captures"
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot, qloop: qasync.QEventLoop, settings: Settings, capture_dir: Path
+) -> Iterator[MainWindow]:
+    """The real main window, shown offscreen; closed (sessions and all) after the test."""
+    win = MainWindow(settings, capture_dir)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    qtbot.waitUntil(lambda: win.closed, timeout=WAIT_MS)
+    win.deleteLater()
+    QCoreApplication.processEvents()
+
+
+@pytest.fixture
+def connect(qtbot: QtBot, window: MainWindow) -> Callable[[str], SessionTab]:
+    """Type a URL in the connect bar, press Enter, wait for the session to settle."""
+
+    def open_session(url: str, state: str = "open") -> SessionTab:
+        before = window.tabs.count()
+        window.connect_bar.set_text(url)
+        window.connect_bar.connect_button.click()
+        qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
+        tab = window.current_tab()
+        assert tab is not None
+        qtbot.waitUntil(lambda: tab.state == state, timeout=WAIT_MS)
+        return tab
+
+    return open_session
