@@ -152,7 +152,7 @@ async def _echo_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
-    except (ConnectionError, ssl.SSLError):
+    except (ConnectionError, ssl.SSLError, asyncio.CancelledError):
         pass
     finally:
         writer.close()
@@ -351,7 +351,7 @@ async def _run_script(
         while chunk := await reader.read(65536):
             received[index] += chunk
         writer.close()
-    except ConnectionError:
+    except (ConnectionError, asyncio.CancelledError):
         writer.transport.abort()
 
 

@@ -143,6 +143,12 @@ class StreamSession(Session):
         if transport is not None and not transport.is_closing():
             transport.resume_reading()
 
+    @property
+    def reading(self) -> bool:
+        """True while the transport reads (False when backpressure paused it)."""
+        transport = self._transport
+        return transport is not None and transport.is_reading()
+
     async def _after_connect(self) -> None:
         """tcp:// and tls:// are open once connected (WebSocket upgrades here)."""
         self._mark_open()
@@ -153,12 +159,18 @@ class StreamSession(Session):
         """Frame one read; every record it makes shares ``t_ns``."""
         if self.ended:
             return
-        framing = self.options.framing
+        error: FramingError | None = None
         try:
             messages = self._framer.feed(data)
         except FramingError as exc:
-            self._fail(str(exc), "session", wire=self._framer.leftover(), direction=Direction.IN)
-            return
+            error, messages = exc, exc.messages
+        self._record_messages(messages, t_ns)
+        if error is not None:
+            self._fail(str(error), "session", wire=error.offending, direction=Direction.IN)
+
+    def _record_messages(self, messages: list, t_ns: int) -> None:
+        """One record per framed message (DATA for raw reads), all stamped ``t_ns``."""
+        framing = self.options.framing
         record = self.recorder.record
         if framing is Framing.RAW:
             for wire, _body, _ranges in messages:

@@ -20,7 +20,18 @@ FramedMessage = tuple[bytes, bytes, list]
 
 
 class FramingError(InspectorError):
-    """The stream cannot be framed as asked (a message exceeds the size limit)."""
+    """The stream cannot be framed as asked (a message exceeds the size limit).
+
+    ``messages`` holds the messages completed before the fault in the same feed, and
+    ``offending`` the bytes from the start of the message that broke the limit.
+    """
+
+    def __init__(
+        self, message: str, messages: list[FramedMessage] | None = None, offending: bytes = b""
+    ) -> None:
+        super().__init__(message)
+        self.messages: list[FramedMessage] = messages or []
+        self.offending = offending
 
 
 class Framer(Protocol):
@@ -84,7 +95,7 @@ class LineFramer:
             body_len = len(wire) - 1
             if body_len and wire[body_len - 1] == 0x0D:
                 body_len -= 1
-            self._check(body_len)
+            self._check(body_len, out, start)
             ranges: list = []
             if body_len:
                 ranges.append(["payload", 0, body_len])
@@ -96,14 +107,16 @@ class LineFramer:
         pending = len(buffer)
         if pending and buffer[-1] == 0x0D:
             pending -= 1
-        self._check(pending)
+        self._check(pending, out, 0)
         return out
 
-    def _check(self, body_len: int) -> None:
+    def _check(self, body_len: int, done: list[FramedMessage], start: int) -> None:
         if self.max_size is not None and body_len > self.max_size:
             raise FramingError(
-                f"line longer than the {self.max_size}-byte limit (no newline after "
-                f"{body_len} bytes)"
+                f"line longer than the {self.max_size}-byte limit ({body_len} bytes "
+                "without a newline)",
+                done,
+                bytes(self._buffer[start:]),
             )
 
     def leftover(self) -> bytes:
@@ -144,7 +157,9 @@ class LengthPrefixFramer:
             length = int.from_bytes(buffer[start : start + width], "big")
             if self.max_size is not None and length > self.max_size:
                 raise FramingError(
-                    f"length prefix announces {length} bytes, over the {self.max_size}-byte limit"
+                    f"length prefix announces {length} bytes, over the {self.max_size}-byte limit",
+                    out,
+                    bytes(buffer[start:]),
                 )
             end = start + width + length
             if len(buffer) < end:

@@ -28,8 +28,13 @@ class ListSink:
         """The records of one kind, in order."""
         return [r for r in self.records if r.kind is kind]
 
-    def kinds(self) -> list[str]:
-        return [f"{r.direction}:{r.kind}" for r in self.records]
+    def bytes_in(self) -> int:
+        """Bytes of inbound DATA and MESSAGE records."""
+        return sum(
+            len(r.wire)
+            for r in self.records
+            if r.direction == "in" and r.kind in (Kind.DATA, Kind.MESSAGE)
+        )
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:

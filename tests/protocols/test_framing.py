@@ -109,3 +109,16 @@ def test_lines_round_trip(lines: list[bytes]) -> None:
     messages, rest = both(Framing.LINES, stream)
     assert [body + wire[len(body) : -1] for wire, body, _ in messages] == lines
     assert rest == b""
+
+
+def test_error_keeps_messages_completed_before_it() -> None:
+    framer = make_framer(Framing.LEN16, 4)
+    with pytest.raises(FramingError) as info:
+        framer.feed(b"\x00\x01a\x00\x09xyz")
+    assert [body for _, body, _ in info.value.messages] == [b"a"]
+    assert info.value.offending == b"\x00\x09xyz"
+    framer = make_framer(Framing.LINES, 3)
+    with pytest.raises(FramingError) as info:
+        framer.feed(b"ok\nlong line\n")
+    assert [body for _, body, _ in info.value.messages] == [b"ok"]
+    assert info.value.offending == b"long line\n"
