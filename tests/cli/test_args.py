@@ -139,7 +139,7 @@ def test_main_help_lists_commands_options_and_examples() -> None:
 def test_probe_path_does_not_import_qt() -> None:
     code = (
         "import sys; from inspector.__main__ import main; "
-        "rc = main(['probe', 'tcp://127.0.0.1:1', '--timeout', '2']); "
+        "rc = main(['probe', 'tcp://127.0.0.1:1', '--timeout', '2', '--quiet']); "
         "assert 'PySide6' not in sys.modules and 'qasync' not in sys.modules, 'Qt loaded'; "
         "print('rc', rc)"
     )
@@ -148,3 +148,4 @@ def test_probe_path_does_not_import_qt() -> None:
     )
     assert "Qt loaded" not in result.stderr
     assert result.stdout.strip() == "rc 1", result.stderr
+    assert "refused" in result.stderr
