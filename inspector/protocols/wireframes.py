@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 try:
     from websockets.speedups import apply_mask as _apply_mask
@@ -141,6 +142,40 @@ class WireFrame:
         return ranges
 
 
+#: The ranges every frame has at the same place; shared by all records, never mutated.
+_FIXED_RANGES: tuple[list[Any], ...] = (
+    ["fin", 0, 1],
+    ["rsv1", 0, 1],
+    ["rsv2", 0, 1],
+    ["rsv3", 0, 1],
+    ["opcode", 0, 1],
+    ["mask", 1, 2],
+)
+
+
+def range_lists(header_len: int, masked: bool, payload_len: int) -> list[list[Any]]:
+    """:meth:`WireFrame.ranges` as the JSON-ready ``[[name, start, end], ...]`` of records.
+
+    The six one-byte fields are shared lists (records are read-only data), which keeps
+    this cheap on the hot path of every frame.
+    """
+    hl = header_len
+    if masked:
+        return [
+            ["header", 0, hl],
+            *_FIXED_RANGES,
+            ["payload_len", 1, hl - 4],
+            ["mask_key", hl - 4, hl],
+            ["payload", hl, hl + payload_len],
+        ]
+    return [
+        ["header", 0, hl],
+        *_FIXED_RANGES,
+        ["payload_len", 1, hl],
+        ["payload", hl, hl + payload_len],
+    ]
+
+
 def _header_size(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
     """(header_len, payload_len) of the frame at ``pos``, None until its length is known.
 
@@ -182,7 +217,7 @@ class WireFrameParser:
 
     It never raises on peer data. A 64-bit length with its top bit set (RFC 6455 §5.2:
     "the most significant bit MUST be 0") sets :attr:`error` and parsing stops: the
-    stream cannot be resynchronised after it.
+    stream cannot be resynchronised after it; the bad header stays in :meth:`partial`.
     """
 
     def __init__(self) -> None:
@@ -205,6 +240,11 @@ class WireFrameParser:
         if size is None or size[1] < 0:
             return None
         return size[0] + size[1]
+
+    def partial_header(self) -> bytes:
+        """The header of the incomplete frame, as much of it as was received."""
+        size = _header_size(self._buf, 0, len(self._buf))
+        return bytes(self._buf if size is None else self._buf[: size[0]])
 
     def drop_partial(self) -> int:
         """Forget the incomplete frame and skip the rest of its payload as it arrives.
@@ -249,6 +289,7 @@ class WireFrameParser:
                     break
                 header_len, length = size
                 if length < 0:
+                    end = pos + 10  # keep the bad header up to its length field
                     self.error = (
                         "frame length has its most significant bit set (RFC 6455 §5.2); "
                         "the byte stream cannot be followed any further"
@@ -260,7 +301,7 @@ class WireFrameParser:
             append(WireFrame(bytes(view[pos:stop]), header_len, length))
             pos = stop
         if self.error is not None:
-            self._buf = bytearray(view[pos:])
+            self._buf = bytearray(view[pos:end])
         elif buf:
             del buf[:pos]
         elif pos < end:

@@ -34,7 +34,13 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.protocols.utf8 import TextValidator
-from inspector.protocols.wireframes import WireFrame, WireFrameParser, opcode_name, parse_frame
+from inspector.protocols.wireframes import (
+    WireFrame,
+    WireFrameParser,
+    opcode_name,
+    parse_frame,
+    range_lists,
+)
 
 #: Rejected frames up to this size are kept whole for display even when the library
 #: stopped reading at their header; larger ones are shown by their first bytes only.
@@ -392,12 +398,12 @@ class WebSocketConnection:
                 p.fail(1002, "invalid frame length")
         if self._reject is not None:
             size = self._tap.partial_size()
-            if self._tap.error is not None or size is None or size > KEEP_REJECTED_FRAME:
+            if self._tap.error is not None or (size is not None and size > KEEP_REJECTED_FRAME):
                 reason, code = self._reject
                 self._reject = None
-                partial = self._tap.partial()
+                header = self._tap.partial_header()
                 self._tap.drop_partial()
-                self._record_violation(reason, code, partial, t_ns)
+                self._record_violation(reason, code, header, t_ns)
 
     def _ignored_reason(self) -> str:
         if self._failure is not None:
@@ -488,7 +494,7 @@ class WebSocketConnection:
             "payload_len": wf.payload_len,
             "compressed": compressed,
             "automatic": automatic,
-            "ranges": [list(r) for r in wf.ranges()],
+            "ranges": range_lists(wf.header_len, masked, wf.payload_len),
         }
         if opcode == 8:
             fields["close_code"], fields["close_reason"] = _close_payload_fields(payload)

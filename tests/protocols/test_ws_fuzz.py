@@ -1,0 +1,78 @@
+"""Hostile byte streams after the handshake: never an exception, same records however cut."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.frames import Frame, Opcode
+from ws_harness import Pair
+
+from inspector.core.options import SessionOptions
+from inspector.core.records import Direction, Kind, Record
+
+
+@st.composite
+def pieces(draw: st.DrawFn) -> bytes:
+    """A well-formed frame (maybe masked, fragmented or oversized) or random bytes."""
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return draw(st.binary(min_size=1, max_size=12))
+    opcode = draw(st.sampled_from(list(Opcode)))
+    if opcode >= 8:
+        data = draw(st.binary(max_size=20))
+        if opcode is Opcode.CLOSE:
+            data = draw(st.sampled_from([b"", b"\x03\xe8", b"\x03\xe8ok", b"\x0f\xa0\xff"]))
+        fin = True
+    else:
+        data = draw(st.one_of(st.binary(max_size=40), st.text(max_size=20).map(str.encode)))
+        fin = draw(st.booleans())
+    mask = draw(st.integers(0, 9)) == 0
+    return Frame(opcode, data, fin).serialize(mask=mask)
+
+
+def _run(stream: bytes, cuts: list[int], bytewise: bool) -> tuple[list[Any], list[Any], Pair]:
+    pair = Pair(SessionOptions(compression=False, max_size=64), bytewise=bytewise)
+    pair.handshake()
+    pair.records()
+    points = sorted({c % (len(stream) + 1) for c in cuts})
+    start = 0
+    for point in [*points, len(stream)]:
+        if point > start:
+            pair.to_client(stream[start:point])
+        start = point
+    pair.client.receive_eof(pair.t_ns + 1)
+    records: list[Record] = pair.records()
+    inbound = [
+        (r.kind, r.direction, r.wire, r.payload, dict(r.fields))
+        for r in records
+        if r.direction is not Direction.OUT
+    ]
+    outbound = [
+        (r.kind, r.payload, r.fields["opcode"], r.fields["automatic"])
+        for r in records
+        if r.direction is Direction.OUT
+    ]
+    return inbound, outbound, pair
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(pieces(), min_size=1, max_size=8), st.lists(st.integers(0, 10**4), max_size=4))
+def test_any_stream_is_recorded_the_same_whole_or_byte_by_byte(
+    parts: list[bytes], cuts: list[int]
+) -> None:
+    stream = b"".join(parts)
+    whole_in, whole_out, whole = _run(stream, cuts, bytewise=False)
+    bytes_in, bytes_out, _ = _run(stream, cuts, bytewise=True)
+    assert whole_in == bytes_in
+    assert whole_out == bytes_out
+    assert whole.client.closed
+    frames = [r for r in whole_in if r[0] is Kind.FRAME]
+    consumed = b"".join(wire for _, _, wire, _, _ in frames)
+    assert stream.startswith(consumed)
+    closed = whole_in[-1]
+    assert closed[0] is Kind.CLOSED
+    if whole.client.failure is not None:
+        assert closed[4]["clean"] is False
+        assert any(r[0] is Kind.ERROR for r in whole_in)
