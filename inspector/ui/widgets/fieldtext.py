@@ -43,9 +43,10 @@ def format_duration(ns: int | float) -> str:
     ms = ns / 1e6
     if ms <= 0:
         return "0 ms"
-    if ms >= 1000:
+    text = _sig3(ms)
+    if float(text) >= 1000:
         return _sig3(ms / 1000) + " s"
-    return _sig3(ms) + " ms"
+    return text + " ms"
 
 
 def _sig3(value: float) -> str:

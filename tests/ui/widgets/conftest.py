@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from websockets.frames import Close, Frame, Opcode
@@ -175,3 +176,11 @@ def make_handshake() -> Callable[..., tuple[Record, Record]]:
 @pytest.fixture
 def make_phases() -> Callable[[], list[Record]]:
     return phase_records
+
+
+@pytest.fixture
+def wire_samples() -> SimpleNamespace:
+    """The raw handshake bytes used above."""
+    return SimpleNamespace(
+        request=REQUEST, ok=RESPONSE_101, forbidden=RESPONSE_403, forbidden_body=FORBIDDEN_BODY
+    )
