@@ -87,8 +87,8 @@ def _options_mapping(options: Any) -> Mapping[str, Any]:
 
 
 def _unlink_quietly(path: Path) -> None:
-    """Remove a file if it is there."""
-    with suppress(FileNotFoundError):
+    """Remove a file if it is there (cleanup: a failure here is not worth reporting)."""
+    with suppress(OSError):
         path.unlink()
 
 
