@@ -177,7 +177,7 @@ class Composer(QWidget):
         self.edit.setObjectName("composerEdit")
         self.edit.setAccessibleName("Message")
         self.edit.setTabChangesFocus(True)
-        self.edit.setMaximumHeight(90)
+        self.edit.setMaximumHeight(64)
         self.edit.installEventFilter(self)
         self.edit.textChanged.connect(self._clear_error)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
 from inspector.core.records import Record
 from inspector.ui.guard import guarded
@@ -20,11 +20,14 @@ from inspector.ui.widgets.headers import HeadersView
 from inspector.ui.widgets.timing import TimingView
 
 
-class DetailPanes(QWidget):
-    """Decoded tree | hex view | (headers, timing) side by side in a splitter."""
+class DetailPanes(QSplitter):
+    """Decoded tree | hex view in a splitter; ``tabs`` (headers, timing) is placed by
+    the session tab beside the records table, where it has room at 1280x800."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setObjectName("detailSplitter")
+        self.setChildrenCollapsible(False)
         self.tree = DecodedTree()
         self.hex = ByteView()
         self.headers = HeadersView()
@@ -34,15 +37,11 @@ class DetailPanes(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.headers, "Headers")
         self.tabs.addTab(self.timing, "Timing")
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("detailSplitter")
-        self.splitter.setChildrenCollapsible(False)
-        for pane in (self.tree, self.hex, self.tabs):
-            self.splitter.addWidget(pane)
-        self.splitter.setSizes([360, 520, 400])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        self.addWidget(self.tree)
+        self.addWidget(self.hex)
+        self.setStretchFactor(0, 1)
+        self.setStretchFactor(1, 1)
+        self.setSizes([560, 720])
         self.tree.rangeSelected.connect(self._range_selected)
         self.hex.fieldSelected.connect(self._field_selected)
         self._record: Record | None = None

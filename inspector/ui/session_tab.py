@@ -151,16 +151,31 @@ class SessionTab(QWidget):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
 
+        # Records beside the session-wide panes (headers, timing) on top; the selected
+        # record's decoded tree beside its bytes below (Wireshark's list/details/bytes).
         self.details = DetailPanes()
+        self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter.setObjectName("topSplitter")
+        self.top_splitter.setChildrenCollapsible(False)
+        self.top_splitter.addWidget(self.table)
+        self.top_splitter.addWidget(self.details.tabs)
+        self.top_splitter.setStretchFactor(0, 3)
+        self.top_splitter.setStretchFactor(1, 2)
+        self.top_splitter.setSizes([800, 480])
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("recordsSplitter")
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.top_splitter)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([330, 260])
-        for name, splitter in (("records", self.splitter), ("details", self.details.splitter)):
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([320, 290])
+        splitters = (
+            ("records", self.splitter),
+            ("top", self.top_splitter),
+            ("details", self.details),
+        )
+        for name, splitter in splitters:
             state = self.settings.splitter_state(name)
             if state is not None:
                 splitter.restoreState(state)

@@ -106,14 +106,15 @@ class RecordTableModel(QAbstractTableModel):
             return
         for record in records:
             self._remember(record)
-        self._total = max(self._total, records[-1].seq + 1)
+        total = max(self._total, records[-1].seq + 1)
         if self._rows is None:
-            first = self.rowCount()
-            last = self._total - 1
-            if last >= first:
-                self.beginInsertRows(QModelIndex(), first, last)
+            first = self._total
+            if total > first:
+                self.beginInsertRows(QModelIndex(), first, total - 1)
+                self._total = total
                 self.endInsertRows()
             return
+        self._total = total
         shown = [r.seq for r in records if self._filter.matches(r)]
         if shown:
             first = len(self._rows)

@@ -1,0 +1,160 @@
+"""Render screenshots of the window with live sessions into docs/ (offscreen).
+
+Starts the test suite's loopback echo servers (WebSocket and TCP), opens the real
+MainWindow at 1280x800 with private settings and captures, sends a few messages,
+selects an echoed frame and one of its fields, and saves:
+
+- docs/screenshot.png: a WebSocket session with the decoded frame, its bytes and timing;
+- docs/screenshot-headers.png: the same session showing the handshake headers;
+- docs/screenshot-tabs.png: WebSocket, TCP and UDP sessions side by side (TCP selected).
+
+Run: ``.venv/bin/python docs/make_screenshots.py``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import servers  # noqa: E402  (the tests' loopback servers)
+
+from inspector.core.records import Direction, Kind  # noqa: E402
+from inspector.ui.main_window import MainWindow  # noqa: E402
+from inspector.ui.session_tab import SessionTab  # noqa: E402
+from inspector.ui.settings import Settings  # noqa: E402
+
+DOCS = ROOT / "docs"
+SIZE = (1280, 800)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the loop run until ``condition()`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("the window did not reach the expected state")
+        await asyncio.sleep(0.02)
+
+
+def find_row(tab: SessionTab, predicate: Callable[..., bool]) -> int:
+    model = tab.model
+    assert model is not None
+    for row in range(model.rowCount()):
+        record = model.record_at(row)
+        if record is not None and predicate(record):
+            return row
+    return -1
+
+
+async def open_tab(window: MainWindow, url: str) -> SessionTab:
+    tab = window.open_url(url)
+    assert tab is not None, window.connect_bar.error
+    await wait_for(lambda: tab.state == "open")
+    return tab
+
+
+async def send(tab: SessionTab, text: str, mode: str = "text") -> None:
+    assert tab.model is not None
+    before = tab.model.total
+    tab.composer.set_mode(mode)
+    tab.composer.set_text(text)
+    tab.composer.send()
+    await wait_for(lambda: tab.model is not None and tab.model.total >= before + 2)
+
+
+async def make(window: MainWindow, ws_url: str, tcp_url: str, udp_url: str) -> None:
+    tcp = await open_tab(window, tcp_url)
+    tcp.composer.set_line_ending("\\r\\n")
+    for line in ("HELLO inspector", "STATUS"):
+        await send(tcp, line)
+    udp = await open_tab(window, udp_url)
+    await send(udp, "de ad be ef 00 01", mode="hex")
+    ws = await open_tab(window, ws_url)
+    await send(ws, json.dumps({"type": "subscribe", "channel": "prices", "id": 1}), mode="json")
+    await send(ws, "ping-me")
+    await send(ws, "Hello from Socket Inspector")
+    await send(ws, "00 01 02 03 fe ff", mode="hex")
+    ws.composer.set_mode("json")
+    ws.composer.set_text('{"type": "unsubscribe", "channel": "prices"}')
+    await asyncio.sleep(0.3)
+
+    row = find_row(
+        ws,
+        lambda r: r.kind is Kind.FRAME
+        and r.direction is Direction.IN
+        and b"subscribe" in (r.payload or b""),
+    )
+    ws.select_row(row)
+    tree = ws.details.tree
+    item = tree.item_for("payload_len") or tree.item_for("opcode")
+    if item is not None:
+        tree.setCurrentItem(item)
+    ws.details.tabs.setCurrentWidget(ws.details.timing)
+    await asyncio.sleep(0.4)
+    window.grab().save(str(DOCS / "screenshot.png"))
+
+    ws.details.tabs.setCurrentWidget(ws.details.headers)
+    request_row = find_row(ws, lambda r: r.kind is Kind.HANDSHAKE and r.direction is Direction.IN)
+    ws.select_row(request_row)
+    await asyncio.sleep(0.3)
+    window.grab().save(str(DOCS / "screenshot-headers.png"))
+
+    window.tabs.setCurrentWidget(tcp)
+    tcp.select_row(find_row(tcp, lambda r: r.direction is Direction.IN and r.kind is Kind.DATA))
+    await asyncio.sleep(0.3)
+    window.grab().save(str(DOCS / "screenshot-tabs.png"))
+
+    window.close()
+    await wait_for(lambda: window.closed)
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Socket Inspector")
+    app.setQuitOnLastWindowClosed(False)
+    server_loop = servers.ServerLoop()
+    ws = servers.start_ws_server(server_loop, compression=True)
+    tcp = servers.start_tcp_echo(server_loop)
+    udp = servers.start_udp_echo(server_loop)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings, Path(tmp) / "captures")
+        window.resize(*SIZE)
+        window.show()
+        try:
+            with loop:
+                loop.run_until_complete(make(window, ws.url, tcp.url, udp.url))
+        finally:
+            window.deleteLater()
+            app.processEvents()
+            for server in (ws, tcp, udp):
+                server.stop()
+            server_loop.close()
+    for name in ("screenshot.png", "screenshot-headers.png", "screenshot-tabs.png"):
+        print(DOCS / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
