@@ -17,30 +17,28 @@ period for the server to close first, RFC 6455 §7.1.1).
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
-from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidStatus, PayloadTooBig, ProtocolError
+from websockets.exceptions import InvalidStatus, InvalidURI
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
-from websockets.frames import BINARY, CONT, PING, TEXT, Frame
+from websockets.frames import BINARY, CONT, TEXT, Frame
 from websockets.http11 import Response
 from websockets.protocol import CLOSED, CLOSING, OPEN
 from websockets.uri import parse_uri
 
 from inspector.core.endpoints import Endpoint
-from inspector.core.errors import InspectorError
+from inspector.core.errors import EndpointError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.protocols.utf8 import TextValidator
 from inspector.protocols.wireframes import (
     WireFrame,
     WireFrameParser,
     opcode_name,
     parse_frame,
-    range_lists,
 )
+from inspector.protocols.wsclient import InspectedClientProtocol, close_code_for
+from inspector.protocols.wsfields import frame_fields
 
 #: Rejected frames up to this size are kept whole for display even when the library
 #: stopped reading at their header; larger ones are shown by their first bytes only.
@@ -49,52 +47,9 @@ KEEP_REJECTED_FRAME = 1 << 20
 #: Close codes an endpoint may put in a close frame (RFC 6455 §7.4.1, IANA registry).
 _SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
 
-_CLOSE_CODE_FOR = ((PayloadTooBig, 1009), (UnicodeDecodeError, 1007), (ProtocolError, 1002))
-
 
 class WebSocketSendError(InspectorError):
     """The user asked to send something the connection cannot send now (or at all)."""
-
-
-class _InspectedClientProtocol(ClientProtocol):
-    """ClientProtocol that validates UTF-8 in text messages and can leave pings unanswered.
-
-    websockets checks UTF-8 only when its I/O layers assemble messages, so the Sans-I/O
-    layer lets invalid text through; RFC 6455 §8.1 requires failing the connection with
-    1007. Raising UnicodeDecodeError from ``recv_frame`` makes the library's own parser
-    fail the connection the way it does for a bad close reason. With ``auto_pong`` off,
-    a ping becomes an event without the pong RFC 6455 §5.5.2 asks for, so a person can
-    test how a server treats a client that never answers.
-    """
-
-    def __init__(self, *args: Any, auto_pong: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.auto_pong = auto_pong
-        self.text = TextValidator()
-
-    def recv_frame(self, frame: Frame) -> None:
-        opcode = frame.opcode
-        if opcode is TEXT:
-            if self.current_size is None:
-                self.text.start(frame.data, frame.fin)
-        elif opcode is CONT:
-            if self.current_size is not None:
-                self.text.continue_(frame.data, frame.fin)
-        elif opcode is BINARY:
-            if self.current_size is None:
-                self.text.reset()
-        elif opcode is PING and not self.auto_pong:
-            self.events.append(frame)
-            return
-        super().recv_frame(frame)
-
-
-def _close_payload_fields(payload: bytes) -> tuple[int | None, str | None]:
-    """Close code and reason of a close frame's payload (RFC 6455 §5.5.1), never raising."""
-    if len(payload) < 2:
-        return None, None
-    (code,) = struct.unpack_from("!H", payload)
-    return code, payload[2:].decode("utf-8", "replace")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -114,8 +69,12 @@ class WebSocketConnection:
         self._options = options
         self._recorder = recorder
         extensions = [ClientPerMessageDeflateFactory()] if options.compression else None
-        self._protocol = _InspectedClientProtocol(
-            parse_uri(endpoint.url),
+        try:
+            uri = parse_uri(endpoint.url)
+        except (InvalidURI, ValueError) as exc:
+            raise EndpointError(f"{endpoint.url} is not a usable WebSocket URL: {exc}") from None
+        self._protocol = InspectedClientProtocol(
+            uri,
             origin=options.origin,  # type: ignore[arg-type]
             extensions=extensions,
             subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
@@ -295,12 +254,29 @@ class WebSocketConnection:
             self._after_handshake_step(t_ns)
         return self._finish(t_ns)
 
-    def receive_eof(self, t_ns: int) -> bytes:
-        """The peer closed its side (or the transport was lost); record how it ended."""
+    def receive_eof(self, t_ns: int, reason: str | None = None) -> bytes:
+        """The transport ended; record how the connection ended; return bytes to write.
+
+        ``reason`` is None when the peer closed its side; otherwise one line saying why
+        the transport ended here (closing timeout, user abort, network error), which
+        becomes the failure unless the closing handshake already completed.
+        """
         if self._eof_received:
             return b""
         self._eof_received = True
         p = self._protocol
+        if reason is None and self._started_ns is None:
+            reason = "connection closed before the upgrade request was sent"
+        if reason is not None and self._failure is None and not self.clean_close:
+            self._set_failure(reason)
+            self._recorder.record(
+                Direction.META,
+                Kind.ERROR,
+                t_ns,
+                b"",
+                None,
+                {"message": reason, "phase": "session" if self._handshake_done else "handshake"},
+            )
         p.receive_eof()
         if self._handshake is not None:
             self._after_handshake_step(t_ns)
@@ -373,7 +349,7 @@ class WebSocketConnection:
         if exc is not None and not self._exc_seen:
             self._exc_seen = True
             if not isinstance(exc, EOFError):
-                code = next((c for t, c in _CLOSE_CODE_FOR if isinstance(exc, t)), 1011)
+                code = close_code_for(exc)
                 self._reject = (_one_line(exc), code)
         wire_frames = self._tap.feed(data) if data else []
         count = len(events)
@@ -472,35 +448,13 @@ class WebSocketConnection:
         error: str | None = None,
     ) -> None:
         """Make the FRAME record for one frame as on the wire (RFC 6455 §5.2 fields)."""
-        wire = wf.wire
-        first = wire[0]
-        opcode = first & 0x0F
-        masked = bool(wire[1] & 0x80)
-        rsv1 = bool(first & 0x40)
+        opcode = wf.wire[0] & 0x0F
         if opcode == 0:
             compressed = self._in_compressed if direction is Direction.IN else False
         else:
-            compressed = rsv1 and opcode < 8
-        fields: dict[str, Any] = {
-            "opcode": opcode_name(opcode),
-            "opcode_value": opcode,
-            "fin": bool(first & 0x80),
-            "rsv1": rsv1,
-            "rsv2": bool(first & 0x20),
-            "rsv3": bool(first & 0x10),
-            "masked": masked,
-            "mask_key": wire[wf.header_len - 4 : wf.header_len].hex() if masked else None,
-            "header_len": wf.header_len,
-            "payload_len": wf.payload_len,
-            "compressed": compressed,
-            "automatic": automatic,
-            "ranges": range_lists(wf.header_len, masked, wf.payload_len),
-        }
-        if opcode == 8:
-            fields["close_code"], fields["close_reason"] = _close_payload_fields(payload)
-        if error is not None:
-            fields["error"] = error
-        self._recorder.record(direction, Kind.FRAME, t_ns, wire, payload, fields)
+            compressed = opcode < 8 and bool(wf.wire[0] & 0x40)
+        fields = frame_fields(wf, payload, compressed, automatic, error)
+        self._recorder.record(direction, Kind.FRAME, t_ns, wf.wire, payload, fields)
 
     # -- sending -----------------------------------------------------------------
 

@@ -291,3 +291,37 @@ def test_frame_records_match_websockets_frames_one_by_one(bytewise: bool) -> Non
     messages = pair.client.take_messages()
     assert [len(body) for _, body in messages] == sizes
     assert [r.fields["header_len"] for r in records] == [2, 2, 2, 4, 4, 10, 10]
+
+
+def test_transport_ended_locally_is_the_failure() -> None:
+    pair = Pair()
+    pair.handshake()
+    pair.records()
+    pair.send(pair.client.send_close(1001, "leaving"))
+    pair.client.receive_eof(pair.t_ns + 1, reason="no close frame from the server within 5 s")
+    close_out, error, closed = pair.records()
+    assert close_out.fields["close_code"] == 1001
+    assert error.fields["message"] == "no close frame from the server within 5 s"
+    assert closed.fields["clean"] is False and closed.fields["initiated_by"] == "client"
+    assert pair.client.failure == "no close frame from the server within 5 s"
+    assert pair.client.close_code == 1001
+
+
+def test_transport_closed_locally_after_a_clean_close_stays_clean() -> None:
+    pair = Pair()
+    pair.handshake()
+    pair.send(pair.client.send_close())
+    pair.flush_server()
+    pair.records()
+    pair.client.receive_eof(pair.t_ns + 1, reason="closing timeout")
+    (closed,) = pair.records()
+    assert closed.fields["clean"] is True and pair.client.failure is None
+
+
+def test_eof_before_the_request_was_sent() -> None:
+    pair = Pair()
+    pair.client.receive_eof(5)
+    error, closed = pair.records()
+    assert error.fields["phase"] == "handshake"
+    assert closed.fields["message"] == "connection closed before the upgrade request was sent"
+    assert pair.client.failure is not None and pair.client.closed
