@@ -41,7 +41,7 @@ _PHASE = {
     "first byte": ("#1e88e5", "#42a5f5"),
 }
 _ROLE = {
-    "header_bytes": ("#e3ecfa", "#213049"),
+    "header_bytes": ("#cfe0fa", "#243a5c"),
     "payload_bytes": ("#f3f3f3", "#262626"),
     "highlight": ("#ffd54f", "#b8860b"),
     "highlight_text": ("#000000", "#ffffff"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QFontDatabase
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from inspector.core.records import Kind, Record
 from inspector.ui import theme
@@ -64,9 +64,11 @@ class DecodedTree(QTreeWidget):
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
         self.setExpandsOnDoubleClick(True)
-        self.header().setStretchLastSection(False)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.setColumnWidth(0, 200)
-        self.setColumnWidth(1, 320)
         self._record: Record | None = None
         self._dark = False
         self.currentItemChanged.connect(self._on_current)
@@ -286,11 +288,17 @@ class DecodedTree(QTreeWidget):
             self._item(parent, label, _plain(value))
 
     def _build_payload(self, r: Record, payload: bytes, rng: tuple[int, int] | None) -> None:
-        is_binary = r.fields.get("opcode") == "binary"
+        opcode = r.fields.get("opcode")
+        # Only TEXT frames must be UTF-8 (RFC 6455 §5.6); a close payload is code + reason.
+        strict = r.kind is Kind.FRAME and opcode == "text"
         name = "payload" if rng == self._range("payload") else None
         top = self._item(None, "Payload", format_size(len(payload)), rng=rng, name=name)
         top.setExpanded(True)
         if not payload:
+            return
+        hex_preview = payload[:32].hex(" ") + (" …" if len(payload) > 32 else "")
+        if opcode == "close":
+            self._item(top, "Hex", hex_preview)
             return
         head = payload[: TEXT_PREVIEW * 4]
         try:
@@ -302,10 +310,10 @@ class DecodedTree(QTreeWidget):
             else:
                 text, bad = head.decode("utf-8", errors="replace"), exc
         if bad is not None:
-            if not is_binary:
+            if strict:
                 self._error(top, "Invalid UTF-8", f"at byte {bad.start}: {bad.reason}")
-            self._item(top, "Hex", payload[:32].hex(" ") + (" …" if len(payload) > 32 else ""))
-            if is_binary:
+            self._item(top, "Hex", hex_preview)
+            if not strict:
                 return
         shown = text[:TEXT_PREVIEW]
         item = self._item(top, "Text", printable(shown[:400]))
