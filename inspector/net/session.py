@@ -83,6 +83,7 @@ class Session:
         self._opened_at: int | None = None
         self._ended_at: int | None = None
         self._initiated_by = "none"
+        self._reached_open = False
         self._ended = asyncio.Event()
 
     # -- state -------------------------------------------------------------------
@@ -112,8 +113,9 @@ class Session:
     # -- opening -----------------------------------------------------------------
 
     async def open(self) -> bool:
-        """Resolve, connect (and TLS, upgrade); True when open. Never raises for network
-        faults: they are recorded and the session ends FAILED."""
+        """Resolve, connect (and TLS, upgrade); True once the session reached OPEN (a quick
+        peer may already have begun closing it). Never raises for network faults: they
+        are recorded and the session ends FAILED."""
         if self._state is not SessionState.CONNECTING or self._opened_at is not None:
             raise SessionError(f"session is {self._state}; open() runs once")
         self._opened_at = self.recorder.now()
@@ -128,11 +130,13 @@ class Session:
             )
         except (OSError, ssl.SSLError) as exc:
             self._fail(describe_os_error(exc, self.endpoint, self._phase), self._phase)
+        except InspectorError as exc:
+            self._fail(str(exc), self._phase)
         except asyncio.CancelledError:
             self._abort_transport()
             self._finish("opening cancelled", clean=False)
             raise
-        if self._state is SessionState.OPEN:
+        if self._reached_open:
             return True
         if not self.ended:
             self._fail(self.failure or f"{self._phase} failed", self._phase)
@@ -144,7 +148,8 @@ class Session:
 
     def _mark_open(self) -> None:
         """Switch to OPEN unless the session ended while opening."""
-        if not self.ended:
+        if not self.ended and not self._reached_open:
+            self._reached_open = True
             self._phase = "session"
             self._set_state(SessionState.OPEN)
 

@@ -8,7 +8,12 @@ from typing import Any
 
 from cryptography import x509
 
+from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
+
+
+class TLSConfigError(InspectorError):
+    """The TLS settings cannot be used (e.g. an unreadable CA file)."""
 
 
 def client_context(options: SessionOptions, alpn: list[str] | None = None) -> ssl.SSLContext:
@@ -16,7 +21,11 @@ def client_context(options: SessionOptions, alpn: list[str] | None = None) -> ss
     certificate and host name checks off (--insecure)."""
     context = ssl.create_default_context()
     if options.cafile:
-        context.load_verify_locations(cafile=options.cafile)
+        try:
+            context.load_verify_locations(cafile=options.cafile)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise TLSConfigError(f"cannot load CA file {options.cafile!r}: {reason}") from None
     if not options.verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -48,9 +48,7 @@ class WebSocketSession(StreamSession):
         self._handshake_start = self.recorder.now()
         self._transport.write(ws.start(self._handshake_start))
         await self._handshake_waiter
-        if ws.handshake_done and ws.open:
-            self._mark_open()
-        elif not self.ended:
+        if not ws.handshake_done and not self.ended:
             self._fail(ws.failure or "the WebSocket handshake failed", "handshake", record=False)
 
     def _wake_opener(self) -> None:
@@ -71,6 +69,7 @@ class WebSocketSession(StreamSession):
             self._write(out)
         if ws.handshake_done and not was_done:
             self.phases["handshake_ns"] = t_ns - self._handshake_start
+            self._mark_open()
         self._follow(ws)
 
     def _follow(self, ws: WebSocketConnection) -> None:

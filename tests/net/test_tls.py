@@ -6,6 +6,7 @@ import datetime
 import re
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import servers
@@ -136,3 +137,14 @@ def test_silent_server_times_out_during_tls(hostile_server_factory: object) -> N
     assert error.fields["message"] == f"timed out after 0.3 s during tls to 127.0.0.1:{server.port}"
     assert error.fields["phase"] == "tls"
     assert session.state is SessionState.FAILED
+
+
+def test_unreadable_ca_file_is_one_line(tls_echo_server: RunningServer, tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    for path in (str(bad), str(tmp_path / "missing.pem")):
+        opened, session, sink = echo_once(tls_echo_server.url, cafile=path)
+        assert not opened and session.state is SessionState.FAILED
+        (error,) = sink.of(Kind.ERROR)
+        assert error.fields["message"].startswith(f"cannot load CA file {path!r}: ")
+        assert "\n" not in error.fields["message"]
