@@ -29,11 +29,16 @@ def pieces(draw: st.DrawFn) -> bytes:
         data = draw(st.one_of(st.binary(max_size=40), st.text(max_size=20).map(str.encode)))
         fin = draw(st.booleans())
     mask = draw(st.integers(0, 9)) == 0
-    return Frame(opcode, data, fin).serialize(mask=mask)
+    wire = bytearray(Frame(opcode, data, fin).serialize(mask=mask))
+    if draw(st.integers(0, 4)) == 0:
+        wire[0] |= 0x40  # RSV1: "compressed", whether or not deflate was negotiated
+    return bytes(wire)
 
 
-def _run(stream: bytes, cuts: list[int], bytewise: bool) -> tuple[list[Any], list[Any], Pair]:
-    pair = Pair(SessionOptions(compression=False, max_size=64), bytewise=bytewise)
+def _run(
+    stream: bytes, cuts: list[int], bytewise: bool, compression: bool
+) -> tuple[list[Any], list[Any], Pair]:
+    pair = Pair(SessionOptions(compression=compression, max_size=64), bytewise=bytewise)
     pair.handshake()
     pair.records()
     points = sorted({c % (len(stream) + 1) for c in cuts})
@@ -58,13 +63,17 @@ def _run(stream: bytes, cuts: list[int], bytewise: bool) -> tuple[list[Any], lis
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(pieces(), min_size=1, max_size=8), st.lists(st.integers(0, 10**4), max_size=4))
+@given(
+    st.lists(pieces(), min_size=1, max_size=8),
+    st.lists(st.integers(0, 10**4), max_size=4),
+    st.booleans(),
+)
 def test_any_stream_is_recorded_the_same_whole_or_byte_by_byte(
-    parts: list[bytes], cuts: list[int]
+    parts: list[bytes], cuts: list[int], compression: bool
 ) -> None:
     stream = b"".join(parts)
-    whole_in, whole_out, whole = _run(stream, cuts, bytewise=False)
-    bytes_in, bytes_out, _ = _run(stream, cuts, bytewise=True)
+    whole_in, whole_out, whole = _run(stream, cuts, False, compression)
+    bytes_in, bytes_out, _ = _run(stream, cuts, True, compression)
     assert whole_in == bytes_in
     assert whole_out == bytes_out
     assert whole.client.closed
