@@ -105,4 +105,20 @@ def describe_ssl_error(exc: ssl.SSLError) -> str:
         reason = exc.verify_message or exc.reason or "verification failed"
         return f"TLS certificate rejected: {reason}"
     reason = exc.reason or exc.strerror or str(exc)
-    return f"TLS handshake failed: {reason}"
+    hint = _SSL_HINTS.get(str(reason))
+    return f"TLS handshake failed: {hint} ({reason})" if hint else f"TLS handshake failed: {reason}"
+
+
+_NOT_TLS = "the server did not answer in TLS; is this a plain TCP port?"
+_SSL_HINTS = {
+    "WRONG_VERSION_NUMBER": _NOT_TLS,
+    "UNEXPECTED_MESSAGE": _NOT_TLS,
+    "RECORD_LAYER_FAILURE": _NOT_TLS,
+    "PACKET_LENGTH_TOO_LONG": _NOT_TLS,
+    "TLSV1_ALERT_PROTOCOL_VERSION": "no TLS version in common with the server",
+    "UNSUPPORTED_PROTOCOL": "no TLS version in common with the server",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "the server refused the handshake "
+    "(no cipher in common, or it wants a client certificate)",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the server requires a client certificate",
+    "TLSV1_ALERT_NO_APPLICATION_PROTOCOL": "the server accepts none of the offered ALPN protocols",
+}

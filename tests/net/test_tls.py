@@ -148,3 +148,12 @@ def test_unreadable_ca_file_is_one_line(tls_echo_server: RunningServer, tmp_path
         (error,) = sink.of(Kind.ERROR)
         assert error.fields["message"].startswith(f"cannot load CA file {path!r}: ")
         assert "\n" not in error.fields["message"]
+
+
+def test_tls_to_a_plain_tcp_port(tcp_echo_server: RunningServer) -> None:
+    opened, session, sink = echo_once(f"tls://127.0.0.1:{tcp_echo_server.port}")
+    assert not opened and session.state is SessionState.FAILED
+    (error,) = sink.of(Kind.ERROR)
+    assert error.fields["message"].startswith(
+        "TLS handshake failed: the server did not answer in TLS; is this a plain TCP port?"
+    )
