@@ -52,6 +52,11 @@ class WebSocketSendError(InspectorError):
     """The user asked to send something the connection cannot send now (or at all)."""
 
 
+def _violation_line(reason: str, code: int) -> str:
+    """The one line shown when the server breaks RFC 6455."""
+    return f"protocol violation by the server: {reason} (closing with {code})"
+
+
 def _one_line(exc: BaseException) -> str:
     """An exception as one line of text, with its cause when that says more."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -335,7 +340,9 @@ class WebSocketConnection:
         if not answered and p.handshake_exc is not None and self._handshake is not None:
             raw = bytes(self._handshake)
             if raw:
-                line = f"server's answer is not a valid HTTP response: {_one_line(p.handshake_exc)}"
+                exc = p.handshake_exc
+                detail = _one_line(exc.__cause__ if exc.__cause__ is not None else exc)
+                line = f"server's answer is not a valid HTTP response: {detail}"
             else:
                 line = "server closed the connection before answering the upgrade"
             self._handshake_error(line, t_ns, raw)
@@ -351,6 +358,7 @@ class WebSocketConnection:
             if not isinstance(exc, EOFError):
                 code = close_code_for(exc)
                 self._reject = (_one_line(exc), code)
+                self._set_failure(_violation_line(*self._reject))
         wire_frames = self._tap.feed(data) if data else []
         count = len(events)
         for index, wf in enumerate(wire_frames):
@@ -370,6 +378,7 @@ class WebSocketConnection:
         if self._tap.error is not None and self._reject is None and not self._exc_seen:
             self._exc_seen = True
             self._reject = (self._tap.error, 1002)
+            self._set_failure(_violation_line(*self._reject))
             if p.state is OPEN:
                 p.fail(1002, "invalid frame length")
         if self._reject is not None:
@@ -388,7 +397,7 @@ class WebSocketConnection:
 
     def _record_violation(self, reason: str, code: int, wire: bytes, t_ns: int) -> None:
         """Record the server breaking the protocol, with the offending bytes."""
-        line = f"protocol violation by the server: {reason} (closing with {code})"
+        line = _violation_line(reason, code)
         self._set_failure(line)
         self._recorder.record(
             Direction.IN if wire else Direction.META,

@@ -349,3 +349,17 @@ def test_automatic_frames_parse_back() -> None:
     out = pair.flush_server()
     wf = parse_frame(out)
     assert wf is not None and wf.masked and wf.unmasked_payload() == b"1"
+
+
+def test_failure_is_known_at_the_header_and_recorded_when_the_frame_is_whole() -> None:
+    pair = _open(False)
+    bad = Frame(Opcode.BINARY, b"x" * 50).serialize(mask=True)
+    pair.to_client(bad[:3])
+    assert pair.client.failure is not None and "incorrect masking" in pair.client.failure
+    early = pair.records()
+    assert of_kind(early, Kind.ERROR) == []
+    assert [r.fields["close_code"] for r in of_kind(early, Kind.FRAME, Direction.OUT)] == [1002]
+    pair.to_client(bad[3:])
+    records = pair.records()
+    assert [r.kind for r in records] == [Kind.FRAME, Kind.ERROR]
+    assert records[0].wire == bad and records[1].wire == bad
