@@ -217,6 +217,7 @@ class Composer(QWidget):
         self.action.setVisible(websocket)
         self.line_ending.setVisible(endpoint.scheme in (Scheme.TCP, Scheme.TLS))
         self._mode_changed()
+        self._action_changed()
 
     # -- state ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction, QActionGroup, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -175,10 +175,12 @@ class SessionTab(QWidget):
             ("top", self.top_splitter),
             ("details", self.details),
         )
+        self._sized = False
         for name, splitter in splitters:
             state = self.settings.splitter_state(name)
             if state is not None:
                 splitter.restoreState(state)
+                self._sized = True
             splitter.splitterMoved.connect(
                 lambda *_, n=name, s=splitter: self.settings.set_splitter_state(n, s.saveState())
             )
@@ -194,6 +196,17 @@ class SessionTab(QWidget):
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.composer)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Split the space evenly the first time the tab has a real size."""
+        super().showEvent(event)
+        if not self._sized and self.splitter.height() > 0:
+            self._sized = True
+            height = self.splitter.height()
+            self.splitter.setSizes([height * 11 // 20, height * 9 // 20])
+            width = self.top_splitter.width()
+            self.top_splitter.setSizes([width * 5 // 8, width * 3 // 8])
+            self.details.setSizes([width * 7 // 16, width * 9 // 16])
 
     def _set_column_widths(self) -> None:
         widths = {COL_SEQ: 56, COL_TIME: 110, COL_DIR: 28, COL_KIND: 110, COL_LENGTH: 70}

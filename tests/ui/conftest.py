@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 import asyncio
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     deadline = loop.time() + 5
     while running_tasks() and loop.time() < deadline:
         qapp.processEvents()
-    loop.stop()
+    # loop.stop() would call QApplication.exit(), which ends the next test's waits too:
+    # mark the loop stopped directly (qasync offers no other way for already_running).
+    loop._QEventLoop__is_running = False
     asyncio.events._set_running_loop(None)
     loop.close()
     asyncio.set_event_loop(None)
@@ -106,3 +109,11 @@ def connect(qtbot: QtBot, window: MainWindow) -> Callable[[str], SessionTab]:
         return tab
 
     return open_session
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
