@@ -17,6 +17,7 @@ The tests read every export back with python-pcapng's scanner and with tshark.
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address
@@ -219,6 +220,14 @@ class _Writer:
                 "shb_userappl": f"Socket Inspector {__version__}",
             },
         )
+        # python-pcapng warns that if_tsresol has no declared type; its raw byte is right.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._interface(shb, interface_comment, description)
+            FileWriter(self.out, shb)
+
+    @staticmethod
+    def _interface(shb: blocks.SectionHeader, interface_comment: str, description: str) -> None:
         shb.new_member(
             blocks.InterfaceDescription,
             link_type=LINKTYPE_ETHERNET,
@@ -230,7 +239,6 @@ class _Writer:
                 "opt_comment": interface_comment or "no connection details recorded",
             },
         )
-        FileWriter(self.out, shb)
 
     def packet(self, ts_ns: int, frame: bytes, comment: str | None) -> None:
         block = _epb(ts_ns, frame, comment)
@@ -305,11 +313,11 @@ class _PcapngExport:
 
     def _carries(self, record: Record) -> bool:
         """True when the record's wire bytes go into a packet."""
-        if not record.wire or record.direction is Direction.META:
+        if record.direction is Direction.META:
             return False
         if self.udp:
             return record.kind is Kind.DATAGRAM
-        return record.kind in self.stream_kinds
+        return bool(record.wire) and record.kind in self.stream_kinds
 
     def begin(self, first_ts: int | None) -> None:
         """Write the header blocks and, for TCP with a first packet time, the handshake."""
