@@ -1,6 +1,6 @@
 """Render the application icon's PNG sizes from its SVG with Qt's SVG renderer.
 
-Run after editing the SVG: ``.venv/bin/python packaging/make_icons.py``. The PNGs are
+Run after editing an SVG: ``.venv/bin/python packaging/make_icons.py [OUT_DIR]``. The PNGs are
 committed so neither a wheel build nor a desktop install needs Qt to produce them.
 """
 
@@ -41,19 +41,21 @@ def render(svg: Path, size: int, target: Path) -> None:
         raise SystemExit(f"make_icons: cannot write {target}")
 
 
-def main() -> None:
-    """Write hicolor/<N>x<N>/apps/<app id>.png for every size the desktop asks for."""
+def main(argv: list[str]) -> None:
+    """Write <N>x<N>/apps/<app id>.png for every size into resources' hicolor folder
+    (or into the folder given as the only argument)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
 
+    out = Path(argv[0]) if argv else HICOLOR
     app = QGuiApplication.instance() or QGuiApplication([])
     svg = HICOLOR / "scalable" / "apps" / f"{APP_ID}.svg"
     for size in ICON_SIZES:
-        target = HICOLOR / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+        target = out / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
         render(PIXEL_GRID_SVG if size == 16 else svg, size, target)
-        print(target.relative_to(ROOT))
+        print(target)
     del app
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
