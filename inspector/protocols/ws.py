@@ -502,7 +502,13 @@ class WebSocketConnection:
     def send_text(self, text: str) -> bytes:
         """Send one text message in one frame; return the bytes to write."""
         self._check_can_send(False)
-        data = text.encode("utf-8", "surrogatepass")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise WebSocketSendError(
+                f"the text has a lone surrogate at position {exc.start}, which UTF-8 cannot "
+                "encode; send it as binary instead"
+            ) from None
         self._protocol.send_text(data)
         return self._finish(None, data, user=True)
 

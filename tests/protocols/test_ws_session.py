@@ -261,6 +261,8 @@ def test_sending_when_not_open_is_one_clear_error() -> None:
     pair.handshake()
     with pytest.raises(WebSocketSendError, match="125 bytes"):
         pair.client.send_ping(b"x" * 126)
+    with pytest.raises(WebSocketSendError, match="lone surrogate"):
+        pair.client.send_text("bad \udc80")
     with pytest.raises(WebSocketSendError, match="close code 1005"):
         pair.client.send_close(1005)
     with pytest.raises(WebSocketSendError, match="123 bytes"):
