@@ -11,7 +11,13 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.resolve import Address, family_name, format_address, resolve
-from inspector.net.session import Session, SessionNotOpenError, SessionState, describe_os_error
+from inspector.net.session import (
+    CLOSE_TIMEOUT,
+    Session,
+    SessionNotOpenError,
+    SessionState,
+    describe_os_error,
+)
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
@@ -134,7 +140,7 @@ class DatagramSession(Session):
             fields={"peer": format_address(transport.get_extra_info("peername"))},
         )
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close the socket (UDP says no goodbye)."""
         if self.ended:
             return

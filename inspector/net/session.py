@@ -202,7 +202,7 @@ class Session:
 
     # -- ending ------------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """End the session gracefully (transport specific), then wait for its end."""
         raise NotImplementedError
 

@@ -264,7 +264,7 @@ class StreamSession(Session):
 
     # -- ending ------------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Half-close (TCP FIN, or TLS close_notify) and wait for the peer to finish."""
         if self.ended:
             return
@@ -279,7 +279,7 @@ class StreamSession(Session):
             transport.close()
         else:
             transport.write_eof()
-        await self._wait_end(CLOSE_TIMEOUT)
+        await self._wait_end(timeout)
 
     async def _wait_end(self, timeout: float) -> None:
         """Wait for the end; past ``timeout``, abort and record why."""
@@ -287,13 +287,17 @@ class StreamSession(Session):
             async with asyncio.timeout(timeout):
                 await self._ended.wait()
         except TimeoutError:
-            self.recorder.record(
-                Direction.META,
-                Kind.INFO,
-                fields={"message": f"the peer did not close within {timeout:g} s: aborting"},
-            )
+            self._on_close_timeout(timeout)
             self._abort_transport()
             self._finish(f"aborted after waiting {timeout:g} s for the peer", clean=False)
+
+    def _on_close_timeout(self, timeout: float) -> None:
+        """Record that the peer did not finish closing in time."""
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={"message": f"the peer did not close within {timeout:g} s: aborting"},
+        )
 
     def _abort_transport(self) -> None:
         transport = self._transport

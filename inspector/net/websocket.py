@@ -14,7 +14,6 @@ from typing import Any
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
-from inspector.core.records import Direction, Kind
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
 from inspector.net.stream import StreamSession
 from inspector.protocols.ws import WebSocketConnection
@@ -94,14 +93,15 @@ class WebSocketSession(StreamSession):
         self._peer_eof = True
         self._feed_eof(t_ns)
 
-    def _feed_eof(self, t_ns: int) -> None:
+    def _feed_eof(self, t_ns: int, reason: str | None = None) -> None:
+        """Tell the protocol the transport ended (``reason`` None: the peer closed it)."""
         ws = self.ws
         if ws is None or self._eof_fed:
             return
         self._eof_fed = True
         if self._initiated_by == "none" and self._state is SessionState.OPEN:
             self._initiated_by = "server"
-        out = ws.receive_eof(t_ns)
+        out = ws.receive_eof(t_ns, reason)
         if out:
             self._write(out)
         self._wake_opener()
@@ -111,31 +111,34 @@ class WebSocketSession(StreamSession):
         if self.ended:
             return
         t_ns = self.recorder.now()
+        ws = self.ws
+        reason: str | None = None
         if exc is not None:
             if isinstance(exc, ConnectionResetError):
-                message = f"connection reset by {self.endpoint.netloc}"
+                reason = f"connection reset by {self.endpoint.netloc}"
             else:
-                message = f"connection lost: {exc}"
-            if self.failure is None:
-                self.failure = message
-            self.recorder.record(
-                Direction.META, Kind.ERROR, t_ns, fields={"message": message, "phase": self._phase}
-            )
-        self._feed_eof(t_ns)
+                reason = f"connection lost: {' '.join(str(exc).split()) or type(exc).__name__}"
+            if ws is None:
+                self._fail(reason, self._phase)
+                return
+        self._feed_eof(t_ns, reason)
         self._wake_opener()
-        ws = self.ws
-        if self._state is SessionState.CONNECTING and (ws is None or not ws.handshake_done):
-            ws_failure = ws.failure if ws is not None else None
+        if ws is None or not ws.handshake_done:
             self._fail(
-                self.failure
-                or ws_failure
+                (ws.failure if ws else None)
                 or f"{self.endpoint.netloc} closed the connection during {self._phase}",
                 self._phase,
-                record=self.failure is None and ws_failure is None,
+                record=ws is None or ws.failure is None,
             )
             return
-        clean = ws is not None and ws.clean_close and ws.failure is None and exc is None
-        self._finish(self.failure or (ws.failure if ws else None) or "closed", clean=clean)
+        clean = ws.clean_close and ws.failure is None
+        self._finish(ws.failure or "closed", clean=clean)
+
+    def _on_close_timeout(self, timeout: float) -> None:
+        """The server did not finish the closing handshake in time: say so, then end."""
+        self._feed_eof(
+            self.recorder.now(), f"the server did not finish closing within {timeout:g} s"
+        )
 
     # -- writing -----------------------------------------------------------------
 
@@ -203,7 +206,7 @@ class WebSocketSession(StreamSession):
 
     # -- ending ------------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Closing handshake (1000), then wait for the server to close TCP (with timeouts)."""
         if self.ended:
             return
@@ -213,7 +216,7 @@ class WebSocketSession(StreamSession):
         elif self._state is SessionState.CONNECTING:
             self.abort()
             return
-        await self._wait_end(CLOSE_TIMEOUT)
+        await self._wait_end(timeout)
 
     def _half_close(self) -> None:
         transport = self._transport

@@ -12,7 +12,9 @@ from servers import (
     HostileScript,
     HostileServer,
     ReadUntil,
+    Reset,
     RunningServer,
+    Stall,
     Upgrade,
     Write,
 )
@@ -184,3 +186,36 @@ def test_secure_websocket(wss_server: RunningServer, tls_ca_file: str) -> None:
     assert tls["alpn"] == "http/1.1" and tls["verified"] is True
     assert session.take_messages() == [("text", b"secure")]
     assert session.ok
+
+
+def test_reset_mid_session(hostile_server_factory: HostileFactory) -> None:
+    server = hostile_server_factory(HostileScript((Upgrade(), ReadUntil(b"\x81"), Reset())))
+    session, sink = make_session(server.ws_url)
+
+    async def scenario() -> None:
+        assert await session.open()
+        session.send_text("anyone?")
+        await session.wait_closed()
+
+    run(scenario())
+    assert session.state is SessionState.FAILED
+    assert session.failure == f"connection reset by 127.0.0.1:{server.port}"
+    assert [r.fields["message"] for r in sink.of(Kind.ERROR)] == [session.failure]
+    assert len(sink.of(Kind.CLOSED)) == 1 and sink.records[-1].fields["close_code"] == 1006
+
+
+def test_close_times_out_when_the_server_never_answers(
+    hostile_server_factory: HostileFactory,
+) -> None:
+    server = hostile_server_factory(HostileScript((Upgrade(), Stall())))
+    session, sink = make_session(server.ws_url)
+
+    async def scenario() -> None:
+        assert await session.open()
+        await session.close(timeout=0.2)
+
+    run(scenario())
+    assert session.state is SessionState.FAILED
+    assert session.failure == "the server did not finish closing within 0.2 s"
+    assert frames(sink, Direction.OUT)[-1].fields["opcode"] == "close"
+    assert len(sink.of(Kind.CLOSED)) == 1 and sink.records[-1].kind is Kind.CLOSED
