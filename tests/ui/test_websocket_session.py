@@ -78,9 +78,7 @@ def test_ping_from_server_is_answered_automatically_and_shown_apart(
 ) -> None:
     tab = connect(ws_server.url)
     compose(tab, "ping-me")
-    pong = wait_row(
-        qtbot, tab, lambda r: r.kind is Kind.FRAME and r.fields.get("opcode") == "pong"
-    )
+    pong = wait_row(qtbot, tab, lambda r: r.kind is Kind.FRAME and r.fields.get("opcode") == "pong")
     record = records(tab)[pong]
     assert record.automatic
     model = tab.model
@@ -94,16 +92,20 @@ def test_binary_ping_and_close_from_the_composer(
     tab = connect(ws_server_nocompress.url)
     compose(tab, "de ad be ef", mode="hex")
     wait_row(qtbot, tab, _echo_of(b"\xde\xad\xbe\xef"))
-    sent = records(tab)[find_row(tab, lambda r: r.direction is Direction.OUT and r.kind is Kind.FRAME)]
+    sent = records(tab)[
+        find_row(tab, lambda r: r.direction is Direction.OUT and r.kind is Kind.FRAME)
+    ]
     assert sent.fields["opcode"] == "binary"
 
     compose(tab, "7061796c6f6164", mode="hex", action="ping")
     wait_row(
         qtbot,
         tab,
-        lambda r: r.direction is Direction.IN
-        and r.fields.get("opcode") == "pong"
-        and r.payload == b"payload",
+        lambda r: (
+            r.direction is Direction.IN
+            and r.fields.get("opcode") == "pong"
+            and r.payload == b"payload"
+        ),
     )
 
     tab.composer.close_code.setValue(4001)
@@ -115,9 +117,7 @@ def test_binary_ping_and_close_from_the_composer(
     assert tab.reconnect_button.isEnabled()
 
 
-def test_non_101_answer_fails_clearly(
-    qtbot: QtBot, window: MainWindow, connect, ws_server
-) -> None:
+def test_non_101_answer_fails_clearly(qtbot: QtBot, window: MainWindow, connect, ws_server) -> None:
     tab = connect(ws_server.url_for("/forbidden"), state="failed")
     assert "403" in tab.banner.text()
     assert tab.session is not None and tab.session.failure
@@ -152,8 +152,9 @@ def test_reconnect_opens_a_new_session_in_the_same_tab(
     tab.disconnect_button.click()
     qtbot.waitUntil(lambda: tab.state == "closed", timeout=WAIT_MS)
     tab.reconnect_button.click()
-    qtbot.waitUntil(lambda: tab.state == "open" and tab.capture_path != first_capture,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: tab.state == "open" and tab.capture_path != first_capture, timeout=WAIT_MS
+    )
     compose(tab, "again")
     wait_row(qtbot, tab, _echo_of(b"again"))
     assert window.tabs.count() == 1
