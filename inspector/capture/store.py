@@ -43,6 +43,7 @@ from inspector.capture.schema import (
     decode_session,
     dump_json,
     encode_rows,
+    load_json_object,
 )
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
@@ -184,12 +185,14 @@ class CaptureStore:
                 (endpoint, scheme, started, STATE_RUNNING, options_json),
             )
             conn.execute("COMMIT")
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, CaptureError) as exc:
             if conn is not None:
                 conn.close()
             _unlink_quietly(path)
             for sidecar in _sidecars(path):
                 _unlink_quietly(sidecar)
+            if isinstance(exc, CaptureError):
+                raise
             raise CaptureError(f"cannot create capture file {path}: {_reason(exc)}") from None
         session = CaptureSession(
             int(cursor.lastrowid or 1),
@@ -198,7 +201,7 @@ class CaptureStore:
             started,
             None,
             STATE_RUNNING,
-            dict(_options_mapping(options)),
+            _as_stored(options_json),
             {},
         )
         return cls(
@@ -293,6 +296,25 @@ class CaptureStore:
             sessions = _read_sessions(self._conn)
         return [self._session if s.id == self._session.id else s for s in sessions]
 
+    def refresh(self) -> int:
+        """Re-read the session and its count from a file another program is writing.
+
+        A read-only store shows the file as it was when opened; call this (on a timer,
+        say) to follow a capture still being recorded. Returns the new count.
+        """
+        if self.writable:
+            return self.count()
+        with self._reading():
+            (high,) = self._conn.execute(
+                "SELECT max(seq) FROM records WHERE session_id = ?", (self._session.id,)
+            ).fetchone()
+            found = [s for s in _read_sessions(self._conn) if s.id == self._session.id]
+        if type(high) is int and high + 1 > self._file_count:
+            self._file_count = high + 1
+        if found:
+            self._session = found[0]
+        return self._file_count
+
     # -- writing ----------------------------------------------------------------
 
     def write(self, record: Record) -> None:
@@ -311,7 +333,10 @@ class CaptureStore:
         """Record how the session ended: end time, final state, summary; then commit."""
         ended = self._clock.wall_ns(self._clock.now()) if self._clock else time.time_ns()
         self._session = dataclasses.replace(
-            self._session, ended_wall_ns=ended, state=state, summary=dict(summary)
+            self._session,
+            ended_wall_ns=ended,
+            state=state,
+            summary=_as_stored(dump_json(summary)),
         )
         if not self.writable or self._closed:
             return
@@ -519,6 +544,11 @@ class CaptureStore:
         finally:
             for sidecar in _sidecars(temp):
                 _unlink_quietly(sidecar)
+
+
+def _as_stored(text: str) -> dict[str, Any]:
+    """A mapping as it reads back from the file (tuples as lists, enums as values)."""
+    return load_json_object(text, "a value just written")
 
 
 def _seq_of(record: Record) -> int:

@@ -7,6 +7,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from capture_flood_writer import body
@@ -18,14 +19,37 @@ WRITER = Path(__file__).with_name("capture_flood_writer.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _read_line(process: subprocess.Popen[str], selector: selectors.BaseSelector) -> str:
-    """The writer's next line, waiting at most 30 s for it."""
-    if not selector.select(timeout=30):
-        raise AssertionError("the writer reported nothing for 30 s")
-    line = process.stdout.readline() if process.stdout else ""
-    if not line:
-        raise AssertionError(f"the writer stopped: {process.wait(10)}")
-    return line.strip()
+class LineReader:
+    """Lines from a child's stdout pipe, each waited for at most 30 s (no buffering lag)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        self._fd = process.stdout.fileno()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+        self._buffer = b""
+
+    def line(self) -> str:
+        deadline = time.monotonic() + 30
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._selector.select(timeout=remaining):
+                raise AssertionError("the writer reported nothing for 30 s")
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                raise AssertionError("the writer stopped before it was killed")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def _committed(line: str) -> int:
+    """The count in a "committed N" line."""
+    assert line.startswith("committed "), line
+    return int(line.split()[1])
 
 
 def test_sigkilled_writer_keeps_every_reported_commit(tmp_path: Path) -> None:
@@ -34,36 +58,35 @@ def test_sigkilled_writer_keeps_every_reported_commit(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, str(WRITER), str(path), "3000000"],
         stdout=subprocess.PIPE,
-        text=True,
         env=env,
     )
-    selector = selectors.DefaultSelector()
-    assert process.stdout is not None
-    selector.register(process.stdout, selectors.EVENT_READ)
+    reader = LineReader(process)
+    live_checked = False
     try:
         reported = 0
-        commits = 0
-        live_checked = False
-        while commits < 5:
-            line = _read_line(process, selector)
-            assert line.startswith("committed "), line
-            reported = int(line.split()[1])
-            commits += 1
-            if commits == 2:
-                # Another process reads the live file (WAL) while it is being written.
-                with CaptureStore.open(path) as live:
-                    seen = live.count()
-                    assert seen >= reported
-                    assert [r.seq for r in live.records(0, 20)] == list(range(20))
-                    assert live.session.state == "running"
-                live_checked = True
+        for _ in range(2):
+            reported = _committed(reader.line())
+        # Another process reads the live file (WAL) while it is being written.
+        with CaptureStore.open(path) as live:
+            first_seen = live.count()
+            assert first_seen >= reported
+            assert [r.seq for r in live.records(0, 20)] == list(range(20))
+            assert live.session.state == "running"
+            for _ in range(200):  # bounded: the writer commits every 0.1 s
+                reported = _committed(reader.line())
+                if reported > first_seen:
+                    break
+            assert reported > first_seen
+            assert live.refresh() >= reported  # a reader can follow the growing file
+            assert live.record(reported - 1).wire == body(reported - 1)
+            live_checked = True
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
-        selector.close()
+        reader.close()
         if process.stdout:
             process.stdout.close()
     assert live_checked and process.returncode == -signal.SIGKILL

@@ -13,7 +13,7 @@ from inspector.capture import SCHEMA_VERSION, CaptureStore
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.options import Framing, SessionOptions
-from inspector.core.records import Direction, Kind
+from inspector.core.records import Direction, Kind, Record
 
 
 def test_every_kind_round_trips_live_and_reopened(new_store, every_kind) -> None:
@@ -244,3 +244,26 @@ def test_closed_store_reads_give_capture_error(new_store) -> None:
     store.close()  # idempotent
     with pytest.raises(CaptureError, match="closed"):
         store.records(0, 1)
+
+
+def test_paths_with_uri_characters(tmp_path: Path) -> None:
+    odd = tmp_path / "dir with space" / "a?b#c%20d é.sockcap"
+    odd.parent.mkdir()
+    clock = SessionClock()
+    store = CaptureStore.create(odd, endpoint="tcp://h:1", scheme="tcp", options={}, clock=clock)
+    store.write(Record(0, 1, Direction.IN, Kind.DATA, b"x", b"x"))
+    store.close()
+    with CaptureStore.open(odd) as reopened:
+        assert reopened.records(0, 5) == [Record(0, 1, Direction.IN, Kind.DATA, b"x", b"x")]
+    assert sorted(p.name for p in odd.parent.iterdir()) == [odd.name]
+
+
+def test_live_session_matches_what_reopening_shows(new_store) -> None:
+    options = SessionOptions(subprotocols=("chat",))
+    store, _ = new_store(options=options)
+    store.finish("failed", {"phases": (1, 2), "failure": "refused"})
+    live = store.session
+    store.close()
+    with CaptureStore.open(store.path) as reopened:
+        assert reopened.session == live
+    assert live.summary == {"phases": [1, 2], "failure": "refused"}
