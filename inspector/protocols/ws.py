@@ -295,18 +295,18 @@ class WebSocketConnection:
                     self._reject = None
                     self._record_violation(reason, code, partial, t_ns)
                 elif partial:
+                    line = (
+                        "server closed the connection in the middle of a frame "
+                        f"({len(partial)} bytes of it received)"
+                    )
+                    self._set_failure(line)
                     self._recorder.record(
                         Direction.IN,
                         Kind.ERROR,
                         t_ns,
                         partial,
                         None,
-                        {
-                            "message": "connection closed in the middle of a frame "
-                            f"({len(partial)} bytes of it received)",
-                            "close_code": 1006,
-                            "phase": "session",
-                        },
+                        {"message": line, "close_code": 1006, "phase": "session"},
                     )
         if self._failure is None and self._handshake_done and not self.clean_close:
             line = (

@@ -257,9 +257,10 @@ def test_eof_in_the_middle_of_a_frame_records_the_partial_bytes(bytewise: bool) 
     pair.to_client(partial)
     pair.client.receive_eof(pair.t_ns + 1)
     records = pair.records()
-    errors = of_kind(records, Kind.ERROR)
-    assert errors[0].wire == partial and "middle of a frame" in errors[0].fields["message"]
+    (error,) = of_kind(records, Kind.ERROR)
+    assert error.wire == partial and "middle of a frame" in error.fields["message"]
     assert records[-1].kind is Kind.CLOSED
+    assert pair.client.failure == error.fields["message"]
 
 
 # -- the opening handshake ---------------------------------------------------------
