@@ -84,6 +84,8 @@ class Session:
         self._ended_at: int | None = None
         self._initiated_by = "none"
         self._reached_open = False
+        self._opening: asyncio.Future[None] | None = None
+        self._in_open = False
         self._ended = asyncio.Event()
 
     # -- state -------------------------------------------------------------------
@@ -122,7 +124,9 @@ class Session:
         timeout = self.options.connect_timeout
         try:
             async with asyncio.timeout(timeout):
-                await self._open()
+                self._in_open = True
+                self._opening = asyncio.ensure_future(self._open())
+                await self._opening
         except TimeoutError:
             self._fail(
                 f"timed out after {timeout:g} s during {self._phase} to {self.endpoint.netloc}",
@@ -133,9 +137,15 @@ class Session:
         except InspectorError as exc:
             self._fail(str(exc), self._phase)
         except asyncio.CancelledError:
+            if self.ended:  # abort() while opening: the session already ended
+                return False
+            self._initiated_by = "client"
             self._abort_transport()
             self._finish("opening cancelled", clean=False)
             raise
+        finally:
+            self._opening = None
+            self._in_open = False
         if self._reached_open:
             return True
         if not self.ended:
@@ -145,6 +155,11 @@ class Session:
     async def _open(self) -> None:
         """Transport specific: bring the session to OPEN or raise OSError."""
         raise NotImplementedError
+
+    @property
+    def _opening_in_progress(self) -> bool:
+        """True while open() runs (its steps report their own faults)."""
+        return self._in_open
 
     def _mark_open(self) -> None:
         """Switch to OPEN unless the session ended while opening."""
@@ -211,6 +226,9 @@ class Session:
         if self.ended:
             return
         self._initiated_by = "client"
+        opening = self._opening
+        if opening is not None and not opening.done():
+            opening.cancel()
         self._abort_transport()
         self._finish("aborted", clean=False)
 

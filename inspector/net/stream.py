@@ -209,7 +209,7 @@ class StreamSession(Session):
         self._flush_leftover(t_ns)
 
     def _connection_lost(self, exc: Exception | None) -> None:
-        if self.ended:
+        if self.ended or (self._state is SessionState.CONNECTING and self._opening_in_progress):
             return
         if exc is not None:
             if not self._peer_eof:

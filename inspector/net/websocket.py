@@ -119,7 +119,8 @@ class WebSocketSession(StreamSession):
             else:
                 reason = f"connection lost: {' '.join(str(exc).split()) or type(exc).__name__}"
             if ws is None:
-                self._fail(reason, self._phase)
+                if not self._opening_in_progress:
+                    self._fail(reason, self._phase)
                 return
         self._feed_eof(t_ns, reason)
         self._wake_opener()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -14,14 +16,21 @@ from servers import (
     ReadUntil,
     Reset,
     RunningServer,
+    Stall,
     Write,
     free_port,
 )
 
+from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import Framing
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.session import NotWebSocketError, SessionNotOpenError, SessionState
+from inspector.net.session import (
+    NotWebSocketError,
+    SessionNotOpenError,
+    SessionState,
+    describe_os_error,
+)
 from inspector.net.stream import StreamSession
 
 HostileFactory = Callable[[HostileScript], HostileServer]
@@ -238,3 +247,43 @@ def test_websocket_only_operations_refused(tcp_echo_server: RunningServer) -> No
     run(scenario())
     assert session.state is SessionState.CLOSED
     assert session.summary()["failure"] is None
+
+
+def test_abort_while_opening_ends_at_once(hostile_server_factory: HostileFactory) -> None:
+    server = hostile_server_factory(HostileScript((Stall(),)))
+    session, sink = make_session(f"tls://127.0.0.1:{server.port}", connect_timeout=30)
+
+    async def scenario() -> bool:
+        opening = asyncio.ensure_future(session.open())
+        await wait_until(lambda: bool(sink.of(Kind.CONNECT)))
+        session.abort()
+        return await opening
+
+    assert run(scenario()) is False
+    assert session.state is SessionState.CLOSED and not sink.of(Kind.TLS)
+    closed = sink.records[-1]
+    assert closed.fields["message"] == "aborted" and closed.fields["initiated_by"] == "client"
+    assert len(sink.of(Kind.CLOSED)) == 1
+
+
+def test_cancelling_open_records_the_end(hostile_server_factory: HostileFactory) -> None:
+    server = hostile_server_factory(HostileScript((Stall(),)))
+    session, sink = make_session(f"tls://127.0.0.1:{server.port}", connect_timeout=30)
+
+    async def scenario() -> None:
+        opening = asyncio.ensure_future(session.open())
+        await wait_until(lambda: bool(sink.of(Kind.CONNECT)))
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+
+    run(scenario())
+    assert session.ended and sink.records[-1].fields["message"] == "opening cancelled"
+
+
+def test_describe_resolution_failure() -> None:
+    endpoint = parse_endpoint("tcp://no-such-host.invalid:7")
+    error = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert describe_os_error(error, endpoint, "resolve") == (
+        "cannot resolve 'no-such-host.invalid': Name or service not known"
+    )
