@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from websockets.exceptions import InvalidStatus, InvalidURI
+from websockets.exceptions import InvalidURI
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import BINARY, CONT, TEXT, Frame
 from websockets.http11 import Response
@@ -38,7 +38,14 @@ from inspector.protocols.wireframes import (
     parse_frame,
 )
 from inspector.protocols.wsclient import InspectedClientProtocol, close_code_for
-from inspector.protocols.wsfields import frame_fields
+from inspector.protocols.wsfields import (
+    frame_fields,
+    initiated_by,
+    one_line,
+    refusal_line,
+    response_fields,
+    violation_line,
+)
 
 #: Rejected frames up to this size are kept whole for display even when the library
 #: stopped reading at their header; larger ones are shown by their first bytes only.
@@ -50,20 +57,6 @@ _SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
 
 class WebSocketSendError(InspectorError):
     """The user asked to send something the connection cannot send now (or at all)."""
-
-
-def _violation_line(reason: str, code: int) -> str:
-    """The one line shown when the server breaks RFC 6455."""
-    return f"protocol violation by the server: {reason} (closing with {code})"
-
-
-def _one_line(exc: BaseException) -> str:
-    """An exception as one line of text, with its cause when that says more."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    cause = exc.__cause__
-    if cause is not None and str(cause):
-        text = f"{text}: {' '.join(str(cause).split())}"
-    return text
 
 
 class WebSocketConnection:
@@ -206,30 +199,14 @@ class WebSocketConnection:
         head_end = len(raw) if head_end < 0 else head_end + 4
         exc = self._protocol.handshake_exc
         accepted = exc is None
-        p = self._protocol
-        fields = {
-            "status": response.status_code,
-            "reason": response.reason_phrase,
-            "headers": [[k, v] for k, v in response.headers.raw_items()],
-            "duration_ns": t_ns - (self._started_ns or 0),
-            "accepted": accepted,
-            "subprotocol": p.subprotocol if accepted else None,
-            "extensions": [ext.name for ext in p.extensions] if accepted else [],
-        }
+        fields = response_fields(response, self._protocol, t_ns - (self._started_ns or 0), accepted)
         if accepted:
             self._recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, raw[:head_end], None, fields)
             self._handshake_done = True
             self._handshake = None
             return raw[head_end:]
         self._recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, raw, bytes(response.body), fields)
-        if isinstance(exc, InvalidStatus):
-            line = (
-                f"server refused the upgrade: HTTP {response.status_code} "
-                f"{response.reason_phrase}".rstrip()
-            )
-        else:
-            line = f"server's upgrade response is invalid: {_one_line(exc)}"  # type: ignore[arg-type]
-        self._handshake_error(line, t_ns)
+        self._handshake_error(refusal_line(response, exc), t_ns)
         return b""
 
     def _handshake_error(self, line: str, t_ns: int, wire: bytes = b"") -> None:
@@ -341,7 +318,7 @@ class WebSocketConnection:
             raw = bytes(self._handshake)
             if raw:
                 exc = p.handshake_exc
-                detail = _one_line(exc.__cause__ if exc.__cause__ is not None else exc)
+                detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
                 line = f"server's answer is not a valid HTTP response: {detail}"
             else:
                 line = "server closed the connection before answering the upgrade"
@@ -357,8 +334,8 @@ class WebSocketConnection:
             self._exc_seen = True
             if not isinstance(exc, EOFError):
                 code = close_code_for(exc)
-                self._reject = (_one_line(exc), code)
-                self._set_failure(_violation_line(*self._reject))
+                self._reject = (one_line(exc), code)
+                self._set_failure(violation_line(*self._reject))
         wire_frames = self._tap.feed(data) if data else []
         count = len(events)
         for index, wf in enumerate(wire_frames):
@@ -378,7 +355,7 @@ class WebSocketConnection:
         if self._tap.error is not None and self._reject is None and not self._exc_seen:
             self._exc_seen = True
             self._reject = (self._tap.error, 1002)
-            self._set_failure(_violation_line(*self._reject))
+            self._set_failure(violation_line(*self._reject))
             if p.state is OPEN:
                 p.fail(1002, "invalid frame length")
         if self._reject is not None:
@@ -397,7 +374,7 @@ class WebSocketConnection:
 
     def _record_violation(self, reason: str, code: int, wire: bytes, t_ns: int) -> None:
         """Record the server breaking the protocol, with the offending bytes."""
-        line = _violation_line(reason, code)
+        line = violation_line(reason, code)
         self._set_failure(line)
         self._recorder.record(
             Direction.IN if wire else Direction.META,
@@ -563,13 +540,6 @@ class WebSocketConnection:
     def _record_closed(self, t_ns: int | None) -> None:
         """Record how the connection ended, once, when it reaches CLOSED."""
         self._closed_recorded = True
-        p = self._protocol
-        if p.close_rcvd_then_sent is True or (p.close_rcvd and not p.close_sent):
-            initiated_by = "server"
-        elif p.close_sent is not None:
-            initiated_by = "client"
-        else:
-            initiated_by = "none"
         clean = self.clean_close
         code, reason = self.close_code, self.close_reason
         if self._failure is not None:
@@ -588,7 +558,7 @@ class WebSocketConnection:
                 "clean": clean and self._failure is None,
                 "close_code": code,
                 "close_reason": reason,
-                "initiated_by": initiated_by,
+                "initiated_by": initiated_by(self._protocol),
                 "duration_ns": now - (self._started_ns or 0),
             },
         )

@@ -1,11 +1,61 @@
-"""The fields of a FRAME record, read from the frame's exact bytes (RFC 6455 §5.2)."""
+"""Fields and one-line messages of WebSocket records, built from the library's state."""
 
 from __future__ import annotations
 
 import struct
 from typing import Any
 
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
+from websockets.protocol import Protocol
+
 from inspector.protocols.wireframes import WireFrame, opcode_name, range_lists
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text, with its cause when that says more."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause):
+        text = f"{text}: {' '.join(str(cause).split())}"
+    return text
+
+
+def violation_line(reason: str, code: int) -> str:
+    """The one line shown when the server breaks RFC 6455."""
+    return f"protocol violation by the server: {reason} (closing with {code})"
+
+
+def refusal_line(response: Response, exc: BaseException | None) -> str:
+    """Why a handshake response was not accepted, as one line (RFC 6455 §4.1)."""
+    if exc is None or isinstance(exc, InvalidStatus):
+        status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        return f"server refused the upgrade: {status}"
+    return f"server's upgrade response is invalid: {one_line(exc)}"
+
+
+def response_fields(
+    response: Response, protocol: Protocol, duration_ns: int, accepted: bool
+) -> dict[str, Any]:
+    """The fields of the inbound HANDSHAKE record, headers in their order on the wire."""
+    return {
+        "status": response.status_code,
+        "reason": response.reason_phrase,
+        "headers": [[k, v] for k, v in response.headers.raw_items()],
+        "duration_ns": duration_ns,
+        "accepted": accepted,
+        "subprotocol": protocol.subprotocol if accepted else None,
+        "extensions": [ext.name for ext in protocol.extensions] if accepted else [],
+    }
+
+
+def initiated_by(protocol: Protocol) -> str:
+    """Who sent the first close frame: "client", "server" or "none" (RFC 6455 §7.1.2)."""
+    if protocol.close_rcvd_then_sent is True or (
+        protocol.close_rcvd is not None and protocol.close_sent is None
+    ):
+        return "server"
+    return "client" if protocol.close_sent is not None else "none"
 
 
 def close_payload_fields(payload: bytes) -> tuple[int | None, str | None]:
