@@ -12,7 +12,14 @@ calls :meth:`~WebSocketConnection.receive_data` for every read and
 :meth:`~WebSocketConnection.receive_eof` when the peer closes or the transport is lost,
 writing whatever they return. When :meth:`~WebSocketConnection.close_expected` turns
 True it closes the transport (at once if ``eof_requested``, else after a short grace
-period for the server to close first, RFC 6455 §7.1.1).
+period for the server to close first, RFC 6455 §7.1.1). When the transport ends for a
+local reason (timeout, abort, network error) it passes that line as ``receive_eof``'s
+``reason`` so the records name the real cause instead of an abnormal closure.
+
+Two rules the library leaves out are added by
+:class:`~inspector.protocols.wsclient.InspectedClientProtocol`: UTF-8 checks of text
+messages across fragments (1007) and, with ``SessionOptions.auto_pong`` off, pings
+delivered without the automatic pong.
 """
 
 from __future__ import annotations
