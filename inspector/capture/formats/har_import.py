@@ -127,6 +127,11 @@ def _frame_record(
     seq: int, t_ns: int, direction: Direction, opcode: int, payload: bytes, where: str
 ) -> Record:
     """A frame record with a websockets-made wire frame (masked when sent, RFC 6455 §5.3)."""
+    if opcode >= 8 and len(payload) > 125:
+        raise CaptureError(
+            f"{where}: a {opcode_name(opcode)} payload of {len(payload)} bytes is longer "
+            "than 125 (RFC 6455 §5.5)"
+        )
     try:
         wire = Frame(_OPCODES[opcode], payload).serialize(
             mask=direction is Direction.OUT, extensions=[]
