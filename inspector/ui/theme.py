@@ -43,8 +43,8 @@ _PHASE = {
 _ROLE = {
     "header_bytes": ("#cfe0fa", "#243a5c"),
     "payload_bytes": ("#f3f3f3", "#262626"),
-    "highlight": ("#ffd54f", "#b8860b"),
-    "highlight_text": ("#000000", "#ffffff"),
+    "highlight": ("#ffd54f", "#d9a520"),
+    "highlight_text": ("#000000", "#000000"),
     "hover": ("#c8e6c9", "#2f5234"),
     "error_text": ("#c62828", "#ff7b7b"),
     "error_background": ("#fde7e7", "#4a1f1f"),
