@@ -98,20 +98,22 @@ async def make(window: MainWindow, ws_url: str, tcp_url: str, udp_url: str) -> N
 
     row = find_row(
         ws,
-        lambda r: r.kind is Kind.FRAME
-        and r.direction is Direction.IN
-        and b"subscribe" in (r.payload or b""),
+        lambda r: (
+            r.kind is Kind.FRAME
+            and r.direction is Direction.IN
+            and b"subscribe" in (r.payload or b"")
+        ),
     )
     ws.select_row(row)
     tree = ws.details.tree
     item = tree.item_for("payload_len") or tree.item_for("opcode")
     if item is not None:
         tree.setCurrentItem(item)
-    ws.details.tabs.setCurrentWidget(ws.details.timing)
+    ws.details.show_timing_tab()
     await asyncio.sleep(0.4)
     window.grab().save(str(DOCS / "screenshot.png"))
 
-    ws.details.tabs.setCurrentWidget(ws.details.headers)
+    ws.details.show_headers_tab()
     request_row = find_row(ws, lambda r: r.kind is Kind.HANDSHAKE and r.direction is Direction.IN)
     ws.select_row(request_row)
     await asyncio.sleep(0.3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QTabWidget, QWidget
 
 from inspector.core.records import Record
 from inspector.ui.guard import guarded
@@ -35,7 +35,14 @@ class DetailPanes(QSplitter):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("detailTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.headers, "Headers")
+        # The headers pane is tall (request and response tables): scroll it rather than
+        # let it dictate the window's minimum height.
+        self.headers_scroll = QScrollArea()
+        self.headers_scroll.setObjectName("headersScroll")
+        self.headers_scroll.setWidget(self.headers)
+        self.headers_scroll.setWidgetResizable(True)
+        self.headers_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.tabs.addTab(self.headers_scroll, "Headers")
         self.tabs.addTab(self.timing, "Timing")
         self.addWidget(self.tree)
         self.addWidget(self.hex)
@@ -45,6 +52,12 @@ class DetailPanes(QSplitter):
         self.tree.rangeSelected.connect(self._range_selected)
         self.hex.fieldSelected.connect(self._field_selected)
         self._record: Record | None = None
+
+    def show_headers_tab(self) -> None:
+        self.tabs.setCurrentWidget(self.headers_scroll)
+
+    def show_timing_tab(self) -> None:
+        self.tabs.setCurrentWidget(self.timing)
 
     @property
     def record(self) -> Record | None:

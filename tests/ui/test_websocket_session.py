@@ -111,7 +111,7 @@ def test_binary_ping_and_close_from_the_composer(
     tab.composer.close_code.setValue(4001)
     compose(tab, "done here", action="close")
     qtbot.waitUntil(lambda: tab.state == "closed", timeout=WAIT_MS)
-    closed = [r for r in records(tab) if r.kind is Kind.CLOSED][-1]
+    closed = records(tab)[wait_row(qtbot, tab, lambda r: r.kind is Kind.CLOSED)]
     assert closed.fields["clean"] is True
     assert not tab.composer.send_button.isEnabled()
     assert tab.reconnect_button.isEnabled()
