@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -29,7 +29,7 @@ from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
-from inspector.ui.status import StatusPanel, state_icon
+from inspector.ui.status import StatusPanel, state_colour, state_icon
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,11 @@ class MainWindow(QMainWindow):
         index = self.tabs.indexOf(tab)
         if index < 0:
             return
-        self.tabs.setTabIcon(index, state_icon(state, theme.is_dark(self)))
+        dark = theme.is_dark(self)
+        self.tabs.setTabIcon(index, state_icon(state, dark))
+        bar = self.tabs.tabBar()
+        muted = state in ("failed", "closed")
+        bar.setTabTextColor(index, state_colour(state, dark) if muted else QColor())
         self.tabs.setTabToolTip(index, f"{tab.endpoint.url} — {state}")
         self.tabs.tabBar().setAccessibleName(f"{tab.title} {state}")
         if tab is self.current_tab():

@@ -41,7 +41,7 @@ from inspector.ui.capture_files import create_capture
 from inspector.ui.composer import Composer, SendAction
 from inspector.ui.details import DetailPanes
 from inspector.ui.filter_bar import FilterBar
-from inspector.ui.guard import guarded, spawn
+from inspector.ui.guard import guarded, report_failure, spawn
 from inspector.ui.models.filter import RecordFilter
 from inspector.ui.models.records import (
     COL_DIR,
@@ -99,6 +99,7 @@ class SessionTab(QWidget):
         self.model: RecordTableModel | None = None
         self.bridge: SessionBridge | None = None
         self._open_task: asyncio.Task[bool] | None = None
+        self.internal_error: str | None = None
         self._finished = False
         self._at_bottom = True
         self._request: Record | None = None
@@ -221,6 +222,8 @@ class SessionTab(QWidget):
     @property
     def state(self) -> str:
         """connecting, open, closing, closed or failed."""
+        if self.internal_error is not None:
+            return "failed"
         return str(self.session.state) if self.session is not None else "closed"
 
     @property
@@ -250,6 +253,8 @@ class SessionTab(QWidget):
         }[state]
         if session is not None and session.failure:
             text += f" — {session.failure}"
+        if self.internal_error is not None:
+            text += f" — {self.internal_error}"
         if self.capture_problem:
             text += f"\nNot recorded to a file: {self.capture_problem}"
         elif self.capture_path is not None:
@@ -307,8 +312,15 @@ class SessionTab(QWidget):
         self.bridge = SessionBridge(self.recorder, model, self)
         self.bridge.flushed.connect(self._flushed)
         self.bridge.start()
-        self.session = create_session(self.endpoint, self.options, self.recorder)
-        self.session.on_state_change = self._state_changed
+        self.internal_error = None
+        try:
+            self.session = create_session(self.endpoint, self.options, self.recorder)
+        except Exception as exc:  # a defect, not a network fault: show it, keep the tab
+            self.session = None
+            self.internal_error = f"cannot start the session: {exc}"
+            report_failure(f"starting {self.endpoint.url}", exc)
+        else:
+            self.session.on_state_change = self._state_changed
         self._update_counts()
         self._show_state()
         self.stateChanged.emit(self.state)
@@ -321,8 +333,19 @@ class SessionTab(QWidget):
 
     async def _open(self) -> bool:
         session = self.session
-        assert session is not None
-        opened = await session.open()
+        if session is None:
+            return False
+        try:
+            opened = await session.open()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a defect in the engine: end the session, say why
+            self.internal_error = f"the session failed unexpectedly: {exc}"
+            report_failure(f"opening {self.endpoint.url}", exc)
+            session.abort()
+            self._show_state()
+            self.stateChanged.emit(self.state)
+            return False
         if opened and self.isVisible():
             self.composer.focus_editor()
         return opened

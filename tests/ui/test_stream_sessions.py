@@ -76,3 +76,20 @@ def test_sessions_side_by_side_keep_their_own_state(
     window.close_tab(window.tabs.indexOf(ws))
     assert window.tabs.count() == 2
     qtbot.waitUntil(lambda: ws.session is not None and ws.session.ended)
+
+
+def test_a_defect_in_the_engine_fails_the_tab_not_the_app(
+    qtbot: QtBot, window: MainWindow, monkeypatch, tcp_echo_server
+) -> None:
+    import inspector.ui.session_tab as session_tab
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("engine defect")
+
+    monkeypatch.setattr(session_tab, "create_session", broken)
+    tab = window.open_url(tcp_echo_server.url)
+    assert tab is not None and tab.state == "failed"
+    assert "engine defect" in tab.banner.text()
+    assert "engine defect" in window.statusBar().currentMessage()
+    assert not tab.composer.send_button.isEnabled()
+    assert tab.reconnect_button.isEnabled()
