@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from inspector.core.clock import SessionClock
-from inspector.core.records import Direction, Kind, Record
+from inspector.core.records import Direction, Kind, Record, make_record
 
 
 class RecordSink(Protocol):
@@ -68,7 +68,7 @@ class Recorder:
         fields: Mapping[str, Any] | None = None,
     ) -> Record:
         """Create the next record, write it to the sink and queue it for the consumer."""
-        record = Record(
+        record = make_record(
             self._seq,
             self.clock.now() if t_ns is None else t_ns,
             direction,

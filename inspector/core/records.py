@@ -89,3 +89,36 @@ class Record:
             return self.payload.decode("utf-8")
         except UnicodeDecodeError:
             return None
+
+
+_new = object.__new__
+_SET_SEQ, _SET_T, _SET_DIR, _SET_KIND, _SET_WIRE, _SET_PAYLOAD, _SET_FIELDS = (
+    Record.__dict__[name].__set__
+    for name in ("seq", "t_ns", "direction", "kind", "wire", "payload", "fields")
+)
+
+
+def make_record(
+    seq: int,
+    t_ns: int,
+    direction: Direction,
+    kind: Kind,
+    wire: bytes,
+    payload: bytes | None,
+    fields: Mapping[str, Any],
+) -> Record:
+    """Build a Record through its slots, skipping the frozen dataclass ``__init__``.
+
+    The generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__``
+    per field; on the receive path (hundreds of thousands of frames a second) setting
+    the slots directly halves the cost. The result is an ordinary, equal, frozen Record.
+    """
+    record = _new(Record)
+    _SET_SEQ(record, seq)
+    _SET_T(record, t_ns)
+    _SET_DIR(record, direction)
+    _SET_KIND(record, kind)
+    _SET_WIRE(record, wire)
+    _SET_PAYLOAD(record, payload)
+    _SET_FIELDS(record, fields)
+    return record
