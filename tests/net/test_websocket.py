@@ -19,6 +19,7 @@ from servers import (
     Write,
 )
 
+from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.session import SessionNotOpenError, SessionState
 from inspector.net.websocket import WebSocketSession
@@ -219,3 +220,29 @@ def test_close_times_out_when_the_server_never_answers(
     assert session.failure == "the server did not finish closing within 0.2 s"
     assert frames(sink, Direction.OUT)[-1].fields["opcode"] == "close"
     assert len(sink.of(Kind.CLOSED)) == 1 and sink.records[-1].kind is Kind.CLOSED
+
+
+def test_backpressure_pauses_websocket_reads(hostile_server_factory: HostileFactory) -> None:
+    burst = b"".join(b"\x81\x02%02d" % i for i in range(30))
+    server = hostile_server_factory(
+        HostileScript(
+            (Upgrade(), Write(burst), ReadUntil(b"\x88"), Write(b"\x88\x02\x03\xe8"), Close())
+        )
+    )
+    recorder = Recorder(high_watermark=5, low_watermark=1)
+    session, sink = make_session(server.ws_url, recorder=recorder)
+    assert isinstance(session, WebSocketSession)
+
+    async def scenario() -> None:
+        assert await session.open()
+        await wait_until(lambda: recorder.paused)
+        assert not session.reading
+        recorder.drain()
+        assert session.reading
+        await wait_until(lambda: session.messages_in >= 30)
+        await session.close()
+
+    run(scenario())
+    no_errors(sink)
+    assert [body for _, body in session.take_messages()] == [b"%02d" % i for i in range(30)]
+    assert session.ok and sink.records[-1].fields["clean"] is True
