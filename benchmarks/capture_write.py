@@ -40,8 +40,12 @@ def frame_fields(payload_len: int) -> dict[str, object]:
     }
 
 
-def run(count: int, with_fields: bool, directory: Path) -> tuple[float, float]:
-    """Write ``count`` frame records; return (records per second, bytes per record)."""
+def run(count: int, with_fields: bool, directory: Path) -> tuple[float, float, float, float]:
+    """Write ``count`` frame records.
+
+    Returns records per second (wall clock), the same in CPU time of this process,
+    bytes per record on disk, and seconds to reopen the file and read two pages.
+    """
     path = directory / f"bench-{int(with_fields)}.sockcap"
     clock = SessionClock()
     store = CaptureStore.create(
@@ -51,14 +55,22 @@ def run(count: int, with_fields: bool, directory: Path) -> tuple[float, float]:
     payload = os.urandom(64)
     wire = b"\x82\x40" + payload
     started = time.perf_counter()
+    started_cpu = time.process_time()
     for _ in range(count):
         fields = frame_fields(64) if with_fields else None
         recorder.record(Direction.IN, Kind.FRAME, None, wire, payload, fields)
     store.flush()
     elapsed = time.perf_counter() - started
+    elapsed_cpu = time.process_time() - started_cpu
     store.finish("closed", {})
     store.close()
-    return count / elapsed, path.stat().st_size / count
+    opening = time.perf_counter()
+    with CaptureStore.open(path) as reopened:
+        assert reopened.count() == count
+        assert len(reopened.records(0, 50)) == 50
+        assert len(reopened.records(count - 50, 50)) == 50
+    opened = time.perf_counter() - opening
+    return count / elapsed, count / elapsed_cpu, path.stat().st_size / count, opened
 
 
 def main() -> None:
@@ -66,9 +78,13 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     with tempfile.TemporaryDirectory() as directory:
         for with_fields in (True, False):
-            rate, size = run(count, with_fields, Path(directory))
+            rate, cpu_rate, size, opened = run(count, with_fields, Path(directory))
             label = "frame fields" if with_fields else "no fields   "
-            print(f"{label}: {count:,} records, {rate:,.0f} records/s, {size:.0f} bytes/record")
+            print(
+                f"{label}: {count:,} records, {rate:,.0f} records/s"
+                f" ({cpu_rate:,.0f}/s of CPU time), {size:.0f} bytes/record,"
+                f" reopen + 2 pages {opened * 1000:.0f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ from inspector.core.records import Record
 BATCH_LIMIT = 4096
 #: How long a reader waits for a lock held by a writer before giving up (ms).
 BUSY_TIMEOUT_MS = 2000
+#: More records than any viewer could list: a file claiming so many is damaged.
+MAX_RECORDS = 2**31 - 1
 #: State of a session whose writer has not finished it (or crashed before it could).
 STATE_RUNNING = "running"
 
@@ -252,12 +254,12 @@ class CaptureStore:
                 if not found:
                     raise CaptureError(f"{name} has no session {session_id}")
                 session = found[0]
-            count, low, high = conn.execute(
-                "SELECT count(*), min(seq), max(seq) FROM records WHERE session_id = ?",
-                (session.id,),
-            ).fetchone()
-            if count and (low != 0 or high != count - 1):
-                raise CaptureError(f"{name} is damaged: its records are not numbered 0 to N-1")
+            # Two single-aggregate queries: each is one B-tree descent, where count(*)
+            # would read the whole index. Holes are found as pages are read.
+            where = "FROM records WHERE session_id = ?"
+            (low,) = conn.execute(f"SELECT min(seq) {where}", (session.id,)).fetchone()
+            (high,) = conn.execute(f"SELECT max(seq) {where}", (session.id,)).fetchone()
+            count = _checked_count(low, high, name)
         except CaptureError:
             if conn is not None:
                 conn.close()
@@ -309,7 +311,7 @@ class CaptureStore:
                 "SELECT max(seq) FROM records WHERE session_id = ?", (self._session.id,)
             ).fetchone()
             found = [s for s in _read_sessions(self._conn) if s.id == self._session.id]
-        if type(high) is int and high + 1 > self._file_count:
+        if type(high) is int and self._file_count <= high < MAX_RECORDS:
             self._file_count = high + 1
         if found:
             self._session = found[0]
@@ -318,7 +320,10 @@ class CaptureStore:
     # -- writing ----------------------------------------------------------------
 
     def write(self, record: Record) -> None:
-        """Take one record (the Recorder's sink); commits when the interval or batch is due."""
+        """Take one record (the Recorder's sink); commits when the interval or batch is due.
+
+        Records must come numbered 0, 1, 2, ... in order, as the Recorder numbers them.
+        """
         pending = self._pending
         pending.append(record)
         if len(pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
@@ -434,10 +439,15 @@ class CaptureStore:
         if start < self._file_count:
             with self._reading():
                 rows = self._conn.execute(
-                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq >= ?"
-                    " ORDER BY seq LIMIT ?",
-                    (self._session.id, start, limit),
+                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ?"
+                    " AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+                    (self._session.id, start, self._file_count, limit),
                 ).fetchall()
+                for offset, row in enumerate(rows):
+                    if row[0] != start + offset:
+                        raise self._missing(start + offset)
+                if len(rows) < min(limit, self._file_count - start):
+                    raise self._missing(start + len(rows))
                 result = [decode_row(row) for row in rows]
         if len(result) < limit and self._pending:
             index = bisect.bisect_left(self._pending, start, key=_seq_of)
@@ -460,7 +470,13 @@ class CaptureStore:
                 ).fetchone()
                 if row is not None:
                     return decode_row(row)
+                if 0 <= seq < self._file_count:
+                    raise self._missing(seq)
         raise CaptureError(f"capture file {self.path} has no record {seq}")
+
+    def _missing(self, seq: int) -> CaptureError:
+        """The error for a hole in the numbering of a damaged file."""
+        return CaptureError(f"capture file {self.path} is damaged: record {seq} is missing")
 
     def matching(
         self,
@@ -481,8 +497,8 @@ class CaptureStore:
         kind_values = {str(k) for k in kinds} if kinds is not None else None
         seqs: list[int] = []
         if self._file_count:
-            sql = "SELECT seq FROM records WHERE session_id = ?"
-            params: list[Any] = [self._session.id]
+            sql = "SELECT seq FROM records WHERE session_id = ? AND seq < ?"
+            params: list[Any] = [self._session.id, self._file_count]
             for column, values in (("dir", dir_values), ("kind", kind_values)):
                 if values is not None:
                     sql += f" AND {column} IN ({', '.join('?' * len(values))})"
@@ -544,6 +560,17 @@ class CaptureStore:
         finally:
             for sidecar in _sidecars(temp):
                 _unlink_quietly(sidecar)
+
+
+def _checked_count(low: Any, high: Any, name: str) -> int:
+    """The record count implied by the lowest and highest seq, refusing absurd ones."""
+    if low is None and high is None:
+        return 0
+    if type(low) is not int or type(high) is not int or low != 0:
+        raise CaptureError(f"{name} is damaged: its records are not numbered from 0")
+    if high >= MAX_RECORDS:
+        raise CaptureError(f"{name} is damaged: it claims {high + 1} records")
+    return high + 1
 
 
 def _as_stored(text: str) -> dict[str, Any]:
