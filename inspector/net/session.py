@@ -137,8 +137,9 @@ class Session:
         except InspectorError as exc:
             self._fail(str(exc), self._phase)
         except asyncio.CancelledError:
-            if self.ended:  # abort() while opening: the session already ended
-                return False
+            task = asyncio.current_task()
+            if self.ended and (task is None or not task.cancelling()):
+                return False  # abort() stopped the opening; the session already ended
             self._initiated_by = "client"
             self._abort_transport()
             self._finish("opening cancelled", clean=False)
