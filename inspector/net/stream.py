@@ -202,7 +202,11 @@ class StreamSession(Session):
             )
 
     def _eof_received(self, t_ns: int) -> None:
-        """The peer finished sending: keep what is left, then let the transport close."""
+        """The peer finished sending: keep what is left, then let the transport close.
+
+        Half-open streams are not kept: once the peer sends FIN the session ends, which
+        is what the request/response servers an inspector meets expect.
+        """
         self._peer_eof = True
         if self._initiated_by == "none" and self._state is SessionState.OPEN:
             self._initiated_by = "server"

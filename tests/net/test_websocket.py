@@ -246,3 +246,25 @@ def test_backpressure_pauses_websocket_reads(hostile_server_factory: HostileFact
     no_errors(sink)
     assert [body for _, body in session.take_messages()] == [b"%02d" % i for i in range(30)]
     assert session.ok and sink.records[-1].fields["clean"] is True
+
+
+def test_server_hangs_up_during_the_upgrade(hostile_server_factory: HostileFactory) -> None:
+    server = hostile_server_factory(HostileScript((ReadUntil(), Close())))
+    session, sink = make_session(server.ws_url)
+    assert run(session.open()) is False
+    assert session.state is SessionState.FAILED
+    (error,) = sink.of(Kind.ERROR)
+    assert error.fields["phase"] == "handshake"
+    assert session.failure == error.fields["message"]
+    assert len(sink.of(Kind.CLOSED)) == 1
+
+
+def test_silent_server_times_out_during_the_upgrade(hostile_server_factory: HostileFactory) -> None:
+    server = hostile_server_factory(HostileScript((Stall(),)))
+    session, sink = make_session(server.ws_url, connect_timeout=0.2)
+    assert run(session.open()) is False
+    (error,) = sink.of(Kind.ERROR)
+    assert error.fields["message"] == (
+        f"timed out after 0.2 s during handshake to 127.0.0.1:{server.port}"
+    )
+    assert len(sink.of(Kind.CLOSED)) == 1 and session.state is SessionState.FAILED
