@@ -118,10 +118,11 @@ class WebSocketSession(StreamSession):
                 reason = f"connection reset by {self.endpoint.netloc}"
             else:
                 reason = f"connection lost: {' '.join(str(exc).split()) or type(exc).__name__}"
-            if ws is None:
-                if not self._opening_in_progress:
-                    self._fail(reason, self._phase)
-                return
+        if ws is None and self._opening_in_progress:
+            return  # lost during connect or TLS: open() reports the fault
+        if ws is None and reason is not None:
+            self._fail(reason, self._phase)
+            return
         self._feed_eof(t_ns, reason)
         self._wake_opener()
         if ws is None or not ws.handshake_done:
