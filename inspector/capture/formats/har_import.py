@@ -21,7 +21,7 @@ from inspector.capture.formats.common import ImportedSession
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.errors import CaptureError, EndpointError
 from inspector.core.records import Direction, Kind, Record
-from inspector.protocols.wireframes import opcode_name, parse_frame
+from inspector.protocols.wireframes import opcode_name, parse_frame, range_lists
 
 _WS_SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
 _OPCODES = {1: Opcode.TEXT, 2: Opcode.BINARY, 8: Opcode.CLOSE, 9: Opcode.PING, 10: Opcode.PONG}
@@ -153,7 +153,7 @@ def _frame_record(
         "payload_len": frame.payload_len,
         "compressed": False,
         "automatic": False,
-        "ranges": [list(item) for item in frame.ranges()],
+        "ranges": range_lists(frame.header_len, frame.masked, frame.payload_len),
         "synthesised": True,
     }
     if opcode == 8:
