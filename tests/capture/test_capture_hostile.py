@@ -242,36 +242,63 @@ def test_fuzzed_captures_open_or_refuse_cleanly(edits: list[tuple[int, bytes]]) 
         shutil.rmtree(directory)
 
 
-def test_wal_torn_at_any_offset_keeps_whole_commits_only(new_store, tmp_path: Path) -> None:
-    """A crash mid-commit leaves a torn WAL: readers see whole commits, never half of one."""
-    store, recorder = new_store(commit_interval=3600)
+@pytest.fixture
+def crashed_state(new_store) -> tuple[bytes, bytes]:
+    """The database file and WAL a crash would leave after five commits of 50 records."""
+    store, recorder = new_store("crashed.sockcap", commit_interval=3600)
     for _ in range(5):
         for _ in range(50):
             seq = recorder.next_seq
             data = b"record %d " % seq + b"x" * (seq % 300)
             recorder.record(Direction.IN, Kind.DATA, wire=data, payload=data)
         store.flush()
-    # What a crash right now would leave: the database file and its WAL.
-    database = store.path.read_bytes()
-    wal = Path(f"{store.path}-wal").read_bytes()
+    state = store.path.read_bytes(), Path(f"{store.path}-wal").read_bytes()
     store.close()
-    assert len(wal) > 4096
-    counts = set()
-    for cut in [*range(0, len(wal), 997), len(wal)]:
-        trial = tmp_path / f"torn-{cut}.sockcap"
-        trial.write_bytes(database)
-        Path(f"{trial}-wal").write_bytes(wal[:cut])
-        try:
-            with CaptureStore.open(trial) as reader:
-                total = reader.count()
-                records = reader.records(0, total + 1)
-        except CaptureError as exc:
-            assert "\n" not in str(exc)
-            counts.add(None)
-            continue
-        assert total % 50 == 0  # only whole commits
-        assert [r.seq for r in records] == list(range(total))
-        assert all(r.wire.startswith(b"record %d " % r.seq) for r in records)
-        counts.add(total)
+    assert len(state[1]) > 4096
+    return state
+
+
+def _whole_commits_or_refused(path: Path, database: bytes, wal: bytes) -> int | None:
+    """Open a database + WAL pair: the count seen (whole commits only), or None if refused."""
+    path.write_bytes(database)
+    Path(f"{path}-wal").write_bytes(wal)
+    try:
+        with CaptureStore.open(path) as reader:
+            total = reader.count()
+            records = reader.records(0, total + 1)
+    except CaptureError as exc:
+        assert "\n" not in str(exc)
+        return None
+    assert total % 50 == 0  # only whole commits
+    assert [r.seq for r in records] == list(range(total))
+    assert all(r.wire.startswith(b"record %d " % r.seq) for r in records)
+    return total
+
+
+def test_wal_torn_at_any_offset_keeps_whole_commits_only(
+    crashed_state: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    """A crash mid-commit leaves a torn WAL: readers see whole commits, never half of one."""
+    database, wal = crashed_state
+    counts = {
+        _whole_commits_or_refused(tmp_path / f"torn-{cut}.sockcap", database, wal[:cut])
+        for cut in [*range(0, len(wal), 997), len(wal)]
+    }
     # The whole WAL, and torn states in between (whole commits of 50 records each).
     assert 250 in counts and len(counts - {None}) >= 3, counts
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_wal_with_damaged_bytes_keeps_whole_commits_only(
+    crashed_state: tuple[bytes, bytes], tmp_path: Path, data: st.DataObject
+) -> None:
+    database, wal = crashed_state
+    damaged = bytearray(wal)
+    for _ in range(data.draw(st.integers(1, 4))):
+        offset = data.draw(st.integers(0, len(wal) - 1))
+        damaged[offset] ^= data.draw(st.integers(1, 255))
+    directory = Path(tempfile.mkdtemp(dir=tmp_path))
+    _whole_commits_or_refused(directory / "damaged.sockcap", database, bytes(damaged))
