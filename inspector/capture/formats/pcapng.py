@@ -55,9 +55,11 @@ _OPT_HEAD = struct.Struct(_ENDIAN + "HH")
 _OPT_COMMENT = 1
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
 
-_STREAM_KINDS = frozenset({Kind.HANDSHAKE, Kind.FRAME, Kind.DATA, Kind.MESSAGE})
-_WS_KINDS = frozenset({Kind.HANDSHAKE, Kind.FRAME})
-_TCP_KINDS = frozenset({Kind.DATA, Kind.MESSAGE})
+# An error record with a direction holds bytes that crossed the wire but became no
+# other record (a frame cut by EOF, bytes after a protocol violation): part of the stream.
+_STREAM_KINDS = frozenset({Kind.HANDSHAKE, Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.ERROR})
+_WS_KINDS = frozenset({Kind.HANDSHAKE, Kind.FRAME, Kind.ERROR})
+_TCP_KINDS = frozenset({Kind.DATA, Kind.MESSAGE, Kind.ERROR})
 _MADE_UP_PORT = 54321
 
 
@@ -310,13 +312,14 @@ class _PcapngExport:
         self.maker: PacketMaker | None = None
         self.conv: TcpConversation | None = None
         self.closed: Record | None = None
+        self.last_wire: dict[Direction, bytes] = {}
 
     def _carries(self, record: Record) -> bool:
         """True when the record's wire bytes go into a packet."""
         if record.direction is Direction.META:
             return False
         if self.udp:
-            return record.kind is Kind.DATAGRAM
+            return record.kind is Kind.DATAGRAM or (record.kind is Kind.ERROR and bool(record.wire))
         return bool(record.wire) and record.kind in self.stream_kinds
 
     def begin(self, first_ts: int | None) -> None:
@@ -344,6 +347,12 @@ class _PcapngExport:
     def add(self, record: Record) -> None:
         ts = self.start + record.t_ns
         carries = self._carries(record)
+        if carries and record.kind is Kind.ERROR:
+            # The engine may record a rejected frame both as a frame (with "error") and
+            # as an error holding the same bytes: they crossed the wire once.
+            carries = record.wire != self.last_wire.get(record.direction)
+        if carries:
+            self.last_wire[record.direction] = record.wire
         if self.maker is None:
             if not carries:
                 self.metas.append(record)
@@ -360,7 +369,9 @@ class _PcapngExport:
             if record.kind is Kind.CLOSED:
                 self.closed = record
             return
-        if record.kind is Kind.HANDSHAKE and record.direction is Direction.IN:
+        if record.kind is Kind.ERROR or (
+            record.kind is Kind.HANDSHAKE and record.direction is Direction.IN
+        ):
             line = describe_meta(record, self.include_secrets)
             if line:
                 self.comments.append(line)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from format_samples import raw_frame
+from servers import Close, HostileScript, ReadUntil, Upgrade, Write
 from tshark_tools import (
     expected_ws_frames,
     fields,
@@ -20,6 +22,7 @@ from tshark_tools import (
     tcp_streams,
     tshark_ws_frames,
 )
+from websockets.frames import Opcode
 
 from inspector.capture.formats import export_har, export_jsonl, export_pcapng, load_har
 from inspector.capture.formats.jsonl import iter_jsonl
@@ -207,3 +210,28 @@ def test_real_session_through_har_and_jsonl(tmp_path: Path, ws_server: Any) -> N
         )
         for r in records
     ]
+
+
+@needs_tshark
+def test_bytes_of_a_protocol_violation_stay_in_the_stream(
+    tmp_path: Path, hostile_server_factory: Any
+) -> None:
+    masked_from_server = raw_frame(Opcode.TEXT, b"not allowed", mask=True)
+    server = hostile_server_factory(
+        HostileScript((Upgrade(), Write(masked_from_server), ReadUntil(b"\x88"), Close()))
+    )
+
+    async def scenario(session: Session) -> None:
+        await session.wait_closed()
+
+    store = record_session(tmp_path, server.ws_url, scenario)
+    records = all_records(store)
+    violation = next(r for r in records if r.kind is Kind.ERROR and r.direction is Direction.IN)
+    assert violation.wire == masked_from_server
+    path = pcapng_of(tmp_path, store)
+    streams = tcp_streams(path, client_port(records))
+    response = next(r for r in records if r.kind is Kind.HANDSHAKE and r.direction is Direction.IN)
+    assert streams[Direction.IN] == response.wire + masked_from_server
+    assert streams[Direction.OUT] == b"".join(server.received)
+    comments = [row[0] for row in fields(path, "frame.comment", "frame.comment")]
+    assert any(violation.fields["message"] in comment for comment in comments)
