@@ -20,7 +20,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -480,14 +480,15 @@ class CaptureStore:
 
     def matching(
         self,
-        directions: set[str] | None = None,
-        kinds: set[str] | None = None,
+        directions: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
         text: str | None = None,
         regex: str | None = None,
         case_sensitive: bool = False,
     ) -> list[int]:
         """Seqs of the records that pass every given filter, in order.
 
+        ``directions`` and ``kinds`` take values or enum members (Direction.IN or "in");
         ``text`` and ``regex`` search the payload (the wire bytes when there is none)
         decoded as UTF-8 with errors replaced.
         """
