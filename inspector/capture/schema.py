@@ -172,12 +172,34 @@ def load_json_object(text: Any, what: str) -> dict[str, Any]:
 Row = tuple[int, int, int, str, str, bytes, bytes | None, int, str | None]
 
 
-def encode_rows(session_id: int, records: list[Record]) -> list[Row]:
-    """Rows for INSERT_RECORD; payload equal to wire is stored once (payload_is_wire=1)."""
+def encode_rows(session_id: int, records: list[Record], *, careful: bool = False) -> list[Row]:
+    """Rows for INSERT_RECORD; payload equal to wire is stored once (payload_is_wire=1).
+
+    ``careful`` makes every value storable whatever its type or size (slower).
+    """
+    if not careful:
+        try:
+            return _encode_fast(session_id, records)
+        except Exception:  # an odd value in some record: take the careful path for all
+            pass
+    return [_encode_careful(session_id, record) for record in records]
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _int64(value: Any) -> int:
+    """An integer SQLite can store (clamped to 64 bits; 0 if not a number)."""
     try:
-        return _encode_fast(session_id, records)
-    except Exception:  # an odd value in some record: take the careful path for all
-        return [_encode_careful(session_id, record) for record in records]
+        return min(max(int(value), _INT64_MIN), _INT64_MAX)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _text(value: Any) -> str:
+    """Text SQLite can store (lone surrogates replaced)."""
+    text = str(getattr(value, "value", value))
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _encode_fast(session_id: int, records: list[Record]) -> list[Row]:
@@ -228,10 +250,10 @@ def _encode_careful(session_id: int, record: Record) -> Row:
     fields = record.fields if isinstance(record.fields, Mapping) else {}
     return (
         session_id,
-        int(record.seq),
-        int(record.t_ns),
-        str(getattr(record.direction, "value", record.direction)),
-        str(getattr(record.kind, "value", record.kind)),
+        _int64(record.seq),
+        _int64(record.t_ns),
+        _text(record.direction),
+        _text(record.kind),
         wire,
         payload,
         same,

@@ -38,6 +38,7 @@ from inspector.capture.schema import (
     SESSION_COLUMNS,
     SQLITE_MAGIC,
     CaptureSession,
+    Row,
     check_schema,
     decode_row,
     decode_session,
@@ -187,7 +188,7 @@ class CaptureStore:
                 (endpoint, scheme, started, STATE_RUNNING, options_json),
             )
             conn.execute("COMMIT")
-        except (sqlite3.Error, OSError, CaptureError) as exc:
+        except (sqlite3.Error, OSError, CaptureError, ValueError, OverflowError) as exc:
             if conn is not None:
                 conn.close()
             _unlink_quietly(path)
@@ -350,7 +351,7 @@ class CaptureStore:
             return
         try:
             _write_session_end(self._conn, self._session)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError, OverflowError) as exc:
             self._fail(exc)
 
     def close(self) -> None:
@@ -382,24 +383,37 @@ class CaptureStore:
         batch = self._pending
         if self._error is not None or self._closed or not batch:
             return
-        conn = self._conn
         try:
-            rows = encode_rows(self._session.id, batch)
-            conn.execute("BEGIN")
-            conn.executemany(INSERT_RECORD, rows)
-            conn.execute("COMMIT")
-        except (sqlite3.Error, OSError, MemoryError) as exc:
+            try:
+                self._insert(encode_rows(self._session.id, batch))
+            except (OverflowError, ValueError, TypeError):
+                # A value SQLite cannot bind (an int beyond 64 bits, a lone surrogate):
+                # bind the batch again with every value made storable.
+                self._rollback()
+                self._insert(encode_rows(self._session.id, batch, careful=True))
+        except Exception as exc:  # never into the session: the file failed, keep records
             self._fail(exc)
             return
         self._file_count += len(batch)
         self._pending = []
         self._commit_due = time.monotonic() + self._commit_interval
 
-    def _fail(self, exc: BaseException) -> None:
-        """Stop writing the file: records stay in memory from here on."""
+    def _insert(self, rows: list[Row]) -> None:
+        """Insert rows in one transaction."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        conn.executemany(INSERT_RECORD, rows)
+        conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """End a failed transaction, if one is still open."""
         if self._conn.in_transaction:
             with suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop writing the file: records stay in memory from here on."""
+        self._rollback()
         self._error = (
             f"capture file {self.path} could not be written: {_reason(exc)}; "
             "records are kept in memory — use Save As"
