@@ -67,6 +67,8 @@ class WsSession:
         url: str = "ws://127.0.0.1:8765/chat?access_token=abc123&room=1",
         compress: bool = False,
         headers: Mapping[str, str] | None = None,
+        local: str = "127.0.0.1:50123",
+        peer: str = "127.0.0.1:8765",
     ) -> None:
         self.url = url
         self.records: list[Record] = []
@@ -80,9 +82,9 @@ class WsSession:
         self._meta(Kind.RESOLVE, host="127.0.0.1", addresses=["127.0.0.1"], duration_ns=10_000)
         self._meta(
             Kind.CONNECT,
-            local="127.0.0.1:50123",
-            peer="127.0.0.1:8765",
-            family="ipv4",
+            local=local,
+            peer=peer,
+            family="ipv6" if local.startswith("[") else "ipv4",
             duration_ns=200_000,
         )
         request = self.client.connect()

@@ -78,6 +78,19 @@ def test_compressed_session_is_decompressed_by_tshark(tmp_path: Path) -> None:
 
 
 @needs_tshark
+def test_websocket_over_ipv6_with_a_host_name(tmp_path: Path) -> None:
+    session = WsSession(url="ws://localhost:8765/", local="[::1]:50999", peer="[::1]:8765")
+    session.client_send("text", "over v6")
+    session.server_send("binary", b"\x00" * 70000)
+    records = session.finish()
+    path = export(tmp_path, SessionInfo("ws://localhost:8765/", "ws"), records)
+    assert tshark_ws_frames(path) == expected_ws_frames(records)
+    rows = fields(path, "tcp", "ipv6.src", "ipv6.dst", "tcp.srcport")
+    assert rows[0] == ["::1", "::1", "50999"]
+    assert problems(path) == []
+
+
+@needs_tshark
 def test_plain_tcp_session_round_trips_its_bytes(tmp_path: Path) -> None:
     big = bytes(range(256)) * 1000
     records = [
