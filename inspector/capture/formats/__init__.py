@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from inspector.capture.formats.common import ExportCancelled, ImportedSession, SessionLike
 from inspector.capture.formats.har import export_har, import_har, load_har
-from inspector.capture.formats.jsonl import export_jsonl, iter_jsonl, read_jsonl, record_line
+from inspector.capture.formats.jsonl import export_jsonl, iter_jsonl, jsonl_line, read_jsonl
 from inspector.capture.formats.pcapng import export_pcapng
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "export_pcapng",
     "import_har",
     "iter_jsonl",
+    "jsonl_line",
     "load_har",
     "read_jsonl",
-    "record_line",
 ]

@@ -38,7 +38,7 @@ _RECORD_KEYS = frozenset(
 _MAX_INT = 1 << 63
 
 
-def record_line(record: Record, include_secrets: bool = False) -> str:
+def jsonl_line(record: Record, include_secrets: bool = False) -> str:
     """One record as one JSON line (without the newline)."""
     redacted = False
     if not include_secrets and record.kind is Kind.HANDSHAKE:
@@ -68,7 +68,7 @@ def export_jsonl(
     batch: list[str] = []
     try:
         for record in with_progress(records, progress):
-            batch.append(record_line(record, include_secrets))
+            batch.append(jsonl_line(record, include_secrets))
             if len(batch) >= 1024:
                 out.write(("\n".join(batch) + "\n").encode("utf-8", "surrogatepass"))
                 written += len(batch)
@@ -117,7 +117,7 @@ def _bytes_field(obj: dict[str, Any], name: str, where: str, b64: bool) -> bytes
 
 
 def line_to_record(line: bytes | str, where: str) -> Record:
-    """One JSON line as a Record (the inverse of :func:`record_line`)."""
+    """One JSON line as a Record (the inverse of :func:`jsonl_line`)."""
     obj = loads_json(line, where)
     if not isinstance(obj, dict):
         raise CaptureError(f"{where}: not a JSON object")

@@ -97,7 +97,7 @@ def _ms(value: object) -> str:
     return f"{value / 1e6:.3f} ms" if isinstance(value, int | float) else "?"
 
 
-def describe_meta(record: Record, include_secrets: bool) -> str | None:
+def describe_meta(record: Record) -> str | None:
     """One comment line for a resolve/connect/tls/info/error/closed record."""
     fields = record.fields
     kind = record.kind
@@ -162,6 +162,8 @@ def _choose_endpoints(session: SessionLike, metas: list[Record]) -> tuple[Endpoi
         server = IPv4Address("127.0.0.1")
     if isinstance(server, IPv6Address) and server.ipv4_mapped is not None:
         server = server.ipv4_mapped
+    if isinstance(local_ip, IPv6Address) and local_ip.ipv4_mapped is not None:
+        local_ip = local_ip.ipv4_mapped
     server_port = endpoint.port if endpoint else (peer_port or 80)
     client = local_ip if local_ip is not None and local_ip.version == server.version else None
     if client is None:
@@ -188,8 +190,9 @@ def _section_comment(
             f"The session ran over TLS; its decrypted bytes are shown as {plain} "
             "(no TLS records are in this file)."
         )
-    if scheme in ("ws", "wss"):
-        lines.append("Packets carry the recorded bytes; TCP/IP headers are synthesised.")
+    lines.append(
+        "Packets carry the recorded bytes; Ethernet, IP and TCP/UDP headers are made here."
+    )
     if made_up:
         lines.append("Addresses or ports the capture did not record are made up.")
     if include_secrets:
@@ -325,7 +328,7 @@ class _PcapngExport:
     def begin(self, first_ts: int | None) -> None:
         """Write the header blocks and, for TCP with a first packet time, the handshake."""
         ends, made_up = _choose_endpoints(self.session, self.metas)
-        lines = [line for r in self.metas if (line := describe_meta(r, self.include_secrets))]
+        lines = [line for r in self.metas if (line := describe_meta(r))]
         endpoint = str(getattr(self.session, "endpoint", "") or "")
         if not self.include_secrets:
             endpoint = redact_target(endpoint)[0]
@@ -363,7 +366,7 @@ class _PcapngExport:
             if changed:
                 self.comments.append("credentials redacted in this message")
         if not carries:
-            line = describe_meta(record, self.include_secrets)
+            line = describe_meta(record)
             if line:
                 self.comments.append(line)
             if record.kind is Kind.CLOSED:
@@ -372,7 +375,7 @@ class _PcapngExport:
         if record.kind is Kind.ERROR or (
             record.kind is Kind.HANDSHAKE and record.direction is Direction.IN
         ):
-            line = describe_meta(record, self.include_secrets)
+            line = describe_meta(record)
             if line:
                 self.comments.append(line)
         comment = "\n".join(self.comments) or None
