@@ -31,7 +31,6 @@ from inspector.capture.schema import (
     APPLICATION,
     APPLICATION_ID,
     DDL,
-    INSERT_RECORD,
     PAGE_SIZE,
     RECORD_COLUMNS,
     SCHEMA_VERSION,
@@ -44,6 +43,7 @@ from inspector.capture.schema import (
     decode_session,
     dump_json,
     encode_rows,
+    insert_rows,
     load_json_object,
 )
 from inspector.capture.search import make_predicate
@@ -402,7 +402,7 @@ class CaptureStore:
         """Insert rows in one transaction."""
         conn = self._conn
         conn.execute("BEGIN")
-        conn.executemany(INSERT_RECORD, rows)
+        insert_rows(conn, rows)
         conn.execute("COMMIT")
 
     def _rollback(self) -> None:
@@ -560,7 +560,7 @@ class CaptureStore:
             dest = sqlite3.connect(temp, isolation_level=None)
             self._conn.backup(dest)
             dest.execute("BEGIN")
-            dest.executemany(INSERT_RECORD, encode_rows(self._session.id, self._pending))
+            insert_rows(dest, encode_rows(self._session.id, self._pending, careful=True))
             _write_session_end(dest, self._session)
             dest.execute("COMMIT")
             dest.execute("PRAGMA journal_mode = DELETE")
