@@ -4,7 +4,12 @@ iterable of records), so they work on a capture store, a live recorder or a list
 
 from __future__ import annotations
 
-from inspector.capture.formats.common import ExportCancelled, ImportedSession, SessionLike
+from inspector.capture.formats.common import (
+    ExportCancelled,
+    ImportedSession,
+    SessionLike,
+    records_of,
+)
 from inspector.capture.formats.har import export_har, import_har, load_har
 from inspector.capture.formats.jsonl import export_jsonl, iter_jsonl, jsonl_line, read_jsonl
 from inspector.capture.formats.pcapng import export_pcapng
@@ -21,4 +26,5 @@ __all__ = [
     "jsonl_line",
     "load_har",
     "read_jsonl",
+    "records_of",
 ]

@@ -53,6 +53,26 @@ class ImportedSession:
     summary: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
+class PagedRecords(Protocol):
+    """What :func:`records_of` reads: the capture store's paging methods."""
+
+    def count(self) -> int: ...
+
+    def records(self, start: int, limit: int) -> list[Record]: ...
+
+
+def records_of(store: PagedRecords, page: int = 4096) -> Iterator[Record]:
+    """Every record of a store, fetched a page at a time (a million never sit in memory)."""
+    total = store.count()
+    start = 0
+    while start < total:
+        batch = store.records(start, min(page, total - start))
+        if not batch:
+            return
+        yield from batch
+        start = batch[-1].seq + 1
+
+
 class ExportCancelled(CaptureError):
     """The progress callback asked to stop; the output is incomplete."""
 

@@ -112,7 +112,7 @@ def _head(first_line: str, headers: list[list[str]]) -> bytes:
     return "\r\n".join(lines).encode("utf-8", "replace")
 
 
-def _payload(opcode: int, data: str, where: str) -> bytes:
+def _payload(opcode: int, data: str) -> bytes:
     """Message data as bytes: text as UTF-8; other opcodes base64 (Chrome, Firefox and
     mitmproxy write binary that way), or the text itself when it is not base64."""
     if opcode == 1:
@@ -284,4 +284,4 @@ def _message(item: Any, where: str) -> tuple[Direction, float | None, int, bytes
         seconds /= 1000.0  # milliseconds since the epoch
     data = _str(item.get("data"), where, "data", "")
     direction = Direction.OUT if kind == "send" else Direction.IN
-    return direction, seconds, opcode, _payload(opcode, data, where)
+    return direction, seconds, opcode, _payload(opcode, data)

@@ -24,7 +24,13 @@ from tshark_tools import (
 )
 from websockets.frames import Opcode
 
-from inspector.capture.formats import export_har, export_jsonl, export_pcapng, load_har
+from inspector.capture.formats import (
+    export_har,
+    export_jsonl,
+    export_pcapng,
+    load_har,
+    records_of,
+)
 from inspector.capture.formats.jsonl import iter_jsonl
 from inspector.capture.store import CaptureStore
 from inspector.core.endpoints import parse_endpoint
@@ -76,7 +82,10 @@ def record_session(
 
 
 def all_records(store: CaptureStore) -> list[Record]:
-    return store.records(0, store.count())
+    records = list(records_of(store, page=7))  # several pages even for a short session
+    assert records == store.records(0, store.count())
+    assert [r.seq for r in records] == list(range(store.count()))
+    return records
 
 
 def pcapng_of(tmp_path: Path, store: CaptureStore, **kwargs: Any) -> Path:
