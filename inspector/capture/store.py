@@ -18,24 +18,27 @@ import bisect
 import dataclasses
 import os
 import sqlite3
-import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inspector import __version__
+from inspector.capture.files import (
+    BUSY_TIMEOUT,
+    STATE_RUNNING,
+    connect_readonly,
+    copy_capture,
+    initialise,
+    make_private_file,
+    reason,
+    sidecars,
+    unlink_quietly,
+    write_session_end,
+)
 from inspector.capture.schema import (
-    APPLICATION,
-    APPLICATION_ID,
-    DDL,
-    PAGE_SIZE,
     RECORD_COLUMNS,
-    SCHEMA_VERSION,
     SESSION_COLUMNS,
-    SQLITE_MAGIC,
     CaptureSession,
     Row,
     check_schema,
@@ -53,34 +56,8 @@ from inspector.core.records import Record
 
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
-#: How long a reader waits for a lock held by a writer before giving up (ms).
-BUSY_TIMEOUT_MS = 2000
 #: More records than any viewer could list: a file claiming so many is damaged.
 MAX_RECORDS = 2**31 - 1
-#: State of a session whose writer has not finished it (or crashed before it could).
-STATE_RUNNING = "running"
-
-_REASONS = {
-    "SQLITE_FULL": "disk full",
-    "SQLITE_READONLY": "the file is read-only",
-    "SQLITE_CANTOPEN": "the file cannot be opened",
-    "SQLITE_NOTADB": "not an SQLite database",
-    "SQLITE_CORRUPT": "the file is damaged",
-    "SQLITE_BUSY": "the file is locked by another program",
-}
-
-
-def _reason(exc: BaseException) -> str:
-    """A short human reason for an SQLite or OS error."""
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    for prefix, text in _REASONS.items():
-        if name.startswith(prefix):
-            return text
-    if name.startswith("SQLITE_IOERR"):
-        return "I/O error"
-    return str(exc) or type(exc).__name__
 
 
 def _options_mapping(options: Any) -> Mapping[str, Any]:
@@ -88,17 +65,6 @@ def _options_mapping(options: Any) -> Mapping[str, Any]:
     if dataclasses.is_dataclass(options) and not isinstance(options, type):
         return dataclasses.asdict(options)
     return options if isinstance(options, Mapping) else {}
-
-
-def _unlink_quietly(path: Path) -> None:
-    """Remove a file if it is there (cleanup: a failure here is not worth reporting)."""
-    with suppress(OSError):
-        path.unlink()
-
-
-def _sidecars(path: Path) -> list[Path]:
-    """The WAL and shared-memory files SQLite keeps next to a database."""
-    return [path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
 class CaptureStore:
@@ -145,60 +111,21 @@ class CaptureStore:
     ) -> CaptureStore:
         """Create a capture file (mode 0600) holding one new session, ready to record."""
         path = Path(path)
-        try:
-            if overwrite:
-                _unlink_quietly(path)
-            if not path.exists():
-                for sidecar in _sidecars(path):
-                    _unlink_quietly(sidecar)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            os.close(fd)
-        except FileExistsError:
-            raise CaptureError(f"capture file {path} already exists") from None
-        except OSError as exc:
-            raise CaptureError(f"cannot create capture file {path}: {_reason(exc)}") from None
+        make_private_file(path, overwrite=overwrite)
         conn: sqlite3.Connection | None = None
         started = clock.started_wall_ns
+        options_json = dump_json(_options_mapping(options))
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            if str(mode).lower() != "wal":
-                raise CaptureError(f"cannot create capture file {path}: WAL mode unavailable")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("BEGIN")
-            for statement in DDL:
-                conn.execute(statement)
-            created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            conn.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [
-                    ("schema_version", str(SCHEMA_VERSION)),
-                    ("application", APPLICATION),
-                    ("app_version", __version__),
-                    ("created", created),
-                ],
-            )
-            options_json = dump_json(_options_mapping(options))
-            cursor = conn.execute(
-                "INSERT INTO sessions (endpoint, scheme, started_wall_ns, state, options)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (endpoint, scheme, started, STATE_RUNNING, options_json),
-            )
-            conn.execute("COMMIT")
-        except (sqlite3.Error, OSError, CaptureError, ValueError, OverflowError) as exc:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            session_id = initialise(conn, endpoint, scheme, started, options_json)
+        except (sqlite3.Error, OSError, ValueError, OverflowError) as exc:
             if conn is not None:
                 conn.close()
-            _unlink_quietly(path)
-            for sidecar in _sidecars(path):
-                _unlink_quietly(sidecar)
-            if isinstance(exc, CaptureError):
-                raise
-            raise CaptureError(f"cannot create capture file {path}: {_reason(exc)}") from None
+            for leftover in (path, *sidecars(path)):
+                unlink_quietly(leftover)
+            raise CaptureError(f"cannot create capture file {path}: {reason(exc)}") from None
         session = CaptureSession(
-            int(cursor.lastrowid or 1),
+            session_id,
             endpoint,
             scheme,
             started,
@@ -222,28 +149,9 @@ class CaptureStore:
         """Open a capture read-only, checking it is one; the first session unless told."""
         path = Path(path)
         name = f"capture file {path}"
-        try:
-            info = path.stat()
-            if not stat.S_ISREG(info.st_mode):
-                raise CaptureError(f"{name} is not a regular file")
-            with path.open("rb") as handle:
-                header = handle.read(len(SQLITE_MAGIC))
-        except OSError as exc:
-            raise CaptureError(f"cannot open {name}: {_reason(exc)}") from None
-        if not header:
-            raise CaptureError(f"{name} is empty")
-        if header != SQLITE_MAGIC:
-            raise CaptureError(f"{name} is not a Socket Inspector capture")
         conn: sqlite3.Connection | None = None
         try:
-            uri = path.absolute().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(
-                uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-            )
-            # Nothing in the file may run code: no views/triggers calling functions.
-            conn.execute("PRAGMA trusted_schema = OFF")
-            conn.execute("PRAGMA query_only = ON")
-            conn.execute("PRAGMA cell_size_check = ON")
+            conn = connect_readonly(path, name)
             check_schema(conn, name)
             sessions = _read_sessions(conn)
             if not sessions:
@@ -268,7 +176,7 @@ class CaptureStore:
         except (sqlite3.Error, OSError, ValueError, OverflowError, MemoryError) as exc:
             if conn is not None:
                 conn.close()
-            raise CaptureError(f"cannot read {name}: {_reason(exc)}") from None
+            raise CaptureError(f"cannot read {name}: {reason(exc)}") from None
         return cls(conn, path, session, writable=False, file_count=count)
 
     # -- state ------------------------------------------------------------------
@@ -350,7 +258,7 @@ class CaptureStore:
         if self._error is not None:
             return
         try:
-            _write_session_end(self._conn, self._session)
+            write_session_end(self._conn, self._session)
         except (sqlite3.Error, ValueError, OverflowError) as exc:
             self._fail(exc)
 
@@ -415,7 +323,7 @@ class CaptureStore:
         """Stop writing the file: records stay in memory from here on."""
         self._rollback()
         self._error = (
-            f"capture file {self.path} could not be written: {_reason(exc)}; "
+            f"capture file {self.path} could not be written: {reason(exc)}; "
             "records are kept in memory — use Save As"
         )
         self._batch_limit = 1 << 62
@@ -437,7 +345,7 @@ class CaptureStore:
         except CaptureError:
             raise
         except (sqlite3.Error, OSError, ValueError, OverflowError, MemoryError) as exc:
-            raise CaptureError(f"cannot read capture file {self.path}: {_reason(exc)}") from None
+            raise CaptureError(f"cannot read capture file {self.path}: {reason(exc)}") from None
 
     def count(self) -> int:
         """How many records the session has (committed and buffered)."""
@@ -547,34 +455,11 @@ class CaptureStore:
             if target.exists() and target.resolve() == self.path.resolve():
                 raise CaptureError(f"cannot save capture over itself ({target})")
         except OSError as exc:
-            raise CaptureError(f"cannot save capture to {target}: {_reason(exc)}") from None
+            raise CaptureError(f"cannot save capture to {target}: {reason(exc)}") from None
         self._check_open()
         self.flush()
-        temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        dest: sqlite3.Connection | None = None
-        try:
-            _unlink_quietly(temp)
-            for sidecar in _sidecars(temp):
-                _unlink_quietly(sidecar)
-            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-            dest = sqlite3.connect(temp, isolation_level=None)
-            self._conn.backup(dest)
-            dest.execute("BEGIN")
-            insert_rows(dest, encode_rows(self._session.id, self._pending, careful=True))
-            _write_session_end(dest, self._session)
-            dest.execute("COMMIT")
-            dest.execute("PRAGMA journal_mode = DELETE")
-            dest.close()
-            dest = None
-            os.replace(temp, target)
-        except (sqlite3.Error, OSError, MemoryError) as exc:
-            if dest is not None:
-                dest.close()
-            _unlink_quietly(temp)
-            raise CaptureError(f"cannot save capture to {target}: {_reason(exc)}") from None
-        finally:
-            for sidecar in _sidecars(temp):
-                _unlink_quietly(sidecar)
+        rows = encode_rows(self._session.id, self._pending, careful=True)
+        copy_capture(self._conn, target, rows, self._session)
 
 
 def _checked_count(low: Any, high: Any, name: str) -> int:
@@ -602,11 +487,3 @@ def _read_sessions(conn: sqlite3.Connection) -> list[CaptureSession]:
     """Every session row, checked."""
     rows = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY id").fetchall()
     return [decode_session(row) for row in rows]
-
-
-def _write_session_end(conn: sqlite3.Connection, session: CaptureSession) -> None:
-    """Store a session's end time, state and summary."""
-    conn.execute(
-        "UPDATE sessions SET ended_wall_ns = ?, state = ?, summary = ? WHERE id = ?",
-        (session.ended_wall_ns, session.state, dump_json(session.summary), session.id),
-    )
