@@ -1,0 +1,86 @@
+"""An Autobahn|Testsuite echo client built on the engine, and a runner over kosoku."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kosoku import FailureError, run_fuzzingserver
+
+from inspector.core.endpoints import parse_endpoint
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Record
+from inspector.net.session import SessionError, SessionState, create_session
+
+AGENT = "socket-inspector"
+POLL = 0.0005  # seconds between two looks for complete messages to echo (no per-message hook)
+CASE_TIMEOUT = 30.0  # seconds: a bound on one case, never asserted
+
+
+@dataclass(slots=True)
+class CaseRun:
+    """What the engine recorded for one case, and how the session ended."""
+
+    index: int
+    records: list[Record] = field(default_factory=list)
+    ok: bool = False
+    failure: str | None = None
+
+
+async def echo_session(url: str, compression: bool) -> CaseRun:
+    """Open ``url``, echo every text/binary message back unchanged until the peer closes
+    (what ``inspector probe --echo`` does), and keep every record."""
+    run = CaseRun(0)
+    recorder = Recorder()
+    options = SessionOptions(compression=compression, max_size=None)
+    session = create_session(parse_endpoint(url), options, recorder)
+    if await session.open():
+        closed = asyncio.ensure_future(session.wait_closed())
+        try:
+            async with asyncio.timeout(CASE_TIMEOUT):
+                while not closed.done():
+                    await asyncio.wait({closed}, timeout=POLL)
+                    for kind, data in session.take_messages():
+                        if session.state is not SessionState.OPEN:
+                            break
+                        with contextlib.suppress(SessionError):
+                            if kind == "text":
+                                session.send_text(data.decode("utf-8"))
+                            else:
+                                session.send_binary(data)
+                    run.records.extend(recorder.drain())
+        except TimeoutError:
+            session.abort()
+        finally:
+            closed.cancel()
+    run.records.extend(recorder.drain())
+    run.ok, run.failure = session.ok, session.failure
+    return run
+
+
+async def run_suite(
+    cases: Sequence[str], compression: bool, exclude: Sequence[str] = ()
+) -> tuple[dict[str, tuple[str, str, bool]], dict[str, CaseRun]]:
+    """Run ``cases`` against kosoku's fuzzing server; return each case's verdicts
+    (behavior, close behavior, passed) and the engine's runs, keyed by case id."""
+    async with run_fuzzingserver(list(cases), list(exclude), host="127.0.0.1", port=0) as server:
+        base = f"ws://127.0.0.1:{server.port}"
+        count_run = await echo_session(base + "/getCaseCount", compression=False)
+        count = int(next(r.payload for r in count_run.records if r.kind == "frame"
+                         and r.fields.get("opcode") == "text"))  # fmt: skip
+        runs: list[CaseRun] = []
+        for index in range(1, count + 1):
+            run = await echo_session(f"{base}/runCase?case={index}&agent={AGENT}", compression)
+            run.index = index
+            runs.append(run)
+        await echo_session(f"{base}/updateReports?agent={AGENT}", compression=False)
+        try:
+            results = await asyncio.wait_for(server.get_result(), CASE_TIMEOUT)
+        except FailureError as exc:
+            results = exc.results
+    verdicts = {r.case_id: (r.behavior.value, r.behavior_close.value, r.passed) for r in results}
+    by_id = {r.case_id: runs[r.case_index - 1] for r in results}
+    return verdicts, by_id
