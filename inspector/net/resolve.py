@@ -1,9 +1,20 @@
-"""Name resolution with its own timing, and address formatting for records."""
+"""Name resolution with its own timing, and address formatting for records.
+
+The lookup itself goes through :data:`resolver`, a module-level coroutine function
+with the signature of ``loop.getaddrinfo(host, port, type=...)``. Tests (and an
+embedding program) replace it with :func:`use_resolver` so a lookup never has to leave
+the machine. Names under the special-use domain ``.invalid`` fail at once, here,
+without asking the system resolver (RFC 6761 §6.4: "Name resolution APIs and
+libraries SHOULD recognize 'invalid' names as special and SHOULD always return
+immediate negative responses").
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
@@ -12,6 +23,42 @@ from inspector.core.records import Direction, Kind
 
 #: (family, sockaddr) as getaddrinfo gives them.
 Address = tuple[int, tuple[Any, ...]]
+
+#: One getaddrinfo result: (family, type, proto, canonname, sockaddr).
+AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]
+
+#: A resolver: ``await resolver(host, port, socktype)`` -> getaddrinfo results, or
+#: socket.gaierror when the name has no address.
+Resolver = Callable[[str, int, int], Awaitable[list[AddrInfo]]]
+
+
+def is_invalid_name(host: str) -> bool:
+    """True for names under the special-use ".invalid" domain (RFC 6761 §6.4)."""
+    name = host.rstrip(".").lower()
+    return name == "invalid" or name.endswith(".invalid")
+
+
+async def system_resolver(host: str, port: int, socktype: int) -> list[AddrInfo]:
+    """The event loop's getaddrinfo (the system resolver), except ".invalid" names."""
+    if is_invalid_name(host):
+        raise socket.gaierror(socket.EAI_NONAME, "no such name (.invalid never resolves)")
+    loop = asyncio.get_running_loop()
+    return await loop.getaddrinfo(host, port, type=socktype)
+
+
+#: The resolver every session uses; replace it with :func:`use_resolver`.
+resolver: Resolver = system_resolver
+
+
+@contextlib.contextmanager
+def use_resolver(replacement: Resolver) -> Iterator[None]:
+    """Resolve every name with ``replacement`` inside the ``with`` block."""
+    global resolver
+    previous, resolver = resolver, replacement
+    try:
+        yield
+    finally:
+        resolver = previous
 
 
 def format_address(sockaddr: tuple[Any, ...] | None) -> str:
@@ -36,9 +83,8 @@ async def resolve(
 ) -> tuple[list[Address], int]:
     """Look up ``endpoint.host`` (IPv6 literals included), record a RESOLVE with the
     addresses and return them with the time it took; socket.gaierror if none."""
-    loop = asyncio.get_running_loop()
     start = recorder.now()
-    infos = await loop.getaddrinfo(endpoint.host, endpoint.port, type=socktype)
+    infos = await resolver(endpoint.host, endpoint.port, socktype)
     duration = recorder.now() - start
     seen: set[tuple[int, tuple[Any, ...]]] = set()
     addresses: list[Address] = []

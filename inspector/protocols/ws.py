@@ -46,6 +46,7 @@ from inspector.protocols.wireframes import (
 )
 from inspector.protocols.wsclient import InspectedClientProtocol, close_code_for
 from inspector.protocols.wsfields import (
+    describe_violation,
     frame_fields,
     initiated_by,
     one_line,
@@ -94,7 +95,8 @@ class WebSocketConnection:
         self._failure: str | None = None
         self._closed_recorded = False
         self._exc_seen = False
-        self._reject: tuple[str, int] | None = None
+        #: (the library's reason for the frame record, close code, the one-line detail)
+        self._reject: tuple[str, int, str] | None = None
         self._in_compressed = False
         self._parts: list[bytes] = []
         self._part_kind = "binary"
@@ -275,9 +277,9 @@ class WebSocketConnection:
                 partial = self._tap.partial()
                 self._tap.drop_partial()
                 if self._reject is not None:
-                    reason, code = self._reject
+                    _reason, code, detail = self._reject
                     self._reject = None
-                    self._record_violation(reason, code, partial, t_ns)
+                    self._record_violation(detail, code, partial, t_ns)
                 elif partial:
                     line = (
                         "server closed the connection in the middle of a frame "
@@ -336,23 +338,30 @@ class WebSocketConnection:
     def _on_frames(self, data: bytes, events: list[Any], t_ns: int) -> None:
         """Feed the tap; record each tap frame with its library event or its rejection."""
         p = self._protocol
+        wire_frames = self._tap.feed(data) if data else []
+        count = len(events)
         exc = p.parser_exc
         if exc is not None and not self._exc_seen:
             self._exc_seen = True
             if not isinstance(exc, EOFError):
                 code = close_code_for(exc)
-                self._reject = (one_line(exc), code)
-                self._set_failure(violation_line(*self._reject))
-        wire_frames = self._tap.feed(data) if data else []
-        count = len(events)
+                start = wire_frames[count].wire if len(wire_frames) > count else self._tap.partial()
+                detail = describe_violation(
+                    exc,
+                    start,
+                    bad_text=exc is p.text_error,
+                    max_size=self._options.max_size,
+                )
+                self._reject = (one_line(exc), code, detail)
+                self._set_failure(violation_line(detail, code))
         for index, wf in enumerate(wire_frames):
             if index < count:
                 self._record_inbound(wf, events[index], t_ns)
             elif self._reject is not None:
-                reason, code = self._reject
+                reason, code, detail = self._reject
                 self._reject = None
                 self._record_frame(Direction.IN, wf, wf.unmasked_payload(), t_ns, error=reason)
-                self._record_violation(reason, code, wf.wire, t_ns)
+                self._record_violation(detail, code, wf.wire, t_ns)
             else:
                 self._record_frame(
                     Direction.IN, wf, wf.unmasked_payload(), t_ns, error=self._ignored_reason()
@@ -361,18 +370,18 @@ class WebSocketConnection:
             self._record_untapped(event, t_ns)
         if self._tap.error is not None and self._reject is None and not self._exc_seen:
             self._exc_seen = True
-            self._reject = (self._tap.error, 1002)
-            self._set_failure(violation_line(*self._reject))
+            self._reject = (self._tap.error, 1002, self._tap.error)
+            self._set_failure(violation_line(self._tap.error, 1002))
             if p.state is OPEN:
                 p.fail(1002, "invalid frame length")
         if self._reject is not None:
             size = self._tap.partial_size()
             if self._tap.error is not None or (size is not None and size > KEEP_REJECTED_FRAME):
-                reason, code = self._reject
+                _reason, code, detail = self._reject
                 self._reject = None
                 header = self._tap.partial_header()
                 self._tap.drop_partial()
-                self._record_violation(reason, code, header, t_ns)
+                self._record_violation(detail, code, header, t_ns)
 
     def _ignored_reason(self) -> str:
         if self._failure is not None:

@@ -33,16 +33,20 @@ class InspectedClientProtocol(ClientProtocol):
         super().__init__(*args, **kwargs)
         self.auto_pong = auto_pong
         self.text = TextValidator()
+        self.text_error: UnicodeDecodeError | None = None
 
     def recv_frame(self, frame: Frame) -> None:
         opcode = frame.opcode
-        if opcode is TEXT:
-            if self.current_size is None:
-                self.text.start(frame.data, frame.fin)
-        elif opcode is CONT:
-            if self.current_size is not None:
+        try:
+            if opcode is TEXT:
+                if self.current_size is None:
+                    self.text.start(frame.data, frame.fin)
+            elif opcode is CONT and self.current_size is not None:
                 self.text.continue_(frame.data, frame.fin)
-        elif opcode is BINARY:
+        except UnicodeDecodeError as exc:
+            self.text_error = exc  # tells bad text apart from a bad close reason
+            raise
+        if opcode is BINARY:
             if self.current_size is None:
                 self.text.reset()
         elif opcode is PING and not self.auto_pong:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidStatus, PayloadTooBig
 from websockets.http11 import Response
 from websockets.protocol import Protocol
 
-from inspector.protocols.wireframes import WireFrame, opcode_name, range_lists
+from inspector.protocols.wireframes import WireFrame, opcode_name, parse_frame, range_lists
 
 
 def one_line(exc: BaseException) -> str:
@@ -23,7 +23,62 @@ def one_line(exc: BaseException) -> str:
 
 def violation_line(reason: str, code: int) -> str:
     """The one line shown when the server breaks RFC 6455."""
-    return f"protocol violation by the server: {reason} (closing with {code})"
+    return f"protocol violation by the server: {reason}; closing with {code}"
+
+
+def describe_violation(
+    exc: BaseException, frame_start: bytes, *, bad_text: bool, max_size: int | None
+) -> str:
+    """What the server did wrong, in words a person reads, with the RFC rule it broke.
+
+    ``exc`` is why websockets' parser stopped, ``frame_start`` the first bytes of the
+    offending frame (as much as arrived; the close payload when it is a close frame)
+    and ``bad_text`` whether the UTF-8 check of a text message raised it.
+    """
+    reason = one_line(exc)
+    first = frame_start[0] if frame_start else None
+    if isinstance(exc, UnicodeDecodeError):
+        if bad_text:
+            return (
+                f"invalid UTF-8 in a text message: {exc.reason} (RFC 6455 §8.1: text must be UTF-8)"
+            )
+        return f"invalid UTF-8 in the close reason: {exc.reason} (RFC 6455 §5.5.1)"
+    if reason == "incorrect masking":
+        return "a masked frame (RFC 6455 §5.1: a server must not mask its frames)"
+    if reason.startswith("invalid opcode"):
+        opcode = f"0x{first & 0x0F:X}" if first is not None else "?"
+        return f"a frame with the reserved opcode {opcode} (RFC 6455 §5.2)"
+    if reason == "reserved bits must be 0":
+        bits = [f"RSV{n}" for n, mask in ((1, 0x40), (2, 0x20), (3, 0x10)) if (first or 0) & mask]
+        which = "/".join(bits) or "RSV"
+        return f"reserved bits set ({which}) without an extension that defines them (RFC 6455 §5.2)"
+    if reason == "control frame too long":
+        return "control frame too long: more than 125 bytes of payload (RFC 6455 §5.5)"
+    if reason == "fragmented control frame":
+        return "fragmented control frame (RFC 6455 §5.5: control frames must have FIN set)"
+    if reason == "unexpected continuation frame":
+        return "a continuation frame with no message to continue (RFC 6455 §5.4)"
+    if reason == "expected a continuation frame":
+        return (
+            "a new data frame in the middle of a fragmented message "
+            "(RFC 6455 §5.4: expected a continuation frame)"
+        )
+    if reason == "close frame too short":
+        return "a close frame with a 1-byte payload (RFC 6455 §5.5.1: the code takes 2 bytes)"
+    if reason == "invalid status code":
+        code = close_payload_fields(_frame_payload(frame_start))[0]
+        shown = f" {code}" if code is not None else ""
+        return f"invalid close code{shown} in the close frame (RFC 6455 §7.4)"
+    if isinstance(exc, PayloadTooBig):
+        limit = f"the {max_size}-byte" if max_size is not None else "the"
+        return f"message larger than {limit} size limit ({reason})"
+    return reason
+
+
+def _frame_payload(wire: bytes) -> bytes:
+    """The (unmasked) payload of a whole frame, or b"" when it is not whole."""
+    frame = parse_frame(wire)
+    return frame.unmasked_payload() if frame is not None else b""
 
 
 def refusal_line(response: Response, exc: BaseException | None) -> str:

@@ -356,7 +356,7 @@ def test_failure_is_known_at_the_header_and_recorded_when_the_frame_is_whole() -
     pair = _open(False)
     bad = Frame(Opcode.BINARY, b"x" * 50).serialize(mask=True)
     pair.to_client(bad[:3])
-    assert pair.client.failure is not None and "incorrect masking" in pair.client.failure
+    assert pair.client.failure is not None and "masked frame" in pair.client.failure
     early = pair.records()
     assert of_kind(early, Kind.ERROR) == []
     assert [r.fields["close_code"] for r in of_kind(early, Kind.FRAME, Direction.OUT)] == [1002]
