@@ -12,6 +12,7 @@ No callback, task or signal is issued per record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from inspector.core.clock import SessionClock
@@ -25,6 +26,28 @@ class RecordSink(Protocol):
         """Take one record; may buffer it."""
 
 
+@dataclass(frozen=True, slots=True)
+class CaptureLimit:
+    """How much traffic a session keeps: at most ``records`` traffic records and/or
+    ``bytes`` of their wire bytes (None: no bound). Past it, traffic is counted, not
+    kept; meta records, errors and the end of the session are always kept."""
+
+    records: int | None = None
+    bytes: int | None = None
+
+    def describe(self) -> str:
+        """The limit as words, e.g. "1000 records" or "1048576 bytes"."""
+        parts = []
+        if self.records is not None:
+            parts.append(f"{self.records} records")
+        if self.bytes is not None:
+            parts.append(f"{self.bytes} bytes")
+        return " or ".join(parts) or "no limit"
+
+
+_ALWAYS_KEPT = frozenset({Kind.ERROR, Kind.CLOSED, Kind.INFO})
+
+
 class Recorder:
     """Creates records in sequence for one session."""
 
@@ -36,6 +59,7 @@ class Recorder:
         consumed: bool = True,
         high_watermark: int = 20_000,
         low_watermark: int = 5_000,
+        capture_limit: CaptureLimit | None = None,
     ) -> None:
         self.clock = clock or SessionClock()
         self.sink = sink
@@ -51,6 +75,11 @@ class Recorder:
         self.count_out = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self.capture_limit = capture_limit
+        self._kept_traffic = 0
+        self._kept_bytes = 0
+        self.not_kept = 0
+        self.not_kept_bytes = 0
 
     # -- producing ---------------------------------------------------------------
 
@@ -67,7 +96,15 @@ class Recorder:
         payload: bytes | None = None,
         fields: Mapping[str, Any] | None = None,
     ) -> Record:
-        """Create the next record, write it to the sink and queue it for the consumer."""
+        """Create the next record, write it to the sink and queue it for the consumer.
+
+        Past the capture limit a traffic record is only counted: it is returned but
+        neither numbered, written nor queued (the capture keeps no holes)."""
+        if self.capture_limit is not None and direction is not Direction.META:
+            if kind not in _ALWAYS_KEPT and not self._within_limit(len(wire)):
+                return self._not_kept(direction, kind, t_ns, wire, payload, fields)
+        elif kind is Kind.CLOSED and self.not_kept:
+            self._report_not_kept()
         record = make_record(
             self._seq,
             self.clock.now() if t_ns is None else t_ns,
@@ -93,6 +130,70 @@ class Recorder:
                 if self._pause is not None:
                     self._pause()
         return record
+
+    def _within_limit(self, size: int) -> bool:
+        """Count a traffic record against the limit; False once it no longer fits."""
+        limit = self.capture_limit
+        assert limit is not None
+        if self.not_kept or (limit.records is not None and self._kept_traffic >= limit.records):
+            return False
+        if limit.bytes is not None and self._kept_bytes + size > limit.bytes:
+            return False
+        self._kept_traffic += 1
+        self._kept_bytes += size
+        return True
+
+    def _not_kept(
+        self,
+        direction: Direction,
+        kind: Kind,
+        t_ns: int | None,
+        wire: bytes,
+        payload: bytes | None,
+        fields: Mapping[str, Any] | None,
+    ) -> Record:
+        if not self.not_kept:
+            assert self.capture_limit is not None
+            self.record(
+                Direction.META,
+                Kind.INFO,
+                t_ns,
+                fields={
+                    "message": f"capture limit of {self.capture_limit.describe()} reached: "
+                    "later traffic is counted, not kept"
+                },
+            )
+        self.not_kept += 1
+        self.not_kept_bytes += len(wire)
+        if direction is Direction.IN:
+            self.count_in += 1
+            self.bytes_in += len(wire)
+        else:
+            self.count_out += 1
+            self.bytes_out += len(wire)
+        return make_record(
+            self._seq,
+            self.clock.now() if t_ns is None else t_ns,
+            direction,
+            kind,
+            wire,
+            payload,
+            fields if fields is not None else {},
+        )
+
+    def _report_not_kept(self) -> None:
+        """Say, before the session's end, exactly how much traffic was not kept."""
+        assert self.capture_limit is not None
+        self.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"{self.not_kept} records ({self.not_kept_bytes} bytes) were not "
+                f"kept: capture limit of {self.capture_limit.describe()}",
+                "not_kept": self.not_kept,
+                "not_kept_bytes": self.not_kept_bytes,
+            },
+        )
 
     @property
     def next_seq(self) -> int:

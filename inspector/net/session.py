@@ -216,6 +216,15 @@ class Session:
         messages, self._messages = self._messages, []
         return messages
 
+    def partial_inbound(self) -> bytes:
+        """Inbound bytes that are not yet a whole record (a WebSocket frame or framed
+        message still arriving), so a trickling peer is visible before it finishes."""
+        return b""
+
+    def partial_inbound_size(self) -> int | None:
+        """The size the partial inbound unit will have when whole, if already known."""
+        return None
+
     # -- ending ------------------------------------------------------------------
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
@@ -329,6 +338,7 @@ class Session:
                 "bytes_out": rec.bytes_out,
                 "messages_in": self.messages_in,
             },
+            "not_kept": {"records": rec.not_kept, "bytes": rec.not_kept_bytes},
         }
 
 

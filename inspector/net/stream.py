@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
@@ -19,10 +20,18 @@ from inspector.net.session import (
     SessionState,
     describe_os_error,
 )
-from inspector.net.tlsinfo import client_context, describe_tls
+from inspector.net.tlsinfo import (
+    client_context,
+    describe_ssl_error,
+    describe_tls,
+    fetch_certificate,
+)
 from inspector.protocols.framing import FramingError, make_framer
 
 INSECURE_MESSAGE = "certificate not verified (--insecure)"
+
+#: Seconds allowed for the unverified second handshake that reads a refused certificate.
+CERT_FETCH_TIMEOUT = 3.0
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -113,9 +122,14 @@ class StreamSession(Session):
         context = client_context(self.options, self.alpn)
         start = self.recorder.now()
         protocol = self._transport.get_protocol()
-        transport = await loop.start_tls(
-            self._transport, protocol, context, server_hostname=self.endpoint.host
-        )
+        peer = self._transport.get_extra_info("peername")
+        try:
+            transport = await loop.start_tls(
+                self._transport, protocol, context, server_hostname=self.endpoint.host
+            )
+        except ssl.SSLCertVerificationError as exc:
+            await self._certificate_rejected(exc, peer)
+            raise
         duration = self.recorder.now() - start
         if transport is None:
             raise ConnectionAbortedError("the connection closed during the TLS handshake")
@@ -128,6 +142,28 @@ class StreamSession(Session):
         self.recorder.record(Direction.META, Kind.TLS, fields=fields)
         if not verified:
             self.recorder.record(Direction.META, Kind.INFO, fields={"message": INSECURE_MESSAGE})
+
+    async def _certificate_rejected(
+        self, exc: ssl.SSLCertVerificationError, peer: tuple[Any, ...] | None
+    ) -> None:
+        """Record the refused certificate (read again without verification) with the
+        reason, so the user sees what was rejected and may choose to connect anyway."""
+        self._abort_transport()
+        cert = None
+        if peer:
+            cert = await fetch_certificate(peer, self.endpoint.host, CERT_FETCH_TIMEOUT)
+        message = describe_ssl_error(exc, cert)
+        self.tls = {"verified": False, "server_hostname": self.endpoint.host, "cert": cert}
+        self._fail(
+            message,
+            "tls",
+            fields={
+                "verified": False,
+                "verify_code": exc.verify_code,
+                "server_hostname": self.endpoint.host,
+                "cert": cert,
+            },
+        )
 
     def _install_flow_control(self) -> None:
         """Let the recorder pause reading while its consumer lags (backpressure)."""
@@ -200,6 +236,18 @@ class StreamSession(Session):
                 rest,
                 {"incomplete": True, "framing": str(self.options.framing)},
             )
+
+    def partial_inbound(self) -> bytes:
+        """The incomplete line or length-prefixed message (raw framing keeps none)."""
+        return self._framer.leftover()
+
+    def partial_inbound_size(self) -> int | None:
+        """For a length prefix, the size of the whole message once the prefix arrived."""
+        width = {Framing.LEN16: 2, Framing.LEN32: 4}.get(self.options.framing)
+        rest = self._framer.leftover()
+        if width is None or len(rest) < width:
+            return None
+        return width + int.from_bytes(rest[:width], "big")
 
     def _eof_received(self, t_ns: int) -> None:
         """The peer finished sending: keep what is left, then let the transport close.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ssl
 from typing import Any
@@ -99,14 +100,73 @@ def describe_tls(ssl_object: ssl.SSLObject | None, verified: bool, server_hostna
     }
 
 
-def describe_ssl_error(exc: ssl.SSLError) -> str:
-    """One line for a failed TLS handshake, naming the reason (self-signed, expired, …)."""
+def describe_ssl_error(exc: ssl.SSLError, cert: dict[str, Any] | None = None) -> str:
+    """One line for a failed TLS handshake, naming the reason (self-signed, expired, …);
+    ``cert`` (from :func:`describe_certificate`) adds the dates or names that explain it."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or exc.reason or "verification failed"
-        return f"TLS certificate rejected: {reason}"
+        hint = _VERIFY_HINTS.get(exc.verify_code)
+        line = f"TLS certificate rejected: {str(reason).rstrip('.')}"
+        if hint is not None:
+            line += f" ({hint(cert or {})})"
+        return line
     reason = exc.reason or exc.strerror or str(exc)
     hint = _SSL_HINTS.get(str(reason))
     return f"TLS handshake failed: {hint} ({reason})" if hint else f"TLS handshake failed: {reason}"
+
+
+def _validity(cert: dict[str, Any]) -> str:
+    return f"valid {cert.get('not_before', '?')} to {cert.get('not_after', '?')}"
+
+
+def _names(cert: dict[str, Any]) -> str:
+    names = ", ".join(cert.get("san") or []) or cert.get("subject") or "no names"
+    return f"the certificate is for {names}"
+
+
+#: OpenSSL verify codes (X509_V_ERR_*) and what they mean to a person.
+_VERIFY_HINTS: dict[int, Any] = {
+    9: lambda cert: f"not valid yet: {_validity(cert)}",
+    10: lambda cert: f"{_validity(cert)}",
+    18: lambda cert: "it signs itself; no authority this machine trusts vouches for it",
+    19: lambda cert: "its chain ends in an authority this machine does not trust",
+    20: lambda cert: (
+        f"issued by {cert.get('issuer', 'an authority')}, which this machine does not trust"
+    ),
+    21: lambda cert: "the server sent an incomplete chain",
+    62: _names,
+    64: _names,
+}
+
+
+async def fetch_certificate(
+    sockaddr: tuple[Any, ...], server_hostname: str, timeout: float
+) -> dict[str, Any] | None:
+    """Read the peer's certificate with verification off, only to record it after the
+    verified handshake refused it (so the user sees what was rejected); None if the
+    second handshake fails too or takes longer than ``timeout`` seconds."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    loop = asyncio.get_running_loop()
+    transport: asyncio.BaseTransport | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            transport, _ = await loop.create_connection(
+                asyncio.Protocol,
+                host=sockaddr[0],
+                port=sockaddr[1],
+                ssl=context,
+                server_hostname=server_hostname,
+            )
+    except (OSError, ssl.SSLError, TimeoutError):
+        return None
+    try:
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    finally:
+        transport.abort()
+    return describe_certificate(der) if der else None
 
 
 _NOT_TLS = "the server did not answer in TLS; is this a plain TCP port?"

@@ -197,6 +197,14 @@ class WebSocketSession(StreamSession):
 
     # -- messages ----------------------------------------------------------------
 
+    def partial_inbound(self) -> bytes:
+        """The bytes of the inbound frame still arriving (RFC 6455 §5.2 header first)."""
+        return self.ws.partial_frame() if self.ws is not None else b""
+
+    def partial_inbound_size(self) -> int | None:
+        """The arriving frame's size on the wire once its header is whole."""
+        return self.ws.partial_frame_size() if self.ws is not None else None
+
     def take_messages(self) -> list[tuple[str, bytes]]:
         """Inbound text/binary messages completed since the last call."""
         return self.ws.take_messages() if self.ws is not None else []

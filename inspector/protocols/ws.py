@@ -161,6 +161,16 @@ class WebSocketConnection:
         """True when the transport should be closed now or soon (library's rule, or EOF)."""
         return self.eof_requested or self._protocol.close_expected()
 
+    def partial_frame(self) -> bytes:
+        """The bytes received so far of an inbound frame still arriving (b"" between
+        frames), so a slow or stuck frame can be shown while it grows."""
+        return self._tap.partial()
+
+    def partial_frame_size(self) -> int | None:
+        """The wire size the arriving frame will have once whole; None when no frame is
+        arriving or its header is not complete yet."""
+        return self._tap.partial_size() if self._tap.buffered else None
+
     def take_messages(self) -> list[tuple[str, bytes]]:
         """Completed inbound messages since the last call, as ("text"|"binary", payload)."""
         messages, self._messages = self._messages, []
