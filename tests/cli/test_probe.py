@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import servers
-from servers import Close, HostileScript, ServerLoop, Upgrade, Write
+from servers import Close, HostileScript, ServerLoop, Stall, Upgrade, Write
 from websockets.asyncio.server import ServerConnection, serve
 
 from inspector.__main__ import main
@@ -315,4 +315,26 @@ def test_ctrl_c_closes_gracefully_and_exits_130(ws_server: servers.RunningServer
     after = [json.loads(line) for line in rest.splitlines()]
     assert any(r["kind"] == "frame" and r["opcode"] == "close" and r["dir"] == "out" for r in after)
     assert after[-1]["kind"] == "closed"
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_during_the_handshake_exits_130(hostile_server_factory: Any) -> None:
+    server = hostile_server_factory(HostileScript((Stall(),)))  # never answers the upgrade
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "probe", server.ws_url, "--timeout", "600", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # wait until the upgrade request is out
+            if json.loads(line)["kind"] == "handshake":
+                break
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert json.loads(rest.splitlines()[-1])["kind"] == "closed"
     assert "Traceback" not in err
