@@ -154,7 +154,8 @@ class ProbeRun:
         """Run the whole probe; return the exit status."""
         if self.output is not None:
             self.store = self._create_store(self.output)
-        self.recorder = Recorder(self.store, clock=self.clock)
+        # With --quiet nothing reads the records: keep no queue of them.
+        self.recorder = Recorder(self.store, clock=self.clock, consumed=not self.printer.quiet)
         self.session = create_session(self.endpoint, self.options, self.recorder)
         self._install_signals()
         ticker = asyncio.create_task(self._tick())

@@ -90,6 +90,8 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
         (["probe", "ftp://h/"], "unknown scheme"),
         (["probe", "tcp://h"], "needs a port"),
         (["--nope"], "--nope"),
+        (["--capture-dir"], "--capture-dir"),
+        (["ws://a/", "ws://b/"], "unrecognized"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
