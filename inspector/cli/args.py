@@ -52,8 +52,9 @@ output: one line per record (time since start, → out / ← in / · session, ki
 preview); --json prints one JSON object per record instead; --quiet prints nothing.
 
 exit status: 0 the session ran and closed normally; 1 it could not connect, was
-refused, the peer broke the protocol or the connection ended abnormally; 2 wrong
-usage; 130 interrupted (Ctrl+C closes the session first).
+refused, the peer broke the protocol, the connection ended abnormally or the peer
+closed before everything was sent; 2 wrong usage; 130 interrupted (Ctrl+C closes the
+session first).
 
 examples:
   inspector probe ws://127.0.0.1:8765/ --send hello --wait 2

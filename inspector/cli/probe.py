@@ -147,6 +147,7 @@ class ProbeRun:
         self._abort = asyncio.Event()  # second Ctrl+C: do not wait for the close
         self._done = asyncio.Event()  # --count reached
         self._received = 0
+        self.send_failure: str | None = None
 
     # -- the session --------------------------------------------------------------
 
@@ -188,14 +189,22 @@ class ProbeRun:
     def _send_all(self) -> None:
         session = self.session
         assert session is not None
-        for payload in self.payloads:
-            if self.endpoint.is_websocket:
-                if payload.text:
-                    session.send_text(payload.data.decode("utf-8"))
+        sent = 0
+        try:
+            for payload in self.payloads:
+                if self.endpoint.is_websocket:
+                    if payload.text:
+                        session.send_text(payload.data.decode("utf-8"))
+                    else:
+                        session.send_binary(payload.data)
                 else:
-                    session.send_binary(payload.data)
-            else:
-                session.send(payload.data)
+                    session.send(payload.data)
+                sent += 1
+        except InspectorError as exc:
+            # The peer ended the session first (its records say how): what the user
+            # asked to send did not all go, so the run does not count as a success.
+            left = len(self.payloads) - sent
+            self.send_failure = f"{exc} ({left} of {len(self.payloads)} sends not sent)"
 
     async def _wait_for_end(self) -> None:
         """Return when the peer closed, --count was reached or --wait ran out."""
@@ -261,13 +270,16 @@ class ProbeRun:
             return
         self._received += len(messages)
         if self.echo and not self._stop.is_set() and not self._done.is_set():
-            for kind, data in messages:
-                if kind == "text":
-                    session.send_text(data.decode("utf-8", "surrogateescape"))
-                elif self.endpoint.is_websocket:
-                    session.send_binary(data)
-                else:
-                    session.send(data)
+            try:
+                for kind, data in messages:
+                    if kind == "text":
+                        session.send_text(data.decode("utf-8", "surrogateescape"))
+                    elif self.endpoint.is_websocket:
+                        session.send_binary(data)
+                    else:
+                        session.send(data)
+            except InspectorError:
+                pass  # closing or closed: nothing more to echo
         if self.count is not None and self._received >= self.count:
             self._done.set()
 
@@ -298,6 +310,9 @@ class ProbeRun:
         if session is None or not session.ok:
             failure = session.failure if session is not None else None
             self.stderr.write(f"inspector: {failure or 'the session did not end normally'}\n")
+            return EXIT_FAILED
+        if self.send_failure is not None:
+            self.stderr.write(f"inspector: {self.send_failure}\n")
             return EXIT_FAILED
         return EXIT_OK
 

@@ -211,6 +211,15 @@ def test_masked_frame_from_server_exits_1_and_is_recorded(hostile_server_factory
     assert bytes.fromhex(bad["wire"]).startswith(masked[:6])
 
 
+def test_peer_closing_before_the_sends_exits_1(hostile_server_factory: Any) -> None:
+    close = b"\x88\x02\x03\xe8"  # close 1000, right after the 101
+    server = hostile_server_factory(HostileScript((Upgrade(), Write(close), Close())))
+    result = probe(server.ws_url, "--send", "x", "--send", "y", "--json", "--wait", "30")
+    assert result.returncode == 1
+    assert "not sent" in _one_error_line(result)
+    assert records(result)[-1]["kind"] == "closed"
+
+
 def test_close_without_handshake_exits_1(hostile_server_factory: Any) -> None:
     server = hostile_server_factory(HostileScript((Upgrade(), Write(b"\x81\x02hi"), Close())))
     result = probe(server.ws_url, "--wait", "30")
