@@ -212,8 +212,10 @@ def test_masked_frame_from_server_exits_1_and_is_recorded(hostile_server_factory
 
 
 def test_peer_closing_before_the_sends_exits_1(hostile_server_factory: Any) -> None:
-    close = b"\x88\x02\x03\xe8"  # close 1000, right after the 101
-    server = hostile_server_factory(HostileScript((Upgrade(), Write(close), Close())))
+    # The 101 and a close frame in one write, so the close is there before any send:
+    # the head's final CRLF, then close 1000 whose 2-byte reason is Upgrade's closing CRLF.
+    in_one_write = Upgrade(extra_headers=b"\r\n\x88\x04\x03\xe8")
+    server = hostile_server_factory(HostileScript((in_one_write, Close())))
     result = probe(server.ws_url, "--send", "x", "--send", "y", "--json", "--wait", "30")
     assert result.returncode == 1
     assert "not sent" in _one_error_line(result)
