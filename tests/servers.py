@@ -263,7 +263,36 @@ class Stall:
     """Say nothing more; keep reading until the client goes away."""
 
 
-Step = Write | ReadUntil | Upgrade | Close | Reset | Stall
+@dataclass(frozen=True, slots=True)
+class HalfClose:
+    """Send FIN (shutdown for writing) and keep reading what the client still sends."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trickle:
+    """Write ``data`` one byte at a time, ``interval`` seconds apart (a slow peer)."""
+
+    data: bytes
+    interval: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Flood:
+    """Write ``total`` bytes as fast as the client reads them, in ``chunk``-byte writes
+    (the byte at offset i is i % 251, so a test can check every byte arrived in order)."""
+
+    total: int
+    chunk: int = 65536
+
+
+Step = Write | ReadUntil | Upgrade | Close | Reset | Stall | HalfClose | Trickle | Flood
+
+
+def flood_bytes(offset: int, size: int) -> bytes:
+    """The ``size`` bytes a :class:`Flood` writes from ``offset`` on."""
+    pattern = bytes(range(251)) * (size // 251 + 2)
+    start = offset % 251
+    return pattern[start : start + size]
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -348,6 +377,18 @@ async def _run_script(
                 return
             elif isinstance(step, Stall):
                 break
+            elif isinstance(step, HalfClose):
+                if writer.can_write_eof():
+                    writer.write_eof()
+            elif isinstance(step, Trickle):
+                for offset in range(len(step.data)):
+                    writer.write(step.data[offset : offset + 1])
+                    await writer.drain()
+                    await asyncio.sleep(step.interval)
+            elif isinstance(step, Flood):
+                for offset in range(0, step.total, step.chunk):
+                    writer.write(flood_bytes(offset, min(step.chunk, step.total - offset)))
+                    await writer.drain()
         while chunk := await reader.read(65536):
             received[index] += chunk
         writer.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from websockets.exceptions import InvalidStatus, PayloadTooBig
+from websockets.exceptions import InvalidHeader, InvalidStatus, NegotiationError, PayloadTooBig
 from websockets.http11 import Response
 from websockets.protocol import Protocol
 
@@ -86,7 +86,36 @@ def refusal_line(response: Response, exc: BaseException | None) -> str:
     if exc is None or isinstance(exc, InvalidStatus):
         status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
         return f"server refused the upgrade: {status}"
-    return f"server's upgrade response is invalid: {one_line(exc)}"
+    return f"server's upgrade response is invalid: {_invalid_response(response, exc)}"
+
+
+def _invalid_response(response: Response, exc: BaseException) -> str:
+    """Why a 101 answer is not acceptable, naming the header and the RFC rule."""
+    headers = response.headers
+    if isinstance(exc, NegotiationError):
+        text = str(exc)
+        if "subprotocol" in text:
+            chosen = headers.get("Sec-WebSocket-Protocol", "")
+            return (
+                f"it chose the subprotocol {chosen!r}, which the client did not offer "
+                "(RFC 6455 §4.1)"
+            )
+        if "extension" in text.lower():
+            chosen = ", ".join(headers.get_all("Sec-WebSocket-Extensions"))
+            return (
+                f"it chose the extension {chosen!r}, which the client did not offer (RFC 6455 §9.1)"
+            )
+    if isinstance(exc, InvalidHeader) and exc.name.lower() == "sec-websocket-accept":
+        if exc.value is None:
+            return (
+                "missing Sec-WebSocket-Accept header (RFC 6455 §4.1: it proves the "
+                "server read the key)"
+            )
+        return (
+            f"Sec-WebSocket-Accept is {exc.value!r}, not the value the client's key "
+            "requires (RFC 6455 §4.1)"
+        )
+    return one_line(exc)
 
 
 def response_fields(

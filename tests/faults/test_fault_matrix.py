@@ -1,0 +1,15 @@
+"""Each fault of the matrix against a real loopback server: records, one line, close
+code, state and ``ok`` (see fault_matrix.py for the cases)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FaultTargets
+from fault_kit import play, run
+from fault_matrix import CASE_IDS, CASES, FaultCase, check_outcome
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_fault(case: FaultCase, fault_targets: FaultTargets) -> None:
+    session, sink = run(play(case, fault_targets[case.id]))
+    check_outcome(case, session, sink.records)
