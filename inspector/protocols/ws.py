@@ -290,6 +290,15 @@ class WebSocketConnection:
                     _reason, code, detail = self._reject
                     self._reject = None
                     self._record_violation(detail, code, partial, t_ns)
+                elif partial and (p.close_rcvd is not None or self._failure is not None):
+                    self._recorder.record(
+                        Direction.IN,
+                        Kind.DATA,
+                        t_ns,
+                        partial,
+                        partial,
+                        {"incomplete": True, "error": self._ignored_reason()},
+                    )
                 elif partial:
                     line = (
                         "server closed the connection in the middle of a frame "
