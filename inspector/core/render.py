@@ -75,7 +75,7 @@ def payload_preview(data: bytes, limit: int = DEFAULT_PREVIEW) -> str:
 def kind_label(record: Record) -> str:
     """The kind column: the opcode for a frame, the kind otherwise; "auto" when automatic."""
     fields = record.fields
-    label = str(fields.get("opcode", record.kind)) if record.kind is Kind.FRAME else record.kind
+    label = str(fields.get("opcode", record.kind) if record.kind is Kind.FRAME else record.kind)
     if record.automatic:
         label += " auto"
     return label
