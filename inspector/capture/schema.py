@@ -150,12 +150,26 @@ _ENCODE = json.JSONEncoder(
 ).encode
 
 
+#: JSON of field mappings that producers share between records (the engine hands the
+#: same read-only dict to every frame of one shape), keyed by identity; the mapping is
+#: kept in the entry so its id cannot be reused while the entry lives.
+_SHARED_JSON: dict[int, tuple[Mapping[str, Any], str]] = {}
+_SHARED_JSON_MAX = 1024
+
+
 def dump_json(value: Mapping[str, Any]) -> str:
     """Compact JSON of a mapping; never raises (odd values are made JSON-safe)."""
+    entry = _SHARED_JSON.get(id(value))
+    if entry is not None and entry[0] is value:
+        return entry[1]
     try:
-        return _ENCODE(value)
+        text = _ENCODE(value)
     except (TypeError, ValueError, RecursionError):
-        return _ENCODE(_jsonable(value))
+        text = _ENCODE(_jsonable(value))
+    if len(_SHARED_JSON) >= _SHARED_JSON_MAX:
+        _SHARED_JSON.clear()
+    _SHARED_JSON[id(value)] = (value, text)
+    return text
 
 
 def load_json_object(text: Any, what: str) -> dict[str, Any]:

@@ -177,6 +177,11 @@ def _template(
     return template
 
 
+#: Finished field dicts of unmasked frames, shared by every frame of the same shape.
+_SHARED: dict[tuple[int, int, int, bool, bool], dict[str, Any]] = {}
+_SHARED_MAX = 4096
+
+
 def frame_fields(
     wf: WireFrame,
     payload: bytes,
@@ -184,11 +189,22 @@ def frame_fields(
     automatic: bool,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """Every field docs/internals.md lists for a frame record; built once per frame."""
+    """Every field docs/internals.md lists for a frame record.
+
+    Unmasked data frames of the same header shape get the very same (read-only) dict:
+    a flood of equal-sized messages then costs one dict lookup per frame here, and the
+    capture store encodes the shared dict to JSON once.
+    """
     wire = wf.wire
     first = wire[0]
     masked = wire[1] > 0x7F
     hl = wf.header_len
+    shareable = not masked and error is None and first & 0x0F != 8
+    if shareable:
+        key = (first, hl, wf.payload_len, compressed, automatic)
+        shared = _SHARED.get(key)
+        if shared is not None:
+            return shared
     template = _TEMPLATES.get((first, masked, hl, compressed, automatic))
     if template is None:
         template = _template(first, masked, hl, compressed, automatic)
@@ -202,4 +218,8 @@ def frame_fields(
         fields["close_code"], fields["close_reason"] = close_payload_fields(payload)
     if error is not None:
         fields["error"] = error
+    if shareable:
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        _SHARED[key] = fields
     return fields
