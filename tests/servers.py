@@ -279,10 +279,12 @@ class Trickle:
 @dataclass(frozen=True, slots=True)
 class Flood:
     """Write ``total`` bytes as fast as the client reads them, in ``chunk``-byte writes
-    (the byte at offset i is i % 251, so a test can check every byte arrived in order)."""
+    (the byte at offset i is i % 251, so a test can check every byte arrived in order);
+    with ``frames`` each chunk goes out as one binary WebSocket frame."""
 
     total: int
     chunk: int = 65536
+    frames: bool = False
 
 
 Step = Write | ReadUntil | Upgrade | Close | Reset | Stall | HalfClose | Trickle | Flood
@@ -387,7 +389,10 @@ async def _run_script(
                     await asyncio.sleep(step.interval)
             elif isinstance(step, Flood):
                 for offset in range(0, step.total, step.chunk):
-                    writer.write(flood_bytes(offset, min(step.chunk, step.total - offset)))
+                    chunk = flood_bytes(offset, min(step.chunk, step.total - offset))
+                    if step.frames:
+                        writer.write(b"\x82\x7f" + len(chunk).to_bytes(8, "big"))
+                    writer.write(chunk)
                     await writer.drain()
         while chunk := await reader.read(65536):
             received[index] += chunk

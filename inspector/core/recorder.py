@@ -60,6 +60,8 @@ class Recorder:
         high_watermark: int = 20_000,
         low_watermark: int = 5_000,
         capture_limit: CaptureLimit | None = None,
+        high_watermark_bytes: int = 8 << 20,
+        flush_bytes: int = 8 << 20,
     ) -> None:
         self.clock = clock or SessionClock()
         self.sink = sink
@@ -68,6 +70,14 @@ class Recorder:
         self._seq = 0
         self.high_watermark = high_watermark
         self.low_watermark = low_watermark
+        #: Also pause once the queued records hold this many bytes (wire and decoded
+        #: payload; a flood of large reads reaches it long before the record count).
+        self.high_watermark_bytes = high_watermark_bytes
+        #: Ask the sink to commit (its ``flush()``, if it has one) every so many bytes
+        #: written, so a time-based commit does not buffer a whole flood in memory.
+        self.flush_bytes = flush_bytes
+        self._pending_bytes = 0
+        self._unflushed = 0
         self._paused = False
         self._pause: Callable[[], None] | None = None
         self._resume: Callable[[], None] | None = None
@@ -115,17 +125,30 @@ class Recorder:
             fields if fields is not None else {},
         )
         self._seq += 1
+        size = len(wire)
         if direction is Direction.IN:
             self.count_in += 1
-            self.bytes_in += len(wire)
+            self.bytes_in += size
         elif direction is Direction.OUT:
             self.count_out += 1
-            self.bytes_out += len(wire)
+            self.bytes_out += size
+        if payload is not None and payload is not wire:
+            size += len(payload)  # memory held, not traffic: the decoded copy counts too
         if self.sink is not None:
             self.sink.write(record)
+            self._unflushed += size
+            if self._unflushed >= self.flush_bytes:
+                self._unflushed = 0
+                flush = getattr(self.sink, "flush", None)
+                if flush is not None:
+                    flush()
         if self._consumed:
             self._pending.append(record)
-            if not self._paused and len(self._pending) > self.high_watermark:
+            self._pending_bytes += size
+            if not self._paused and (
+                len(self._pending) > self.high_watermark
+                or self._pending_bytes > self.high_watermark_bytes
+            ):
                 self._paused = True
                 if self._pause is not None:
                     self._pause()
@@ -205,6 +228,7 @@ class Recorder:
     def drain(self) -> list[Record]:
         """Take every record not yet consumed, oldest first."""
         pending, self._pending = self._pending, []
+        self._pending_bytes = 0
         if self._paused and len(self._pending) <= self.low_watermark:
             self._paused = False
             if self._resume is not None:

@@ -21,6 +21,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.tlsinfo import describe_ssl_error
+from inspector.protocols.messages import MessageQueue
 
 #: Seconds a graceful close waits for the peer (closing handshake, EOF) before aborting.
 CLOSE_TIMEOUT = 5.0
@@ -77,7 +78,7 @@ class Session:
         self.phases: dict[str, int] = {}
         self.tls: dict[str, Any] | None = None
         self._count_in = 0
-        self._messages: list[tuple[str, bytes]] = []
+        self._messages = MessageQueue()
         self._state = SessionState.CONNECTING
         self._phase = "resolve"
         self._opened_at: int | None = None
@@ -203,7 +204,7 @@ class Session:
 
     def _message_in(self, kind: str, body: bytes) -> None:
         self._count_in += 1
-        self._messages.append((kind, body))
+        self._messages.append(kind, body)
 
     @property
     def messages_in(self) -> int:
@@ -212,9 +213,9 @@ class Session:
 
     def take_messages(self) -> list[tuple[str, bytes]]:
         """Inbound messages completed since the last call: ("text"|"binary"|"data"|
-        "datagram", body). For --count and --echo."""
-        messages, self._messages = self._messages, []
-        return messages
+        "datagram", body). For --count and --echo; a consumer that never takes them
+        keeps only the latest (protocols.messages bounds the queue)."""
+        return self._messages.take()
 
     def partial_inbound(self) -> bytes:
         """Inbound bytes that are not yet a whole record (a WebSocket frame or framed

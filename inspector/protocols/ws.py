@@ -38,6 +38,7 @@ from inspector.core.errors import EndpointError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.protocols.messages import MessageQueue
 from inspector.protocols.wireframes import (
     WireFrame,
     WireFrameParser,
@@ -100,7 +101,7 @@ class WebSocketConnection:
         self._in_compressed = False
         self._parts: list[bytes] = []
         self._part_kind = "binary"
-        self._messages: list[tuple[str, bytes]] = []
+        self._messages = MessageQueue()
         self.messages_in = 0
         self.eof_requested = False
 
@@ -173,8 +174,7 @@ class WebSocketConnection:
 
     def take_messages(self) -> list[tuple[str, bytes]]:
         """Completed inbound messages since the last call, as ("text"|"binary", payload)."""
-        messages, self._messages = self._messages, []
-        return messages
+        return self._messages.take()
 
     # -- opening handshake -------------------------------------------------------
 
@@ -428,7 +428,7 @@ class WebSocketConnection:
         if opcode is TEXT or opcode is BINARY:
             self._in_compressed = wf.rsv1
             if frame.fin:
-                self._messages.append(("text" if opcode is TEXT else "binary", payload))
+                self._messages.append("text" if opcode is TEXT else "binary", payload)
                 self.messages_in += 1
             else:
                 self._part_kind = "text" if opcode is TEXT else "binary"
@@ -436,7 +436,7 @@ class WebSocketConnection:
         elif opcode is CONT:
             self._parts.append(payload)
             if frame.fin:
-                self._messages.append((self._part_kind, b"".join(self._parts)))
+                self._messages.append(self._part_kind, b"".join(self._parts))
                 self._parts = []
                 self.messages_in += 1
         self._record_frame(Direction.IN, wf, payload, t_ns)

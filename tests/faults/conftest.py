@@ -11,23 +11,8 @@ import trustme
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fault_matrix import CASES, FaultEnv, Target
+from fault_matrix import FaultEnv, FaultTargets
 from servers import ServerLoop
-
-
-class FaultTargets:
-    """Builds each case's server on first use and keeps it for the whole run."""
-
-    def __init__(self, env: FaultEnv) -> None:
-        self.env = env
-        self._targets: dict[str, Target] = {}
-
-    def __getitem__(self, case_id: str) -> Target:
-        target = self._targets.get(case_id)
-        if target is None:
-            case = next(c for c in CASES if c.id == case_id)
-            target = self._targets[case_id] = case.build(self.env)
-        return target
 
 
 @pytest.fixture(scope="session")

@@ -397,3 +397,18 @@ def check_outcome(case: FaultCase, session: Session, records: list[Record]) -> N
         for name in ("subject", "issuer", "not_before", "not_after", "sha256"):
             assert cert[name], (case.id, name, cert)
         assert session.tls is not None and session.tls["cert"]["sha256"] == cert["sha256"]
+
+
+class FaultTargets:
+    """Builds each case's server on first use and keeps it for the whole run."""
+
+    def __init__(self, env: FaultEnv) -> None:
+        self.env = env
+        self._targets: dict[str, Target] = {}
+
+    def __getitem__(self, case_id: str) -> Target:
+        target = self._targets.get(case_id)
+        if target is None:
+            case = next(c for c in CASES if c.id == case_id)
+            target = self._targets[case_id] = case.build(self.env)
+        return target

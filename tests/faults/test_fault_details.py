@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import socket
 
-from conftest import FaultTargets
 from fault_kit import make_session, play, run, wait_until
-from fault_matrix import CASES, REFUSAL, close_payload, server_frame
+from fault_matrix import CASES, REFUSAL, FaultTargets, close_payload, server_frame
 from servers import Close, HostileScript, HostileServer, ReadUntil, RunningServer, Upgrade, Write
 
 from inspector.core.records import Direction, Kind

@@ -4,9 +4,8 @@ code, state and ``ok`` (see fault_matrix.py for the cases)."""
 from __future__ import annotations
 
 import pytest
-from conftest import FaultTargets
 from fault_kit import play, run
-from fault_matrix import CASE_IDS, CASES, FaultCase, check_outcome
+from fault_matrix import CASE_IDS, CASES, FaultCase, FaultTargets, check_outcome
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
