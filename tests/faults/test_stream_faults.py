@@ -95,7 +95,8 @@ def test_a_trickled_frame_is_visible_while_it_grows(hostile_server_factory: obje
     for partial, size in seen.items():
         assert frame.startswith(partial) and len(partial) < len(frame)
         assert size == (None if len(partial) < 2 else len(frame))
-    (received,) = [r for r in sink.of(Kind.FRAME) if r.direction is Direction.IN]
+    received, closing = [r for r in sink.of(Kind.FRAME) if r.direction is Direction.IN]
+    assert closing.fields["close_code"] == 1000
     assert received.wire == frame
     assert session.ok
 
