@@ -178,19 +178,28 @@ def start_tcp_echo(loop: ServerLoop, ssl_context: ssl.SSLContext | None = None) 
 
 
 class _UdpEcho(asyncio.DatagramProtocol):
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.DatagramTransport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.transport.sendto(data, addr)
+        if data:
+            self.transport.sendto(data, addr)
+        else:
+            self.sock.sendto(b"", addr)  # asyncio before 3.12 drops empty datagrams
 
 
 def start_udp_echo(loop: ServerLoop) -> RunningServer:
     """A UDP server that sends every datagram back to where it came from."""
 
     async def start() -> RunningServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((HOST, 0))
+        sock.setblocking(False)
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            _UdpEcho, local_addr=(HOST, 0)
+            lambda: _UdpEcho(sock), sock=sock
         )
         port = transport.get_extra_info("sockname")[1]
 
@@ -295,6 +304,8 @@ def flood_bytes(offset: int, size: int) -> bytes:
     pattern = bytes(range(251)) * (size // 251 + 2)
     start = offset % 251
     return pattern[start : start + size]
+
+
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 

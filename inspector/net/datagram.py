@@ -42,6 +42,7 @@ class DatagramSession(Session):
     def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
         super().__init__(endpoint, options, recorder)
         self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
         self.unreachable = 0
 
     async def _open(self) -> None:
@@ -59,13 +60,21 @@ class DatagramSession(Session):
         last_error: OSError | None = None
         for family, sockaddr in addresses:
             start = self.recorder.now()
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
+                sock.setblocking(False)
+                sock.connect(sockaddr)  # a UDP connect sends nothing; it fixes the peer
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _DatagramProtocol(self), remote_addr=sockaddr[:2], family=family
+                    lambda: _DatagramProtocol(self), sock=sock
                 )
             except OSError as exc:
+                sock.close()
                 last_error = exc
                 continue
+            except BaseException:
+                sock.close()
+                raise
+            self._sock = sock
             duration = self.recorder.now() - start
             self._transport = transport
             self.phases["connect_ns"] = duration
@@ -131,7 +140,10 @@ class DatagramSession(Session):
         if transport is None or transport.is_closing():
             raise SessionNotOpenError("cannot send: the socket is closing")
         data = bytes(data)
-        transport.sendto(data)
+        if data:
+            transport.sendto(data)
+        else:
+            self._send_empty()
         self.recorder.record(
             Direction.OUT,
             Kind.DATAGRAM,
@@ -139,6 +151,23 @@ class DatagramSession(Session):
             payload=data,
             fields={"peer": format_address(transport.get_extra_info("peername"))},
         )
+
+    def _send_empty(self) -> None:
+        """Send a datagram of size 0 (asyncio's sendto silently drops empty ones before
+        Python 3.12; UDP allows them, RFC 768)."""
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            sock.send(b"")
+        except BlockingIOError:
+            self.recorder.record(
+                Direction.META,
+                Kind.INFO,
+                fields={"message": "empty datagram not sent: the socket buffer is full"},
+            )
+        except OSError as exc:
+            self._error_received(exc)
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close the socket (UDP says no goodbye)."""
