@@ -1,6 +1,7 @@
-"""Entry point: ``inspector probe …`` runs headless; anything else opens the desktop app.
+"""Entry point: ``inspector probe|show|export …`` run headless; anything else opens the
+desktop app.
 
-The headless path never imports Qt, so probes run on servers without a display.
+The headless paths never import Qt, so they run on servers without a display.
 """
 
 from __future__ import annotations

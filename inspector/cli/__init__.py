@@ -1,4 +1,5 @@
-"""The headless commands (``inspector probe``): argument parsing and running, no Qt."""
+"""The headless commands (``inspector probe``, ``show``, ``export``): argument parsing
+and running, no Qt."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from typing import TextIO
 from inspector.cli.args import (
     COMMANDS,
     UsageExit,
+    build_export_parser,
     build_main_parser,
     build_probe_parser,
+    build_show_parser,
     fail_usage,
 )
 from inspector.core.errors import EndpointError, InspectorError, UsageError
 
-__all__ = ["COMMANDS", "build_main_parser", "build_probe_parser", "run_command"]
+__all__ = [
+    "COMMANDS",
+    "build_export_parser",
+    "build_main_parser",
+    "build_probe_parser",
+    "build_show_parser",
+    "run_command",
+]
 
 
 def run_command(
@@ -31,6 +41,10 @@ def run_command(
     try:
         if command == "probe":
             return _probe(rest, stdout, err)
+        if command == "show":
+            return _show(rest, stdout, err)
+        if command == "export":
+            return _export(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")
@@ -60,4 +74,26 @@ def _probe(argv: list[str], stdout: TextIO | None, stderr: TextIO) -> int:
         return run_probe(endpoint, args, stdout, stderr)
     except UsageError as exc:
         stderr.write(f"inspector probe: {exc}\n")
+        return 2
+
+
+def _show(argv: list[str], stdout: TextIO | None, stderr: TextIO) -> int:
+    from inspector.cli.show import run_show
+
+    args = build_show_parser().parse_args(argv)
+    try:
+        return run_show(args, stdout if stdout is not None else sys.stdout, stderr)
+    except UsageError as exc:
+        stderr.write(f"inspector show: {exc}\n")
+        return 2
+
+
+def _export(argv: list[str], stdout: TextIO | None, stderr: TextIO) -> int:
+    from inspector.cli.export import run_export
+
+    args = build_export_parser().parse_args(argv)
+    try:
+        return run_export(args, stdout, stderr)
+    except UsageError as exc:
+        stderr.write(f"inspector export: {exc}\n")
         return 2

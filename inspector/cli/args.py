@@ -1,4 +1,5 @@
-"""Command-line grammar: the top-level parser, ``probe``'s options and their value types.
+"""Command-line grammar: the top-level parser, the options of ``probe``, ``show`` and
+``export``, and their value types.
 
 Standard library only, so ``inspector --help`` and usage errors never load Qt or the
 engine. Every usage error is one line on stderr and exit status 2.
@@ -15,18 +16,21 @@ from typing import Any, NoReturn
 
 from inspector import __version__
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing
+from inspector.core.records import Direction, Kind
 
 PROG = "inspector"
 USAGE_EXIT = 2
 
 #: Subcommands run headless by inspector.cli; anything else opens the desktop app.
-COMMANDS = ("probe",)
+COMMANDS = ("probe", "show", "export")
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
 MAIN_EXAMPLES = """\
 commands:
   probe URL [options]   open one session without a window, send, print every record
+  show FILE [options]   print the records of a capture, HAR or JSON Lines file
+  export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
 
 examples:
   inspector                                   open the desktop app
@@ -34,7 +38,11 @@ examples:
   inspector --capture-dir ~/captures          keep the app's captures in a folder
   inspector probe ws://127.0.0.1:8765/ --send 'hello' --json
   inspector probe tcp://127.0.0.1:7 --framing lines --send 'PING\\r\\n'
-  inspector probe --help                      every option of probe
+  inspector probe ws://127.0.0.1:8765/ --send hi -o chat.sockcap
+  inspector show chat.sockcap --filter-dir in --grep error
+  inspector show devtools-export.har --session 2 --json
+  inspector export chat.sockcap --format pcapng -o chat.pcapng
+  inspector probe --help                      every option of a command (show, export too)
 
 URLs: ws://host[:port]/path, wss://…, tcp://host:port, tls://host:port, udp://host:port
 (IPv6 literals in brackets: ws://[::1]:8765/).
@@ -188,7 +196,14 @@ def build_main_parser() -> OneLineParser:
         prog=PROG,
         description="Socket Inspector: open TCP, TLS, UDP and WebSocket sessions and see "
         "every byte. Without a command it opens the desktop app.",
-        epilog=MAIN_EXAMPLES + "\n" + build_probe_parser().format_usage(),
+        epilog="\n".join(
+            [
+                MAIN_EXAMPLES,
+                build_probe_parser().format_usage().rstrip(),
+                build_show_parser().format_usage().rstrip(),
+                build_export_parser().format_usage().rstrip(),
+            ]
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -284,6 +299,122 @@ def build_probe_parser() -> OneLineParser:
         "--quiet", action="store_true", help="print no records (errors still go to stderr)"
     )
     p.set_defaults(sends=[])
+    return p
+
+
+SHOW_EXAMPLES = """\
+FILE may be a capture written by the app or by `probe -o` (.sockcap), a HAR file
+exported by Chrome, Firefox or mitmproxy (its WebSocket sessions, read-only) or a JSON
+Lines export; the type is told by the content. Records print exactly as `inspector
+probe` prints them. A file with several sessions prints a header line before each
+(with --json a {"session": N, ...} object) unless --session picks one.
+
+exit status: 0 printed; 1 the file cannot be read (one line says why); 2 wrong usage.
+
+examples:
+  inspector show chat.sockcap
+  inspector show chat.sockcap --json | jq -r 'select(.kind == "frame") | .text'
+  inspector show chat.sockcap --filter-dir in --kind frame --grep '"error"'
+  inspector show chat.sockcap --regex 'user_[0-9]+' --ignore-case
+  inspector show devtools-export.har --session 2
+  inspector show session.jsonl | head
+"""
+
+EXPORT_EXAMPLES = """\
+formats: pcapng opens in Wireshark/tshark (TCP streams rebuilt around the recorded
+bytes, WebSocket frames dissected); har holds a WebSocket session for browser tools;
+jsonl is one JSON object per record, as `show --json` prints them. Without --format
+the extension of OUT decides (.pcapng, .har, .jsonl).
+
+Credentials (Authorization, Cookie, Set-Cookie, token-like headers and URL query
+parameters) are replaced by [redacted] unless --include-secrets is given. OUT is
+written aside and renamed when complete: a failed export leaves no partial file.
+
+exit status: 0 written; 1 the input cannot be read or OUT cannot be written; 2 wrong
+usage.
+
+examples:
+  inspector export chat.sockcap --format pcapng -o chat.pcapng && wireshark chat.pcapng
+  inspector export chat.sockcap -o chat.har
+  inspector export devtools-export.har --session 2 --format jsonl -o ws.jsonl
+  inspector export chat.sockcap --format pcapng --include-secrets -o full.pcapng
+"""
+
+#: Output formats of ``export`` and the extensions that imply them.
+EXPORT_FORMATS = ("pcapng", "har", "jsonl")
+_EXTENSIONS = {".pcapng": "pcapng", ".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def format_for(path: str) -> str | None:
+    """The export format an output file name implies, or None."""
+    lowered = path.lower()
+    for extension, name in _EXTENSIONS.items():
+        if lowered.endswith(extension):
+            return name
+    return None
+
+
+def build_show_parser() -> OneLineParser:
+    """The parser of ``inspector show FILE [options]``."""
+    p = OneLineParser(
+        prog=f"{PROG} show",
+        description="Print the records of a capture, HAR or JSON Lines file, as probe does.",
+        epilog=SHOW_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="capture (.sockcap), HAR or JSON Lines file")
+    p.add_argument("--json", action="store_true", help="one JSON object per record per line")
+    p.add_argument(
+        "--session", type=_number(int, 1, "a session number"), metavar="N",
+        help="only session N (numbers as in the header lines)",
+    )  # fmt: skip
+    keep = p.add_argument_group("filters (a record must pass all given)")
+    keep.add_argument(
+        "--filter-dir", dest="directions", action="append", metavar="{in,out,meta}",
+        choices=[str(d) for d in Direction],
+        help="only records of this direction (repeatable)",
+    )  # fmt: skip
+    keep.add_argument(
+        "--kind", dest="kinds", action="append", choices=[str(k) for k in Kind],
+        metavar="KIND",
+        help="only records of this kind (repeatable): " + ", ".join(str(k) for k in Kind),
+    )  # fmt: skip
+    search = keep.add_mutually_exclusive_group()
+    search.add_argument(
+        "--grep", metavar="TEXT", help="only records whose payload contains TEXT"
+    )
+    search.add_argument(
+        "--regex", metavar="RE", help="only records whose payload matches RE (Python syntax)"
+    )
+    keep.add_argument(
+        "-i", "--ignore-case", action="store_true", help="--grep and --regex ignore case"
+    )
+    return p
+
+
+def build_export_parser() -> OneLineParser:
+    """The parser of ``inspector export FILE --format F -o OUT [options]``."""
+    p = OneLineParser(
+        prog=f"{PROG} export",
+        description="Write one session of a capture, HAR or JSON Lines file as pcapng, "
+        "HAR or JSON Lines.",
+        epilog=EXPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="capture (.sockcap), HAR or JSON Lines file")
+    p.add_argument(
+        "--format", choices=EXPORT_FORMATS, metavar="{pcapng,har,jsonl}",
+        help="output format (default: from the extension of OUT)",
+    )  # fmt: skip
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write")
+    p.add_argument(
+        "--session", type=_number(int, 1, "a session number"), metavar="N",
+        help="the session to export when FILE holds several",
+    )  # fmt: skip
+    p.add_argument(
+        "--include-secrets", action="store_true",
+        help="keep Authorization, Cookie and other credentials (default: redacted)",
+    )  # fmt: skip
     return p
 
 

@@ -10,23 +10,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from inspector.capture.store import CaptureStore
 from inspector.cli.args import Send
+from inspector.cli.output import Printer
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError, UsageError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
-from inspector.core.records import Record
-from inspector.core.render import record_line, record_to_json
 from inspector.net.session import Session, create_session
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
@@ -85,34 +81,6 @@ def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
                     ) from None
             payloads.append(Payload(data, text=True))
     return payloads
-
-
-class Printer:
-    """Writes drained records to a stream, as lines or JSON, in one write per batch."""
-
-    def __init__(self, stream: TextIO, *, as_json: bool, quiet: bool) -> None:
-        self.stream = stream
-        self.quiet = quiet
-        self._format: Callable[[Record], str] = (
-            (lambda r: json.dumps(record_to_json(r), ensure_ascii=False))
-            if as_json
-            else record_line
-        )
-
-    def emit(self, records: list[Record]) -> None:
-        """Print a batch of records (nothing when quiet or the reader went away)."""
-        if self.quiet or not records:
-            return
-        fmt = self._format
-        try:
-            self.stream.write("\n".join([fmt(r) for r in records]) + "\n")
-            self.stream.flush()
-        except BrokenPipeError:
-            # The reader (e.g. `| head`) is gone: keep the session, stop printing.
-            self.quiet = True
-            with contextlib.suppress(OSError):
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self.stream.fileno())
 
 
 class ProbeRun:

@@ -1,0 +1,62 @@
+"""Printing records to a stream, shared by ``probe`` and ``show`` so both print alike.
+
+Records are formatted by :mod:`inspector.core.render` and written a batch at a time:
+one joined string and one ``write`` per batch, whatever the batch size. A reader that
+goes away (``| head``) ends printing quietly, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from typing import TextIO
+
+from inspector.core.records import Record
+from inspector.core.render import record_line, record_to_json
+
+
+def json_line(record: Record) -> str:
+    """A record as one JSON line, exactly as ``probe --json`` and ``show --json`` print it."""
+    return json.dumps(record_to_json(record), ensure_ascii=False)
+
+
+def line_formatter(as_json: bool) -> Callable[[Record], str]:
+    """The function that turns a record into its output line."""
+    return json_line if as_json else record_line
+
+
+class Printer:
+    """Writes records to a stream, as lines or JSON, in one write per batch."""
+
+    def __init__(self, stream: TextIO, *, as_json: bool, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.gone = False  # the reader closed the pipe
+        self.as_json = as_json
+        self._format = line_formatter(as_json)
+
+    def emit(self, records: list[Record]) -> None:
+        """Print a batch of records (nothing when quiet or the reader went away)."""
+        if self.quiet or not records:
+            return
+        fmt = self._format
+        self.write("\n".join([fmt(r) for r in records]) + "\n")
+
+    def write(self, text: str) -> None:
+        """Write text and flush it; on a broken pipe stop printing for good."""
+        if self.quiet:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) is gone: print no more. Point the descriptor at
+            # /dev/null so the interpreter's own flush at exit does not complain.
+            self.quiet = True
+            self.gone = True
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+                os.close(devnull)

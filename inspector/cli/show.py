@@ -1,0 +1,83 @@
+"""``inspector show FILE``: print the records of a capture, HAR or JSON Lines file.
+
+Records print exactly as ``inspector probe`` prints them (the same render functions),
+read from the file a page at a time and written with one ``write`` per page, so a
+million records stream in constant memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from inspector.cli.output import Printer
+from inspector.cli.sources import PAGE, RecordFilter, SessionEntry, describe, filtered, open_input
+from inspector.core.errors import CaptureError, UsageError
+
+
+def header_line(facts: dict[str, object], as_json: bool) -> str:
+    """The line printed before each session of a file holding several."""
+    if as_json:
+        return json.dumps(facts, ensure_ascii=False)
+    parts = [f"# session {facts['session']} of {facts['sessions']}", str(facts["endpoint"])]
+    if facts["started"]:
+        parts.append(f"started {facts['started']}")
+    if facts["state"]:
+        parts.append(str(facts["state"]))
+    parts.append(f"{facts['records']:,} records")
+    return " · ".join(parts)
+
+
+def record_filter(args: argparse.Namespace) -> RecordFilter:
+    """The filter the options ask for; UsageError for an invalid regular expression."""
+    keep = RecordFilter(
+        directions=frozenset(args.directions) if args.directions else None,
+        kinds=frozenset(args.kinds) if args.kinds else None,
+        text=args.grep or None,
+        regex=args.regex or None,
+        case_sensitive=not args.ignore_case,
+    )
+    try:
+        keep.check()
+    except CaptureError as exc:
+        raise UsageError(str(exc)) from None
+    return keep
+
+
+def run_show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``inspector show`` for parsed arguments; return the exit status."""
+    del stderr  # errors are raised as one-line InspectorErrors
+    keep = record_filter(args)
+    source = open_input(args.file)
+    try:
+        entries = source.select(args.session)
+    except CaptureError as exc:
+        raise UsageError(str(exc)) from None
+    printer = Printer(stdout, as_json=args.json, quiet=False)
+    with_headers = len(source.sessions) > 1 and args.session is None
+    for entry in entries:
+        _print_session(entry, keep, printer, len(source.sessions), with_headers)
+        if printer.gone:
+            break
+    return 0
+
+
+def _print_session(
+    entry: SessionEntry, keep: RecordFilter, printer: Printer, total: int, with_header: bool
+) -> None:
+    """Print one session's records (after its header line when asked), page by page."""
+    with entry.open() as pages:
+        if with_header:
+            printer.write(
+                header_line(describe(entry, pages.count(), total), printer.as_json) + "\n"
+            )
+        batch = []
+        for record in filtered(pages, keep, PAGE):
+            batch.append(record)
+            if len(batch) >= PAGE:
+                printer.emit(batch)
+                batch = []
+                if printer.gone:
+                    return
+        printer.emit(batch)

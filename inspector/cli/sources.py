@@ -1,0 +1,280 @@
+"""The files ``show`` and ``export`` read: native captures, HAR and JSON Lines, told
+apart by their content, each seen as numbered sessions whose records are read a page
+at a time.
+
+Every input is hostile: whatever is wrong with it (missing, a directory, empty,
+random bytes, truncated, damaged, written by a newer version) becomes one
+:class:`CaptureError` line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from inspector.capture.formats import ImportedSession, import_har, read_jsonl, records_of
+from inspector.capture.formats.common import PagedRecords
+from inspector.capture.schema import SQLITE_MAGIC
+from inspector.capture.search import make_predicate
+from inspector.capture.store import CaptureStore
+from inspector.core.errors import CaptureError
+from inspector.core.records import Direction, Kind, Record
+
+#: Records read (and printed or exported) per page.
+PAGE = 4096
+#: Bytes looked at to tell the file type.
+SNIFF_BYTES = 4096
+
+_HAR_START = re.compile(rb'\A\{\s*"log"\s*:')
+_JSONL_START = re.compile(rb'\A\{\s*"seq"\s*:')
+
+
+class InputKind(StrEnum):
+    """What kind of file an input is."""
+
+    CAPTURE = "capture"
+    HAR = "HAR"
+    JSONL = "JSON Lines"
+
+
+class RecordList:
+    """Records already in memory (a HAR or JSON Lines import), paged like a store."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self._records = records
+
+    def count(self) -> int:
+        """How many records there are."""
+        return len(self._records)
+
+    def records(self, start: int, limit: int) -> list[Record]:
+        """Up to ``limit`` records from index ``start`` on."""
+        start = max(0, start)
+        return self._records[start : start + max(0, limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEntry:
+    """One session of an input: its number (for ``--session``), facts and records.
+
+    ``open()`` gives a context manager yielding the session's records as pages, so a
+    native capture's sessions hold no connection until they are read.
+    """
+
+    number: int
+    session: Any  # CaptureSession or ImportedSession: endpoint, scheme, started_wall_ns, …
+    open: Callable[[], AbstractContextManager[PagedRecords]]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """An opened input file: its kind and its sessions, in file order."""
+
+    path: Path
+    kind: InputKind
+    sessions: list[SessionEntry]
+
+    def select(self, number: int | None) -> list[SessionEntry]:
+        """The session numbered ``number``, or all of them when None."""
+        if number is None:
+            return self.sessions
+        for entry in self.sessions:
+            if entry.number == number:
+                return [entry]
+        numbers = ", ".join(str(entry.number) for entry in self.sessions[:20])
+        more = ", …" if len(self.sessions) > 20 else ""
+        raise CaptureError(f"{self.path} has no session {number} (its sessions: {numbers}{more})")
+
+
+def sniff(path: Path) -> InputKind:
+    """Tell a native capture, a HAR file and JSON Lines apart by their first bytes."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise CaptureError(f"{path} is a directory, not a capture file")
+        if not stat.S_ISREG(info.st_mode):
+            raise CaptureError(f"{path} is not a regular file")
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise CaptureError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if not head:
+        raise CaptureError(f"{path} is empty")
+    if head.startswith(SQLITE_MAGIC[:13]):
+        return InputKind.CAPTURE
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if not text:
+        raise CaptureError(f"{path} holds only white space")
+    if _HAR_START.match(text):
+        return InputKind.HAR
+    if _JSONL_START.match(text):
+        return InputKind.JSONL
+    if text.startswith(b"{"):
+        first = text.split(b"\n", 1)[0]
+        if b'"kind"' in first and b'"dir"' in first:
+            return InputKind.JSONL
+        return InputKind.HAR  # the HAR reader names what is wrong with it
+    raise CaptureError(f"{path} is not a capture, HAR or JSON Lines file")
+
+
+def open_input(path: str | os.PathLike[str]) -> Input:
+    """Open any supported input; CaptureError with one line when it cannot be read."""
+    path = Path(path)
+    kind = sniff(path)
+    if kind is InputKind.CAPTURE:
+        return _open_capture(path)
+    if kind is InputKind.HAR:
+        imported = import_har(path)
+        if not imported:
+            raise CaptureError(f"{path} holds no WebSocket session")
+        entries = [
+            SessionEntry(number, session, _memory(records))
+            for number, (session, records) in enumerate(imported, start=1)
+        ]
+        return Input(path, kind, entries)
+    records = read_jsonl(path)
+    if not records:
+        raise CaptureError(f"{path} holds no records")
+    session = ImportedSession(endpoint="", scheme=_guess_scheme(records), started_wall_ns=0)
+    return Input(path, kind, [SessionEntry(1, session, _memory(records))])
+
+
+def _memory(records: list[Record]) -> Callable[[], AbstractContextManager[PagedRecords]]:
+    @contextmanager
+    def opened() -> Iterator[PagedRecords]:
+        yield RecordList(records)
+
+    return opened
+
+
+def _open_capture(path: Path) -> Input:
+    """A native capture: each session is opened read-only when it is read."""
+    with CaptureStore.open(path) as first:
+        sessions = first.sessions()
+
+    def opener(session_id: int) -> Callable[[], AbstractContextManager[PagedRecords]]:
+        @contextmanager
+        def opened() -> Iterator[PagedRecords]:
+            with CaptureStore.open(path, session_id=session_id) as store:
+                yield store
+
+        return opened
+
+    entries = [SessionEntry(s.id, s, opener(s.id)) for s in sessions]
+    return Input(path, InputKind.CAPTURE, entries)
+
+
+def _guess_scheme(records: list[Record]) -> str:
+    """The scheme of a session known only by its records (JSON Lines have no header)."""
+    kinds = {record.kind for record in records}
+    if kinds & {Kind.HANDSHAKE, Kind.FRAME}:
+        return "ws"
+    if Kind.DATAGRAM in kinds:
+        return "udp"
+    return "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """What ``show`` keeps: directions, kinds and a text or regex search on the payload."""
+
+    directions: frozenset[str] | None = None
+    kinds: frozenset[str] | None = None
+    text: str | None = None
+    regex: str | None = None
+    case_sensitive: bool = True
+
+    @property
+    def empty(self) -> bool:
+        """True when every record passes."""
+        return not (self.directions or self.kinds or self.text or self.regex)
+
+    def check(self) -> None:
+        """Raise CaptureError for an invalid regular expression, before any file is read."""
+        make_predicate(self.text, self.regex, self.case_sensitive)
+
+
+def filtered(pages: PagedRecords, keep: RecordFilter, page: int = PAGE) -> Iterator[Record]:
+    """The records of ``pages`` that ``keep`` lets through, read a page at a time.
+
+    A native capture is searched inside SQLite (``CaptureStore.matching``, the search
+    the GUI runs) and only the matching records are read; records in memory are tested
+    here with the same predicate.
+    """
+    if keep.empty:
+        yield from records_of(pages, page)
+        return
+    if isinstance(pages, CaptureStore):
+        seqs = pages.matching(
+            keep.directions, keep.kinds, keep.text, keep.regex, keep.case_sensitive
+        )
+        yield from _read_seqs(pages, seqs, page)
+        return
+    predicate = make_predicate(keep.text, keep.regex, keep.case_sensitive)
+    for record in records_of(pages, page):
+        if keep.directions is not None and str(record.direction) not in keep.directions:
+            continue
+        if keep.kinds is not None and str(record.kind) not in keep.kinds:
+            continue
+        data = record.payload if record.payload is not None else record.wire
+        if predicate is not None and not predicate(bytes(data)):
+            continue
+        yield record
+
+
+def _read_seqs(store: CaptureStore, seqs: list[int], page: int) -> Iterator[Record]:
+    """The records numbered ``seqs`` (ascending): a range read where they are dense,
+    one lookup each where they are sparse."""
+    index = 0
+    while index < len(seqs):
+        first = seqs[index]
+        end = index
+        while end < len(seqs) and seqs[end] - first < page:
+            end += 1
+        wanted = seqs[index:end]
+        span = wanted[-1] - first + 1
+        if len(wanted) * 8 >= span:
+            chosen = set(wanted)
+            yield from (r for r in store.records(first, span) if r.seq in chosen)
+        else:
+            for seq in wanted:
+                yield store.record(seq)
+        index = end
+
+
+def describe(entry: SessionEntry, count: int, total: int) -> dict[str, Any]:
+    """The facts of a session for a header line: number, endpoint, start, state, count."""
+    session = entry.session
+    started = getattr(session, "started_wall_ns", 0)
+    summary = getattr(session, "summary", None)
+    return {
+        "session": entry.number,
+        "sessions": total,
+        "endpoint": str(getattr(session, "endpoint", "") or ""),
+        "scheme": str(getattr(session, "scheme", "") or ""),
+        "started": iso_time(started) if isinstance(started, int) and started > 0 else None,
+        "state": str(getattr(session, "state", "") or ""),
+        "records": count,
+        "summary": dict(summary) if isinstance(summary, Mapping) else {},
+    }
+
+
+def iso_time(ns: int) -> str | None:
+    """ns since the epoch as ISO 8601 UTC with milliseconds, None when out of range."""
+    try:
+        stamp = datetime.fromtimestamp(ns / 1e9, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+DIRECTIONS = tuple(str(d) for d in Direction)
+KINDS = tuple(str(k) for k in Kind)
