@@ -74,7 +74,8 @@ def close_payload(code: int, reason: bytes = b"") -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where a case connects and how: URL, session options, extra probe arguments."""
+    """Where a case connects and how: URL, session options, extra probe arguments
+    (the options become probe arguments by themselves)."""
 
     url: str
     options: dict[str, Any] = field(default_factory=dict)
@@ -158,8 +159,7 @@ def _ws_frames(*data: bytes) -> Callable[[FaultEnv], Target]:
 def _ws_answer(*steps: Any, **options: Any) -> Callable[[FaultEnv], Target]:
     def build(env: FaultEnv) -> Target:
         server = env.hostile(*steps)
-        probe_args = ("--timeout", str(SHORT_TIMEOUT)) if "connect_timeout" in options else ()
-        return Target(server.ws_url, dict(options), probe_args)
+        return Target(server.ws_url, dict(options))
 
     return build
 
@@ -174,11 +174,7 @@ def _unresolvable(env: FaultEnv) -> Target:
 
 def _connect_timeout(env: FaultEnv) -> Target:
     port = env.full_backlog()
-    return Target(
-        f"tcp://127.0.0.1:{port}",
-        {"connect_timeout": SHORT_TIMEOUT},
-        ("--timeout", str(SHORT_TIMEOUT)),
-    )
+    return Target(f"tcp://127.0.0.1:{port}", {"connect_timeout": SHORT_TIMEOUT})
 
 
 def _self_signed(env: FaultEnv) -> Target:
@@ -195,12 +191,12 @@ def _expired(env: FaultEnv) -> Target:
         env.ca, not_before=now - datetime.timedelta(days=30), not_after=now - datetime.timedelta(1)
     )
     server = env.tls_echo(context)
-    return Target(server.url, {"cafile": env.ca_file}, ("--cafile", env.ca_file))
+    return Target(server.url, {"cafile": env.ca_file})
 
 
 def _mismatch(env: FaultEnv) -> Target:
     server = env.tls_echo(servers.server_ssl_context(env.ca, "other.example"))
-    return Target(server.url, {"cafile": env.ca_file}, ("--cafile", env.ca_file))
+    return Target(server.url, {"cafile": env.ca_file})
 
 
 def _unknown_ca(env: FaultEnv) -> Target:
