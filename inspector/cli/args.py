@@ -380,9 +380,7 @@ def build_show_parser() -> OneLineParser:
         help="only records of this kind (repeatable): " + ", ".join(str(k) for k in Kind),
     )  # fmt: skip
     search = keep.add_mutually_exclusive_group()
-    search.add_argument(
-        "--grep", metavar="TEXT", help="only records whose payload contains TEXT"
-    )
+    search.add_argument("--grep", metavar="TEXT", help="only records whose payload contains TEXT")
     search.add_argument(
         "--regex", metavar="RE", help="only records whose payload matches RE (Python syntax)"
     )

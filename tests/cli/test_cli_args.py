@@ -6,6 +6,7 @@ import argparse
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,7 +135,11 @@ def test_probe_help_mentions_every_option() -> None:
 def test_main_help_lists_commands_options_and_examples() -> None:
     result = _run("--help")
     assert result.returncode == 0
-    for words in ("probe", "--capture-dir", "--version", "examples:", "--send-hex", "--json"):
+    words_expected = (
+        "probe", "--capture-dir", "--version", "examples:", "--send-hex", "--json",
+        "inspector show", "inspector export", "--filter-dir", "--include-secrets",
+    )  # fmt: skip
+    for words in words_expected:
         assert words in result.stdout
 
 
@@ -151,3 +156,22 @@ def test_probe_path_does_not_import_qt() -> None:
     assert "Qt loaded" not in result.stderr
     assert result.stdout.strip() == "rc 1", result.stderr
     assert "refused" in result.stderr
+
+
+def test_show_and_export_paths_do_not_import_qt(tmp_path: Path) -> None:
+    har = Path(__file__).parent.parent / "capture" / "formats" / "data" / "chrome_websocket.har"
+    out = tmp_path / "out.pcapng"
+    code = (
+        "import sys; from inspector.__main__ import main; "
+        f"shown = main(['show', {str(har)!r}, '--json']); "
+        f"exported = main(['export', {str(har)!r}, '-o', {str(out)!r}]); "
+        "assert 'PySide6' not in sys.modules and 'qasync' not in sys.modules, 'Qt loaded'; "
+        "print('rc', shown, exported, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert "Qt loaded" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "rc 0 0", result.stderr
+    assert '"kind": "frame"' in result.stdout
+    assert out.stat().st_size > 0
