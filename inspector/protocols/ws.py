@@ -347,6 +347,12 @@ class WebSocketConnection:
             if raw:
                 exc = p.handshake_exc
                 detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
+                if not raw.startswith(b"HTTP/"):
+                    first = raw.split(b"\n", 1)[0].strip()[:80]
+                    shown = first.decode("ascii", "backslashreplace")
+                    detail = f"it began with {shown!r}; is this a WebSocket server?"
+                    if raw[0] in (0x15, 0x16):  # a TLS alert or handshake record
+                        detail = "it answered in TLS; use wss:// for this port"
                 line = f"server's answer is not a valid HTTP response: {detail}"
             else:
                 line = "server closed the connection before answering the upgrade"
