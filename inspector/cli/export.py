@@ -15,10 +15,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from inspector.capture.formats import export_har, export_jsonl, export_pcapng, records_of
+from inspector.capture.formats import export_har, export_jsonl, export_pcapng
 from inspector.capture.formats.common import session_scheme
 from inspector.cli.args import format_for
-from inspector.cli.sources import PAGE, open_input
+from inspector.cli.sources import open_input
 from inspector.core.errors import CaptureError, UsageError
 
 EXPORTERS = {"pcapng": export_pcapng, "har": export_har, "jsonl": export_jsonl}
@@ -55,10 +55,7 @@ class ProgressLine:
         self.started = clock()
         self.last = float("-inf")
         self.shown = False
-        try:
-            self.enabled = stream.isatty()
-        except (AttributeError, ValueError, OSError):
-            self.enabled = False
+        self.enabled = _is_tty(stream)
 
     def __call__(self, done: int) -> bool:
         """Report ``done`` records; always go on (the exporters' progress contract)."""
@@ -82,6 +79,14 @@ class ProgressLine:
                 self.stream.write("\r\x1b[K")
                 self.stream.flush()
             self.shown = False
+
+
+def _is_tty(stream: TextIO) -> bool:
+    """True when ``stream`` is a terminal (progress is shown only there)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _cannot_write(target: Path, exc: OSError) -> CaptureError:
@@ -158,14 +163,14 @@ def run_export(args: argparse.Namespace, stdout: TextIO | None, stderr: TextIO) 
         )
     _check_target(target, source_path)
     exporter = EXPORTERS[fmt]
-    with entry.open() as pages:
-        progress = ProgressLine(stderr, pages.count())
+    with entry.open() as records:
+        progress = ProgressLine(stderr, records.count() if _is_tty(stderr) else 0)
         try:
             with atomic_output(target, private=args.include_secrets) as out:
                 exporter(
                     out,
                     entry.session,
-                    records_of(pages, PAGE),
+                    iter(records),
                     include_secrets=args.include_secrets,
                     progress=progress,
                 )

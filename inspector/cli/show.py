@@ -67,13 +67,13 @@ def _print_session(
     entry: SessionEntry, keep: RecordFilter, printer: Printer, total: int, with_header: bool
 ) -> None:
     """Print one session's records (after its header line when asked), page by page."""
-    with entry.open() as pages:
+    with entry.open() as records:
         if with_header:
             printer.write(
-                header_line(describe(entry, pages.count(), total), printer.as_json) + "\n"
+                header_line(describe(entry, records.count(), total), printer.as_json) + "\n"
             )
         batch = []
-        for record in filtered(pages, keep, PAGE):
+        for record in filtered(records, keep, PAGE):
             batch.append(record)
             if len(batch) >= PAGE:
                 printer.emit(batch)

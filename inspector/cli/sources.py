@@ -12,16 +12,18 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from inspector.capture.formats import ImportedSession, import_har, read_jsonl, records_of
-from inspector.capture.formats.common import PagedRecords
+from inspector.capture.formats import ImportedSession, import_har, records_of
+from inspector.capture.formats.common import MAX_INPUT_BYTES
+from inspector.capture.formats.jsonl import line_to_record
 from inspector.capture.schema import SQLITE_MAGIC
 from inspector.capture.search import make_predicate
 from inspector.capture.store import CaptureStore
@@ -45,8 +47,30 @@ class InputKind(StrEnum):
     JSONL = "JSON Lines"
 
 
+class Records(Protocol):
+    """The records of one session: how many, and all of them in order."""
+
+    def count(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Record]: ...
+
+
+class StoreRecords:
+    """A native capture's session, read a page at a time."""
+
+    def __init__(self, store: CaptureStore) -> None:
+        self.store = store
+
+    def count(self) -> int:
+        """How many records the session has."""
+        return self.store.count()
+
+    def __iter__(self) -> Iterator[Record]:
+        return records_of(self.store, PAGE)
+
+
 class RecordList:
-    """Records already in memory (a HAR or JSON Lines import), paged like a store."""
+    """Records already in memory (a HAR import)."""
 
     def __init__(self, records: list[Record]) -> None:
         self._records = records
@@ -55,23 +79,61 @@ class RecordList:
         """How many records there are."""
         return len(self._records)
 
-    def records(self, start: int, limit: int) -> list[Record]:
-        """Up to ``limit`` records from index ``start`` on."""
-        start = max(0, start)
-        return self._records[start : start + max(0, limit)]
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self._records)
+
+
+class JsonlFile:
+    """A JSON Lines export read one line at a time, so its size does not matter.
+
+    The file is read again on each pass; a line that is not a record stops the pass
+    with a CaptureError naming its line number.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._count: int | None = None
+
+    def count(self) -> int:
+        """How many records (non-blank lines) there are; one pass, counted once."""
+        if self._count is None:
+            self._count = sum(1 for _ in self._lines())
+        return self._count
+
+    def __iter__(self) -> Iterator[Record]:
+        where = repr(str(self.path))
+        for number, line in self._lines():
+            yield line_to_record(line, f"{where} line {number}")
+
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, line) of every non-blank line, each at most MAX_INPUT_BYTES."""
+        try:
+            with self.path.open("rb") as handle:
+                for number, line in enumerate(
+                    iter(lambda: handle.readline(MAX_INPUT_BYTES + 1), b""), 1
+                ):
+                    if len(line) > MAX_INPUT_BYTES:
+                        raise CaptureError(
+                            f"{str(self.path)!r} line {number} is longer than "
+                            f"{MAX_INPUT_BYTES >> 20} MiB"
+                        )
+                    if line.strip():
+                        yield number, line
+        except OSError as exc:
+            raise CaptureError(f"cannot read {self.path}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
 class SessionEntry:
     """One session of an input: its number (for ``--session``), facts and records.
 
-    ``open()`` gives a context manager yielding the session's records as pages, so a
+    ``open()`` gives a context manager yielding the session's records, so a
     native capture's sessions hold no connection until they are read.
     """
 
     number: int
     session: Any  # CaptureSession or ImportedSession: endpoint, scheme, started_wall_ns, …
-    open: Callable[[], AbstractContextManager[PagedRecords]]
+    open: Callable[[], AbstractContextManager[Records]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,19 +202,24 @@ def open_input(path: str | os.PathLike[str]) -> Input:
             for number, (session, records) in enumerate(imported, start=1)
         ]
         return Input(path, kind, entries)
-    records = read_jsonl(path)
-    if not records:
+    lines = JsonlFile(path)
+    first = list(islice(lines, 1000))  # checks the start of the file and tells the scheme
+    if not first:
         raise CaptureError(f"{path} holds no records")
-    session = ImportedSession(endpoint="", scheme=_guess_scheme(records), started_wall_ns=0)
-    return Input(path, kind, [SessionEntry(1, session, _memory(records))])
+    session = ImportedSession(endpoint="", scheme=_guess_scheme(first), started_wall_ns=0)
+    return Input(path, kind, [SessionEntry(1, session, _given(lines))])
 
 
-def _memory(records: list[Record]) -> Callable[[], AbstractContextManager[PagedRecords]]:
+def _given(records: Records) -> Callable[[], AbstractContextManager[Records]]:
     @contextmanager
-    def opened() -> Iterator[PagedRecords]:
-        yield RecordList(records)
+    def opened() -> Iterator[Records]:
+        yield records
 
     return opened
+
+
+def _memory(records: list[Record]) -> Callable[[], AbstractContextManager[Records]]:
+    return _given(RecordList(records))
 
 
 def _open_capture(path: Path) -> Input:
@@ -160,11 +227,11 @@ def _open_capture(path: Path) -> Input:
     with CaptureStore.open(path) as first:
         sessions = first.sessions()
 
-    def opener(session_id: int) -> Callable[[], AbstractContextManager[PagedRecords]]:
+    def opener(session_id: int) -> Callable[[], AbstractContextManager[Records]]:
         @contextmanager
-        def opened() -> Iterator[PagedRecords]:
+        def opened() -> Iterator[Records]:
             with CaptureStore.open(path, session_id=session_id) as store:
-                yield store
+                yield StoreRecords(store)
 
         return opened
 
@@ -172,7 +239,7 @@ def _open_capture(path: Path) -> Input:
     return Input(path, InputKind.CAPTURE, entries)
 
 
-def _guess_scheme(records: list[Record]) -> str:
+def _guess_scheme(records: Iterable[Record]) -> str:
     """The scheme of a session known only by its records (JSON Lines have no header)."""
     kinds = {record.kind for record in records}
     if kinds & {Kind.HANDSHAKE, Kind.FRAME}:
@@ -202,24 +269,25 @@ class RecordFilter:
         make_predicate(self.text, self.regex, self.case_sensitive)
 
 
-def filtered(pages: PagedRecords, keep: RecordFilter, page: int = PAGE) -> Iterator[Record]:
-    """The records of ``pages`` that ``keep`` lets through, read a page at a time.
+def filtered(source: Records, keep: RecordFilter, page: int = PAGE) -> Iterator[Record]:
+    """The records of ``source`` that ``keep`` lets through, read a page at a time.
 
     A native capture is searched inside SQLite (``CaptureStore.matching``, the search
     the GUI runs) and only the matching records are read; records in memory are tested
     here with the same predicate.
     """
     if keep.empty:
-        yield from records_of(pages, page)
+        yield from source
         return
-    if isinstance(pages, CaptureStore):
-        seqs = pages.matching(
+    if isinstance(source, StoreRecords):
+        store = source.store
+        seqs = store.matching(
             keep.directions, keep.kinds, keep.text, keep.regex, keep.case_sensitive
         )
-        yield from _read_seqs(pages, seqs, page)
+        yield from _read_seqs(store, seqs, page)
         return
     predicate = make_predicate(keep.text, keep.regex, keep.case_sensitive)
-    for record in records_of(pages, page):
+    for record in source:
         if keep.directions is not None and str(record.direction) not in keep.directions:
             continue
         if keep.kinds is not None and str(record.kind) not in keep.kinds:

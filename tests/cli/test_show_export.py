@@ -526,3 +526,23 @@ def test_progress_line_only_on_a_terminal_after_a_second() -> None:
     silent(9000)
     silent.finish()
     assert piped.getvalue() == ""
+
+
+def test_json_lines_input_streams_subsets_and_reports_bad_lines(
+    ws_capture: Recorded, tmp_path: Path
+) -> None:
+    full = tmp_path / "full.jsonl"
+    assert run("export", str(ws_capture.path), "-o", str(full)).status == 0
+    lines = full.read_text("utf-8").splitlines()
+    subset = tmp_path / "frames.jsonl"  # what `jq -c 'select(.kind == "frame")'` leaves
+    subset.write_text("\n".join(line for line in lines if '"kind": "frame"' in line) + "\n")
+    shown = json_lines(run("show", str(subset), "--json").out)
+    assert [r["seq"] for r in shown] == [json.loads(x)["seq"] for x in lines if "frame" in x]
+    assert len(shown) >= 8 and {r["kind"] for r in shown} == {"frame"}
+    out = tmp_path / "frames.pcapng"
+    assert run("export", str(subset), "-o", str(out)).status == 0
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_text("\n".join([*lines[:3], '{"seq": 3, "dir": "sideways"}', *lines[4:]]))
+    result = run("show", str(damaged))
+    assert result.status == 1
+    assert "line 4" in one_error_line(result.err)
