@@ -143,7 +143,8 @@ class DatagramSession(Session):
         if data:
             transport.sendto(data)
         else:
-            self._send_empty()
+            if not self._send_empty():
+                return
         self.recorder.record(
             Direction.OUT,
             Kind.DATAGRAM,
@@ -152,12 +153,13 @@ class DatagramSession(Session):
             fields={"peer": format_address(transport.get_extra_info("peername"))},
         )
 
-    def _send_empty(self) -> None:
+    def _send_empty(self) -> bool:
         """Send a datagram of size 0 (asyncio's sendto silently drops empty ones before
-        Python 3.12; UDP allows them, RFC 768)."""
+        Python 3.12; UDP allows them, RFC 768); False, with the reason recorded, if the
+        socket refused it."""
         sock = self._sock
         if sock is None:
-            return
+            return False
         try:
             sock.send(b"")
         except BlockingIOError:
@@ -166,8 +168,11 @@ class DatagramSession(Session):
                 Kind.INFO,
                 fields={"message": "empty datagram not sent: the socket buffer is full"},
             )
+            return False
         except OSError as exc:
             self._error_received(exc)
+            return False
+        return True
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close the socket (UDP says no goodbye)."""
