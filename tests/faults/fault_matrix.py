@@ -138,6 +138,10 @@ class FaultEnv:
         self._sockets += [listener, filler]
         return port
 
+    def started(self, server: RunningServer) -> None:
+        """Stop ``server`` with the others at the end."""
+        self._servers.append(server)
+
     def close(self) -> None:
         for server in self._servers:
             server.stop()
@@ -201,6 +205,18 @@ def _mismatch(env: FaultEnv) -> Target:
 
 def _unknown_ca(env: FaultEnv) -> Target:
     return Target(env.tls_echo(servers.server_ssl_context(trustme.CA())).url)
+
+
+def _wss_unknown_ca(env: FaultEnv) -> Target:
+    context = servers.server_ssl_context(trustme.CA(), alpn=["http/1.1"])
+    server = servers.start_ws_server(env.loop, ssl_context=context)
+    env.started(server)
+    return Target(server.url)
+
+
+def _tls_stalled(env: FaultEnv) -> Target:
+    server = env.hostile(Stall())
+    return Target(f"tls://127.0.0.1:{server.port}", {"connect_timeout": SHORT_TIMEOUT})
 
 
 def _tcp_reset(env: FaultEnv) -> Target:
@@ -270,6 +286,12 @@ CASES: tuple[FaultCase, ...] = (
         _unknown_ca,
         Expect("unable to get local issuer certificate", "tls", cert=True),
     ),
+    FaultCase(
+        "wss-unknown-ca",
+        _wss_unknown_ca,
+        Expect("unable to get local issuer certificate", "tls", cert=True),
+    ),
+    FaultCase("tls-stalled", _tls_stalled, Expect("timed out after 0.4 s during tls", "tls")),
     # -- WebSocket frames from the server ---------------------------------------------
     FaultCase(
         "masked-frame",
