@@ -41,33 +41,36 @@ class ChildRun:
     returncode: int
 
 
-def run_child(argv: list[str], stdout: int | None = subprocess.DEVNULL) -> ChildRun:
-    """Run ``python -m inspector ARGV`` and measure it alone (wait4 gives its own rusage)."""
+#: Runs the command given as arguments and prints its own resource use on stderr's last
+#: line. The benchmark's memory would otherwise count as the child's peak (ru_maxrss
+#: includes what a forked child held before exec); this wrapper is small.
+_MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} "
+      f"{usage.ru_maxrss}", file=sys.stderr)
+"""
+
+
+def run_child(argv: list[str]) -> ChildRun:
+    """Run ``python -m inspector ARGV`` (output discarded) and measure it alone."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [PYTHON, "-m", "inspector", *argv],
+    result = subprocess.run(
+        [PYTHON, "-S", "-c", _MEASURE, PYTHON, "-m", "inspector", *argv],
         cwd=REPO,
         env=env,
-        stdout=stdout,
         stderr=subprocess.PIPE,
+        text=True,
+        timeout=CHILD_TIMEOUT,
     )
-    deadline = start + CHILD_TIMEOUT
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            child.kill()
-            pid, status, usage = os.wait4(child.pid, 0)
-            break
-        time.sleep(0.01)
     wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    err = child.stderr.read().decode("utf-8", "replace") if child.stderr else ""
-    if child.returncode != 0:
-        sys.stderr.write(f"{argv[0]}: exit {child.returncode}: {err.strip()[-500:]}\n")
-    return ChildRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode)
+    *messages, last = result.stderr.splitlines() or ["1 0 0"]
+    code, cpu, peak_kib = last.split()
+    if int(code) != 0:
+        sys.stderr.write(f"{argv[0]}: exit {code}: {' '.join(messages)[-500:]}\n")
+    return ChildRun(wall, float(cpu), int(peak_kib) / 1024, int(code))
 
 
 def timed_open(path: Path) -> tuple[float, float, int]:
