@@ -19,7 +19,7 @@ from inspector.core.errors import CaptureError, UsageError
 def header_line(facts: dict[str, object], as_json: bool) -> str:
     """The line printed before each session of a file holding several."""
     if as_json:
-        return json.dumps(facts, ensure_ascii=False)
+        return json.dumps(facts, ensure_ascii=False, default=str)
     parts = [f"# session {facts['session']} of {facts['sessions']}", str(facts["endpoint"])]
     if facts["started"]:
         parts.append(f"started {facts['started']}")
