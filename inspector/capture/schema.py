@@ -17,7 +17,7 @@ from itertools import chain
 from typing import Any
 
 from inspector.core.errors import CaptureError
-from inspector.core.records import Direction, Kind, Record
+from inspector.core.records import Direction, Kind, Record, make_record
 
 #: Bump when an older reader would misread a file written by this version.
 SCHEMA_VERSION = 1
@@ -311,21 +311,34 @@ def decode_row(row: tuple[Any, ...]) -> Record:
         raise damaged("its payload is not a blob")
     if same not in (0, 1):
         raise damaged("payload_is_wire is neither 0 nor 1")
-    try:
-        fields = load_json_object(fields_text, "its fields")
-    except CaptureError as exc:
-        raise damaged(str(exc)) from None
+    fields = _FIELDS_BY_TEXT.get(fields_text) if type(fields_text) is str else None
+    if fields is None:
+        try:
+            fields = load_json_object(fields_text, "its fields")
+        except CaptureError as exc:
+            raise damaged(str(exc)) from None
+        if type(fields_text) is str and len(fields_text) <= _FIELDS_CACHE_TEXT_MAX:
+            if len(_FIELDS_BY_TEXT) >= _FIELDS_CACHE_MAX:
+                _FIELDS_BY_TEXT.clear()
+            _FIELDS_BY_TEXT[fields_text] = fields
     direction = _DIR_BY_TEXT.get(dir_text) if isinstance(dir_text, str) else None
     if direction is None:
         direction = Direction.META
-        fields[FIELD_STORED_DIRECTION] = str(dir_text)[:64]
+        fields = {**fields, FIELD_STORED_DIRECTION: str(dir_text)[:64]}
     kind = _KIND_BY_TEXT.get(kind_text) if isinstance(kind_text, str) else None
     if kind is None:
         kind = Kind.INFO
-        fields[FIELD_STORED_KIND] = str(kind_text)[:64]
+        fields = {**fields, FIELD_STORED_KIND: str(kind_text)[:64]}
     if same:
         payload = wire
-    return Record(seq, t_ns, direction, kind, wire, payload, fields)
+    return make_record(seq, t_ns, direction, kind, wire, payload, fields)
+
+
+#: Parsed fields by their stored text. Records are read-only, so records whose fields
+#: are the same text (every frame of a flood) share one dict and the JSON is parsed once.
+_FIELDS_BY_TEXT: dict[str, dict[str, Any]] = {}
+_FIELDS_CACHE_MAX = 4096
+_FIELDS_CACHE_TEXT_MAX = 2048
 
 
 def decode_session(row: tuple[Any, ...]) -> CaptureSession:
