@@ -63,6 +63,7 @@ class StreamSession(Session):
         self._transport: asyncio.Transport | None = None
         self._framer = make_framer(options.framing, options.max_size)
         self._peer_eof = False
+        self._shared_fields: dict[tuple[int, int], dict[str, object]] = {}
 
     # -- opening -----------------------------------------------------------------
 
@@ -213,15 +214,17 @@ class StreamSession(Session):
                 record(Direction.IN, Kind.DATA, t_ns, wire, wire)
                 self._message_in("data", wire)
             return
+        shared = self._shared_fields
         for wire, body, ranges in messages:
-            record(
-                Direction.IN,
-                Kind.MESSAGE,
-                t_ns,
-                wire,
-                body,
-                {"framing": str(framing), "ranges": ranges},
-            )
+            # Messages of one shape share one read-only fields dict, so the capture
+            # store encodes it once (a stream of equal lines costs a lookup each).
+            key = (len(body), len(wire))
+            fields = shared.get(key)
+            if fields is None:
+                if len(shared) >= 4096:
+                    shared.clear()
+                fields = shared[key] = {"framing": str(framing), "ranges": ranges}
+            record(Direction.IN, Kind.MESSAGE, t_ns, wire, body, fields)
             self._message_in("data", body)
 
     def _flush_leftover(self, t_ns: int) -> None:
