@@ -111,8 +111,9 @@ def test_binary_ping_and_close_from_the_composer(
     tab.composer.close_code.setValue(4001)
     compose(tab, "done here", action="close")
     qtbot.waitUntil(lambda: tab.state == "closed", timeout=WAIT_MS)
-    closed = records(tab)[wait_row(qtbot, tab, lambda r: r.kind is Kind.CLOSED)]
-    assert closed.fields["clean"] is True
+    row = wait_row(qtbot, tab, lambda r: r.kind is Kind.CLOSED)
+    closed = records(tab)[row]
+    assert closed.fields["clean"] is True, closed.fields
     assert not tab.composer.send_button.isEnabled()
     assert tab.reconnect_button.isEnabled()
 
