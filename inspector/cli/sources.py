@@ -10,21 +10,18 @@ random bytes, truncated, damaged, written by a newer version) becomes one
 from __future__ import annotations
 
 import os
-import re
-import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
 from inspector.capture.formats import ImportedSession, import_har, records_of
 from inspector.capture.formats.common import MAX_INPUT_BYTES
+from inspector.capture.formats.detect import InputKind, detect_format
 from inspector.capture.formats.jsonl import line_to_record
-from inspector.capture.schema import SQLITE_MAGIC
 from inspector.capture.search import make_predicate
 from inspector.capture.store import CaptureStore
 from inspector.core.errors import CaptureError
@@ -32,19 +29,6 @@ from inspector.core.records import Direction, Kind, Record
 
 #: Records read (and printed or exported) per page.
 PAGE = 4096
-#: Bytes looked at to tell the file type.
-SNIFF_BYTES = 4096
-
-_HAR_START = re.compile(rb'\A\{\s*"log"\s*:')
-_JSONL_START = re.compile(rb'\A\{\s*"seq"\s*:')
-
-
-class InputKind(StrEnum):
-    """What kind of file an input is."""
-
-    CAPTURE = "capture"
-    HAR = "HAR"
-    JSONL = "JSON Lines"
 
 
 class Records(Protocol):
@@ -158,33 +142,7 @@ class Input:
 
 def sniff(path: Path) -> InputKind:
     """Tell a native capture, a HAR file and JSON Lines apart by their first bytes."""
-    try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise CaptureError(f"{path} is a directory, not a capture file")
-        if not stat.S_ISREG(info.st_mode):
-            raise CaptureError(f"{path} is not a regular file")
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError as exc:
-        raise CaptureError(f"cannot open {path}: {exc.strerror or exc}") from None
-    if not head:
-        raise CaptureError(f"{path} is empty")
-    if head.startswith(SQLITE_MAGIC[:13]):
-        return InputKind.CAPTURE
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    if not text:
-        raise CaptureError(f"{path} holds only white space")
-    if _HAR_START.match(text):
-        return InputKind.HAR
-    if _JSONL_START.match(text):
-        return InputKind.JSONL
-    if text.startswith(b"{"):
-        first = text.split(b"\n", 1)[0]
-        if b'"kind"' in first and b'"dir"' in first:
-            return InputKind.JSONL
-        return InputKind.HAR  # the HAR reader names what is wrong with it
-    raise CaptureError(f"{path} is not a capture, HAR or JSON Lines file")
+    return detect_format(path)
 
 
 def open_input(path: str | os.PathLike[str]) -> Input:
