@@ -10,19 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from inspector import __version__
 from inspector.cli.args import UsageExit, build_main_parser
 from inspector.core.errors import CaptureError
 from inspector.ui.capture_files import default_capture_dir, ensure_capture_dir
+from inspector.ui.event_loop import new_event_loop
 from inspector.ui.guard import report_failure
 from inspector.ui.main_window import MainWindow
 from inspector.ui.settings import Settings
@@ -31,6 +32,10 @@ ORGANIZATION = "socket-inspector"
 APPLICATION = "Socket Inspector"
 
 log = logging.getLogger("inspector")
+
+#: Set (to anything) to print "shown" once the window is exposed and then quit: how
+#: benchmarks/gui_flood.py times startup to a shown window.
+STARTUP_PROBE_ENV = "INSPECTOR_STARTUP_PROBE"
 
 
 def _parse(argv: Sequence[str] | argparse.Namespace) -> argparse.Namespace:
@@ -45,6 +50,16 @@ def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType
         sys.__excepthook__(kind, exc, tb)
         return
     report_failure("an unexpected step", exc.with_traceback(tb))
+
+
+def _quit_when_exposed(window: MainWindow, tries: int = 500) -> None:
+    """Print "shown" and close the window once it is exposed (bounded: ~5 s of polls)."""
+    handle = window.windowHandle()
+    if (handle is not None and handle.isExposed()) or tries <= 0:
+        print("shown" if tries > 0 else "not shown", flush=True)
+        window.close()
+        return
+    QTimer.singleShot(10, lambda: _quit_when_exposed(window, tries - 1))
 
 
 def run(argv: Sequence[str] | argparse.Namespace) -> int:
@@ -71,7 +86,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     app.setQuitOnLastWindowClosed(False)
     sys.excepthook = _excepthook
 
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     settings = Settings(QSettings())
     window = MainWindow(settings, capture_dir)
@@ -82,6 +97,9 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         tab = window.open_url(args.url)
         if tab is not None:
             tab.composer.focus_editor()
+
+    if os.environ.get(STARTUP_PROBE_ENV):
+        QTimer.singleShot(0, lambda: _quit_when_exposed(window))
 
     finished = asyncio.Event()
     app.lastWindowClosed.connect(finished.set)

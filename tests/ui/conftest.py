@@ -3,6 +3,12 @@
 Qt is told to run offscreen and pytest-qt to use PySide6 before anything imports Qt.
 The qasync loop is made the current asyncio loop while pytest-qt spins Qt's own loop
 (``qtbot.waitUntil``), so the sessions' asyncio tasks run during the waits.
+
+After every GUI test the garbage collector runs here, on the GUI thread: Qt objects
+caught in reference cycles (a window, a closed loop, a failed test's traceback) are
+otherwise reclaimed by whichever thread next triggers a collection, such as the test
+servers' thread, and a QObject deleted off its own thread can crash the process. The
+same fixture checks that the test left no window, session task or I/O thread behind.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 import asyncio
+import gc
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +32,7 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from inspector.ui.event_loop import new_event_loop
 from inspector.ui.guard import running_tasks
 from inspector.ui.main_window import MainWindow
 from inspector.ui.session_tab import SessionTab
@@ -45,7 +55,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """A qasync loop over the running test QApplication, current for asyncio."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
+    loop = new_event_loop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
     for task in running_tasks():
@@ -59,6 +69,26 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     asyncio.events._set_running_loop(None)
     loop.close()
     asyncio.set_event_loop(None)
+
+
+def _io_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("inspector-io")]
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_behind(qapp: QApplication) -> Iterator[None]:
+    """Collect garbage on the GUI thread; fail if windows, tasks or threads remain."""
+    gc.collect()
+    yield
+    QCoreApplication.processEvents()
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _io_threads() and time.monotonic() < deadline:
+        _io_threads()[0].join(timeout=0.1)
+    windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    assert not windows, "a main window was left open"
+    assert not running_tasks(), "session tasks were left running"
+    assert not _io_threads(), "I/O threads outlived their event loop"
 
 
 @pytest.fixture
