@@ -1,0 +1,167 @@
+"""Replay a recorded session: send its outgoing user messages again on a new session.
+
+What is sent again: WebSocket text, binary, ping, pong and close frames as recorded;
+TCP/TLS data and framed messages; UDP datagrams. Frames the engine sent by itself
+(automatic pongs and close echoes), handshakes and meta records are skipped: the new
+session makes its own. Messages go out with their original spacing or back to back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+from inspector.core.options import Framing, SessionOptions
+from inspector.core.records import Direction, Kind, Record
+from inspector.net.session import Session, SessionState
+
+#: WebSocket opcodes a replay sends again (continuations are part of a message).
+_WS_OPCODES = frozenset({"text", "binary", "ping", "pong", "close"})
+#: Longest pause kept from the recording, so a session idle for hours replays sensibly.
+MAX_GAP_S = 60.0
+
+
+class Timing(StrEnum):
+    """How the replay spaces its messages."""
+
+    ORIGINAL = "original"  # the gaps between the recorded messages
+    FAST = "fast"  # as fast as possible
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStep:
+    """One message to send again: when (ns after the first one) and how."""
+
+    offset_ns: int
+    action: str  # text, binary, ping, pong, close, data or datagram
+    payload: bytes
+    code: int | None = None
+    reason: str = ""
+
+
+def replay_steps(records: Iterable[Record]) -> list[ReplayStep]:
+    """The outgoing user messages of a recorded session, in order."""
+    steps: list[ReplayStep] = []
+    first: int | None = None
+    for record in records:
+        if record.direction is not Direction.OUT or record.automatic:
+            continue
+        step = _step(record)
+        if step is None:
+            continue
+        if first is None:
+            first = record.t_ns
+        steps.append(ReplayStep(record.t_ns - first, step[0], step[1], step[2], step[3]))
+    return steps
+
+
+def _step(record: Record) -> tuple[str, bytes, int | None, str] | None:
+    payload = record.payload if record.payload is not None else record.wire
+    if record.kind is Kind.FRAME:
+        opcode = str(record.fields.get("opcode", ""))
+        if opcode not in _WS_OPCODES or record.fields.get("error"):
+            return None
+        if opcode == "close":
+            code = record.fields.get("close_code")
+            reason = record.fields.get("close_reason") or ""
+            return "close", b"", code if isinstance(code, int) else 1000, str(reason)
+        return opcode, payload, None, ""
+    if record.kind in (Kind.DATA, Kind.MESSAGE):
+        return "data", payload, None, ""
+    if record.kind is Kind.DATAGRAM:
+        return "datagram", payload, None, ""
+    return None
+
+
+def send_step(session: Session, step: ReplayStep) -> None:
+    """Send one step on ``session`` (raises what the session's send raises)."""
+    if step.action == "text":
+        session.send_text(step.payload.decode("utf-8", errors="replace"))
+    elif step.action == "binary":
+        session.send_binary(step.payload)
+    elif step.action == "ping":
+        session.send_ping(step.payload)
+    elif step.action == "pong":
+        session.send_pong(step.payload)
+    elif step.action == "close":
+        session.send_close(step.code or 1000, step.reason)
+    else:
+        session.send(step.payload)
+
+
+async def replay(
+    session: Session,
+    steps: list[ReplayStep],
+    timing: Timing = Timing.ORIGINAL,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Send ``steps`` on an open ``session``; return how many were sent.
+
+    Stops early when the session is no longer open (the peer closed it, or a
+    replayed close frame ended it).
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    sent = 0
+    for step in steps:
+        if timing is Timing.ORIGINAL:
+            due = started + min(step.offset_ns / 1e9, MAX_GAP_S * (sent + 1))
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        else:
+            await asyncio.sleep(0)
+        if session.state is not SessionState.OPEN:
+            break
+        send_step(session, step)
+        sent += 1
+        if progress is not None:
+            progress(sent)
+    return sent
+
+
+def options_from_mapping(stored: Mapping[str, Any] | None) -> SessionOptions:
+    """Session options as a capture stores them (JSON), back as SessionOptions.
+
+    Unknown or ill-typed values keep their defaults: the file may be old or hostile.
+    """
+    defaults = SessionOptions()
+    if not isinstance(stored, Mapping):
+        return defaults
+    values: dict[str, Any] = {}
+    for item in fields(SessionOptions):
+        if item.name not in stored:
+            continue
+        value = stored[item.name]
+        default = getattr(defaults, item.name)
+        if item.name == "headers" and isinstance(value, list | tuple):
+            pairs = [
+                (str(pair[0]), str(pair[1]))
+                for pair in value
+                if isinstance(pair, list | tuple) and len(pair) == 2
+            ]
+            values[item.name] = tuple(pairs)
+        elif item.name == "subprotocols" and isinstance(value, list | tuple):
+            values[item.name] = tuple(str(v) for v in value)
+        elif item.name == "framing":
+            try:
+                values[item.name] = Framing(str(value))
+            except ValueError:
+                continue
+        elif isinstance(default, bool):
+            if isinstance(value, bool):
+                values[item.name] = value
+        elif isinstance(default, int | float) or default is None:
+            if value is None or (
+                isinstance(value, int | float | str) and not isinstance(value, bool)
+            ):
+                values[item.name] = value
+        elif isinstance(default, str) and isinstance(value, str):
+            values[item.name] = value
+    try:
+        return SessionOptions(**values)
+    except (TypeError, ValueError):
+        return defaults
