@@ -41,6 +41,8 @@ class SessionBridge(QObject):
 
     #: (batch: list[Record], counters: Counters), once per non-empty flush.
     flushed = Signal(object, object)
+    #: Once per timer tick, after the flush (for displays polled at the flush rate).
+    ticked = Signal()
 
     def __init__(
         self, recorder: Recorder, model: RecordTableModel, parent: QObject | None = None
@@ -91,4 +93,5 @@ class SessionBridge(QObject):
             self.model.append(batch)
         if batch or changed:
             self.flushed.emit(batch, counters)
+        self.ticked.emit()
         return batch

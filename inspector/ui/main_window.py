@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
-from inspector.ui import theme
+from inspector.ui import faults, theme
 from inspector.ui.bridge import Counters
 from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
+from inspector.ui.help_menu import HelpMenus
 from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
@@ -92,6 +93,9 @@ class MainWindow(QMainWindow):
         self.status_panel = StatusPanel()
         self.statusBar().addPermanentWidget(self.status_panel)
         self._make_actions()
+        self.help_menus = HelpMenus(self, settings)
+        self.unverified_status = faults.status_label(self)
+        self.statusBar().addPermanentWidget(self.unverified_status)
         add_reporter(self.notify)
 
         geometry = settings.geometry()
@@ -143,8 +147,10 @@ class MainWindow(QMainWindow):
         tab.stateChanged.connect(lambda state, t=tab: self._tab_state(t, state))
         tab.countersChanged.connect(lambda counters, t=tab: self._tab_counters(t, counters))
         tab.notice.connect(self.notify)
+        tab.faults.connectAnyway.connect(self.open_session)
         index = self.tabs.addTab(tab, state_icon("connecting"), tab.title)
         self.tabs.setTabToolTip(index, endpoint.url)
+        faults.mark_tab(self.tabs, tab)
         self.stack.setCurrentWidget(self.tabs)
         self.tabs.setCurrentIndex(index)
         self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
@@ -170,8 +176,10 @@ class MainWindow(QMainWindow):
         bar.setTabTextColor(index, state_colour(state, dark) if muted else QColor())
         self.tabs.setTabToolTip(index, f"{tab.endpoint.url} — {state}")
         self.tabs.tabBar().setAccessibleName(f"{tab.title} {state}")
+        faults.mark_tab(self.tabs, tab)
         if tab is self.current_tab():
             self.status_panel.show_session(state, tab.counters)
+            faults.mark_status(self.unverified_status, tab)
 
     def _tab_counters(self, tab: SessionTab, counters: Counters) -> None:
         if tab is self.current_tab():
@@ -180,6 +188,7 @@ class MainWindow(QMainWindow):
     @guarded
     def _current_changed(self, _index: int) -> None:
         tab = self.current_tab()
+        faults.mark_status(self.unverified_status, tab)
         if tab is None:
             self.status_panel.show_session(None, None)
         else:

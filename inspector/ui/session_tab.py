@@ -40,6 +40,7 @@ from inspector.ui.bridge import Counters, SessionBridge
 from inspector.ui.capture_files import create_capture
 from inspector.ui.composer import Composer, SendAction
 from inspector.ui.details import DetailPanes
+from inspector.ui.faults import UNVERIFIED_TEXT, FaultPanel, is_unverified
 from inspector.ui.filter_bar import FilterBar
 from inspector.ui.guard import guarded, report_failure, spawn
 from inspector.ui.models.filter import RecordFilter
@@ -54,6 +55,7 @@ from inspector.ui.models.records import (
     RecordTableModel,
 )
 from inspector.ui.models.source import MemoryRecords
+from inspector.ui.preferences import capture_limit
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
 from inspector.ui.widgets.context import RecordContext
@@ -194,6 +196,8 @@ class SessionTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
+        self.faults = FaultPanel(self)
+        layout.addWidget(self.faults)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.composer)
@@ -255,6 +259,8 @@ class SessionTab(QWidget):
             text += f" — {session.failure}"
         if self.internal_error is not None:
             text += f" — {self.internal_error}"
+        if is_unverified(self.endpoint, self.options):
+            text += f"  ·  ⚠ {UNVERIFIED_TEXT}"
         if self.capture_problem:
             text += f"\nNot recorded to a file: {self.capture_problem}"
         elif self.capture_path is not None:
@@ -293,7 +299,7 @@ class SessionTab(QWidget):
         self._request = self._response = None
         self._phases = []
         self._first_in_seen = False
-        self.recorder = Recorder(store, clock=clock)
+        self.recorder = Recorder(store, clock=clock, capture_limit=capture_limit(self.settings))
         model = RecordTableModel(store, clock.started_wall_ns, self)
         model.set_time_format(self.settings.time_format())
         old = self.model
@@ -311,6 +317,8 @@ class SessionTab(QWidget):
         self.details.clear()
         self.bridge = SessionBridge(self.recorder, model, self)
         self.bridge.flushed.connect(self._flushed)
+        self.bridge.ticked.connect(self.faults.refresh)
+        self.faults.reset()
         self.bridge.start()
         self.internal_error = None
         try:
@@ -437,6 +445,7 @@ class SessionTab(QWidget):
             self.details.show_context(self.context)
         if batch:
             self.details.add_traffic(batch)
+            self.faults.add_records(batch)
         store = self.store
         if isinstance(store, CaptureStore) and store.error:
             self._capture_failed(store.error)

@@ -1,0 +1,375 @@
+"""What a session tab shows when the peer, the network or the disk misbehaves.
+
+A :class:`FaultPanel` sits under the session banner. It shows, each only when it applies:
+
+- a refused certificate (subject, issuer, validity, SHA-256) with a "Connect anyway"
+  button that opens a new session with verification off to the same endpoint;
+- that the session does not verify the certificate (connect anyway, or verify off in
+  the connect options), so an unverified session never looks like a verified one;
+- a frame, line or length-prefixed message still arriving ("receiving: frame 12 of 40
+  bytes"), refreshed by the bridge's timer rather than per byte;
+- that the capture file could not be written (records are kept in memory), with a
+  Save As button, and how many records a capture limit did not keep.
+
+The window-level marks (tab text, icon, tooltip, status bar) are set by
+:func:`mark_tab` and :func:`mark_status`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.capture.store import CaptureStore
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import CaptureError
+from inspector.core.options import SessionOptions
+from inspector.core.records import Kind, Record
+from inspector.ui.guard import guarded
+
+if TYPE_CHECKING:
+    from inspector.ui.session_tab import SessionTab
+
+#: Asks the user for a file to save to; returns "" when cancelled (QFileDialog's shape).
+SaveDialog = Callable[[QWidget, str, str], str]
+
+UNVERIFIED_TEXT = "certificate not verified"
+CONNECT_ANYWAY_TEXT = "Connect anyway (certificate not verified)"
+_WARN = "#b35c00"
+_TLS_SCHEMES = frozenset({"wss", "tls"})
+_UNIT = {"ws": "frame", "wss": "frame"}
+
+
+def qt_save_dialog(parent: QWidget, caption: str, suggested: str) -> str:
+    """The standard file dialog asking where to save a capture."""
+    path, _ = QFileDialog.getSaveFileName(
+        parent, caption, suggested, "Captures (*.sicap *.sqlite);;All files (*)"
+    )
+    return path
+
+
+def is_unverified(endpoint: Endpoint, options: SessionOptions) -> bool:
+    """True when a TLS session will not check the server's certificate."""
+    return str(endpoint.scheme) in _TLS_SCHEMES and not options.verify
+
+
+def refused_certificate(record: Record) -> dict[str, Any] | None:
+    """The certificate a TLS ERROR record says was refused (None for other records)."""
+    if record.kind is not Kind.ERROR or record.fields.get("verified") is not False:
+        return None
+    cert = record.fields.get("cert")
+    return cert if isinstance(cert, dict) else {}
+
+
+def certificate_rows(cert: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) rows for a certificate as the engine describes it."""
+    rows = [
+        ("Subject", cert.get("subject")),
+        ("Issuer", cert.get("issuer")),
+        ("Valid from", cert.get("not_before")),
+        ("Valid until", cert.get("not_after")),
+        ("Names", ", ".join(str(n) for n in cert.get("san") or ()) or None),
+        ("SHA-256", _fingerprint(cert.get("sha256"))),
+    ]
+    return [(label, str(value)) for label, value in rows if value]
+
+
+def _fingerprint(value: object) -> str | None:
+    """A hex digest as colon-separated pairs, the way browsers show fingerprints."""
+    if not isinstance(value, str) or not value:
+        return None
+    digits = value.replace(":", "").upper()
+    return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
+def partial_text(tab: SessionTab) -> str:
+    """'receiving: frame 12 of 40 bytes' while a unit arrives, else ''."""
+    session = tab.session
+    if session is None or session.ended:
+        return ""
+    have = len(session.partial_inbound())
+    if not have:
+        return ""
+    unit = _UNIT.get(str(tab.endpoint.scheme), "message")
+    total = session.partial_inbound_size()
+    if total is None:
+        return f"receiving: {unit}, {have} bytes so far"
+    return f"receiving: {unit} {have} of {total} bytes"
+
+
+class FaultPanel(QFrame):
+    """Certificate, unverified, partial-data, disk and capture-limit notices of one tab."""
+
+    #: (endpoint, options with verify off): the user chose to connect without verifying.
+    connectAnyway = Signal(object, object)
+
+    def __init__(self, tab: SessionTab, save_dialog: SaveDialog | None = None) -> None:
+        super().__init__(tab)
+        self.setObjectName("faultPanel")
+        self.tab = tab
+        self.save_dialog: SaveDialog = save_dialog or qt_save_dialog
+        self.certificate: dict[str, Any] | None = None
+        self.cert_reason = ""
+        self.saved_to: Path | None = None
+
+        self.unverified_label = self._label("unverifiedLabel", "Certificate not verified")
+        self.unverified_label.setText(
+            f"⚠ {UNVERIFIED_TEXT.capitalize()}: anyone on the path could read or change "
+            "this session."
+        )
+
+        self.cert_box = QFrame()
+        self.cert_box.setObjectName("certificateBox")
+        self.cert_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.cert_title = self._label("certificateReason", "Why the certificate was refused")
+        self.cert_title.setWordWrap(True)
+        self.cert_form = QFormLayout()
+        self.cert_form.setContentsMargins(0, 0, 0, 0)
+        self.connect_anyway_button = QPushButton(CONNECT_ANYWAY_TEXT)
+        self.connect_anyway_button.setObjectName("connectAnywayButton")
+        self.connect_anyway_button.setAccessibleName(CONNECT_ANYWAY_TEXT)
+        self.connect_anyway_button.setToolTip(
+            "Open a new session to the same endpoint that does not check the certificate"
+        )
+        self.connect_anyway_button.clicked.connect(self.connect_anyway)
+        cert_layout = QVBoxLayout(self.cert_box)
+        cert_layout.addWidget(self.cert_title)
+        cert_layout.addLayout(self.cert_form)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.connect_anyway_button)
+        button_row.addStretch(1)
+        cert_layout.addLayout(button_row)
+
+        self.partial_label = self._label("partialLabel", "Data still arriving")
+        self.limit_label = self._label("captureLimitLabel", "Records not kept")
+
+        self.disk_label = self._label("diskLabel", "Capture not written to disk")
+        self.disk_label.setWordWrap(True)
+        self.save_button = QPushButton("Save As…")
+        self.save_button.setObjectName("faultSaveAsButton")
+        self.save_button.setAccessibleName("Save capture as")
+        self.save_button.clicked.connect(self.save_as)
+        self.disk_row = QWidget()
+        disk_layout = QHBoxLayout(self.disk_row)
+        disk_layout.setContentsMargins(0, 0, 0, 0)
+        disk_layout.addWidget(self.disk_label, 1)
+        disk_layout.addWidget(self.save_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setSpacing(2)
+        for widget in (
+            self.unverified_label,
+            self.cert_box,
+            self.disk_row,
+            self.limit_label,
+            self.partial_label,
+        ):
+            widget.hide()
+            layout.addWidget(widget)
+        self.reset()
+
+    def _label(self, name: str, accessible: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setAccessibleName(accessible)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setStyleSheet(f"QLabel#{name} {{ color: {_WARN}; }}")
+        return label
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def unverified(self) -> bool:
+        return is_unverified(self.tab.endpoint, self.tab.options)
+
+    def reset(self) -> None:
+        """Forget the previous session's notices (a reconnect starts afresh)."""
+        self.certificate = None
+        self.cert_reason = ""
+        self.saved_to = None
+        self.cert_box.hide()
+        self.partial_label.hide()
+        self.limit_label.hide()
+        self.unverified_label.setVisible(self.unverified)
+        self.refresh()
+
+    @guarded
+    def add_records(self, batch: Sequence[Record]) -> None:
+        """Look through a flushed batch for a refused certificate."""
+        for record in batch:
+            cert = refused_certificate(record)
+            if cert is not None:
+                self.show_certificate(str(record.fields.get("message", "")), cert)
+
+    def show_certificate(self, reason: str, cert: dict[str, Any]) -> None:
+        """Show why the certificate was refused, what it says, and Connect anyway."""
+        self.certificate = cert
+        self.cert_reason = reason
+        self.cert_title.setText(
+            f"<b>Certificate refused:</b> {html.escape(reason or 'not trusted')}"
+        )
+        while self.cert_form.rowCount():
+            self.cert_form.removeRow(0)
+        rows = certificate_rows(cert) or [("Certificate", "the server sent none we could read")]
+        for label, value in rows:
+            field = QLabel(value)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            field.setWordWrap(True)
+            self.cert_form.addRow(f"{label}:", field)
+        self.cert_box.show()
+
+    @guarded
+    def refresh(self) -> None:
+        """Update the growing-frame line, the disk notice and the limit count (per tick)."""
+        tab = self.tab
+        text = partial_text(tab)
+        if text != self.partial_label.text():
+            self.partial_label.setText(text)
+        self.partial_label.setVisible(bool(text))
+        problem = tab.capture_problem
+        if problem:
+            saved = f" Saved to {self.saved_to}." if self.saved_to else ""
+            self.disk_label.setText(
+                f"The capture file cannot be written ({problem}); this session is kept "
+                f"in memory only.{saved}"
+            )
+        self.disk_row.setVisible(bool(problem))
+        recorder = tab.recorder
+        not_kept = recorder.not_kept if recorder is not None else 0
+        if not_kept and recorder is not None and recorder.capture_limit is not None:
+            self.limit_label.setText(
+                f"{not_kept} records ({recorder.not_kept_bytes} bytes) not kept: capture "
+                f"limit of {recorder.capture_limit.describe()}"
+            )
+        self.limit_label.setVisible(bool(not_kept))
+
+    # -- actions ----------------------------------------------------------------------
+
+    @guarded
+    def connect_anyway(self, *_: object) -> None:
+        """Ask the window for a new session to this endpoint without verification."""
+        options = dataclasses.replace(self.tab.options, verify=False)
+        self.connectAnyway.emit(self.tab.endpoint, options)
+
+    @guarded
+    def save_as(self, *_: object) -> None:
+        """Ask where, then write everything this session recorded to that file."""
+        tab = self.tab
+        suggested = tab.capture_path.name if tab.capture_path else "session.sicap"
+        chosen = self.save_dialog(self, "Save capture as", suggested)
+        if not chosen:
+            return
+        try:
+            save_records(tab, Path(chosen))
+        except CaptureError as exc:
+            tab.notice.emit(f"{tab.title}: {exc}")
+            return
+        self.saved_to = Path(chosen)
+        tab.notice.emit(f"{tab.title}: capture saved to {chosen}")
+        self.refresh()
+
+
+def save_records(tab: SessionTab, path: Path) -> None:
+    """Write the tab's whole capture to ``path`` (from the store or from memory)."""
+    store = tab.store
+    if isinstance(store, CaptureStore):
+        store.save_as(path)
+        return
+    recorder = tab.recorder
+    if store is None or recorder is None:
+        raise CaptureError("this session has nothing to save")
+    copy = CaptureStore.create(
+        path,
+        endpoint=tab.endpoint.url,
+        scheme=str(tab.endpoint.scheme),
+        options=tab.options,
+        clock=recorder.clock,
+        overwrite=True,
+    )
+    try:
+        for record in store.records(0, store.count()):
+            copy.write(record)
+        session = tab.session
+        if session is not None and session.ended:
+            copy.finish(str(session.state), session.summary())
+    finally:
+        copy.close()
+
+
+# -- window-level marks ---------------------------------------------------------------
+
+
+_BADGED: dict[int, QIcon] = {}
+
+
+def unverified_icon(base: QIcon) -> QIcon:
+    """``base`` with an orange warning badge in its corner (cached per base icon)."""
+    key = base.cacheKey()
+    if key in _BADGED:
+        return _BADGED[key]
+    pixmap = base.pixmap(32, 32)
+    if pixmap.isNull():
+        pixmap = QPixmap(32, 32)
+        pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(_WARN))
+    painter.drawEllipse(QRectF(16, 16, 16, 16))
+    painter.setPen(QColor("white"))
+    font = painter.font()
+    font.setBold(True)
+    font.setPixelSize(13)
+    painter.setFont(font)
+    painter.drawText(QRectF(16, 16, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
+    painter.end()
+    icon = QIcon(pixmap)
+    _BADGED[key] = icon
+    return icon
+
+
+def mark_tab(tabs: QTabWidget, tab: SessionTab) -> None:
+    """Mark an unverified session's tab (text, icon, tooltip); leave others alone."""
+    index = tabs.indexOf(tab)
+    if index < 0 or not is_unverified(tab.endpoint, tab.options):
+        return
+    tabs.setTabText(index, f"⚠ {tab.title}")
+    tabs.setTabIcon(index, unverified_icon(tabs.tabIcon(index)))
+    tooltip = tabs.tabToolTip(index)
+    if UNVERIFIED_TEXT not in tooltip:
+        tabs.setTabToolTip(index, f"{tooltip} — {UNVERIFIED_TEXT}")
+
+
+def status_label(owner: QWidget) -> QLabel:
+    """The status bar's unverified marker (created hidden on first use)."""
+    label = owner.findChild(QLabel, "statusUnverified")
+    if label is None:
+        label = QLabel(f"⚠ {UNVERIFIED_TEXT}", owner)
+        label.setObjectName("statusUnverified")
+        label.setAccessibleName("Certificate not verified")
+        label.setStyleSheet(f"color: {_WARN}; font-weight: bold")
+        label.hide()
+    return label
+
+
+def mark_status(label: QLabel, tab: SessionTab | None) -> None:
+    """Show the status bar's marker while the current session is unverified."""
+    label.setVisible(tab is not None and is_unverified(tab.endpoint, tab.options))
