@@ -1,0 +1,204 @@
+"""Hostile servers and failing networks as the window shows them: a refused certificate
+with Connect anyway, unverified sessions marked everywhere, a frame still arriving, a
+capture directory that cannot be written (Save As), and a capture limit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+from servers import HostileScript, HostileServer, RunningServer, Trickle, Upgrade
+from ui_helpers import WAIT_MS, compose, records, wait_row
+
+from inspector.capture.store import CaptureStore
+from inspector.core.endpoints import parse_endpoint
+from inspector.core.options import SessionOptions
+from inspector.core.records import Direction, Kind
+from inspector.ui.faults import CONNECT_ANYWAY_TEXT, UNVERIFIED_TEXT
+from inspector.ui.main_window import MainWindow
+from inspector.ui.preferences import capture_limit, set_capture_limit
+from inspector.ui.session_tab import SessionTab
+from inspector.ui.settings import Settings
+
+OpenSession = Callable[..., SessionTab]
+
+
+def _form_values(tab: SessionTab) -> dict[str, str]:
+    form = tab.faults.cert_form
+    values: dict[str, str] = {}
+    for row in range(form.rowCount()):
+        label = form.itemAt(row, form.ItemRole.LabelRole).widget()
+        field = form.itemAt(row, form.ItemRole.FieldRole).widget()
+        values[label.text().rstrip(":")] = field.text()
+    return values
+
+
+def _assert_marked_unverified(window: MainWindow, tab: SessionTab) -> None:
+    index = window.tabs.indexOf(tab)
+    assert window.tabs.tabText(index).startswith("⚠")
+    assert UNVERIFIED_TEXT in window.tabs.tabToolTip(index)
+    assert UNVERIFIED_TEXT in tab.banner.text()
+    assert tab.faults.unverified_label.isVisible()
+    window.tabs.setCurrentWidget(tab)
+    assert window.unverified_status.isVisible()
+
+
+def test_refused_certificate_shows_it_and_connects_anyway(
+    qtbot: QtBot, window: MainWindow, connect: OpenSession, wss_server: RunningServer
+) -> None:
+    failed = connect(wss_server.url, state="failed")
+    faults = failed.faults
+    qtbot.waitUntil(faults.cert_box.isVisible, timeout=WAIT_MS)
+    assert "certificate" in faults.cert_title.text().lower()
+    values = _form_values(failed)
+    assert {"Subject", "Issuer", "Valid from", "Valid until", "SHA-256"} <= values.keys()
+    assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", values["SHA-256"])
+    assert "127.0.0.1" in values["Names"]
+    button = faults.connect_anyway_button
+    assert button.text() == CONNECT_ANYWAY_TEXT and button.isVisible()
+    index = window.tabs.indexOf(failed)
+    assert not window.tabs.tabText(index).startswith("⚠")
+    assert not window.unverified_status.isVisible()
+
+    button.click()
+    qtbot.waitUntil(lambda: window.tabs.count() == 2, timeout=WAIT_MS)
+    anyway = window.current_tab()
+    assert anyway is not None and anyway is not failed
+    qtbot.waitUntil(lambda: anyway.state == "open", timeout=WAIT_MS)
+    assert anyway.endpoint == failed.endpoint and not anyway.options.verify
+    _assert_marked_unverified(window, anyway)
+    wait_row(qtbot, anyway, lambda r: r.kind is Kind.INFO and "not verified" in str(r.fields))
+    compose(anyway, "over unverified TLS")
+    wait_row(qtbot, anyway, lambda r: r.direction is Direction.IN and r.kind is Kind.FRAME)
+    window.tabs.setCurrentWidget(failed)
+    assert not window.unverified_status.isVisible()
+
+
+def test_verify_off_in_the_options_is_marked(
+    qtbot: QtBot, window: MainWindow, wss_server: RunningServer
+) -> None:
+    endpoint = parse_endpoint(wss_server.url)
+    tab = window.open_session(endpoint, SessionOptions(verify=False))
+    assert tab is not None
+    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+    _assert_marked_unverified(window, tab)
+    assert not tab.faults.cert_box.isVisible()
+
+
+def test_a_trickling_frame_is_shown_growing(
+    qtbot: QtBot,
+    window: MainWindow,
+    connect: OpenSession,
+    hostile_server_factory: Callable[[HostileScript], HostileServer],
+) -> None:
+    payload = bytes(range(40))
+    frame = b"\x82" + bytes([len(payload)]) + payload
+    server = hostile_server_factory(HostileScript((Upgrade(), Trickle(frame, 0.03))))
+    tab = connect(server.ws_url)
+    label = tab.faults.partial_label
+    seen: list[tuple[int, int]] = []
+
+    def growing() -> bool:
+        match = re.fullmatch(r"receiving: frame (\d+) of (\d+) bytes", label.text())
+        if match and label.isVisible():
+            pair = (int(match[1]), int(match[2]))
+            if not seen or seen[-1] != pair:
+                seen.append(pair)
+        return len(seen) >= 3
+
+    qtbot.waitUntil(growing, timeout=WAIT_MS)
+    assert all(total == len(frame) for _, total in seen)
+    assert [have for have, _ in seen] == sorted(have for have, _ in seen)
+    # The window stays usable while it arrives.
+    model = tab.model
+    assert model is not None
+    tab.filter_bar.edit.setText("no record says this")
+    qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=WAIT_MS)
+    tab.filter_bar.edit.clear()
+    wait_row(qtbot, tab, lambda r: r.kind is Kind.FRAME and r.payload == payload)
+    qtbot.waitUntil(lambda: not label.isVisible(), timeout=WAIT_MS)
+
+
+def test_unwritable_capture_dir_keeps_memory_and_saves_as(
+    qtbot: QtBot,
+    qloop: object,
+    settings: Settings,
+    tmp_path: Path,
+    ws_server: RunningServer,
+) -> None:
+    not_a_dir = tmp_path / "occupied"
+    not_a_dir.write_text("a file where the capture directory should be\n")
+    win = MainWindow(settings, not_a_dir)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        messages: list[str] = []
+        win.statusBar().messageChanged.connect(lambda text: messages.append(text))
+        tab = win.open_url(ws_server.url)
+        assert tab is not None
+        qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+        compose(tab, "kept in memory")
+        wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.kind is Kind.FRAME)
+        faults = tab.faults
+        assert faults.disk_row.isVisible()
+        assert "kept in memory" in faults.disk_label.text()
+        assert "Not recorded to a file" in tab.banner.text()
+        told = [m for m in messages if "occupied" in m or "capture" in m.lower()]
+        assert len(told) == 1, messages
+
+        target = tmp_path / "saved.sicap"
+        asked: list[str] = []
+
+        def dialog(_parent: object, caption: str, suggested: str) -> str:
+            asked.append(caption)
+            return str(target)
+
+        faults.save_dialog = dialog
+        faults.save_button.click()
+        assert asked == ["Save capture as"]
+        qtbot.waitUntil(lambda: str(target) in faults.disk_label.text(), timeout=WAIT_MS)
+        saved = CaptureStore.open(target)
+        try:
+            assert saved.count() == len(records(tab))
+            assert any(r.payload == b"kept in memory" for r in saved.records(0, saved.count()))
+        finally:
+            saved.close()
+    finally:
+        win.close()
+        qtbot.waitUntil(lambda: win.closed, timeout=WAIT_MS)
+        win.deleteLater()
+
+
+def test_capture_limit_says_how_many_were_not_kept(
+    qtbot: QtBot, window: MainWindow, settings: Settings, ws_server: RunningServer
+) -> None:
+    set_capture_limit(settings, 4, None)
+    limit = capture_limit(settings)
+    assert limit is not None and limit.records == 4 and limit.bytes is None
+    tab = window.open_url(ws_server.url)
+    assert tab is not None
+    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+    sent = 6
+    for n in range(sent):
+        compose(tab, f"message {n}")
+    recorder = tab.recorder
+    assert recorder is not None
+    qtbot.waitUntil(lambda: recorder.count_in >= sent, timeout=WAIT_MS)
+    label = tab.faults.limit_label
+    qtbot.waitUntil(label.isVisible, timeout=WAIT_MS)
+    tab.disconnect()
+    qtbot.waitUntil(lambda: tab.state == "closed", timeout=WAIT_MS)
+    not_kept = recorder.not_kept
+    assert not_kept >= 2 * sent - 4
+    qtbot.waitUntil(lambda: label.text().startswith(f"{not_kept} records"), timeout=WAIT_MS)
+    wait_row(
+        qtbot,
+        tab,
+        lambda r: r.kind is Kind.INFO and str(r.fields.get("message", "")).startswith(
+            f"{not_kept} records"
+        ),
+    )
+    traffic = [r for r in records(tab) if r.kind is Kind.FRAME and not r.fields.get("automatic")]
+    assert len(traffic) <= 4
