@@ -196,8 +196,9 @@ def test_capture_limit_says_how_many_were_not_kept(
     wait_row(
         qtbot,
         tab,
-        lambda r: r.kind is Kind.INFO and str(r.fields.get("message", "")).startswith(
-            f"{not_kept} records"
+        lambda r: (
+            r.kind is Kind.INFO
+            and str(r.fields.get("message", "")).startswith(f"{not_kept} records")
         ),
     )
     traffic = [r for r in records(tab) if r.kind is Kind.FRAME and not r.fields.get("automatic")]
