@@ -14,11 +14,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch the command line; return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     from inspector.cli.args import COMMANDS, UsageExit, build_main_parser
+    from inspector.cli.logsetup import pop_log_level, start_logging
 
-    if args and args[0] in COMMANDS:
+    try:
+        level, rest = pop_log_level(args)
+    except UsageExit as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    if rest and rest[0] in COMMANDS:
         from inspector.cli import run_command
 
-        return run_command(args)
+        start_logging(level)
+        return run_command(rest)
     try:
         build_main_parser().parse_args(args)
     except UsageExit as exc:

@@ -1,7 +1,8 @@
 """Composition root of the desktop app: QApplication, the qasync loop, settings, window.
 
 ``inspector`` opens the window; ``inspector URL`` opens it with a session to URL already
-connecting and the keyboard in the composer; ``--capture-dir DIR`` (or the environment
+connecting and the keyboard in the composer; ``inspector FILE`` opens a capture, HAR or
+JSON Lines file read-only; ``--capture-dir DIR`` (or the environment
 variable INSPECTOR_CAPTURE_DIR) chooses where session captures are written.
 """
 
@@ -21,7 +22,9 @@ from PySide6.QtWidgets import QApplication
 
 from inspector import __version__
 from inspector.cli.args import UsageExit, build_main_parser
+from inspector.cli.logsetup import start_logging
 from inspector.core.errors import CaptureError
+from inspector.core.logs import DEFAULT_LOG_LEVEL
 from inspector.ui.capture_files import default_capture_dir, ensure_capture_dir
 from inspector.ui.event_loop import new_event_loop
 from inspector.ui.guard import report_failure
@@ -49,7 +52,7 @@ def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType
     if issubclass(kind, KeyboardInterrupt):
         sys.__excepthook__(kind, exc, tb)
         return
-    report_failure("an unexpected step", exc.with_traceback(tb))
+    report_failure("the app", exc.with_traceback(tb))
 
 
 def _quit_when_exposed(window: MainWindow, tries: int = 500) -> None:
@@ -69,7 +72,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     except UsageExit as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    start_logging(getattr(args, "log_level", DEFAULT_LOG_LEVEL))
     capture_dir = Path(args.capture_dir).expanduser() if args.capture_dir else default_capture_dir()
     capture_problem = None
     try:
@@ -93,7 +96,9 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     window.show()
     if capture_problem:
         window.notify(f"{capture_problem}; sessions are kept in memory")
-    if args.url:
+    if args.url and "://" not in args.url and Path(args.url).expanduser().exists():
+        window.captures.open_path(Path(args.url).expanduser())
+    elif args.url:
         tab = window.open_url(args.url)
         if tab is not None:
             tab.composer.focus_editor()

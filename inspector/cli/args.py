@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from inspector import __version__
+from inspector.core.logs import DEFAULT_LOG_LEVEL, LOG_LEVELS
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing
 from inspector.core.records import Direction, Kind
 
@@ -212,6 +213,11 @@ def build_main_parser() -> OneLineParser:
     parser.add_argument(
         "--capture-dir", metavar="DIR", help="folder where the app keeps its capture files"
     )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default=DEFAULT_LOG_LEVEL, type=str.lower,
+        help="log to stderr and a rotating file in the user's data folder at this level "
+        "(default warning; also accepted before or after probe, show and export)",
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"socket-inspector {__version__}")
     return parser
 
@@ -294,6 +300,14 @@ def build_probe_parser() -> OneLineParser:
     out.add_argument(
         "-o", "--output", metavar="FILE", help="write the session to a capture file (SQLite)"
     )
+    out.add_argument(
+        "--capture-limit-records", type=_number(int, 1, "a whole number"), metavar="N",
+        help="keep at most N traffic records (the rest is counted, not kept)",
+    )  # fmt: skip
+    out.add_argument(
+        "--capture-limit-mb", type=_number(int, 1, "a whole number"), metavar="N",
+        help="keep at most N MiB of traffic (the rest is counted, not kept)",
+    )  # fmt: skip
     out.add_argument("--json", action="store_true", help="one JSON object per record per line")
     out.add_argument(
         "--quiet", action="store_true", help="print no records (errors still go to stderr)"

@@ -22,7 +22,7 @@ from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError, UsageError
 from inspector.core.options import SessionOptions
-from inspector.core.recorder import Recorder
+from inspector.core.recorder import CaptureLimit, Recorder
 from inspector.net.session import Session, create_session
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
@@ -83,6 +83,15 @@ def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
     return payloads
 
 
+def capture_limit_of(args: argparse.Namespace) -> CaptureLimit | None:
+    """The --capture-limit-records / --capture-limit-mb bound, or None for no bound."""
+    records = getattr(args, "capture_limit_records", None)
+    mb = getattr(args, "capture_limit_mb", None)
+    if records is None and mb is None:
+        return None
+    return CaptureLimit(records=records, bytes=None if mb is None else mb * 1024 * 1024)
+
+
 class ProbeRun:
     """One probe session: open, send, wait for the stop condition, close, report."""
 
@@ -104,6 +113,7 @@ class ProbeRun:
         if self.wait is None and self.count is None and not self.echo:
             self.wait = 1.0
         self.output: str | None = args.output
+        self.capture_limit = capture_limit_of(args)
         self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet)
         self.stderr = stderr
         self.clock = SessionClock()
@@ -124,7 +134,12 @@ class ProbeRun:
         if self.output is not None:
             self.store = self._create_store(self.output)
         # With --quiet nothing reads the records: keep no queue of them.
-        self.recorder = Recorder(self.store, clock=self.clock, consumed=not self.printer.quiet)
+        self.recorder = Recorder(
+            self.store,
+            clock=self.clock,
+            consumed=not self.printer.quiet,
+            capture_limit=self.capture_limit,
+        )
         self.session = create_session(self.endpoint, self.options, self.recorder)
         self._install_signals()
         ticker = asyncio.create_task(self._tick())

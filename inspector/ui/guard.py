@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+from inspector.core.logs import describe_unexpected
+
 log = logging.getLogger("inspector.ui")
 
 P = ParamSpec("P")
@@ -37,9 +39,8 @@ def remove_reporter(reporter: Reporter) -> None:
 
 
 def report_failure(what: str, exc: BaseException) -> None:
-    """Log the traceback and show one line to the user."""
-    log.error("%s failed", what, exc_info=(type(exc), exc, exc.__traceback__))
-    line = f"{what} failed: {' '.join(str(exc).split()) or type(exc).__name__}"
+    """Log the traceback (to the log file) and show one line naming that file."""
+    line = f"{what}: {describe_unexpected(exc, where=what)}"
     for reporter in list(_reporters):
         try:
             reporter(line)

@@ -25,6 +25,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.ui import faults, theme
 from inspector.ui.bridge import Counters
+from inspector.ui.capture_actions import CaptureActions
 from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.help_menu import HelpMenus
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_panel)
         self._make_actions()
         self.help_menus = HelpMenus(self, settings)
+        self.captures = CaptureActions(self)
         self.unverified_status = faults.status_label(self)
         self.statusBar().addPermanentWidget(self.unverified_status)
         add_reporter(self.notify)

@@ -122,6 +122,21 @@ class RecordTableModel(QAbstractTableModel):
             self._rows.extend(shown)
             self.endInsertRows()
 
+    def extend_to(self, total: int) -> None:
+        """Show ``total`` records of a source already holding them (an opened capture).
+
+        Nothing is read: rows are fetched a page at a time when they are painted.
+        """
+        if total <= self._total:
+            return
+        first = self._total
+        if self._rows is None:
+            self.beginInsertRows(QModelIndex(), first, total - 1)
+            self._total = total
+            self.endInsertRows()
+        else:
+            self._total = total
+
     def set_filter(self, record_filter: RecordFilter) -> None:
         """Show only the records passing ``record_filter`` (asks the store for old ones)."""
         self.beginResetModel()

@@ -1,0 +1,421 @@
+"""The File menu and the capture side of the window: open, recent, drop, save, export,
+replay.
+
+Kept apart from :mod:`main_window` so the window only wires it in. Native file
+dialogs are reached through :attr:`CaptureActions.ask_open` and friends so tests can
+answer them; a file that cannot be read becomes one line in the status bar.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
+
+from inspector.capture.formats import ExportCancelled, import_har, read_jsonl, records_of
+from inspector.capture.formats.common import ImportedSession
+from inspector.capture.formats.detect import InputKind, detect_format
+from inspector.capture.store import CaptureStore
+from inspector.core.errors import CaptureError
+from inspector.core.records import Kind
+from inspector.net.replay import Timing, replay, replay_steps
+from inspector.ui.capture_files import CAPTURE_SUFFIX
+from inspector.ui.capture_tab import CaptureTab
+from inspector.ui.export_dialog import FORMATS, ExportDialog, export_file, save_records
+from inspector.ui.guard import guarded, spawn
+from inspector.ui.models.source import MemoryRecords
+from inspector.ui.replay import ReplayChoice, ReplayDialog
+from inspector.ui.session_tab import SessionTab
+
+log = logging.getLogger(__name__)
+
+RECENT_KEY = "captures/recent"
+MAX_RECENT_CAPTURES = 10
+#: Sessions of one file opened as tabs; the rest are named in the status bar.
+MAX_TABS_PER_FILE = 20
+OPEN_FILTER = "Captures (*.sockcap *.har *.jsonl);;All files (*)"
+
+
+class CaptureActions(QObject):
+    """File ▸ Open/Recent/Save As/Export, drag and drop, and Session ▸ Replay to…."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.ask_open: Callable[[], str] = self._ask_open
+        self.ask_save: Callable[[str, str], str] = self._ask_save
+        self._build_menus()
+        window.setAcceptDrops(True)
+        window.installEventFilter(self)
+        bar = window.tabs.tabBar()
+        bar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        bar.customContextMenuRequested.connect(self._tab_menu)
+
+    # -- menus ------------------------------------------------------------------
+
+    def _action(self, text: str, shortcut: str | None, slot: Any, name: str) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.window.menuBar()
+        menu = QMenu("&File", self.window)
+        menu.setObjectName("fileMenu")
+        first = bar.actions()[0] if bar.actions() else None
+        if first is not None:
+            bar.insertMenu(first, menu)
+        else:
+            bar.addMenu(menu)
+        self.open_action = self._action("&Open capture…", "Ctrl+O", self.open_dialog, "openAction")
+        menu.addAction(self.open_action)
+        self.recent_menu = menu.addMenu("Recent &captures")
+        self.recent_menu.setObjectName("recentCapturesMenu")
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
+        menu.addSeparator()
+        self.save_action = self._action("&Save As…", "Ctrl+S", self.save_as_dialog, "saveAsAction")
+        menu.addAction(self.save_action)
+        self.export_action = self._action("&Export…", "Ctrl+E", self.export_dialog, "exportAction")
+        menu.addAction(self.export_action)
+        self.replay_action = self._action("Re&play to…", None, self.replay_dialog, "replayAction")
+        for action in bar.actions():
+            if action.menu() is not None and action.text().replace("&", "") == "Session":
+                session_menu = action.menu()
+                session_menu.insertAction(
+                    session_menu.actions()[-1] if session_menu.actions() else None,
+                    self.replay_action,
+                )
+                break
+
+    def _tab_menu(self, pos: QPoint) -> None:
+        bar = self.window.tabs.tabBar()
+        index = bar.tabAt(pos)
+        tab = self.window.tabs.widget(index) if index >= 0 else None
+        if not isinstance(tab, SessionTab):
+            return
+        menu = QMenu(bar)
+        replay_action = menu.addAction("Replay to…")
+        replay_action.setEnabled(self.can_replay(tab))
+        replay_action.triggered.connect(lambda: self.replay_dialog(tab=tab))
+        save = menu.addAction("Save As…")
+        save.triggered.connect(lambda: self.save_as_dialog(tab=tab))
+        export = menu.addAction("Export…")
+        export.triggered.connect(lambda: self.export_dialog(tab=tab))
+        menu.popup(bar.mapToGlobal(pos))
+
+    # -- recent captures --------------------------------------------------------
+
+    def recent(self) -> list[str]:
+        raw = self.window.settings.qsettings.value(RECENT_KEY, "")
+        try:
+            value = json.loads(raw) if isinstance(raw, str) and raw else []
+        except ValueError:
+            return []
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    def _set_recent(self, paths: list[str]) -> None:
+        self.window.settings.qsettings.setValue(RECENT_KEY, json.dumps(paths))
+
+    def add_recent(self, path: Path) -> None:
+        text = str(path.resolve())
+        paths = [text, *(p for p in self.recent() if p != text)]
+        self._set_recent(paths[:MAX_RECENT_CAPTURES])
+
+    def fill_recent_menu(self) -> None:
+        """List recent captures; missing files are shown greyed once, then dropped."""
+        menu = self.recent_menu
+        menu.clear()
+        paths = self.recent()
+        missing = [p for p in paths if not Path(p).is_file()]
+        for text in paths:
+            action = menu.addAction(Path(text).name)
+            action.setToolTip(text)
+            if text in missing:
+                action.setText(f"{Path(text).name} (missing)")
+                action.setEnabled(False)
+            else:
+                action.triggered.connect(lambda _=False, p=text: self.open_path(Path(p)))
+        if not paths:
+            menu.addAction("No recent captures").setEnabled(False)
+        if missing:
+            self._set_recent([p for p in paths if p not in missing])
+            self.window.notify(
+                f"{len(missing)} recent capture(s) no longer exist and were removed from the list"
+            )
+
+    # -- opening ------------------------------------------------------------------
+
+    def _ask_open(self) -> str:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open capture", str(self.window.capture_dir or ""), OPEN_FILTER
+        )
+        return path
+
+    @guarded
+    def open_dialog(self, *_: object) -> list[CaptureTab]:
+        """File ▸ Open: choose a capture, HAR or JSON Lines file and open it."""
+        path = self.ask_open()
+        return self.open_path(Path(path)) if path else []
+
+    def open_path(self, path: Path) -> list[CaptureTab]:
+        """Open every session of ``path`` read-only in tabs; one status line if it fails."""
+        try:
+            tabs = self._open(path)
+        except CaptureError as exc:
+            self.window.notify(str(exc))
+            return []
+        except (OSError, ValueError, MemoryError) as exc:
+            self.window.notify(f"cannot open {path}: {exc}")
+            return []
+        self.add_recent(path)
+        for tab in tabs:
+            self._add_tab(tab)
+        return tabs
+
+    def _open(self, path: Path) -> list[CaptureTab]:
+        kind = detect_format(path)
+        settings = self.window.settings
+        if kind is InputKind.CAPTURE:
+            with CaptureStore.open(path) as first:
+                sessions = first.sessions()
+            self._note_skipped(path, len(sessions))
+            tabs: list[CaptureTab] = []
+            try:
+                for session in sessions[:MAX_TABS_PER_FILE]:
+                    store = CaptureStore.open(path, session_id=session.id)
+                    tabs.append(CaptureTab(path, store, store.session, settings))
+            except CaptureError:
+                for tab in tabs:
+                    if isinstance(tab.store, CaptureStore):
+                        tab.store.close()
+                    tab.deleteLater()
+                raise
+            return tabs
+        if kind is InputKind.HAR:
+            imported = import_har(path)
+            if not imported:
+                raise CaptureError(f"{path} holds no WebSocket session")
+            self._note_skipped(path, len(imported))
+            return [
+                CaptureTab(path, MemoryRecords(records), session, settings)
+                for session, records in imported[:MAX_TABS_PER_FILE]
+            ]
+        records = read_jsonl(path)
+        if not records:
+            raise CaptureError(f"{path} holds no records")
+        session = ImportedSession(endpoint="", scheme=_guess_scheme(records), started_wall_ns=0)
+        return [CaptureTab(path, MemoryRecords(records), session, settings)]
+
+    def _note_skipped(self, path: Path, count: int) -> None:
+        if count > MAX_TABS_PER_FILE:
+            self.window.notify(
+                f"{path.name} holds {count} sessions; the first {MAX_TABS_PER_FILE} are open"
+            )
+
+    def _add_tab(self, tab: SessionTab) -> None:
+        window = self.window
+        tab.notice.connect(window.notify)
+        icon = tab.icon if isinstance(tab, CaptureTab) else None
+        index = (
+            window.tabs.addTab(tab, icon, tab.title) if icon else window.tabs.addTab(tab, tab.title)
+        )
+        if isinstance(tab, CaptureTab):
+            window.tabs.setTabToolTip(index, tab.banner_text())
+        window.stack.setCurrentWidget(window.tabs)
+        window.tabs.setCurrentIndex(index)
+        tab.start()
+
+    # -- drag and drop ------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Accept files dropped anywhere on the window and open them."""
+        if watched is self.window:
+            if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+                assert isinstance(event, QDragEnterEvent | QDropEvent)
+                if _local_files(event):
+                    event.acceptProposedAction()
+                    return True
+            elif event.type() == QEvent.Type.Drop:
+                assert isinstance(event, QDropEvent)
+                files = _local_files(event)
+                if files:
+                    event.acceptProposedAction()
+                    for path in files:
+                        self.open_path(path)
+                    return True
+        return super().eventFilter(watched, event)
+
+    # -- saving and exporting -----------------------------------------------------
+
+    def _ask_save(self, suggested: str, filters: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save", suggested, filters)
+        return path
+
+    def _tab(self, tab: SessionTab | None) -> SessionTab | None:
+        tab = tab if isinstance(tab, SessionTab) else self.window.current_tab()
+        if tab is None or tab.store is None:
+            self.window.notify("No session or capture to save")
+            return None
+        return tab
+
+    @guarded
+    def save_as_dialog(self, *_: object, tab: SessionTab | None = None) -> Path | None:
+        """File ▸ Save As…: write the tab's session as a native capture."""
+        tab = self._tab(tab)
+        if tab is None:
+            return None
+        name = _base_name(tab) + CAPTURE_SUFFIX
+        path = self.ask_save(name, f"Captures (*{CAPTURE_SUFFIX})")
+        if not path:
+            return None
+        return self.save_as(tab, Path(path))
+
+    def save_as(self, tab: SessionTab, target: Path) -> Path | None:
+        """Write ``tab``'s session to ``target`` (safe while it is still recording)."""
+        store = tab.store
+        try:
+            if isinstance(store, CaptureStore):
+                store.save_as(target)
+            elif store is not None:
+                session = getattr(tab, "captured", None) or _session_of(tab)
+                save_records(target, session, tab.options, records_of(store))
+        except CaptureError as exc:
+            self.window.notify(str(exc))
+            return None
+        except OSError as exc:
+            self.window.notify(f"cannot save to {target}: {exc.strerror or exc}")
+            return None
+        self.window.notify(f"Saved {tab.title} to {target}")
+        self.add_recent(target)
+        return target
+
+    @guarded
+    def export_dialog(self, *_: object, tab: SessionTab | None = None) -> None:
+        """File ▸ Export…: choose format and secrets, then the file; export off the GUI."""
+        tab = self._tab(tab)
+        if tab is None:
+            return
+        dialog = ExportDialog(str(tab.endpoint.scheme), self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        choice = dialog.choice()
+        _, suffix, filters = FORMATS[choice.fmt]
+        path = self.ask_save(_base_name(tab) + suffix, filters)
+        if path:
+            spawn(self.export(tab, choice.fmt, Path(path), choice.include_secrets), "exporting")
+
+    async def export(
+        self,
+        tab: SessionTab,
+        fmt: str,
+        target: Path,
+        include_secrets: bool = False,
+        on_dialog: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """Export ``tab``'s records to ``target``; True when the file was written."""
+        store = tab.store
+        if store is None:
+            return False
+        session = getattr(tab, "captured", None) or _session_of(tab)
+        try:
+            count = await export_file(
+                fmt, target, store, session, include_secrets, self.window, on_dialog
+            )
+        except ExportCancelled:
+            self.window.notify(f"Export to {target.name} cancelled; nothing was written")
+            return False
+        except CaptureError as exc:
+            self.window.notify(str(exc))
+            return False
+        secrets = "with secrets" if include_secrets else "secrets redacted"
+        self.window.notify(f"Exported {count} item(s) to {target} ({secrets})")
+        return True
+
+    # -- replay -------------------------------------------------------------------
+
+    @staticmethod
+    def can_replay(tab: SessionTab) -> bool:
+        """A capture, or a session that has ended, can be replayed."""
+        return isinstance(tab, CaptureTab) or tab.state in ("closed", "failed")
+
+    @guarded
+    def replay_dialog(self, *_: object, tab: SessionTab | None = None) -> SessionTab | None:
+        """Session ▸ Replay to…: choose endpoint and timing, then replay in a new tab."""
+        tab = tab if isinstance(tab, SessionTab) else self.window.current_tab()
+        if tab is None or tab.store is None:
+            self.window.notify("No capture or closed session to replay")
+            return None
+        if not self.can_replay(tab):
+            self.window.notify("Replay needs a capture or a closed session: disconnect first")
+            return None
+        steps = replay_steps(records_of(tab.store))
+        dialog = ReplayDialog(tab.endpoint.url, len(steps), self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        choice = dialog.choice()
+        return self.replay(tab, choice) if choice is not None else None
+
+    def replay(self, tab: SessionTab, choice: ReplayChoice) -> SessionTab | None:
+        """Open a session to ``choice.endpoint`` with ``tab``'s options and resend."""
+        assert tab.store is not None
+        try:
+            steps = replay_steps(records_of(tab.store))
+        except CaptureError as exc:
+            self.window.notify(str(exc))
+            return None
+        new = self.window.open_session(choice.endpoint, tab.options)
+        if new is not None:
+            spawn(self._replay(new, steps, choice.timing), f"replaying to {choice.endpoint.url}")
+        return new
+
+    async def _replay(self, tab: SessionTab, steps: list[Any], timing: Timing) -> None:
+        task = tab._open_task
+        opened = await task if task is not None else False
+        if not opened or tab.session is None:
+            self.window.notify(f"Replay to {tab.endpoint.url}: the session did not open")
+            return
+        sent = await replay(tab.session, steps, timing)
+        tab.replayed = sent  # type: ignore[attr-defined]
+        self.window.notify(f"Replayed {sent} of {len(steps)} message(s) to {tab.endpoint.url}")
+
+
+def _local_files(event: QDropEvent | QDragEnterEvent) -> list[Path]:
+    data = event.mimeData()
+    if data is None or not data.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in data.urls() if url.isLocalFile()]
+
+
+def _base_name(tab: SessionTab) -> str:
+    if isinstance(tab, CaptureTab):
+        return tab.source_path.stem
+    if tab.capture_path is not None:
+        return tab.capture_path.stem
+    return f"{tab.endpoint.scheme}-{tab.endpoint.host}-{tab.endpoint.port}"
+
+
+def _session_of(tab: SessionTab) -> ImportedSession:
+    """What the exporters need to know about a live tab's session."""
+    started = tab.model._started_wall_ns if tab.model is not None else 0
+    return ImportedSession(
+        endpoint=tab.endpoint.url, scheme=str(tab.endpoint.scheme), started_wall_ns=started
+    )
+
+
+def _guess_scheme(records: list[Any]) -> str:
+    kinds = {record.kind for record in records[:1000]}
+    if kinds & {Kind.HANDSHAKE, Kind.FRAME}:
+        return "ws"
+    if Kind.DATAGRAM in kinds:
+        return "udp"
+    return "tcp"
