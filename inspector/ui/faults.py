@@ -42,6 +42,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.errors import CaptureError
 from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record
+from inspector.ui.capture_files import CAPTURE_SUFFIX
 from inspector.ui.guard import guarded
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ _UNIT = {"ws": "frame", "wss": "frame"}
 def qt_save_dialog(parent: QWidget, caption: str, suggested: str) -> str:
     """The standard file dialog asking where to save a capture."""
     path, _ = QFileDialog.getSaveFileName(
-        parent, caption, suggested, "Captures (*.sicap *.sqlite);;All files (*)"
+        parent, caption, suggested, f"Captures (*{CAPTURE_SUFFIX});;All files (*)"
     )
     return path
 
@@ -273,45 +274,31 @@ class FaultPanel(QFrame):
     def save_as(self, *_: object) -> None:
         """Ask where, then write everything this session recorded to that file."""
         tab = self.tab
-        suggested = tab.capture_path.name if tab.capture_path else "session.sicap"
+        suggested = tab.capture_path.name if tab.capture_path else f"session{CAPTURE_SUFFIX}"
         chosen = self.save_dialog(self, "Save capture as", suggested)
         if not chosen:
             return
         try:
-            save_records(tab, Path(chosen))
+            saved = save_records(tab, Path(chosen))
         except CaptureError as exc:
             tab.notice.emit(f"{tab.title}: {exc}")
             return
-        self.saved_to = Path(chosen)
-        tab.notice.emit(f"{tab.title}: capture saved to {chosen}")
-        self.refresh()
+        if saved:
+            self.saved_to = Path(chosen)
+            self.refresh()
 
 
-def save_records(tab: SessionTab, path: Path) -> None:
-    """Write the tab's whole capture to ``path`` (from the store or from memory)."""
+def save_records(tab: SessionTab, path: Path) -> bool:
+    """Write the tab's whole capture to ``path`` with the window's File ▸ Save As (which
+    also saves a session kept in memory); True when saved. Failures are told there."""
+    captures = getattr(tab.window(), "captures", None)
+    if captures is not None:
+        return captures.save_as(tab, path) is not None
     store = tab.store
-    if isinstance(store, CaptureStore):
-        store.save_as(path)
-        return
-    recorder = tab.recorder
-    if store is None or recorder is None:
+    if not isinstance(store, CaptureStore):
         raise CaptureError("this session has nothing to save")
-    copy = CaptureStore.create(
-        path,
-        endpoint=tab.endpoint.url,
-        scheme=str(tab.endpoint.scheme),
-        options=tab.options,
-        clock=recorder.clock,
-        overwrite=True,
-    )
-    try:
-        for record in store.records(0, store.count()):
-            copy.write(record)
-        session = tab.session
-        if session is not None and session.ended:
-            copy.finish(str(session.state), session.summary())
-    finally:
-        copy.close()
+    store.save_as(path)
+    return True
 
 
 # -- window-level marks ---------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_unwritable_capture_dir_keeps_memory_and_saves_as(
         told = [m for m in messages if "occupied" in m or "capture" in m.lower()]
         assert len(told) == 1, messages
 
-        target = tmp_path / "saved.sicap"
+        target = tmp_path / "saved.sockcap"
         asked: list[str] = []
 
         def dialog(_parent: object, caption: str, suggested: str) -> str:
