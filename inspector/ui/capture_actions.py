@@ -239,7 +239,8 @@ class CaptureActions(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Accept files dropped anywhere on the window and open them."""
-        if watched is self.window:
+        window = getattr(self, "window", None)  # gone while Qt tears the window down
+        if window is not None and watched is window:
             if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
                 assert isinstance(event, QDragEnterEvent | QDropEvent)
                 if _local_files(event):
@@ -253,7 +254,7 @@ class CaptureActions(QObject):
                     for path in files:
                         self.open_path(path)
                     return True
-        return super().eventFilter(watched, event)
+        return False
 
     # -- saving and exporting -----------------------------------------------------
 

@@ -198,11 +198,20 @@ async def run_with_progress(
     dialog.canceled.connect(job.cancelled.set)
     timer = QTimer(dialog)
     timer.setInterval(_POLL_MS)
-    timer.timeout.connect(lambda: dialog.setValue(min(job.done, max(total, 1) - 1)))
+
+    def poll() -> None:
+        if dialog.wasCanceled():
+            job.cancelled.set()
+        else:
+            dialog.setValue(min(job.done, max(total, 1) - 1))
+
+    timer.timeout.connect(poll)
     timer.start()
     dialog.setValue(0)
     if on_dialog is not None:
         on_dialog(dialog)
+    if dialog.wasCanceled():
+        job.cancelled.set()
     try:
         return await asyncio.get_running_loop().run_in_executor(None, work, job)
     finally:
