@@ -224,9 +224,8 @@ class FaultPanel(QFrame):
         """Show why the certificate was refused, what it says, and Connect anyway."""
         self.certificate = cert
         self.cert_reason = reason
-        self.cert_title.setText(
-            f"<b>Certificate refused:</b> {html.escape(reason or 'not trusted')}"
-        )
+        self.cert_title.setText("<b>Certificate refused.</b> The server presented:")
+        self.cert_title.setToolTip(html.escape(reason or "not trusted"))
         while self.cert_form.rowCount():
             self.cert_form.removeRow(0)
         rows = certificate_rows(cert) or [("Certificate", "the server sent none we could read")]
@@ -353,6 +352,7 @@ def status_label(owner: QWidget) -> QLabel:
         label.setObjectName("statusUnverified")
         label.setAccessibleName("Certificate not verified")
         label.setStyleSheet(f"color: {_WARN}; font-weight: bold")
+        label.setContentsMargins(12, 0, 4, 0)
         label.hide()
     return label
 
