@@ -175,6 +175,12 @@ class ByteView(QAbstractScrollArea):
                     best.append(name)
         return best
 
+    def tooltip_at(self, offset: int) -> str:
+        """The tooltip of a byte: the field(s) holding it and its offset."""
+        names = self.fields_at(offset)
+        label = ", ".join(names) if names else "(no field)"
+        return f"{label} \u2014 offset {offset} (0x{offset:x})"
+
     def range_of(self, name: str) -> tuple[int, int] | None:
         """The span of the first range called ``name``."""
         for rname, start, end in self._ranges:
@@ -397,12 +403,10 @@ class ByteView(QAbstractScrollArea):
         """Tooltips name the field(s) under the mouse and its byte span."""
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             offset = self.offset_at(event.pos())
-            names = self.fields_at(offset) if offset is not None else []
             if offset is None:
                 QToolTip.hideText()
             else:
-                label = ", ".join(names) if names else "(no field)"
-                QToolTip.showText(event.globalPos(), f"{label} — offset {offset} (0x{offset:x})")
+                QToolTip.showText(event.globalPos(), self.tooltip_at(offset))
             return True
         return super().viewportEvent(event)
 

@@ -102,7 +102,7 @@ class TrafficPlot(QWidget):
         self.setObjectName("trafficPlot")
         self.setAccessibleName("Traffic per second")
         self.counter = counter
-        self.setMinimumHeight(220)
+        self.setMinimumHeight(240)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -122,7 +122,9 @@ class TrafficPlot(QWidget):
         ]
         n = len(panels) + (1 if has_rtt else 0)
         top = legend_h
-        height = (self.height() - top - 4) / n
+        axis_h = fm.height() + 2
+        height = (self.height() - top - axis_h - 4) / n
+        self._time_axis(painter, self.height() - axis_h)
         for i, (title, col_in, col_out, unit) in enumerate(panels):
             rect = QRectF(4, top + i * height, self.width() - 8, height - 4)
             self._panel(
@@ -156,7 +158,20 @@ class TrafficPlot(QWidget):
             )
             x -= 12
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(8, fm.ascent() + 3, f"session time {self.counter.latest_s} s")
+        painter.drawText(8, fm.ascent() + 3, "per second of session time")
+
+    def _time_axis(self, painter: QPainter, y: float) -> None:
+        """Session-time labels under the panels: oldest, middle and latest second."""
+        fm = self.fontMetrics()
+        latest = self.counter.latest_s
+        left, right = 8.0, self.width() - 8.0
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        for frac, second in ((0.0, latest - WINDOW_S + 1), (0.5, latest - WINDOW_S // 2),
+                             (1.0, latest)):
+            label = f"{second} s"
+            w = fm.horizontalAdvance(label)
+            x = left + (right - left) * frac - w * frac
+            painter.drawText(QPointF(x, y + fm.ascent() + 1), label)
 
     def _frame(self, painter: QPainter, rect: QRectF, title: str, peak: str, dark: bool) -> QRectF:
         """Draw a panel's box, title and peak label; return the plotting area."""

@@ -151,3 +151,10 @@ def test_empty_and_malformed_input_is_harmless(qtbot: QtBot) -> None:
     qtbot.keyClick(view, Qt.Key.Key_Down)
     view.set_data(b"abc", [("whole", 0, 99)])
     assert view.ranges() == [("whole", 0, 3)]
+
+
+def test_tooltip_names_the_fields_under_the_mouse(qtbot: QtBot) -> None:
+    view = _view(qtbot, bytes(11), WS_RANGES, header_end=6)
+    offset = view.offset_at(view.byte_rect(3).center())
+    assert view.tooltip_at(offset) == "mask_key \u2014 offset 3 (0x3)"
+    assert view.tooltip_at(0) == "fin, rsv1, rsv2, rsv3, opcode \u2014 offset 0 (0x0)"

@@ -174,3 +174,28 @@ def test_meta_and_stream_records_show_every_field(qtbot) -> None:
     assert rows["Framing"][0] == "lines"
     assert rows["Terminator"] == ("1 byte", "byte 2")
     assert rows["Payload"] == ("2 bytes", "bytes 0\u20132")
+
+
+def test_compressed_frame_shows_both_sizes(qtbot) -> None:
+    from websockets.extensions.permessage_deflate import PerMessageDeflate
+    from websockets.frames import Frame
+
+    from inspector.protocols.wireframes import WireFrameParser
+
+    text = b"compress me " * 50
+    ext = PerMessageDeflate(False, False, 15, 15)
+    wire = Frame(Opcode.TEXT, text).serialize(mask=True, extensions=[ext])
+    wf = WireFrameParser().feed(wire)[0]
+    fields = {
+        "opcode": "text", "opcode_value": 1, "fin": True, "rsv1": True, "rsv2": False,
+        "rsv3": False, "masked": True, "mask_key": wf.mask_key.hex(),
+        "header_len": wf.header_len, "payload_len": wf.payload_len, "compressed": True,
+        "ranges": [list(r) for r in wf.ranges()],
+    }
+    tree = _tree(qtbot, Record(1, 1, Direction.OUT, Kind.FRAME, wire, text, fields))
+    rows = _rows(tree)
+    assert rows["RSV1"][0] == "1 (compressed: permessage-deflate)"
+    assert rows["Compressed size"][0] == f"{wf.payload_len} bytes"
+    assert rows["Decompressed size"][0] == "600 bytes"
+    assert wf.payload_len < 600
+    assert rows["Text"][0].startswith("compress me compress me")
