@@ -69,8 +69,13 @@ def _step(record: Record) -> tuple[str, bytes, int | None, str] | None:
             reason = record.fields.get("close_reason") or ""
             return "close", b"", code if isinstance(code, int) else 1000, str(reason)
         return opcode, payload, None, ""
-    if record.kind in (Kind.DATA, Kind.MESSAGE):
-        return "data", payload, None, ""
+    if record.kind is Kind.DATA:
+        return "data", record.wire or payload, None, ""
+    if record.kind is Kind.MESSAGE:
+        # A line goes out exactly as recorded (its terminator, "\n" or "\r\n", is kept
+        # by the framer); a length-prefixed message gets its prefix again from the body.
+        lines = record.fields.get("framing") == "lines"
+        return "data", record.wire if lines and record.wire else payload, None, ""
     if record.kind is Kind.DATAGRAM:
         return "datagram", payload, None, ""
     return None

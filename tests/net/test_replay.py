@@ -1,0 +1,130 @@
+"""net.replay: which recorded records are sent again, options read back, real replays."""
+
+from __future__ import annotations
+
+import pytest
+from net_helpers import make_session, no_errors, run, wait_until
+from servers import RunningServer
+
+from inspector.core.options import Framing, SessionOptions
+from inspector.core.records import Direction, Kind, Record
+from inspector.net.replay import Timing, options_from_mapping, replay, replay_steps
+from inspector.net.session import SessionState
+
+
+def _record(seq: int, t_ns: int, kind: Kind, payload: bytes, **fields: object) -> Record:
+    direction = fields.pop("direction", Direction.OUT)
+    assert isinstance(direction, Direction)
+    return Record(seq, t_ns, direction, kind, payload, payload, fields)
+
+
+def test_steps_keep_user_messages_and_skip_automatic_and_handshakes() -> None:
+    records = [
+        _record(0, 0, Kind.HANDSHAKE, b"GET / HTTP/1.1"),
+        _record(1, 5_000, Kind.FRAME, b"hi", opcode="text"),
+        _record(2, 6_000, Kind.FRAME, b"hi", opcode="text", direction=Direction.IN),
+        _record(3, 7_000, Kind.FRAME, b"p", opcode="pong", automatic=True),
+        _record(4, 9_000, Kind.FRAME, b"\x01", opcode="binary"),
+        _record(5, 9_500, Kind.FRAME, b"x", opcode="continuation"),
+        _record(6, 10_000, Kind.FRAME, b"", opcode="close", close_code=4001, close_reason="bye"),
+        _record(7, 11_000, Kind.CLOSED, b""),
+    ]
+    steps = replay_steps(records)
+    assert [(s.offset_ns, s.action, s.payload) for s in steps] == [
+        (0, "text", b"hi"),
+        (4_000, "binary", b"\x01"),
+        (5_000, "close", b""),
+    ]
+    assert (steps[-1].code, steps[-1].reason) == (4001, "bye")
+    stream = [
+        _record(0, 0, Kind.DATA, b"a"),
+        _record(1, 1, Kind.MESSAGE, b"b", framing="len16"),
+        _record(2, 2, Kind.DATAGRAM, b"c"),
+    ]
+    assert [s.action for s in replay_steps(stream)] == ["data", "data", "datagram"]
+
+
+def test_options_from_a_stored_mapping_and_from_junk() -> None:
+    options = SessionOptions(
+        headers=(("X-A", "1"),), subprotocols=("chat",), framing=Framing.LINES, verify=False
+    )
+    stored = {
+        "headers": [["X-A", "1"]],
+        "subprotocols": ["chat"],
+        "framing": "lines",
+        "verify": False,
+        "connect_timeout": 10.0,
+    }
+    assert options_from_mapping(stored) == options
+    assert options_from_mapping(None) == SessionOptions()
+    junk = {"framing": "zigzag", "verify": "yes", "headers": "nope", "max_size": [1], "new": 1}
+    assert options_from_mapping(junk) == SessionOptions()
+
+
+@pytest.mark.parametrize(
+    ("timing", "framing"),
+    [(Timing.FAST, Framing.LINES), (Timing.ORIGINAL, Framing.LINES), (Timing.FAST, Framing.LEN16)],
+)
+def test_replay_a_tcp_session(
+    tcp_echo_server: RunningServer, timing: Timing, framing: Framing
+) -> None:
+    first, recorded = make_session(tcp_echo_server.url, framing=framing)
+    second, replayed = make_session(tcp_echo_server.url, framing=framing)
+
+    async def scenario() -> int:
+        assert await first.open()
+        for line in (b"alpha\r\n", b"beta"):
+            first.send(line)
+        await wait_until(lambda: first.messages_in >= 2)
+        await first.close()
+        steps = replay_steps(recorded.records)
+        assert await second.open()
+        sent = await replay(second, steps, timing)
+        await wait_until(lambda: second.messages_in >= 2)
+        await second.close()
+        return sent
+
+    assert run(scenario()) == 2
+    no_errors(replayed)
+
+    def wires(sink, direction):
+        return [r.wire for r in sink.of(Kind.MESSAGE) if r.direction is direction]
+
+    assert wires(replayed, Direction.OUT) == wires(recorded, Direction.OUT)
+    assert len(wires(replayed, Direction.OUT)) == 2
+    assert wires(replayed, Direction.IN) == wires(replayed, Direction.OUT)
+    if framing is Framing.LINES:
+        assert wires(replayed, Direction.OUT) == [b"alpha\r\n", b"beta\n"]
+
+
+def test_replay_a_udp_session(udp_echo_server: RunningServer) -> None:
+    first, recorded = make_session(udp_echo_server.url)
+    second, replayed = make_session(udp_echo_server.url)
+
+    async def scenario() -> None:
+        assert await first.open()
+        first.send(b"one")
+        first.send(b"two")
+        await wait_until(lambda: first.messages_in >= 2)
+        await first.close()
+        assert await second.open()
+        assert await replay(second, replay_steps(recorded.records), Timing.FAST) == 2
+        await wait_until(lambda: second.messages_in >= 2)
+        await second.close()
+
+    run(scenario())
+    outbound = [r.wire for r in replayed.of(Kind.DATAGRAM) if r.direction is Direction.OUT]
+    assert outbound == [b"one", b"two"]
+
+
+def test_replay_stops_when_the_session_is_not_open(ws_server: RunningServer) -> None:
+    session, _ = make_session(ws_server.url)
+    steps = replay_steps([_record(0, 0, Kind.FRAME, b"late", opcode="text")])
+
+    async def scenario() -> int:
+        assert await session.open()
+        await session.close()
+        assert session.state is SessionState.CLOSED
+        return await replay(session, steps, Timing.FAST)
+
+    assert run(scenario()) == 0
