@@ -4,12 +4,16 @@ capture directory that cannot be written (Save As), and a capture limit."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import servers
+import trustme
 from pytestqt.qtbot import QtBot
-from servers import HostileScript, HostileServer, RunningServer, Trickle, Upgrade
+from servers import HostileScript, HostileServer, RunningServer, ServerLoop, Trickle, Upgrade
 from ui_helpers import WAIT_MS, compose, records, wait_row
 
 from inspector.capture.store import CaptureStore
@@ -203,3 +207,46 @@ def test_capture_limit_says_how_many_were_not_kept(
     )
     traffic = [r for r in records(tab) if r.kind is Kind.FRAME and not r.fields.get("automatic")]
     assert len(traffic) <= 4
+
+
+@pytest.mark.parametrize("fault", ["expired", "other host"])
+def test_expired_or_other_host_certificate_is_shown(
+    qtbot: QtBot,
+    window: MainWindow,
+    server_loop: ServerLoop,
+    tls_ca: trustme.CA,
+    tls_ca_file: str,
+    fault: str,
+) -> None:
+    if fault == "expired":
+        past = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+        context = servers.server_ssl_context(
+            tls_ca, not_before=past, not_after=past + datetime.timedelta(days=1)
+        )
+    else:
+        context = servers.server_ssl_context(tls_ca, "other.example")
+    server = servers.start_ws_server(server_loop, ssl_context=context)
+    try:
+        endpoint = parse_endpoint(server.url)
+        tab = window.open_session(endpoint, SessionOptions(cafile=tls_ca_file))
+        assert tab is not None
+        qtbot.waitUntil(lambda: tab.faults.cert_box.isVisible(), timeout=WAIT_MS)
+        reason = (tab.session.failure or "").lower() if tab.session else ""
+        values = _form_values(tab)
+        if fault == "expired":
+            assert "expired" in reason
+            assert values["Valid until"].startswith("2020-01-02")
+        else:
+            assert "other.example" in values["Names"]
+            assert "127.0.0.1" in reason or "hostname" in reason or "match" in reason
+        tab.faults.connect_anyway_button.click()
+        qtbot.waitUntil(lambda: window.tabs.count() == 2, timeout=WAIT_MS)
+        anyway = window.current_tab()
+        assert anyway is not None and anyway is not tab
+        qtbot.waitUntil(lambda: anyway.state == "open", timeout=WAIT_MS)
+        assert anyway.options.cafile == tls_ca_file and not anyway.options.verify
+        _assert_marked_unverified(window, anyway)
+        anyway.disconnect()  # websockets' server waits for its connections to end
+        qtbot.waitUntil(lambda: anyway.state == "closed", timeout=WAIT_MS)
+    finally:
+        server.stop()
