@@ -97,7 +97,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     if capture_problem:
         window.notify(f"{capture_problem}; sessions are kept in memory")
     if args.url and "://" not in args.url and Path(args.url).expanduser().exists():
-        window.captures.open_path(Path(args.url).expanduser())
+        window.captures.open_later(Path(args.url).expanduser())
     elif args.url:
         tab = window.open_url(args.url)
         if tab is not None:

@@ -8,6 +8,7 @@ answer them; a file that cannot be read becomes one line in the status bar.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -23,11 +24,17 @@ from inspector.capture.formats.common import ImportedSession
 from inspector.capture.formats.detect import InputKind, detect_format
 from inspector.capture.store import CaptureStore
 from inspector.core.errors import CaptureError
-from inspector.core.records import Kind
+from inspector.core.records import Kind, Record
 from inspector.net.replay import Timing, replay, replay_steps
 from inspector.ui.capture_files import CAPTURE_SUFFIX
 from inspector.ui.capture_tab import CaptureTab
-from inspector.ui.export_dialog import FORMATS, ExportDialog, export_file, save_records
+from inspector.ui.export_dialog import (
+    FORMATS,
+    ExportDialog,
+    export_file,
+    run_with_progress,
+    save_records,
+)
 from inspector.ui.guard import guarded, spawn
 from inspector.ui.models.source import MemoryRecords
 from inspector.ui.replay import ReplayChoice, ReplayDialog
@@ -144,7 +151,7 @@ class CaptureActions(QObject):
                 action.setText(f"{Path(text).name} (missing)")
                 action.setEnabled(False)
             else:
-                action.triggered.connect(lambda _=False, p=text: self.open_path(Path(p)))
+                action.triggered.connect(lambda _=False, p=text: self.open_later(Path(p)))
         if not paths:
             menu.addAction("No recent captures").setEnabled(False)
         if missing:
@@ -162,59 +169,83 @@ class CaptureActions(QObject):
         return path
 
     @guarded
-    def open_dialog(self, *_: object) -> list[CaptureTab]:
+    def open_dialog(self, *_: object) -> asyncio.Task[list[CaptureTab]] | None:
         """File ▸ Open: choose a capture, HAR or JSON Lines file and open it."""
         path = self.ask_open()
-        return self.open_path(Path(path)) if path else []
+        return self.open_later(Path(path)) if path else None
+
+    def open_later(self, path: Path) -> asyncio.Task[list[CaptureTab]]:
+        """Open ``path`` as a task: imports are read off the GUI thread."""
+        return spawn(self.open_file(path), f"opening {path}")
 
     def open_path(self, path: Path) -> list[CaptureTab]:
-        """Open every session of ``path`` read-only in tabs; one status line if it fails."""
+        """Open every session of ``path`` read-only in tabs, at once (on this thread)."""
         try:
-            tabs = self._open(path)
+            kind = detect_format(path)
+            if kind is InputKind.CAPTURE:
+                return self._shown(path, self._open_capture(path))
+            return self._shown(path, self._imported_tabs(path, _load_imported(path, kind)))
         except CaptureError as exc:
             self.window.notify(str(exc))
-            return []
         except (OSError, ValueError, MemoryError) as exc:
             self.window.notify(f"cannot open {path}: {exc}")
-            return []
+        return []
+
+    async def open_file(self, path: Path) -> list[CaptureTab]:
+        """Open ``path`` in tabs; a HAR or JSON Lines file is parsed in a worker thread,
+        with a cancellable progress dialog when that takes over a second."""
+        try:
+            kind = detect_format(path)
+            if kind is InputKind.CAPTURE:
+                return self._shown(path, self._open_capture(path))
+
+            def load(job: Any) -> list[tuple[Any, list[Record]]] | None:
+                loaded = _load_imported(path, kind)
+                return None if job.cancelled.is_set() else loaded
+
+            loaded = await run_with_progress(f"Reading {path.name}…", 0, load, self.window)
+            if loaded is None:
+                self.window.notify(f"Opening {path.name} cancelled")
+                return []
+            return self._shown(path, self._imported_tabs(path, loaded))
+        except CaptureError as exc:
+            self.window.notify(str(exc))
+        except (OSError, ValueError, MemoryError) as exc:
+            self.window.notify(f"cannot open {path}: {exc}")
+        return []
+
+    def _shown(self, path: Path, tabs: list[CaptureTab]) -> list[CaptureTab]:
         self.add_recent(path)
         for tab in tabs:
             self._add_tab(tab)
         return tabs
 
-    def _open(self, path: Path) -> list[CaptureTab]:
-        kind = detect_format(path)
-        settings = self.window.settings
-        if kind is InputKind.CAPTURE:
-            with CaptureStore.open(path) as first:
-                sessions = first.sessions()
-            self._note_skipped(path, len(sessions))
-            tabs: list[CaptureTab] = []
-            try:
-                for session in sessions[:MAX_TABS_PER_FILE]:
-                    store = CaptureStore.open(path, session_id=session.id)
-                    tabs.append(CaptureTab(path, store, store.session, settings))
-            except CaptureError:
-                for tab in tabs:
-                    if isinstance(tab.store, CaptureStore):
-                        tab.store.close()
-                    tab.deleteLater()
-                raise
-            return tabs
-        if kind is InputKind.HAR:
-            imported = import_har(path)
-            if not imported:
-                raise CaptureError(f"{path} holds no WebSocket session")
-            self._note_skipped(path, len(imported))
-            return [
-                CaptureTab(path, MemoryRecords(records), session, settings)
-                for session, records in imported[:MAX_TABS_PER_FILE]
-            ]
-        records = read_jsonl(path)
-        if not records:
-            raise CaptureError(f"{path} holds no records")
-        session = ImportedSession(endpoint="", scheme=_guess_scheme(records), started_wall_ns=0)
-        return [CaptureTab(path, MemoryRecords(records), session, settings)]
+    def _open_capture(self, path: Path) -> list[CaptureTab]:
+        """A native capture: every session read-only, paged from SQLite."""
+        with CaptureStore.open(path) as first:
+            sessions = first.sessions()
+        self._note_skipped(path, len(sessions))
+        tabs: list[CaptureTab] = []
+        try:
+            for session in sessions[:MAX_TABS_PER_FILE]:
+                store = CaptureStore.open(path, session_id=session.id)
+                tabs.append(CaptureTab(path, store, store.session, self.window.settings))
+        except CaptureError:
+            for tab in tabs:
+                if isinstance(tab.store, CaptureStore):
+                    tab.store.close()
+                tab.deleteLater()
+            raise
+        return tabs
+
+    def _imported_tabs(
+        self, path: Path, imported: list[tuple[Any, list[Record]]]
+    ) -> list[CaptureTab]:
+        self._note_skipped(path, len(imported))
+        return [
+            CaptureTab(path, MemoryRecords(records), session, self.window.settings)
+            for session, records in imported[:MAX_TABS_PER_FILE]
+        ]
 
     def _note_skipped(self, path: Path, count: int) -> None:
         if count > MAX_TABS_PER_FILE:
@@ -252,7 +283,7 @@ class CaptureActions(QObject):
                 if files:
                     event.acceptProposedAction()
                     for path in files:
-                        self.open_path(path)
+                        self.open_later(path)
                     return True
         return False
 
@@ -388,6 +419,20 @@ class CaptureActions(QObject):
         sent = await replay(tab.session, steps, timing)
         tab.replayed = sent  # type: ignore[attr-defined]
         self.window.notify(f"Replayed {sent} of {len(steps)} message(s) to {tab.endpoint.url}")
+
+
+def _load_imported(path: Path, kind: InputKind) -> list[tuple[Any, list[Record]]]:
+    """The sessions of a HAR or JSON Lines file (pure: safe in a worker thread)."""
+    if kind is InputKind.HAR:
+        imported = import_har(path)
+        if not imported:
+            raise CaptureError(f"{path} holds no WebSocket session")
+        return [(session, list(records)) for session, records in imported]
+    records = read_jsonl(path)
+    if not records:
+        raise CaptureError(f"{path} holds no records")
+    session = ImportedSession(endpoint="", scheme=_guess_scheme(records), started_wall_ns=0)
+    return [(session, records)]
 
 
 def _local_files(event: QDropEvent | QDragEnterEvent) -> list[Path]:

@@ -189,7 +189,7 @@ async def run_with_progress(
 ) -> Any:
     """Run ``work(job)`` in a thread; show a cancellable progress dialog after a second."""
     job = _Job()
-    dialog = QProgressDialog(label, "Cancel", 0, max(total, 1), parent)
+    dialog = QProgressDialog(label, "Cancel", 0, max(total, 0), parent)  # 0, 0: busy
     dialog.setObjectName("exportProgress")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(PROGRESS_AFTER_MS)
@@ -202,8 +202,8 @@ async def run_with_progress(
     def poll() -> None:
         if dialog.wasCanceled():
             job.cancelled.set()
-        else:
-            dialog.setValue(min(job.done, max(total, 1) - 1))
+        elif total > 0:
+            dialog.setValue(min(job.done, total - 1))
 
     timer.timeout.connect(poll)
     timer.start()

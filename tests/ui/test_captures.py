@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
 from pytestqt.qtbot import QtBot
 from ui_helpers import WAIT_MS, compose, records, wait_row
 
+from inspector.capture.formats import read_jsonl
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Direction, Kind
 from inspector.ui.capture_actions import MAX_RECENT_CAPTURES
 from inspector.ui.capture_tab import CaptureTab
+from inspector.ui.guard import running_tasks
 from inspector.ui.main_window import MainWindow
+from inspector.ui.replay import ReplayDialog
 
 
 def _chat(qtbot: QtBot, tab, texts: list[str]) -> None:
@@ -37,12 +41,13 @@ def _recorded(qtbot: QtBot, window: MainWindow, connect, url: str, texts: list[s
     return tab
 
 
-def _open_via_menu(monkeypatch, window: MainWindow, path: Path) -> list[CaptureTab]:
+def _open_via_menu(qtbot: QtBot, monkeypatch, window: MainWindow, path: Path) -> list[CaptureTab]:
     monkeypatch.setattr(
         QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), ""))
     )
     before = window.tabs.count()
     window.captures.open_action.trigger()
+    qtbot.waitUntil(lambda: not running_tasks(), timeout=WAIT_MS)
     tabs = [window.tabs.widget(i) for i in range(before, window.tabs.count())]
     assert all(isinstance(t, CaptureTab) for t in tabs)
     return tabs
@@ -69,7 +74,7 @@ def test_save_as_while_running_and_after_then_open_the_capture(
     assert window.captures.save_as(tab, after) == after
     live = records(tab)
 
-    (opened,) = _open_via_menu(monkeypatch, window, after)
+    (opened,) = _open_via_menu(qtbot, monkeypatch, window, after)
     assert window.current_tab() is opened
     assert "Capture of ws://" in opened.banner.text()
     assert "read-only" in opened.banner.text()
@@ -110,8 +115,8 @@ def test_drop_a_file_opens_it(
         Qt.KeyboardModifier.NoModifier,
     )
     before = window.tabs.count()
-    window.captures.eventFilter(window, event)
-    assert window.tabs.count() == before + 1
+    assert window.captures.eventFilter(window, event)
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
     opened = window.current_tab()
     assert isinstance(opened, CaptureTab)
     assert any(r.payload == b"dropped" for r in records(opened))
@@ -133,7 +138,7 @@ def test_a_bad_file_is_one_line_and_the_window_keeps_working(
 ) -> None:
     bad = tmp_path / "bad.sockcap"
     bad.write_bytes(content)
-    assert _open_via_menu(monkeypatch, window, bad) == []
+    assert _open_via_menu(qtbot, monkeypatch, window, bad) == []
     message = window.statusBar().currentMessage()
     assert message and "\n" not in message and "Traceback" not in message
     assert str(bad) in message
@@ -163,11 +168,11 @@ def test_recent_captures_lists_ten_and_drops_missing_files(
     assert window.captures.recent() == [str(kept.resolve())]
     before = window.tabs.count()
     actions[0].trigger()
-    assert window.tabs.count() == before + 1
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
 
 
 def test_a_har_file_opens_each_websocket_entry(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch
 ) -> None:
     entry = {
         "startedDateTime": "2026-11-22T14:03:00.000Z",
@@ -210,9 +215,54 @@ def test_a_har_file_opens_each_websocket_entry(
     }
     path = tmp_path / "browser.har"
     path.write_text(json.dumps(har))
-    tabs = window.captures.open_path(path)
+    tabs = _open_via_menu(qtbot, monkeypatch, window, path)
     assert len(tabs) == 2
     shown = records(tabs[0])
     assert any(r.payload == b"hello har" and r.direction is Direction.OUT for r in shown)
     assert any(r.payload == b"hello back" and r.direction is Direction.IN for r in shown)
     assert "Capture of ws://127.0.0.1:9/chat recorded" in tabs[0].banner.text()
+
+
+def test_json_lines_open_and_save_as_a_native_capture(
+    qtbot: QtBot, window: MainWindow, connect, ws_server, tmp_path: Path, monkeypatch
+) -> None:
+    tab = _recorded(qtbot, window, connect, ws_server.url, ["jsonl me"])
+    exported = tmp_path / "s.jsonl"
+    task = asyncio.ensure_future(window.captures.export(tab, "jsonl", exported))
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert task.result()
+    (opened,) = _open_via_menu(qtbot, monkeypatch, window, exported)
+    assert "unnamed endpoint" in opened.banner.text()
+    assert [_key(r) for r in records(opened)] == [_key(r) for r in read_jsonl(exported)]
+    # records held in memory (an import) are saved as a native capture
+    native = tmp_path / "from-jsonl.sockcap"
+    assert window.captures.save_as(opened, native) == native
+    with CaptureStore.open(native) as store:
+        assert store.count() == len(records(opened))
+        assert any(r.payload == b"jsonl me" for r in store.records(0, store.count()))
+
+
+def test_replay_action_and_tab_menu(
+    qtbot: QtBot, window: MainWindow, connect, ws_server, tmp_path: Path, monkeypatch
+) -> None:
+    tab = _recorded(qtbot, window, connect, ws_server.url, ["again"])
+    menu_texts = [a.text() for a in window.menuBar().actions()]
+    assert menu_texts[0] == "&File"
+    session_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Session")
+    assert window.captures.replay_action in session_menu.actions()
+    window.disconnect_action.trigger()
+    qtbot.waitUntil(lambda: tab.state == "closed", timeout=WAIT_MS)
+    wait_row(qtbot, tab, lambda r: r.kind is Kind.CLOSED)
+    monkeypatch.setattr(ReplayDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    window.captures.replay_action.trigger()
+    qtbot.waitUntil(lambda: window.tabs.count() == 2, timeout=WAIT_MS)
+    new = window.current_tab()
+    assert new is not tab and new.endpoint == tab.endpoint
+    wait_row(qtbot, new, lambda r: r.direction is Direction.IN and r.payload == b"again")
+
+    shown: list[QMenu] = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *a: shown.append(self))
+    bar = window.tabs.tabBar()
+    window.captures._tab_menu(bar.tabRect(0).center())
+    assert [a.text() for a in shown[0].actions()] == ["Replay to…", "Save As…", "Export…"]
+    assert shown[0].actions()[0].isEnabled()  # the first tab's session has ended
