@@ -61,11 +61,26 @@ def pop_log_level(argv: Sequence[str]) -> tuple[str, list[str]]:
     return level, rest
 
 
+class CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing, so a caller that
+    swaps stderr (a test, an embedding program) never leaves logging on a closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def start_logging(level: str, directory: Path | None = None) -> Path | None:
     """Log at ``level`` to stderr and the rotating file; return the file, or None (with
     one line on stderr) when it cannot be written: the program runs on without it."""
     try:
-        return setup_logging(level, directory if directory is not None else log_dir())
+        return setup_logging(
+            level,
+            directory if directory is not None else log_dir(),
+            stream=CurrentStderr(),  # type: ignore[arg-type]
+        )
     except OSError as exc:
         sys.stderr.write(f"inspector: warning: {exc}; logging to stderr only\n")
         return None
