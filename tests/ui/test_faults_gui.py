@@ -250,3 +250,50 @@ def test_expired_or_other_host_certificate_is_shown(
         qtbot.waitUntil(lambda: anyway.state == "closed", timeout=WAIT_MS)
     finally:
         server.stop()
+
+
+def _fill_disk(store: CaptureStore) -> None:
+    """A full disk, as tests/capture does it: the file may not grow by a single page."""
+    conn = store._conn  # the store's own connection: a test-only reach inside
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_disk_full_during_a_session_is_told_once_and_saves_as(
+    qtbot: QtBot, window: MainWindow, connect: OpenSession, ws_server: RunningServer, tmp_path: Path
+) -> None:
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(lambda text: messages.append(text))
+    tab = connect(ws_server.url)
+    store = tab.store
+    assert isinstance(store, CaptureStore)
+    compose(tab, "before the disk filled")
+    wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.kind is Kind.FRAME)
+    store.flush()
+    _fill_disk(store)
+    big = "x" * 60_000
+    for n in range(3):
+        compose(tab, f"{n} {big}")
+    qtbot.waitUntil(lambda: tab.faults.disk_row.isVisible(), timeout=WAIT_MS)
+    compose(tab, "after the disk filled")
+    wait_row(
+        qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"after the disk filled"
+    )
+    assert tab.session is not None and tab.state == "open"
+    assert "disk full" in tab.faults.disk_label.text()
+    assert "Not recorded to a file" in tab.banner.text()
+    told = [m for m in messages if "disk full" in m]
+    assert len(told) == 1, messages
+
+    target = tmp_path / "rescued.sockcap"
+    tab.faults.save_dialog = lambda *_: str(target)
+    tab.faults.save_button.click()
+    qtbot.waitUntil(lambda: str(target) in tab.faults.disk_label.text(), timeout=WAIT_MS)
+    saved = CaptureStore.open(target)
+    try:
+        payloads = [r.payload for r in saved.records(0, saved.count())]
+    finally:
+        saved.close()
+    assert b"before the disk filled" in payloads
+    assert f"2 {big}".encode() in payloads
+    assert b"after the disk filled" in payloads
