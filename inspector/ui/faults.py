@@ -240,7 +240,8 @@ class FaultPanel(QFrame):
     def refresh(self) -> None:
         """Update the growing-frame line, the disk notice and the limit count (per tick)."""
         tab = self.tab
-        text = partial_text(tab)
+        # Only the tab on screen reads the partial unit (it copies up to a frame's bytes).
+        text = partial_text(tab) if self.isVisible() else ""
         if text != self.partial_label.text():
             self.partial_label.setText(text)
         self.partial_label.setVisible(bool(text))
