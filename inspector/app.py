@@ -55,6 +55,15 @@ def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType
     report_failure("the app", exc.with_traceback(tb))
 
 
+def _loop_exception(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    """A failure in an asyncio callback nobody awaited: shown and logged like a slot's."""
+    exc = context.get("exception")
+    if isinstance(exc, Exception):
+        report_failure("a background step", exc)
+    else:
+        log.error("event loop: %s", context.get("message", "unknown problem"))
+
+
 def _quit_when_exposed(window: MainWindow, tries: int = 500) -> None:
     """Print "shown" and close the window once it is exposed (bounded: ~5 s of polls)."""
     handle = window.windowHandle()
@@ -90,6 +99,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     sys.excepthook = _excepthook
 
     loop = new_event_loop(app)
+    loop.set_exception_handler(_loop_exception)
     asyncio.set_event_loop(loop)
     settings = Settings(QSettings())
     window = MainWindow(settings, capture_dir)

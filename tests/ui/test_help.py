@@ -133,3 +133,14 @@ def test_the_excepthook_shows_one_line_and_logs_the_traceback(
     text = log_file.read_text(encoding="utf-8")
     assert "unexpected error in the app" in text and "escaped into Qt" in text
     assert "Traceback (most recent call last)" in text
+
+
+def test_a_failed_loop_callback_is_one_line_naming_the_log(
+    window: MainWindow, log_file: Path
+) -> None:
+    from inspector.app import _loop_exception
+
+    _loop_exception(None, {"message": "callback failed", "exception": OSError("gone")})  # type: ignore[arg-type]
+    message = window.statusBar().currentMessage()
+    assert message.startswith("a background step: unexpected error: OSError: gone")
+    assert f"(details in {log_file})" in message
