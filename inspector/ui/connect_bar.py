@@ -201,9 +201,11 @@ class ConnectBar(QWidget):
         line.textEdited.connect(self._clear_error)
         shortcut = QShortcut(QKeySequence("Ctrl+Return"), line)
         shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcut.setWhatsThis("Connect")
         shortcut.activated.connect(self.request_connect)
         shortcut_enter = QShortcut(QKeySequence("Ctrl+Enter"), line)
         shortcut_enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcut_enter.setWhatsThis("Connect")
         shortcut_enter.activated.connect(self.request_connect)
 
         self.options_button = QPushButton("Options…")

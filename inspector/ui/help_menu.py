@@ -6,9 +6,9 @@ dialog opens), so it cannot drift from the menus.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QMainWindow, QMenu
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QWidget
 
 from inspector.core.logs import log_file
 from inspector.ui.about import AboutDialog, Shortcut, ShortcutsDialog, shortcuts_from_actions
@@ -21,8 +21,28 @@ def _plain_title(menu: QMenu) -> str:
     return menu.title().replace("&", "")
 
 
+#: Keys a widget handles in keyPressEvent, which no QAction or QShortcut carries.
+KEY_PRESS_SHORTCUTS = (
+    Shortcut("Ctrl+Return", "Send the message", "Composer"),
+    Shortcut("Up", "Previous sent message (on the first line)", "Composer"),
+    Shortcut("Down", "Next sent message (on the last line)", "Composer"),
+)
+
+
+def _context(obj: QObject) -> str:
+    """Where a pane's binding applies: the nearest accessible name above it, else "Panes"."""
+    parent = obj.parent()
+    while isinstance(parent, QWidget) and not isinstance(parent, QMainWindow):
+        if parent.accessibleName():
+            return parent.accessibleName()
+        parent = parent.parent()
+    return "Panes"
+
+
 def window_shortcuts(window: QMainWindow) -> list[Shortcut]:
-    """Every key binding of the window's menus, grouped by menu, in menu order."""
+    """Every key binding of the window: its menus' actions (grouped by menu, in menu
+    order), then the actions and QShortcuts of its panes (each listed once, however many
+    tabs carry it), then the keys handled by hand."""
     found: list[Shortcut] = []
     seen: set[int] = set()
     for menu_action in window.menuBar().actions():
@@ -32,9 +52,18 @@ def window_shortcuts(window: QMainWindow) -> list[Shortcut]:
         actions = [a for a in menu.actions() if not a.isSeparator()]
         seen.update(id(a) for a in actions)
         found.extend(shortcuts_from_actions(actions, _plain_title(menu)))
-    others = [a for a in window.findChildren(QAction) if id(a) not in seen]
-    found.extend(shortcuts_from_actions(others, "Window"))
-    return found
+    for action in window.findChildren(QAction):
+        if id(action) not in seen:
+            found.extend(shortcuts_from_actions([action], _context(action)))
+    for shortcut in window.findChildren(QShortcut):
+        for sequence in shortcut.keys():  # noqa: SIM118 (QShortcut.keys(), not a dict)
+            if not sequence.isEmpty():
+                keys = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+                what = shortcut.whatsThis() or shortcut.objectName() or "Activate"
+                found.append(Shortcut(keys, what, _context(shortcut)))
+    found.extend(KEY_PRESS_SHORTCUTS)
+    unique: dict[Shortcut, None] = dict.fromkeys(found)
+    return list(unique)
 
 
 class HelpMenus:

@@ -4,15 +4,16 @@ errors shown as one line that names the log file."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import PySide6
 import pytest
 import websockets
-from PySide6.QtCore import qVersion
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from pytestqt.qtbot import QtBot
+from servers import RunningServer
 
 from inspector import __version__
 from inspector.cli.args import UsageExit
@@ -23,6 +24,7 @@ from inspector.ui.guard import guarded
 from inspector.ui.help_menu import window_shortcuts
 from inspector.ui.main_window import MainWindow
 from inspector.ui.preferences import CaptureLimitDialog, capture_limit
+from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
 
 
@@ -40,25 +42,35 @@ def test_about_from_the_help_menu(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.help_menus.dialog is None, timeout=5000)
 
 
-def test_shortcuts_list_every_bound_action(qtbot: QtBot, window: MainWindow) -> None:
+def test_shortcuts_list_every_bound_action(
+    qtbot: QtBot, window: MainWindow, connect: Callable[..., SessionTab], ws_server: RunningServer
+) -> None:
+    for _ in range(2):  # two tabs carry the same pane actions: each is listed once
+        connect(ws_server.url)
+    native = QKeySequence.SequenceFormat.NativeText
     bound = {
-        (seq.toString(QKeySequence.SequenceFormat.NativeText), action.text())
+        seq.toString(native)
         for action in window.findChildren(QAction)
         for seq in action.shortcuts()
         if not seq.isEmpty()
+    } | {
+        seq.toString(native)
+        for shortcut in window.findChildren(QShortcut)
+        for seq in shortcut.keys()  # noqa: SIM118 (QShortcut.keys(), not a dict)
+        if not seq.isEmpty()
     }
-    assert len(bound) >= 6
+    assert len(bound) >= 8
     listed = window_shortcuts(window)
-    assert len(listed) == len(bound)
-    qtbot.keyClick(window, "/", PySide6.QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert len(listed) == len(set(listed))
+    qtbot.keyClick(window, "/", Qt.KeyboardModifier.ControlModifier)
     dialog = window.help_menus.dialog
     assert isinstance(dialog, ShortcutsDialog)
     rows = dialog.visible_rows()
-    keys = {key for key, _ in bound}
-    assert {key for _, key in rows} == keys
-    assert ("Keyboard Shortcuts", QKeySequence("Ctrl+/").toString(
-        QKeySequence.SequenceFormat.NativeText)) in rows  # fmt: skip
-    assert any(action == "Quit" for action, _ in rows)
+    assert bound <= {key for _, key in rows}
+    assert ("Keyboard Shortcuts", QKeySequence("Ctrl+/").toString(native)) in rows
+    assert ("Quit", QKeySequence("Ctrl+Q").toString(native)) in rows
+    assert ("Send the message", QKeySequence("Ctrl+Return").toString(native)) in rows
+    assert len(rows) == len(listed)
     dialog.reject()
 
 
