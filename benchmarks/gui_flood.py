@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from inspector.ui.event_loop import new_event_loop
+from inspector.ui.event_loop import freeze_startup_objects, new_event_loop
 from inspector.ui.main_window import MainWindow
 from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
@@ -205,6 +205,7 @@ def main() -> int:
         settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(settings, captures)
         window.show()
+        freeze_startup_objects()  # as inspector.app.run does
         rss_start = _status_mib("VmRSS")
 
         server, port = start_server("ws", ws_stream(args.messages, args.size), 2)

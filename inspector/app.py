@@ -26,7 +26,7 @@ from inspector.cli.logsetup import start_logging
 from inspector.core.errors import CaptureError
 from inspector.core.logs import DEFAULT_LOG_LEVEL
 from inspector.ui.capture_files import default_capture_dir, ensure_capture_dir
-from inspector.ui.event_loop import new_event_loop
+from inspector.ui.event_loop import freeze_startup_objects, new_event_loop
 from inspector.ui.guard import report_failure
 from inspector.ui.main_window import MainWindow
 from inspector.ui.settings import Settings
@@ -112,6 +112,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         tab = window.open_url(args.url)
         if tab is not None:
             tab.composer.focus_editor()
+    freeze_startup_objects()
 
     if os.environ.get(STARTUP_PROBE_ENV):
         QTimer.singleShot(0, lambda: _quit_when_exposed(window))

@@ -11,6 +11,7 @@ threads serves them; ``loop.close()`` shuts it down (and waits for it).
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 
 import qasync
 from PySide6.QtCore import QCoreApplication
@@ -28,3 +29,14 @@ def new_event_loop(app: QCoreApplication, *, already_running: bool = False) -> q
         )
     )
     return loop
+
+
+def freeze_startup_objects() -> None:
+    """Move every object made so far out of the garbage collector's reach.
+
+    Called once the window is shown: the objects of startup (modules, Qt wrappers, the
+    widgets) live as long as the app, and leaving them in the oldest generation made
+    each full collection during a flood take ~30 ms on the GUI thread instead of ~4.
+    """
+    gc.collect()
+    gc.freeze()
