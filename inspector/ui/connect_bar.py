@@ -311,5 +311,16 @@ class ConnectBar(QWidget):
     def edit_options(self) -> None:
         dialog = OptionsDialog(self.options, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.options = dialog.options()
+            self.set_options(dialog.options())
         dialog.deleteLater()
+
+    def set_options(self, options: SessionOptions) -> None:
+        """Use ``options`` for the next sessions; Options… says when they skip verification."""
+        self.options = options
+        unverified = not options.verify
+        self.options_button.setText("Options… ⚠ verify off" if unverified else "Options…")
+        self.options_button.setToolTip(
+            "New wss:// and tls:// sessions will not check the server certificate"
+            if unverified
+            else "Headers, subprotocols, compression, framing, TLS"
+        )

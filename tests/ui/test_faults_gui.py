@@ -4,6 +4,7 @@ capture directory that cannot be written (Save As), and a capture limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import re
@@ -90,6 +91,24 @@ def test_verify_off_in_the_options_is_marked(
     qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
     _assert_marked_unverified(window, tab)
     assert not tab.faults.cert_box.isVisible()
+
+
+def test_verify_off_from_the_connect_bar_is_visible_there_and_per_session(
+    qtbot: QtBot, window: MainWindow, connect: OpenSession, wss_server: RunningServer
+) -> None:
+    bar = window.connect_bar
+    bar.set_options(dataclasses.replace(bar.options, verify=False))
+    assert "verify off" in bar.options_button.text()
+    unverified = connect(wss_server.url)
+    _assert_marked_unverified(window, unverified)
+    bar.set_options(dataclasses.replace(bar.options, verify=True))
+    assert bar.options_button.text() == "Options…"
+    verified = connect(wss_server.url, state="failed")  # the test CA is not trusted
+    assert not unverified.options.verify and verified.options.verify
+    index = window.tabs.indexOf(verified)
+    assert not window.tabs.tabText(index).startswith("⚠")
+    assert UNVERIFIED_TEXT not in verified.banner.text()
+    assert not window.unverified_status.isVisible()
 
 
 def test_a_trickling_frame_is_shown_growing(
