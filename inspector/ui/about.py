@@ -37,6 +37,8 @@ APP_NAME = "Socket Inspector"
 SUMMARY = "Open TCP, TLS, UDP and WebSocket sessions by hand and see every byte."
 HOMEPAGE = "https://github.com/socketinspector/socket-inspector"
 ABOUT_ICON_SIZE = 64
+#: Pixels of air between the action names and their keys.
+COLUMN_PADDING = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +195,7 @@ class ShortcutsDialog(QDialog):
             QTreeWidgetItem(group, [shortcut.action, native or shortcut.keys])
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
+        self.tree.setColumnWidth(0, self.tree.columnWidth(0) + COLUMN_PADDING)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
