@@ -20,11 +20,12 @@ from types import TracebackType
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from inspector import __version__
+from inspector import __version__, resources
 from inspector.cli.args import UsageExit, build_main_parser
 from inspector.cli.logsetup import start_logging
 from inspector.core.errors import CaptureError
 from inspector.core.logs import DEFAULT_LOG_LEVEL
+from inspector.ui.about import app_icon
 from inspector.ui.capture_files import default_capture_dir, ensure_capture_dir
 from inspector.ui.event_loop import freeze_startup_objects, new_event_loop
 from inspector.ui.guard import report_failure
@@ -94,7 +95,8 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("socket-inspector")
+    app.setDesktopFileName(resources.APP_ID)
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     sys.excepthook = _excepthook
 
