@@ -71,9 +71,13 @@ class TrafficCounter:
                 self.rtts.append((r.t_ns, r.t_ns - sent))
 
     def series(self, column: int) -> list[int]:
-        """One value per second of the last ``WINDOW_S`` seconds, oldest first."""
-        first = self.latest_s - WINDOW_S + 1
+        """One value per second from :meth:`window_start` to the latest second seen."""
+        first = self.window_start()
         return [self.buckets.get(s, (0, 0, 0, 0))[column] for s in range(first, self.latest_s + 1)]
+
+    def window_start(self) -> int:
+        """The first second plotted: the session's start until a minute has passed."""
+        return max(0, self.latest_s - WINDOW_S + 1)
 
     def totals(self) -> tuple[int, int, int, int]:
         """Messages in/out and bytes in/out over the kept seconds."""
@@ -163,11 +167,10 @@ class TrafficPlot(QWidget):
     def _time_axis(self, painter: QPainter, y: float) -> None:
         """Session-time labels under the panels: oldest, middle and latest second."""
         fm = self.fontMetrics()
-        latest = self.counter.latest_s
+        first = self.counter.window_start()
         left, right = 8.0, self.width() - 8.0
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        for frac, second in ((0.0, latest - WINDOW_S + 1), (0.5, latest - WINDOW_S // 2),
-                             (1.0, latest)):
+        for frac, second in ((0.0, first), (0.5, first + WINDOW_S // 2), (1.0, first + WINDOW_S)):
             label = f"{second} s"
             w = fm.horizontalAdvance(label)
             x = left + (right - left) * frac - w * frac
@@ -219,7 +222,7 @@ class TrafficPlot(QWidget):
             painter.drawPath(path)
 
     def _rtt_panel(self, painter: QPainter, rect: QRectF, dark: bool) -> None:
-        first_ns = (self.counter.latest_s - WINDOW_S + 1) * 1_000_000_000
+        first_ns = self.counter.window_start() * 1_000_000_000
         points = [(t, rtt) for t, rtt in self.counter.rtts if t >= first_ns]
         peak = max((rtt for _, rtt in points), default=0)
         area = self._frame(painter, rect, "ping round trip", f"{peak / 1e6:.3g} ms", dark)

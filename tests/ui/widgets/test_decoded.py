@@ -187,9 +187,17 @@ def test_compressed_frame_shows_both_sizes(qtbot) -> None:
     wire = Frame(Opcode.TEXT, text).serialize(mask=True, extensions=[ext])
     wf = WireFrameParser().feed(wire)[0]
     fields = {
-        "opcode": "text", "opcode_value": 1, "fin": True, "rsv1": True, "rsv2": False,
-        "rsv3": False, "masked": True, "mask_key": wf.mask_key.hex(),
-        "header_len": wf.header_len, "payload_len": wf.payload_len, "compressed": True,
+        "opcode": "text",
+        "opcode_value": 1,
+        "fin": True,
+        "rsv1": True,
+        "rsv2": False,
+        "rsv3": False,
+        "masked": True,
+        "mask_key": wf.mask_key.hex(),
+        "header_len": wf.header_len,
+        "payload_len": wf.payload_len,
+        "compressed": True,
         "ranges": [list(r) for r in wf.ranges()],
     }
     tree = _tree(qtbot, Record(1, 1, Direction.OUT, Kind.FRAME, wire, text, fields))
