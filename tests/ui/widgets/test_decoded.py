@@ -207,3 +207,16 @@ def test_compressed_frame_shows_both_sizes(qtbot) -> None:
     assert rows["Decompressed size"][0] == "600 bytes"
     assert wf.payload_len < 600
     assert rows["Text"][0].startswith("compress me compress me")
+
+
+def test_huge_payload_is_previewed_not_decoded_whole(qtbot, make_frame) -> None:
+    payload = b"[" + b"1," * (8 * 1024 * 1024) + b"1]"
+    record = make_frame(Opcode.TEXT, b"[]")
+    record = Record(
+        record.seq, record.t_ns, record.direction, record.kind, record.wire, payload, record.fields
+    )
+    rows = _rows(_tree(qtbot, record))
+    assert rows["Payload"][0] == f"{len(payload):,} bytes (16.00 MiB)"
+    assert rows["Truncated"][0].startswith("first 16,384 characters")
+    assert rows["JSON"][0] == "not parsed: over 8,388,608 bytes (8.00 MiB)"
+    assert len(rows["Text"][0]) <= 400
