@@ -4,11 +4,12 @@ Qt is told to run offscreen and pytest-qt to use PySide6 before anything imports
 The qasync loop is made the current asyncio loop while pytest-qt spins Qt's own loop
 (``qtbot.waitUntil``), so the sessions' asyncio tasks run during the waits.
 
-After every GUI test the garbage collector runs here, on the GUI thread: Qt objects
-caught in reference cycles (a window, a closed loop, a failed test's traceback) are
-otherwise reclaimed by whichever thread next triggers a collection, such as the test
-servers' thread, and a QObject deleted off its own thread can crash the process. The
-same fixture checks that the test left no window, session task or I/O thread behind.
+During a GUI test the automatic garbage collector is off, and after it a collection
+runs here, on the GUI thread: Qt objects caught in reference cycles (a window, a closed
+loop, a failed test's traceback) are otherwise reclaimed by whichever thread next
+triggers a collection, such as the test servers' thread, and a QObject deleted off its
+own thread can crash the process. The same fixture checks that the test left no
+window, session task or I/O thread behind.
 """
 
 from __future__ import annotations
@@ -77,11 +78,16 @@ def _io_threads() -> list[threading.Thread]:
 
 @pytest.fixture(autouse=True)
 def _nothing_left_behind(qapp: QApplication) -> Iterator[None]:
-    """Collect garbage on the GUI thread; fail if windows, tasks or threads remain."""
+    """Collect garbage on the GUI thread only; fail if windows, tasks or threads remain."""
     gc.collect()
-    yield
-    QCoreApplication.processEvents()
-    gc.collect()
+    gc.disable()
+    try:
+        yield
+        QCoreApplication.processEvents()
+    finally:
+        gc.unfreeze()  # app.run freezes what exists once its window is shown
+        gc.collect()
+        gc.enable()
     deadline = time.monotonic() + 5
     while _io_threads() and time.monotonic() < deadline:
         _io_threads()[0].join(timeout=0.1)
