@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QObject, QPoint, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
 
 from inspector.capture.formats import ExportCancelled, import_har, read_jsonl, records_of
@@ -59,7 +59,6 @@ class CaptureActions(QObject):
         self.ask_save: Callable[[str, str], str] = self._ask_save
         self._build_menus()
         window.setAcceptDrops(True)
-        window.installEventFilter(self)
         bar = window.tabs.tabBar()
         bar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         bar.customContextMenuRequested.connect(self._tab_menu)
@@ -268,24 +267,21 @@ class CaptureActions(QObject):
 
     # -- drag and drop ------------------------------------------------------------
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Accept files dropped anywhere on the window and open them."""
-        window = getattr(self, "window", None)  # gone while Qt tears the window down
-        if window is not None and watched is window:
-            if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-                assert isinstance(event, QDragEnterEvent | QDropEvent)
-                if _local_files(event):
-                    event.acceptProposedAction()
-                    return True
-            elif event.type() == QEvent.Type.Drop:
-                assert isinstance(event, QDropEvent)
-                files = _local_files(event)
-                if files:
-                    event.acceptProposedAction()
-                    for path in files:
-                        self.open_later(path)
-                    return True
-        return False
+    def drag(self, event: QDragEnterEvent | QDragMoveEvent) -> None:
+        """Accept a drag carrying local files."""
+        if _local_files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def drop(self, event: QDropEvent) -> list[asyncio.Task[list[CaptureTab]]]:
+        """Open every local file dropped on the window."""
+        files = _local_files(event)
+        if not files:
+            event.ignore()
+            return []
+        event.acceptProposedAction()
+        return [self.open_later(path) for path in files]
 
     # -- saving and exporting -----------------------------------------------------
 
@@ -435,7 +431,7 @@ def _load_imported(path: Path, kind: InputKind) -> list[tuple[Any, list[Record]]
     return [(session, records)]
 
 
-def _local_files(event: QDropEvent | QDragEnterEvent) -> list[Path]:
+def _local_files(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[Path]:
     data = event.mimeData()
     if data is None or not data.hasUrls():
         return []

@@ -10,9 +10,11 @@ or failed export leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -180,6 +182,32 @@ def _export_in_thread(
     return result
 
 
+_gc_holds = 0
+
+
+@contextlib.contextmanager
+def _collector_on_gui_thread() -> Iterator[None]:
+    """Keep the cycle collector off while a worker thread runs, then collect here.
+
+    A collection triggered by the worker's allocations could reclaim Qt objects caught
+    in reference cycles on that thread, and a QObject deleted off the GUI thread can
+    crash the app; with the collector paused, only the GUI thread collects.
+    """
+    global _gc_holds
+    held = _gc_holds > 0 or gc.isenabled()
+    if held:
+        _gc_holds += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        if held:
+            _gc_holds -= 1
+            if _gc_holds == 0:
+                gc.enable()
+                gc.collect()
+
+
 async def run_with_progress(
     label: str,
     total: int,
@@ -213,7 +241,8 @@ async def run_with_progress(
     if dialog.wasCanceled():
         job.cancelled.set()
     try:
-        return await asyncio.get_running_loop().run_in_executor(None, work, job)
+        with _collector_on_gui_thread():
+            return await asyncio.get_running_loop().run_in_executor(None, work, job)
     finally:
         timer.stop()
         dialog.close()

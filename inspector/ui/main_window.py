@@ -11,7 +11,15 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -262,6 +270,17 @@ class MainWindow(QMainWindow):
         for tab, result in zip(tabs, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("closing %s failed: %s", tab.endpoint.url, result)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Files dragged over the window can be dropped (see CaptureActions.drop)."""
+        self.captures.drag(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self.captures.drag(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open the dropped files as captures."""
+        self.captures.drop(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Close sessions first (asynchronously), then let the window close."""

@@ -115,7 +115,9 @@ def test_drop_a_file_opens_it(
         Qt.KeyboardModifier.NoModifier,
     )
     before = window.tabs.count()
-    assert window.captures.eventFilter(window, event)
+    assert window.acceptDrops()
+    window.dropEvent(event)  # what Qt calls when files are dropped on the window
+    assert event.isAccepted()
     qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
     opened = window.current_tab()
     assert isinstance(opened, CaptureTab)
