@@ -1,16 +1,14 @@
-"""The qasync event loop the GUI runs on, with a plain thread pool for blocking calls.
+"""The qasync event loop the GUI runs on, with a small pool for blocking calls.
 
 qasync's own default executor starts ten QThreads per loop for ``run_in_executor``
-(which ``loop.getaddrinfo`` uses for every name lookup). Those QThreads and their
-Python wrappers outlive the work they did and, when reclaimed by the garbage collector
-on whichever thread happens to run it, can take Qt objects down off the GUI thread.
-Blocking calls here never touch Qt, so a ``concurrent.futures`` pool of ordinary
-threads serves them; ``loop.close()`` shuts it down (and waits for it).
+(which ``loop.getaddrinfo`` uses for every name lookup); four are plenty for name
+lookups. The pool is qasync's QThreadExecutor: a ``concurrent.futures`` pool of plain
+threads made a second ``app.run`` in one process hang now and then (seen in the GUI
+tests). ``loop.close()`` shuts the pool down and waits for its threads.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import gc
 
 import qasync
@@ -21,13 +19,9 @@ IO_THREADS = 4
 
 
 def new_event_loop(app: QCoreApplication, *, already_running: bool = False) -> qasync.QEventLoop:
-    """A qasync loop over ``app`` whose default executor is a small thread pool."""
+    """A qasync loop over ``app`` whose default executor has ``IO_THREADS`` threads."""
     loop = qasync.QEventLoop(app, already_running=already_running)
-    loop.set_default_executor(
-        concurrent.futures.ThreadPoolExecutor(
-            max_workers=IO_THREADS, thread_name_prefix="inspector-io"
-        )
-    )
+    loop.set_default_executor(qasync.QThreadExecutor(IO_THREADS))
     return loop
 
 
@@ -37,7 +31,6 @@ def freeze_startup_objects() -> None:
     Called once the window is shown: the objects of startup (modules, Qt wrappers, the
     widgets) live as long as the app, and leaving them in the oldest generation made
     each full collection during a flood take ~30 ms on the GUI thread instead of ~4.
-    No collection first: one here could reclaim callables Qt still holds for pending
-    single-shot timers (PySide keeps some of them alive only through a cycle).
+    No collection first: it would only add to startup time.
     """
     gc.freeze()

@@ -73,7 +73,14 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 def _io_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("inspector-io")]
+    """Python threads other than this one and the test servers' (none should remain)."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+        and not t.name.startswith("test-server")
+        and not isinstance(t, threading._DummyThread)  # Qt's own threads, seen from Python
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +101,7 @@ def _nothing_left_behind(qapp: QApplication) -> Iterator[None]:
     windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
     assert not windows, "a main window was left open"
     assert not running_tasks(), "session tasks were left running"
-    assert not _io_threads(), "I/O threads outlived their event loop"
+    assert not _io_threads(), "threads outlived the test"
 
 
 @pytest.fixture
