@@ -100,6 +100,7 @@ class StreamSession(Session):
                 raise
             duration = self.recorder.now() - start
             self._transport = transport  # type: ignore[assignment]
+            _limit_read_size(transport)
             self.phases["connect_ns"] = duration
             self.recorder.record(
                 Direction.META,
@@ -365,3 +366,16 @@ class StreamSession(Session):
         out = super().summary()
         out["framing"] = str(self.options.framing)
         return out
+
+
+#: Bytes asked of the socket per read. asyncio reads up to 256 KiB, about 4,000 small
+#: WebSocket frames parsed, recorded and stored in one callback: tens of milliseconds in
+#: which the GUI's event loop (qasync runs asyncio on it) cannot paint. 64 KiB bounds one
+#: callback to about a thousand frames; throughput is the same, only calls are smaller.
+READ_SIZE = 64 * 1024
+
+
+def _limit_read_size(transport: asyncio.BaseTransport) -> None:
+    """Make the selector transport read at most READ_SIZE bytes per callback."""
+    if isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = READ_SIZE  # type: ignore[attr-defined]
