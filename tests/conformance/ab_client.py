@@ -30,12 +30,15 @@ class CaseRun:
     failure: str | None = None
 
 
-async def echo_session(url: str, compression: bool) -> CaseRun:
+async def echo_session(
+    url: str, compression: bool, max_size: int | None = None, keep: bool = True
+) -> CaseRun:
     """Open ``url``, echo every text/binary message back unchanged until the peer closes
-    (what ``inspector probe --echo`` does), and keep every record."""
+    (what ``inspector probe --echo`` does), and keep every record (or, with ``keep``
+    False, only the last few: the performance cases move hundreds of MiB)."""
     run = CaseRun(0)
     recorder = Recorder()
-    options = SessionOptions(compression=compression, max_size=None)
+    options = SessionOptions(compression=compression, max_size=max_size)
     session = create_session(parse_endpoint(url), options, recorder)
     if await session.open():
         closed = asyncio.ensure_future(session.wait_closed())
@@ -52,6 +55,8 @@ async def echo_session(url: str, compression: bool) -> CaseRun:
                             else:
                                 session.send_binary(data)
                     run.records.extend(recorder.drain())
+                    if not keep:
+                        del run.records[:-8]
         except TimeoutError:
             session.abort()
         finally:
@@ -62,7 +67,11 @@ async def echo_session(url: str, compression: bool) -> CaseRun:
 
 
 async def run_suite(
-    cases: Sequence[str], compression: bool, exclude: Sequence[str] = ()
+    cases: Sequence[str],
+    compression: bool,
+    exclude: Sequence[str] = (),
+    max_size: int | None = None,
+    keep: bool = True,
 ) -> tuple[dict[str, tuple[str, str, bool]], dict[str, CaseRun]]:
     """Run ``cases`` against kosoku's fuzzing server; return each case's verdicts
     (behavior, close behavior, passed) and the engine's runs, keyed by case id."""
@@ -73,7 +82,9 @@ async def run_suite(
                          and r.fields.get("opcode") == "text"))  # fmt: skip
         runs: list[CaseRun] = []
         for index in range(1, count + 1):
-            run = await echo_session(f"{base}/runCase?case={index}&agent={AGENT}", compression)
+            run = await echo_session(
+                f"{base}/runCase?case={index}&agent={AGENT}", compression, max_size, keep
+            )
             run.index = index
             runs.append(run)
         await echo_session(f"{base}/updateReports?agent={AGENT}", compression=False)

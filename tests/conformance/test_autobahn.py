@@ -64,6 +64,23 @@ def test_autobahn_core_cases_without_compression() -> None:
         assert Kind.HANDSHAKE in kinds and kinds[-1] is Kind.CLOSED, case_id
 
 
+#: Group 9 (limits and performance: messages up to 16 MiB, in frames as small as 64
+#: bytes, and 1,000-message round trips) with the session's size limit raised to
+#: 16 MiB, as a person testing big messages would set it.
+PERFORMANCE_CASES = ["9.*"]
+PERFORMANCE_MAX_SIZE = 16 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_autobahn_performance_cases() -> None:
+    verdicts, runs = asyncio.run(
+        run_suite(PERFORMANCE_CASES, compression=False, max_size=PERFORMANCE_MAX_SIZE, keep=False)
+    )
+    _check(verdicts, expected_count=50)
+    for case_id, run in runs.items():
+        assert run.records and run.records[-1].kind is Kind.CLOSED, case_id
+
+
 @pytest.mark.slow
 def test_autobahn_deflate_cases_subset() -> None:
     verdicts, runs = asyncio.run(run_suite(DEFLATE_CASES, compression=True))
