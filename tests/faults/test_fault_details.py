@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import socket
 
-from fault_kit import make_session, play, run, wait_until
+from fault_kit import play
 from fault_matrix import CASES, REFUSAL, FaultTargets, close_payload, server_frame
 from servers import Close, HostileScript, HostileServer, ReadUntil, RunningServer, Upgrade, Write
+from session_helpers import make_session, run, wait_until
 
 from inspector.core.records import Direction, Kind
 from inspector.net import resolve

@@ -4,8 +4,9 @@ code, state and ``ok`` (see fault_matrix.py for the cases)."""
 from __future__ import annotations
 
 import pytest
-from fault_kit import play, run
+from fault_kit import play
 from fault_matrix import CASE_IDS, CASES, FaultCase, FaultTargets, check_outcome
+from session_helpers import run
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fault_kit import CASE_BOUND, make_session, play, run, wait_until
+from fault_kit import CASE_BOUND, play
 from fault_matrix import CASES, FaultTargets, check_outcome
 from servers import RunningServer
+from session_helpers import make_session, run, wait_until
 
 from inspector.core.records import Kind
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fault_kit import make_session, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers import Close, HostileScript, ServerLoop, Upgrade, Write, start_hostile_server
+from session_helpers import make_session, run
 
 from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from fault_kit import make_session, run, wait_until
 from fault_matrix import close_payload, server_frame
 from servers import (
     Close,
@@ -23,6 +22,7 @@ from servers import (
     Upgrade,
     Write,
 )
+from session_helpers import make_session, run, wait_until
 
 from inspector.core.options import Framing
 from inspector.core.recorder import CaptureLimit, Recorder

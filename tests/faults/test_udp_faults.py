@@ -3,8 +3,8 @@ largest IPv4 datagram round-trips; an empty datagram is a record of size 0."""
 
 from __future__ import annotations
 
-from fault_kit import make_session, run, wait_until
 from servers import RunningServer, free_port
+from session_helpers import make_session, run, wait_until
 
 from inspector.core.records import Direction, Kind
 from inspector.net.session import SessionState

@@ -6,8 +6,8 @@ import json
 import socket
 
 import pytest
-from net_helpers import make_session, no_errors, run, wait_until
 from servers import RunningServer, free_port
+from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.records import Direction, Kind
 from inspector.net.session import NotWebSocketError, SessionState

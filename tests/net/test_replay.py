@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from net_helpers import make_session, no_errors, run, wait_until
 from servers import RunningServer
+from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.records import Direction, Kind, Record

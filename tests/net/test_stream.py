@@ -8,7 +8,6 @@ import socket
 from collections.abc import Callable
 
 import pytest
-from net_helpers import make_session, no_errors, run, wait_until
 from servers import (
     Close,
     HostileScript,
@@ -20,6 +19,7 @@ from servers import (
     Write,
     free_port,
 )
+from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import Framing

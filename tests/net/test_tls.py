@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import servers
 import trustme
-from net_helpers import make_session, no_errors, run, wait_until
 from servers import HostileScript, HostileServer, RunningServer, ServerLoop, Stall
+from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.records import Direction, Kind
 from inspector.net.session import SessionState

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from net_helpers import make_session, no_errors, run, wait_until
 from servers import (
     FORBIDDEN_BODY,
     Close,
@@ -18,6 +17,7 @@ from servers import (
     Upgrade,
     Write,
 )
+from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind

@@ -1,4 +1,4 @@
-"""Helpers for the engine tests: run a coroutine, open a session, wait for a condition."""
+"""Helpers for the engine tests (net, faults): run a coroutine, open a session, wait."""
 
 from __future__ import annotations
 
