@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+
 from fault_matrix import FaultCase, Target
 from session_helpers import ListSink, make_session, wait_until
 
