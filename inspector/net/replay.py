@@ -16,7 +16,7 @@ from typing import Any
 
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, SessionState
+from inspector.net.session import Session, SessionState, send_message
 
 #: WebSocket opcodes a replay sends again (continuations are part of a message).
 _WS_OPCODES = frozenset({"text", "binary", "ping", "pong", "close"})
@@ -83,18 +83,7 @@ def _step(record: Record) -> tuple[str, bytes, int | None, str] | None:
 
 def send_step(session: Session, step: ReplayStep) -> None:
     """Send one step on ``session`` (raises what the session's send raises)."""
-    if step.action == "text":
-        session.send_text(step.payload.decode("utf-8", errors="replace"))
-    elif step.action == "binary":
-        session.send_binary(step.payload)
-    elif step.action == "ping":
-        session.send_ping(step.payload)
-    elif step.action == "pong":
-        session.send_pong(step.payload)
-    elif step.action == "close":
-        session.send_close(step.code or 1000, step.reason)
-    else:
-        session.send(step.payload)
+    send_message(session, step.action, step.payload, step.code, step.reason)
 
 
 async def replay(

@@ -343,6 +343,26 @@ class Session:
         }
 
 
+def send_message(
+    session: Session, action: str, payload: bytes, code: int | None = None, reason: str = ""
+) -> None:
+    """Send one message the way a person names it: text, binary, ping, pong or close for
+    WebSocket, anything else as the session's plain ``send`` (the composer and replay
+    both go through here). Raises what the session's send raises."""
+    if action == "text":
+        session.send_text(payload.decode("utf-8", errors="replace"))
+    elif action == "binary":
+        session.send_binary(payload)
+    elif action == "ping":
+        session.send_ping(payload)
+    elif action == "pong":
+        session.send_pong(payload)
+    elif action == "close":
+        session.send_close(code or 1000, reason)
+    else:
+        session.send(payload)
+
+
 def create_session(endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> Session:
     """The session for ``endpoint``'s scheme (not yet open: await ``open()``)."""
     from inspector.net.datagram import DatagramSession

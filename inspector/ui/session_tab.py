@@ -34,7 +34,7 @@ from inspector.core.errors import CaptureError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, SessionState, create_session
+from inspector.net.session import Session, SessionState, create_session, send_message
 from inspector.ui import theme
 from inspector.ui.bridge import Counters, SessionBridge
 from inspector.ui.capture_files import create_capture
@@ -535,18 +535,7 @@ class SessionTab(QWidget):
         if session is None:
             return
         try:
-            if action.action == "text":
-                session.send_text(action.payload.decode("utf-8"))
-            elif action.action == "binary":
-                session.send_binary(action.payload)
-            elif action.action == "ping":
-                session.send_ping(action.payload)
-            elif action.action == "pong":
-                session.send_pong(action.payload)
-            elif action.action == "close":
-                session.send_close(action.code or 1000, action.reason)
-            else:
-                session.send(action.payload)
+            send_message(session, action.action, action.payload, action.code, action.reason)
         except (InspectorError, OSError, ValueError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             self.composer.show_error(message)
