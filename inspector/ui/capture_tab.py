@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from inspector.capture.store import CaptureStore
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import CaptureError
 from inspector.core.options import SessionOptions
-from inspector.core.records import Direction, Kind, Record
 from inspector.net.replay import options_from_mapping
 from inspector.ui.models.records import RecordTableModel
 from inspector.ui.models.source import MemoryRecords
@@ -31,7 +29,6 @@ from inspector.ui.settings import Settings
 _HEAD = 256
 #: Records from the end fed to the traffic plot.
 _TAIL = 4096
-_PHASES = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
 
 
 def _endpoint_of(session: Any) -> Endpoint:
@@ -126,19 +123,6 @@ class CaptureTab(SessionTab):
         self.details.add_traffic(store.records(tail_start, total - tail_start) if total else [])
         self._update_counts()
         self._show_state()
-
-    def _take_phases(self, records: Sequence[Record]) -> None:
-        for record in records:
-            if record.kind in _PHASES:
-                self._phases.append(record)
-                if record.kind is Kind.HANDSHAKE:
-                    if record.direction is Direction.OUT:
-                        self._request = record
-                    else:
-                        self._response = record
-            elif record.direction is Direction.IN and not self._first_in_seen:
-                self._first_in_seen = True
-                self._phases.append(record)
 
     def disconnect(self) -> None:
         """A capture has no connection."""

@@ -425,10 +425,11 @@ class SessionTab(QWidget):
 
     # -- records --------------------------------------------------------------------
 
-    @guarded
-    def _flushed(self, batch: Sequence[Record], counters: Counters) -> None:
+    def _take_phases(self, records: Sequence[Record]) -> bool:
+        """Keep the timing phases, the handshake and the first inbound record for the
+        detail panes; True when any of them was among ``records``."""
         changed = False
-        for record in batch:
+        for record in records:
             if record.kind in _PHASE_KINDS:
                 self._phases.append(record)
                 changed = True
@@ -441,7 +442,11 @@ class SessionTab(QWidget):
                 self._first_in_seen = True
                 self._phases.append(record)
                 changed = True
-        if changed:
+        return changed
+
+    @guarded
+    def _flushed(self, batch: Sequence[Record], counters: Counters) -> None:
+        if self._take_phases(batch):
             self.details.show_context(self.context)
         if batch:
             self.details.add_traffic(batch)
