@@ -238,6 +238,13 @@ class CaptureStore:
         if len(pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
             self._commit()
 
+    def write_many(self, records: list[Record]) -> None:
+        """Take several records in order at once (the Recorder's batch path)."""
+        pending = self._pending
+        pending.extend(records)
+        if len(pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
+            self._commit()
+
     def flush(self) -> None:
         """Commit buffered records now (the owner calls this on a timer, too)."""
         if self._pending:

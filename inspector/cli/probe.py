@@ -141,6 +141,7 @@ class ProbeRun:
             capture_limit=self.capture_limit,
         )
         self.session = create_session(self.endpoint, self.options, self.recorder)
+        self.session.keep_messages = self.echo  # --count needs only the count
         self._install_signals()
         ticker = asyncio.create_task(self._tick())
         flusher = asyncio.create_task(self._flush_periodically()) if self.store else None
@@ -249,9 +250,9 @@ class ProbeRun:
         session = self.session
         assert session is not None
         messages = session.take_messages()
-        if not messages:
+        if session.messages_in == self._received:
             return
-        self._received += len(messages)
+        self._received = session.messages_in
         if self.echo and not self._stop.is_set() and not self._done.is_set():
             try:
                 for kind, data in messages:

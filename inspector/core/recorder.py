@@ -154,6 +154,67 @@ class Recorder:
                     self._pause()
         return record
 
+    def record_many(
+        self,
+        direction: Direction,
+        kind: Kind,
+        t_ns: int,
+        items: list[tuple[bytes, bytes | None, Mapping[str, Any]]],
+    ) -> None:
+        """Record several traffic records of one read at once: (wire, payload, fields) each.
+
+        The same records as one :meth:`record` call per item, made in one loop and
+        handed to the sink in one call: the receive path of a flood of small messages.
+        """
+        if self.capture_limit is not None:
+            for wire, payload, fields in items:
+                self.record(direction, kind, t_ns, wire, payload, fields)
+            return
+        seq = self._seq
+        records = []
+        append = records.append
+        size = 0
+        held = 0
+        for wire, payload, fields in items:
+            append(make_record(seq, t_ns, direction, kind, wire, payload, fields))
+            seq += 1
+            size += len(wire)
+            if payload is not None and payload is not wire:
+                held += len(payload)
+        count = seq - self._seq
+        self._seq = seq
+        if direction is Direction.IN:
+            self.count_in += count
+            self.bytes_in += size
+        elif direction is Direction.OUT:
+            self.count_out += count
+            self.bytes_out += size
+        held += size
+        sink = self.sink
+        if sink is not None:
+            write_many = getattr(sink, "write_many", None)
+            if write_many is not None:
+                write_many(records)
+            else:
+                for record in records:
+                    sink.write(record)
+            self._unflushed += held
+            if self._unflushed >= self.flush_bytes:
+                self._unflushed = 0
+                flush = getattr(sink, "flush", None)
+                if flush is not None:
+                    flush()
+        if self._consumed:
+            self._pending.extend(records)
+            self._pending_bytes += held
+            if not self._paused and (
+                len(self._pending) > self.high_watermark
+                or self._pending_bytes > self.high_watermark_bytes
+            ):
+                self._paused = True
+                if self._pause is not None:
+                    self._pause()
+
     def _within_limit(self, size: int) -> bool:
         """Count a traffic record against the limit; False once it no longer fits."""
         limit = self.capture_limit

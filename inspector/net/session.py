@@ -79,6 +79,9 @@ class Session:
         self.tls: dict[str, Any] | None = None
         self._count_in = 0
         self._messages = MessageQueue()
+        #: Queue inbound messages for :meth:`take_messages` (``--echo``); a consumer
+        #: that shows records instead (the window) turns this off before opening.
+        self.keep_messages = True
         self._state = SessionState.CONNECTING
         self._phase = "resolve"
         self._opened_at: int | None = None
@@ -204,7 +207,14 @@ class Session:
 
     def _message_in(self, kind: str, body: bytes) -> None:
         self._count_in += 1
-        self._messages.append(kind, body)
+        if self.keep_messages:
+            self._messages.append(kind, body)
+
+    def _many_messages_in(self, kind: str, bodies: list[bytes]) -> None:
+        """Several inbound messages of one kind (one read's worth)."""
+        self._count_in += len(bodies)
+        if self.keep_messages:
+            self._messages.extend([(kind, body) for body in bodies], sum(map(len, bodies)))
 
     @property
     def messages_in(self) -> int:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import socket
 import ssl
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
@@ -32,6 +34,9 @@ INSECURE_MESSAGE = "certificate not verified (--insecure)"
 
 #: Seconds allowed for the unverified second handshake that reads a refused certificate.
 CERT_FETCH_TIMEOUT = 3.0
+
+#: The fields of a raw read: none (one shared read-only mapping).
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -208,25 +213,29 @@ class StreamSession(Session):
 
     def _record_messages(self, messages: list, t_ns: int) -> None:
         """One record per framed message (DATA for raw reads), all stamped ``t_ns``."""
-        framing = self.options.framing
-        record = self.recorder.record
-        if framing is Framing.RAW:
-            for wire, _body, _ranges in messages:
-                record(Direction.IN, Kind.DATA, t_ns, wire, wire)
-                self._message_in("data", wire)
+        if not messages:
             return
-        shared = self._shared_fields
-        for wire, body, ranges in messages:
-            # Messages of one shape share one read-only fields dict, so the capture
-            # store encodes it once (a stream of equal lines costs a lookup each).
-            key = (len(body), len(wire))
-            fields = shared.get(key)
-            if fields is None:
-                if len(shared) >= 4096:
-                    shared.clear()
-                fields = shared[key] = {"framing": str(framing), "ranges": ranges}
-            record(Direction.IN, Kind.MESSAGE, t_ns, wire, body, fields)
-            self._message_in("data", body)
+        framing = self.options.framing
+        if framing is Framing.RAW:
+            items = [(wire, wire, _NO_FIELDS) for wire, _body, _ranges in messages]
+            kind = Kind.DATA
+        else:
+            shared = self._shared_fields
+            items = []
+            add = items.append
+            for wire, body, ranges in messages:
+                # Messages of one shape share one read-only fields dict, so the capture
+                # store encodes it once (a stream of equal lines costs a lookup each).
+                key = (len(body), len(wire))
+                fields = shared.get(key)
+                if fields is None:
+                    if len(shared) >= 4096:
+                        shared.clear()
+                    fields = shared[key] = {"framing": str(framing), "ranges": ranges}
+                add((wire, body, fields))
+            kind = Kind.MESSAGE
+        self.recorder.record_many(Direction.IN, kind, t_ns, items)
+        self._many_messages_in("data", [item[1] for item in items])
 
     def _flush_leftover(self, t_ns: int) -> None:
         """At the end of the stream, record bytes that never became a whole message."""

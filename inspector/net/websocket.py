@@ -43,6 +43,7 @@ class WebSocketSession(StreamSession):
         assert self._transport is not None
         self._phase = "handshake"
         ws = self.ws = WebSocketConnection(self.endpoint, self.options, self.recorder)
+        ws.keep_messages = self.keep_messages
         self._handshake_waiter = asyncio.get_running_loop().create_future()
         self._handshake_start = self.recorder.now()
         self._transport.write(ws.start(self._handshake_start))

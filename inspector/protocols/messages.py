@@ -41,6 +41,16 @@ class MessageQueue:
             self._bytes -= len(old)
             self.dropped += 1
 
+    def extend(self, messages: list[tuple[str, bytes]], size: int) -> None:
+        """Queue several messages of ``size`` bytes in all, as :meth:`append` would."""
+        queue = self._queue
+        queue.extend(messages)
+        self._bytes += size
+        while len(queue) > 1 and (self._bytes > self.max_bytes or len(queue) > self.max_messages):
+            _kind, old = queue.popleft()
+            self._bytes -= len(old)
+            self.dropped += 1
+
     def take(self) -> list[tuple[str, bytes]]:
         """Every queued message, oldest first; the queue is empty afterwards."""
         messages = list(self._queue)

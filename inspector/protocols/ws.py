@@ -51,6 +51,7 @@ from inspector.protocols.wsfields import (
     frame_fields,
     initiated_by,
     one_line,
+    plain_frame_fields,
     refusal_line,
     response_fields,
     violation_line,
@@ -59,6 +60,10 @@ from inspector.protocols.wsfields import (
 #: Rejected frames up to this size are kept whole for display even when the library
 #: stopped reading at their header; larger ones are shown by their first bytes only.
 KEEP_REJECTED_FRAME = 1 << 20
+
+#: The receive fast path keeps an unfinished frame of at most this many bytes itself;
+#: a larger one goes to the library and the tap, which buffer it without copying.
+CARRY_MAX = 1 << 16
 
 #: Close codes an endpoint may put in a close frame (RFC 6455 §7.4.1, IANA registry).
 _SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
@@ -104,6 +109,12 @@ class WebSocketConnection:
         self._messages = MessageQueue()
         self.messages_in = 0
         self.eof_requested = False
+        #: The start of a frame the receive fast path holds until its next read.
+        self._carry = b""
+        #: False sends every byte through the library and the tap (tests compare both).
+        self.fast_path = True
+        #: Queue completed messages for :meth:`take_messages`; off when nobody takes them.
+        self.keep_messages = True
 
     # -- state -------------------------------------------------------------------
 
@@ -165,11 +176,13 @@ class WebSocketConnection:
     def partial_frame(self) -> bytes:
         """The bytes received so far of an inbound frame still arriving (b"" between
         frames), so a slow or stuck frame can be shown while it grows."""
-        return self._tap.partial()
+        return self._carry or self._tap.partial()
 
     def partial_frame_size(self) -> int | None:
         """The wire size the arriving frame will have once whole; None when no frame is
         arriving or its header is not complete yet."""
+        if self._carry:
+            return _plain_frame_size(self._carry)
         return self._tap.partial_size() if self._tap.buffered else None
 
     def take_messages(self) -> list[tuple[str, bytes]]:
@@ -247,6 +260,21 @@ class WebSocketConnection:
         if self._handshake is None:
             if not self._handshake_done:
                 return b""  # nothing was asked yet, or the upgrade already failed
+            if self._carry:
+                data = self._carry + data
+                self._carry = b""
+            if self.fast_path:
+                need = self._bytes_to_boundary()
+                if need is not None and need < len(data):
+                    # Finish the frame the library and the tap hold, so the frames
+                    # after it can take the fast path again.
+                    head, data = data[:need], data[need:]
+                    p.receive_data(head)
+                    self._on_frames(head, p.events_received(), t_ns)
+                if self._at_frame_boundary():
+                    data = self._take_plain_frames(data, t_ns)
+                    if not data:
+                        return self._finish(t_ns)
             p.receive_data(data)
             self._on_frames(data, p.events_received(), t_ns)
         else:
@@ -266,6 +294,10 @@ class WebSocketConnection:
             return b""
         self._eof_received = True
         p = self._protocol
+        if self._carry:  # the library and the tap see the unfinished frame end
+            carry, self._carry = self._carry, b""
+            p.receive_data(carry)
+            self._on_frames(carry, p.events_received(), t_ns)
         if reason is None and self._started_ns is None:
             reason = "connection closed before the upgrade request was sent"
         if reason is not None and self._failure is None and not self.clean_close:
@@ -329,6 +361,95 @@ class WebSocketConnection:
                 {"message": line, "close_code": 1006, "phase": "session"},
             )
         return self._finish(t_ns)
+
+    # -- the receive fast path ---------------------------------------------------------
+
+    def _at_frame_boundary(self) -> bool:
+        """True when the library and the tap both wait for the start of a frame of an
+        open connection with no message in progress: frames that change no protocol
+        state can then be recorded without them."""
+        p = self._protocol
+        return (
+            p.state is OPEN
+            and p.current_size is None
+            and p.parser_exc is None
+            and not p.reader.buffer
+            and not self._tap.buffered
+            and self._tap.error is None
+            and self._reject is None
+        )
+
+    def _bytes_to_boundary(self) -> int | None:
+        """How many more bytes complete the frame the tap holds (None: no such frame,
+        or its size is not known yet)."""
+        tap = self._tap
+        if not tap.buffered or tap.error is not None:
+            return None
+        size = tap.partial_size()
+        return None if size is None else size - tap.buffered
+
+    def _take_plain_frames(self, data: bytes, t_ns: int) -> bytes:
+        """Record the whole plain frames at the start of ``data``; return the rest.
+
+        A plain frame is a complete, unmasked, uncompressed text or binary frame with
+        FIN set, within the size limit, whose text is valid UTF-8 (RFC 6455 §5.2, §8.1):
+        for the library it only becomes a message event, so recording it here is the
+        same as recording the library's event, at a fraction of the cost. Everything
+        else (control frames, fragments, compressed or masked frames, bad text) stops
+        the scan and goes with the rest of the read to the library and the tap. A
+        small unfinished frame at the end is kept until the next read.
+        """
+        p = self._protocol
+        limit = p.max_message_size
+        if p.max_fragment_size is not None:
+            limit = p.max_fragment_size if limit is None else min(limit, p.max_fragment_size)
+        end = len(data)
+        pos = 0
+        items: list[tuple[bytes, bytes | None, Any]] = []
+        messages: list[tuple[str, bytes]] = []
+        add_item = items.append
+        add_message = messages.append
+        size = 0
+        while end - pos >= 2:
+            first = data[pos]
+            if first == 0x81:
+                kind = "text"
+            elif first == 0x82:
+                kind = "binary"
+            else:
+                break
+            length = data[pos + 1]
+            if length < 126:
+                header_len = 2
+            elif length == 126 and end - pos >= 4:
+                length = (data[pos + 2] << 8) | data[pos + 3]
+                header_len = 4
+            else:
+                break  # masked, 64-bit length, or the length is not here yet
+            stop = pos + header_len + length
+            if stop > end or (limit is not None and length > limit):
+                break
+            payload = data[pos + header_len : stop]
+            if kind == "text" and not payload.isascii():
+                try:
+                    payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    break
+            add_item((data[pos:stop], payload, plain_frame_fields(first, header_len, length)))
+            add_message((kind, payload))
+            size += length
+            pos = stop
+        if items:
+            self._in_compressed = False
+            self.messages_in += len(messages)
+            if self.keep_messages:
+                self._messages.extend(messages, size)
+            self._recorder.record_many(Direction.IN, Kind.FRAME, t_ns, items)
+        rest = data[pos:] if pos else data
+        if _worth_carrying(rest, limit):
+            self._carry = rest
+            return b""
+        return rest
 
     def _after_handshake_step(self, t_ns: int) -> None:
         """Handle the library's events while the upgrade response is being read."""
@@ -434,7 +555,8 @@ class WebSocketConnection:
         if opcode is TEXT or opcode is BINARY:
             self._in_compressed = wf.rsv1
             if frame.fin:
-                self._messages.append("text" if opcode is TEXT else "binary", payload)
+                if self.keep_messages:
+                    self._messages.append("text" if opcode is TEXT else "binary", payload)
                 self.messages_in += 1
             else:
                 self._part_kind = "text" if opcode is TEXT else "binary"
@@ -442,7 +564,8 @@ class WebSocketConnection:
         elif opcode is CONT:
             self._parts.append(payload)
             if frame.fin:
-                self._messages.append(self._part_kind, b"".join(self._parts))
+                if self.keep_messages:
+                    self._messages.append(self._part_kind, b"".join(self._parts))
                 self._parts = []
                 self.messages_in += 1
         self._record_frame(Direction.IN, wf, payload, t_ns)
@@ -603,3 +726,36 @@ class WebSocketConnection:
                 "duration_ns": now - (self._started_ns or 0),
             },
         )
+
+
+def _plain_frame_size(data: bytes) -> int | None:
+    """The wire size of the frame ``data`` starts with (7- or 16-bit unmasked length),
+    or None when its header is not whole yet or is not of that kind."""
+    if len(data) < 2:
+        return None
+    length = data[1]
+    if length < 126:
+        return 2 + length
+    if length == 126 and len(data) >= 4:
+        return 4 + ((data[2] << 8) | data[3])
+    return None
+
+
+def _worth_carrying(rest: bytes, limit: int | None) -> bool:
+    """True when ``rest`` is the unfinished start of what may be a small plain frame."""
+    have = len(rest)
+    if not have or rest[0] not in (0x81, 0x82):
+        return False
+    if have < 2:
+        return True
+    length = rest[1]
+    if length < 126:
+        whole = 2 + length
+    elif length == 126:
+        if have < 4:
+            return True
+        length = (rest[2] << 8) | rest[3]
+        whole = 4 + length
+    else:
+        return False
+    return have < whole <= CARRY_MAX and (limit is None or length <= limit)

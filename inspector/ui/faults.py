@@ -215,7 +215,10 @@ class FaultPanel(QFrame):
     @guarded
     def add_records(self, batch: Sequence[Record]) -> None:
         """Look through a flushed batch for a refused certificate."""
+        error = Kind.ERROR
         for record in batch:
+            if record.kind is not error:
+                continue
             cert = refused_certificate(record)
             if cert is not None:
                 self.show_certificate(str(record.fields.get("message", "")), cert)

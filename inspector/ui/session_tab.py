@@ -323,6 +323,7 @@ class SessionTab(QWidget):
         self.internal_error = None
         try:
             self.session = create_session(self.endpoint, self.options, self.recorder)
+            self.session.keep_messages = False  # the window shows records, not messages
         except Exception as exc:  # a defect, not a network fault: show it, keep the tab
             self.session = None
             self.internal_error = f"cannot start the session: {exc}"

@@ -16,9 +16,17 @@ from inspector.core.records import Direction, Kind, Record
 @st.composite
 def pieces(draw: st.DrawFn) -> bytes:
     """A well-formed frame (maybe masked, fragmented or oversized) or random bytes."""
-    choice = draw(st.integers(0, 3))
+    choice = draw(st.integers(0, 5))
     if choice == 0:
         return draw(st.binary(min_size=1, max_size=12))
+    if choice >= 4:  # a run of plain frames: the receive fast path's case
+        count = draw(st.integers(1, 5))
+        texts = st.text(max_size=30).map(str.encode)
+        payloads = draw(st.lists(st.one_of(texts, st.binary(max_size=200)), min_size=count))
+        return b"".join(
+            Frame(Opcode.TEXT if i % 2 else Opcode.BINARY, data).serialize(mask=False)
+            for i, data in enumerate(payloads)
+        )
     opcode = draw(st.sampled_from(list(Opcode)))
     if opcode >= 8:
         data = draw(st.binary(max_size=20))
@@ -36,9 +44,10 @@ def pieces(draw: st.DrawFn) -> bytes:
 
 
 def _run(
-    stream: bytes, cuts: list[int], bytewise: bool, compression: bool
+    stream: bytes, cuts: list[int], bytewise: bool, compression: bool, fast: bool = True
 ) -> tuple[list[Any], list[Any], Pair]:
     pair = Pair(SessionOptions(compression=compression, max_size=64), bytewise=bytewise)
+    pair.client.fast_path = fast
     pair.handshake()
     pair.records()
     points = sorted({c % (len(stream) + 1) for c in cuts})
@@ -85,3 +94,26 @@ def test_any_stream_is_recorded_the_same_whole_or_byte_by_byte(
     if whole.client.failure is not None:
         assert closed[4]["clean"] is False
         assert any(r[0] is Kind.ERROR for r in whole_in)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(pieces(), min_size=1, max_size=8),
+    st.lists(st.integers(0, 10**4), max_size=4),
+    st.booleans(),
+)
+def test_fast_path_records_exactly_what_the_library_path_records(
+    parts: list[bytes], cuts: list[int], compression: bool
+) -> None:
+    """Plain frames recorded without the library must be indistinguishable."""
+    stream = b"".join(parts)
+    fast_in, fast_out, fast = _run(stream, cuts, False, compression)
+    slow_in, slow_out, slow = _run(stream, cuts, False, compression, fast=False)
+    assert fast_in == slow_in
+    assert fast_out == slow_out
+    assert fast.client.take_messages() == slow.client.take_messages()
+    assert fast.client.messages_in == slow.client.messages_in
+    assert (fast.client.close_code, fast.client.failure) == (
+        slow.client.close_code,
+        slow.client.failure,
+    )

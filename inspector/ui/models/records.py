@@ -104,7 +104,7 @@ class RecordTableModel(QAbstractTableModel):
         """Add a batch of new records (in sequence order) with one insert notification."""
         if not records:
             return
-        for record in records:
+        for record in records[-_CACHE_SIZE:]:
             self._remember(record)
         total = max(self._total, records[-1].seq + 1)
         if self._rows is None:

@@ -40,18 +40,29 @@ class TrafficCounter:
 
     def add(self, records: Sequence[Record]) -> None:
         """Count a batch: O(len(records))."""
+        buckets = self.buckets
+        inbound_dir, meta, frame, kinds = Direction.IN, Direction.META, Kind.FRAME, _TRAFFIC_KINDS
+        second = -1
+        row = [0, 0, 0, 0]
         for r in records:
-            if r.kind not in _TRAFFIC_KINDS or r.direction is Direction.META:
+            kind = r.kind
+            if kind not in kinds or r.direction is meta:
                 continue
-            second = r.t_ns // 1_000_000_000
-            row = self.buckets.get(second)
-            if row is None:
-                row = self.buckets[second] = [0, 0, 0, 0]
-            inbound = r.direction is Direction.IN
-            row[_MSGS_IN if inbound else _MSGS_OUT] += 1
-            row[_BYTES_IN if inbound else _BYTES_OUT] += len(r.wire)
-            self.latest_s = max(self.latest_s, second)
-            if r.kind is Kind.FRAME:
+            if r.t_ns // 1_000_000_000 != second:  # records of one batch share a second
+                second = r.t_ns // 1_000_000_000
+                row = buckets.get(second) or buckets.setdefault(second, [0, 0, 0, 0])
+                if second > self.latest_s:
+                    self.latest_s = second
+            wire = r.wire
+            inbound = r.direction is inbound_dir
+            if inbound:
+                row[_MSGS_IN] += 1
+                row[_BYTES_IN] += len(wire)
+            else:
+                row[_MSGS_OUT] += 1
+                row[_BYTES_OUT] += len(wire)
+            # Only pings and pongs (opcodes 9 and 10, RFC 6455 §5.5) time round trips.
+            if kind is frame and wire and (wire[0] & 0x0F) in (9, 10):
                 self._match_ping(r, inbound)
         if len(self.buckets) > _KEEP_S + WINDOW_S:
             floor = self.latest_s - _KEEP_S
