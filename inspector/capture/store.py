@@ -37,15 +37,19 @@ from inspector.capture.files import (
     write_session_end,
 )
 from inspector.capture.schema import (
+    FIELD_SET_REF,
     RECORD_COLUMNS,
     SESSION_COLUMNS,
     CaptureSession,
+    FieldSetResolver,
+    FieldSets,
     Row,
     check_schema,
     decode_row,
     decode_session,
     dump_json,
     encode_rows,
+    insert_field_sets,
     insert_rows,
     load_json_object,
 )
@@ -94,6 +98,10 @@ class CaptureStore:
         self._commit_due = time.monotonic() + commit_interval if writable else float("inf")
         self._error: str | None = None
         self._closed = False
+        #: Repeated fields written once per file (writing) and read back (reading).
+        self._field_sets = FieldSets() if writable else None
+        self._field_set_cache: dict[str, dict[str, Any]] = {}
+        self._resolve: FieldSetResolver | None = self._field_set
 
     # -- creating and opening ---------------------------------------------------
 
@@ -152,7 +160,7 @@ class CaptureStore:
         conn: sqlite3.Connection | None = None
         try:
             conn = connect_readonly(path, name)
-            check_schema(conn, name)
+            version = check_schema(conn, name)
             sessions = _read_sessions(conn)
             if not sessions:
                 raise CaptureError(f"{name} holds no session")
@@ -177,7 +185,10 @@ class CaptureStore:
             if conn is not None:
                 conn.close()
             raise CaptureError(f"cannot read {name}: {reason(exc)}") from None
-        return cls(conn, path, session, writable=False, file_count=count)
+        store = cls(conn, path, session, writable=False, file_count=count)
+        if version < 2:  # field sets came with schema 2: a reference is damage here
+            store._resolve = None
+        return store
 
     # -- state ------------------------------------------------------------------
 
@@ -300,7 +311,7 @@ class CaptureStore:
             return
         try:
             try:
-                self._insert(encode_rows(self._session.id, batch))
+                self._insert(encode_rows(self._session.id, batch, field_sets=self._field_sets))
             except (OverflowError, ValueError, TypeError):
                 # A value SQLite cannot bind (an int beyond 64 bits, a lone surrogate):
                 # bind the batch again with every value made storable.
@@ -317,8 +328,11 @@ class CaptureStore:
         """Insert rows in one transaction."""
         conn = self._conn
         conn.execute("BEGIN")
+        insert_field_sets(conn, self._field_sets)
         insert_rows(conn, rows)
         conn.execute("COMMIT")
+        if self._field_sets is not None:
+            self._field_sets.new.clear()
 
     def _rollback(self) -> None:
         """End a failed transaction, if one is still open."""
@@ -377,7 +391,7 @@ class CaptureStore:
                         raise self._missing(start + offset)
                 if len(rows) < min(limit, self._file_count - start):
                     raise self._missing(start + len(rows))
-                result = [decode_row(row) for row in rows]
+                result = [decode_row(row, self._resolve) for row in rows]
         if len(result) < limit and self._pending:
             index = bisect.bisect_left(self._pending, start, key=_seq_of)
             result.extend(self._pending[index : index + limit - len(result)])
@@ -398,10 +412,32 @@ class CaptureStore:
                     (self._session.id, seq),
                 ).fetchone()
                 if row is not None:
-                    return decode_row(row)
+                    return decode_row(row, self._resolve)
                 if 0 <= seq < self._file_count:
                     raise self._missing(seq)
         raise CaptureError(f"capture file {self.path} has no record {seq}")
+
+    def _field_set(self, ref: str) -> dict[str, Any]:
+        """The fields a reference "=ID" stands for (read once per file and id)."""
+        fields = self._field_set_cache.get(ref)
+        if fields is not None:
+            return fields
+        number = ref[len(FIELD_SET_REF) :]
+        if not number.isdigit() or len(number) > 18:
+            raise CaptureError(f"its field set reference {ref[:24]!r} is not a number")
+        try:
+            row = self._conn.execute(
+                "SELECT fields FROM field_sets WHERE id = ?", (int(number),)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise CaptureError(f"its field set {number} cannot be read: {reason(exc)}") from None
+        if row is None:
+            raise CaptureError(f"its field set {number} is missing")
+        fields = load_json_object(row[0], f"field set {number}")
+        if len(self._field_set_cache) >= 4096:
+            self._field_set_cache.clear()
+        self._field_set_cache[ref] = fields
+        return fields
 
     def _missing(self, seq: int) -> CaptureError:
         """The error for a hole in the numbering of a damaged file."""

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.capture import CaptureStore
+from inspector.capture import SCHEMA_VERSION, CaptureStore
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind
 
@@ -106,7 +106,7 @@ def _edit(path: Path, *statements: str) -> None:
 def test_newer_schema_version_is_refused_with_versions(good_capture: Path) -> None:
     _edit(good_capture, "UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     text = expect_capture_error(good_capture, "newer Socket Inspector")
-    assert "(schema 7)" in text and "reads up to 1" in text
+    assert "(schema 7)" in text and f"reads up to {SCHEMA_VERSION}" in text
 
 
 @pytest.mark.parametrize(
@@ -302,3 +302,41 @@ def test_wal_with_damaged_bytes_keeps_whole_commits_only(
         damaged[offset] ^= data.draw(st.integers(1, 255))
     directory = Path(tempfile.mkdtemp(dir=tmp_path))
     _whole_commits_or_refused(directory / "damaged.sockcap", database, bytes(damaged))
+
+
+@pytest.fixture
+def shared_fields_capture(new_store) -> Path:
+    """A capture whose 50 frame records share one field set (schema 2)."""
+    store, recorder = new_store("shared.sockcap")
+    fields = {"opcode": "text", "fin": True, "ranges": [["header", 0, 2], ["payload", 2, 4]]}
+    for _ in range(50):
+        recorder.record(Direction.IN, Kind.FRAME, wire=b"\x81\x02hi", payload=b"hi", fields=fields)
+    store.close()
+    return store.path
+
+
+@pytest.mark.parametrize(
+    ("statements", "match"),
+    [
+        (["DELETE FROM field_sets"], "field set 1 is missing"),
+        (["UPDATE field_sets SET fields = '[1, 2]'"], "field set 1 is not a JSON object"),
+        (["UPDATE field_sets SET fields = '{broken'"], "field set 1 is not valid JSON"),
+        (["UPDATE records SET fields = '=x1' WHERE seq = 7"], "is not a number"),
+        (["UPDATE records SET fields = '=99999999999999999999999'"], "is not a number"),
+        (["DROP TABLE field_sets"], "table field_sets is missing"),
+    ],
+)
+def test_damaged_field_sets_are_one_clear_line(
+    shared_fields_capture: Path, statements: list[str], match: str
+) -> None:
+    _edit(shared_fields_capture, *statements)
+    expect_capture_error(shared_fields_capture, match)
+
+
+def test_a_reference_in_a_schema_1_file_is_damage(shared_fields_capture: Path) -> None:
+    _edit(
+        shared_fields_capture,
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+        "DROP TABLE field_sets",
+    )
+    expect_capture_error(shared_fields_capture, "refer to a field set this file cannot have")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import stat
@@ -267,3 +268,40 @@ def test_live_session_matches_what_reopening_shows(new_store) -> None:
     with CaptureStore.open(store.path) as reopened:
         assert reopened.session == live
     assert live.summary == {"phases": [1, 2], "failure": "refused"}
+
+
+def test_repeated_fields_are_stored_once(new_store) -> None:
+    """A flood of same-shaped frames keeps one copy of their fields in the file."""
+    store, recorder = new_store()
+    fields = {"opcode": "binary", "fin": True, "ranges": [["header", 0, 2], ["payload", 2, 5]]}
+    for i in range(1000):
+        body = bytes([i % 256]) * 3
+        recorder.record(Direction.IN, Kind.FRAME, wire=b"\x82\x03" + body, payload=body,
+                        fields=fields)  # fmt: skip
+    recorder.record(Direction.META, Kind.INFO, fields={"message": "short"})
+    store.close()
+    with sqlite3.connect(store.path) as conn:
+        sets = conn.execute("SELECT id, fields FROM field_sets").fetchall()
+        stored = [row[0] for row in conn.execute("SELECT fields FROM records ORDER BY seq")]
+    conn.close()
+    assert len(sets) == 1 and json.loads(sets[0][1]) == fields
+    assert stored[0].startswith("{") and set(stored[1:1000]) == {"=1"}
+    assert stored[1000] == '{"message":"short"}'  # short texts stay inline
+    with CaptureStore.open(store.path) as reopened:
+        records = reopened.records(0, 1001)
+    assert [r.fields for r in records[:1000]] == [fields] * 1000
+    assert records[999].payload == bytes([999 % 256]) * 3
+
+
+def test_schema_1_files_still_open(new_store) -> None:
+    """Files written before field sets (schema 1: fields always inline) read as before."""
+    store, recorder = new_store()
+    recorder.record(Direction.IN, Kind.DATA, wire=b"old", payload=b"old", fields={"n": 1})
+    store.close()
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("DROP TABLE field_sets")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+    with CaptureStore.open(store.path) as reopened:
+        (record,) = reopened.records(0, 10)
+    assert (record.wire, dict(record.fields)) == (b"old", {"n": 1})
