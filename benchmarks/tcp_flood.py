@@ -1,9 +1,10 @@
 """TCP receive throughput: `inspector probe --framing lines` against a bare asyncio Protocol.
 
 A server process writes 200,000 lines of 64 bytes in 1 MiB writes, then half-closes.
-Three clients take the same stream in turn, each in its own process: a bare asyncio
-Protocol counting newlines, ``inspector probe tcp://… --framing lines --count N --quiet
--o FILE`` and the same without ``-o``. Run: ``.venv/bin/python benchmarks/tcp_flood.py
+Four clients take the same stream in turn, each in its own process: a bare asyncio
+Protocol counting newlines (the floor: it never makes a line), a bare asyncio Protocol
+cutting the stream into lines (what a line client does at the least), ``inspector probe
+tcp://… --framing lines --count N --quiet -o FILE`` and the same without ``-o``. Run: ``.venv/bin/python benchmarks/tcp_flood.py
 [--messages N] [--size BYTES]``.
 """
 
@@ -44,6 +45,18 @@ async def main(port, count):
 asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
 """
 
+#: The same client, but taking every line as a bytes object (one split per read).
+SPLITTING_CLIENT = BARE_CLIENT.replace(
+    """    def data_received(self, data):
+        self.left -= data.count(b"\\n")""",
+    """    held = b""
+    def data_received(self, data):
+        lines = (self.held + data).split(b"\\n")
+        self.held = lines.pop()
+        self.left -= len(lines)""",
+)
+assert SPLITTING_CLIENT != BARE_CLIENT
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,6 +75,8 @@ def main() -> int:
 
         clients = [
             ("bare asyncio Protocol", lambda port: [PYTHON, "-c", BARE_CLIENT, str(port), str(n)]),
+            ("bare asyncio Protocol, lines split",
+             lambda port: [PYTHON, "-c", SPLITTING_CLIENT, str(port), str(n)]),
             ("inspector probe -o FILE", probe("-o", capture)),
             ("inspector probe", probe()),
         ]  # fmt: skip

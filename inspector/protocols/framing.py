@@ -79,36 +79,48 @@ class LineFramer:
     def __init__(self, max_size: int | None) -> None:
         self.max_size = max_size
         self._buffer = bytearray()
+        self._shapes: dict[tuple[int, int], list] = {}
 
     def feed(self, data: bytes) -> list[FramedMessage]:
         """Append ``data`` and return every complete line."""
-        start_search = len(self._buffer)
-        self._buffer += data
-        out: list[FramedMessage] = []
-        start = 0
         buffer = self._buffer
-        while True:
-            end = buffer.find(b"\n", max(start, start_search))
-            if end < 0:
-                break
-            wire = bytes(buffer[start : end + 1])
-            body_len = len(wire) - 1
-            if body_len and wire[body_len - 1] == 0x0D:
-                body_len -= 1
-            self._check(body_len, out, start)
-            ranges: list = []
-            if body_len:
-                ranges.append(["payload", 0, body_len])
-            ranges.append(["terminator", body_len, len(wire)])
-            out.append((wire, wire[:body_len], ranges))
-            start = end + 1
-        if start:
-            del buffer[:start]
+        searched = len(buffer)  # the bytes held already have no newline
+        buffer += data
+        out: list[FramedMessage] = []
+        last = buffer.rfind(b"\n", searched)
+        if last >= 0:
+            # One split in C instead of a find per line: a stream of short lines is
+            # the common case, and this is its receive path.
+            pieces = bytes(buffer[:last]).split(b"\n")
+            limit = self.max_size
+            shapes = self._shapes
+            append = out.append
+            pos = 0
+            for piece in pieces:
+                size = len(piece) + 1
+                body = piece[:-1] if piece and piece[-1] == 0x0D else piece
+                if limit is not None and len(body) > limit:
+                    self._check(len(body), out, pos)
+                ranges = shapes.get((len(body), size))
+                if ranges is None:
+                    ranges = self._ranges(len(body), size)
+                append((piece + b"\n", body, ranges))
+                pos += size
+            del buffer[: last + 1]
         pending = len(buffer)
         if pending and buffer[-1] == 0x0D:
             pending -= 1
         self._check(pending, out, 0)
         return out
+
+    def _ranges(self, body_len: int, size: int) -> list:
+        """The byte ranges of a line (shared by every line of the same shape)."""
+        ranges: list = [["payload", 0, body_len]] if body_len else []
+        ranges.append(["terminator", body_len, size])
+        if len(self._shapes) >= 4096:
+            self._shapes.clear()
+        self._shapes[body_len, size] = ranges
+        return ranges
 
     def _check(self, body_len: int, done: list[FramedMessage], start: int) -> None:
         if self.max_size is not None and body_len > self.max_size:
