@@ -4,8 +4,8 @@ A server process writes 200,000 lines of 64 bytes in 1 MiB writes, then half-clo
 Four clients take the same stream in turn, each in its own process: a bare asyncio
 Protocol counting newlines (the floor: it never makes a line), a bare asyncio Protocol
 cutting the stream into lines (what a line client does at the least), ``inspector probe
-tcp://… --framing lines --count N --quiet -o FILE`` and the same without ``-o``. Run: ``.venv/bin/python benchmarks/tcp_flood.py
-[--messages N] [--size BYTES]``.
+tcp://… --framing lines --count N --quiet -o FILE`` and the same without ``-o``.
+Run: ``.venv/bin/python benchmarks/tcp_flood.py [--messages N] [--size BYTES]``.
 """
 
 from __future__ import annotations
