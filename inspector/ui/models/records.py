@@ -104,7 +104,9 @@ class RecordTableModel(QAbstractTableModel):
         """Add a batch of new records (in sequence order) with one insert notification."""
         if not records:
             return
-        for record in records[-_CACHE_SIZE:]:
+        # Only the newest page is likely on screen (the view follows the bottom); older
+        # rows of a big batch are read back a page at a time if someone scrolls there.
+        for record in records[-_PAGE:]:
             self._remember(record)
         total = max(self._total, records[-1].seq + 1)
         if self._rows is None:
