@@ -261,6 +261,11 @@ def build_probe_parser() -> OneLineParser:
         help="do not offer permessage-deflate",
     )  # fmt: skip
     ws.add_argument(
+        "--compression-level", type=_number(int, 0, "a zlib level from 0 to 9"), default=None,
+        choices=range(10), metavar="0-9",
+        help="zlib level for the messages sent compressed (default 6; 1 is fastest)",
+    )  # fmt: skip
+    ws.add_argument(
         "--max-size", type=_number(int, 1, "a number of bytes"), default=DEFAULT_MAX_SIZE,
         metavar="BYTES", help=f"largest inbound message accepted (default {DEFAULT_MAX_SIZE})",
     )  # fmt: skip

@@ -46,6 +46,7 @@ def options_from_args(args: argparse.Namespace) -> SessionOptions:
         subprotocols=tuple(args.subprotocols),
         origin=args.origin,
         compression=args.compression,
+        compression_level=args.compression_level,
         max_size=args.max_size,
         auto_pong=args.auto_pong,
         framing=args.framing,

@@ -25,6 +25,9 @@ class SessionOptions:
     subprotocols: tuple[str, ...] = ()
     origin: str | None = None
     compression: bool = True
+    #: zlib level (0-9) for the messages this side compresses; None: zlib's default (6).
+    #: 1 is several times faster for large messages, at a somewhat bigger size.
+    compression_level: int | None = None
     max_size: int | None = DEFAULT_MAX_SIZE
     auto_pong: bool = True
     framing: Framing = Framing.RAW

@@ -80,7 +80,13 @@ class WebSocketConnection:
         self._endpoint = endpoint
         self._options = options
         self._recorder = recorder
-        extensions = [ClientPerMessageDeflateFactory()] if options.compression else None
+        level = options.compression_level
+        settings = None if level is None else {"level": max(0, min(9, int(level)))}
+        extensions = (
+            [ClientPerMessageDeflateFactory(compress_settings=settings)]
+            if options.compression
+            else None
+        )
         try:
             uri = parse_uri(endpoint.url)
         except (InvalidURI, ValueError) as exc:

@@ -31,14 +31,20 @@ class CaseRun:
 
 
 async def echo_session(
-    url: str, compression: bool, max_size: int | None = None, keep: bool = True
+    url: str,
+    compression: bool,
+    max_size: int | None = None,
+    keep: bool = True,
+    compression_level: int | None = None,
 ) -> CaseRun:
     """Open ``url``, echo every text/binary message back unchanged until the peer closes
     (what ``inspector probe --echo`` does), and keep every record (or, with ``keep``
     False, only the last few: the performance cases move hundreds of MiB)."""
     run = CaseRun(0)
     recorder = Recorder()
-    options = SessionOptions(compression=compression, max_size=max_size)
+    options = SessionOptions(
+        compression=compression, max_size=max_size, compression_level=compression_level
+    )
     session = create_session(parse_endpoint(url), options, recorder)
     if await session.open():
         closed = asyncio.ensure_future(session.wait_closed())
@@ -72,21 +78,33 @@ async def run_suite(
     exclude: Sequence[str] = (),
     max_size: int | None = None,
     keep: bool = True,
+    parallel: int = 1,
+    compression_level: int | None = None,
 ) -> tuple[dict[str, tuple[str, str, bool]], dict[str, CaseRun]]:
     """Run ``cases`` against kosoku's fuzzing server; return each case's verdicts
-    (behavior, close behavior, passed) and the engine's runs, keyed by case id."""
+    (behavior, close behavior, passed) and the engine's runs, keyed by case id.
+    ``parallel`` cases run at once, each on its own connection (the fuzzing server
+    serves them side by side; the cases of 12 and 13 mostly wait for it)."""
     async with run_fuzzingserver(list(cases), list(exclude), host="127.0.0.1", port=0) as server:
         base = f"ws://127.0.0.1:{server.port}"
         count_run = await echo_session(base + "/getCaseCount", compression=False)
         count = int(next(r.payload for r in count_run.records if r.kind == "frame"
                          and r.fields.get("opcode") == "text"))  # fmt: skip
-        runs: list[CaseRun] = []
-        for index in range(1, count + 1):
-            run = await echo_session(
-                f"{base}/runCase?case={index}&agent={AGENT}", compression, max_size, keep
-            )
+        limit = asyncio.Semaphore(parallel)
+
+        async def one(index: int) -> CaseRun:
+            async with limit:
+                run = await echo_session(
+                    f"{base}/runCase?case={index}&agent={AGENT}",
+                    compression,
+                    max_size,
+                    keep,
+                    compression_level,
+                )
             run.index = index
-            runs.append(run)
+            return run
+
+        runs = list(await asyncio.gather(*(one(index) for index in range(1, count + 1))))
         await echo_session(f"{base}/updateReports?agent={AGENT}", compression=False)
         try:
             results = await asyncio.wait_for(server.get_result(), CASE_TIMEOUT)

@@ -8,6 +8,7 @@ except those in ``EXPECTED`` with the reason.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 
 import pytest
 from ab_client import CaseRun, run_suite
@@ -23,32 +24,36 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # The client offers permessage-deflate with client_max_window_bits only (websockets'
     # default offer); these cases need an offer that also asks for
     # client_no_context_takeover / server_no_context_takeover, so the suite skips them.
-    "13.2.1": ("UNIMPLEMENTED", "no client_no_context_takeover in the offer"),
-    "13.5.1": ("UNIMPLEMENTED", "no client_no_context_takeover in the offer"),
-    "13.6.1": ("UNIMPLEMENTED", "no client_no_context_takeover in the offer"),
+    "13.2.*": ("UNIMPLEMENTED", "no client_no_context_takeover in the offer"),
+    "13.5.*": ("UNIMPLEMENTED", "no client_no_context_takeover in the offer"),
+    "13.6.*": ("UNIMPLEMENTED", "no client_no_context_takeover in the offer"),
 }
+
+
+def _expected(case_id: str) -> tuple[str, str] | None:
+    """The known verdict of a case (EXPECTED keys are ids or globs), if any."""
+    return next((v for k, v in EXPECTED.items() if fnmatch.fnmatchcase(case_id, k)), None)
+
 
 #: Groups 1-7 and 10 (framing, pings, reserved bits, opcodes, fragmentation, UTF-8,
 #: closing, autofragmentation) without compression: about 250 cases, ~10 s.
 PLAIN_CASES = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"]
 
-#: Groups 12-13 (permessage-deflate) have 216 cases of 1000 messages each, some of
-#: 64 KiB to 128 KiB: over 10 minutes here, mostly in the fuzzing server. This
-#: subset keeps every payload kind of 12.x (text, binary, sizes 16 B to 256 B) and
-#: the first case of each deflate parameter set of 13.x: ~25 s.
-DEFLATE_CASES = [
-    "12.1.1", "12.1.2", "12.1.3", "12.1.4", "12.1.5", "12.2.1", "12.3.1", "12.4.1",
-    "12.5.1", "13.1.1", "13.1.2", "13.1.3", "13.1.4", "13.1.5", "13.2.1", "13.3.1",
-    "13.4.1", "13.5.1", "13.6.1", "13.7.1",
-]  # fmt: skip
+#: Groups 12-13 (permessage-deflate): 216 cases of 1000 messages each, up to 128 KiB.
+#: One after another they take over 10 minutes here; four at a time, with the echo
+#: compressed at zlib level 1 (the suite checks the deflate stream, not its ratio),
+#: about two and a half. The fuzzing server runs in this process's native threads.
+DEFLATE_CASES = ["12.*", "13.*"]
+DEFLATE_PARALLEL = 4
 
 
 def _check(verdicts: dict[str, tuple[str, str, bool]], expected_count: int) -> None:
     assert len(verdicts) >= expected_count
     failures = []
     for case_id, (behavior, close, passed) in sorted(verdicts.items()):
-        if case_id in EXPECTED:
-            assert behavior == EXPECTED[case_id][0], (case_id, behavior, close)
+        known = _expected(case_id)
+        if known is not None:
+            assert behavior == known[0], (case_id, behavior, close)
         elif not passed:
             failures.append(f"{case_id}: {behavior} / {close}")
     assert not failures, "\n".join(failures)
@@ -82,9 +87,18 @@ def test_autobahn_performance_cases() -> None:
 
 
 @pytest.mark.slow
-def test_autobahn_deflate_cases_subset() -> None:
-    verdicts, runs = asyncio.run(run_suite(DEFLATE_CASES, compression=True))
-    _check(verdicts, expected_count=len(DEFLATE_CASES))
+@pytest.mark.timeout(600)  # ~3 minutes here: the whole of groups 12 and 13
+def test_autobahn_deflate_cases() -> None:
+    verdicts, runs = asyncio.run(
+        run_suite(
+            DEFLATE_CASES,
+            compression=True,
+            keep=False,
+            parallel=DEFLATE_PARALLEL,
+            compression_level=1,
+        )
+    )
+    _check(verdicts, expected_count=216)
     compressed = [
         r for run in runs.values() for r in run.records
         if r.kind is Kind.FRAME and r.direction is Direction.IN and r.fields.get("rsv1")
