@@ -315,6 +315,11 @@ class SessionTab(QWidget):
         if not self.filter_bar.current.empty:
             model.set_filter(self.filter_bar.current)
         self.details.clear()
+        # A raw socket has no handshake to show: open on its timing instead.
+        if self.endpoint.is_websocket:
+            self.details.show_headers_tab()
+        else:
+            self.details.show_timing_tab()
         self.bridge = SessionBridge(self.recorder, model, self)
         self.bridge.flushed.connect(self._flushed)
         self.bridge.ticked.connect(self.faults.refresh)

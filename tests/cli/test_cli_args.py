@@ -87,6 +87,7 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
         (["probe", "ws://h/", "--count", "0"], "--count"),
         (["probe", "ws://h/", "--timeout", "-1"], "--timeout"),
         (["probe", "ws://h/", "--framing", "xml"], "--framing"),
+        (["probe", "ws://h/", "--compression-level", "10"], "--compression-level"),
         (["probe", "ws://h/", "--bogus"], "--bogus"),
         (["probe", "ftp://h/"], "unknown scheme"),
         (["probe", "tcp://h"], "needs a port"),
@@ -175,3 +176,12 @@ def test_show_and_export_paths_do_not_import_qt(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1] == "rc 0 0", result.stderr
     assert '"kind": "frame"' in result.stdout
     assert out.stat().st_size > 0
+
+
+def test_compression_level_reaches_the_session_options() -> None:
+    from inspector.cli.probe import options_from_args
+
+    args = build_probe_parser().parse_args(["ws://127.0.0.1:1/", "--compression-level", "1"])
+    assert options_from_args(args).compression_level == 1
+    default = build_probe_parser().parse_args(["ws://127.0.0.1:1/"])
+    assert options_from_args(default).compression_level is None

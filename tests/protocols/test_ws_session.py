@@ -327,3 +327,19 @@ def test_eof_before_the_request_was_sent() -> None:
     assert error.fields["phase"] == "handshake"
     assert closed.fields["message"] == "connection closed before the upgrade request was sent"
     assert pair.client.failure is not None and pair.client.closed
+
+
+def test_compression_level_sets_how_hard_outgoing_messages_are_compressed() -> None:
+    """Level 0 stores (the frame grows past the text); level 9 shrinks it; both decode."""
+    text = "the same words again and again, " * 64
+    sizes = {}
+    for level in (0, 9):
+        pair = Pair(SessionOptions(compression=True, compression_level=level))
+        pair.handshake()
+        pair.records()
+        pair.send(pair.client.send_text(text))
+        (record,) = pair.records()
+        assert record.fields["compressed"] is True and record.payload == text.encode()
+        assert [f.data for f in pair.server_frames()] == [text.encode()]
+        sizes[level] = len(record.wire)
+    assert sizes[0] > len(text) > 10 * sizes[9]

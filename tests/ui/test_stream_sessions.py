@@ -15,6 +15,7 @@ def test_tcp_line_ending_and_echo(
     qtbot: QtBot, window: MainWindow, connect, tcp_echo_server
 ) -> None:
     tab = connect(tcp_echo_server.url)
+    assert tab.details.tabs.currentWidget() is tab.details.timing  # no handshake to show
     assert not tab.composer.action.isVisible()
     assert tab.composer.line_ending.isVisible()
     tab.composer.set_line_ending("\\r\\n")
@@ -56,6 +57,7 @@ def test_sessions_side_by_side_keep_their_own_state(
     tcp = connect(tcp_echo_server.url)
     udp = connect(udp_echo_server.url)
     ws = connect(ws_server.url)
+    assert ws.details.tabs.currentWidget() is ws.details.headers_scroll
     assert window.tabs.count() == 3
     assert [window.tabs.tabText(i) for i in range(3)] == [tcp.title, udp.title, ws.title]
     assert window.tabs.tabText(2).startswith("WS 127.0.0.1:")
