@@ -95,6 +95,15 @@ FIELD_SETS_COLUMNS = ("id", "fields")
 #: A records.fields value starting with this refers to field_sets by id (schema 2).
 FIELD_SET_REF = "="
 
+#: payload_is_wire = PAYLOAD_AT + N: the payload is the wire bytes from offset N on
+#: (schema 2; an unmasked, uncompressed frame's payload follows its header).
+PAYLOAD_AT = 2
+#: SQL for a record's payload bytes, the wire bytes when it has none (search).
+PAYLOAD_SQL = (
+    "CASE WHEN payload_is_wire >= 2 THEN substr(wire, payload_is_wire - 1)"
+    " ELSE coalesce(payload, wire) END"
+)
+
 INSERT_RECORD = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: Rows per INSERT statement: one statement step per 64 rows is ~30% faster (measured).
 ROWS_PER_INSERT = 64
@@ -255,7 +264,9 @@ def encode_rows(
     careful: bool = False,
     field_sets: FieldSets | None = None,
 ) -> list[Row]:
-    """Rows for INSERT_RECORD; payload equal to wire is stored once (payload_is_wire=1).
+    """Rows for INSERT_RECORD; a payload equal to the wire bytes (payload_is_wire=1) or
+    to their tail from offset N (payload_is_wire=N+2: a frame's payload after its
+    header) is not stored again.
 
     ``careful`` makes every value storable whatever its type or size (slower; fields
     are then stored inline). With ``field_sets``, repeated fields become references.
@@ -314,6 +325,8 @@ def _encode_fast(session_id: int, records: list[Record], field_sets: FieldSets |
             same = 0
         elif payload is wire or payload == wire:
             payload, same = None, 1
+        elif len(payload) < len(wire) and wire.endswith(payload):
+            payload, same = None, len(wire) - len(payload) + PAYLOAD_AT
         else:
             same = 0
         fields = record.fields
@@ -391,8 +404,8 @@ def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) ->
         raise damaged("its wire bytes are not a blob")
     if payload is not None and type(payload) is not bytes:
         raise damaged("its payload is not a blob")
-    if same not in (0, 1):
-        raise damaged("payload_is_wire is neither 0 nor 1")
+    if type(same) is not int or same < 0 or same - PAYLOAD_AT > len(wire):
+        raise damaged("payload_is_wire is not 0, 1 or an offset inside the wire bytes")
     fields = _FIELDS_BY_TEXT.get(fields_text) if type(fields_text) is str else None
     if fields is None and type(fields_text) is str and fields_text.startswith(FIELD_SET_REF):
         if resolve is None:
@@ -418,8 +431,10 @@ def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) ->
     if kind is None:
         kind = Kind.INFO
         fields = {**fields, FIELD_STORED_KIND: str(kind_text)[:64]}
-    if same:
+    if same == 1:
         payload = wire
+    elif same:
+        payload = wire[same - PAYLOAD_AT :]
     return make_record(seq, t_ns, direction, kind, wire, payload, fields)
 
 

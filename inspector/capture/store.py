@@ -38,6 +38,7 @@ from inspector.capture.files import (
 )
 from inspector.capture.schema import (
     FIELD_SET_REF,
+    PAYLOAD_SQL,
     RECORD_COLUMNS,
     SESSION_COLUMNS,
     CaptureSession,
@@ -471,7 +472,7 @@ class CaptureStore:
                     params.extend(sorted(values))
             if predicate is not None:
                 self._conn.create_function("si_match", 1, predicate, deterministic=True)
-                sql += " AND si_match(coalesce(payload, wire))"
+                sql += f" AND si_match({PAYLOAD_SQL})"
             with self._reading():
                 seqs = [row[0] for row in self._conn.execute(sql + " ORDER BY seq", params)]
         for record in self._pending:

@@ -18,6 +18,7 @@ from inspector import __version__
 from inspector.core.logs import DEFAULT_LOG_LEVEL, LOG_LEVELS
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing
 from inspector.core.records import Direction, Kind
+from inspector.protocols.deflate import parse_deflate_offer
 
 PROG = "inspector"
 USAGE_EXIT = 2
@@ -177,6 +178,14 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _deflate_offer(text: str) -> str:
+    try:
+        parse_deflate_offer(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _number(kind: type, minimum: float, what: str, *, strict: bool = False) -> Any:
     def convert(text: str) -> Any:
         try:
@@ -259,6 +268,11 @@ def build_probe_parser() -> OneLineParser:
     ws.add_argument(
         "--no-compress", dest="compression", action="store_false",
         help="do not offer permessage-deflate",
+    )  # fmt: skip
+    ws.add_argument(
+        "--deflate-offer", type=_deflate_offer, metavar="PARAMS",
+        help="permessage-deflate parameters to offer, as in the header, e.g. "
+        "'client_no_context_takeover; server_max_window_bits=10' ('' for none)",
     )  # fmt: skip
     ws.add_argument(
         "--compression-level", type=_number(int, 0, "a zlib level from 0 to 9"), default=None,

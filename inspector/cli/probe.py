@@ -47,6 +47,7 @@ def options_from_args(args: argparse.Namespace) -> SessionOptions:
         origin=args.origin,
         compression=args.compression,
         compression_level=args.compression_level,
+        deflate_offer=args.deflate_offer,
         max_size=args.max_size,
         auto_pong=args.auto_pong,
         framing=args.framing,

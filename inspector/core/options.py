@@ -28,6 +28,10 @@ class SessionOptions:
     #: zlib level (0-9) for the messages this side compresses; None: zlib's default (6).
     #: 1 is several times faster for large messages, at a somewhat bigger size.
     compression_level: int | None = None
+    #: The permessage-deflate parameters to offer, as in the header (RFC 7692 §7.1),
+    #: e.g. "client_no_context_takeover; server_max_window_bits=10"; None: websockets'
+    #: default offer ("client_max_window_bits"), as browsers send.
+    deflate_offer: str | None = None
     max_size: int | None = DEFAULT_MAX_SIZE
     auto_pong: bool = True
     framing: Framing = Framing.RAW

@@ -38,6 +38,7 @@ from inspector.core.errors import EndpointError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.protocols.deflate import parse_deflate_offer
 from inspector.protocols.messages import MessageQueue
 from inspector.protocols.wireframes import (
     WireFrame,
@@ -80,13 +81,7 @@ class WebSocketConnection:
         self._endpoint = endpoint
         self._options = options
         self._recorder = recorder
-        level = options.compression_level
-        settings = None if level is None else {"level": max(0, min(9, int(level)))}
-        extensions = (
-            [ClientPerMessageDeflateFactory(compress_settings=settings)]
-            if options.compression
-            else None
-        )
+        extensions = [_deflate_factory(options)] if options.compression else None
         try:
             uri = parse_uri(endpoint.url)
         except (InvalidURI, ValueError) as exc:
@@ -765,3 +760,16 @@ def _worth_carrying(rest: bytes, limit: int | None) -> bool:
     else:
         return False
     return have < whole <= CARRY_MAX and (limit is None or length <= limit)
+
+
+def _deflate_factory(options: SessionOptions) -> ClientPerMessageDeflateFactory:
+    """websockets' permessage-deflate offer for the session's options."""
+    level = options.compression_level
+    settings = None if level is None else {"level": max(0, min(9, int(level)))}
+    if options.deflate_offer is None:
+        return ClientPerMessageDeflateFactory(compress_settings=settings)
+    try:
+        params = parse_deflate_offer(options.deflate_offer)
+    except ValueError as exc:
+        raise WebSocketSendError(f"invalid permessage-deflate offer: {exc}") from None
+    return ClientPerMessageDeflateFactory(**params, compress_settings=settings)

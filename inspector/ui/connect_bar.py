@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
+from inspector.protocols.deflate import parse_deflate_offer
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 
@@ -84,6 +85,15 @@ class OptionsDialog(QDialog):
         self.compression = QCheckBox("Offer permessage-deflate")
         self.compression.setChecked(options.compression)
         ws_form.addRow("Compression", self.compression)
+        self.deflate_offer = QLineEdit(options.deflate_offer or "")
+        self.deflate_offer.setObjectName("deflateOfferEdit")
+        self.deflate_offer.setPlaceholderText("client_max_window_bits (as browsers offer)")
+        self.deflate_offer.setToolTip(
+            "permessage-deflate parameters to offer (RFC 7692 §7.1), separated by ';':\n"
+            "client_no_context_takeover, server_no_context_takeover,\n"
+            "client_max_window_bits[=9-15], server_max_window_bits=8-15"
+        )
+        ws_form.addRow("Deflate offer", self.deflate_offer)
         self.auto_pong = QCheckBox("Answer pings automatically")
         self.auto_pong.setChecked(options.auto_pong)
         ws_form.addRow("Auto pong", self.auto_pong)
@@ -150,12 +160,19 @@ class OptionsDialog(QDialog):
         headers = parse_headers(self.headers.toPlainText())
         subprotocols = tuple(p.strip() for p in self.subprotocols.text().split(",") if p.strip())
         max_mib = self.max_size.value()
+        offer = self.deflate_offer.text().strip() or None
+        if offer is not None:
+            try:
+                parse_deflate_offer(offer)
+            except ValueError as exc:
+                raise ValueError(f"Deflate offer: {exc}") from None
         return dataclasses.replace(
             self._options,
             headers=headers,
             subprotocols=subprotocols,
             origin=self.origin.text().strip() or None,
             compression=self.compression.isChecked(),
+            deflate_offer=offer,
             auto_pong=self.auto_pong.isChecked(),
             max_size=max_mib * 1024 * 1024 if max_mib else None,
             framing=Framing(self.framing.currentData()),

@@ -82,7 +82,7 @@ def test_commits_when_interval_passes_or_batch_fills(new_store) -> None:
     assert big.committed >= 4096 and big.count() == 5000
 
 
-def test_payload_equal_to_wire_is_stored_once(new_store) -> None:
+def test_payload_inside_the_wire_bytes_is_stored_once(new_store) -> None:
     store, recorder = new_store()
     recorder.record(Direction.IN, Kind.DATA, wire=b"same", payload=b"same")
     recorder.record(Direction.IN, Kind.FRAME, wire=b"\x82\x04data", payload=b"data")
@@ -91,9 +91,11 @@ def test_payload_equal_to_wire_is_stored_once(new_store) -> None:
     with sqlite3.connect(store.path) as conn:
         rows = conn.execute("SELECT payload, payload_is_wire FROM records ORDER BY seq").fetchall()
     conn.close()
-    assert rows == [(None, 1), (b"data", 0), (None, 0)]
+    assert rows == [(None, 1), (None, 2 + 2), (None, 0)]  # the frame's payload: wire[2:]
     with CaptureStore.open(store.path) as reopened:
         assert [r.payload for r in reopened.records(0, 3)] == [b"same", b"data", None]
+        # Search reads the payload, not the frame header before it.
+        assert reopened.matching(regex="^data$", case_sensitive=True) == [1]
 
 
 def test_matching_filters_and_search(new_store, every_kind) -> None:

@@ -88,6 +88,7 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
         (["probe", "ws://h/", "--timeout", "-1"], "--timeout"),
         (["probe", "ws://h/", "--framing", "xml"], "--framing"),
         (["probe", "ws://h/", "--compression-level", "10"], "--compression-level"),
+        (["probe", "ws://h/", "--deflate-offer", "zip=1"], "unknown permessage-deflate"),
         (["probe", "ws://h/", "--bogus"], "--bogus"),
         (["probe", "ftp://h/"], "unknown scheme"),
         (["probe", "tcp://h"], "needs a port"),
@@ -185,3 +186,6 @@ def test_compression_level_reaches_the_session_options() -> None:
     assert options_from_args(args).compression_level == 1
     default = build_probe_parser().parse_args(["ws://127.0.0.1:1/"])
     assert options_from_args(default).compression_level is None
+    offer = "client_no_context_takeover"
+    args = build_probe_parser().parse_args(["ws://127.0.0.1:1/", "--deflate-offer", offer])
+    assert options_from_args(args).deflate_offer == offer

@@ -36,6 +36,7 @@ async def echo_session(
     max_size: int | None = None,
     keep: bool = True,
     compression_level: int | None = None,
+    deflate_offer: str | None = None,
 ) -> CaseRun:
     """Open ``url``, echo every text/binary message back unchanged until the peer closes
     (what ``inspector probe --echo`` does), and keep every record (or, with ``keep``
@@ -43,7 +44,10 @@ async def echo_session(
     run = CaseRun(0)
     recorder = Recorder()
     options = SessionOptions(
-        compression=compression, max_size=max_size, compression_level=compression_level
+        compression=compression,
+        max_size=max_size,
+        compression_level=compression_level,
+        deflate_offer=deflate_offer,
     )
     session = create_session(parse_endpoint(url), options, recorder)
     if await session.open():
@@ -80,6 +84,7 @@ async def run_suite(
     keep: bool = True,
     parallel: int = 1,
     compression_level: int | None = None,
+    deflate_offer: str | None = None,
 ) -> tuple[dict[str, tuple[str, str, bool]], dict[str, CaseRun]]:
     """Run ``cases`` against kosoku's fuzzing server; return each case's verdicts
     (behavior, close behavior, passed) and the engine's runs, keyed by case id.
@@ -100,6 +105,7 @@ async def run_suite(
                     max_size,
                     keep,
                     compression_level,
+                    deflate_offer,
                 )
             run.index = index
             return run

@@ -145,6 +145,14 @@ def test_options_dialog_builds_session_options(qtbot: QtBot) -> None:
     assert options.compression is False and options.auto_pong is False
     assert options.max_size is None and options.framing is Framing.LINES
     assert options.verify is False
+    assert options.deflate_offer is None
+    dialog.deflate_offer.setText("server_no_context_takeover")
+    assert dialog.options().deflate_offer == "server_no_context_takeover"
+    dialog.deflate_offer.setText("server_max_window_bits=99")
+    dialog.accept()
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert "Deflate offer: server_max_window_bits needs a number" in dialog.error.text()
+    dialog.deflate_offer.clear()
     dialog.headers.setPlainText("no colon here")
     dialog.accept()
     assert dialog.result() != QDialog.DialogCode.Accepted
