@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +102,30 @@ def test_finish_after_failure_is_kept_for_save_as(new_store, tmp_path: Path) -> 
     store.close()  # does not raise; unsaved records are the owner's to rescue before this
     with CaptureStore.open(store.path) as on_disk:
         assert on_disk.count() == 1 and on_disk.session.state == "running"
+
+
+def test_the_os_refusing_to_grow_the_file_is_survived_and_rescued(tmp_path: Path) -> None:
+    """A real write failure from the OS (RLIMIT_FSIZE: EFBIG, as ENOSPC on a full disk)
+    in a process of its own: told once, nothing lost, Save As writes everything."""
+    capture, rescue = tmp_path / "full.sockcap", tmp_path / "rescued.sockcap"
+    child = Path(__file__).with_name("file_size_limit_child.py")
+    result = subprocess.run(
+        [sys.executable, str(child), str(capture), str(rescue)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["committed_before"] == 100
+    assert report["count"] == 2100 and report["last"] is True
+    assert report["committed"] + report["unsaved"] == 2100 and report["unsaved"] > 0
+    error = report["error"]
+    assert error is not None and "\n" not in error
+    assert "could not be written" in error and "kept in memory" in error
+    with CaptureStore.open(rescue) as rescued:
+        assert rescued.count() == 2100
+        wires = [r.wire for start in range(0, 2100, 500) for r in rescued.records(start, 500)]
+    assert wires == [b"record %06d " % seq + bytes([seq % 256]) * 1000 for seq in range(2100)]
