@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QColor,
     QDragEnterEvent,
@@ -37,7 +38,8 @@ from inspector.ui.capture_actions import CaptureActions
 from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.help_menu import HelpMenus
-from inspector.ui.session_tab import SessionTab
+from inspector.ui.models.records import TIME_FORMATS
+from inspector.ui.session_tab import TIME_LABELS, SessionTab
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
 
@@ -137,6 +139,37 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         self.quit_action = add("&Quit", "Ctrl+Q", self.close, "quitAction")
 
+        # View ▸ Time column: the same choice as the table header's context menu.
+        view = self.menuBar().addMenu("&View")
+        times = view.addMenu("&Time column")
+        group = QActionGroup(self)
+        self.time_actions: dict[str, QAction] = {}
+        for number, value in enumerate(TIME_FORMATS, start=1):
+            action = QAction(TIME_LABELS[value], self)
+            action.setObjectName(f"time{value.title()}Action")
+            action.setCheckable(True)
+            action.setShortcut(QKeySequence(f"Ctrl+Shift+{number}"))
+            action.triggered.connect(lambda _=False, v=value: self.set_time_format(v))
+            group.addAction(action)
+            times.addAction(action)
+            self.time_actions[value] = action
+        self._check_time_format(self.settings.time_format())
+
+    @guarded
+    def set_time_format(self, value: str) -> None:
+        """Show the current tab's times in ``value`` format (remembered for new tabs)."""
+        tab = self.current_tab()
+        if tab is not None:
+            tab.set_time_format(value)
+        else:
+            self.settings.set_time_format(value)
+        self._check_time_format(value)
+
+    def _check_time_format(self, value: str) -> None:
+        action = self.time_actions.get(value)
+        if action is not None:
+            action.setChecked(True)
+
     # -- sessions -------------------------------------------------------------------
 
     def session_tabs(self) -> list[SessionTab]:
@@ -203,6 +236,8 @@ class MainWindow(QMainWindow):
             self.status_panel.show_session(None, None)
         else:
             self.status_panel.show_session(tab.state, tab.counters)
+            if tab.model is not None:
+                self._check_time_format(tab.model.time_format)
 
     @guarded
     def close_tab(self, index: int) -> None:

@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 #: Seconds a graceful close may take before the connection is dropped.
 CLOSE_WAIT = 3.0
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
-_TIME_LABELS = {
+TIME_LABELS = {
     "relative": "Relative to session start",
     "absolute": "Time of day",
     "delta": "Since previous record",
@@ -523,7 +523,7 @@ class SessionTab(QWidget):
         menu = QMenu(self)
         group = QActionGroup(menu)
         for value in TIME_FORMATS:
-            action = QAction(_TIME_LABELS[value], menu)
+            action = QAction(TIME_LABELS[value], menu)
             action.setCheckable(True)
             action.setChecked(self.model.time_format == value)
             action.triggered.connect(lambda _=False, v=value: self.set_time_format(v))

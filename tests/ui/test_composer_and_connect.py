@@ -203,3 +203,22 @@ def test_window_remembers_geometry_and_time_format(
     qtbot.addWidget(again)
     assert (again.width(), again.height()) == (640, 480)
     assert settings.geometry() is not None
+    assert again.time_actions["delta"].isChecked()
+
+
+def test_view_menu_sets_the_time_column_of_the_current_tab(
+    qtbot: QtBot, window: MainWindow, connect, ws_server, settings: Settings
+) -> None:
+    first = connect(ws_server.url)
+    assert first.model is not None and first.model.time_format == "relative"
+    assert window.time_actions["relative"].isChecked()
+    window.time_actions["absolute"].trigger()
+    assert first.model.time_format == "absolute" and settings.time_format() == "absolute"
+    second = connect(ws_server.url)
+    assert second.model is not None and second.model.time_format == "absolute"
+    second.set_time_format("delta")  # from the table header's menu
+    window.tabs.setCurrentWidget(first)
+    assert window.time_actions["absolute"].isChecked()
+    window.tabs.setCurrentWidget(second)
+    assert window.time_actions["delta"].isChecked()
+    assert window.time_actions["delta"].shortcut().toString() == "Ctrl+Shift+3"
