@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -81,6 +81,11 @@ class ByteView(QAbstractScrollArea):
         self._anchor: int | None = None
         self._cursor: int | None = None
         self._dragging = False
+        #: While a drag selection is held above or below the view, scroll towards it.
+        self._drag_pos = QPoint()
+        self._autoscroll = QTimer(self)
+        self._autoscroll.setInterval(40)
+        self._autoscroll.timeout.connect(self._autoscroll_step)
         self._make_actions()
         self._relayout()
 
@@ -382,17 +387,49 @@ class ByteView(QAbstractScrollArea):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         """Extend a drag selection, or track the field under the mouse."""
-        offset = self.offset_at(event.position().toPoint())
-        if self._dragging and offset is not None and offset != self._cursor:
-            self._cursor = offset
-            self._selection_changed()
+        pos = event.position().toPoint()
+        offset = self.offset_at(pos)
+        if self._dragging:
+            self._drag_pos = pos
+            outside = pos.y() < 0 or pos.y() >= self.viewport().height()
+            if outside and not self._autoscroll.isActive():
+                self._autoscroll.start()
+            elif not outside:
+                self._autoscroll.stop()
+            if offset is not None and offset != self._cursor:
+                self._cursor = offset
+                self._selection_changed()
         self._set_hover(offset)
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """End a drag selection."""
         self._dragging = False
+        self._autoscroll.stop()
         event.accept()
+
+    def _autoscroll_step(self) -> None:
+        """Scroll towards a drag held outside the view (faster the further out) and
+        extend the selection to the line that came into view."""
+        height = self.viewport().height()
+        y = self._drag_pos.y()
+        if not self._dragging or 0 <= y < height:
+            self._autoscroll.stop()
+            return
+        distance = -y if y < 0 else y - height + 1
+        lines = 1 + distance // max(1, self._line_h)
+        vbar = self.verticalScrollBar()
+        vbar.setValue(vbar.value() + (lines if y >= height else -lines))
+        inside = QPoint(self._drag_pos.x(), 0 if y < 0 else height - 1)
+        offset = self.offset_at(inside)
+        if offset is None:  # beside the columns: take the whole first or last line
+            line = vbar.value() + inside.y() // self._line_h
+            last = line * BYTES_PER_LINE + (0 if y < 0 else BYTES_PER_LINE - 1)
+            offset = max(0, min(last, len(self._data) - 1))
+        if offset != self._cursor:
+            self._cursor = offset
+            self._selection_changed()
+        self.viewport().update()
 
     def leaveEvent(self, event: QEvent) -> None:
         """Forget the hovered field when the mouse leaves."""

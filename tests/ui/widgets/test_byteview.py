@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -158,3 +158,27 @@ def test_tooltip_names_the_fields_under_the_mouse(qtbot: QtBot) -> None:
     offset = view.offset_at(view.byte_rect(3).center())
     assert view.tooltip_at(offset) == "mask_key \u2014 offset 3 (0x3)"
     assert view.tooltip_at(0) == "fin, rsv1, rsv2, rsv3, opcode \u2014 offset 0 (0x0)"
+
+
+def test_dragging_below_the_view_scrolls_and_extends_the_selection(qtbot: QtBot) -> None:
+    view = _view(qtbot, bytes(4096))
+    vp = view.viewport()
+    start = view.byte_rect(5).center()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    below = QPoint(start.x(), vp.height() + 40)
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(below),
+        QPointF(vp.mapToGlobal(below)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(vp, move)
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() >= 10, timeout=5000)
+    selection = view.selection()
+    assert selection is not None and selection[0] == 5
+    assert selection[1] > (bar.value() + vp.height() // view.byte_rect(0).height()) * 16 - 32
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(start.x(), vp.height() - 1))
+    assert not view._autoscroll.isActive()  # a test-only reach: scrolling ends with the drag
