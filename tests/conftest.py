@@ -20,6 +20,7 @@ Each server fixture yields a :class:`tests.servers.RunningServer` with ``.port``
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import servers
 from servers import HostileScript, HostileServer, RunningServer, ServerLoop
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Commands run in (and spawned by) tests log here, not to the user's data folder."""
+    path = tmp_path_factory.mktemp("logs")
+    before = os.environ.get("INSPECTOR_LOG_DIR")
+    os.environ["INSPECTOR_LOG_DIR"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("INSPECTOR_LOG_DIR", None)
+    else:
+        os.environ["INSPECTOR_LOG_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -224,8 +224,9 @@ def build_main_parser() -> OneLineParser:
     )
     parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default=DEFAULT_LOG_LEVEL, type=str.lower,
-        help="log to stderr and a rotating file in the user's data folder at this level "
-        "(default warning; also accepted before or after probe, show and export)",
+        help="log to stderr and a rotating file in the user's data folder "
+        "($INSPECTOR_LOG_DIR to move it) at this level (default warning; also accepted "
+        "before or after probe, show and export)",
     )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"socket-inspector {__version__}")
     return parser

@@ -1,12 +1,13 @@
 """``--log-level`` for the app and every command: where the log file lives, how the
 option is taken off a command line, and starting the logging once.
 
-The log directory is the user's data directory (platformdirs), ``…/socket-inspector/logs``;
-core.logs does the rest with the standard library.
+The log directory is the user's data directory (platformdirs), ``…/socket-inspector/logs``,
+or ``$INSPECTOR_LOG_DIR`` when set; core.logs does the rest with the standard library.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,11 +18,15 @@ from inspector.cli.args import UsageExit
 from inspector.core.logs import DEFAULT_LOG_LEVEL, LOG_LEVELS, setup_logging
 
 APP_DIR_NAME = "socket-inspector"
+ENV_LOG_DIR = "INSPECTOR_LOG_DIR"
 OPTION = "--log-level"
 
 
 def log_dir() -> Path:
-    """The folder of the rotating log file."""
+    """The folder of the rotating log file (``$INSPECTOR_LOG_DIR`` overrides it)."""
+    override = os.environ.get(ENV_LOG_DIR, "").strip()
+    if override:
+        return Path(override).expanduser()
     return Path(platformdirs.user_data_dir(APP_DIR_NAME)) / "logs"
 
 

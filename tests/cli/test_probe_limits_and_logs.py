@@ -68,3 +68,11 @@ def test_bad_log_level_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "x.sockcap", "--log-level", "chatty"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown level 'chatty'" in err
+
+
+def test_the_log_folder_can_be_moved(private_log_dir: Path, monkeypatch) -> None:
+    from inspector.cli.logsetup import log_dir
+
+    assert log_dir() == private_log_dir  # tests never write to the user's data folder
+    monkeypatch.delenv("INSPECTOR_LOG_DIR")
+    assert log_dir().parts[-2:] == ("socket-inspector", "logs")
