@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from typing import Any
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.resolve import Address, family_name, format_address, resolve
+from inspector.net.resolve import Address, format_address, resolve
 from inspector.net.session import (
     CLOSE_TIMEOUT,
     Session,
@@ -56,41 +57,17 @@ class DatagramSession(Session):
     async def _connect(self, addresses: list[Address]) -> None:
         """Open a socket connected to the first usable address (no packet is sent)."""
         loop = asyncio.get_running_loop()
-        self._phase = "connect"
-        last_error: OSError | None = None
-        for family, sockaddr in addresses:
-            start = self.recorder.now()
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                sock.setblocking(False)
-                sock.connect(sockaddr)  # a UDP connect sends nothing; it fixes the peer
-                transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _DatagramProtocol(self), sock=sock
-                )
-            except OSError as exc:
-                sock.close()
-                last_error = exc
-                continue
-            except BaseException:
-                sock.close()
-                raise
-            self._sock = sock
-            duration = self.recorder.now() - start
-            self._transport = transport
-            self.phases["connect_ns"] = duration
-            self.recorder.record(
-                Direction.META,
-                Kind.CONNECT,
-                fields={
-                    "local": format_address(transport.get_extra_info("sockname")),
-                    "peer": format_address(transport.get_extra_info("peername")),
-                    "family": family_name(family),
-                    "duration_ns": duration,
-                },
+
+        async def open_on(sock: socket.socket, sockaddr: Any) -> Any:
+            sock.connect(sockaddr)  # a UDP connect sends nothing; it fixes the peer
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _DatagramProtocol(self), sock=sock
             )
-            return
-        assert last_error is not None
-        raise last_error
+            return transport
+
+        self._transport, self._sock = await self._connect_first(
+            addresses, socket.SOCK_DGRAM, open_on
+        )
 
     def _pause_reading(self) -> None:
         transport = self._transport

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +20,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net.resolve import Address, family_name, format_address
 from inspector.net.tlsinfo import describe_ssl_error
 from inspector.protocols.messages import MessageQueue
 
@@ -156,6 +157,47 @@ class Session:
         if not self.ended:
             self._fail(self.failure or f"{self._phase} failed", self._phase)
         return False
+
+    async def _connect_first(
+        self,
+        addresses: list[Address],
+        sock_type: int,
+        open_on: Callable[[socket.socket, Any], Awaitable[Any]],
+    ) -> tuple[Any, socket.socket]:
+        """Try each address in turn: a non-blocking socket of ``sock_type`` handed to
+        ``open_on(sock, sockaddr)``, which returns the transport. Record CONNECT (local
+        and peer address, family, duration) for the first that works; raise the last
+        error when none does."""
+        self._phase = "connect"
+        last_error: OSError | None = None
+        for family, sockaddr in addresses:
+            start = self.recorder.now()
+            sock = socket.socket(family, sock_type)
+            try:
+                sock.setblocking(False)
+                transport = await open_on(sock, sockaddr)
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            duration = self.recorder.now() - start
+            self.phases["connect_ns"] = duration
+            self.recorder.record(
+                Direction.META,
+                Kind.CONNECT,
+                fields={
+                    "local": format_address(transport.get_extra_info("sockname")),
+                    "peer": format_address(transport.get_extra_info("peername")),
+                    "family": family_name(family),
+                    "duration_ns": duration,
+                },
+            )
+            return transport, sock
+        assert last_error is not None
+        raise last_error
 
     async def _open(self) -> None:
         """Transport specific: bring the session to OPEN or raise OSError."""

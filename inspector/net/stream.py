@@ -14,7 +14,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.resolve import Address, family_name, format_address, resolve
+from inspector.net.resolve import Address, resolve
 from inspector.net.session import (
     CLOSE_TIMEOUT,
     Session,
@@ -83,43 +83,17 @@ class StreamSession(Session):
         await self._after_connect()
 
     async def _connect(self, addresses: list[Address]) -> None:
-        """Try each address in turn; record CONNECT for the first that answers."""
+        """Connect to the first address that answers (recorded as CONNECT)."""
         loop = asyncio.get_running_loop()
-        self._phase = "connect"
-        last_error: OSError | None = None
-        for family, sockaddr in addresses:
-            start = self.recorder.now()
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                sock.setblocking(False)
-                await loop.sock_connect(sock, sockaddr)
-                transport, _ = await loop.create_connection(
-                    lambda: _StreamProtocol(self), sock=sock
-                )
-            except OSError as exc:
-                sock.close()
-                last_error = exc
-                continue
-            except BaseException:
-                sock.close()
-                raise
-            duration = self.recorder.now() - start
-            self._transport = transport  # type: ignore[assignment]
-            _limit_read_size(transport)
-            self.phases["connect_ns"] = duration
-            self.recorder.record(
-                Direction.META,
-                Kind.CONNECT,
-                fields={
-                    "local": format_address(transport.get_extra_info("sockname")),
-                    "peer": format_address(transport.get_extra_info("peername")),
-                    "family": family_name(family),
-                    "duration_ns": duration,
-                },
-            )
-            return
-        assert last_error is not None
-        raise last_error
+
+        async def open_on(sock: socket.socket, sockaddr: Any) -> Any:
+            await loop.sock_connect(sock, sockaddr)
+            transport, _ = await loop.create_connection(lambda: _StreamProtocol(self), sock=sock)
+            return transport
+
+        transport, _sock = await self._connect_first(addresses, socket.SOCK_STREAM, open_on)
+        self._transport = transport
+        _limit_read_size(transport)
 
     async def _start_tls(self) -> None:
         """Upgrade the connection to TLS and record what the handshake showed."""
