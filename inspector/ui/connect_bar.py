@@ -87,13 +87,21 @@ class OptionsDialog(QDialog):
         ws_form.addRow("Compression", self.compression)
         self.deflate_offer = QLineEdit(options.deflate_offer or "")
         self.deflate_offer.setObjectName("deflateOfferEdit")
-        self.deflate_offer.setPlaceholderText("client_max_window_bits (as browsers offer)")
+        self.deflate_offer.setPlaceholderText("client_max_window_bits (default)")
         self.deflate_offer.setToolTip(
             "permessage-deflate parameters to offer (RFC 7692 §7.1), separated by ';':\n"
             "client_no_context_takeover, server_no_context_takeover,\n"
             "client_max_window_bits[=9-15], server_max_window_bits=8-15"
         )
         ws_form.addRow("Deflate offer", self.deflate_offer)
+        self.compression_level = QSpinBox()
+        self.compression_level.setObjectName("compressionLevelSpin")
+        self.compression_level.setRange(-1, 9)
+        self.compression_level.setSpecialValueText("zlib default (6)")
+        level = options.compression_level
+        self.compression_level.setValue(-1 if level is None else level)
+        self.compression_level.setToolTip("How hard messages this side sends are compressed")
+        ws_form.addRow("Compression level", self.compression_level)
         self.auto_pong = QCheckBox("Answer pings automatically")
         self.auto_pong.setChecked(options.auto_pong)
         ws_form.addRow("Auto pong", self.auto_pong)
@@ -173,6 +181,9 @@ class OptionsDialog(QDialog):
             origin=self.origin.text().strip() or None,
             compression=self.compression.isChecked(),
             deflate_offer=offer,
+            compression_level=(
+                None if self.compression_level.value() < 0 else self.compression_level.value()
+            ),
             auto_pong=self.auto_pong.isChecked(),
             max_size=max_mib * 1024 * 1024 if max_mib else None,
             framing=Framing(self.framing.currentData()),

@@ -145,7 +145,9 @@ def test_options_dialog_builds_session_options(qtbot: QtBot) -> None:
     assert options.compression is False and options.auto_pong is False
     assert options.max_size is None and options.framing is Framing.LINES
     assert options.verify is False
-    assert options.deflate_offer is None
+    assert options.deflate_offer is None and options.compression_level is None
+    dialog.compression_level.setValue(1)
+    assert dialog.options().compression_level == 1
     dialog.deflate_offer.setText("server_no_context_takeover")
     assert dialog.options().deflate_offer == "server_no_context_takeover"
     dialog.deflate_offer.setText("server_max_window_bits=99")
