@@ -134,24 +134,7 @@ class Recorder:
             self.bytes_out += size
         if payload is not None and payload is not wire:
             size += len(payload)  # memory held, not traffic: the decoded copy counts too
-        if self.sink is not None:
-            self.sink.write(record)
-            self._unflushed += size
-            if self._unflushed >= self.flush_bytes:
-                self._unflushed = 0
-                flush = getattr(self.sink, "flush", None)
-                if flush is not None:
-                    flush()
-        if self._consumed:
-            self._pending.append(record)
-            self._pending_bytes += size
-            if not self._paused and (
-                len(self._pending) > self.high_watermark
-                or self._pending_bytes > self.high_watermark_bytes
-            ):
-                self._paused = True
-                if self._pause is not None:
-                    self._pause()
+        self._hand_over([record], size)
         return record
 
     def record_many(
@@ -189,11 +172,15 @@ class Recorder:
         elif direction is Direction.OUT:
             self.count_out += count
             self.bytes_out += size
-        held += size
+        self._hand_over(records, held + size)
+
+    def _hand_over(self, records: list[Record], held: int) -> None:
+        """Write new records (holding ``held`` bytes) to the sink, queue them for the
+        consumer, commit every ``flush_bytes`` and pause past the high watermarks."""
         sink = self.sink
         if sink is not None:
             write_many = getattr(sink, "write_many", None)
-            if write_many is not None:
+            if write_many is not None and len(records) > 1:
                 write_many(records)
             else:
                 for record in records:

@@ -71,12 +71,17 @@ def _run(
     return inbound, outbound, pair
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+#: Streams of frames (well-formed, hostile or random bytes), cut at random points.
+STREAMS = (
     st.lists(pieces(), min_size=1, max_size=8),
     st.lists(st.integers(0, 10**4), max_size=4),
     st.booleans(),
 )
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(*STREAMS)
 def test_any_stream_is_recorded_the_same_whole_or_byte_by_byte(
     parts: list[bytes], cuts: list[int], compression: bool
 ) -> None:
@@ -96,12 +101,8 @@ def test_any_stream_is_recorded_the_same_whole_or_byte_by_byte(
         assert any(r[0] is Kind.ERROR for r in whole_in)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(pieces(), min_size=1, max_size=8),
-    st.lists(st.integers(0, 10**4), max_size=4),
-    st.booleans(),
-)
+@SETTINGS
+@given(*STREAMS)
 def test_fast_path_records_exactly_what_the_library_path_records(
     parts: list[bytes], cuts: list[int], compression: bool
 ) -> None:
