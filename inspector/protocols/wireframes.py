@@ -241,6 +241,11 @@ class WireFrameParser:
             return None
         return size[0] + size[1]
 
+    def partial_header_whole(self) -> bool:
+        """True once the incomplete frame's whole header (mask key included) is here."""
+        size = _header_size(self._buf, 0, len(self._buf))
+        return size is not None and len(self._buf) >= size[0]
+
     def partial_header(self) -> bytes:
         """The header of the incomplete frame, as much of it as was received."""
         size = _header_size(self._buf, 0, len(self._buf))

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from websockets.exceptions import InvalidURI
-from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
-from websockets.frames import BINARY, CONT, TEXT, Frame
+from websockets.exceptions import InvalidURI, PayloadTooBig, ProtocolError
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    PerMessageDeflate,
+)
+from websockets.frames import BINARY, CONT, TEXT, CloseCode, Frame
 from websockets.http11 import Response
 from websockets.protocol import CLOSED, CLOSING, OPEN
 from websockets.uri import parse_uri
@@ -392,18 +395,24 @@ class WebSocketConnection:
     def _take_plain_frames(self, data: bytes, t_ns: int) -> bytes:
         """Record the whole plain frames at the start of ``data``; return the rest.
 
-        A plain frame is a complete, unmasked, uncompressed text or binary frame with
-        FIN set, within the size limit, whose text is valid UTF-8 (RFC 6455 §5.2, §8.1):
-        for the library it only becomes a message event, so recording it here is the
-        same as recording the library's event, at a fraction of the cost. Everything
-        else (control frames, fragments, compressed or masked frames, bad text) stops
-        the scan and goes with the rest of the read to the library and the tap. A
-        small unfinished frame at the end is kept until the next read.
+        A plain frame is a complete, unmasked text or binary frame with FIN set, within
+        the size limit, whose text is valid UTF-8 (RFC 6455 §5.2, §8.1), either
+        uncompressed or compressed as a whole message with the negotiated
+        permessage-deflate (RFC 7692 §6). For the library such a frame only becomes a
+        message event (after its own deflate decoder inflates it, which is called here
+        too), so recording it here is the same as recording the library's event, at a
+        fraction of the cost. Everything else (control frames, fragments, masked
+        frames, bad text) stops the scan and goes with the rest of the read to the
+        library and the tap. A small unfinished frame at the end is kept until the next
+        read. When inflating fails, the decoder has moved on, so the connection is
+        failed here exactly as the library's parser fails it, and the rest of the read
+        goes to the library (which then discards it) and the tap (which records it).
         """
         p = self._protocol
         limit = p.max_message_size
         if p.max_fragment_size is not None:
             limit = p.max_fragment_size if limit is None else min(limit, p.max_fragment_size)
+        deflate = self._deflate
         end = len(data)
         pos = 0
         items: list[tuple[bytes, bytes | None, Any]] = []
@@ -411,14 +420,19 @@ class WebSocketConnection:
         add_item = items.append
         add_message = messages.append
         size = 0
+        compressed = last_compressed = False
+        failure: Exception | None = None
         while end - pos >= 2:
             first = data[pos]
-            if first == 0x81:
+            if first == 0x81 or first == 0xC1:
                 kind = "text"
-            elif first == 0x82:
+            elif first == 0x82 or first == 0xC2:
                 kind = "binary"
             else:
                 break
+            compressed = first > 0xC0
+            if compressed and deflate is None:
+                break  # RSV1 without the extension: the library's error to report
             length = data[pos + 1]
             if length < 126:
                 header_len = 2
@@ -431,26 +445,69 @@ class WebSocketConnection:
             if stop > end or (limit is not None and length > limit):
                 break
             payload = data[pos + header_len : stop]
+            if compressed:
+                assert deflate is not None
+                try:
+                    opcode = TEXT if kind == "text" else BINARY
+                    payload = bytes(
+                        deflate.decode(Frame(opcode, payload, True, True), max_size=limit).data
+                    )
+                except (ProtocolError, PayloadTooBig) as exc:
+                    failure = exc
+                    break
             if kind == "text" and not payload.isascii():
                 try:
                     payload.decode("utf-8")
-                except UnicodeDecodeError:
+                except UnicodeDecodeError as exc:
+                    if compressed:
+                        failure = exc
                     break
-            add_item((data[pos:stop], payload, plain_frame_fields(first, header_len, length)))
+            fields = plain_frame_fields(first, header_len, length, compressed)
+            last_compressed = compressed
+            add_item((data[pos:stop], payload, fields))
             add_message((kind, payload))
-            size += length
+            size += len(payload)
             pos = stop
         if items:
-            self._in_compressed = False
+            self._in_compressed = last_compressed
             self.messages_in += len(messages)
             if self.keep_messages:
                 self._messages.extend(messages, size)
             self._recorder.record_many(Direction.IN, Kind.FRAME, t_ns, items)
         rest = data[pos:] if pos else data
-        if _worth_carrying(rest, limit):
+        if failure is not None:
+            self._fail_as_the_parser_would(failure)
+            return rest
+        if _worth_carrying(rest, limit, deflate is not None):
             self._carry = rest
             return b""
         return rest
+
+    def _fail_as_the_parser_would(self, exc: Exception) -> None:
+        """Fail the connection for a frame the fast path could not inflate or decode,
+        as websockets' ``Protocol.parse`` does for the same exception."""
+        p = self._protocol
+        if isinstance(exc, PayloadTooBig):
+            exc.set_current_size(p.current_size)
+            p.fail(CloseCode.MESSAGE_TOO_BIG, str(exc))
+        elif isinstance(exc, UnicodeDecodeError):
+            p.text_error = exc
+            p.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+        else:
+            p.fail(CloseCode.PROTOCOL_ERROR, str(exc))
+        p.parser_exc = exc
+
+    @property
+    def _deflate(self) -> PerMessageDeflate | None:
+        """The negotiated permessage-deflate, when it is the only extension and no
+        compressed message is half received."""
+        extensions = self._protocol.extensions
+        if len(extensions) != 1:
+            return None
+        (extension,) = extensions
+        if not isinstance(extension, PerMessageDeflate) or extension.decode_cont_data:
+            return None
+        return extension
 
     def _after_handshake_step(self, t_ns: int) -> None:
         """Handle the library's events while the upgrade response is being read."""
@@ -523,7 +580,10 @@ class WebSocketConnection:
                 p.fail(1002, "invalid frame length")
         if self._reject is not None:
             size = self._tap.partial_size()
-            if self._tap.error is not None or (size is not None and size > KEEP_REJECTED_FRAME):
+            too_big = size is not None and size > KEEP_REJECTED_FRAME
+            # Keep the header whole (mask key too) however the bytes were cut; EOF
+            # records what there is of a header that never completes.
+            if self._tap.error is not None or (too_big and self._tap.partial_header_whole()):
                 _reason, code, detail = self._reject
                 self._reject = None
                 header = self._tap.partial_header()
@@ -742,10 +802,10 @@ def _plain_frame_size(data: bytes) -> int | None:
     return None
 
 
-def _worth_carrying(rest: bytes, limit: int | None) -> bool:
+def _worth_carrying(rest: bytes, limit: int | None, deflate: bool = False) -> bool:
     """True when ``rest`` is the unfinished start of what may be a small plain frame."""
     have = len(rest)
-    if not have or rest[0] not in (0x81, 0x82):
+    if not have or not (rest[0] in (0x81, 0x82) or (deflate and rest[0] in (0xC1, 0xC2))):
         return False
     if have < 2:
         return True

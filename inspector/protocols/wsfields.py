@@ -225,11 +225,13 @@ def frame_fields(
     return fields
 
 
-def plain_frame_fields(first: int, header_len: int, payload_len: int) -> dict[str, Any]:
-    """The shared fields of an inbound unmasked, uncompressed text or binary frame (the
-    receive fast path): the same dict :func:`frame_fields` gives such a frame."""
-    shared = _SHARED.get((first, header_len, payload_len, False, False))
+def plain_frame_fields(
+    first: int, header_len: int, payload_len: int, compressed: bool = False
+) -> dict[str, Any]:
+    """The shared fields of an inbound unmasked text or binary frame (the receive fast
+    path): the same dict :func:`frame_fields` gives such a frame."""
+    shared = _SHARED.get((first, header_len, payload_len, compressed, False))
     if shared is None:
         shape = WireFrame(bytes((first, 0)), header_len, payload_len)
-        shared = frame_fields(shape, b"", False, False)
+        shared = frame_fields(shape, b"", compressed, False)
     return shared

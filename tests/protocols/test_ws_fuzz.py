@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,18 @@ def pieces(draw: st.DrawFn) -> bytes:
     choice = draw(st.integers(0, 5))
     if choice == 0:
         return draw(st.binary(min_size=1, max_size=12))
+    if choice == 5 and draw(st.booleans()):  # deflated whole messages (RFC 7692 §7.2.1)
+        texts = st.text(max_size=60).map(str.encode)
+        bodies = draw(st.lists(st.one_of(texts, st.binary(max_size=120)), min_size=1, max_size=4))
+        frames = []
+        for i, body in enumerate(bodies):
+            deflater = zlib.compressobj(wbits=-15)
+            data = (deflater.compress(body) + deflater.flush(zlib.Z_SYNC_FLUSH))[:-4]
+            wire = bytearray(Frame(Opcode.TEXT if i % 2 else Opcode.BINARY, data).serialize(
+                mask=False))  # fmt: skip
+            wire[0] |= 0x40
+            frames.append(bytes(wire))
+        return b"".join(frames)
     if choice >= 4:  # a run of plain frames: the receive fast path's case
         count = draw(st.integers(1, 5))
         texts = st.text(max_size=30).map(str.encode)
