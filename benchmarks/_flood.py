@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,17 @@ def ws_stream(count: int, size: int) -> bytes:
     return frame * count + b"\x88\x02\x03\xe8"
 
 
+def ws_deflated_stream(count: int, size: int) -> bytes:
+    """Like :func:`ws_stream`, each message compressed on its own with permessage-deflate
+    (RFC 7692 §7.2.1; the server declares server_no_context_takeover), RSV1 set."""
+    if size > 125:
+        raise ValueError("frames stay in the 7-bit length form")
+    text = (b"0123456789abcdef" * (size // 16 + 1))[:size]
+    deflater = zlib.compressobj(wbits=-15)
+    data = (deflater.compress(text) + deflater.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    return (bytes([0xC1, len(data)]) + data) * count + b"\x88\x02\x03\xe8"
+
+
 def line_stream(count: int, size: int) -> bytes:
     """``count`` lines of ``size`` bytes each, newline included."""
     return (b"x" * (size - 1) + b"\n") * count
@@ -62,8 +74,9 @@ def _recv_request(conn: socket.socket) -> bytes:
     return data
 
 
-def _websocket_accept(request: bytes) -> bytes:
-    """The 101 response to an upgrade request (no extensions: compression off)."""
+def _websocket_accept(request: bytes, deflate: bool = False) -> bytes:
+    """The 101 response to an upgrade request: no extension, or permessage-deflate with
+    server_no_context_takeover (every message compressed on its own)."""
     key = ""
     for line in request.decode("latin-1").split("\r\n"):
         name, _, value = line.partition(":")
@@ -72,8 +85,11 @@ def _websocket_accept(request: bytes) -> bytes:
     accept = base64.b64encode(hashlib.sha1((key + _GUID).encode()).digest()).decode()
     return (
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
-    ).encode()
+        f"Sec-WebSocket-Accept: {accept}\r\n"
+        + ("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+           if deflate else "")
+        + "\r\n"
+    ).encode()  # fmt: skip
 
 
 def _drain_until_eof(conn: socket.socket, limit: float) -> None:
@@ -129,8 +145,8 @@ def _serve(kind: str, payload: bytes, clients: int, port_out: multiprocessing.Qu
             with conn:
                 conn.settimeout(CLIENT_TIMEOUT)
                 try:
-                    if kind == "ws":
-                        conn.sendall(_websocket_accept(_recv_request(conn)))
+                    if kind in ("ws", "wsz"):
+                        conn.sendall(_websocket_accept(_recv_request(conn), kind == "wsz"))
                     view = memoryview(payload)
                     for start in range(0, len(view), CHUNK):
                         conn.sendall(view[start : start + CHUNK])

@@ -243,8 +243,17 @@ class ProbeRun:
         """Drain and print records; echo or count complete messages."""
         assert self.recorder is not None and self.session is not None
         interval = ECHO_INTERVAL if self.echo else PRINT_INTERVAL
+        arrived = asyncio.Event()
+        if self.echo:  # answer each read at once, not on the next tick
+            self.session.on_data = arrived.set
         while True:
-            await asyncio.sleep(interval)
+            if self.echo:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await arrived.wait()
+                arrived.clear()
+            else:
+                await asyncio.sleep(interval)
             self._take_messages()
             self.printer.emit(self.recorder.drain())
 

@@ -28,7 +28,10 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         self.session = session
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
-        self.session._datagram_received(data, addr, self.session.recorder.now())
+        session = self.session
+        session._datagram_received(data, addr, session.recorder.now())
+        if session.on_data is not None:
+            session.on_data()
 
     def error_received(self, exc: Exception) -> None:
         self.session._error_received(exc)

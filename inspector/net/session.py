@@ -75,6 +75,9 @@ class Session:
         self.options = options
         self.recorder = recorder
         self.on_state_change: Callable[[SessionState], None] | None = None
+        #: Called once per read from the peer (never per frame or message), after its
+        #: records are made: for consumers that answer traffic at once (``--echo``).
+        self.on_data: Callable[[], None] | None = None
         self.failure: str | None = None
         self.phases: dict[str, int] = {}
         self.tls: dict[str, Any] | None = None

@@ -48,6 +48,8 @@ class _StreamProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         session = self.session
         session._data_received(data, session.recorder.now())
+        if session.on_data is not None:
+            session.on_data()
 
     def eof_received(self) -> bool:
         self.session._eof_received(self.session.recorder.now())

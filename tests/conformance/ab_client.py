@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from kosoku import FailureError, run_fuzzingserver
+from pathlib import Path
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
@@ -16,8 +17,9 @@ from inspector.core.records import Record
 from inspector.net.session import SessionError, SessionState, create_session
 
 AGENT = "socket-inspector"
-POLL = 0.0005  # seconds between two looks for complete messages to echo (no per-message hook)
+POLL = 0.05  # seconds: a safety net; a read wakes the echo loop at once (Session.on_data)
 CASE_TIMEOUT = 30.0  # seconds: a bound on one case, never asserted
+SERVER = Path(__file__).with_name("fuzzing_server.py")
 
 
 @dataclass(slots=True)
@@ -50,12 +52,17 @@ async def echo_session(
         deflate_offer=deflate_offer,
     )
     session = create_session(parse_endpoint(url), options, recorder)
+    arrived = asyncio.Event()
+    session.on_data = arrived.set  # one wake-up per read, as ``probe --echo`` does
     if await session.open():
         closed = asyncio.ensure_future(session.wait_closed())
         try:
             async with asyncio.timeout(CASE_TIMEOUT):
                 while not closed.done():
-                    await asyncio.wait({closed}, timeout=POLL)
+                    woken = asyncio.ensure_future(arrived.wait())
+                    await asyncio.wait({closed, woken}, timeout=POLL, return_when="FIRST_COMPLETED")
+                    woken.cancel()
+                    arrived.clear()
                     for kind, data in session.take_messages():
                         if session.state is not SessionState.OPEN:
                             break
@@ -89,9 +96,18 @@ async def run_suite(
     """Run ``cases`` against kosoku's fuzzing server; return each case's verdicts
     (behavior, close behavior, passed) and the engine's runs, keyed by case id.
     ``parallel`` cases run at once, each on its own connection (the fuzzing server
-    serves them side by side; the cases of 12 and 13 mostly wait for it)."""
-    async with run_fuzzingserver(list(cases), list(exclude), host="127.0.0.1", port=0) as server:
-        base = f"ws://127.0.0.1:{server.port}"
+    serves them side by side). The server runs in a process of its own."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER),
+        *cases,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    try:
+        port = int(await asyncio.wait_for(server.stdout.readline(), CASE_TIMEOUT))
+        base = f"ws://127.0.0.1:{port}"
         count_run = await echo_session(base + "/getCaseCount", compression=False)
         count = int(next(r.payload for r in count_run.records if r.kind == "frame"
                          and r.fields.get("opcode") == "text"))  # fmt: skip
@@ -112,10 +128,12 @@ async def run_suite(
 
         runs = list(await asyncio.gather(*(one(index) for index in range(1, count + 1))))
         await echo_session(f"{base}/updateReports?agent={AGENT}", compression=False)
-        try:
-            results = await asyncio.wait_for(server.get_result(), CASE_TIMEOUT)
-        except FailureError as exc:
-            results = exc.results
-    verdicts = {r.case_id: (r.behavior.value, r.behavior_close.value, r.passed) for r in results}
-    by_id = {r.case_id: runs[r.case_index - 1] for r in results}
+        results = json.loads(await asyncio.wait_for(server.stdout.readline(), CASE_TIMEOUT))
+        await asyncio.wait_for(server.wait(), CASE_TIMEOUT)
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    verdicts = {r["case_id"]: (r["behavior"], r["behavior_close"], r["passed"]) for r in results}
+    by_id = {r["case_id"]: runs[r["index"] - 1] for r in results}
     return verdicts, by_id
