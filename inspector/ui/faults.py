@@ -181,10 +181,13 @@ class FaultPanel(QFrame):
             self.cert_box,
             self.disk_row,
             self.limit_label,
-            self.partial_label,
         ):
             widget.hide()
             layout.addWidget(widget)
+        # The growing-frame line comes and goes many times a second while a frame
+        # trickles in: the session tab puts it beside the record count, where it does
+        # not move the table (``partial_label`` is laid out by the owner).
+        self.partial_label.hide()
         self.reset()
 
     def _label(self, name: str, accessible: str) -> QLabel:

@@ -199,6 +199,9 @@ class SessionTab(QWidget):
         self.faults = FaultPanel(self)
         layout.addWidget(self.faults)
         layout.addWidget(self.filter_bar)
+        filter_row = self.filter_bar.layout()
+        assert filter_row is not None
+        filter_row.addWidget(self.faults.partial_label)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.composer)
 

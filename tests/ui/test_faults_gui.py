@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import servers
 import trustme
+from PySide6.QtCore import QPoint
 from pytestqt.qtbot import QtBot
 from servers import HostileScript, HostileServer, RunningServer, ServerLoop, Trickle, Upgrade
 from ui_helpers import WAIT_MS, compose, records, wait_row
@@ -123,6 +124,8 @@ def test_a_trickling_frame_is_shown_growing(
     tab = connect(server.ws_url)
     label = tab.faults.partial_label
     seen: list[tuple[int, int]] = []
+    table_top = tab.table.mapTo(tab, QPoint(0, 0)).y()
+    moved: list[int] = []
 
     def growing() -> bool:
         match = re.fullmatch(r"receiving: frame (\d+) of (\d+) bytes", label.text())
@@ -130,9 +133,13 @@ def test_a_trickling_frame_is_shown_growing(
             pair = (int(match[1]), int(match[2]))
             if not seen or seen[-1] != pair:
                 seen.append(pair)
+            top = tab.table.mapTo(tab, QPoint(0, 0)).y()
+            if top != table_top:
+                moved.append(top)
         return len(seen) >= 3
 
     qtbot.waitUntil(growing, timeout=WAIT_MS)
+    assert not moved, "the records table moved while the frame was arriving"
     assert all(total == len(frame) for _, total in seen)
     assert [have for have, _ in seen] == sorted(have for have, _ in seen)
     # The window stays usable while it arrives.
