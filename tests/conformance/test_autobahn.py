@@ -34,10 +34,13 @@ def _expected(case_id: str) -> tuple[str, str] | None:
 PLAIN_CASES = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"]
 
 #: Groups 12-13 (permessage-deflate): 216 cases of 1000 messages each, up to 128 KiB.
-#: One after another they took over 10 minutes; with both groups side by side, three
-#: cases at a time in each, the echo compressed at zlib level 1 (the suite checks the
-#: deflate stream, not its ratio) and the fuzzing server in a process of its own,
-#: about three. Most of it is inflating and deflating 128 KiB messages in 1 KiB frames.
+#: One after another they took over 10 minutes. Here both groups run side by side,
+#: three cases at a time in each, the fuzzing server in a process of its own, and the
+#: echo is deflated at zlib level 0 (stored blocks): still a permessage-deflate stream
+#: under the negotiated window and context rules, which is what the suite checks, while
+#: what the engine inflates and records is the server's real compression. That takes
+#: about 100 s instead of 175 s at level 1; real compression of sent messages is
+#: tested in tests/protocols (test_compression_level_sets_how_hard_…).
 DEFLATE_PARALLEL = 3  # cases at a time in each of the two groups
 #: Group 13 negotiates deflate parameters: the server of 13.2, 13.5 and 13.6 asks the
 #: client not to take over context, which it may only do when the offer says the
@@ -95,14 +98,14 @@ def test_autobahn_deflate_cases() -> None:
                 compression=True,
                 keep=False,
                 parallel=DEFLATE_PARALLEL,
-                compression_level=1,
+                compression_level=0,
             ),
             run_suite(
                 ["13.*"],
                 compression=True,
                 keep=False,
                 parallel=DEFLATE_PARALLEL,
-                compression_level=1,
+                compression_level=0,
                 deflate_offer=DEFLATE_OFFER_13,
             ),
         )
