@@ -452,7 +452,7 @@ class WebSocketConnection:
                     payload = bytes(
                         deflate.decode(Frame(opcode, payload, True, True), max_size=limit).data
                     )
-                except (ProtocolError, PayloadTooBig) as exc:
+                except Exception as exc:  # the library's parser catches them all too
                     failure = exc
                     break
             if kind == "text" and not payload.isascii():
@@ -493,8 +493,10 @@ class WebSocketConnection:
         elif isinstance(exc, UnicodeDecodeError):
             p.text_error = exc
             p.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
-        else:
+        elif isinstance(exc, ProtocolError):
             p.fail(CloseCode.PROTOCOL_ERROR, str(exc))
+        else:  # details may be sensitive: the library sends 1011 without them
+            p.fail(CloseCode.INTERNAL_ERROR)
         p.parser_exc = exc
 
     @property
