@@ -424,7 +424,7 @@ class CaptureStore:
         if fields is not None:
             return fields
         number = ref[len(FIELD_SET_REF) :]
-        if not number.isdigit() or len(number) > 18:
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
             raise CaptureError(f"its field set reference {ref[:24]!r} is not a number")
         try:
             row = self._conn.execute(

@@ -324,6 +324,7 @@ def shared_fields_capture(new_store) -> Path:
         (["UPDATE field_sets SET fields = '[1, 2]'"], "field set 1 is not a JSON object"),
         (["UPDATE field_sets SET fields = '{broken'"], "field set 1 is not valid JSON"),
         (["UPDATE records SET fields = '=x1' WHERE seq = 7"], "is not a number"),
+        (["UPDATE records SET fields = '=²' WHERE seq = 7"], "is not a number"),
         (["UPDATE records SET fields = '=99999999999999999999999'"], "is not a number"),
         (["DROP TABLE field_sets"], "table field_sets is missing"),
     ],
