@@ -100,7 +100,8 @@ FIELD_SET_REF = "="
 PAYLOAD_AT = 2
 #: SQL for a record's payload bytes, the wire bytes when it has none (search).
 PAYLOAD_SQL = (
-    "CASE WHEN payload_is_wire >= 2 THEN substr(wire, payload_is_wire - 1)"
+    f"CASE WHEN payload_is_wire >= {PAYLOAD_AT}"
+    f" THEN substr(wire, payload_is_wire - {PAYLOAD_AT - 1})"  # substr counts from 1
     " ELSE coalesce(payload, wire) END"
 )
 

@@ -245,16 +245,17 @@ class CaptureStore:
 
         Records must come numbered 0, 1, 2, ... in order, as the Recorder numbers them.
         """
-        pending = self._pending
-        pending.append(record)
-        if len(pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
-            self._commit()
+        self._pending.append(record)
+        self._commit_if_due()
 
     def write_many(self, records: list[Record]) -> None:
         """Take several records in order at once (the Recorder's batch path)."""
-        pending = self._pending
-        pending.extend(records)
-        if len(pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
+        self._pending.extend(records)
+        self._commit_if_due()
+
+    def _commit_if_due(self) -> None:
+        """Commit when the batch is full or the interval has passed."""
+        if len(self._pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
             self._commit()
 
     def flush(self) -> None:

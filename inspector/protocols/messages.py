@@ -33,19 +33,19 @@ class MessageQueue:
 
     def append(self, kind: str, body: bytes) -> None:
         """Queue one message; let the oldest go while the queue is over its bounds."""
-        queue = self._queue
-        queue.append((kind, body))
+        self._queue.append((kind, body))
         self._bytes += len(body)
-        while len(queue) > 1 and (self._bytes > self.max_bytes or len(queue) > self.max_messages):
-            _kind, old = queue.popleft()
-            self._bytes -= len(old)
-            self.dropped += 1
+        self._trim()
 
     def extend(self, messages: list[tuple[str, bytes]], size: int) -> None:
         """Queue several messages of ``size`` bytes in all, as :meth:`append` would."""
-        queue = self._queue
-        queue.extend(messages)
+        self._queue.extend(messages)
         self._bytes += size
+        self._trim()
+
+    def _trim(self) -> None:
+        """Let the oldest messages go while the queue is over its bounds."""
+        queue = self._queue
         while len(queue) > 1 and (self._bytes > self.max_bytes or len(queue) > self.max_messages):
             _kind, old = queue.popleft()
             self._bytes -= len(old)

@@ -809,18 +809,12 @@ def _worth_carrying(rest: bytes, limit: int | None, deflate: bool = False) -> bo
     have = len(rest)
     if not have or not (rest[0] in (0x81, 0x82) or (deflate and rest[0] in (0xC1, 0xC2))):
         return False
-    if have < 2:
-        return True
-    length = rest[1]
-    if length < 126:
-        whole = 2 + length
-    elif length == 126:
-        if have < 4:
-            return True
-        length = (rest[2] << 8) | rest[3]
-        whole = 4 + length
-    else:
-        return False
+    if have < 2 or (rest[1] == 126 and have < 4):
+        return True  # the length is not here yet
+    whole = _plain_frame_size(rest)
+    if whole is None:
+        return False  # masked, or a 64-bit length: the library's to handle
+    length = whole - (2 if rest[1] < 126 else 4)
     return have < whole <= CARRY_MAX and (limit is None or length <= limit)
 
 
