@@ -65,6 +65,13 @@ def _probe(argv: list[str], stdout: TextIO | None, stderr: TextIO) -> int:
     from inspector.core.endpoints import parse_endpoint
 
     args = build_probe_parser().parse_args(argv)
+    if not args.compression:
+        for flag, value in (("--compression-level", args.compression_level),
+                            ("--deflate-offer", args.deflate_offer)):  # fmt: skip
+            if value is not None:
+                stderr.write(f"inspector probe: {flag} asks for compression; --no-compress "
+                             "turns it off (drop one of them)\n")  # fmt: skip
+                return 2
     try:
         endpoint = parse_endpoint(args.url)
     except EndpointError as exc:

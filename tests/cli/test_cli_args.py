@@ -89,6 +89,8 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
         (["probe", "ws://h/", "--framing", "xml"], "--framing"),
         (["probe", "ws://h/", "--compression-level", "10"], "--compression-level"),
         (["probe", "ws://h/", "--deflate-offer", "zip=1"], "unknown permessage-deflate"),
+        (["probe", "ws://h/", "--no-compress", "--compression-level", "1"], "--no-compress"),
+        (["probe", "ws://h/", "--deflate-offer", "", "--no-compress"], "--deflate-offer asks"),
         (["probe", "ws://h/", "--bogus"], "--bogus"),
         (["probe", "ftp://h/"], "unknown scheme"),
         (["probe", "tcp://h"], "needs a port"),
