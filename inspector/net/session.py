@@ -420,12 +420,15 @@ def send_message(
 
 def create_session(endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> Session:
     """The session for ``endpoint``'s scheme (not yet open: await ``open()``)."""
-    from inspector.net.datagram import DatagramSession
-    from inspector.net.stream import StreamSession
-    from inspector.net.websocket import WebSocketSession
-
+    # Imported here, each only when asked for: a tcp:// probe never loads websockets.
     if endpoint.is_websocket:
+        from inspector.net.websocket import WebSocketSession
+
         return WebSocketSession(endpoint, options, recorder)
     if endpoint.is_datagram:
+        from inspector.net.datagram import DatagramSession
+
         return DatagramSession(endpoint, options, recorder)
+    from inspector.net.stream import StreamSession
+
     return StreamSession(endpoint, options, recorder)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 class TLSConfigError(InspectorError):
@@ -43,6 +44,8 @@ def _name(name: x509.Name) -> str:
 
 
 def _san(cert: x509.Certificate) -> list[str]:
+    from cryptography import x509
+
     try:
         extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except (x509.ExtensionNotFound, ValueError):
@@ -68,6 +71,9 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
     One parser for verified and unverified sessions alike, so the fields read the same;
     a certificate that cannot be parsed still gets its fingerprint and an ``error``.
     """
+    # Imported on first use: sessions without TLS (and the probe's start) need none of it.
+    from cryptography import x509
+
     info: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest(), "size": len(der)}
     try:
         cert = x509.load_der_x509_certificate(der)
