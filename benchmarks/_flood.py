@@ -184,20 +184,24 @@ def time_client(name: str, argv: Sequence[str], messages: int) -> ClientRun:
     return ClientRun(name, messages, wall, cpu, result.returncode)
 
 
-def report(title: str, runs: list[ClientRun], bare: str) -> str:
-    """A small Markdown table with the ratios to the bare client."""
-    base = next(run for run in runs if run.name == bare)
-    lines = [
-        f"### {title}",
-        "",
-        "| client | msgs/s | wall s | CPU s | rate vs bare | CPU vs bare | exit |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
+def report(
+    title: str, runs: list[ClientRun], bare: str, also: Sequence[tuple[str, str]] = ()
+) -> str:
+    """A small Markdown table with the ratios to the bare client, and to each client
+    named in ``also`` as (column label, client name)."""
+    bases = [("bare", bare), *also]
+    by_name = {run.name: run for run in runs}
+    lines = [f"### {title}", ""]
+    head = "| client | msgs/s | wall s | CPU s |"
+    for label, _ in bases:
+        head += f" rate vs {label} | CPU vs {label} |"
+    lines += [head + " exit |", "|---|" + "---:|" * (4 + 2 * len(bases))]
     for run in runs:
-        lines.append(
-            f"| {run.name} | {run.rate:,.0f} | {run.wall:.2f} | {run.cpu:.2f} | "
-            f"{run.rate / base.rate:.2f}x | {run.cpu / base.cpu:.2f}x | {run.returncode} |"
-        )
+        row = f"| {run.name} | {run.rate:,.0f} | {run.wall:.2f} | {run.cpu:.2f} |"
+        for _, name in bases:
+            base = by_name[name]
+            row += f" {run.rate / base.rate:.2f}x | {run.cpu / base.cpu:.2f}x |"
+        lines.append(row + f" {run.returncode} |")
     return "\n".join(lines)
 
 

@@ -1,10 +1,13 @@
-"""TCP receive throughput: `inspector probe --framing lines` against a bare asyncio Protocol.
+"""TCP receive throughput: `inspector probe --framing lines` against bare asyncio Protocols.
 
 A server process writes 200,000 lines of 64 bytes in 1 MiB writes, then half-closes.
-Four clients take the same stream in turn, each in its own process: a bare asyncio
-Protocol counting newlines (the floor: it never makes a line), a bare asyncio Protocol
-cutting the stream into lines (what a line client does at the least), ``inspector probe
-tcp://… --framing lines --count N --quiet -o FILE`` and the same without ``-o``.
+Seven clients take the same stream in turn, each in its own process: a bare asyncio
+Protocol counting newlines (the floor: it never makes a line), one cutting the stream
+into lines (what a line client does at the least), one appending every read to an
+SQLite table (the least any client recording the stream to SQLite does), one storing
+every line as a row (a hand-written line recorder), ``inspector probe tcp://…
+--framing lines --count N --quiet -o FILE``, the same without ``-o``, and the probe
+recording each read (``--framing raw -o FILE``) like the SQLite client of reads.
 Run: ``.venv/bin/python benchmarks/tcp_flood.py [--messages N] [--size BYTES]``.
 """
 
@@ -17,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _flood import PYTHON, line_stream, report, run_all
+from _flood import CLIENT_TIMEOUT, PYTHON, line_stream, report, run_all
 
 BARE_CLIENT = """
 import asyncio, sys
@@ -57,6 +60,68 @@ SPLITTING_CLIENT = BARE_CLIENT.replace(
 )
 assert SPLITTING_CLIENT != BARE_CLIENT
 
+#: A bare Protocol that also records into an SQLite table (WAL, synchronous=NORMAL, a
+#: commit per MiB received), counting newlines to know when to stop. STORE is what it
+#: keeps of each read.
+SQLITE_CLIENT = """
+import asyncio, sqlite3, sys, time
+
+db = sqlite3.connect(sys.argv[3], isolation_level=None)
+db.execute("PRAGMA journal_mode = WAL")
+db.execute("PRAGMA synchronous = NORMAL")
+db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, t_ns INTEGER, wire BLOB)")
+INSERT = "INSERT INTO records VALUES (?, ?, ?)"
+
+class Recorder(asyncio.Protocol):
+    seq = unflushed = 0
+    held = b""
+    def __init__(self, count, done):
+        self.left, self.done = count, done
+    def connection_made(self, transport):
+        self.transport = transport
+        db.execute("BEGIN")
+    def data_received(self, data):
+        t_ns = time.monotonic_ns()
+STORE
+        self.unflushed += len(data)
+        if self.unflushed >= 1 << 20:
+            db.execute("COMMIT")
+            db.execute("BEGIN")
+            self.unflushed = 0
+        self.left -= data.count(b"\\n")
+        if self.left <= 0 and not self.done.done():
+            self.done.set_result(None)
+            self.transport.close()
+    def connection_lost(self, exc):
+        if not self.done.done():
+            self.done.set_exception(ConnectionError("closed early"))
+
+async def main(port, count):
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    await loop.create_connection(lambda: Recorder(count, done), "127.0.0.1", port)
+    await done
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+db.execute("COMMIT")
+"""
+
+#: The least any client recording the stream to SQLite does: a row per read.
+READS_TO_SQLITE_CLIENT = SQLITE_CLIENT.replace(
+    "STORE",
+    """        db.execute(INSERT, (self.seq, t_ns, data))
+        self.seq += 1""",
+)
+
+#: A hand-written line recorder: a row per line (seq, the read's time, the line).
+LINES_TO_SQLITE_CLIENT = SQLITE_CLIENT.replace(
+    "STORE",
+    """        lines = (self.held + data).split(b"\\n")
+        self.held = lines.pop()
+        db.executemany(INSERT, [(self.seq + i, t_ns, line) for i, line in enumerate(lines)])
+        self.seq += len(lines)""",
+)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,11 +142,24 @@ def main() -> int:
             ("bare asyncio Protocol", lambda port: [PYTHON, "-c", BARE_CLIENT, str(port), str(n)]),
             ("bare asyncio Protocol, lines split",
              lambda port: [PYTHON, "-c", SPLITTING_CLIENT, str(port), str(n)]),
+            ("bare Protocol, each read into SQLite",
+             lambda port: [PYTHON, "-c", READS_TO_SQLITE_CLIENT, str(port), str(n),
+                           str(Path(tmp) / "reads.sqlite")]),
+            ("bare Protocol, each line into SQLite",
+             lambda port: [PYTHON, "-c", LINES_TO_SQLITE_CLIENT, str(port), str(n),
+                           str(Path(tmp) / "lines.sqlite")]),
             ("inspector probe -o FILE", probe("-o", capture)),
             ("inspector probe", probe()),
+            # Raw framing records each read (as the SQLite client above does); it ends
+            # when the server closes, as --count counts reads here.
+            ("inspector probe --framing raw -o FILE",
+             lambda port: [PYTHON, "-m", "inspector", "probe", f"tcp://127.0.0.1:{port}",
+                           "--framing", "raw", "--wait", str(CLIENT_TIMEOUT), "--quiet",
+                           "-o", str(Path(tmp) / "raw.sqlite")]),
         ]  # fmt: skip
         runs = run_all("tcp", line_stream(n, args.size), clients, n)
-    print(report(f"TCP: {n:,} lines of {args.size} bytes", runs, clients[0][0]))
+    also = [("reads→SQLite", clients[2][0]), ("lines→SQLite", clients[3][0])]
+    print(report(f"TCP: {n:,} lines of {args.size} bytes", runs, clients[0][0], also))
     return 0 if all(run.returncode == 0 for run in runs) else 1
 
 
