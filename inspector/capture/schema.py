@@ -18,10 +18,12 @@ from typing import Any
 
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record, make_record
+from inspector.core.runs import LINES, MessageRun
 
 #: Bump when an older reader would misread a file written by this version.
 #: 2: field_sets, and records.fields may be a reference "=ID" to one of them.
-SCHEMA_VERSION = 2
+#: 3: run rows (payload_is_wire < 0): one row holds the lines of one read.
+SCHEMA_VERSION = 3
 #: ``PRAGMA application_id``: the bytes "SKCP" (Socket Inspector CaPture), at offset 68.
 APPLICATION_ID = 0x534B4350
 APPLICATION = "socket-inspector"
@@ -104,6 +106,13 @@ PAYLOAD_SQL = (
     f" THEN substr(wire, payload_is_wire - {PAYLOAD_AT - 1})"  # substr counts from 1
     " ELSE coalesce(payload, wire) END"
 )
+
+#: payload_is_wire = -N (schema 3): the row is a run of N records, the lines of one read
+#: (core.runs.MessageRun): ``wire`` holds them back to back, ``seq`` is the first one's.
+#: The last seq a row stands for, in SQL (a run's last line; the row's own seq else).
+LAST_SEQ_SQL = "seq + (CASE WHEN payload_is_wire < 0 THEN -payload_is_wire - 1 ELSE 0 END)"
+#: The fields stored with a run row (one shared object, so it is encoded once).
+RUN_FIELDS: Mapping[str, Any] = {"framing": LINES}
 
 INSERT_RECORD = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: Rows per INSERT statement: one statement step per 64 rows is ~30% faster (measured).
@@ -260,14 +269,14 @@ def insert_field_sets(conn: sqlite3.Connection, field_sets: FieldSets | None) ->
 
 def encode_rows(
     session_id: int,
-    records: list[Record],
+    records: list[Record | MessageRun],
     *,
     careful: bool = False,
     field_sets: FieldSets | None = None,
 ) -> list[Row]:
     """Rows for INSERT_RECORD; a payload equal to the wire bytes (payload_is_wire=1) or
     to their tail from offset N (payload_is_wire=N+2: a frame's payload after its
-    header) is not stored again.
+    header) is not stored again. A MessageRun becomes one run row (payload_is_wire=-N).
 
     ``careful`` makes every value storable whatever its type or size (slower; fields
     are then stored inline). With ``field_sets``, repeated fields become references.
@@ -310,7 +319,9 @@ def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
         conn.executemany(INSERT_RECORD, rows[whole:])
 
 
-def _encode_fast(session_id: int, records: list[Record], field_sets: FieldSets | None) -> list[Row]:
+def _encode_fast(
+    session_id: int, records: list[Record | MessageRun], field_sets: FieldSets | None
+) -> list[Row]:
     """The hot path: records made by the Recorder, with well-typed values."""
     rows: list[Row] = []
     append = rows.append
@@ -320,6 +331,9 @@ def _encode_fast(session_id: int, records: list[Record], field_sets: FieldSets |
     last_text: str | None = None
     repeated = False
     for record in records:
+        if type(record) is MessageRun:
+            append(_run_row(session_id, record, share))
+            continue
         wire = record.wire
         payload = record.payload
         if payload is None:
@@ -355,6 +369,21 @@ def _encode_fast(session_id: int, records: list[Record], field_sets: FieldSets |
     return rows
 
 
+def _run_row(session_id: int, run: MessageRun, share: Callable[[str], str] = str) -> Row:
+    """The row of a run: its lines' bytes, its first seq, -count as payload_is_wire."""
+    return (
+        session_id,
+        run.seq,
+        run.t_ns,
+        _DIR_TEXT[run.direction],
+        _KIND_TEXT[run.kind],
+        run.wire,
+        None,
+        -run.count,
+        share(dump_json(RUN_FIELDS)),
+    )
+
+
 def _as_bytes(value: Any) -> bytes:
     """Bytes of a wire/payload value, whatever a producer handed over."""
     if isinstance(value, bytes | bytearray | memoryview):
@@ -362,8 +391,10 @@ def _as_bytes(value: Any) -> bytes:
     return str(value).encode("utf-8", "replace")
 
 
-def _encode_careful(session_id: int, record: Record) -> Row:
+def _encode_careful(session_id: int, record: Record | MessageRun) -> Row:
     """One row from a record whose values may be of unexpected types; never raises."""
+    if type(record) is MessageRun:  # made by the Recorder from bytes: nothing odd in it
+        return _run_row(session_id, record)
     wire = _as_bytes(record.wire)
     payload = None if record.payload is None else _as_bytes(record.payload)
     same = 0
@@ -386,11 +417,48 @@ def _encode_careful(session_id: int, record: Record) -> Row:
 FieldSetResolver = Callable[[str], "dict[str, Any]"]
 
 
+def decode_rows(
+    row: tuple[Any, ...], resolve: FieldSetResolver | None = None, runs: bool = True
+) -> list[Record]:
+    """The records a row of RECORD_COLUMNS stands for: one, or a run's lines (schema 3;
+    ``runs`` False for older files, where a run row is damage)."""
+    same = row[6]
+    if type(same) is not int or same >= 0 or not runs:
+        return [decode_row(row, resolve)]
+    seq, t_ns, dir_text, kind_text, wire, payload, count, fields_text = row
+    first = decode_row((seq, t_ns, dir_text, kind_text, wire, payload, 0, fields_text), resolve)
+    count = -count
+    if (
+        first.kind is not Kind.MESSAGE
+        or first.direction is Direction.META
+        or first.fields.get("framing") != LINES
+        or payload is not None
+    ):
+        raise CaptureError(
+            f"record {seq} of the capture is damaged: payload_is_wire {-count} marks a run "
+            "of lines, but it is not one (not 0, 1 or an offset inside the wire bytes)"
+        )
+    records = MessageRun(seq, t_ns, first.direction, first.kind, wire, count).records()
+    if len(records) != count or not wire.endswith(b"\n"):
+        raise CaptureError(
+            f"record {seq} of the capture is damaged: its run holds {len(records)} lines, "
+            f"not {count}"
+        )
+    return records
+
+
+def row_end(row: tuple[Any, ...]) -> int:
+    """The seq after the last record of a (checked) row of RECORD_COLUMNS."""
+    same = row[6]
+    return row[0] + (-same if type(same) is int and same < 0 else 1)
+
+
 def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) -> Record:
     """A Record from a row of RECORD_COLUMNS; CaptureError if the row is damaged.
 
     ``resolve`` turns a field-set reference ("=ID", schema 2) into its fields; it
-    raises CaptureError when the file has no such set.
+    raises CaptureError when the file has no such set. A run row is damage here: read
+    rows with :func:`decode_rows`.
     """
     seq, t_ns, dir_text, kind_text, wire, payload, same, fields_text = row
     if type(seq) is not int:

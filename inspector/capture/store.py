@@ -46,18 +46,23 @@ from inspector.capture.schema import (
     FieldSets,
     Row,
     check_schema,
-    decode_row,
+    decode_rows,
     decode_session,
     dump_json,
     encode_rows,
     insert_field_sets,
     insert_rows,
     load_json_object,
+    row_end,
 )
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.records import Record
+from inspector.core.runs import MessageRun
+
+#: What the store buffers: single records, and runs of lines (one row each).
+Pending = Record | MessageRun
 
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
@@ -93,7 +98,10 @@ class CaptureStore:
         self.writable = writable
         self._clock = clock
         self._file_count = file_count
-        self._pending: list[Record] = []
+        self._pending: list[Pending] = []
+        self._pending_count = 0  # records in _pending (a run counts its lines)
+        #: Run rows are valid in files of schema 3 on; an older file holding one is damaged.
+        self._runs = True
         self._commit_interval = commit_interval
         self._batch_limit = BATCH_LIMIT if writable else 1 << 62
         self._commit_due = time.monotonic() + commit_interval if writable else float("inf")
@@ -172,12 +180,12 @@ class CaptureStore:
                 if not found:
                     raise CaptureError(f"{name} has no session {session_id}")
                 session = found[0]
-            # Two single-aggregate queries: each is one B-tree descent, where count(*)
-            # would read the whole index. Holes are found as pages are read.
-            where = "FROM records WHERE session_id = ?"
-            (low,) = conn.execute(f"SELECT min(seq) {where}", (session.id,)).fetchone()
-            (high,) = conn.execute(f"SELECT max(seq) {where}", (session.id,)).fetchone()
-            count = _checked_count(low, high, name)
+            # Two queries of one B-tree descent each, where count(*) would read the
+            # whole index. Holes are found as pages are read.
+            (low,) = conn.execute(
+                "SELECT min(seq) FROM records WHERE session_id = ?", (session.id,)
+            ).fetchone()
+            count = _checked_count(low, _last_seq(conn, session.id, version >= 3), name)
         except CaptureError:
             if conn is not None:
                 conn.close()
@@ -189,6 +197,7 @@ class CaptureStore:
         store = cls(conn, path, session, writable=False, file_count=count)
         if version < 2:  # field sets came with schema 2: a reference is damage here
             store._resolve = None
+        store._runs = version >= 3
         return store
 
     # -- state ------------------------------------------------------------------
@@ -211,7 +220,7 @@ class CaptureStore:
     @property
     def unsaved(self) -> int:
         """How many records exist only in memory (buffered, or kept after a write failure)."""
-        return len(self._pending)
+        return self._pending_count
 
     def sessions(self) -> list[CaptureSession]:
         """Every session held in the file, by id."""
@@ -228,9 +237,7 @@ class CaptureStore:
         if self.writable:
             return self.count()
         with self._reading():
-            (high,) = self._conn.execute(
-                "SELECT max(seq) FROM records WHERE session_id = ?", (self._session.id,)
-            ).fetchone()
+            high = _last_seq(self._conn, self._session.id, self._runs)
             found = [s for s in _read_sessions(self._conn) if s.id == self._session.id]
         if type(high) is int and self._file_count <= high < MAX_RECORDS:
             self._file_count = high + 1
@@ -246,11 +253,19 @@ class CaptureStore:
         Records must come numbered 0, 1, 2, ... in order, as the Recorder numbers them.
         """
         self._pending.append(record)
+        self._pending_count += 1
         self._commit_if_due()
 
     def write_many(self, records: list[Record]) -> None:
         """Take several records in order at once (the Recorder's batch path)."""
         self._pending.extend(records)
+        self._pending_count += len(records)
+        self._commit_if_due()
+
+    def write_run(self, run: MessageRun) -> None:
+        """Take the lines of one read as one run (stored as one row; see core.runs)."""
+        self._pending.append(run)
+        self._pending_count += run.count
         self._commit_if_due()
 
     def _commit_if_due(self) -> None:
@@ -322,8 +337,9 @@ class CaptureStore:
         except Exception as exc:  # never into the session: the file failed, keep records
             self._fail(exc)
             return
-        self._file_count += len(batch)
+        self._file_count += self._pending_count
         self._pending = []
+        self._pending_count = 0
         self._commit_due = time.monotonic() + self._commit_interval
 
     def _insert(self, rows: list[Row]) -> None:
@@ -372,7 +388,7 @@ class CaptureStore:
 
     def count(self) -> int:
         """How many records the session has (committed and buffered)."""
-        return self._file_count + len(self._pending)
+        return self._file_count + self._pending_count
 
     def records(self, start: int, limit: int) -> list[Record]:
         """Up to ``limit`` records from seq ``start`` on, in order."""
@@ -382,39 +398,64 @@ class CaptureStore:
             return []
         result: list[Record] = []
         if start < self._file_count:
+            stop = min(self._file_count, start + limit)
             with self._reading():
+                # From the row holding ``start`` (a run row may begin before it).
                 rows = self._conn.execute(
-                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ?"
-                    " AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
-                    (self._session.id, start, self._file_count, limit),
+                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq >="
+                    " coalesce((SELECT max(seq) FROM records WHERE session_id = ? AND seq <= ?),"
+                    " 0) AND seq < ? ORDER BY seq LIMIT ?",
+                    (self._session.id, self._session.id, start, stop, stop - start),
                 ).fetchall()
-                for offset, row in enumerate(rows):
-                    if row[0] != start + offset:
-                        raise self._missing(start + offset)
-                if len(rows) < min(limit, self._file_count - start):
-                    raise self._missing(start + len(rows))
-                result = [decode_row(row, self._resolve) for row in rows]
+                expected = start
+                for row in rows:
+                    records = decode_rows(row, self._resolve, self._runs)
+                    first = records[0].seq
+                    end = first + len(records)
+                    # Only the first row may begin before ``start`` (a run holding it).
+                    if first > expected or end <= expected or (result and first != expected):
+                        raise self._missing(expected)
+                    result.extend(records[expected - first : stop - first])
+                    expected = end
+                if expected < stop:
+                    raise self._missing(expected)
         if len(result) < limit and self._pending:
-            index = bisect.bisect_left(self._pending, start, key=_seq_of)
-            result.extend(self._pending[index : index + limit - len(result)])
+            result.extend(self._pending_records(start + len(result), limit - len(result)))
         return result
+
+    def _pending_records(self, start: int, limit: int) -> list[Record]:
+        """Up to ``limit`` buffered records from seq ``start`` on (runs made into records)."""
+        pending = self._pending
+        index = max(0, bisect.bisect_right(pending, start, key=_seq_of) - 1)
+        out: list[Record] = []
+        for item in pending[index:]:
+            if type(item) is MessageRun:
+                if item.end <= start:
+                    continue
+                out.extend(item.records()[max(0, start - item.seq) :])
+            elif item.seq >= start:
+                out.append(item)
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
     def record(self, seq: int) -> Record:
         """The record numbered ``seq``; CaptureError if there is none."""
         self._check_open()
         pending = self._pending
         if pending and seq >= pending[0].seq:
-            index = bisect.bisect_left(pending, seq, key=_seq_of)
-            if index < len(pending) and pending[index].seq == seq:
-                return pending[index]
+            found = self._pending_records(seq, 1)
+            if found and found[0].seq == seq:
+                return found[0]
         else:
             with self._reading():
                 row = self._conn.execute(
-                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq = ?",
+                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq <= ?"
+                    " ORDER BY seq DESC LIMIT 1",
                     (self._session.id, seq),
                 ).fetchone()
-                if row is not None:
-                    return decode_row(row, self._resolve)
+                if row is not None and type(row[0]) is int and seq < row_end(row):
+                    return decode_rows(row, self._resolve, self._runs)[seq - row[0]]
                 if 0 <= seq < self._file_count:
                     raise self._missing(seq)
         raise CaptureError(f"capture file {self.path} has no record {seq}")
@@ -464,27 +505,46 @@ class CaptureStore:
         dir_values = {str(d) for d in directions} if directions is not None else None
         kind_values = {str(k) for k in kinds} if kinds is not None else None
         seqs: list[int] = []
+
+        def take(records: Iterable[Record]) -> None:
+            for record in records:
+                data = record.payload if record.payload is not None else record.wire
+                if predicate is None or predicate(bytes(data)):
+                    seqs.append(record.seq)
+
         if self._file_count:
-            sql = "SELECT seq FROM records WHERE session_id = ? AND seq < ?"
+            where = "WHERE session_id = ? AND seq < ?"
             params: list[Any] = [self._session.id, self._file_count]
             for column, values in (("dir", dir_values), ("kind", kind_values)):
                 if values is not None:
-                    sql += f" AND {column} IN ({', '.join('?' * len(values))})"
+                    where += f" AND {column} IN ({', '.join('?' * len(values))})"
                     params.extend(sorted(values))
+            single = "" if predicate is None else f" AND si_match({PAYLOAD_SQL})"
             if predicate is not None:
                 self._conn.create_function("si_match", 1, predicate, deterministic=True)
-                sql += f" AND si_match({PAYLOAD_SQL})"
             with self._reading():
-                seqs = [row[0] for row in self._conn.execute(sql + " ORDER BY seq", params)]
-        for record in self._pending:
-            if dir_values is not None and record.direction.value not in dir_values:
+                # Single records are matched in SQL; a run's lines in Python, run by run.
+                run = "payload_is_wire < 0" if self._runs else "0"
+                cursor = self._conn.execute(
+                    f"SELECT seq, 0 FROM records {where} AND NOT ({run}){single}"
+                    f" UNION ALL SELECT seq, 1 FROM records {where} AND {run} ORDER BY seq",
+                    params * 2,
+                )
+                for seq, is_run in cursor.fetchall():
+                    if not is_run:
+                        seqs.append(seq)
+                        continue
+                    row = self._conn.execute(
+                        f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq = ?",
+                        (self._session.id, seq),
+                    ).fetchone()
+                    take(decode_rows(row, self._resolve))
+        for item in self._pending:
+            if dir_values is not None and item.direction.value not in dir_values:
                 continue
-            if kind_values is not None and record.kind.value not in kind_values:
+            if kind_values is not None and item.kind.value not in kind_values:
                 continue
-            data = record.payload if record.payload is not None else record.wire
-            if predicate is not None and not predicate(bytes(data)):
-                continue
-            seqs.append(record.seq)
+            take(item.records() if type(item) is MessageRun else (item,))
         return seqs
 
     # -- saving elsewhere -------------------------------------------------------
@@ -523,9 +583,24 @@ def _as_stored(text: str) -> dict[str, Any]:
     return load_json_object(text, "a value just written")
 
 
-def _seq_of(record: Record) -> int:
-    """Sort key of records in the memory buffer."""
-    return record.seq
+def _seq_of(item: Pending) -> int:
+    """Sort key of the memory buffer (a run sorts by its first seq)."""
+    return item.seq
+
+
+def _last_seq(conn: sqlite3.Connection, session_id: int, runs: bool) -> Any:
+    """The seq of the session's last record in the file (None when it has none); the
+    last row is one B-tree descent, and a run row (schema 3) ends past its own seq."""
+    row = conn.execute(
+        "SELECT seq, payload_is_wire FROM records WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    seq, same = row
+    if runs and type(seq) is int and type(same) is int and same < 0:
+        return seq - same - 1
+    return seq
 
 
 def _read_sessions(conn: sqlite3.Connection) -> list[CaptureSession]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from inspector.core.clock import SessionClock
 from inspector.core.records import Direction, Kind, Record, make_record
+from inspector.core.runs import MessageRun
 
 
 class RecordSink(Protocol):
@@ -24,6 +25,9 @@ class RecordSink(Protocol):
 
     def write(self, record: Record) -> None:
         """Take one record; may buffer it."""
+
+    # Optional: ``write_many(records)`` takes a read's records in one call, and
+    # ``write_run(run)`` the lines of a read as one MessageRun (see core.runs).
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +178,44 @@ class Recorder:
             self.bytes_out += size
         self._hand_over(records, held + size)
 
-    def _hand_over(self, records: list[Record], held: int) -> None:
-        """Write new records (holding ``held`` bytes) to the sink, queue them for the
-        consumer, commit every ``flush_bytes`` and pause past the high watermarks."""
+    def record_run(self, direction: Direction, kind: Kind, t_ns: int, wire: bytes) -> int:
+        """Record the lines of one read (``wire``: whole lines back to back) as a run.
+
+        The same records as :meth:`record_many` with one item per line, but a sink
+        that takes runs (``write_run``) stores them as one, and the records are only
+        made when a consumer will take them. Returns how many lines there were.
+        """
+        count = wire.count(b"\n")
+        run = MessageRun(self._seq, t_ns, direction, kind, wire, count)
+        if self.capture_limit is not None or (
+            self.sink is not None and not hasattr(self.sink, "write_run")
+        ):
+            items = [(r.wire, r.payload, r.fields) for r in run.records()]
+            self.record_many(direction, kind, t_ns, items)
+            return count
+        self._seq += count
+        if direction is Direction.IN:
+            self.count_in += count
+            self.bytes_in += len(wire)
+        elif direction is Direction.OUT:
+            self.count_out += count
+            self.bytes_out += len(wire)
+        if self._consumed:  # queued as records: the lines and their bodies
+            self._hand_over(run.records(), 2 * len(wire), run)
+        else:
+            self._hand_over([], len(wire), run)
+        return count
+
+    def _hand_over(self, records: list[Record], held: int, run: MessageRun | None = None) -> None:
+        """Write new records (holding ``held`` bytes; or ``run``, whose records they
+        are) to the sink, queue them for the consumer, commit every ``flush_bytes``
+        and pause past the high watermarks."""
         sink = self.sink
         if sink is not None:
             write_many = getattr(sink, "write_many", None)
-            if write_many is not None and len(records) > 1:
+            if run is not None:
+                sink.write_run(run)  # type: ignore[attr-defined]
+            elif write_many is not None and len(records) > 1:
                 write_many(records)
             else:
                 for record in records:
@@ -191,7 +226,7 @@ class Recorder:
                 flush = getattr(sink, "flush", None)
                 if flush is not None:
                     flush()
-        if self._consumed:
+        if self._consumed and records:
             self._pending.extend(records)
             self._pending_bytes += held
             if not self._paused and (

@@ -14,6 +14,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.core.runs import cut_lines
 from inspector.net.resolve import Address, resolve
 from inspector.net.session import (
     CLOSE_TIMEOUT,
@@ -69,6 +70,8 @@ class StreamSession(Session):
         super().__init__(endpoint, options, recorder)
         self._transport: asyncio.Transport | None = None
         self._framer = make_framer(options.framing, options.max_size)
+        #: Line framing records the lines of a read as one run (Recorder.record_run).
+        self._lines = options.framing is Framing.LINES
         self._peer_eof = False
         self._shared_fields: dict[tuple[int, int], dict[str, object]] = {}
 
@@ -178,6 +181,12 @@ class StreamSession(Session):
         """Frame one read; every record it makes shares ``t_ns``."""
         if self.ended:
             return
+        if self._lines:
+            done = self._framer.feed_run(data)  # type: ignore[attr-defined]
+            if done is not None:  # None: a line may break the limit; feed() says which
+                if done:
+                    self._record_lines(done, t_ns)
+                return
         error: FramingError | None = None
         try:
             messages = self._framer.feed(data)
@@ -212,6 +221,14 @@ class StreamSession(Session):
             kind = Kind.MESSAGE
         self.recorder.record_many(Direction.IN, kind, t_ns, items)
         self._many_messages_in("data", [item[1] for item in items])
+
+    def _record_lines(self, done: bytes, t_ns: int) -> None:
+        """The whole lines of one read, recorded as one run (see core.runs)."""
+        count = self.recorder.record_run(Direction.IN, Kind.MESSAGE, t_ns, done)
+        if self.keep_messages:
+            self._many_messages_in("data", [body for _w, body, _r in cut_lines(done)])
+        else:
+            self._count_in += count
 
     def _flush_leftover(self, t_ns: int) -> None:
         """At the end of the stream, record bytes that never became a whole message."""

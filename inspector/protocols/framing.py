@@ -14,6 +14,7 @@ from typing import Protocol
 
 from inspector.core.errors import InspectorError
 from inspector.core.options import Framing
+from inspector.core.runs import cut_lines, line_ranges
 
 #: One framed message: (wire bytes, body, [[range name, start, end], ...]).
 FramedMessage = tuple[bytes, bytes, list]
@@ -79,7 +80,6 @@ class LineFramer:
     def __init__(self, max_size: int | None) -> None:
         self.max_size = max_size
         self._buffer = bytearray()
-        self._shapes: dict[tuple[int, int], list] = {}
 
     def feed(self, data: bytes) -> list[FramedMessage]:
         """Append ``data`` and return every complete line."""
@@ -89,38 +89,52 @@ class LineFramer:
         out: list[FramedMessage] = []
         last = buffer.rfind(b"\n", searched)
         if last >= 0:
-            # One split in C instead of a find per line: a stream of short lines is
-            # the common case, and this is its receive path.
-            pieces = bytes(buffer[:last]).split(b"\n")
-            limit = self.max_size
-            shapes = self._shapes
-            append = out.append
-            pos = 0
-            for piece in pieces:
-                size = len(piece) + 1
-                body = piece[:-1] if piece and piece[-1] == 0x0D else piece
-                if limit is not None and len(body) > limit:
-                    self._check(len(body), out, pos)
-                ranges = shapes.get((len(body), size))
-                if ranges is None:
-                    ranges = self._ranges(len(body), size)
-                append((piece + b"\n", body, ranges))
-                pos += size
+            lines = cut_lines(bytes(buffer[: last + 1]))
+            if self.max_size is not None:
+                pos = 0
+                for index, (wire, body, _ranges) in enumerate(lines):
+                    if len(body) > self.max_size:
+                        self._check(len(body), lines[:index], pos)
+                    pos += len(wire)
+            out = lines
             del buffer[: last + 1]
+        self._check(self._pending_body(), out, 0)
+        return out
+
+    def feed_run(self, data: bytes) -> bytes | None:
+        """Append ``data`` and return the complete lines as one piece of bytes (b"" when
+        none completed), for a :class:`~inspector.core.runs.MessageRun`.
+
+        Returns None, holding nothing of ``data``, when a line may break the size
+        limit: :meth:`feed` then takes the same bytes and says exactly which.
+        """
+        buffer = self._buffer
+        searched = len(buffer)
+        buffer += data
+        last = buffer.rfind(b"\n", searched)
+        limit = self.max_size
+        if last < 0:
+            if limit is not None and self._pending_body() > limit:
+                del buffer[searched:]
+                return None
+            return b""
+        done = bytes(buffer[: last + 1])
+        pending = len(buffer) - last - 1
+        if limit is not None and (
+            pending > limit or (last > limit and max(map(len, done.split(b"\n"))) > limit)
+        ):
+            del buffer[searched:]
+            return None
+        del buffer[: last + 1]
+        return done
+
+    def _pending_body(self) -> int:
+        """The length of the incomplete line, a trailing "\\r" not counted."""
+        buffer = self._buffer
         pending = len(buffer)
         if pending and buffer[-1] == 0x0D:
             pending -= 1
-        self._check(pending, out, 0)
-        return out
-
-    def _ranges(self, body_len: int, size: int) -> list:
-        """The byte ranges of a line (shared by every line of the same shape)."""
-        ranges: list = [["payload", 0, body_len]] if body_len else []
-        ranges.append(["terminator", body_len, size])
-        if len(self._shapes) >= 4096:
-            self._shapes.clear()
-        self._shapes[body_len, size] = ranges
-        return ranges
+        return pending
 
     def _check(self, body_len: int, done: list[FramedMessage], start: int) -> None:
         if self.max_size is not None and body_len > self.max_size:
@@ -140,13 +154,9 @@ class LineFramer:
         body = bytes(body)
         if body.endswith(b"\n"):
             text_len = len(body) - (2 if body.endswith(b"\r\n") else 1)
-            ranges: list = [["payload", 0, text_len]] if text_len else []
-            ranges.append(["terminator", text_len, len(body)])
-            return (body, body[:text_len], ranges)
+            return (body, body[:text_len], list(line_ranges(text_len, len(body))))
         wire = body + b"\n"
-        ranges = [["payload", 0, len(body)]] if body else []
-        ranges.append(["terminator", len(body), len(wire)])
-        return (wire, body, ranges)
+        return (wire, body, list(line_ranges(len(body), len(wire))))
 
 
 class LengthPrefixFramer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -240,6 +241,42 @@ def test_tcp_lines_framing(tcp_echo_server: servers.RunningServer) -> None:
     inbound = [r for r in records(result) if r["dir"] == "in" and r["kind"] == "message"]
     assert [bytes.fromhex(r["wire"]) for r in inbound] == [b"one\r\n", b"two\n"]
     assert inbound[0]["text"].rstrip("\r\n") == "one"
+
+
+def test_tcp_lines_capture_holds_every_line_printed_or_quiet(
+    hostile_server_factory: Any, tmp_path: Path
+) -> None:
+    """Lines cut across reads, empty lines, CRLF and an unfinished tail: the capture of
+    a printing probe (records made per line) and of a quiet one (lines stored as runs,
+    no record made) both read back as the lines the printing probe showed."""
+    pieces = [b"one\r\ntw", b"o\n\n", b"x" * 5000 + b"\n" + b"y\n" * 3000, b"three\r", b"\ntail"]
+    server = hostile_server_factory(HostileScript((*map(Write, pieces), Close())))
+    url = f"tcp://127.0.0.1:{server.port}"
+    printed_path, quiet_path = tmp_path / "printed.sockcap", tmp_path / "quiet.sockcap"
+    printed = probe(url, "--framing", "lines", "--json", "-o", str(printed_path))
+    quiet = probe(url, "--framing", "lines", "--quiet", "-o", str(quiet_path))
+    assert printed.returncode == 0 and quiet.returncode == 0, printed.stderr + quiet.stderr
+    shown = records(printed)
+    lines = [bytes.fromhex(r["wire"]) for r in shown if r["kind"] == "message"]
+    assert lines == [b"one\r\n", b"two\n", b"\n", b"x" * 5000 + b"\n", *[b"y\n"] * 3000,
+                     b"three\r\n"]  # fmt: skip
+    with CaptureStore.open(printed_path) as store:
+        kept = store.records(0, store.count())
+    assert [(r.seq, r.kind.value, r.wire.hex()) for r in kept] == [
+        (r["seq"], r["kind"], r["wire"]) for r in shown
+    ]
+    with CaptureStore.open(quiet_path) as store:
+        kept_quietly = store.records(0, store.count())
+    assert [(r.seq, r.kind) for r in kept_quietly] == [(r.seq, r.kind) for r in kept]
+    traffic = [(r.kind, r.wire, r.payload, r.fields) for r in kept if r.direction.value != "meta"]
+    assert traffic == [
+        (r.kind, r.wire, r.payload, r.fields) for r in kept_quietly if r.direction.value != "meta"
+    ]
+    assert len(traffic) == len(lines) + 1  # and the unfinished "tail"
+    with sqlite3.connect(quiet_path) as conn:
+        (runs,) = conn.execute("SELECT count(*) FROM records WHERE payload_is_wire < 0").fetchone()
+    conn.close()
+    assert 1 <= runs < len(lines) / 100  # a row per read, not per line
 
 
 def test_udp_send_hex(udp_echo_server: servers.RunningServer) -> None:

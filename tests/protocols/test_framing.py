@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inspector.core.options import Framing
+from inspector.core.runs import cut_lines
 from inspector.protocols.framing import FramingError, make_framer
 
 
@@ -122,3 +123,49 @@ def test_error_keeps_messages_completed_before_it() -> None:
         framer.feed(b"ok\nlong line\n")
     assert [body for _, body, _ in info.value.messages] == [b"ok"]
     assert info.value.offending == b"long line\n"
+
+
+def _feed_lines(chunks: list[bytes], max_size: int | None, runs: bool) -> tuple[list, object]:
+    """Messages of a line stream fed chunk by chunk, and how it ended (leftover, or
+    the error's text, messages and offending bytes). With ``runs``, each chunk goes
+    through feed_run first and the returned bytes are cut as a MessageRun would."""
+    framer = make_framer(Framing.LINES, max_size)
+    out: list = []
+    for chunk in chunks:
+        try:
+            if runs:
+                done = framer.feed_run(chunk)
+                if done is not None:
+                    out.extend(cut_lines(done))
+                    continue
+            out.extend(framer.feed(chunk))
+        except FramingError as exc:
+            return out + exc.messages, (str(exc), exc.offending)
+    return out, framer.leftover()
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([b"a", b"bc", b"\r", b"\n", b"\r\n", b"long line"]), max_size=12
+        ).map(b"".join),
+        max_size=8,
+    ),
+    st.one_of(st.none(), st.integers(0, 12)),
+)
+def test_feed_run_cuts_what_feed_cuts(chunks: list[bytes], max_size: int | None) -> None:
+    """Runs (the receive path of line framing) make the same lines, the same errors at
+    the same place and the same leftover as cutting each read into lines."""
+    assert _feed_lines(chunks, max_size, runs=True) == _feed_lines(chunks, max_size, runs=False)
+
+
+def test_feed_run_hands_back_a_read_that_may_break_the_limit() -> None:
+    framer = make_framer(Framing.LINES, 4)
+    assert framer.feed_run(b"ab\ncd") == b"ab\n"
+    assert framer.feed_run(b"e\r\n\n") == b"cde\r\n\n"  # "\r" is not part of the body
+    assert framer.feed_run(b"toolong\nx") is None  # a line over 4 bytes: feed() says so
+    assert framer.leftover() == b""  # nothing of the read was kept
+    assert framer.feed_run(b"xxxxx") is None  # the unfinished line is over the limit
+    assert framer.feed_run(b"") == b"" and framer.leftover() == b""
+    with pytest.raises(FramingError, match="line longer than the 4-byte limit"):
+        framer.feed(b"toolong\n")
