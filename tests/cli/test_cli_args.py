@@ -148,16 +148,18 @@ def test_main_help_lists_commands_options_and_examples() -> None:
 
 
 def test_probe_path_does_not_import_qt() -> None:
+    """Nor, for tcp://, websockets or cryptography: a probe in a script starts fast."""
     code = (
         "import sys; from inspector.__main__ import main; "
         "rc = main(['probe', 'tcp://127.0.0.1:1', '--timeout', '2', '--quiet']); "
         "assert 'PySide6' not in sys.modules and 'qasync' not in sys.modules, 'Qt loaded'; "
+        "assert not {'websockets', 'cryptography'} & set(sys.modules), 'loaded unused'; "
         "print('rc', rc)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
-    assert "Qt loaded" not in result.stderr
+    assert "Qt loaded" not in result.stderr and "loaded unused" not in result.stderr
     assert result.stdout.strip() == "rc 1", result.stderr
     assert "refused" in result.stderr
 
