@@ -18,11 +18,14 @@ from typing import Any
 
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record, make_record
-from inspector.core.runs import LINES, MessageRun
+from inspector.core.runs import LEN16, LEN32, LINES, MessageRun
+
+#: The framings whose messages a run row can hold.
+RUN_FRAMINGS = (LINES, LEN16, LEN32)
 
 #: Bump when an older reader would misread a file written by this version.
 #: 2: field_sets, and records.fields may be a reference "=ID" to one of them.
-#: 3: run rows (payload_is_wire < 0): one row holds the lines of one read.
+#: 3: run rows (payload_is_wire < 0): one row holds the framed messages of one read.
 SCHEMA_VERSION = 3
 #: ``PRAGMA application_id``: the bytes "SKCP" (Socket Inspector CaPture), at offset 68.
 APPLICATION_ID = 0x534B4350
@@ -107,12 +110,13 @@ PAYLOAD_SQL = (
     " ELSE coalesce(payload, wire) END"
 )
 
-#: payload_is_wire = -N (schema 3): the row is a run of N records, the lines of one read
-#: (core.runs.MessageRun): ``wire`` holds them back to back, ``seq`` is the first one's.
-#: The last seq a row stands for, in SQL (a run's last line; the row's own seq else).
+#: payload_is_wire = -N (schema 3): the row is a run of N records, the framed messages of
+#: one read (core.runs.MessageRun): ``wire`` holds them back to back, ``seq`` is the first
+#: one's, ``fields`` names the framing.
+#: The last seq a row stands for, in SQL (a run's last message; the row's own seq else).
 LAST_SEQ_SQL = "seq + (CASE WHEN payload_is_wire < 0 THEN -payload_is_wire - 1 ELSE 0 END)"
-#: The fields stored with a run row (one shared object, so it is encoded once).
-RUN_FIELDS: Mapping[str, Any] = {"framing": LINES}
+#: The fields stored with a run row, by framing (shared objects, each encoded once).
+RUN_FIELDS: dict[str, Mapping[str, Any]] = {name: {"framing": name} for name in RUN_FRAMINGS}
 
 INSERT_RECORD = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: Rows per INSERT statement: one statement step per 64 rows is ~30% faster (measured).
@@ -370,7 +374,7 @@ def _encode_fast(
 
 
 def _run_row(session_id: int, run: MessageRun, share: Callable[[str], str] = str) -> Row:
-    """The row of a run: its lines' bytes, its first seq, -count as payload_is_wire."""
+    """The row of a run: its messages' bytes, its first seq, -count as payload_is_wire."""
     return (
         session_id,
         run.seq,
@@ -380,7 +384,7 @@ def _run_row(session_id: int, run: MessageRun, share: Callable[[str], str] = str
         run.wire,
         None,
         -run.count,
-        share(dump_json(RUN_FIELDS)),
+        share(dump_json(RUN_FIELDS[run.framing])),
     )
 
 
@@ -420,29 +424,30 @@ FieldSetResolver = Callable[[str], "dict[str, Any]"]
 def decode_rows(
     row: tuple[Any, ...], resolve: FieldSetResolver | None = None, runs: bool = True
 ) -> list[Record]:
-    """The records a row of RECORD_COLUMNS stands for: one, or a run's lines (schema 3;
-    ``runs`` False for older files, where a run row is damage)."""
+    """The records a row of RECORD_COLUMNS stands for: one, or a run's messages (schema
+    3; ``runs`` False for older files, where a run row is damage)."""
     same = row[6]
     if type(same) is not int or same >= 0 or not runs:
         return [decode_row(row, resolve)]
     seq, t_ns, dir_text, kind_text, wire, payload, count, fields_text = row
     first = decode_row((seq, t_ns, dir_text, kind_text, wire, payload, 0, fields_text), resolve)
     count = -count
+    framing = first.fields.get("framing")
     if (
         first.kind is not Kind.MESSAGE
         or first.direction is Direction.META
-        or first.fields.get("framing") != LINES
+        or framing not in RUN_FRAMINGS
         or payload is not None
     ):
         raise CaptureError(
             f"record {seq} of the capture is damaged: payload_is_wire {-count} marks a run "
-            "of lines, but it is not one (not 0, 1 or an offset inside the wire bytes)"
+            "of framed messages, but it is not one (not 0, 1 or an offset inside the wire)"
         )
-    records = MessageRun(seq, t_ns, first.direction, first.kind, wire, count).records()
-    if len(records) != count or not wire.endswith(b"\n"):
+    records = MessageRun(seq, t_ns, first.direction, first.kind, wire, count, framing).records()
+    if len(records) != count or sum(len(record.wire) for record in records) != len(wire):
         raise CaptureError(
-            f"record {seq} of the capture is damaged: its run holds {len(records)} lines, "
-            f"not {count}"
+            f"record {seq} of the capture is damaged: its run holds {len(records)} whole "
+            f"messages of {framing} framing in {len(wire)} bytes, not {count}"
         )
     return records
 

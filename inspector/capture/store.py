@@ -61,7 +61,7 @@ from inspector.core.errors import CaptureError
 from inspector.core.records import Record
 from inspector.core.runs import MessageRun
 
-#: What the store buffers: single records, and runs of lines (one row each).
+#: What the store buffers: single records, and runs of framed messages (one row each).
 Pending = Record | MessageRun
 
 #: Commit at once when this many records are buffered, whatever the interval.
@@ -99,7 +99,7 @@ class CaptureStore:
         self._clock = clock
         self._file_count = file_count
         self._pending: list[Pending] = []
-        self._pending_count = 0  # records in _pending (a run counts its lines)
+        self._pending_count = 0  # records in _pending (a run counts its messages)
         #: Run rows are valid in files of schema 3 on; an older file holding one is damaged.
         self._runs = True
         self._commit_interval = commit_interval
@@ -263,7 +263,7 @@ class CaptureStore:
         self._commit_if_due()
 
     def write_run(self, run: MessageRun) -> None:
-        """Take the lines of one read as one run (stored as one row; see core.runs)."""
+        """Take the framed messages of one read as one run (stored as one row; see core.runs)."""
         self._pending.append(run)
         self._pending_count += run.count
         self._commit_if_due()
@@ -523,7 +523,7 @@ class CaptureStore:
             if predicate is not None:
                 self._conn.create_function("si_match", 1, predicate, deterministic=True)
             with self._reading():
-                # Single records are matched in SQL; a run's lines in Python, run by run.
+                # Single records are matched in SQL; a run's messages in Python, run by run.
                 run = "payload_is_wire < 0" if self._runs else "0"
                 cursor = self._conn.execute(
                     f"SELECT seq, 0 FROM records {where} AND NOT ({run}){single}"

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from inspector.core.clock import SessionClock
 from inspector.core.records import Direction, Kind, Record, make_record
-from inspector.core.runs import MessageRun
+from inspector.core.runs import LINES, MessageRun
 
 
 class RecordSink(Protocol):
@@ -27,7 +27,7 @@ class RecordSink(Protocol):
         """Take one record; may buffer it."""
 
     # Optional: ``write_many(records)`` takes a read's records in one call, and
-    # ``write_run(run)`` the lines of a read as one MessageRun (see core.runs).
+    # ``write_run(run)`` the framed messages of a read as one MessageRun (see core.runs).
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,21 +178,29 @@ class Recorder:
             self.bytes_out += size
         self._hand_over(records, held + size)
 
-    def record_run(self, direction: Direction, kind: Kind, t_ns: int, wire: bytes) -> int:
-        """Record the lines of one read (``wire``: whole lines back to back) as a run.
+    def record_run(
+        self,
+        direction: Direction,
+        kind: Kind,
+        t_ns: int,
+        wire: bytes,
+        count: int,
+        framing: str = LINES,
+    ) -> None:
+        """Record the ``count`` whole messages of one read (``wire``: their bytes back
+        to back, cut by ``framing``) as a run.
 
-        The same records as :meth:`record_many` with one item per line, but a sink
+        The same records as :meth:`record_many` with one item per message, but a sink
         that takes runs (``write_run``) stores them as one, and the records are only
-        made when a consumer will take them. Returns how many lines there were.
+        made when a consumer will take them.
         """
-        count = wire.count(b"\n")
-        run = MessageRun(self._seq, t_ns, direction, kind, wire, count)
+        run = MessageRun(self._seq, t_ns, direction, kind, wire, count, framing)
         if self.capture_limit is not None or (
             self.sink is not None and not hasattr(self.sink, "write_run")
         ):
             items = [(r.wire, r.payload, r.fields) for r in run.records()]
             self.record_many(direction, kind, t_ns, items)
-            return count
+            return
         self._seq += count
         if direction is Direction.IN:
             self.count_in += count
@@ -200,11 +208,10 @@ class Recorder:
         elif direction is Direction.OUT:
             self.count_out += count
             self.bytes_out += len(wire)
-        if self._consumed:  # queued as records: the lines and their bodies
+        if self._consumed:  # queued as records: the messages and their bodies
             self._hand_over(run.records(), 2 * len(wire), run)
         else:
             self._hand_over([], len(wire), run)
-        return count
 
     def _hand_over(self, records: list[Record], held: int, run: MessageRun | None = None) -> None:
         """Write new records (holding ``held`` bytes; or ``run``, whose records they

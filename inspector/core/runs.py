@@ -1,30 +1,33 @@
-"""Message runs: the lines completed by one read, kept as the bytes they were cut from.
+"""Message runs: the messages completed by one read, kept as the bytes they were cut from.
 
-A stream of short lines makes a record per line, but all the lines of one read share
-their time, direction and kind, and the lines themselves follow from their bytes: cut
-at every "\\n". A :class:`MessageRun` keeps those lines as one piece of bytes plus
-their count, and makes the records only when somebody asks for them. The capture
-stores a run as one row (docs/capture-format.md, schema 3); the probe writing a
-capture never makes a record per line at all. The records a run makes are exactly
-those a line framer makes from the same bytes, numbered from the run's ``seq``.
+A stream of small framed messages (lines, or length-prefixed messages) makes a record
+per message, but all the messages of one read share their time, direction and kind,
+and the messages themselves follow from their bytes: cut after every "\\n", or by each
+length prefix. A :class:`MessageRun` keeps them as one piece of bytes plus their
+count, and makes the records only when somebody asks for them. The capture stores a
+run as one row (docs/capture-format.md, schema 3); the probe writing a capture never
+makes a record per message at all. The records a run makes are exactly those the
+stream framer makes from the same bytes, numbered from the run's ``seq``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from inspector.core.records import Direction, Kind, Record, make_record
 
-#: The framing a run can be cut by (the value of ``Framing.LINES``).
-LINES = "lines"
+#: The framings a run can be cut by (the values of ``Framing``'s members).
+LINES, LEN16, LEN32 = "lines", "len16", "len32"
+#: The width of the length prefix of each length-prefixed framing.
+PREFIX_WIDTH = {LEN16: 2, LEN32: 4}
 
-#: One line: (wire bytes with the terminator, body without it, byte ranges in wire).
-Line = tuple[bytes, bytes, list]
+#: One message: (wire bytes with prefix or terminator, body, byte ranges in wire).
+Message = tuple[bytes, bytes, list]
 
 _RANGES: dict[tuple[int, int], list] = {}
-_FIELDS: dict[tuple[int, int], Mapping[str, Any]] = {}
+_FIELDS: dict[tuple[str, int, int], Mapping[str, Any]] = {}
 _SHAPES_MAX = 4096
 
 
@@ -37,32 +40,43 @@ def line_ranges(body_len: int, size: int) -> list:
     if ranges is None:
         ranges = [["payload", 0, body_len]] if body_len else []
         ranges.append(["terminator", body_len, size])
-        if len(_RANGES) >= _SHAPES_MAX:
-            _RANGES.clear()
-        _RANGES[body_len, size] = ranges
+        _remember(_RANGES, (body_len, size), ranges)
     return ranges
 
 
-def line_fields(body_len: int, size: int) -> Mapping[str, Any]:
-    """The fields of a line: its framing and byte ranges. Lines of one shape share one
-    dict (callers must not change it), so a store encodes a stream of equal lines once."""
-    fields = _FIELDS.get((body_len, size))
+def prefix_ranges(width: int, size: int) -> list:
+    """The byte ranges of a length-prefixed message of ``size`` bytes (a new list)."""
+    return [["length", 0, width], ["payload", width, size]]
+
+
+def message_fields(framing: str, body_len: int, size: int) -> Mapping[str, Any]:
+    """The fields of a framed message: its framing and byte ranges. Messages of one
+    shape share one dict (callers must not change it), so a store encodes a stream of
+    equal messages once."""
+    key = (framing, body_len, size)
+    fields = _FIELDS.get(key)
     if fields is None:
-        fields = {"framing": LINES, "ranges": line_ranges(body_len, size)}
-        if len(_FIELDS) >= _SHAPES_MAX:
-            _FIELDS.clear()
-        _FIELDS[body_len, size] = fields
+        width = PREFIX_WIDTH.get(framing)
+        ranges = line_ranges(body_len, size) if width is None else prefix_ranges(width, size)
+        fields = {"framing": framing, "ranges": ranges}
+        _remember(_FIELDS, key, fields)
     return fields
 
 
-def cut_lines(data: bytes) -> list[Line]:
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= _SHAPES_MAX:
+        cache.clear()
+    cache[key] = value
+
+
+def cut_lines(data: bytes) -> list[Message]:
     """Cut bytes that end with "\\n" into lines; a "\\r" before "\\n" ends the line too.
 
     One ``split`` in C for the whole piece: a stream of short lines is the common case.
     """
     pieces = data.split(b"\n")
-    pieces.pop()  # after the last "\n": empty
-    out: list[Line] = []
+    pieces.pop()  # after the last "\n": empty (or an unfinished line, left out)
+    out: list[Message] = []
     append = out.append
     for piece in pieces:
         body = piece[:-1] if piece and piece[-1] == 0x0D else piece
@@ -70,10 +84,37 @@ def cut_lines(data: bytes) -> list[Line]:
     return out
 
 
+def cut_prefixed(data: bytes, width: int) -> list[Message]:
+    """Cut whole length-prefixed messages (big-endian prefixes of ``width`` bytes); an
+    unfinished last message is left out."""
+    out: list[Message] = []
+    append = out.append
+    pos, size = 0, len(data)
+    while size - pos >= width:
+        end = pos + width + int.from_bytes(data[pos : pos + width], "big")
+        if end > size:
+            break
+        wire = data[pos:end]
+        append((wire, wire[width:], prefix_ranges(width, end - pos)))
+        pos = end
+    return out
+
+
+def cutter(framing: str) -> Callable[[bytes], list[Message]] | None:
+    """The function that cuts a run of ``framing`` into messages (None: not a run's)."""
+    if framing == LINES:
+        return cut_lines
+    width = PREFIX_WIDTH.get(framing)
+    if width is None:
+        return None
+    return lambda data: cut_prefixed(data, width)
+
+
 @dataclass(frozen=True, slots=True)
 class MessageRun:
-    """``count`` received lines numbered from ``seq``, stamped ``t_ns``, held as their
-    wire bytes back to back (``wire`` ends with "\\n" and holds exactly ``count``)."""
+    """``count`` received messages numbered from ``seq``, stamped ``t_ns``, cut by
+    ``framing`` and held as their wire bytes back to back (exactly ``count`` whole
+    messages, nothing more)."""
 
     seq: int
     t_ns: int
@@ -88,15 +129,26 @@ class MessageRun:
         """The seq after the run's last record."""
         return self.seq + self.count
 
+    def messages(self) -> list[Message]:
+        """The run's messages as the framer cuts them (ValueError: unknown framing)."""
+        cut = cutter(self.framing)
+        if cut is None:
+            raise ValueError(f"no run of {self.framing!r} framing")
+        return cut(self.wire)
+
     def records(self) -> list[Record]:
-        """The run's records, as a line framer makes them from the same bytes."""
-        seq, t_ns, direction, kind = self.seq, self.t_ns, self.direction, self.kind
-        fields = line_fields
+        """The run's records, as the framer makes them from the same bytes."""
+        seq, t_ns, direction, kind, framing = (
+            self.seq, self.t_ns, self.direction, self.kind, self.framing,
+        )  # fmt: skip
+        fields = message_fields
         return [
-            make_record(seq + i, t_ns, direction, kind, wire, body, fields(len(body), len(wire)))
-            for i, (wire, body, _ranges) in enumerate(cut_lines(self.wire))
+            make_record(
+                seq + i, t_ns, direction, kind, wire, body, fields(framing, len(body), len(wire))
+            )
+            for i, (wire, body, _ranges) in enumerate(self.messages())
         ]
 
     def bodies(self) -> list[bytes]:
-        """The lines without their terminators."""
-        return [body for _wire, body, _ranges in cut_lines(self.wire)]
+        """The messages without their prefixes or terminators."""
+        return [body for _wire, body, _ranges in self.messages()]

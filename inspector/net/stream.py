@@ -14,7 +14,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.core.runs import cut_lines
+from inspector.core.runs import cutter, message_fields
 from inspector.net.resolve import Address, resolve
 from inspector.net.session import (
     CLOSE_TIMEOUT,
@@ -70,10 +70,10 @@ class StreamSession(Session):
         super().__init__(endpoint, options, recorder)
         self._transport: asyncio.Transport | None = None
         self._framer = make_framer(options.framing, options.max_size)
-        #: Line framing records the lines of a read as one run (Recorder.record_run).
-        self._lines = options.framing is Framing.LINES
+        #: Lines and length prefixes record the messages of a read as one run
+        #: (Recorder.record_run); raw framing is a record per read anyway.
+        self._runs = options.framing is not Framing.RAW
         self._peer_eof = False
-        self._shared_fields: dict[tuple[int, int], dict[str, object]] = {}
 
     # -- opening -----------------------------------------------------------------
 
@@ -181,11 +181,11 @@ class StreamSession(Session):
         """Frame one read; every record it makes shares ``t_ns``."""
         if self.ended:
             return
-        if self._lines:
+        if self._runs:
             done = self._framer.feed_run(data)  # type: ignore[attr-defined]
-            if done is not None:  # None: a line may break the limit; feed() says which
-                if done:
-                    self._record_lines(done, t_ns)
+            if done is not None:  # None: the size limit may break; feed() says where
+                if done[1]:
+                    self._record_run(*done, t_ns)
                 return
         error: FramingError | None = None
         try:
@@ -205,28 +205,24 @@ class StreamSession(Session):
             items = [(wire, wire, _NO_FIELDS) for wire, _body, _ranges in messages]
             kind = Kind.DATA
         else:
-            shared = self._shared_fields
-            items = []
-            add = items.append
-            for wire, body, ranges in messages:
-                # Messages of one shape share one read-only fields dict, so the capture
-                # store encodes it once (a stream of equal lines costs a lookup each).
-                key = (len(body), len(wire))
-                fields = shared.get(key)
-                if fields is None:
-                    if len(shared) >= 4096:
-                        shared.clear()
-                    fields = shared[key] = {"framing": str(framing), "ranges": ranges}
-                add((wire, body, fields))
+            name = str(framing)
+            # Messages of one shape share one read-only fields dict, so the capture
+            # store encodes it once.
+            items = [
+                (wire, body, message_fields(name, len(body), len(wire)))
+                for wire, body, _ranges in messages
+            ]
             kind = Kind.MESSAGE
         self.recorder.record_many(Direction.IN, kind, t_ns, items)
         self._many_messages_in("data", [item[1] for item in items])
 
-    def _record_lines(self, done: bytes, t_ns: int) -> None:
-        """The whole lines of one read, recorded as one run (see core.runs)."""
-        count = self.recorder.record_run(Direction.IN, Kind.MESSAGE, t_ns, done)
+    def _record_run(self, done: bytes, count: int, t_ns: int) -> None:
+        """The whole messages of one read, recorded as one run (see core.runs)."""
+        framing = str(self.options.framing)
+        self.recorder.record_run(Direction.IN, Kind.MESSAGE, t_ns, done, count, framing)
         if self.keep_messages:
-            self._many_messages_in("data", [body for _w, body, _r in cut_lines(done)])
+            bodies = [body for _wire, body, _ranges in cutter(framing)(done)]  # type: ignore[misc]
+            self._many_messages_in("data", bodies)
         else:
             self._count_in += count
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from inspector.core.errors import InspectorError
 from inspector.core.options import Framing
-from inspector.core.runs import cut_lines, line_ranges
+from inspector.core.runs import cut_lines, line_ranges, prefix_ranges
 
 #: One framed message: (wire bytes, body, [[range name, start, end], ...]).
 FramedMessage = tuple[bytes, bytes, list]
@@ -101,9 +101,9 @@ class LineFramer:
         self._check(self._pending_body(), out, 0)
         return out
 
-    def feed_run(self, data: bytes) -> bytes | None:
-        """Append ``data`` and return the complete lines as one piece of bytes (b"" when
-        none completed), for a :class:`~inspector.core.runs.MessageRun`.
+    def feed_run(self, data: bytes) -> tuple[bytes, int] | None:
+        """Append ``data`` and return the complete lines as one piece of bytes and their
+        count ((b"", 0) when none completed), for a :class:`~inspector.core.runs.MessageRun`.
 
         Returns None, holding nothing of ``data``, when a line may break the size
         limit: :meth:`feed` then takes the same bytes and says exactly which.
@@ -117,7 +117,7 @@ class LineFramer:
             if limit is not None and self._pending_body() > limit:
                 del buffer[searched:]
                 return None
-            return b""
+            return b"", 0
         done = bytes(buffer[: last + 1])
         pending = len(buffer) - last - 1
         if limit is not None and (
@@ -126,7 +126,7 @@ class LineFramer:
             del buffer[searched:]
             return None
         del buffer[: last + 1]
-        return done
+        return done, done.count(b"\n")
 
     def _pending_body(self) -> int:
         """The length of the incomplete line, a trailing "\\r" not counted."""
@@ -187,11 +187,37 @@ class LengthPrefixFramer:
             if len(buffer) < end:
                 break
             wire = bytes(buffer[start:end])
-            out.append((wire, wire[width:], [["length", 0, width], ["payload", width, len(wire)]]))
+            out.append((wire, wire[width:], prefix_ranges(width, len(wire))))
             start = end
         if start:
             del buffer[:start]
         return out
+
+    def feed_run(self, data: bytes) -> tuple[bytes, int] | None:
+        """Append ``data`` and return the complete messages as one piece of bytes and
+        their count, for a :class:`~inspector.core.runs.MessageRun`.
+
+        Returns None, holding nothing of ``data``, when a prefix breaks the size
+        limit: :meth:`feed` then takes the same bytes and raises for it.
+        """
+        buffer = self._buffer
+        searched = len(buffer)
+        buffer += data
+        width, limit = self.width, self.max_size
+        pos, size, count = 0, len(buffer), 0
+        while size - pos >= width:
+            length = int.from_bytes(buffer[pos : pos + width], "big")
+            if limit is not None and length > limit:
+                del buffer[searched:]
+                return None
+            end = pos + width + length
+            if end > size:
+                break
+            pos = end
+            count += 1
+        done = bytes(buffer[:pos])
+        del buffer[:pos]
+        return done, count
 
     def leftover(self) -> bytes:
         """The incomplete last message (prefix and part of its body)."""
@@ -205,7 +231,7 @@ class LengthPrefixFramer:
                 f"a {len(body)}-byte message does not fit a {self.width}-byte length prefix"
             )
         wire = len(body).to_bytes(self.width, "big") + body
-        return (wire, body, [["length", 0, self.width], ["payload", self.width, len(wire)]])
+        return (wire, body, prefix_ranges(self.width, len(wire)))
 
 
 def make_framer(framing: Framing, max_size: int | None = None) -> Framer:

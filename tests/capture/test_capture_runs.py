@@ -21,7 +21,7 @@ def record_session(recorder) -> list[Record]:
     record(Direction.META, Kind.CONNECT, 1, fields={"peer": "127.0.0.1:1"})
     record(Direction.OUT, Kind.MESSAGE, 2, b"hi\n", b"hi", {"framing": "lines"})
     for t_ns, read in enumerate(READS, start=3):
-        recorder.record_run(Direction.IN, Kind.MESSAGE, t_ns, read)
+        recorder.record_run(Direction.IN, Kind.MESSAGE, t_ns, read, read.count(b"\n"))
     record(Direction.IN, Kind.DATA, 9, b"tail", b"tail", {"incomplete": True})
     record(Direction.META, Kind.CLOSED, 10, fields={"clean": True})
     return every_record(recorder)
@@ -88,21 +88,43 @@ def test_search_finds_lines_inside_runs(new_store) -> None:
 
 def test_save_as_and_a_second_reader_see_the_runs(new_store, tmp_path: Path) -> None:
     store, recorder = new_store(scheme="tcp", endpoint="tcp://127.0.0.1:1")
-    recorder.record_run(Direction.IN, Kind.MESSAGE, 1, READS[0])
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 1, READS[0], READS[0].count(b"\n"))
     store.flush()
     with CaptureStore.open(store.path) as follower:
         assert follower.count() == 2
-        recorder.record_run(Direction.IN, Kind.MESSAGE, 2, READS[2])
+        recorder.record_run(Direction.IN, Kind.MESSAGE, 2, READS[2], READS[2].count(b"\n"))
         store.flush()
         assert follower.refresh() == 7
         assert follower.record(6).payload == b"delta"
-    recorder.record_run(Direction.IN, Kind.MESSAGE, 3, READS[1])  # buffered only
+    recorder.record_run(
+        Direction.IN, Kind.MESSAGE, 3, READS[1], READS[1].count(b"\n")
+    )  # buffered only
     copy = tmp_path / "copy.sockcap"
     store.save_as(copy)
     expected = store.records(0, 100)
     assert len(expected) == 9
     with CaptureStore.open(copy) as saved:
         assert saved.records(0, 100) == expected
+
+
+def test_length_prefixed_runs_round_trip(new_store) -> None:
+    store, recorder = new_store(scheme="tcp", endpoint="tcp://127.0.0.1:1")
+    data16 = b"\x00\x02hi\x00\x00\x00\x03abc"
+    data32 = b"\x00\x00\x00\x01z" * 3
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 1, data16, 3, "len16")
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 2, data32, 3, "len32")
+    live = store.records(0, 10)
+    assert [r.payload for r in live] == [b"hi", b"", b"abc", b"z", b"z", b"z"]
+    assert live[2].fields == {"framing": "len16", "ranges": [["length", 0, 2], ["payload", 2, 5]]}
+    assert store.matching(text="z") == [3, 4, 5]
+    store.close()
+    with CaptureStore.open(store.path) as reopened:
+        assert reopened.records(0, 10) == live
+        assert reopened.record(4) == live[4]
+    damage(store.path, "UPDATE records SET wire = x'000000096162' WHERE seq = 3")
+    damaged = "holds 0 whole messages of len32 framing in 6 bytes, not 3"
+    with pytest.raises(CaptureError, match=damaged), CaptureStore.open(store.path) as reopened:
+        reopened.records(0, 10)
 
 
 def damage(path: Path, sql: str, version: int | None = None) -> None:
@@ -116,13 +138,33 @@ def damage(path: Path, sql: str, version: int | None = None) -> None:
 @pytest.mark.parametrize(
     ("sql", "version", "match"),
     [
-        ("UPDATE records SET payload_is_wire = -3 WHERE seq = 2", None, "holds 2 lines, not 3"),
-        ("UPDATE records SET payload_is_wire = -1 WHERE seq = 2", None, "holds 2 lines, not 1"),
-        ("UPDATE records SET wire = x'6869' WHERE seq = 2", None, "holds 0 lines, not 2"),
-        ("UPDATE records SET kind = 'frame' WHERE seq = 2", None, "marks a run of lines"),
-        ("UPDATE records SET dir = 'meta' WHERE seq = 2", None, "marks a run of lines"),
-        ("UPDATE records SET payload = x'00' WHERE seq = 2", None, "marks a run of lines"),
-        ("UPDATE records SET payload_is_wire = -3000000000 WHERE seq = 2", None, "not 3000000000"),
+        (
+            "UPDATE records SET payload_is_wire = -3 WHERE seq = 2",
+            None,
+            "holds 2 whole messages of lines framing in 12 bytes, not 3",
+        ),
+        (
+            "UPDATE records SET payload_is_wire = -1 WHERE seq = 2",
+            None,
+            "holds 2 whole messages .* not 1",
+        ),
+        (
+            "UPDATE records SET wire = x'6869' WHERE seq = 2",
+            None,
+            "holds 0 whole messages .* in 2 bytes, not 2",
+        ),
+        ("UPDATE records SET kind = 'frame' WHERE seq = 2", None, "marks a run of framed messages"),
+        ("UPDATE records SET dir = 'meta' WHERE seq = 2", None, "marks a run of framed messages"),
+        (
+            "UPDATE records SET payload = x'00' WHERE seq = 2",
+            None,
+            "marks a run of framed messages",
+        ),
+        (
+            "UPDATE records SET payload_is_wire = -3000000000 WHERE seq = 2",
+            None,
+            "in 12 bytes, not 3000000000",
+        ),
         ("UPDATE records SET payload_is_wire = -3000000000 WHERE seq = 4", None, "claims"),
         ("SELECT 1", 2, "payload_is_wire is not 0, 1 or an offset"),  # no runs before 3
     ],
@@ -131,7 +173,7 @@ def test_damaged_runs_give_one_line(new_store, sql: str, version: int | None, ma
     store, recorder = new_store(scheme="tcp", endpoint="tcp://127.0.0.1:1")
     recorder.record(Direction.META, Kind.CONNECT, 1)
     recorder.record(Direction.OUT, Kind.DATA, 1, b"x", b"x")
-    recorder.record_run(Direction.IN, Kind.MESSAGE, 2, READS[0])
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 2, READS[0], READS[0].count(b"\n"))
     recorder.record(Direction.META, Kind.CLOSED, 3)
     store.close()
     damage(store.path, sql, version)

@@ -243,23 +243,20 @@ def test_tcp_lines_framing(tcp_echo_server: servers.RunningServer) -> None:
     assert inbound[0]["text"].rstrip("\r\n") == "one"
 
 
-def test_tcp_lines_capture_holds_every_line_printed_or_quiet(
-    hostile_server_factory: Any, tmp_path: Path
-) -> None:
-    """Lines cut across reads, empty lines, CRLF and an unfinished tail: the capture of
-    a printing probe (records made per line) and of a quiet one (lines stored as runs,
-    no record made) both read back as the lines the printing probe showed."""
-    pieces = [b"one\r\ntw", b"o\n\n", b"x" * 5000 + b"\n" + b"y\n" * 3000, b"three\r", b"\ntail"]
+def _printed_and_quiet(
+    hostile_server_factory: Any, tmp_path: Path, framing: str, pieces: list[bytes]
+) -> tuple[list[bytes], int]:
+    """Probe a server writing ``pieces`` twice, printing (--json: records made per
+    message) and quietly (messages stored as runs, no record made), both with -o; check
+    that both captures read back as what the printing probe showed. Returns the wire
+    bytes of the messages shown and the number of run rows in the quiet capture."""
     server = hostile_server_factory(HostileScript((*map(Write, pieces), Close())))
     url = f"tcp://127.0.0.1:{server.port}"
     printed_path, quiet_path = tmp_path / "printed.sockcap", tmp_path / "quiet.sockcap"
-    printed = probe(url, "--framing", "lines", "--json", "-o", str(printed_path))
-    quiet = probe(url, "--framing", "lines", "--quiet", "-o", str(quiet_path))
+    printed = probe(url, "--framing", framing, "--json", "-o", str(printed_path))
+    quiet = probe(url, "--framing", framing, "--quiet", "-o", str(quiet_path))
     assert printed.returncode == 0 and quiet.returncode == 0, printed.stderr + quiet.stderr
     shown = records(printed)
-    lines = [bytes.fromhex(r["wire"]) for r in shown if r["kind"] == "message"]
-    assert lines == [b"one\r\n", b"two\n", b"\n", b"x" * 5000 + b"\n", *[b"y\n"] * 3000,
-                     b"three\r\n"]  # fmt: skip
     with CaptureStore.open(printed_path) as store:
         kept = store.records(0, store.count())
     assert [(r.seq, r.kind.value, r.wire.hex()) for r in kept] == [
@@ -272,11 +269,36 @@ def test_tcp_lines_capture_holds_every_line_printed_or_quiet(
     assert traffic == [
         (r.kind, r.wire, r.payload, r.fields) for r in kept_quietly if r.direction.value != "meta"
     ]
-    assert len(traffic) == len(lines) + 1  # and the unfinished "tail"
     with sqlite3.connect(quiet_path) as conn:
         (runs,) = conn.execute("SELECT count(*) FROM records WHERE payload_is_wire < 0").fetchone()
     conn.close()
+    return [bytes.fromhex(r["wire"]) for r in shown if r["kind"] == "message"], runs
+
+
+def test_tcp_lines_capture_holds_every_line_printed_or_quiet(
+    hostile_server_factory: Any, tmp_path: Path
+) -> None:
+    """Lines cut across reads, empty lines, CRLF and an unfinished tail."""
+    pieces = [b"one\r\ntw", b"o\n\n", b"x" * 5000 + b"\n" + b"y\n" * 3000, b"three\r", b"\ntail"]
+    lines, runs = _printed_and_quiet(hostile_server_factory, tmp_path, "lines", pieces)
+    assert lines == [b"one\r\n", b"two\n", b"\n", b"x" * 5000 + b"\n", *[b"y\n"] * 3000,
+                     b"three\r\n"]  # fmt: skip
     assert 1 <= runs < len(lines) / 100  # a row per read, not per line
+
+
+def test_tcp_len32_capture_holds_every_message_printed_or_quiet(
+    hostile_server_factory: Any, tmp_path: Path
+) -> None:
+    """Length-prefixed messages cut across reads, one empty, many small ones."""
+    small = b"\x00\x00\x00\x02hi" * 2000
+    pieces = [b"\x00\x00", b"\x00\x03ab", b"c\x00\x00\x00\x00" + small, b"\x00\x00\x00\x05tail"]
+    messages, runs = _printed_and_quiet(hostile_server_factory, tmp_path, "len32", pieces)
+    assert messages == [
+        b"\x00\x00\x00\x03abc",
+        b"\x00\x00\x00\x00",
+        *[b"\x00\x00\x00\x02hi"] * 2000,
+    ]
+    assert 1 <= runs < len(messages) / 100
 
 
 def test_udp_send_hex(udp_echo_server: servers.RunningServer) -> None:

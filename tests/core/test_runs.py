@@ -3,6 +3,8 @@ makes, whoever takes them (a consumer, a sink that stores runs, a sink that does
 
 from __future__ import annotations
 
+import pytest
+
 from inspector.core.options import Framing
 from inspector.core.recorder import CaptureLimit, Recorder
 from inspector.core.records import Direction, Kind, Record
@@ -60,11 +62,32 @@ def test_a_run_makes_the_records_a_line_framer_makes() -> None:
     assert cut_lines(b"") == []
 
 
+@pytest.mark.parametrize(("framing", "width"), [(Framing.LEN16, 2), (Framing.LEN32, 4)])
+def test_a_length_prefixed_run_makes_the_records_the_framer_makes(
+    framing: Framing, width: int
+) -> None:
+    bodies = [b"", b"a", b"\x00\n" * 40, b"z" * 300]
+    data = b"".join(len(body).to_bytes(width, "big") + body for body in bodies)
+    run = MessageRun(3, 9, Direction.IN, Kind.MESSAGE, data, 4, str(framing))
+    framer = make_framer(framing)
+    expected = [
+        Record(3 + i, 9, Direction.IN, Kind.MESSAGE, wire, body,
+               {"framing": str(framing), "ranges": ranges})
+        for i, (wire, body, ranges) in enumerate(framer.feed(data))
+    ]  # fmt: skip
+    assert run.records() == expected and run.bodies() == bodies
+    assert expected[3].fields["ranges"] == [["length", 0, width], ["payload", width, width + 300]]
+    unfinished = MessageRun(0, 0, Direction.IN, Kind.MESSAGE, data[:-1], 4, str(framing))
+    assert len(unfinished.records()) == 3  # a cut-short last message is not a message
+    with pytest.raises(ValueError, match="no run of 'raw'"):
+        MessageRun(0, 0, Direction.IN, Kind.MESSAGE, data, 4, "raw").records()
+
+
 def test_record_run_stores_one_run_and_makes_no_record_nobody_takes() -> None:
     sink = RunSink()
     recorder = Recorder(sink, consumed=False)
     recorder.record(Direction.META, Kind.INFO, 0)
-    assert recorder.record_run(Direction.IN, Kind.MESSAGE, 7, READ) == 4
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 7, READ, 4)
     recorder.record(Direction.META, Kind.INFO, 8)
     (run,) = sink.runs
     assert (run.seq, run.count, run.t_ns, run.wire) == (1, 4, 7, READ)
@@ -76,18 +99,18 @@ def test_record_run_stores_one_run_and_makes_no_record_nobody_takes() -> None:
 def test_record_run_gives_a_consumer_the_records() -> None:
     sink = RunSink()
     recorder = Recorder(sink)
-    recorder.record_run(Direction.IN, Kind.MESSAGE, 7, READ)
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 7, READ, 4)
     assert recorder.drain() == framed_records(0, 7, READ) == sink.runs[0].records()
 
 
 def test_record_run_without_a_run_sink_or_under_a_limit_records_each_line() -> None:
     sink = ListSink()
-    Recorder(sink, consumed=False).record_run(Direction.IN, Kind.MESSAGE, 7, READ)
+    Recorder(sink, consumed=False).record_run(Direction.IN, Kind.MESSAGE, 7, READ, 4)
     assert sink.records == framed_records(0, 7, READ)
 
     limited = RunSink()
     recorder = Recorder(limited, capture_limit=CaptureLimit(records=2))
-    recorder.record_run(Direction.IN, Kind.MESSAGE, 7, READ)
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 7, READ, 4)
     assert limited.runs == []
     kept = [r for r in limited.records if r.kind is Kind.MESSAGE]
     assert [r.payload for r in kept] == [b"one", b"two"]

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inspector.core.options import Framing
-from inspector.core.runs import cut_lines
+from inspector.core.records import Direction, Kind
+from inspector.core.runs import MessageRun
 from inspector.protocols.framing import FramingError, make_framer
 
 
@@ -125,18 +126,23 @@ def test_error_keeps_messages_completed_before_it() -> None:
     assert info.value.offending == b"long line\n"
 
 
-def _feed_lines(chunks: list[bytes], max_size: int | None, runs: bool) -> tuple[list, object]:
-    """Messages of a line stream fed chunk by chunk, and how it ended (leftover, or
-    the error's text, messages and offending bytes). With ``runs``, each chunk goes
-    through feed_run first and the returned bytes are cut as a MessageRun would."""
-    framer = make_framer(Framing.LINES, max_size)
+def _feed_stream(
+    framing: Framing, chunks: list[bytes], max_size: int | None, runs: bool
+) -> tuple[list, object]:
+    """Messages of a stream fed chunk by chunk, and how it ended (leftover, or the
+    error's text, messages and offending bytes). With ``runs``, each chunk goes through
+    feed_run first and the returned bytes are cut as a MessageRun cuts them."""
+    framer = make_framer(framing, max_size)
     out: list = []
     for chunk in chunks:
         try:
             if runs:
                 done = framer.feed_run(chunk)
                 if done is not None:
-                    out.extend(cut_lines(done))
+                    messages = MessageRun(0, 0, Direction.IN, Kind.MESSAGE, done[0], done[1],
+                                          str(framing)).messages()  # fmt: skip
+                    assert len(messages) == done[1]
+                    out.extend(messages)
                     continue
             out.extend(framer.feed(chunk))
         except FramingError as exc:
@@ -144,28 +150,47 @@ def _feed_lines(chunks: list[bytes], max_size: int | None, runs: bool) -> tuple[
     return out, framer.leftover()
 
 
+PIECES = [
+    b"a",
+    b"bc",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"long line",
+    b"\x00",
+    b"\x00\x03",
+    b"\x00\x00\x00\x02",
+]
+
+
 @given(
-    st.lists(
-        st.lists(
-            st.sampled_from([b"a", b"bc", b"\r", b"\n", b"\r\n", b"long line"]), max_size=12
-        ).map(b"".join),
-        max_size=8,
-    ),
+    st.sampled_from([Framing.LINES, Framing.LEN16, Framing.LEN32]),
+    st.lists(st.lists(st.sampled_from(PIECES), max_size=12).map(b"".join), max_size=8),
     st.one_of(st.none(), st.integers(0, 12)),
 )
-def test_feed_run_cuts_what_feed_cuts(chunks: list[bytes], max_size: int | None) -> None:
-    """Runs (the receive path of line framing) make the same lines, the same errors at
-    the same place and the same leftover as cutting each read into lines."""
-    assert _feed_lines(chunks, max_size, runs=True) == _feed_lines(chunks, max_size, runs=False)
+def test_feed_run_cuts_what_feed_cuts(
+    framing: Framing, chunks: list[bytes], max_size: int | None
+) -> None:
+    """Runs (the receive path of line and length-prefix framing) make the same
+    messages, the same errors at the same place and the same leftover as cutting
+    each read into messages."""
+    whole = _feed_stream(framing, chunks, max_size, runs=False)
+    assert _feed_stream(framing, chunks, max_size, runs=True) == whole
 
 
 def test_feed_run_hands_back_a_read_that_may_break_the_limit() -> None:
     framer = make_framer(Framing.LINES, 4)
-    assert framer.feed_run(b"ab\ncd") == b"ab\n"
-    assert framer.feed_run(b"e\r\n\n") == b"cde\r\n\n"  # "\r" is not part of the body
+    assert framer.feed_run(b"ab\ncd") == (b"ab\n", 1)
+    assert framer.feed_run(b"e\r\n\n") == (b"cde\r\n\n", 2)  # "\r" is not part of the body
     assert framer.feed_run(b"toolong\nx") is None  # a line over 4 bytes: feed() says so
     assert framer.leftover() == b""  # nothing of the read was kept
     assert framer.feed_run(b"xxxxx") is None  # the unfinished line is over the limit
-    assert framer.feed_run(b"") == b"" and framer.leftover() == b""
+    assert framer.feed_run(b"") == (b"", 0) and framer.leftover() == b""
     with pytest.raises(FramingError, match="line longer than the 4-byte limit"):
         framer.feed(b"toolong\n")
+    framer = make_framer(Framing.LEN16, 4)
+    assert framer.feed_run(b"\x00\x01a\x00\x02b") == (b"\x00\x01a", 1)
+    assert framer.feed_run(b"c\x00") == (b"\x00\x02bc", 1)
+    assert framer.feed_run(b"\x05") is None and framer.leftover() == b"\x00"
+    with pytest.raises(FramingError, match="announces 5 bytes"):
+        framer.feed(b"\x05")
