@@ -19,7 +19,7 @@ import dataclasses
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,9 @@ class CaptureStore:
         #: Repeated fields written once per file (writing) and read back (reading).
         self._field_sets = FieldSets() if writable else None
         self._field_set_cache: dict[str, dict[str, Any]] = {}
+        #: The records of the runs read last, by first seq: a viewer pages through a
+        #: run (up to 64 Ki messages) a screenful at a time.
+        self._run_cache: dict[int, list[Record]] = {}
         self._resolve: FieldSetResolver | None = self._field_set
 
     # -- creating and opening ---------------------------------------------------
@@ -409,7 +412,7 @@ class CaptureStore:
                 ).fetchall()
                 expected = start
                 for row in rows:
-                    records = decode_rows(row, self._resolve, self._runs)
+                    records = self._decoded(row)
                     first = records[0].seq
                     end = first + len(records)
                     # Only the first row may begin before ``start`` (a run holding it).
@@ -432,7 +435,7 @@ class CaptureStore:
             if type(item) is MessageRun:
                 if item.end <= start:
                     continue
-                out.extend(item.records()[max(0, start - item.seq) :])
+                out.extend(self._expanded(item.seq, item.records)[max(0, start - item.seq) :])
             elif item.seq >= start:
                 out.append(item)
             if len(out) >= limit:
@@ -455,10 +458,27 @@ class CaptureStore:
                     (self._session.id, seq),
                 ).fetchone()
                 if row is not None and type(row[0]) is int and seq < row_end(row):
-                    return decode_rows(row, self._resolve, self._runs)[seq - row[0]]
+                    return self._decoded(row)[seq - row[0]]
                 if 0 <= seq < self._file_count:
                     raise self._missing(seq)
         raise CaptureError(f"capture file {self.path} has no record {seq}")
+
+    def _decoded(self, row: tuple[Any, ...]) -> list[Record]:
+        """The records of a row read from the file (a run's come from the cache)."""
+        if not self._runs or type(row[6]) is not int or row[6] >= 0:
+            return decode_rows(row, self._resolve, self._runs)
+        return self._expanded(row[0], lambda: decode_rows(row, self._resolve))
+
+    def _expanded(self, seq: int, make: Callable[[], list[Record]]) -> list[Record]:
+        """The records of the run starting at ``seq``, made once while it stays cached."""
+        cache = self._run_cache
+        records = cache.get(seq)
+        if records is None:
+            records = make()
+            if len(cache) >= 2:
+                del cache[next(iter(cache))]
+            cache[seq] = records
+        return records
 
     def _field_set(self, ref: str) -> dict[str, Any]:
         """The fields a reference "=ID" stands for (read once per file and id)."""

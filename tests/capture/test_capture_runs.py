@@ -185,3 +185,18 @@ def test_damaged_runs_give_one_line(new_store, sql: str, version: int | None, ma
         reopened.record(3)
         reopened.matching(text="a")
     assert "\n" not in str(info.value)
+
+
+def test_paging_through_a_big_run(new_store) -> None:
+    """A read of 65,536 empty lines is one run; a viewer pages through it a screenful at
+    a time, buffered and from the file, and sees every line in order."""
+    store, recorder = new_store(scheme="tcp", endpoint="tcp://127.0.0.1:1")
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 1, b"\n" * 65536, 65536)
+    recorder.record_run(Direction.IN, Kind.MESSAGE, 2, b"last\n", 1)
+    for stage in ("buffered", "committed"):
+        pages = [store.records(start, 100) for start in range(0, 65537, 100)]
+        seen = [record for page in pages for record in page]
+        assert [r.seq for r in seen] == list(range(65537)), stage
+        assert {r.wire for r in seen[:-1]} == {b"\n"} and seen[-1].payload == b"last"
+        assert store.record(40000).fields == {"framing": "lines", "ranges": [["terminator", 0, 1]]}
+        store.flush()
