@@ -268,3 +268,41 @@ def test_replay_action_and_tab_menu(
     window.captures._tab_menu(bar.tabRect(0).center())
     assert [a.text() for a in shown[0].actions()] == ["Replay to…", "Save As…", "Export…"]
     assert shown[0].actions()[0].isEnabled()  # the first tab's session has ended
+
+
+def test_a_line_stream_shows_every_line_live_and_from_its_capture(
+    qtbot: QtBot,
+    window: MainWindow,
+    connect,
+    hostile_server_factory,
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    """Lines arrive as runs (one capture row per read); the live table, the filter and
+    the reopened capture all show one row per line."""
+    from servers import Close, HostileScript, Write
+
+    from inspector.core.options import Framing, SessionOptions
+
+    lines = [b"reading %d\r\n" % i for i in range(3000)]
+    pieces = [b"".join(lines[:1000]) + b"partial ", b"line\n" + b"".join(lines[1000:])]
+    server = hostile_server_factory(HostileScript((*map(Write, pieces), Close())))
+    window.connect_bar.set_options(SessionOptions(framing=Framing.LINES))
+    tab = connect(f"tcp://127.0.0.1:{server.port}", state="closed")
+    wait_row(qtbot, tab, lambda r: r.kind is Kind.CLOSED)
+    live = records(tab)
+    shown = [r.wire for r in live if r.kind is Kind.MESSAGE]
+    assert shown == [*lines[:1000], b"partial line\n", *lines[1000:]]
+    tab.filter_bar.edit.setText("reading 299")
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 11, timeout=WAIT_MS)  # 299, 2990-2999
+    tab.filter_bar.edit.setText("")
+
+    saved = tmp_path / "lines.sockcap"
+    assert window.captures.save_as(tab, saved) == saved
+    (opened,) = _open_via_menu(qtbot, monkeypatch, window, saved)
+    qtbot.waitUntil(lambda: opened.model.rowCount() == len(live), timeout=WAIT_MS)
+    assert [_key(r) for r in records(opened)] == [_key(r) for r in live]
+    row = next(i for i, r in enumerate(records(opened)) if r.payload == b"partial line")
+    opened.select_row(row)
+    assert opened.details.record is not None
+    assert opened.details.record.fields["ranges"] == [["payload", 0, 12], ["terminator", 12, 13]]
