@@ -22,72 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _flood import CLIENT_TIMEOUT, PYTHON, line_stream, report, run_all
 
-BARE_CLIENT = """
-import asyncio, sys
+#: A bare asyncio Protocol that counts newlines until it has seen N lines. The clients
+#: below differ only in what they keep of each read (KEEP), with SETUP before and
+#: FINISH after the run.
+CLIENT = """
+import asyncio, sys, time
+#SETUP
 
-class Counter(asyncio.Protocol):
-    def __init__(self, count, done):
-        self.left, self.done = count, done
-    def connection_made(self, transport):
-        self.transport = transport
-    def data_received(self, data):
-        self.left -= data.count(b"\\n")
-        if self.left <= 0 and not self.done.done():
-            self.done.set_result(None)
-            self.transport.close()
-    def connection_lost(self, exc):
-        if not self.done.done():
-            self.done.set_exception(ConnectionError("closed early"))
-
-async def main(port, count):
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    await loop.create_connection(lambda: Counter(count, done), "127.0.0.1", port)
-    await done
-
-asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
-"""
-
-#: The same client, but taking every line as a bytes object (one split per read).
-SPLITTING_CLIENT = BARE_CLIENT.replace(
-    """    def data_received(self, data):
-        self.left -= data.count(b"\\n")""",
-    """    held = b""
-    def data_received(self, data):
-        lines = (self.held + data).split(b"\\n")
-        self.held = lines.pop()
-        self.left -= len(lines)""",
-)
-assert SPLITTING_CLIENT != BARE_CLIENT
-
-#: A bare Protocol that also records into an SQLite table (WAL, synchronous=NORMAL, a
-#: commit per MiB received), counting newlines to know when to stop. STORE is what it
-#: keeps of each read.
-SQLITE_CLIENT = """
-import asyncio, sqlite3, sys, time
-
-db = sqlite3.connect(sys.argv[3], isolation_level=None)
-db.execute("PRAGMA journal_mode = WAL")
-db.execute("PRAGMA synchronous = NORMAL")
-db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, t_ns INTEGER, wire BLOB)")
-INSERT = "INSERT INTO records VALUES (?, ?, ?)"
-
-class Recorder(asyncio.Protocol):
+class Client(asyncio.Protocol):
     seq = unflushed = 0
     held = b""
     def __init__(self, count, done):
         self.left, self.done = count, done
     def connection_made(self, transport):
         self.transport = transport
-        db.execute("BEGIN")
     def data_received(self, data):
         t_ns = time.monotonic_ns()
-STORE
-        self.unflushed += len(data)
-        if self.unflushed >= 1 << 20:
-            db.execute("COMMIT")
-            db.execute("BEGIN")
-            self.unflushed = 0
+        #KEEP
         self.left -= data.count(b"\\n")
         if self.left <= 0 and not self.done.done():
             self.done.set_result(None)
@@ -99,27 +50,63 @@ STORE
 async def main(port, count):
     loop = asyncio.get_running_loop()
     done = loop.create_future()
-    await loop.create_connection(lambda: Recorder(count, done), "127.0.0.1", port)
+    await loop.create_connection(lambda: Client(count, done), "127.0.0.1", port)
     await done
 
 asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
-db.execute("COMMIT")
+#FINISH
 """
 
+
+def client(keep: str = "", setup: str = "", finish: str = "") -> str:
+    """CLIENT keeping ``keep`` (statements, indented for data_received) of each read."""
+    return CLIENT.replace("#SETUP", setup).replace("        #KEEP", keep).replace("#FINISH", finish)
+
+
+#: Keeps nothing: the floor, it never makes a line.
+BARE_CLIENT = client()
+
+#: Takes every line as a bytes object (one split per read).
+SPLITTING_CLIENT = client(
+    """        lines = (self.held + data).split(b"\\n")
+        self.held = lines.pop()"""
+)
+
+#: Records into an SQLite table (WAL, synchronous=NORMAL, a commit per MiB received).
+_SQLITE_SETUP = """
+import sqlite3
+db = sqlite3.connect(sys.argv[3], isolation_level=None)
+db.execute("PRAGMA journal_mode = WAL")
+db.execute("PRAGMA synchronous = NORMAL")
+db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, t_ns INTEGER, wire BLOB)")
+db.execute("BEGIN")
+INSERT = "INSERT INTO records VALUES (?, ?, ?)"
+"""
+_SQLITE_COMMIT = """
+        self.unflushed += len(data)
+        if self.unflushed >= 1 << 20:
+            db.execute("COMMIT")
+            db.execute("BEGIN")
+            self.unflushed = 0"""
+
 #: The least any client recording the stream to SQLite does: a row per read.
-READS_TO_SQLITE_CLIENT = SQLITE_CLIENT.replace(
-    "STORE",
+READS_TO_SQLITE_CLIENT = client(
     """        db.execute(INSERT, (self.seq, t_ns, data))
-        self.seq += 1""",
+        self.seq += 1"""
+    + _SQLITE_COMMIT,
+    _SQLITE_SETUP,
+    'db.execute("COMMIT")',
 )
 
 #: A hand-written line recorder: a row per line (seq, the read's time, the line).
-LINES_TO_SQLITE_CLIENT = SQLITE_CLIENT.replace(
-    "STORE",
+LINES_TO_SQLITE_CLIENT = client(
     """        lines = (self.held + data).split(b"\\n")
         self.held = lines.pop()
         db.executemany(INSERT, [(self.seq + i, t_ns, line) for i, line in enumerate(lines)])
-        self.seq += len(lines)""",
+        self.seq += len(lines)"""
+    + _SQLITE_COMMIT,
+    _SQLITE_SETUP,
+    'db.execute("COMMIT")',
 )
 
 

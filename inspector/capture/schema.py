@@ -112,10 +112,7 @@ PAYLOAD_SQL = (
 
 #: payload_is_wire = -N (schema 3): the row is a run of N records, the framed messages of
 #: one read (core.runs.MessageRun): ``wire`` holds them back to back, ``seq`` is the first
-#: one's, ``fields`` names the framing.
-#: The last seq a row stands for, in SQL (a run's last message; the row's own seq else).
-LAST_SEQ_SQL = "seq + (CASE WHEN payload_is_wire < 0 THEN -payload_is_wire - 1 ELSE 0 END)"
-#: The fields stored with a run row, by framing (shared objects, each encoded once).
+#: one's, ``fields`` names the framing. Its fields, by framing (each encoded once):
 RUN_FIELDS: dict[str, Mapping[str, Any]] = {name: {"framing": name} for name in RUN_FRAMINGS}
 
 INSERT_RECORD = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
