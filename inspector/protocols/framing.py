@@ -89,7 +89,7 @@ class LineFramer:
         out: list[FramedMessage] = []
         last = buffer.rfind(b"\n", searched)
         if last >= 0:
-            lines = cut_lines(bytes(buffer[: last + 1]))
+            lines = cut_lines(_head(buffer, last + 1))
             if self.max_size is not None:
                 pos = 0
                 for index, (wire, body, _ranges) in enumerate(lines):
@@ -118,7 +118,7 @@ class LineFramer:
                 del buffer[searched:]
                 return None
             return b"", 0
-        done = bytes(buffer[: last + 1])
+        done = _head(buffer, last + 1)
         pending = len(buffer) - last - 1
         if limit is not None and (
             pending > limit or (last > limit and max(map(len, done.split(b"\n"))) > limit)
@@ -215,7 +215,7 @@ class LengthPrefixFramer:
                 break
             pos = end
             count += 1
-        done = bytes(buffer[:pos])
+        done = _head(buffer, pos)
         del buffer[:pos]
         return done, count
 
@@ -232,6 +232,13 @@ class LengthPrefixFramer:
             )
         wire = len(body).to_bytes(self.width, "big") + body
         return (wire, body, prefix_ranges(self.width, len(wire)))
+
+
+def _head(buffer: bytearray, size: int) -> bytes:
+    """The first ``size`` bytes of ``buffer`` in one copy (``bytes(buffer[:size])``
+    copies twice); the view is released before the caller trims the buffer."""
+    with memoryview(buffer) as view:
+        return view[:size].tobytes()
 
 
 def make_framer(framing: Framing, max_size: int | None = None) -> Framer:
