@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
-from inspector.core.recorder import Recorder
+from inspector.core.recorder import Recorder, RecordSink
 from inspector.core.records import Kind, Record
 from inspector.net.session import Session, create_session
 
 T = TypeVar("T")
 
 
-class ListSink:
+class ListSink(RecordSink):
     """A record sink that keeps everything in a list."""
 
     def __init__(self) -> None:

@@ -58,6 +58,7 @@ from inspector.capture.schema import (
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
+from inspector.core.recorder import RecordSink
 from inspector.core.records import Record
 from inspector.core.runs import MessageRun
 
@@ -77,7 +78,7 @@ def _options_mapping(options: Any) -> Mapping[str, Any]:
     return options if isinstance(options, Mapping) else {}
 
 
-class CaptureStore:
+class CaptureStore(RecordSink):
     """One session of a capture file: a live sink while recording, a lazy reader after."""
 
     def __init__(

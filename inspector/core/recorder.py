@@ -4,30 +4,50 @@ Producers (the protocol objects and the net layer) call :meth:`Recorder.record`.
 Records are written to the sink (usually a capture Store) at once and kept in a
 pending list until a consumer (the printer of ``inspector probe``, the GUI bridge)
 takes them with :meth:`Recorder.drain`. When more than ``high_watermark`` records are
-pending, the recorder calls its ``pause`` callback (the transport stops reading);
-when a drain brings the count to ``low_watermark`` or below, it calls ``resume``.
-No callback, task or signal is issued per record.
+pending, the recorder calls its ``pause`` callback (the transport stops reading); the
+next drain takes the whole queue and calls ``resume``. No callback, task or signal is
+issued per record.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from inspector.core.clock import SessionClock
 from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import LINES, MessageRun
 
 
-class RecordSink(Protocol):
-    """Where records are kept for good (a capture Store)."""
+class RecordSink(ABC):
+    """Where records are kept for good (a capture Store, a list in memory).
 
+    These four methods are all the Recorder calls. A sink implements ``write``; the
+    others have defaults that a sink overrides where it can do better (the capture
+    store keeps a run as one row and commits on ``flush``).
+    """
+
+    @abstractmethod
     def write(self, record: Record) -> None:
         """Take one record; may buffer it."""
 
-    # Optional: ``write_many(records)`` takes a read's records in one call, and
-    # ``write_run(run)`` the framed messages of a read as one MessageRun (see core.runs).
+    def write_many(self, records: list[Record]) -> None:
+        """Take the records of one read, in order (by default one ``write`` each)."""
+        write = self.write
+        for record in records:
+            write(record)
+
+    def write_run(self, run: MessageRun) -> None:
+        """Take the framed messages of one read as one run (see core.runs); by default
+        as the records the run stands for."""
+        self.write_many(run.records())
+
+    def flush(self) -> None:
+        """Commit what is buffered (the Recorder asks every ``flush_bytes``); by
+        default there is nothing to commit."""
+        return
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +82,6 @@ class Recorder:
         clock: SessionClock | None = None,
         consumed: bool = True,
         high_watermark: int = 20_000,
-        low_watermark: int = 5_000,
         capture_limit: CaptureLimit | None = None,
         high_watermark_bytes: int = 8 << 20,
         flush_bytes: int = 8 << 20,
@@ -73,11 +92,10 @@ class Recorder:
         self._pending: list[Record] = []
         self._seq = 0
         self.high_watermark = high_watermark
-        self.low_watermark = low_watermark
         #: Also pause once the queued records hold this many bytes (wire and decoded
         #: payload; a flood of large reads reaches it long before the record count).
         self.high_watermark_bytes = high_watermark_bytes
-        #: Ask the sink to commit (its ``flush()``, if it has one) every so many bytes
+        #: Ask the sink to commit (its ``flush()``) every so many bytes
         #: written, so a time-based commit does not buffer a whole flood in memory.
         self.flush_bytes = flush_bytes
         self._pending_bytes = 0
@@ -130,12 +148,7 @@ class Recorder:
         )
         self._seq += 1
         size = len(wire)
-        if direction is Direction.IN:
-            self.count_in += 1
-            self.bytes_in += size
-        elif direction is Direction.OUT:
-            self.count_out += 1
-            self.bytes_out += size
+        self._count(direction, 1, size)
         if payload is not None and payload is not wire:
             size += len(payload)  # memory held, not traffic: the decoded copy counts too
         self._hand_over([record], size)
@@ -168,14 +181,8 @@ class Recorder:
             size += len(wire)
             if payload is not None and payload is not wire:
                 held += len(payload)
-        count = seq - self._seq
+        self._count(direction, seq - self._seq, size)
         self._seq = seq
-        if direction is Direction.IN:
-            self.count_in += count
-            self.bytes_in += size
-        elif direction is Direction.OUT:
-            self.count_out += count
-            self.bytes_out += size
         self._hand_over(records, held + size)
 
     def record_run(
@@ -190,24 +197,18 @@ class Recorder:
         """Record the ``count`` whole messages of one read (``wire``: their bytes back
         to back, cut by ``framing``) as a run.
 
-        The same records as :meth:`record_many` with one item per message, but a sink
-        that takes runs (``write_run``) stores them as one, and the records are only
-        made when a consumer will take them.
+        The same records as :meth:`record_many` with one item per message, but the sink
+        takes them as one run (``write_run``: the capture store keeps one row), and the
+        records are only made when a consumer will take them. Under a capture limit
+        the messages are counted against it one by one (:meth:`record_many`).
         """
         run = MessageRun(self._seq, t_ns, direction, kind, wire, count, framing)
-        if self.capture_limit is not None or (
-            self.sink is not None and not hasattr(self.sink, "write_run")
-        ):
+        if self.capture_limit is not None:
             items = [(r.wire, r.payload, r.fields) for r in run.records()]
             self.record_many(direction, kind, t_ns, items)
             return
         self._seq += count
-        if direction is Direction.IN:
-            self.count_in += count
-            self.bytes_in += len(wire)
-        elif direction is Direction.OUT:
-            self.count_out += count
-            self.bytes_out += len(wire)
+        self._count(direction, count, len(wire))
         if self._consumed:  # queued as records: the messages and their bodies
             self._hand_over(run.records(), 2 * len(wire), run)
         else:
@@ -219,20 +220,16 @@ class Recorder:
         and pause past the high watermarks."""
         sink = self.sink
         if sink is not None:
-            write_many = getattr(sink, "write_many", None)
             if run is not None:
-                sink.write_run(run)  # type: ignore[attr-defined]
-            elif write_many is not None and len(records) > 1:
-                write_many(records)
-            else:
-                for record in records:
-                    sink.write(record)
+                sink.write_run(run)
+            elif len(records) > 1:
+                sink.write_many(records)
+            elif records:
+                sink.write(records[0])
             self._unflushed += held
             if self._unflushed >= self.flush_bytes:
                 self._unflushed = 0
-                flush = getattr(sink, "flush", None)
-                if flush is not None:
-                    flush()
+                sink.flush()
         if self._consumed and records:
             self._pending.extend(records)
             self._pending_bytes += held
@@ -243,6 +240,15 @@ class Recorder:
                 self._paused = True
                 if self._pause is not None:
                     self._pause()
+
+    def _count(self, direction: Direction, count: int, size: int) -> None:
+        """Add ``count`` traffic records of ``size`` wire bytes to the running totals."""
+        if direction is Direction.IN:
+            self.count_in += count
+            self.bytes_in += size
+        elif direction is Direction.OUT:
+            self.count_out += count
+            self.bytes_out += size
 
     def _within_limit(self, size: int) -> bool:
         """Count a traffic record against the limit; False once it no longer fits."""
@@ -278,12 +284,7 @@ class Recorder:
             )
         self.not_kept += 1
         self.not_kept_bytes += len(wire)
-        if direction is Direction.IN:
-            self.count_in += 1
-            self.bytes_in += len(wire)
-        else:
-            self.count_out += 1
-            self.bytes_out += len(wire)
+        self._count(direction, 1, len(wire))
         return make_record(
             self._seq,
             self.clock.now() if t_ns is None else t_ns,
@@ -316,10 +317,14 @@ class Recorder:
     # -- consuming ---------------------------------------------------------------
 
     def drain(self) -> list[Record]:
-        """Take every record not yet consumed, oldest first."""
+        """Take every record not yet consumed, oldest first, and end a pause.
+
+        The queue is empty after a drain, so there is no second, lower mark to wait
+        for: the consumer has caught up, and reading goes on.
+        """
         pending, self._pending = self._pending, []
         self._pending_bytes = 0
-        if self._paused and len(self._pending) <= self.low_watermark:
+        if self._paused:
             self._paused = False
             if self._resume is not None:
                 self._resume()

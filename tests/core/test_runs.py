@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inspector.core.options import Framing
-from inspector.core.recorder import CaptureLimit, Recorder
+from inspector.core.recorder import CaptureLimit, Recorder, RecordSink
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.runs import MessageRun, cut_lines
 from inspector.protocols.framing import make_framer
@@ -14,8 +14,8 @@ from inspector.protocols.framing import make_framer
 READ = b"one\r\ntwo\n\n" + b"x" * 70 + b"\n"
 
 
-class ListSink:
-    """A sink that keeps single records only (no write_run)."""
+class ListSink(RecordSink):
+    """A sink that keeps single records only (RecordSink's default write_run)."""
 
     def __init__(self) -> None:
         self.records: list[Record] = []

@@ -208,7 +208,7 @@ def test_backpressure_pauses_and_resumes_reading(hostile_server_factory: Hostile
     server = hostile_server_factory(
         HostileScript((Write(lines), ReadUntil(b"go\n"), Write(b"last\n"), Close()))
     )
-    recorder = Recorder(high_watermark=5, low_watermark=1)
+    recorder = Recorder(high_watermark=5)
     session, sink = make_session(server.url, recorder=recorder, framing=Framing.LINES)
     assert isinstance(session, StreamSession)
 

@@ -229,7 +229,7 @@ def test_backpressure_pauses_websocket_reads(hostile_server_factory: HostileFact
             (Upgrade(), Write(burst), ReadUntil(b"\x88"), Write(b"\x88\x02\x03\xe8"), Close())
         )
     )
-    recorder = Recorder(high_watermark=5, low_watermark=1)
+    recorder = Recorder(high_watermark=5)
     session, sink = make_session(server.ws_url, recorder=recorder)
     assert isinstance(session, WebSocketSession)
 

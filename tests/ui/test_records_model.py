@@ -86,7 +86,7 @@ def test_one_insert_notification_per_flush(qtbot: QtBot) -> None:
 
 def test_drain_releases_backpressure(qtbot: QtBot) -> None:
     source = MemoryRecords()
-    recorder = Recorder(source, high_watermark=10, low_watermark=2)
+    recorder = Recorder(source, high_watermark=10)
     calls: list[str] = []
     recorder.set_flow_control(lambda: calls.append("pause"), lambda: calls.append("resume"))
     model = RecordTableModel(source)

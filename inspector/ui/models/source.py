@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from inspector.core.errors import CaptureError
+from inspector.core.recorder import RecordSink
 from inspector.core.records import Direction, Kind, Record
 from inspector.ui.models.filter import RecordFilter
 
@@ -35,7 +36,7 @@ class RecordSource(Protocol):
     ) -> Sequence[int]: ...
 
 
-class MemoryRecords:
+class MemoryRecords(RecordSink):
     """Records kept in a list: a RecordSink and a RecordSource in one."""
 
     def __init__(self, records: Iterable[Record] = ()) -> None:
