@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import chain
+from operator import itemgetter
+from types import MappingProxyType
 from typing import Any
 
 from inspector.core.errors import CaptureError
@@ -70,50 +72,108 @@ DDL = (
     )""",
 )
 
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "meta": ("key", "value"),
-    "sessions": (
-        "id",
-        "endpoint",
-        "scheme",
-        "started_wall_ns",
-        "ended_wall_ns",
-        "state",
-        "options",
-        "summary",
-    ),
-    "records": (
-        "session_id",
-        "seq",
-        "t_ns",
-        "dir",
-        "kind",
-        "wire",
-        "payload",
-        "payload_is_wire",
-        "fields",
-    ),
-}
+#: The columns a record row is read with, in the order of RECORD_COLUMNS: decode_row
+#: unpacks a row into these names, and the accessors below read one of them by name.
+RECORD_COLUMN_NAMES = (
+    "seq",
+    "t_ns",
+    "dir",
+    "kind",
+    "wire",
+    "payload",
+    "payload_is_wire",
+    "fields",
+)
+#: The columns a session row is read with, in the order of SESSION_COLUMNS
+#: (decode_session unpacks them).
+SESSION_COLUMN_NAMES = (
+    "id",
+    "endpoint",
+    "scheme",
+    "started_wall_ns",
+    "ended_wall_ns",
+    "state",
+    "options",
+    "summary",
+)
+RECORD_COLUMNS = ", ".join(RECORD_COLUMN_NAMES)
+SESSION_COLUMNS = ", ".join(SESSION_COLUMN_NAMES)
+#: The seq of a row of RECORD_COLUMNS (its first record's, for a run).
+row_seq: Callable[[tuple[Any, ...]], Any] = itemgetter(RECORD_COLUMN_NAMES.index("seq"))
+#: The payload_is_wire of a row of RECORD_COLUMNS (see PayloadKind).
+row_payload_code: Callable[[tuple[Any, ...]], Any] = itemgetter(
+    RECORD_COLUMN_NAMES.index("payload_is_wire")
+)
+
+REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "meta": ("key", "value"),
+        "sessions": SESSION_COLUMN_NAMES,
+        "records": ("session_id", *RECORD_COLUMN_NAMES),
+    }
+)
 
 #: Tables a file of schema 2 or later has besides REQUIRED_COLUMNS.
 FIELD_SETS_COLUMNS = ("id", "fields")
 #: A records.fields value starting with this refers to field_sets by id (schema 2).
 FIELD_SET_REF = "="
 
-#: payload_is_wire = PAYLOAD_AT + N: the payload is the wire bytes from offset N on
-#: (schema 2; an unmasked, uncompressed frame's payload follows its header).
-PAYLOAD_AT = 2
+
+class PayloadKind(Enum):
+    """What a record row's ``payload_is_wire`` says about its payload (the column's name
+    is older than the last two kinds; docs/capture-format.md)."""
+
+    #: 0: the payload is the ``payload`` column (NULL: the record has none).
+    COLUMN = "column"
+    #: 1: the payload is the wire bytes, stored once (TCP data, UDP datagrams).
+    WIRE = "wire"
+    #: 2 + N (schema 2): the payload is the wire bytes from offset N on (an unmasked,
+    #: uncompressed frame's payload follows its header).
+    WIRE_FROM = "wire from"
+    #: -N (schema 3): the row is a run of N records, the framed messages of one read
+    #: (core.runs.MessageRun): ``wire`` holds them back to back, ``seq`` is the first
+    #: one's, ``fields`` names the framing.
+    RUN = "run"
+
+
+#: The stored values: COLUMN and WIRE as they are, WIRE_FROM as PAYLOAD_AT + offset,
+#: RUN as -count. The read and write loops use these directly (once per record).
+PAYLOAD_IN_COLUMN, PAYLOAD_IS_WIRE, PAYLOAD_AT = 0, 1, 2
+
+
+def encode_payload_kind(kind: PayloadKind, number: int = 0) -> int:
+    """The payload_is_wire value of ``kind``; ``number`` is WIRE_FROM's offset or RUN's
+    count of records (at least 1)."""
+    if kind is PayloadKind.WIRE_FROM:
+        return PAYLOAD_AT + number
+    if kind is PayloadKind.RUN:
+        return -number
+    return PAYLOAD_IS_WIRE if kind is PayloadKind.WIRE else PAYLOAD_IN_COLUMN
+
+
+def decode_payload_kind(code: int) -> tuple[PayloadKind, int]:
+    """What a payload_is_wire value holds: its kind and number (WIRE_FROM's offset,
+    RUN's count, else 0). Whether the number fits the row is the reader's check."""
+    if code >= PAYLOAD_AT:
+        return PayloadKind.WIRE_FROM, code - PAYLOAD_AT
+    if code < PAYLOAD_IN_COLUMN:
+        return PayloadKind.RUN, -code
+    return (PayloadKind.WIRE if code == PAYLOAD_IS_WIRE else PayloadKind.COLUMN), 0
+
+
 #: SQL for a record's payload bytes, the wire bytes when it has none (search).
 PAYLOAD_SQL = (
     f"CASE WHEN payload_is_wire >= {PAYLOAD_AT}"
     f" THEN substr(wire, payload_is_wire - {PAYLOAD_AT - 1})"  # substr counts from 1
     " ELSE coalesce(payload, wire) END"
 )
+#: SQL true for a run row (PayloadKind.RUN).
+RUN_SQL = f"payload_is_wire < {PAYLOAD_IN_COLUMN}"
 
-#: payload_is_wire = -N (schema 3): the row is a run of N records, the framed messages of
-#: one read (core.runs.MessageRun): ``wire`` holds them back to back, ``seq`` is the first
-#: one's, ``fields`` names the framing. Its fields, by framing (each encoded once):
-RUN_FIELDS: dict[str, Mapping[str, Any]] = {name: {"framing": name} for name in RUN_FRAMINGS}
+#: The fields of a run row, by framing (each encoded once).
+RUN_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {name: MappingProxyType({"framing": name}) for name in RUN_FRAMINGS}
+)
 
 INSERT_RECORD = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: Rows per INSERT statement: one statement step per 64 rows is ~30% faster (measured).
@@ -121,8 +181,6 @@ ROWS_PER_INSERT = 64
 INSERT_RECORDS = "INSERT INTO records VALUES " + ", ".join(
     ["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * ROWS_PER_INSERT
 )
-RECORD_COLUMNS = "seq, t_ns, dir, kind, wire, payload, payload_is_wire, fields"
-SESSION_COLUMNS = "id, endpoint, scheme, started_wall_ns, ended_wall_ns, state, options, summary"
 
 _DIR_TEXT: dict[Any, str] = {member: member.value for member in Direction}
 _KIND_TEXT: dict[Any, str] = {member: member.value for member in Kind}
@@ -275,9 +333,9 @@ def encode_rows(
     careful: bool = False,
     field_sets: FieldSets | None = None,
 ) -> list[Row]:
-    """Rows for INSERT_RECORD; a payload equal to the wire bytes (payload_is_wire=1) or
-    to their tail from offset N (payload_is_wire=N+2: a frame's payload after its
-    header) is not stored again. A MessageRun becomes one run row (payload_is_wire=-N).
+    """Rows for INSERT_RECORD; a payload equal to the wire bytes (PayloadKind.WIRE) or
+    to their tail from offset N (WIRE_FROM: a frame's payload after its header) is not
+    stored again. A MessageRun becomes one run row (RUN).
 
     ``careful`` makes every value storable whatever its type or size (slower; fields
     are then stored inline). With ``field_sets``, repeated fields become references.
@@ -337,14 +395,15 @@ def _encode_fast(
             continue
         wire = record.wire
         payload = record.payload
+        # encode_payload_kind, written out: this runs once per record of a flood.
         if payload is None:
-            same = 0
+            code = PAYLOAD_IN_COLUMN
         elif payload is wire or payload == wire:
-            payload, same = None, 1
+            payload, code = None, PAYLOAD_IS_WIRE
         elif len(payload) < len(wire) and wire.endswith(payload):
-            payload, same = None, len(wire) - len(payload) + PAYLOAD_AT
+            payload, code = None, PAYLOAD_AT + len(wire) - len(payload)
         else:
-            same = 0
+            code = PAYLOAD_IN_COLUMN
         fields = record.fields
         if fields is not last_fields:  # a flood repeats one shared dict
             last_fields = fields
@@ -363,7 +422,7 @@ def _encode_fast(
                 kinds[record.kind],
                 wire,
                 payload,
-                same,
+                code,
                 last_text,
             )
         )
@@ -371,7 +430,7 @@ def _encode_fast(
 
 
 def _run_row(session_id: int, run: MessageRun, share: Callable[[str], str] = str) -> Row:
-    """The row of a run: its messages' bytes, its first seq, -count as payload_is_wire."""
+    """The row of a run: its messages' bytes, its first seq, PayloadKind.RUN of its count."""
     return (
         session_id,
         run.seq,
@@ -380,7 +439,7 @@ def _run_row(session_id: int, run: MessageRun, share: Callable[[str], str] = str
         _KIND_TEXT[run.kind],
         run.wire,
         None,
-        -run.count,
+        encode_payload_kind(PayloadKind.RUN, run.count),
         share(dump_json(RUN_FIELDS[run.framing])),
     )
 
@@ -398,9 +457,9 @@ def _encode_careful(session_id: int, record: Record | MessageRun) -> Row:
         return _run_row(session_id, record)
     wire = _as_bytes(record.wire)
     payload = None if record.payload is None else _as_bytes(record.payload)
-    same = 0
+    kind = PayloadKind.COLUMN
     if payload is not None and payload == wire:
-        payload, same = None, 1
+        payload, kind = None, PayloadKind.WIRE
     fields = record.fields if isinstance(record.fields, Mapping) else {}
     return (
         session_id,
@@ -410,7 +469,7 @@ def _encode_careful(session_id: int, record: Record | MessageRun) -> Row:
         _text(record.kind),
         wire,
         payload,
-        same,
+        encode_payload_kind(kind),
         dump_json(fields) if fields else None,
     )
 
@@ -423,36 +482,47 @@ def decode_rows(
 ) -> list[Record]:
     """The records a row of RECORD_COLUMNS stands for: one, or a run's messages (schema
     3; ``runs`` False for older files, where a run row is damage)."""
-    same = row[6]
-    if type(same) is not int or same >= 0 or not runs:
+    code = row_payload_code(row)
+    if type(code) is not int or code >= PAYLOAD_IN_COLUMN or not runs:  # not a RUN
         return [decode_row(row, resolve)]
-    seq, t_ns, dir_text, kind_text, wire, payload, count, fields_text = row
-    first = decode_row((seq, t_ns, dir_text, kind_text, wire, payload, 0, fields_text), resolve)
-    count = -count
+    _run, count = decode_payload_kind(code)
+    # The row's own values, checked as a single record's; then cut into its messages.
+    first = decode_row(_with_payload_code(row, PAYLOAD_IN_COLUMN), resolve)
+    seq, wire = first.seq, first.wire
     framing = first.fields.get("framing")
     if (
         first.kind is not Kind.MESSAGE
         or first.direction is Direction.META
         or framing not in RUN_FRAMINGS
-        or payload is not None
+        or first.payload is not None
     ):
         raise CaptureError(
-            f"record {seq} of the capture is damaged: payload_is_wire {-count} marks a run "
+            f"record {seq} of the capture is damaged: payload_is_wire {code} marks a run "
             "of framed messages, but it is not one (not 0, 1 or an offset inside the wire)"
         )
-    records = MessageRun(seq, t_ns, first.direction, first.kind, wire, count, framing).records()
-    if len(records) != count or sum(len(record.wire) for record in records) != len(wire):
+    records = MessageRun(seq, first.t_ns, first.direction, first.kind, wire, count, framing)
+    made = records.records()
+    if len(made) != count or sum(len(record.wire) for record in made) != len(wire):
         raise CaptureError(
-            f"record {seq} of the capture is damaged: its run holds {len(records)} whole "
+            f"record {seq} of the capture is damaged: its run holds {len(made)} whole "
             f"messages of {framing} framing in {len(wire)} bytes, not {count}"
         )
-    return records
+    return made
+
+
+_CODE_AT = RECORD_COLUMN_NAMES.index("payload_is_wire")
+
+
+def _with_payload_code(row: tuple[Any, ...], code: int) -> tuple[Any, ...]:
+    """``row`` with another payload_is_wire."""
+    return (*row[:_CODE_AT], code, *row[_CODE_AT + 1 :])
 
 
 def row_end(row: tuple[Any, ...]) -> int:
     """The seq after the last record of a (checked) row of RECORD_COLUMNS."""
-    same = row[6]
-    return row[0] + (-same if type(same) is int and same < 0 else 1)
+    code = row_payload_code(row)
+    kind, count = decode_payload_kind(code) if type(code) is int else (PayloadKind.COLUMN, 0)
+    return int(row_seq(row)) + (count if kind is PayloadKind.RUN else 1)
 
 
 def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) -> Record:
@@ -462,7 +532,7 @@ def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) ->
     raises CaptureError when the file has no such set. A run row is damage here: read
     rows with :func:`decode_rows`.
     """
-    seq, t_ns, dir_text, kind_text, wire, payload, same, fields_text = row
+    seq, t_ns, dir_text, kind_text, wire, payload, code, fields_text = row  # RECORD_COLUMNS
     if type(seq) is not int:
         raise CaptureError("a record of the capture is damaged: its number is not an integer")
 
@@ -475,7 +545,8 @@ def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) ->
         raise damaged("its wire bytes are not a blob")
     if payload is not None and type(payload) is not bytes:
         raise damaged("its payload is not a blob")
-    if type(same) is not int or same < 0 or same - PAYLOAD_AT > len(wire):
+    # decode_payload_kind, written out: this runs once per record read.
+    if type(code) is not int or code < PAYLOAD_IN_COLUMN or code - PAYLOAD_AT > len(wire):
         raise damaged("payload_is_wire is not 0, 1 or an offset inside the wire bytes")
     fields = _FIELDS_BY_TEXT.get(fields_text) if type(fields_text) is str else None
     if fields is None and type(fields_text) is str and fields_text.startswith(FIELD_SET_REF):
@@ -502,15 +573,16 @@ def decode_row(row: tuple[Any, ...], resolve: FieldSetResolver | None = None) ->
     if kind is None:
         kind = Kind.INFO
         fields = {**fields, FIELD_STORED_KIND: str(kind_text)[:64]}
-    if same == 1:
+    if code == PAYLOAD_IS_WIRE:
         payload = wire
-    elif same:
-        payload = wire[same - PAYLOAD_AT :]
+    elif code != PAYLOAD_IN_COLUMN:
+        payload = wire[code - PAYLOAD_AT :]
     return make_record(seq, t_ns, direction, kind, wire, payload, fields)
 
 
 #: Parsed fields by their stored text. Records are read-only, so records whose fields
 #: are the same text (every frame of a flood) share one dict and the JSON is parsed once.
+#: Plain dicts, as JSON objects read back have always been: callers must not change them.
 _FIELDS_BY_TEXT: dict[str, dict[str, Any]] = {}
 _FIELDS_CACHE_MAX = 4096
 _FIELDS_CACHE_TEXT_MAX = 2048
@@ -518,7 +590,7 @@ _FIELDS_CACHE_TEXT_MAX = 2048
 
 def decode_session(row: tuple[Any, ...]) -> CaptureSession:
     """A CaptureSession from a row of SESSION_COLUMNS; CaptureError if it is damaged."""
-    sid, endpoint, scheme, started, ended, state, options, summary = row
+    sid, endpoint, scheme, started, ended, state, options, summary = row  # SESSION_COLUMNS
     if type(sid) is not int:
         raise CaptureError("a session of the capture is damaged: its id is not an integer")
     what = f"session {sid} of the capture"
@@ -554,9 +626,9 @@ def check_schema(conn: sqlite3.Connection, name: str) -> int:
     if app_id != APPLICATION_ID:
         raise not_capture
     objects = {
-        row[0]: (row[1], row[2] or "")
-        for row in conn.execute("SELECT name, type, sql FROM sqlite_master")
-        if isinstance(row[0], str)
+        table: (kind, sql or "")
+        for table, kind, sql in conn.execute("SELECT name, type, sql FROM sqlite_master")
+        if isinstance(table, str)
     }
     if "meta" not in objects:
         raise not_capture
@@ -584,9 +656,13 @@ def check_schema(conn: sqlite3.Connection, name: str) -> int:
         # A view or virtual table could run arbitrary queries: only plain tables are read.
         if kind != "table" or "VIRTUAL" in sql.upper():
             raise CaptureError(f"{name} is damaged: table {table} is missing")
+        # 'hidden' is nonzero for generated columns, which would compute values.
         present = {
-            row[1]: row[6] for row in conn.execute(f"PRAGMA table_xinfo({table})")
-        }  # row[6] 'hidden': nonzero for generated columns, which would compute values
+            column: hidden
+            for _cid, column, _type, _notnull, _default, _pk, hidden in conn.execute(
+                f"PRAGMA table_xinfo({table})"
+            )
+        }
         missing = [c for c in columns if present.get(c, 1) != 0]
         if missing:
             raise CaptureError(

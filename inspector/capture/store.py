@@ -40,12 +40,15 @@ from inspector.capture.schema import (
     FIELD_SET_REF,
     PAYLOAD_SQL,
     RECORD_COLUMNS,
+    RUN_SQL,
     SESSION_COLUMNS,
     CaptureSession,
     FieldSetResolver,
     FieldSets,
+    PayloadKind,
     Row,
     check_schema,
+    decode_payload_kind,
     decode_rows,
     decode_session,
     dump_json,
@@ -54,6 +57,8 @@ from inspector.capture.schema import (
     insert_rows,
     load_json_object,
     row_end,
+    row_payload_code,
+    row_seq,
 )
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
@@ -458,17 +463,19 @@ class CaptureStore(RecordSink):
                     " ORDER BY seq DESC LIMIT 1",
                     (self._session.id, seq),
                 ).fetchone()
-                if row is not None and type(row[0]) is int and seq < row_end(row):
-                    return self._decoded(row)[seq - row[0]]
+                first = None if row is None else row_seq(row)
+                if type(first) is int and seq < row_end(row):
+                    return self._decoded(row)[seq - first]
                 if 0 <= seq < self._file_count:
                     raise self._missing(seq)
         raise CaptureError(f"capture file {self.path} has no record {seq}")
 
     def _decoded(self, row: tuple[Any, ...]) -> list[Record]:
         """The records of a row read from the file (a run's come from the cache)."""
-        if not self._runs or type(row[6]) is not int or row[6] >= 0:
+        code = row_payload_code(row)
+        if not self._runs or type(code) is not int or code >= 0:  # not PayloadKind.RUN
             return decode_rows(row, self._resolve, self._runs)
-        return self._expanded(row[0], lambda: decode_rows(row, self._resolve))
+        return self._expanded(row_seq(row), lambda: decode_rows(row, self._resolve))
 
     def _expanded(self, seq: int, make: Callable[[], list[Record]]) -> list[Record]:
         """The records of the run starting at ``seq``, made once while it stays cached."""
@@ -497,7 +504,8 @@ class CaptureStore(RecordSink):
             raise CaptureError(f"its field set {number} cannot be read: {reason(exc)}") from None
         if row is None:
             raise CaptureError(f"its field set {number} is missing")
-        fields = load_json_object(row[0], f"field set {number}")
+        (text,) = row
+        fields = load_json_object(text, f"field set {number}")
         if len(self._field_set_cache) >= 4096:
             self._field_set_cache.clear()
         self._field_set_cache[ref] = fields
@@ -545,7 +553,7 @@ class CaptureStore(RecordSink):
                 self._conn.create_function("si_match", 1, predicate, deterministic=True)
             with self._reading():
                 # Single records are matched in SQL; a run's messages in Python, run by run.
-                run = "payload_is_wire < 0" if self._runs else "0"
+                run = RUN_SQL if self._runs else "0"
                 cursor = self._conn.execute(
                     f"SELECT seq, 0 FROM records {where} AND NOT ({run}){single}"
                     f" UNION ALL SELECT seq, 1 FROM records {where} AND {run} ORDER BY seq",
@@ -618,9 +626,11 @@ def _last_seq(conn: sqlite3.Connection, session_id: int, runs: bool) -> Any:
     ).fetchone()
     if row is None:
         return None
-    seq, same = row
-    if runs and type(seq) is int and type(same) is int and same < 0:
-        return seq - same - 1
+    seq, code = row
+    if runs and type(seq) is int and type(code) is int:
+        kind, count = decode_payload_kind(code)
+        if kind is PayloadKind.RUN:
+            return seq + count - 1
     return seq
 
 

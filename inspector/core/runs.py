@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from inspector.core.records import Direction, Kind, Record, make_record
@@ -21,7 +22,7 @@ from inspector.core.records import Direction, Kind, Record, make_record
 #: The framings a run can be cut by (the values of ``Framing``'s members).
 LINES, LEN16, LEN32 = "lines", "len16", "len32"
 #: The width of the length prefix of each length-prefixed framing.
-PREFIX_WIDTH = {LEN16: 2, LEN32: 4}
+PREFIX_WIDTH: Mapping[str, int] = MappingProxyType({LEN16: 2, LEN32: 4})
 
 #: One message: (wire bytes with prefix or terminator, body, byte ranges in wire).
 Message = tuple[bytes, bytes, list]
@@ -51,14 +52,14 @@ def prefix_ranges(width: int, size: int) -> list:
 
 def message_fields(framing: str, body_len: int, size: int) -> Mapping[str, Any]:
     """The fields of a framed message: its framing and byte ranges. Messages of one
-    shape share one dict (callers must not change it), so a store encodes a stream of
-    equal messages once."""
+    shape share one read-only mapping (and its ranges list, which callers must not
+    change), so a store encodes a stream of equal messages once."""
     key = (framing, body_len, size)
     fields = _FIELDS.get(key)
     if fields is None:
         width = PREFIX_WIDTH.get(framing)
         ranges = line_ranges(body_len, size) if width is None else prefix_ranges(width, size)
-        fields = {"framing": framing, "ranges": ranges}
+        fields = MappingProxyType({"framing": framing, "ranges": ranges})
         _remember(_FIELDS, key, fields)
     return fields
 
