@@ -132,9 +132,11 @@ class Recorder:
 
         Past the capture limit a traffic record is only counted: it is returned but
         neither numbered, written nor queued (the capture keeps no holes)."""
+        kept = True
         if self.capture_limit is not None and direction is not Direction.META:
             if kind not in _ALWAYS_KEPT and not self._within_limit(len(wire)):
-                return self._not_kept(direction, kind, t_ns, wire, payload, fields)
+                self._not_kept(direction, t_ns, len(wire))
+                kept = False
         elif kind is Kind.CLOSED and self.not_kept:
             self._report_not_kept()
         record = make_record(
@@ -146,6 +148,8 @@ class Recorder:
             payload,
             fields if fields is not None else {},
         )
+        if not kept:
+            return record
         self._seq += 1
         size = len(wire)
         self._count(direction, 1, size)
@@ -262,15 +266,9 @@ class Recorder:
         self._kept_bytes += size
         return True
 
-    def _not_kept(
-        self,
-        direction: Direction,
-        kind: Kind,
-        t_ns: int | None,
-        wire: bytes,
-        payload: bytes | None,
-        fields: Mapping[str, Any] | None,
-    ) -> Record:
+    def _not_kept(self, direction: Direction, t_ns: int | None, size: int) -> None:
+        """Count a traffic record of ``size`` wire bytes past the capture limit; the
+        first one is preceded by an INFO record saying the limit was reached."""
         if not self.not_kept:
             assert self.capture_limit is not None
             self.record(
@@ -283,17 +281,8 @@ class Recorder:
                 },
             )
         self.not_kept += 1
-        self.not_kept_bytes += len(wire)
-        self._count(direction, 1, len(wire))
-        return make_record(
-            self._seq,
-            self.clock.now() if t_ns is None else t_ns,
-            direction,
-            kind,
-            wire,
-            payload,
-            fields if fields is not None else {},
-        )
+        self.not_kept_bytes += size
+        self._count(direction, 1, size)
 
     def _report_not_kept(self) -> None:
         """Say, before the session's end, exactly how much traffic was not kept."""
