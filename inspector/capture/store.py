@@ -38,6 +38,7 @@ from inspector.capture.files import (
 )
 from inspector.capture.schema import (
     FIELD_SET_REF,
+    PAYLOAD_IN_COLUMN,
     PAYLOAD_SQL,
     RECORD_COLUMNS,
     RUN_SQL,
@@ -473,9 +474,9 @@ class CaptureStore(RecordSink):
     def _decoded(self, row: tuple[Any, ...]) -> list[Record]:
         """The records of a row read from the file (a run's come from the cache)."""
         code = row_payload_code(row)
-        if not self._runs or type(code) is not int or code >= 0:  # not PayloadKind.RUN
-            return decode_rows(row, self._resolve, self._runs)
-        return self._expanded(row_seq(row), lambda: decode_rows(row, self._resolve))
+        if self._runs and type(code) is int and code < PAYLOAD_IN_COLUMN:  # PayloadKind.RUN
+            return self._expanded(row_seq(row), lambda: decode_rows(row, self._resolve))
+        return decode_rows(row, self._resolve, self._runs)
 
     def _expanded(self, seq: int, make: Callable[[], list[Record]]) -> list[Record]:
         """The records of the run starting at ``seq``, made once while it stays cached."""
