@@ -28,26 +28,16 @@ Where the connection is (before the upgrade, reading it, upgraded, refused, ende
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from websockets.exceptions import InvalidURI
-from websockets.extensions.permessage_deflate import (
-    ClientPerMessageDeflateFactory,
-    ServerPerMessageDeflateFactory,
-)
 from websockets.frames import Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CLOSING, OPEN
-from websockets.uri import parse_uri
 
 from inspector.core.endpoints import Endpoint
-from inspector.core.errors import EndpointError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.protocols.deflate import parse_deflate_offer
 from inspector.protocols.ending import Ending, Initiator
 from inspector.protocols.wireframes import WireFrameParser, plain_frame_size
 from inspector.protocols.wsclient import (
@@ -63,6 +53,13 @@ from inspector.protocols.wsfields import (
     response_fields,
     violation_line,
 )
+from inspector.protocols.wshandshake import (
+    Answer,
+    client_protocol,
+    server_protocol,
+    unreadable_line,
+    upgrade_request,
+)
 from inspector.protocols.wslib import (
     at_frame_start,
     fail_as_parser,
@@ -72,31 +69,17 @@ from inspector.protocols.wslib import (
     size_limit,
 )
 from inspector.protocols.wsrecords import WsRecords, request_fields
+from inspector.protocols.wssend import (
+    WebSocketSendError,
+    check_close,
+    check_control,
+    text_bytes,
+)
 from inspector.protocols.wsstate import Phase, PhaseMachine, Rejection, Role
 
 #: Rejected frames up to this size are kept whole for display even when the library
 #: stopped reading at their header; larger ones are shown by their first bytes only.
 KEEP_REJECTED_FRAME = 1 << 20
-
-#: Close codes an endpoint may put in a close frame (RFC 6455 §7.4.1, IANA registry).
-_SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
-
-
-class WebSocketSendError(InspectorError):
-    """The user asked to send something the connection cannot send now (or at all)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """How a server-side connection refuses an upgrade: the HTTP status and body text."""
-
-    status: int
-    text: str = ""
-
-
-#: A server-side connection's answer to an upgrade request: None accepts it
-#: (negotiating subprotocol and extensions), a Refusal refuses it.
-Answer = Callable[[Request], Refusal | None]
 
 
 class WebSocketConnection:
@@ -124,9 +107,7 @@ class WebSocketConnection:
         #: The peer as messages name it: "server" (client role) or "client".
         self._peer = str(role.peer)
         self._protocol: InspectedClientProtocol | InspectedServerProtocol = (
-            _client_protocol(endpoint, options)
-            if role is Role.CLIENT
-            else _server_protocol(options)
+            client_protocol(endpoint, options) if role is Role.CLIENT else server_protocol(options)
         )
         self._answer = answer
         self._tap = WireFrameParser()
@@ -262,16 +243,7 @@ class WebSocketConnection:
             raise WebSocketSendError("the upgrade request was already sent")
         p = self._protocol
         assert isinstance(p, InspectedClientProtocol)
-        request = p.connect()
-        replaced: set[str] = set()
-        for name, value in self._options.headers:
-            if any(ch in name + value for ch in "\r\n\0") or not name.strip():
-                raise WebSocketSendError(f"header {name!r} is empty or contains a line break")
-            key = name.lower()
-            if key not in replaced and name in request.headers:
-                del request.headers[name]
-            replaced.add(key)
-            request.headers[name] = value
+        request = upgrade_request(p, self._options.headers)
         p.send_request(request)
         wire = b"".join(p.data_to_send())
         fields = request_fields(request)
@@ -282,8 +254,7 @@ class WebSocketConnection:
     def _on_response(self, response: Response, t_ns: int) -> bytes:
         """Record the server's answer to the upgrade; return bytes after a 101 head."""
         raw = bytes(self._handshake)
-        head_end = raw.find(b"\r\n\r\n")
-        head_end = len(raw) if head_end < 0 else head_end + 4
+        head_end = _head_end(raw)
         exc = self._protocol.handshake_exc
         accepted = exc is None
         fields = response_fields(response, self._protocol, t_ns - (self._started_ns or 0), accepted)
@@ -300,8 +271,7 @@ class WebSocketConnection:
         """Record the client's upgrade request, answer it, record the answer; return
         bytes after the request's head once accepted (RFC 6455 §4.2)."""
         raw = bytes(self._handshake)
-        head_end = raw.find(b"\r\n\r\n")
-        head_end = len(raw) if head_end < 0 else head_end + 4
+        head_end = _head_end(raw)
         self._started_ns = self._records.handshake(
             Direction.IN, t_ns, raw[:head_end], request_fields(request)
         )
@@ -310,13 +280,9 @@ class WebSocketConnection:
         refusal = self._answer(request) if self._answer is not None else None
         response = p.accept(request) if refusal is None else p.reject(refusal.status, refusal.text)
         p.send_response(response)
-        out: list[bytes] = []
-        for chunk in p.data_to_send():
-            if chunk:
-                out.append(chunk)
-            else:
-                self.eof_requested = True
-        wire = self._response_out = b"".join(out)
+        wire, eof = _written(p.data_to_send())
+        self._response_out = wire
+        self.eof_requested = self.eof_requested or eof
         accepted = response.status_code == 101
         fields = response_fields(response, p, t_ns - self._started_ns, accepted)
         body = bytes(response.body) if response.body else None
@@ -341,24 +307,6 @@ class WebSocketConnection:
         self._set_failure(line)
         self._records.error(line, t_ns, wire, phase="handshake")
 
-    def _unreadable_line(self, raw: bytes, exc: BaseException) -> str:
-        """Why the peer's side of the upgrade could not be read, as one line."""
-        if self._role is Role.SERVER:
-            if not raw:
-                return "client closed the connection before sending the upgrade request"
-            detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
-            return f"client's upgrade request is not a valid HTTP request: {detail}"
-        if not raw:
-            return "server closed the connection before answering the upgrade"
-        detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
-        if not raw.startswith(b"HTTP/"):
-            first = raw.split(b"\n", 1)[0].strip()[:80]
-            shown = first.decode("ascii", "backslashreplace")
-            detail = f"it began with {shown!r}; is this a WebSocket server?"
-            if raw[0] in (0x15, 0x16):  # a TLS alert or handshake record
-                detail = "it answered in TLS; use wss:// for this port"
-        return f"server's answer is not a valid HTTP response: {detail}"
-
     def _after_handshake_step(self, t_ns: int) -> None:
         """Handle the library's events while the upgrade is being read."""
         p = self._protocol
@@ -376,7 +324,7 @@ class WebSocketConnection:
                 frames.append(event)
         if not answered and p.handshake_exc is not None and self.phase is Phase.HANDSHAKE:
             raw = bytes(self._handshake)
-            self._handshake_error(self._unreadable_line(raw, p.handshake_exc), t_ns, raw)
+            self._handshake_error(unreadable_line(self._role, raw, p.handshake_exc), t_ns, raw)
         if (leftover or frames) and self.phase is Phase.OPEN:
             self._on_frames(leftover, frames, t_ns)
 
@@ -586,12 +534,10 @@ class WebSocketConnection:
 
     def _flush(self, t_ns: int | None, payload: bytes | None = None, user: bool = False) -> bytes:
         """Record what the library queued to write; return it; note EOF and the end."""
-        frames: list[bytes] = []
-        for chunk in self._protocol.data_to_send():
-            if chunk:
-                frames.append(chunk)
-            else:
-                self.eof_requested = True
+        chunks = self._protocol.data_to_send()
+        frames = [chunk for chunk in chunks if chunk]
+        if len(frames) < len(chunks):
+            self.eof_requested = True  # an empty chunk asks to half-close (send EOF)
         out = self._records.outbound(frames, t_ns, payload, user)
         if self._response_out:
             out, self._response_out = self._response_out + out, b""
@@ -610,13 +556,7 @@ class WebSocketConnection:
     def send_text(self, text: str) -> bytes:
         """Send one text message in one frame; return the bytes to write."""
         self._check_can_send(False)
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise WebSocketSendError(
-                f"the text has a lone surrogate at position {exc.start}, which UTF-8 cannot "
-                "encode; send it as binary instead"
-            ) from None
+        data = text_bytes(text)
         self._protocol.send_text(data)
         return self._flush(None, data, user=True)
 
@@ -637,28 +577,14 @@ class WebSocketConnection:
 
     def _send_control(self, send: Any, data: bytes, what: str) -> bytes:
         self._check_can_send(True)
-        if len(data) > 125:
-            raise WebSocketSendError(
-                f"a {what} payload is limited to 125 bytes (RFC 6455 §5.5), got {len(data)}"
-            )
+        check_control(data, what)
         send(data)
         return self._flush(None, data, user=True)
 
     def send_close(self, code: int | None = 1000, reason: str = "") -> bytes:
         """Start the closing handshake (RFC 6455 §7.1.2); return the bytes to write."""
         self._check_can_send(False)
-        encoded = reason.encode("utf-8")
-        if code is None and reason:
-            raise WebSocketSendError("a close reason needs a close code")
-        if code is not None and not (code in _SENDABLE_CODES or 3000 <= code < 5000):
-            raise WebSocketSendError(
-                f"close code {code} cannot be sent (RFC 6455 §7.4: use 1000-1003, "
-                "1007-1014 or 3000-4999)"
-            )
-        if len(encoded) > 123:
-            raise WebSocketSendError(
-                f"a close reason is limited to 123 bytes (RFC 6455 §5.5), got {len(encoded)}"
-            )
+        check_close(code, reason)
         self._protocol.send_close(code, reason)
         return self._flush(None, user=True)
 
@@ -691,51 +617,13 @@ class WebSocketConnection:
         )
 
 
-def _client_protocol(endpoint: Endpoint | None, options: SessionOptions) -> InspectedClientProtocol:
-    """websockets' client protocol object for ``endpoint`` with the session's options."""
-    if endpoint is None:
-        raise EndpointError("a client connection needs an endpoint")
-    try:
-        uri = parse_uri(endpoint.url)
-    except (InvalidURI, ValueError) as exc:
-        raise EndpointError(f"{endpoint.url} is not a usable WebSocket URL: {exc}") from None
-    extensions = [_deflate_factory(options)] if options.compression else None
-    return InspectedClientProtocol(
-        uri,
-        origin=options.origin,  # type: ignore[arg-type]
-        extensions=extensions,
-        subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
-        max_size=options.max_size,
-        auto_pong=options.auto_pong,
-    )
+def _head_end(raw: bytes) -> int:
+    """Where the HTTP head in ``raw`` ends (after its blank line), else its length."""
+    end = raw.find(b"\r\n\r\n")
+    return len(raw) if end < 0 else end + 4
 
 
-def _server_protocol(options: SessionOptions) -> InspectedServerProtocol:
-    """websockets' server protocol object: accepts the session's subprotocols and, with
-    compression on, permessage-deflate."""
-    level = options.compression_level
-    settings = None if level is None else {"level": max(0, min(9, int(level)))}
-    extensions = (
-        [ServerPerMessageDeflateFactory(compress_settings=settings)]
-        if options.compression
-        else None
-    )
-    return InspectedServerProtocol(
-        extensions=extensions,
-        subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
-        max_size=options.max_size,
-        auto_pong=options.auto_pong,
-    )
-
-
-def _deflate_factory(options: SessionOptions) -> ClientPerMessageDeflateFactory:
-    """websockets' permessage-deflate offer for the session's options."""
-    level = options.compression_level
-    settings = None if level is None else {"level": max(0, min(9, int(level)))}
-    if options.deflate_offer is None:
-        return ClientPerMessageDeflateFactory(compress_settings=settings)
-    try:
-        params = parse_deflate_offer(options.deflate_offer)
-    except ValueError as exc:
-        raise WebSocketSendError(f"invalid permessage-deflate offer: {exc}") from None
-    return ClientPerMessageDeflateFactory(**params, compress_settings=settings)
+def _written(chunks: list[bytes]) -> tuple[bytes, bool]:
+    """The bytes of the library's writes, and whether one of them asked for EOF."""
+    data = [chunk for chunk in chunks if chunk]
+    return b"".join(data), len(data) < len(chunks)
