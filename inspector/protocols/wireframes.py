@@ -176,6 +176,14 @@ def range_lists(header_len: int, masked: bool, payload_len: int) -> list[list[An
     ]
 
 
+#: (header_len, payload_len) for each second header byte with a 7-bit length (the
+#: common case, answered without building a tuple per frame); None for 126 and 127.
+_SHORT_HEADERS: tuple[tuple[int, int] | None, ...] = tuple(
+    (6 if second > 0x7F else 2, second & 0x7F) if second & 0x7F < 126 else None
+    for second in range(256)
+)
+
+
 def read_header(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
     """(header_len, payload_len) of the frame at ``buf[pos:end]``, None until its length
     is known: the one reader of RFC 6455 §5.2 frame headers (tap, fast path, carry).
@@ -189,10 +197,11 @@ def read_header(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] |
     if end - pos < 2:
         return None
     second = buf[pos + 1]
+    short = _SHORT_HEADERS[second]
+    if short is not None:
+        return short
     length = second & 0x7F
     header_len = 6 if second > 0x7F else 2
-    if length < 126:
-        return header_len, length
     if length == 126:
         if end - pos < 4:
             return None

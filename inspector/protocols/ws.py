@@ -361,7 +361,8 @@ class WebSocketConnection:
                 p.receive_data(head)
                 self._on_frames(head, p.events_received(), t_ns)
             if self._at_frame_boundary():
-                take = take_plain_frames(data, size_limit(p), idle_deflate(p))
+                keep = self._records.keep_messages
+                take = take_plain_frames(data, size_limit(p), idle_deflate(p), keep)
                 if take.items:
                     self._records.plain(take, t_ns)
                 data = take.rest

@@ -21,7 +21,7 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import BINARY, TEXT, Frame
 
 from inspector.protocols.wireframes import read_header
-from inspector.protocols.wsfields import plain_frame_fields
+from inspector.protocols.wsfields import plain_frame_fields, shared_fields
 from inspector.protocols.wslib import inflate
 
 #: The fast path keeps an unfinished frame of at most this many bytes itself; a larger
@@ -38,7 +38,7 @@ class FastTake:
 
     #: The records' data of the plain frames, in order.
     items: list[Item]
-    #: The messages they complete, as ("text"|"binary", payload).
+    #: The messages they complete, as ("text"|"binary", payload); empty unless asked.
     messages: list[tuple[str, bytes]]
     #: Bytes of message payload in ``messages``.
     size: int
@@ -56,10 +56,11 @@ class FastTake:
 
 
 def take_plain_frames(
-    data: bytes, limit: int | None, deflate: PerMessageDeflate | None
+    data: bytes, limit: int | None, deflate: PerMessageDeflate | None, keep: bool = True
 ) -> FastTake:
     """The whole plain frames at the start of ``data``, given the payload size limit and
-    the idle deflate decoder (None without compression or mid-message).
+    the idle deflate decoder (None without compression or mid-message); ``keep`` False
+    leaves out the messages (each frame is one message: their count is ``len(items)``).
 
     Everything else (control frames, fragments, masked frames, bad text) stops the scan:
     the rest goes to the library and the tap. When inflating fails the decoder has moved
@@ -108,12 +109,14 @@ def take_plain_frames(
                 if compressed:
                     failure = exc
                 break
+        fields = shared_fields((first, header_len, length, compressed, False))
+        if fields is None:
+            fields = plain_frame_fields(first, header_len, length, compressed)
         last_compressed = compressed
-        add_item(
-            (data[pos:stop], payload, plain_frame_fields(first, header_len, length, compressed))
-        )
-        add_message((kind, payload))
-        size += len(payload)
+        add_item((data[pos:stop], payload, fields))
+        if keep:
+            add_message((kind, payload))
+            size += len(payload)
         pos = stop
     rest = data[pos:] if pos else data
     carry = failure is None and worth_carrying(rest, limit, deflate is not None)

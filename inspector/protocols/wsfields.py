@@ -180,6 +180,12 @@ def _template(
 _SHARED: dict[tuple[int, int, int, bool, bool], dict[str, Any]] = {}
 _SHARED_MAX = 4096
 
+#: Look up the shared fields of a frame shape, keyed (first header byte, header_len,
+#: payload_len, compressed, automatic): None until :func:`frame_fields` made them. The
+#: receive fast path calls it per frame before falling back to
+#: :func:`plain_frame_fields` (the cache is cleared in place, never replaced).
+shared_fields = _SHARED.get
+
 
 def frame_fields(
     wf: WireFrame,

@@ -119,8 +119,8 @@ class WsRecords:
     def plain(self, take: FastTake, t_ns: int) -> None:
         """Record the plain frames the receive fast path took, and their messages."""
         self._in_compressed = take.last_compressed
-        self.messages_in += len(take.messages)
-        if self.keep_messages:
+        self.messages_in += len(take.items)
+        if take.messages:
             self.messages.extend(take.messages, take.size)
         self.recorder.record_many(Direction.IN, Kind.FRAME, t_ns, take.items)
 
