@@ -22,6 +22,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.resolve import Address, family_name, format_address
 from inspector.net.tlsinfo import describe_ssl_error
+from inspector.protocols.ending import Ending, Initiator
 from inspector.protocols.messages import MessageQueue
 
 #: Seconds a graceful close waits for the peer (closing handshake, EOF) before aborting.
@@ -90,7 +91,9 @@ class Session:
         self._phase = "resolve"
         self._opened_at: int | None = None
         self._ended_at: int | None = None
-        self._initiated_by = "none"
+        #: Who started the end, as far as the session saw it (the protocol object's
+        #: Ending says it for WebSocket once the transport ended).
+        self._initiated_by = Initiator.NONE
         self._reached_open = False
         self._opening: asyncio.Future[None] | None = None
         self._in_open = False
@@ -148,7 +151,7 @@ class Session:
             task = asyncio.current_task()
             if self.ended and (task is None or not task.cancelling()):
                 return False  # abort() stopped the opening; the session already ended
-            self._initiated_by = "client"
+            self._initiated_by = Initiator.CLIENT
             self._abort_transport()
             self._finish("opening cancelled", clean=False)
             raise
@@ -291,7 +294,7 @@ class Session:
         """End the session at once, without a goodbye."""
         if self.ended:
             return
-        self._initiated_by = "client"
+        self._initiated_by = Initiator.CLIENT
         opening = self._opening
         if opening is not None and not opening.done():
             opening.cancel()
@@ -314,7 +317,8 @@ class Session:
         fields: dict[str, Any] | None = None,
         record: bool = True,
     ) -> None:
-        """Record an ERROR (unless already recorded), drop the transport, end FAILED."""
+        """Record an ERROR (unless the protocol layer already did: ``record`` False),
+        drop the transport, end FAILED."""
         if self.ended:
             return
         if self.failure is None:
@@ -332,42 +336,34 @@ class Session:
         clean: bool,
         close_code: int | None = None,
         close_reason: str | None = None,
-        record: bool = True,
     ) -> None:
-        """Write the CLOSED record once (unless the protocol layer wrote it: ``record``
-        False) and move to CLOSED, or FAILED after a failure."""
+        """End the session once: write the CLOSED record from how it ended (the protocol
+        object's account when it has one), then move to CLOSED, or FAILED after a
+        failure."""
         if self.ended:
             return
+        ending = self._ending(message, clean, close_code, close_reason)
+        if self.failure is None:
+            self.failure = ending.failure
         now = self.recorder.now()
         self._ended_at = now
         start = self._opened_at if self._opened_at is not None else now
-        if record:
-            self._record_closed(now, start, message, clean, close_code, close_reason)
+        record_closed(self.recorder, ending, now, start)
         self.recorder.set_flow_control(None, None)
         self._ended.set()
         self._set_state(SessionState.FAILED if self.failure else SessionState.CLOSED)
 
-    def _record_closed(
-        self,
-        now: int,
-        start: int,
-        message: str,
-        clean: bool,
-        close_code: int | None,
-        close_reason: str | None,
-    ) -> None:
-        self.recorder.record(
-            Direction.META,
-            Kind.CLOSED,
-            t_ns=now,
-            fields={
-                "message": message,
-                "clean": clean,
-                "close_code": close_code,
-                "close_reason": close_reason,
-                "initiated_by": self._initiated_by,
-                "duration_ns": now - start,
-            },
+    def _ending(
+        self, message: str, clean: bool, close_code: int | None, close_reason: str | None
+    ) -> Ending:
+        """How the session ended, as the session saw it (a protocol may know better)."""
+        return Ending(
+            message,
+            clean,
+            self.failure,
+            close_code,
+            close_reason,
+            Initiator(self._initiated_by),
         )
 
     # -- summary -----------------------------------------------------------------
@@ -396,6 +392,15 @@ class Session:
             },
             "not_kept": {"records": rec.not_kept, "bytes": rec.not_kept_bytes},
         }
+
+
+def record_closed(recorder: Recorder, ending: Ending, now: int, start: int) -> None:
+    """Write the CLOSED record of ``ending``, at its own time and start when it has them
+    (else at ``now`` for a duration since ``start``)."""
+    t_ns = now if ending.t_ns is None else ending.t_ns
+    started = start if ending.started_ns is None else ending.started_ns
+    fields = ending.closed_fields(t_ns, started)
+    recorder.record(Direction.META, Kind.CLOSED, t_ns=t_ns, fields=fields)
 
 
 def send_message(

@@ -2,8 +2,9 @@
 
 Every read goes to :meth:`WebSocketConnection.receive_data` with the read's one
 timestamp; whatever it returns (automatic pong, close echo) is written at once. The
-protocol layer records frames, handshake, protocol errors and the final CLOSED; this
-layer adds resolve/connect/TLS, timeouts and the transport's end.
+protocol layer records frames, handshake and protocol errors, and once the transport
+ended reports how (its ``ending``), from which the session writes CLOSED; this layer
+adds resolve/connect/TLS, timeouts and the transport's end.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
 from inspector.net.stream import StreamSession
+from inspector.protocols.ending import Ending, Initiator
 from inspector.protocols.ws import WebSocketConnection
 
 #: Seconds the client waits for the server to close TCP after the closing handshake
@@ -77,8 +79,8 @@ class WebSocketSession(StreamSession):
         if ws.handshake_done or ws.failure is not None or ws.closed:
             self._wake_opener()
         if self._state is SessionState.OPEN and not ws.open:
-            if self._initiated_by == "none":
-                self._initiated_by = "server"
+            if self._initiated_by is Initiator.NONE:
+                self._initiated_by = Initiator.SERVER
             self._set_state(SessionState.CLOSING)
         if ws.closed:
             self._close_transport()
@@ -100,8 +102,8 @@ class WebSocketSession(StreamSession):
         if ws is None or self._eof_fed:
             return
         self._eof_fed = True
-        if self._initiated_by == "none" and self._state is SessionState.OPEN:
-            self._initiated_by = "server"
+        if self._initiated_by is Initiator.NONE and self._state is SessionState.OPEN:
+            self._initiated_by = Initiator.SERVER
         out = ws.receive_eof(t_ns, reason)
         if out:
             self._write(out)
@@ -187,8 +189,8 @@ class WebSocketSession(StreamSession):
         """Start the closing handshake; the session ends when the server answers."""
         ws = self._protocol()
         data = ws.send_close(code, reason)
-        if self._initiated_by == "none":
-            self._initiated_by = "client"
+        if self._initiated_by is Initiator.NONE:
+            self._initiated_by = Initiator.CLIENT
         self._write(data)
         self._follow(ws)
 
@@ -260,19 +262,31 @@ class WebSocketSession(StreamSession):
         clean: bool,
         close_code: int | None = None,
         close_reason: str | None = None,
-        record: bool = True,
     ) -> None:
-        """End the session; the protocol layer's CLOSED record stands when it wrote one."""
-        ws = self.ws
-        if ws is not None:
-            if self.failure is None and ws.failure is not None:
-                self.failure = ws.failure
-            if ws.closed:
-                record = False
-            if close_code is None:
-                close_code, close_reason = ws.close_code, ws.close_reason
+        """Stop the closing timer, then end the session."""
         self._cancel_timer()
-        super()._finish(message, clean, close_code, close_reason, record)
+        super()._finish(message, clean, close_code, close_reason)
+
+    def _ending(
+        self, message: str, clean: bool, close_code: int | None, close_reason: str | None
+    ) -> Ending:
+        """The protocol's account once the transport ended; before that (an abort, a
+        timeout, a failed upgrade), the session's, with the protocol's close details."""
+        ws = self.ws
+        if ws is None:
+            return super()._ending(message, clean, close_code, close_reason)
+        if ws.ending is not None:
+            return ws.ending
+        if close_code is None:
+            close_code, close_reason = ws.close_code, ws.close_reason
+        return Ending(
+            message,
+            clean,
+            self.failure or ws.failure,
+            close_code,
+            close_reason,
+            Initiator(self._initiated_by),
+        )
 
     def summary(self) -> dict[str, Any]:
         """The base summary plus the WebSocket close and negotiation details."""

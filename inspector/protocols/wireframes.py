@@ -176,10 +176,20 @@ def range_lists(header_len: int, masked: bool, payload_len: int) -> list[list[An
     ]
 
 
-def _header_size(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
-    """(header_len, payload_len) of the frame at ``pos``, None until its length is known.
+#: (header_len, payload_len) for each second header byte with a 7-bit length (the
+#: common case, answered without building a tuple per frame); None for 126 and 127.
+_SHORT_HEADERS: tuple[tuple[int, int] | None, ...] = tuple(
+    (6 if second > 0x7F else 2, second & 0x7F) if second & 0x7F < 126 else None
+    for second in range(256)
+)
+
+
+def read_header(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
+    """(header_len, payload_len) of the frame at ``buf[pos:end]``, None until its length
+    is known: the one reader of RFC 6455 §5.2 frame headers (tap, fast path, carry).
 
     The masking key may still be missing: callers check the frame's end against ``end``.
+    A header length of 2 or 4 means an unmasked frame with a 7- or 16-bit length.
 
     A payload length of -1 means a 64-bit length with its most significant bit set,
     which RFC 6455 §5.2 forbids.
@@ -187,26 +197,33 @@ def _header_size(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] 
     if end - pos < 2:
         return None
     second = buf[pos + 1]
+    short = _SHORT_HEADERS[second]
+    if short is not None:
+        return short
     length = second & 0x7F
-    header_len = 6 if second & 0x80 else 2
+    header_len = 6 if second > 0x7F else 2
     if length == 126:
-        header_len += 2
         if end - pos < 4:
             return None
-        (length,) = _unpack_u16(buf, pos + 2)
-    elif length == 127:
-        header_len += 8
-        if end - pos < 10:
-            return None
-        (length,) = _unpack_u64(buf, pos + 2)
-        if length >> 63:
-            return header_len, -1
-    return header_len, length
+        return header_len + 2, _unpack_u16(buf, pos + 2)[0]
+    if end - pos < 10:
+        return None
+    (length,) = _unpack_u64(buf, pos + 2)
+    return header_len + 8, -1 if length >> 63 else length
+
+
+def plain_frame_size(data: bytes | bytearray) -> int | None:
+    """The wire size of the frame ``data`` starts with when it is unmasked with a 7- or
+    16-bit length, or None when its header is not whole yet or is not of that kind."""
+    size = read_header(data, 0, len(data))
+    if size is None or size[0] > 4:
+        return None
+    return size[0] + size[1]
 
 
 def parse_frame(data: bytes) -> WireFrame | None:
     """Parse one complete frame that fills ``data`` exactly (e.g. one serialized write)."""
-    size = _header_size(data, 0, len(data))
+    size = read_header(data, 0, len(data))
     if size is None or size[1] < 0 or size[0] + size[1] != len(data):
         return None
     return WireFrame(bytes(data), size[0], size[1])
@@ -236,19 +253,19 @@ class WireFrameParser:
 
     def partial_size(self) -> int | None:
         """Total wire size of the incomplete frame once its header is known, else None."""
-        size = _header_size(self._buf, 0, len(self._buf))
+        size = read_header(self._buf, 0, len(self._buf))
         if size is None or size[1] < 0:
             return None
         return size[0] + size[1]
 
     def partial_header_whole(self) -> bool:
         """True once the incomplete frame's whole header (mask key included) is here."""
-        size = _header_size(self._buf, 0, len(self._buf))
+        size = read_header(self._buf, 0, len(self._buf))
         return size is not None and len(self._buf) >= size[0]
 
     def partial_header(self) -> bytes:
         """The header of the incomplete frame, as much of it as was received."""
-        size = _header_size(self._buf, 0, len(self._buf))
+        size = read_header(self._buf, 0, len(self._buf))
         return bytes(self._buf if size is None else self._buf[: size[0]])
 
     def drop_partial(self) -> int:
@@ -285,21 +302,17 @@ class WireFrameParser:
         end = len(view)
         pos = 0
         while end - pos >= 2:
-            second = view[pos + 1]
-            length = second & 0x7F
-            header_len = 6 if second & 0x80 else 2
-            if length >= 126:
-                size = _header_size(view, pos, end)
-                if size is None:
-                    break
-                header_len, length = size
-                if length < 0:
-                    end = pos + 10  # keep the bad header up to its length field
-                    self.error = (
-                        "frame length has its most significant bit set (RFC 6455 §5.2); "
-                        "the byte stream cannot be followed any further"
-                    )
-                    break
+            size = read_header(view, pos, end)
+            if size is None:
+                break
+            header_len, length = size
+            if length < 0:
+                end = pos + 10  # keep the bad header up to its length field
+                self.error = (
+                    "frame length has its most significant bit set (RFC 6455 §5.2); "
+                    "the byte stream cannot be followed any further"
+                )
+                break
             stop = pos + header_len + length
             if stop > end:
                 break

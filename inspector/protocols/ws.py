@@ -1,126 +1,147 @@
-"""A WebSocket client connection, Sans-I/O: bytes in, records and bytes out.
+"""A WebSocket connection, Sans-I/O: bytes in, records and bytes out, in either role.
 
-websockets' :class:`~websockets.client.ClientProtocol` is driven by hand (it owns the
+websockets' :class:`~websockets.client.ClientProtocol` (client role) or
+:class:`~websockets.server.ServerProtocol` (server role) is driven by hand (it owns the
 handshake checks, the closing rules and permessage-deflate) and the wire-frame tap
 (:mod:`inspector.protocols.wireframes`) reads the same raw bytes, so every frame record
 carries what the library hides: the mask key, the header, the size on the wire, and the
 bytes of frames the library rejects. Library Frame events and tap frames are matched in
 order: while the library is healthy it turns exactly the frames the tap sees into events.
 
-The net layer calls :meth:`WebSocketConnection.start`, writes what it returns, then
-calls :meth:`~WebSocketConnection.receive_data` for every read and
+The net layer calls :meth:`WebSocketConnection.start` (client role), writes what it
+returns, then calls :meth:`~WebSocketConnection.receive_data` for every read and
 :meth:`~WebSocketConnection.receive_eof` when the peer closes or the transport is lost,
 writing whatever they return. When :meth:`~WebSocketConnection.close_expected` turns
 True it closes the transport (at once if ``eof_requested``, else after a short grace
 period for the server to close first, RFC 6455 §7.1.1). When the transport ends for a
 local reason (timeout, abort, network error) it passes that line as ``receive_eof``'s
-``reason`` so the records name the real cause instead of an abnormal closure.
+``reason`` so the records name the real cause instead of an abnormal closure. Once the
+transport ended, :attr:`~WebSocketConnection.ending` says how; the session writes the
+CLOSED record from it.
 
-Two rules the library leaves out are added by
-:class:`~inspector.protocols.wsclient.InspectedClientProtocol`: UTF-8 checks of text
-messages across fragments (1007) and, with ``SessionOptions.auto_pong`` off, pings
-delivered without the automatic pong.
+Where the connection is (before the upgrade, reading it, upgraded, refused, ended) is a
+:class:`~inspector.protocols.wsstate.Phase`; the receive fast path is
+:mod:`inspector.protocols.wsfast`, the records are made by
+:mod:`inspector.protocols.wsrecords`, and websockets' undocumented state is read through
+:mod:`inspector.protocols.wslib` only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from websockets.exceptions import InvalidURI, PayloadTooBig, ProtocolError
-from websockets.extensions.permessage_deflate import (
-    ClientPerMessageDeflateFactory,
-    PerMessageDeflate,
-)
-from websockets.frames import BINARY, CONT, TEXT, CloseCode, Frame
-from websockets.http11 import Response
+from websockets.frames import Frame
+from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CLOSING, OPEN
-from websockets.uri import parse_uri
 
 from inspector.core.endpoints import Endpoint
-from inspector.core.errors import EndpointError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.protocols.deflate import parse_deflate_offer
-from inspector.protocols.messages import MessageQueue
-from inspector.protocols.wireframes import (
-    WireFrame,
-    WireFrameParser,
-    opcode_name,
-    parse_frame,
+from inspector.protocols.ending import Ending, Initiator
+from inspector.protocols.wireframes import WireFrameParser, plain_frame_size
+from inspector.protocols.wsclient import (
+    InspectedClientProtocol,
+    InspectedServerProtocol,
+    close_code_for,
 )
-from inspector.protocols.wsclient import InspectedClientProtocol, close_code_for
+from inspector.protocols.wsfast import take_plain_frames
 from inspector.protocols.wsfields import (
     describe_violation,
-    frame_fields,
-    initiated_by,
     one_line,
-    plain_frame_fields,
     refusal_line,
     response_fields,
     violation_line,
 )
+from inspector.protocols.wshandshake import (
+    Answer,
+    client_protocol,
+    server_protocol,
+    unreadable_line,
+    upgrade_request,
+)
+from inspector.protocols.wslib import (
+    at_frame_start,
+    fail_as_parser,
+    idle_deflate,
+    parser_error,
+    peer_closed_first,
+    size_limit,
+)
+from inspector.protocols.wsrecords import WsRecords, request_fields
+from inspector.protocols.wssend import (
+    WebSocketSendError,
+    check_close,
+    check_control,
+    text_bytes,
+)
+from inspector.protocols.wsstate import Phase, PhaseMachine, Rejection, Role
 
 #: Rejected frames up to this size are kept whole for display even when the library
 #: stopped reading at their header; larger ones are shown by their first bytes only.
 KEEP_REJECTED_FRAME = 1 << 20
 
-#: The receive fast path keeps an unfinished frame of at most this many bytes itself;
-#: a larger one goes to the library and the tap, which buffer it without copying.
-CARRY_MAX = 1 << 16
-
-#: Close codes an endpoint may put in a close frame (RFC 6455 §7.4.1, IANA registry).
-_SENDABLE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
-
-
-class WebSocketSendError(InspectorError):
-    """The user asked to send something the connection cannot send now (or at all)."""
-
 
 class WebSocketConnection:
-    """One client WebSocket connection: the library, the tap and the records they make."""
+    """One WebSocket connection: the library, the tap and the records they make.
 
-    def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
+    ``role`` CLIENT (the default) sends the upgrade request to ``endpoint``; SERVER reads
+    the request, answers it (``answer``, default: accept), reads masked frames and
+    sends unmasked ones.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint | None,
+        options: SessionOptions,
+        recorder: Recorder,
+        *,
+        role: Role = Role.CLIENT,
+        answer: Answer | None = None,
+    ) -> None:
         self._endpoint = endpoint
         self._options = options
         self._recorder = recorder
-        extensions = [_deflate_factory(options)] if options.compression else None
-        try:
-            uri = parse_uri(endpoint.url)
-        except (InvalidURI, ValueError) as exc:
-            raise EndpointError(f"{endpoint.url} is not a usable WebSocket URL: {exc}") from None
-        self._protocol = InspectedClientProtocol(
-            uri,
-            origin=options.origin,  # type: ignore[arg-type]
-            extensions=extensions,
-            subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
-            max_size=options.max_size,
-            auto_pong=options.auto_pong,
+        self._records = WsRecords(recorder)
+        self._role = role
+        #: The peer as messages name it: "server" (client role) or "client".
+        self._peer = str(role.peer)
+        self._protocol: InspectedClientProtocol | InspectedServerProtocol = (
+            client_protocol(endpoint, options) if role is Role.CLIENT else server_protocol(options)
         )
+        self._answer = answer
         self._tap = WireFrameParser()
+        self._phases = PhaseMachine(role)
         self._started_ns: int | None = None
-        self._handshake: bytearray | None = None
-        self._handshake_done = False
-        self._eof_received = False
+        #: The upgrade's bytes read so far (HANDSHAKE phase only).
+        self._handshake = bytearray()
+        #: The server role's upgrade response, written before anything else.
+        self._response_out = b""
+        #: The server role's one line when it refused the upgrade by choice.
+        self._refused: str | None = None
         self._failure: str | None = None
-        self._closed_recorded = False
+        self._ending: Ending | None = None
+        #: True once the library's parser error was turned into a rejection.
         self._exc_seen = False
-        #: (the library's reason for the frame record, close code, the one-line detail)
-        self._reject: tuple[str, int, str] | None = None
-        self._in_compressed = False
-        self._parts: list[bytes] = []
-        self._part_kind = "binary"
-        self._messages = MessageQueue()
-        self.messages_in = 0
+        self._reject: Rejection | None = None
         self.eof_requested = False
         #: The start of a frame the receive fast path holds until its next read.
         self._carry = b""
         #: False sends every byte through the library and the tap (tests compare both).
-        self.fast_path = True
-        #: Queue completed messages for :meth:`take_messages`; off when nobody takes them.
-        self.keep_messages = True
+        #: The server role reads masked frames, which never take the fast path.
+        self.fast_path = role is Role.CLIENT
 
     # -- state -------------------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        """Which end of the connection this is."""
+        return self._role
+
+    @property
+    def phase(self) -> Phase:
+        """What the connection does with the next bytes it reads."""
+        return self._phases.phase
 
     @property
     def open(self) -> bool:
@@ -134,13 +155,18 @@ class WebSocketConnection:
 
     @property
     def handshake_done(self) -> bool:
-        """True once the server accepted the upgrade with a valid 101 response."""
-        return self._handshake_done
+        """True once the upgrade succeeded (a valid 101 response was read or sent)."""
+        return self._phases.upgraded
 
     @property
     def failure(self) -> str | None:
         """Why the connection failed, as one line; None while it has not."""
         return self._failure
+
+    @property
+    def ending(self) -> Ending | None:
+        """How the connection ended; None until it is CLOSED (the transport ended)."""
+        return self._ending
 
     @property
     def clean_close(self) -> bool:
@@ -173,6 +199,20 @@ class WebSocketConnection:
         """The subprotocol the server chose, if any."""
         return self._protocol.subprotocol
 
+    @property
+    def messages_in(self) -> int:
+        """Completed inbound text/binary messages so far."""
+        return self._records.messages_in
+
+    @property
+    def keep_messages(self) -> bool:
+        """Queue completed messages for :meth:`take_messages`; off when nobody takes them."""
+        return self._records.keep_messages
+
+    @keep_messages.setter
+    def keep_messages(self, keep: bool) -> None:
+        self._records.keep_messages = keep
+
     def close_expected(self) -> bool:
         """True when the transport should be closed now or soon (library's rule, or EOF)."""
         return self.eof_requested or self._protocol.close_expected()
@@ -186,106 +226,155 @@ class WebSocketConnection:
         """The wire size the arriving frame will have once whole; None when no frame is
         arriving or its header is not complete yet."""
         if self._carry:
-            return _plain_frame_size(self._carry)
+            return plain_frame_size(self._carry)
         return self._tap.partial_size() if self._tap.buffered else None
 
     def take_messages(self) -> list[tuple[str, bytes]]:
         """Completed inbound messages since the last call, as ("text"|"binary", payload)."""
-        return self._messages.take()
+        return self._records.messages.take()
 
     # -- opening handshake -------------------------------------------------------
 
     def start(self, t_ns: int | None = None) -> bytes:
         """Build and record the upgrade request (RFC 6455 §4.1); return the bytes to write."""
-        if self._started_ns is not None:
+        if self._role is not Role.CLIENT:
+            raise WebSocketSendError("a server-side connection answers the upgrade request")
+        if self._phases.phase is not Phase.IDLE:
             raise WebSocketSendError("the upgrade request was already sent")
         p = self._protocol
-        request = p.connect()
-        replaced: set[str] = set()
-        for name, value in self._options.headers:
-            if any(ch in name + value for ch in "\r\n\0") or not name.strip():
-                raise WebSocketSendError(f"header {name!r} is empty or contains a line break")
-            key = name.lower()
-            if key not in replaced and name in request.headers:
-                del request.headers[name]
-            replaced.add(key)
-            request.headers[name] = value
+        assert isinstance(p, InspectedClientProtocol)
+        request = upgrade_request(p, self._options.headers)
         p.send_request(request)
         wire = b"".join(p.data_to_send())
-        record = self._recorder.record(
-            Direction.OUT,
-            Kind.HANDSHAKE,
-            t_ns,
-            wire=wire,
-            fields={
-                "method": "GET",
-                "target": request.path,
-                "headers": [[k, v] for k, v in request.headers.raw_items()],
-            },
-        )
-        self._started_ns = record.t_ns
-        self._handshake = bytearray()
+        fields = request_fields(request)
+        self._started_ns = self._records.handshake(Direction.OUT, t_ns, wire, fields)
+        self._phases.enter(Phase.HANDSHAKE)
         return wire
 
     def _on_response(self, response: Response, t_ns: int) -> bytes:
         """Record the server's answer to the upgrade; return bytes after a 101 head."""
-        assert self._handshake is not None
         raw = bytes(self._handshake)
-        head_end = raw.find(b"\r\n\r\n")
-        head_end = len(raw) if head_end < 0 else head_end + 4
+        head_end = _head_end(raw)
         exc = self._protocol.handshake_exc
         accepted = exc is None
         fields = response_fields(response, self._protocol, t_ns - (self._started_ns or 0), accepted)
         if accepted:
-            self._recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, raw[:head_end], None, fields)
-            self._handshake_done = True
-            self._handshake = None
+            self._records.handshake(Direction.IN, t_ns, raw[:head_end], fields)
+            self._handshake = bytearray()
+            self._phases.enter(Phase.OPEN)
             return raw[head_end:]
-        self._recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, raw, bytes(response.body), fields)
+        self._records.handshake(Direction.IN, t_ns, raw, fields, bytes(response.body))
         self._handshake_error(refusal_line(response, exc), t_ns)
+        return b""
+
+    def _on_request(self, request: Request, t_ns: int) -> bytes:
+        """Record the client's upgrade request, answer it, record the answer; return
+        bytes after the request's head once accepted (RFC 6455 §4.2)."""
+        raw = bytes(self._handshake)
+        head_end = _head_end(raw)
+        self._started_ns = self._records.handshake(
+            Direction.IN, t_ns, raw[:head_end], request_fields(request)
+        )
+        p = self._protocol
+        assert isinstance(p, InspectedServerProtocol)
+        refusal = self._answer(request) if self._answer is not None else None
+        response = p.accept(request) if refusal is None else p.reject(refusal.status, refusal.text)
+        p.send_response(response)
+        wire, eof = _written(p.data_to_send())
+        self._response_out = wire
+        self.eof_requested = self.eof_requested or eof
+        accepted = response.status_code == 101
+        fields = response_fields(response, p, t_ns - self._started_ns, accepted)
+        body = bytes(response.body) if response.body else None
+        self._records.handshake(Direction.OUT, t_ns, wire, fields, body)
+        self._handshake = bytearray()
+        if accepted:
+            self._phases.enter(Phase.OPEN)
+            return raw[head_end:]
+        if p.handshake_exc is not None:
+            line = f"client's upgrade request is invalid: {one_line(p.handshake_exc)}"
+            self._handshake_error(line, t_ns)
+        else:
+            status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+            self._refused = f"refused the upgrade: {status}"
+            self._phases.enter(Phase.REFUSED)
         return b""
 
     def _handshake_error(self, line: str, t_ns: int, wire: bytes = b"") -> None:
         """Fail the connection during the opening handshake with one recorded line."""
-        self._handshake = None
+        self._handshake = bytearray()
+        self._phases.enter(Phase.REFUSED)
         self._set_failure(line)
-        direction = Direction.IN if wire else Direction.META
-        self._recorder.record(
-            direction, Kind.ERROR, t_ns, wire, None, {"message": line, "phase": "handshake"}
-        )
+        self._records.error(line, t_ns, wire, phase="handshake")
+
+    def _after_handshake_step(self, t_ns: int) -> None:
+        """Handle the library's events while the upgrade is being read."""
+        p = self._protocol
+        frames: list[Frame] = []
+        leftover = b""
+        answered = False
+        for event in p.events_received():
+            if isinstance(event, Response):
+                answered = True
+                leftover = self._on_response(event, t_ns)
+            elif isinstance(event, Request):
+                answered = True
+                leftover = self._on_request(event, t_ns)
+            else:
+                frames.append(event)
+        if not answered and p.handshake_exc is not None and self.phase is Phase.HANDSHAKE:
+            raw = bytes(self._handshake)
+            self._handshake_error(unreadable_line(self._role, raw, p.handshake_exc), t_ns, raw)
+        if (leftover or frames) and self.phase is Phase.OPEN:
+            self._on_frames(leftover, frames, t_ns)
 
     # -- receiving ---------------------------------------------------------------
 
     def receive_data(self, data: bytes, t_ns: int) -> bytes:
         """Take one read from the transport; record what it holds; return bytes to write."""
-        if self._eof_received or not data:
+        phase = self._phases.phase
+        if not data:
             return b""
-        p = self._protocol
-        if self._handshake is None:
-            if not self._handshake_done:
-                return b""  # nothing was asked yet, or the upgrade already failed
-            if self._carry:
-                data = self._carry + data
-                self._carry = b""
-            if self.fast_path:
-                need = self._bytes_to_boundary()
-                if need is not None and need < len(data):
-                    # Finish the frame the library and the tap hold, so the frames
-                    # after it can take the fast path again.
-                    head, data = data[:need], data[need:]
-                    p.receive_data(head)
-                    self._on_frames(head, p.events_received(), t_ns)
-                if self._at_frame_boundary():
-                    data = self._take_plain_frames(data, t_ns)
-                    if not data:
-                        return self._finish(t_ns)
-            p.receive_data(data)
-            self._on_frames(data, p.events_received(), t_ns)
-        else:
+        if phase is Phase.OPEN:
+            self._receive_frames(data, t_ns)
+        elif phase is Phase.HANDSHAKE:
             self._handshake += data
-            p.receive_data(data)
+            self._protocol.receive_data(data)
             self._after_handshake_step(t_ns)
-        return self._finish(t_ns)
+        else:
+            return b""  # nothing was asked yet, the upgrade failed, or the stream ended
+        return self._flush(t_ns)
+
+    def _receive_frames(self, data: bytes, t_ns: int) -> None:
+        """Record the frames of one read: plain ones on the fast path, the rest through
+        the library and the tap."""
+        p = self._protocol
+        if self._carry:
+            data = self._carry + data
+            self._carry = b""
+        if self.fast_path:
+            need = self._bytes_to_boundary()
+            if need is not None and need < len(data):
+                # Finish the frame the library and the tap hold, so the frames
+                # after it can take the fast path again.
+                head, data = data[:need], data[need:]
+                p.receive_data(head)
+                self._on_frames(head, p.events_received(), t_ns)
+            if self._at_frame_boundary():
+                keep = self._records.keep_messages
+                take = take_plain_frames(data, size_limit(p), idle_deflate(p), keep)
+                if take.items:
+                    self._records.plain(take, t_ns)
+                data = take.rest
+                if take.failure is not None:
+                    self._fail_as_parser(take.failure)
+                elif take.carry:
+                    self._carry = data
+                    return
+                if not data:
+                    return
+        p.receive_data(data)
+        self._on_frames(data, p.events_received(), t_ns)
 
     def receive_eof(self, t_ns: int, reason: str | None = None) -> bytes:
         """The transport ended; record how the connection ended; return bytes to write.
@@ -294,90 +383,67 @@ class WebSocketConnection:
         the transport ended here (closing timeout, user abort, network error), which
         becomes the failure unless the closing handshake already completed.
         """
-        if self._eof_received:
+        phase = self._phases.phase
+        if phase is Phase.ENDED:
             return b""
-        self._eof_received = True
         p = self._protocol
         if self._carry:  # the library and the tap see the unfinished frame end
             carry, self._carry = self._carry, b""
             p.receive_data(carry)
             self._on_frames(carry, p.events_received(), t_ns)
-        if reason is None and self._started_ns is None:
+        if reason is None and phase is Phase.IDLE:
             reason = "connection closed before the upgrade request was sent"
         if reason is not None and self._failure is None and not self.clean_close:
             self._set_failure(reason)
-            self._recorder.record(
-                Direction.META,
-                Kind.ERROR,
-                t_ns,
-                b"",
-                None,
-                {"message": reason, "phase": "session" if self._handshake_done else "handshake"},
-            )
+            stage = "session" if self.handshake_done else "handshake"
+            self._records.error(reason, t_ns, phase=stage)
         p.receive_eof()
-        if self._handshake is not None:
+        if phase is Phase.HANDSHAKE:
             self._after_handshake_step(t_ns)
-        elif self._handshake_done:
-            self._on_frames(b"", p.events_received(), t_ns)
-            if self._reject is not None or self._tap.buffered:
-                partial = self._tap.partial()
-                self._tap.drop_partial()
-                if self._reject is not None:
-                    _reason, code, detail = self._reject
-                    self._reject = None
-                    self._record_violation(detail, code, partial, t_ns)
-                elif partial and (p.close_rcvd is not None or self._failure is not None):
-                    self._recorder.record(
-                        Direction.IN,
-                        Kind.DATA,
-                        t_ns,
-                        partial,
-                        partial,
-                        {"incomplete": True, "error": self._ignored_reason()},
-                    )
-                elif partial:
-                    line = (
-                        "server closed the connection in the middle of a frame "
-                        f"({len(partial)} bytes of it received)"
-                    )
-                    self._set_failure(line)
-                    self._recorder.record(
-                        Direction.IN,
-                        Kind.ERROR,
-                        t_ns,
-                        partial,
-                        None,
-                        {"message": line, "close_code": 1006, "phase": "session"},
-                    )
-        if self._failure is None and self._handshake_done and not self.clean_close:
+        elif phase is Phase.OPEN:
+            self._frames_end(t_ns)
+        if self._failure is None and self.handshake_done and not self.clean_close:
             line = (
-                "server closed the connection without completing the closing handshake"
+                f"{self._peer} closed the connection without completing the closing handshake"
                 if p.close_sent is not None
-                else "server closed the connection without a closing handshake (1006)"
+                else f"{self._peer} closed the connection without a closing handshake (1006)"
             )
             self._set_failure(line)
-            self._recorder.record(
-                Direction.META,
-                Kind.ERROR,
-                t_ns,
-                b"",
-                None,
-                {"message": line, "close_code": 1006, "phase": "session"},
-            )
-        return self._finish(t_ns)
+            self._records.error(line, t_ns, close_code=1006)
+        self._phases.enter(Phase.ENDED)
+        return self._flush(t_ns)
 
-    # -- the receive fast path ---------------------------------------------------------
+    def _frames_end(self, t_ns: int) -> None:
+        """At the end of the stream: record what the library and the tap still hold."""
+        p = self._protocol
+        self._on_frames(b"", p.events_received(), t_ns)
+        if self._reject is None and not self._tap.buffered:
+            return
+        partial = self._tap.partial()
+        self._tap.drop_partial()
+        if self._reject is not None:
+            reject, self._reject = self._reject, None
+            self._record_violation(reject.detail, reject.code, partial, t_ns)
+        elif partial and (p.close_rcvd is not None or self._failure is not None):
+            fields = {"incomplete": True, "error": self._ignored_reason()}
+            self._recorder.record(Direction.IN, Kind.DATA, t_ns, partial, partial, fields)
+        elif partial:
+            line = (
+                f"{self._peer} closed the connection in the middle of a frame "
+                f"({len(partial)} bytes of it received)"
+            )
+            self._set_failure(line)
+            self._records.error(line, t_ns, partial, close_code=1006)
+
+    # -- the receive fast path ---------------------------------------------------
 
     def _at_frame_boundary(self) -> bool:
         """True when the library and the tap both wait for the start of a frame of an
         open connection with no message in progress: frames that change no protocol
         state can then be recorded without them."""
-        p = self._protocol
         return (
-            p.state is OPEN
-            and p.current_size is None
-            and p.parser_exc is None
-            and not p.reader.buffer
+            self._protocol.state is OPEN
+            and at_frame_start(self._protocol)
             and not self._tap.buffered
             and self._tap.error is None
             and self._reject is None
@@ -392,205 +458,67 @@ class WebSocketConnection:
         size = tap.partial_size()
         return None if size is None else size - tap.buffered
 
-    def _take_plain_frames(self, data: bytes, t_ns: int) -> bytes:
-        """Record the whole plain frames at the start of ``data``; return the rest.
-
-        A plain frame is a complete, unmasked text or binary frame with FIN set, within
-        the size limit, whose text is valid UTF-8 (RFC 6455 §5.2, §8.1), either
-        uncompressed or compressed as a whole message with the negotiated
-        permessage-deflate (RFC 7692 §6). For the library such a frame only becomes a
-        message event (after its own deflate decoder inflates it, which is called here
-        too), so recording it here is the same as recording the library's event, at a
-        fraction of the cost. Everything else (control frames, fragments, masked
-        frames, bad text) stops the scan and goes with the rest of the read to the
-        library and the tap. A small unfinished frame at the end is kept until the next
-        read. When inflating fails, the decoder has moved on, so the connection is
-        failed here exactly as the library's parser fails it, and the rest of the read
-        goes to the library (which then discards it) and the tap (which records it).
-        """
-        p = self._protocol
-        limit = p.max_message_size
-        if p.max_fragment_size is not None:
-            limit = p.max_fragment_size if limit is None else min(limit, p.max_fragment_size)
-        deflate = self._deflate
-        end = len(data)
-        pos = 0
-        items: list[tuple[bytes, bytes | None, Any]] = []
-        messages: list[tuple[str, bytes]] = []
-        add_item = items.append
-        add_message = messages.append
-        size = 0
-        compressed = last_compressed = False
-        failure: Exception | None = None
-        while end - pos >= 2:
-            first = data[pos]
-            if first == 0x81 or first == 0xC1:
-                kind = "text"
-            elif first == 0x82 or first == 0xC2:
-                kind = "binary"
-            else:
-                break
-            compressed = first > 0xC0
-            if compressed and deflate is None:
-                break  # RSV1 without the extension: the library's error to report
-            length = data[pos + 1]
-            if length < 126:
-                header_len = 2
-            elif length == 126 and end - pos >= 4:
-                length = (data[pos + 2] << 8) | data[pos + 3]
-                header_len = 4
-            else:
-                break  # masked, 64-bit length, or the length is not here yet
-            stop = pos + header_len + length
-            if stop > end or (limit is not None and length > limit):
-                break
-            payload = data[pos + header_len : stop]
-            if compressed:
-                assert deflate is not None
-                try:
-                    opcode = TEXT if kind == "text" else BINARY
-                    payload = bytes(
-                        deflate.decode(Frame(opcode, payload, True, True), max_size=limit).data
-                    )
-                except Exception as exc:  # the library's parser catches them all too
-                    failure = exc
-                    break
-            if kind == "text" and not payload.isascii():
-                try:
-                    payload.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    if compressed:
-                        failure = exc
-                    break
-            fields = plain_frame_fields(first, header_len, length, compressed)
-            last_compressed = compressed
-            add_item((data[pos:stop], payload, fields))
-            add_message((kind, payload))
-            size += len(payload)
-            pos = stop
-        if items:
-            self._in_compressed = last_compressed
-            self.messages_in += len(messages)
-            if self.keep_messages:
-                self._messages.extend(messages, size)
-            self._recorder.record_many(Direction.IN, Kind.FRAME, t_ns, items)
-        rest = data[pos:] if pos else data
-        if failure is not None:
-            self._fail_as_the_parser_would(failure)
-            return rest
-        if _worth_carrying(rest, limit, deflate is not None):
-            self._carry = rest
-            return b""
-        return rest
-
-    def _fail_as_the_parser_would(self, exc: Exception) -> None:
+    def _fail_as_parser(self, exc: Exception) -> None:
         """Fail the connection for a frame the fast path could not inflate or decode,
-        as websockets' ``Protocol.parse`` does for the same exception."""
+        as websockets' parser does for the same exception."""
         p = self._protocol
-        if isinstance(exc, PayloadTooBig):
-            exc.set_current_size(p.current_size)
-            p.fail(CloseCode.MESSAGE_TOO_BIG, str(exc))
-        elif isinstance(exc, UnicodeDecodeError):
+        if isinstance(exc, UnicodeDecodeError):
             p.text_error = exc
-            p.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
-        elif isinstance(exc, ProtocolError):
-            p.fail(CloseCode.PROTOCOL_ERROR, str(exc))
-        else:  # details may be sensitive: the library sends 1011 without them
-            p.fail(CloseCode.INTERNAL_ERROR)
-        p.parser_exc = exc
+        fail_as_parser(p, exc)
 
-    @property
-    def _deflate(self) -> PerMessageDeflate | None:
-        """The negotiated permessage-deflate, when it is the only extension and no
-        compressed message is half received."""
-        extensions = self._protocol.extensions
-        if len(extensions) != 1:
-            return None
-        (extension,) = extensions
-        if not isinstance(extension, PerMessageDeflate) or extension.decode_cont_data:
-            return None
-        return extension
-
-    def _after_handshake_step(self, t_ns: int) -> None:
-        """Handle the library's events while the upgrade response is being read."""
-        p = self._protocol
-        frames: list[Frame] = []
-        leftover = b""
-        answered = False
-        for event in p.events_received():
-            if isinstance(event, Response):
-                answered = True
-                leftover = self._on_response(event, t_ns)
-            else:
-                frames.append(event)
-        if not answered and p.handshake_exc is not None and self._handshake is not None:
-            raw = bytes(self._handshake)
-            if raw:
-                exc = p.handshake_exc
-                detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
-                if not raw.startswith(b"HTTP/"):
-                    first = raw.split(b"\n", 1)[0].strip()[:80]
-                    shown = first.decode("ascii", "backslashreplace")
-                    detail = f"it began with {shown!r}; is this a WebSocket server?"
-                    if raw[0] in (0x15, 0x16):  # a TLS alert or handshake record
-                        detail = "it answered in TLS; use wss:// for this port"
-                line = f"server's answer is not a valid HTTP response: {detail}"
-            else:
-                line = "server closed the connection before answering the upgrade"
-            self._handshake_error(line, t_ns, raw)
-        if leftover or frames:
-            self._on_frames(leftover, frames, t_ns)
+    # -- frames through the library and the tap ----------------------------------
 
     def _on_frames(self, data: bytes, events: list[Any], t_ns: int) -> None:
         """Feed the tap; record each tap frame with its library event or its rejection."""
         p = self._protocol
-        wire_frames = self._tap.feed(data) if data else []
+        tap = self._tap
+        wire_frames = tap.feed(data) if data else []
         count = len(events)
-        exc = p.parser_exc
+        exc = parser_error(p)
         if exc is not None and not self._exc_seen:
             self._exc_seen = True
             if not isinstance(exc, EOFError):
                 code = close_code_for(exc)
-                start = wire_frames[count].wire if len(wire_frames) > count else self._tap.partial()
+                start = wire_frames[count].wire if len(wire_frames) > count else tap.partial()
                 detail = describe_violation(
                     exc,
                     start,
                     bad_text=exc is p.text_error,
                     max_size=self._options.max_size,
+                    peer=self._peer,
                 )
-                self._reject = (one_line(exc), code, detail)
-                self._set_failure(violation_line(detail, code))
+                self._reject = Rejection(one_line(exc), code, detail)
+                self._set_failure(violation_line(detail, code, self._peer))
+        records = self._records
         for index, wf in enumerate(wire_frames):
             if index < count:
-                self._record_inbound(wf, events[index], t_ns)
+                records.inbound(wf, events[index], t_ns)
             elif self._reject is not None:
-                reason, code, detail = self._reject
-                self._reject = None
-                self._record_frame(Direction.IN, wf, wf.unmasked_payload(), t_ns, error=reason)
-                self._record_violation(detail, code, wf.wire, t_ns)
+                reject, self._reject = self._reject, None
+                payload = wf.unmasked_payload()
+                records.frame(Direction.IN, wf, payload, t_ns, error=reject.reason)
+                self._record_violation(reject.detail, reject.code, wf.wire, t_ns)
             else:
-                self._record_frame(
-                    Direction.IN, wf, wf.unmasked_payload(), t_ns, error=self._ignored_reason()
-                )
+                payload = wf.unmasked_payload()
+                records.frame(Direction.IN, wf, payload, t_ns, error=self._ignored_reason())
         for event in events[len(wire_frames) :]:
-            self._record_untapped(event, t_ns)
-        if self._tap.error is not None and self._reject is None and not self._exc_seen:
+            records.untapped(event, t_ns)
+        if tap.error is not None and self._reject is None and not self._exc_seen:
             self._exc_seen = True
-            self._reject = (self._tap.error, 1002, self._tap.error)
-            self._set_failure(violation_line(self._tap.error, 1002))
+            self._reject = Rejection(tap.error, 1002, tap.error)
+            self._set_failure(violation_line(tap.error, 1002, self._peer))
             if p.state is OPEN:
                 p.fail(1002, "invalid frame length")
         if self._reject is not None:
-            size = self._tap.partial_size()
+            size = tap.partial_size()
             too_big = size is not None and size > KEEP_REJECTED_FRAME
             # Keep the header whole (mask key too) however the bytes were cut; EOF
             # records what there is of a header that never completes.
-            if self._tap.error is not None or (too_big and self._tap.partial_header_whole()):
-                _reason, code, detail = self._reject
-                self._reject = None
-                header = self._tap.partial_header()
-                self._tap.drop_partial()
-                self._record_violation(detail, code, header, t_ns)
+            if tap.error is not None or (too_big and tap.partial_header_whole()):
+                reject, self._reject = self._reject, None
+                header = tap.partial_header()
+                tap.drop_partial()
+                self._record_violation(reject.detail, reject.code, header, t_ns)
 
     def _ignored_reason(self) -> str:
         if self._failure is not None:
@@ -598,130 +526,47 @@ class WebSocketConnection:
         return "ignored: received after the close frame (RFC 6455 §1.4)"
 
     def _record_violation(self, reason: str, code: int, wire: bytes, t_ns: int) -> None:
-        """Record the server breaking the protocol, with the offending bytes."""
-        line = violation_line(reason, code)
+        """Record the peer breaking the protocol, with the offending bytes."""
+        line = violation_line(reason, code, self._peer)
         self._set_failure(line)
-        self._recorder.record(
-            Direction.IN if wire else Direction.META,
-            Kind.ERROR,
-            t_ns,
-            wire,
-            None,
-            {"message": line, "close_code": code, "phase": "session"},
-        )
-
-    def _record_inbound(self, wf: WireFrame, frame: Frame, t_ns: int) -> None:
-        """Record one accepted inbound frame and collect the messages it completes."""
-        data = frame.data
-        payload = data if type(data) is bytes else bytes(data)
-        opcode = frame.opcode
-        if opcode is TEXT or opcode is BINARY:
-            self._in_compressed = wf.rsv1
-            if frame.fin:
-                if self.keep_messages:
-                    self._messages.append("text" if opcode is TEXT else "binary", payload)
-                self.messages_in += 1
-            else:
-                self._part_kind = "text" if opcode is TEXT else "binary"
-                self._parts = [payload]
-        elif opcode is CONT:
-            self._parts.append(payload)
-            if frame.fin:
-                if self.keep_messages:
-                    self._messages.append(self._part_kind, b"".join(self._parts))
-                self._parts = []
-                self.messages_in += 1
-        self._record_frame(Direction.IN, wf, payload, t_ns)
-
-    def _record_untapped(self, frame: Frame, t_ns: int) -> None:
-        """Record an event the tap has no bytes for (it lost the stream); never expected."""
-        data = bytes(frame.data)
-        self._recorder.record(
-            Direction.IN,
-            Kind.FRAME,
-            t_ns,
-            b"",
-            data,
-            {
-                "opcode": opcode_name(frame.opcode),
-                "opcode_value": int(frame.opcode),
-                "fin": frame.fin,
-                "error": "the frame's bytes could not be followed on the wire",
-            },
-        )
-
-    def _record_frame(
-        self,
-        direction: Direction,
-        wf: WireFrame,
-        payload: bytes,
-        t_ns: int | None,
-        *,
-        automatic: bool = False,
-        error: str | None = None,
-    ) -> None:
-        """Make the FRAME record for one frame as on the wire (RFC 6455 §5.2 fields)."""
-        opcode = wf.wire[0] & 0x0F
-        if opcode == 0:
-            compressed = self._in_compressed if direction is Direction.IN else False
-        else:
-            compressed = opcode < 8 and bool(wf.wire[0] & 0x40)
-        fields = frame_fields(wf, payload, compressed, automatic, error)
-        self._recorder.record(direction, Kind.FRAME, t_ns, wf.wire, payload, fields)
+        self._records.error(line, t_ns, wire, close_code=code)
 
     # -- sending -----------------------------------------------------------------
 
-    def _finish(self, t_ns: int | None, payload: bytes | None = None, user: bool = False) -> bytes:
-        """Record what the library queued to write; return it; note EOF and closing."""
+    def _flush(self, t_ns: int | None, payload: bytes | None = None, user: bool = False) -> bytes:
+        """Record what the library queued to write; return it; note EOF and the end."""
         chunks = self._protocol.data_to_send()
-        out: list[bytes] = []
-        for chunk in chunks:
-            if not chunk:
-                self.eof_requested = True
-                continue
-            out.append(chunk)
-            wf = parse_frame(chunk)
-            if wf is None:
-                continue
-            body = payload if user and payload is not None and wf.opcode < 8 else None
-            self._record_frame(
-                Direction.OUT,
-                wf,
-                wf.unmasked_payload() if body is None else body,
-                t_ns,
-                automatic=not user,
-            )
-        if not self._closed_recorded and self._protocol.state is CLOSED:
-            self._record_closed(t_ns)
-        return b"".join(out)
+        frames = [chunk for chunk in chunks if chunk]
+        if len(frames) < len(chunks):
+            self.eof_requested = True  # an empty chunk asks to half-close (send EOF)
+        out = self._records.outbound(frames, t_ns, payload, user)
+        if self._response_out:
+            out, self._response_out = self._response_out + out, b""
+        if self._ending is None and self._protocol.state is CLOSED:
+            self._ending = self._make_ending(self._recorder.now() if t_ns is None else t_ns)
+        return out
 
     def _check_can_send(self, control: bool) -> None:
         state = self._protocol.state
         if state is OPEN or (control and state is CLOSING):
             return
-        if not self._handshake_done and state is not CLOSED:
+        if not self.handshake_done and state is not CLOSED:
             raise WebSocketSendError("cannot send yet: the WebSocket handshake is not complete")
         raise WebSocketSendError(f"cannot send: the WebSocket connection is {state.name.lower()}")
 
     def send_text(self, text: str) -> bytes:
         """Send one text message in one frame; return the bytes to write."""
         self._check_can_send(False)
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise WebSocketSendError(
-                f"the text has a lone surrogate at position {exc.start}, which UTF-8 cannot "
-                "encode; send it as binary instead"
-            ) from None
+        data = text_bytes(text)
         self._protocol.send_text(data)
-        return self._finish(None, data, user=True)
+        return self._flush(None, data, user=True)
 
     def send_binary(self, data: bytes) -> bytes:
         """Send one binary message in one frame; return the bytes to write."""
         self._check_can_send(False)
         data = bytes(data)
         self._protocol.send_binary(data)
-        return self._finish(None, data, user=True)
+        return self._flush(None, data, user=True)
 
     def send_ping(self, data: bytes = b"") -> bytes:
         """Send a ping (RFC 6455 §5.5.2); return the bytes to write."""
@@ -733,30 +578,16 @@ class WebSocketConnection:
 
     def _send_control(self, send: Any, data: bytes, what: str) -> bytes:
         self._check_can_send(True)
-        if len(data) > 125:
-            raise WebSocketSendError(
-                f"a {what} payload is limited to 125 bytes (RFC 6455 §5.5), got {len(data)}"
-            )
+        check_control(data, what)
         send(data)
-        return self._finish(None, data, user=True)
+        return self._flush(None, data, user=True)
 
     def send_close(self, code: int | None = 1000, reason: str = "") -> bytes:
         """Start the closing handshake (RFC 6455 §7.1.2); return the bytes to write."""
         self._check_can_send(False)
-        encoded = reason.encode("utf-8")
-        if code is None and reason:
-            raise WebSocketSendError("a close reason needs a close code")
-        if code is not None and not (code in _SENDABLE_CODES or 3000 <= code < 5000):
-            raise WebSocketSendError(
-                f"close code {code} cannot be sent (RFC 6455 §7.4: use 1000-1003, "
-                "1007-1014 or 3000-4999)"
-            )
-        if len(encoded) > 123:
-            raise WebSocketSendError(
-                f"a close reason is limited to 123 bytes (RFC 6455 §5.5), got {len(encoded)}"
-            )
+        check_close(code, reason)
         self._protocol.send_close(code, reason)
-        return self._finish(None, user=True)
+        return self._flush(None, user=True)
 
     # -- ending ------------------------------------------------------------------
 
@@ -764,68 +595,36 @@ class WebSocketConnection:
         if self._failure is None:
             self._failure = line
 
-    def _record_closed(self, t_ns: int | None) -> None:
-        """Record how the connection ended, once, when it reaches CLOSED."""
-        self._closed_recorded = True
-        clean = self.clean_close
+    def _initiator(self) -> Initiator:
+        """Who sent the first close frame (RFC 6455 §7.1.2); NONE when nobody did."""
+        p = self._protocol
+        if peer_closed_first(p):
+            return self._role.peer
+        return self._role.us if p.close_sent is not None else Initiator.NONE
+
+    def _make_ending(self, t_ns: int) -> Ending:
+        """How the connection ended, once it reached CLOSED."""
         code, reason = self.close_code, self.close_reason
-        if self._failure is not None:
-            message = self._failure
+        failure = self._failure
+        if failure is not None:
+            message = failure
+        elif self._refused is not None:
+            message = self._refused
         else:
             message = f"closed cleanly ({code}{' ' + reason if reason else ''})"
-        now = self._recorder.now() if t_ns is None else t_ns
-        self._recorder.record(
-            Direction.META,
-            Kind.CLOSED,
-            now,
-            b"",
-            None,
-            {
-                "message": message,
-                "clean": clean and self._failure is None,
-                "close_code": code,
-                "close_reason": reason,
-                "initiated_by": initiated_by(self._protocol),
-                "duration_ns": now - (self._started_ns or 0),
-            },
+        clean = self.clean_close and failure is None
+        return Ending(
+            message, clean, failure, code, reason, self._initiator(), t_ns, self._started_ns
         )
 
 
-def _plain_frame_size(data: bytes) -> int | None:
-    """The wire size of the frame ``data`` starts with (7- or 16-bit unmasked length),
-    or None when its header is not whole yet or is not of that kind."""
-    if len(data) < 2:
-        return None
-    length = data[1]
-    if length < 126:
-        return 2 + length
-    if length == 126 and len(data) >= 4:
-        return 4 + ((data[2] << 8) | data[3])
-    return None
+def _head_end(raw: bytes) -> int:
+    """Where the HTTP head in ``raw`` ends (after its blank line), else its length."""
+    end = raw.find(b"\r\n\r\n")
+    return len(raw) if end < 0 else end + 4
 
 
-def _worth_carrying(rest: bytes, limit: int | None, deflate: bool = False) -> bool:
-    """True when ``rest`` is the unfinished start of what may be a small plain frame."""
-    have = len(rest)
-    if not have or not (rest[0] in (0x81, 0x82) or (deflate and rest[0] in (0xC1, 0xC2))):
-        return False
-    if have < 2 or (rest[1] == 126 and have < 4):
-        return True  # the length is not here yet
-    whole = _plain_frame_size(rest)
-    if whole is None:
-        return False  # masked, or a 64-bit length: the library's to handle
-    length = whole - (2 if rest[1] < 126 else 4)
-    return have < whole <= CARRY_MAX and (limit is None or length <= limit)
-
-
-def _deflate_factory(options: SessionOptions) -> ClientPerMessageDeflateFactory:
-    """websockets' permessage-deflate offer for the session's options."""
-    level = options.compression_level
-    settings = None if level is None else {"level": max(0, min(9, int(level)))}
-    if options.deflate_offer is None:
-        return ClientPerMessageDeflateFactory(compress_settings=settings)
-    try:
-        params = parse_deflate_offer(options.deflate_offer)
-    except ValueError as exc:
-        raise WebSocketSendError(f"invalid permessage-deflate offer: {exc}") from None
-    return ClientPerMessageDeflateFactory(**params, compress_settings=settings)
+def _written(chunks: list[bytes]) -> tuple[bytes, bool]:
+    """The bytes of the library's writes, and whether one of them asked for EOF."""
+    data = [chunk for chunk in chunks if chunk]
+    return b"".join(data), len(data) < len(chunks)

@@ -21,19 +21,25 @@ def one_line(exc: BaseException) -> str:
     return text
 
 
-def violation_line(reason: str, code: int) -> str:
-    """The one line shown when the server breaks RFC 6455."""
-    return f"protocol violation by the server: {reason}; closing with {code}"
+def violation_line(reason: str, code: int, peer: str = "server") -> str:
+    """The one line shown when the peer (the server, or a client) breaks RFC 6455."""
+    return f"protocol violation by the {peer}: {reason}; closing with {code}"
 
 
 def describe_violation(
-    exc: BaseException, frame_start: bytes, *, bad_text: bool, max_size: int | None
+    exc: BaseException,
+    frame_start: bytes,
+    *,
+    bad_text: bool,
+    max_size: int | None,
+    peer: str = "server",
 ) -> str:
     """What the server did wrong, in words a person reads, with the RFC rule it broke.
 
     ``exc`` is why websockets' parser stopped, ``frame_start`` the first bytes of the
     offending frame (as much as arrived; the close payload when it is a close frame)
-    and ``bad_text`` whether the UTF-8 check of a text message raised it.
+    ``bad_text`` whether the UTF-8 check of a text message raised it, and ``peer``
+    who sent it ("server", or "client" for a server-side connection).
     """
     reason = one_line(exc)
     first = frame_start[0] if frame_start else None
@@ -43,6 +49,8 @@ def describe_violation(
                 f"invalid UTF-8 in a text message: {exc.reason} (RFC 6455 §8.1: text must be UTF-8)"
             )
         return f"invalid UTF-8 in the close reason: {exc.reason} (RFC 6455 §5.5.1)"
+    if reason == "incorrect masking" and peer == "client":
+        return "an unmasked frame (RFC 6455 §5.1: a client must mask its frames)"
     if reason == "incorrect masking":
         return "a masked frame (RFC 6455 §5.1: a server must not mask its frames)"
     if reason.startswith("invalid opcode"):
@@ -133,15 +141,6 @@ def response_fields(
     }
 
 
-def initiated_by(protocol: Protocol) -> str:
-    """Who sent the first close frame: "client", "server" or "none" (RFC 6455 §7.1.2)."""
-    if protocol.close_rcvd_then_sent is True or (
-        protocol.close_rcvd is not None and protocol.close_sent is None
-    ):
-        return "server"
-    return "client" if protocol.close_sent is not None else "none"
-
-
 def close_payload_fields(payload: bytes) -> tuple[int | None, str | None]:
     """Close code and reason of a close frame's payload (RFC 6455 §5.5.1), never raising."""
     if len(payload) < 2:
@@ -180,6 +179,12 @@ def _template(
 #: Finished field dicts of unmasked frames, shared by every frame of the same shape.
 _SHARED: dict[tuple[int, int, int, bool, bool], dict[str, Any]] = {}
 _SHARED_MAX = 4096
+
+#: Look up the shared fields of a frame shape, keyed (first header byte, header_len,
+#: payload_len, compressed, automatic): None until :func:`frame_fields` made them. The
+#: receive fast path calls it per frame before falling back to
+#: :func:`plain_frame_fields` (the cache is cleared in place, never replaced).
+shared_fields = _SHARED.get
 
 
 def frame_fields(

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
-from inspector.protocols.wireframes import WireFrameParser, opcode_name, parse_frame
+from inspector.protocols.wireframes import (
+    WireFrameParser,
+    opcode_name,
+    parse_frame,
+    plain_frame_size,
+    read_header,
+)
 
 _PATTERN = bytes(range(256)) * 300  # 76,800 bytes, enough for 64-bit lengths
 
@@ -184,3 +190,29 @@ def test_parse_frame_rejects_anything_but_one_whole_frame() -> None:
     assert parse_frame(wire + b"x") is None
     assert parse_frame(wire[:-1]) is None
     assert parse_frame(b"") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(frames())
+def test_the_one_header_reader_knows_a_frame_from_any_prefix(
+    spec: tuple[Frame, bool, bool],
+) -> None:
+    """read_header (used by the tap, the fast path and its carry) gives the lengths as
+    soon as they are on the wire, and plain_frame_size only for unmasked 7/16-bit ones."""
+    frame, mask, _rsv1 = spec
+    wire = frame.serialize(mask=mask)
+    size = len(frame.data)
+    header_len = (2 if size < 126 else 4 if size < 65536 else 10) + 4 * mask
+    length_end = header_len - 4 * mask
+    for cut in range(min(len(wire), header_len) + 1):
+        expected = (header_len, size) if cut >= length_end else None
+        assert read_header(wire[:cut], 0, cut) == expected
+        assert read_header(b"xx" + wire[:cut], 2, cut + 2) == expected
+    plain = not mask and size < 65536
+    assert plain_frame_size(wire) == (len(wire) if plain else None)
+
+
+def test_the_header_reader_flags_a_64_bit_length_with_its_top_bit_set() -> None:
+    header = b"\x82\x7f" + struct.pack("!Q", 1 << 63)
+    assert read_header(header, 0, len(header)) == (10, -1)
+    assert plain_frame_size(header) is None

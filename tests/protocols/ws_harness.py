@@ -16,6 +16,7 @@ from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind, Record
+from inspector.net.session import record_closed
 from inspector.protocols.ws import WebSocketConnection
 
 URL = "ws://127.0.0.1:8765/chat?room=1"
@@ -44,6 +45,7 @@ class Pair:
         self.t_ns = 1_000
         self.server_events: list[Any] = []
         self.written: list[bytes] = []
+        self._closed_written = False
 
     # -- moving bytes ------------------------------------------------------------
 
@@ -97,6 +99,12 @@ class Pair:
         return frames
 
     def records(self) -> list[Record]:
+        """The records made since the last call; once the client ended, its CLOSED
+        record, written from its ending as the session writes it."""
+        ending = self.client.ending
+        if ending is not None and not self._closed_written:
+            self._closed_written = True
+            record_closed(self.recorder, ending, self.t_ns, 0)
         return self.recorder.drain()
 
 

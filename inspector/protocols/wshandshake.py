@@ -1,0 +1,124 @@
+"""The upgrade's pieces that hold no connection state: websockets' protocol objects for
+each role, the request a client sends, a server's answer, and one-line reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidURI
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    ServerPerMessageDeflateFactory,
+)
+from websockets.http11 import Request
+from websockets.uri import parse_uri
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import EndpointError
+from inspector.core.options import SessionOptions
+from inspector.protocols.deflate import parse_deflate_offer
+from inspector.protocols.wsclient import InspectedClientProtocol, InspectedServerProtocol
+from inspector.protocols.wsfields import one_line
+from inspector.protocols.wssend import WebSocketSendError
+from inspector.protocols.wsstate import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How a server-side connection refuses an upgrade: the HTTP status and body text."""
+
+    status: int
+    text: str = ""
+
+
+#: A server-side connection's answer to an upgrade request: None accepts it
+#: (negotiating subprotocol and extensions), a Refusal refuses it.
+Answer = Callable[[Request], Refusal | None]
+
+
+def upgrade_request(protocol: ClientProtocol, headers: tuple[tuple[str, str], ...]) -> Request:
+    """The client's upgrade request (RFC 6455 §4.1) with the user's headers: the first
+    header of a name replaces the library's, the next ones are added."""
+    request = protocol.connect()
+    replaced: set[str] = set()
+    for name, value in headers:
+        if any(ch in name + value for ch in "\r\n\0") or not name.strip():
+            raise WebSocketSendError(f"header {name!r} is empty or contains a line break")
+        key = name.lower()
+        if key not in replaced and name in request.headers:
+            del request.headers[name]
+        replaced.add(key)
+        request.headers[name] = value
+    return request
+
+
+def unreadable_line(role: Role, raw: bytes, exc: BaseException) -> str:
+    """Why the peer's side of the upgrade could not be read, as one line."""
+    if role is Role.SERVER:
+        if not raw:
+            return "client closed the connection before sending the upgrade request"
+        detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
+        return f"client's upgrade request is not a valid HTTP request: {detail}"
+    if not raw:
+        return "server closed the connection before answering the upgrade"
+    detail = one_line(exc.__cause__ if exc.__cause__ is not None else exc)
+    if not raw.startswith(b"HTTP/"):
+        first = raw.split(b"\n", 1)[0].strip()[:80]
+        shown = first.decode("ascii", "backslashreplace")
+        detail = f"it began with {shown!r}; is this a WebSocket server?"
+        if raw[0] in (0x15, 0x16):  # a TLS alert or handshake record
+            detail = "it answered in TLS; use wss:// for this port"
+    return f"server's answer is not a valid HTTP response: {detail}"
+
+
+def client_protocol(endpoint: Endpoint | None, options: SessionOptions) -> InspectedClientProtocol:
+    """websockets' client protocol object for ``endpoint`` with the session's options."""
+    if endpoint is None:
+        raise EndpointError("a client connection needs an endpoint")
+    try:
+        uri = parse_uri(endpoint.url)
+    except (InvalidURI, ValueError) as exc:
+        raise EndpointError(f"{endpoint.url} is not a usable WebSocket URL: {exc}") from None
+    extensions = [deflate_offer(options)] if options.compression else None
+    return InspectedClientProtocol(
+        uri,
+        origin=options.origin,  # type: ignore[arg-type]
+        extensions=extensions,
+        subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
+        max_size=options.max_size,
+        auto_pong=options.auto_pong,
+    )
+
+
+def server_protocol(options: SessionOptions) -> InspectedServerProtocol:
+    """websockets' server protocol object: accepts the session's subprotocols and, with
+    compression on, permessage-deflate."""
+    level = options.compression_level
+    settings = None if level is None else {"level": max(0, min(9, int(level)))}
+    extensions = (
+        [ServerPerMessageDeflateFactory(compress_settings=settings)]
+        if options.compression
+        else None
+    )
+    return InspectedServerProtocol(
+        extensions=extensions,
+        subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
+        max_size=options.max_size,
+        auto_pong=options.auto_pong,
+    )
+
+
+def deflate_offer(options: SessionOptions) -> ClientPerMessageDeflateFactory:
+    """websockets' permessage-deflate offer for the session's options."""
+    level = options.compression_level
+    settings = None if level is None else {"level": max(0, min(9, int(level)))}
+    if options.deflate_offer is None:
+        return ClientPerMessageDeflateFactory(compress_settings=settings)
+    try:
+        params = parse_deflate_offer(options.deflate_offer)
+    except ValueError as exc:
+        raise WebSocketSendError(f"invalid permessage-deflate offer: {exc}") from None
+    return ClientPerMessageDeflateFactory(**params, compress_settings=settings)
