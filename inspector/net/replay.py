@@ -16,7 +16,8 @@ from typing import Any
 
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, SessionState, send_message
+from inspector.net.factory import send_message
+from inspector.net.session import Session, SessionState
 
 #: WebSocket opcodes a replay sends again (continuations are part of a message).
 _WS_OPCODES = frozenset({"text", "binary", "ping", "pong", "close"})

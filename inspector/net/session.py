@@ -1,9 +1,10 @@
 """The session: one connection to one endpoint, its states, its timing and its end.
 
-:func:`create_session` picks the class for the endpoint's scheme; every class shares
-:class:`Session`, which owns the state machine, the phase timings, the one-line
-failure and the final CLOSED record. Network faults never raise out of :meth:`open`,
-:meth:`close` or the transport callbacks: they become ERROR records.
+Every session class shares :class:`Session`, which owns the state machine, the phase
+timings, the one-line failure and the final CLOSED record (``net.factory`` picks the
+class for an endpoint's scheme; this module imports none of them). Network faults
+never raise out of :meth:`open`, :meth:`close` or the transport callbacks: they become
+ERROR records.
 """
 
 from __future__ import annotations
@@ -396,39 +397,3 @@ class Session:
             },
             "not_kept": {"records": rec.not_kept, "bytes": rec.not_kept_bytes},
         }
-
-
-def send_message(
-    session: Session, action: str, payload: bytes, code: int | None = None, reason: str = ""
-) -> None:
-    """Send one message the way a person names it: text, binary, ping, pong or close for
-    WebSocket, anything else as the session's plain ``send`` (the composer and replay
-    both go through here). Raises what the session's send raises."""
-    if action == "text":
-        session.send_text(payload.decode("utf-8", errors="replace"))
-    elif action == "binary":
-        session.send_binary(payload)
-    elif action == "ping":
-        session.send_ping(payload)
-    elif action == "pong":
-        session.send_pong(payload)
-    elif action == "close":
-        session.send_close(code or 1000, reason)
-    else:
-        session.send(payload)
-
-
-def create_session(endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> Session:
-    """The session for ``endpoint``'s scheme (not yet open: await ``open()``)."""
-    # Imported here, each only when asked for: a tcp:// probe never loads websockets.
-    if endpoint.is_websocket:
-        from inspector.net.websocket import WebSocketSession
-
-        return WebSocketSession(endpoint, options, recorder)
-    if endpoint.is_datagram:
-        from inspector.net.datagram import DatagramSession
-
-        return DatagramSession(endpoint, options, recorder)
-    from inspector.net.stream import StreamSession
-
-    return StreamSession(endpoint, options, recorder)

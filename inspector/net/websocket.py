@@ -15,7 +15,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
-from inspector.net.stream import StreamSession
+from inspector.net.transport import TransportSession
 from inspector.protocols.ws import WebSocketConnection
 
 #: Seconds the client waits for the server to close TCP after the closing handshake
@@ -23,7 +23,7 @@ from inspector.protocols.ws import WebSocketConnection
 CLOSE_GRACE = 2.0
 
 
-class WebSocketSession(StreamSession):
+class WebSocketSession(TransportSession):
     """A WebSocket client session over TCP (ws://) or TLS with ALPN http/1.1 (wss://)."""
 
     alpn = ["http/1.1"]
@@ -192,10 +192,6 @@ class WebSocketSession(StreamSession):
         self._write(data)
         self._follow(ws)
 
-    def send_raw(self, data: bytes) -> None:
-        """Not offered for WebSocket: bytes outside frames would corrupt the stream."""
-        raise SessionNotOpenError("raw bytes cannot be sent inside a WebSocket session")
-
     # -- messages ----------------------------------------------------------------
 
     def partial_inbound(self) -> bytes:
@@ -277,7 +273,6 @@ class WebSocketSession(StreamSession):
     def summary(self) -> dict[str, Any]:
         """The base summary plus the WebSocket close and negotiation details."""
         out = super().summary()
-        out.pop("framing", None)
         ws = self.ws
         if ws is not None:
             out["websocket"] = {

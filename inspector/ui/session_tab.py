@@ -34,7 +34,8 @@ from inspector.core.errors import CaptureError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, SessionState, create_session, send_message
+from inspector.net.factory import create_session, send_message
+from inspector.net.session import Session, SessionState
 from inspector.ui import theme
 from inspector.ui.bridge import Counters, SessionBridge
 from inspector.ui.capture_files import create_capture
