@@ -113,8 +113,9 @@ class DatagramSession(Session):
         else:
             self._finish("socket closed", clean=True)
 
-    def send(self, data: bytes) -> None:
-        """Send one datagram."""
+    def send(self, data: bytes) -> bool:
+        """Send one datagram; one of size 0 too (a real datagram on the wire). False
+        when the socket refused an empty one (the reason is recorded)."""
         self._check_open()
         transport = self._transport
         if transport is None or transport.is_closing():
@@ -124,7 +125,7 @@ class DatagramSession(Session):
             transport.sendto(data)
         else:
             if not self._send_empty():
-                return
+                return False
         self.recorder.record(
             Direction.OUT,
             Kind.DATAGRAM,
@@ -132,6 +133,7 @@ class DatagramSession(Session):
             payload=data,
             fields={"peer": format_address(transport.get_extra_info("peername"))},
         )
+        return True
 
     def _send_empty(self) -> bool:
         """Send a datagram of size 0 (asyncio's sendto silently drops empty ones before

@@ -67,8 +67,10 @@ def send_message(
     payload: bytes = b"",
     code: int | None = None,
     reason: str = "",
-) -> None:
-    """Send one message the way a person names it (an :class:`Action` or its value).
+) -> bool:
+    """Send one message the way a person names it (an :class:`Action` or its value);
+    False when nothing went on the wire and nothing was recorded (an empty message on
+    a raw tcp:// or tls:// stream, which has no empty message: "nothing to send").
 
     Raises what the session's send raises: ``SessionNotOpenError``, a one-line
     WebSocket send error, ``NotWebSocketError`` for a control frame off WebSocket.
@@ -84,4 +86,5 @@ def send_message(
         session.send_text(payload.decode("utf-8", errors="replace"))
     else:
         # The plain message: binary on WebSocket, framed data or a datagram elsewhere.
-        session.send(payload)
+        return session.send(payload)
+    return True

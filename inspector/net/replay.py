@@ -81,7 +81,10 @@ def _step(record: Record) -> tuple[str, bytes, int | None, str] | None:
             return "close", b"", code if isinstance(code, int) else 1000, str(reason)
         return opcode, payload, None, ""
     if record.kind is Kind.DATA:
-        return "data", record.wire or payload, None, ""
+        # An empty DATA record never went on the wire (older versions recorded empty
+        # sends on a stream): there is nothing to send again.
+        data = record.wire or payload
+        return ("data", data, None, "") if data else None
     if record.kind is Kind.MESSAGE:
         # A line goes out exactly as recorded (its terminator, "\n" or "\r\n", is kept
         # by the framer); a length-prefixed message gets its prefix again from the body.

@@ -225,8 +225,9 @@ class Session:
         if self._state is not SessionState.OPEN:
             raise SessionNotOpenError(f"cannot send: the session is {self._state}")
 
-    def send(self, data: bytes) -> None:
-        """Send one message (framed as the session frames)."""
+    def send(self, data: bytes) -> bool:
+        """Send one message (framed as the session frames); False when nothing went on
+        the wire (and nothing was recorded), as for an empty message on a raw stream."""
         raise NotImplementedError
 
     def send_text(self, text: str) -> None:

@@ -146,10 +146,16 @@ class StreamSession(TransportSession):
 
     # -- writing -----------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
-        """Send one message, framed as the session frames (a length prefix, a newline)."""
+    def send(self, data: bytes) -> bool:
+        """Send one message, framed as the session frames (a length prefix, a newline).
+
+        False when the message frames to no bytes at all (an empty raw message): a stream
+        has no empty message, so nothing is written and nothing is recorded.
+        """
         transport = self._writable()
         wire, body, ranges = self._framer.frame(data)
+        if not wire:
+            return False
         transport.write(wire)
         if self.options.framing is Framing.RAW:
             self.recorder.record(Direction.OUT, Kind.DATA, wire=wire, payload=wire)
@@ -161,13 +167,17 @@ class StreamSession(TransportSession):
                 payload=body,
                 fields={"framing": str(self.options.framing), "ranges": ranges},
             )
+        return True
 
-    def send_raw(self, data: bytes) -> None:
-        """Write exactly these bytes, without framing."""
+    def send_raw(self, data: bytes) -> bool:
+        """Write exactly these bytes, without framing (False for none: nothing written)."""
         transport = self._writable()
         data = bytes(data)
+        if not data:
+            return False
         transport.write(data)
         self.recorder.record(Direction.OUT, Kind.DATA, wire=data, payload=data)
+        return True
 
     # -- ending ------------------------------------------------------------------
 

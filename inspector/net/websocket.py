@@ -155,9 +155,10 @@ class WebSocketSession(TransportSession):
             raise SessionNotOpenError(f"cannot send: the session is {self._state}")
         return self.ws
 
-    def send(self, data: bytes) -> None:
-        """Send a binary message."""
+    def send(self, data: bytes) -> bool:
+        """Send a binary message (an empty one is still a frame on the wire)."""
         self.send_binary(data)
+        return True
 
     def send_text(self, text: str) -> None:
         """Send a text message."""

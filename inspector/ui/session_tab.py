@@ -550,7 +550,8 @@ class SessionTab(QWidget):
         if session is None:
             return
         try:
-            send_message(session, action.action, action.payload, action.code, action.reason)
+            if not send_message(session, action.action, action.payload, action.code, action.reason):
+                self.composer.show_hint("nothing to send")
         except (InspectorError, OSError, ValueError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             self.composer.show_error(message)

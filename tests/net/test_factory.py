@@ -7,7 +7,7 @@ from servers import RunningServer
 from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.endpoints import parse_endpoint
-from inspector.core.options import SessionOptions
+from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.datagram import DatagramSession
@@ -101,3 +101,28 @@ def test_control_frames_off_websocket_raise_one_line(tcp_echo_server: RunningSer
 
     run(scenario())
     assert [r.wire for r in sink.of(Kind.DATA) if r.direction is Direction.OUT] == [b"as bytes"]
+
+
+def test_an_empty_message_on_a_raw_stream_is_nothing_to_send(
+    tcp_echo_server: RunningServer,
+) -> None:
+    raw, raw_sink = make_session(tcp_echo_server.url)
+    lines, lines_sink = make_session(tcp_echo_server.url, framing=Framing.LINES)
+
+    async def scenario() -> tuple[bool, bool, bool, bool]:
+        assert await raw.open() and await lines.open()
+        results = (
+            send_message(raw, Action.DATA, b""),
+            raw.send_raw(b""),  # type: ignore[attr-defined]
+            send_message(raw, Action.TEXT, b"x"),
+            send_message(lines, Action.DATA, b""),  # an empty line is a real message
+        )
+        await wait_until(lambda: raw_sink.bytes_in() >= 1 and lines.messages_in >= 1)
+        await raw.close()
+        await lines.close()
+        return results
+
+    assert run(scenario()) == (False, False, True, True)
+    assert [r.wire for r in raw_sink.records if r.direction is Direction.OUT] == [b"x"]
+    assert raw.recorder.count_out == 1
+    assert [r.wire for r in lines_sink.records if r.direction is Direction.OUT] == [b"\n"]

@@ -50,6 +50,9 @@ def test_steps_keep_user_messages_and_skip_automatic_and_handshakes() -> None:
         _record(2, 2, Kind.DATAGRAM, b"c"),
     ]
     assert [s.action for s in replay_steps(stream)] == ["data", "data", "datagram"]
+    # an empty DATA record never went on the wire; an empty datagram did
+    phantom = [_record(0, 0, Kind.DATA, b""), _record(1, 1, Kind.DATAGRAM, b"")]
+    assert [(s.action, s.payload) for s in replay_steps(phantom)] == [("datagram", b"")]
 
 
 def test_options_from_a_stored_mapping_and_from_junk() -> None:
