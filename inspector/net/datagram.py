@@ -158,14 +158,12 @@ class DatagramSession(Session):
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close the socket (UDP says no goodbye)."""
-        if self.ended:
-            return
-        if self._state is not SessionState.OPEN or self._transport is None:
-            self.abort()
+        transport = self._transport
+        if self._nothing_to_close(transport) or transport is None:
             return
         self._initiated_by = "client"
         self._set_state(SessionState.CLOSING)
-        self._transport.close()
+        transport.close()
         await self._ended.wait()
 
     def _abort_transport(self) -> None:

@@ -285,6 +285,16 @@ class Session:
 
     # -- ending ------------------------------------------------------------------
 
+    def _nothing_to_close(self, transport: object | None) -> bool:
+        """Before a graceful close: True when there is none to make — the session has
+        ended, or it is not open or has no ``transport`` (then it is aborted)."""
+        if self.ended:
+            return True
+        if self._state is not SessionState.OPEN or transport is None:
+            self.abort()
+            return True
+        return False
+
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """End the session gracefully (transport specific), then wait for its end."""
         raise NotImplementedError

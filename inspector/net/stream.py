@@ -183,15 +183,12 @@ class StreamSession(TransportSession):
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Half-close (TCP FIN, or TLS close_notify) and wait for the peer to finish."""
-        if self.ended:
-            return
-        if self._state is not SessionState.OPEN or self._transport is None:
-            self.abort()
+        transport = self._transport
+        if self._nothing_to_close(transport) or transport is None:
             return
         self._set_state(SessionState.CLOSING)
         if self._initiated_by == "none":
             self._initiated_by = "client"
-        transport = self._transport
         if self._peer_eof or not transport.can_write_eof():
             transport.close()
         else:
