@@ -179,7 +179,12 @@ class ProbeRun:
         sent = 0
         try:
             for payload in self.payloads:
-                send_message(session, content_action(self.endpoint, payload.text), payload.data)
+                action = content_action(self.endpoint, payload.text)
+                if not send_message(session, action, payload.data):
+                    self.stderr.write(
+                        f"inspector: send {sent + 1} of {len(self.payloads)} is empty: "
+                        f"nothing to send on a raw {self.endpoint.scheme}:// stream\n"
+                    )
                 sent += 1
         except InspectorError as exc:
             # The peer ended the session first (its records say how): what the user
