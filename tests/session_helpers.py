@@ -10,7 +10,8 @@ from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder, RecordSink
 from inspector.core.records import Kind, Record
-from inspector.net.session import Session, create_session
+from inspector.net.factory import create_session
+from inspector.net.session import Session
 
 T = TypeVar("T")
 

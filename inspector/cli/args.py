@@ -55,7 +55,7 @@ sending: --send, --send-hex and --send-file may be repeated and mixed; they are 
 in command-line order. In --send text, \\r \\n \\t \\\\ and \\xNN (one byte) are understood.
 On WebSocket --send sends a text message, --send-hex/--send-file a binary one; on
 tcp/tls each is one message framed as --framing says (raw: the bytes as given; lines:
-a missing \n is added; len16/len32: the length prefix is added); on udp each is one
+a missing \\n is added; len16/len32: the length prefix is added); on udp each is one
 datagram.
 
 output: one line per record (time since start, → out / ← in / · session, kind, size,
@@ -71,10 +71,10 @@ examples:
   inspector probe wss://example.test/ws --cafile ca.pem --header 'Authorization: Bearer x' \\
       --subprotocol chat.v1 --send '{"op": "sub"}' --count 3 --json
   inspector probe ws://127.0.0.1:8765/ --no-compress --send-hex '81 05 68 65 6c 6c 6f'
-  inspector probe ws://127.0.0.1:9001/ --echo -o session.sqlite
+  inspector probe ws://127.0.0.1:9001/ --echo -o session.sockcap
   inspector probe tcp://127.0.0.1:7 --framing lines --send 'PING\\r\\n' --count 1
   inspector probe udp://127.0.0.1:5353 --send-hex '00 01 00 00' --wait 0.5
-  inspector probe tls://127.0.0.1:8443 --insecure --send-file request.bin -o cap.sqlite
+  inspector probe tls://127.0.0.1:8443 --insecure --send-file request.bin -o tls.sockcap
 """
 
 
@@ -318,7 +318,7 @@ def build_probe_parser() -> OneLineParser:
     )  # fmt: skip
     out = p.add_argument_group("output")
     out.add_argument(
-        "-o", "--output", metavar="FILE", help="write the session to a capture file (SQLite)"
+        "-o", "--output", metavar="FILE", help="write the session to a capture file (.sockcap)"
     )
     out.add_argument(
         "--capture-limit-records", type=_number(int, 1, "a whole number"), metavar="N",

@@ -23,7 +23,8 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError, UsageError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import CaptureLimit, Recorder
-from inspector.net.session import Session, create_session
+from inspector.net.factory import content_action, create_session, send_message
+from inspector.net.session import Session
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
 ECHO_INTERVAL = 0.005  # --echo polls for complete messages more often, to answer quickly
@@ -178,13 +179,12 @@ class ProbeRun:
         sent = 0
         try:
             for payload in self.payloads:
-                if self.endpoint.is_websocket:
-                    if payload.text:
-                        session.send_text(payload.data.decode("utf-8"))
-                    else:
-                        session.send_binary(payload.data)
-                else:
-                    session.send(payload.data)
+                action = content_action(self.endpoint, payload.text)
+                if not send_message(session, action, payload.data):
+                    self.stderr.write(
+                        f"inspector: send {sent + 1} of {len(self.payloads)} is empty: "
+                        f"nothing to send on a raw {self.endpoint.scheme}:// stream\n"
+                    )
                 sent += 1
         except InspectorError as exc:
             # The peer ended the session first (its records say how): what the user
@@ -267,12 +267,7 @@ class ProbeRun:
         if self.echo and not self._stop.is_set() and not self._done.is_set():
             try:
                 for kind, data in messages:
-                    if kind == "text":
-                        session.send_text(data.decode("utf-8", "surrogateescape"))
-                    elif self.endpoint.is_websocket:
-                        session.send_binary(data)
-                    else:
-                        session.send(data)
+                    send_message(session, content_action(self.endpoint, kind == "text"), data)
             except InspectorError:
                 pass  # closing or closed: nothing more to echo
         if self.count is not None and self._received >= self.count:

@@ -113,8 +113,9 @@ class DatagramSession(Session):
         else:
             self._finish("socket closed", clean=True)
 
-    def send(self, data: bytes) -> None:
-        """Send one datagram."""
+    def send(self, data: bytes) -> bool:
+        """Send one datagram; one of size 0 too (a real datagram on the wire). False
+        when the socket refused an empty one (the reason is recorded)."""
         self._check_open()
         transport = self._transport
         if transport is None or transport.is_closing():
@@ -124,7 +125,7 @@ class DatagramSession(Session):
             transport.sendto(data)
         else:
             if not self._send_empty():
-                return
+                return False
         self.recorder.record(
             Direction.OUT,
             Kind.DATAGRAM,
@@ -132,6 +133,7 @@ class DatagramSession(Session):
             payload=data,
             fields={"peer": format_address(transport.get_extra_info("peername"))},
         )
+        return True
 
     def _send_empty(self) -> bool:
         """Send a datagram of size 0 (asyncio's sendto silently drops empty ones before
@@ -156,14 +158,12 @@ class DatagramSession(Session):
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close the socket (UDP says no goodbye)."""
-        if self.ended:
-            return
-        if self._state is not SessionState.OPEN or self._transport is None:
-            self.abort()
+        transport = self._transport
+        if self._nothing_to_close(transport) or transport is None:
             return
         self._initiated_by = "client"
         self._set_state(SessionState.CLOSING)
-        self._transport.close()
+        transport.close()
         await self._ended.wait()
 
     def _abort_transport(self) -> None:

@@ -4,6 +4,14 @@ What is sent again: WebSocket text, binary, ping, pong and close frames as recor
 TCP/TLS data and framed messages; UDP datagrams. Frames the engine sent by itself
 (automatic pongs and close echoes), handshakes and meta records are skipped: the new
 session makes its own. Messages go out with their original spacing or back to back.
+
+The target may speak another protocol than the recording. What it can send is decided
+before anything is sent (:func:`plan_replay`): text and binary messages go to tcp://,
+tls:// and udp:// as the session's plain messages (framed as its options say, or one
+datagram each); WebSocket control frames (ping, pong, close) have nothing to stand for
+them there and are skipped, counted and named once in an INFO record. A send the session
+refuses half-way (a message too long for a length prefix, say) stops the replay with
+an INFO record that says why; it never escapes as an error.
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, SessionState, send_message
+from inspector.net.factory import CONTROL_ACTIONS, Action, can_send, send_message
+from inspector.net.session import Session, SessionState
 
 #: WebSocket opcodes a replay sends again (continuations are part of a message).
 _WS_OPCODES = frozenset({"text", "binary", "ping", "pong", "close"})
@@ -70,7 +81,10 @@ def _step(record: Record) -> tuple[str, bytes, int | None, str] | None:
             return "close", b"", code if isinstance(code, int) else 1000, str(reason)
         return opcode, payload, None, ""
     if record.kind is Kind.DATA:
-        return "data", record.wire or payload, None, ""
+        # An empty DATA record never went on the wire (older versions recorded empty
+        # sends on a stream): there is nothing to send again.
+        data = record.wire or payload
+        return ("data", data, None, "") if data else None
     if record.kind is Kind.MESSAGE:
         # A line goes out exactly as recorded (its terminator, "\n" or "\r\n", is kept
         # by the framer); a length-prefixed message gets its prefix again from the body.
@@ -81,26 +95,84 @@ def _step(record: Record) -> tuple[str, bytes, int | None, str] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayPlan:
+    """What a replay to one target will send, decided before anything is sent."""
+
+    steps: tuple[ReplayStep, ...]
+    skipped: int  # WebSocket control frames the target has nothing for
+    note: str | None  # one line naming what is skipped and why, or None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """How a replay went: ``sent`` of ``total`` steps, what was skipped, why it stopped."""
+
+    sent: int
+    total: int
+    skipped: int = 0
+    note: str | None = None
+    stopped: str | None = None  # why a send was refused half-way, if one was
+
+    def summary(self, url: str) -> str:
+        """One line for a person: how many messages went, and the notes."""
+        parts = [f"Replayed {self.sent} of {self.total} message(s) to {url}"]
+        parts += [text for text in (self.note, self.stopped) if text]
+        return "; ".join(parts)
+
+
+def plan_replay(steps: Iterable[ReplayStep], endpoint: Endpoint) -> ReplayPlan:
+    """The steps a session to ``endpoint`` can send, and a note on the ones it cannot."""
+    kept: list[ReplayStep] = []
+    skipped: dict[Action, int] = {}
+    for step in steps:
+        if can_send(endpoint, step.action):
+            kept.append(step)
+        else:
+            action = Action(step.action)
+            skipped[action] = skipped.get(action, 0) + 1
+    count = sum(skipped.values())
+    if not count:
+        return ReplayPlan(tuple(kept), 0, None)
+    names = [f"{action}s" for action in Action if action in CONTROL_ACTIONS and action in skipped]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    frames = "control frame" if count == 1 else "control frames"
+    note = f"{count} {frames} skipped: {endpoint.scheme}:// has no {listed}"
+    return ReplayPlan(tuple(kept), count, note)
+
+
 def send_step(session: Session, step: ReplayStep) -> None:
     """Send one step on ``session`` (raises what the session's send raises)."""
     send_message(session, step.action, step.payload, step.code, step.reason)
 
 
 async def replay(
-    session: Session,
-    steps: list[ReplayStep],
-    timing: Timing = Timing.ORIGINAL,
-    progress: Callable[[int], None] | None = None,
+    session: Session, steps: list[ReplayStep], timing: Timing = Timing.ORIGINAL
 ) -> int:
     """Send ``steps`` on an open ``session``; return how many were sent.
 
     Stops early when the session is no longer open (the peer closed it, or a
-    replayed close frame ended it).
+    replayed close frame ended it). See :func:`run_replay` for the whole account.
     """
+    return (await run_replay(session, steps, timing)).sent
+
+
+async def run_replay(
+    session: Session,
+    steps: list[ReplayStep],
+    timing: Timing = Timing.ORIGINAL,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Send what ``session`` can of ``steps`` (:func:`plan_replay`); never raises for a
+    send the session refuses: the replay stops and an INFO record says why."""
+    plan = plan_replay(steps, session.endpoint)
+    if plan.note is not None:
+        _note(session, f"replay: {plan.note}")
     loop = asyncio.get_running_loop()
     started = loop.time()
     sent = 0
-    for step in steps:
+    stopped: str | None = None
+    for step in plan.steps:
         if timing is Timing.ORIGINAL:
             due = started + min(step.offset_ns / 1e9, MAX_GAP_S * (sent + 1))
             delay = due - loop.time()
@@ -110,11 +182,23 @@ async def replay(
             await asyncio.sleep(0)
         if session.state is not SessionState.OPEN:
             break
-        send_step(session, step)
+        try:
+            send_step(session, step)
+        except (InspectorError, ValueError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            stopped = f"stopped at message {sent + 1}: {reason}"
+            _note(session, f"replay {stopped}")
+            break
         sent += 1
         if progress is not None:
             progress(sent)
-    return sent
+    return ReplayResult(sent, len(steps), plan.skipped, plan.note, stopped)
+
+
+def _note(session: Session, message: str) -> None:
+    """An INFO record in the replaying session, unless it has already ended."""
+    if not session.ended:
+        session.recorder.record(Direction.META, Kind.INFO, fields={"message": message})
 
 
 def options_from_mapping(stored: Mapping[str, Any] | None) -> SessionOptions:

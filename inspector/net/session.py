@@ -1,9 +1,10 @@
 """The session: one connection to one endpoint, its states, its timing and its end.
 
-:func:`create_session` picks the class for the endpoint's scheme; every class shares
-:class:`Session`, which owns the state machine, the phase timings, the one-line
-failure and the final CLOSED record. Network faults never raise out of :meth:`open`,
-:meth:`close` or the transport callbacks: they become ERROR records.
+Every session class shares :class:`Session`, which owns the state machine, the phase
+timings, the one-line failure and the final CLOSED record (``net.factory`` picks the
+class for an endpoint's scheme; this module imports none of them). Network faults
+never raise out of :meth:`open`, :meth:`close` or the transport callbacks: they become
+ERROR records.
 """
 
 from __future__ import annotations
@@ -227,8 +228,9 @@ class Session:
         if self._state is not SessionState.OPEN:
             raise SessionNotOpenError(f"cannot send: the session is {self._state}")
 
-    def send(self, data: bytes) -> None:
-        """Send one message (framed as the session frames)."""
+    def send(self, data: bytes) -> bool:
+        """Send one message (framed as the session frames); False when nothing went on
+        the wire (and nothing was recorded), as for an empty message on a raw stream."""
         raise NotImplementedError
 
     def send_text(self, text: str) -> None:
@@ -285,6 +287,16 @@ class Session:
         return None
 
     # -- ending ------------------------------------------------------------------
+
+    def _nothing_to_close(self, transport: object | None) -> bool:
+        """Before a graceful close: True when there is none to make — the session has
+        ended, or it is not open or has no ``transport`` (then it is aborted)."""
+        if self.ended:
+            return True
+        if self._state is not SessionState.OPEN or transport is None:
+            self.abort()
+            return True
+        return False
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """End the session gracefully (transport specific), then wait for its end."""
@@ -401,39 +413,3 @@ def record_closed(recorder: Recorder, ending: Ending, now: int, start: int) -> N
     started = start if ending.started_ns is None else ending.started_ns
     fields = ending.closed_fields(t_ns, started)
     recorder.record(Direction.META, Kind.CLOSED, t_ns=t_ns, fields=fields)
-
-
-def send_message(
-    session: Session, action: str, payload: bytes, code: int | None = None, reason: str = ""
-) -> None:
-    """Send one message the way a person names it: text, binary, ping, pong or close for
-    WebSocket, anything else as the session's plain ``send`` (the composer and replay
-    both go through here). Raises what the session's send raises."""
-    if action == "text":
-        session.send_text(payload.decode("utf-8", errors="replace"))
-    elif action == "binary":
-        session.send_binary(payload)
-    elif action == "ping":
-        session.send_ping(payload)
-    elif action == "pong":
-        session.send_pong(payload)
-    elif action == "close":
-        session.send_close(code or 1000, reason)
-    else:
-        session.send(payload)
-
-
-def create_session(endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> Session:
-    """The session for ``endpoint``'s scheme (not yet open: await ``open()``)."""
-    # Imported here, each only when asked for: a tcp:// probe never loads websockets.
-    if endpoint.is_websocket:
-        from inspector.net.websocket import WebSocketSession
-
-        return WebSocketSession(endpoint, options, recorder)
-    if endpoint.is_datagram:
-        from inspector.net.datagram import DatagramSession
-
-        return DatagramSession(endpoint, options, recorder)
-    from inspector.net.stream import StreamSession
-
-    return StreamSession(endpoint, options, recorder)

@@ -16,7 +16,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
-from inspector.net.stream import StreamSession
+from inspector.net.transport import TransportSession
 from inspector.protocols.ending import Ending, Initiator
 from inspector.protocols.ws import WebSocketConnection
 
@@ -25,7 +25,7 @@ from inspector.protocols.ws import WebSocketConnection
 CLOSE_GRACE = 2.0
 
 
-class WebSocketSession(StreamSession):
+class WebSocketSession(TransportSession):
     """A WebSocket client session over TCP (ws://) or TLS with ALPN http/1.1 (wss://)."""
 
     alpn = ["http/1.1"]
@@ -157,9 +157,10 @@ class WebSocketSession(StreamSession):
             raise SessionNotOpenError(f"cannot send: the session is {self._state}")
         return self.ws
 
-    def send(self, data: bytes) -> None:
-        """Send a binary message."""
+    def send(self, data: bytes) -> bool:
+        """Send a binary message (an empty one is still a frame on the wire)."""
         self.send_binary(data)
+        return True
 
     def send_text(self, text: str) -> None:
         """Send a text message."""
@@ -193,10 +194,6 @@ class WebSocketSession(StreamSession):
             self._initiated_by = Initiator.CLIENT
         self._write(data)
         self._follow(ws)
-
-    def send_raw(self, data: bytes) -> None:
-        """Not offered for WebSocket: bytes outside frames would corrupt the stream."""
-        raise SessionNotOpenError("raw bytes cannot be sent inside a WebSocket session")
 
     # -- messages ----------------------------------------------------------------
 
@@ -291,7 +288,6 @@ class WebSocketSession(StreamSession):
     def summary(self) -> dict[str, Any]:
         """The base summary plus the WebSocket close and negotiation details."""
         out = super().summary()
-        out.pop("framing", None)
         ws = self.ws
         if ws is not None:
             out["websocket"] = {

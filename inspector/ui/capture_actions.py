@@ -25,7 +25,7 @@ from inspector.capture.formats.detect import InputKind, detect_format
 from inspector.capture.store import CaptureStore
 from inspector.core.errors import CaptureError
 from inspector.core.records import Kind, Record
-from inspector.net.replay import Timing, replay, replay_steps
+from inspector.net.replay import Timing, replay_steps, run_replay
 from inspector.ui.capture_files import CAPTURE_SUFFIX
 from inspector.ui.capture_tab import CaptureTab
 from inspector.ui.export_dialog import (
@@ -412,9 +412,9 @@ class CaptureActions(QObject):
         if not opened or tab.session is None:
             self.window.notify(f"Replay to {tab.endpoint.url}: the session did not open")
             return
-        sent = await replay(tab.session, steps, timing)
-        tab.replayed = sent  # type: ignore[attr-defined]
-        self.window.notify(f"Replayed {sent} of {len(steps)} message(s) to {tab.endpoint.url}")
+        result = await run_replay(tab.session, steps, timing)
+        tab.replayed = result.sent  # type: ignore[attr-defined]
+        self.window.notify(result.summary(tab.endpoint.url))
 
 
 def _load_imported(path: Path, kind: InputKind) -> list[tuple[Any, list[Record]]]:

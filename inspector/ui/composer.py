@@ -262,6 +262,15 @@ class Composer(QWidget):
         self.error.show()
         self.edit.setStyleSheet(f"QPlainTextEdit#composerEdit {{ border: 2px solid {colour}; }}")
 
+    def show_hint(self, message: str) -> None:
+        """A quiet line where errors go (no error colour, no red border), e.g. "nothing
+        to send"; cleared like an error when the text changes."""
+        self.error.setStyleSheet(f"color: {self.palette().placeholderText().color().name()}")
+        self.error.setText(message)
+        self.error.setToolTip(message)
+        self.error.show()
+        self.edit.setStyleSheet("")
+
     @guarded
     def _clear_error(self) -> None:
         if not self.error.isHidden():

@@ -34,7 +34,8 @@ from inspector.core.errors import CaptureError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, SessionState, create_session, send_message
+from inspector.net.factory import create_session, send_message
+from inspector.net.session import Session, SessionState
 from inspector.ui import theme
 from inspector.ui.bridge import Counters, SessionBridge
 from inspector.ui.capture_files import create_capture
@@ -549,7 +550,8 @@ class SessionTab(QWidget):
         if session is None:
             return
         try:
-            send_message(session, action.action, action.payload, action.code, action.reason)
+            if not send_message(session, action.action, action.payload, action.code, action.reason):
+                self.composer.show_hint("nothing to send")
         except (InspectorError, OSError, ValueError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             self.composer.show_error(message)

@@ -136,6 +136,17 @@ def test_probe_help_mentions_every_option() -> None:
     assert "examples:" in result.stdout and "exit status" in result.stdout
 
 
+def test_probe_help_shows_escapes_as_typed_and_sockcap_examples() -> None:
+    result = _run("probe", "--help")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    # the framing note names the escape a user types, on one line
+    assert any("a missing \\n is added;" in line for line in lines), result.stdout
+    assert not any(line.rstrip().endswith("a missing") for line in lines)
+    outputs = re.findall(r"(?:-o|--output) (\S+)", result.stdout.split("examples:", 1)[1])
+    assert outputs and all(name.endswith(".sockcap") for name in outputs), outputs
+
+
 def test_main_help_lists_commands_options_and_examples() -> None:
     result = _run("--help")
     assert result.returncode == 0

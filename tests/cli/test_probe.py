@@ -243,6 +243,19 @@ def test_tcp_lines_framing(tcp_echo_server: servers.RunningServer) -> None:
     assert inbound[0]["text"].rstrip("\r\n") == "one"
 
 
+def test_an_empty_send_on_a_raw_stream_sends_and_records_nothing(
+    tcp_echo_server: servers.RunningServer,
+) -> None:
+    url = f"tcp://127.0.0.1:{tcp_echo_server.port}"
+    result = probe(url, "--send", "", "--send", "x", "--count", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "inspector: send 1 of 2 is empty: nothing to send on a raw tcp:// stream\n"
+    )
+    sent = [r for r in records(result) if r["dir"] == "out"]
+    assert [bytes.fromhex(r["wire"]) for r in sent] == [b"x"]
+
+
 def _printed_and_quiet(
     hostile_server_factory: Any, tmp_path: Path, framing: str, pieces: list[bytes]
 ) -> tuple[list[bytes], int]:

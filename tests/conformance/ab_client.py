@@ -14,7 +14,8 @@ from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Record
-from inspector.net.session import SessionError, SessionState, create_session
+from inspector.net.factory import create_session
+from inspector.net.session import SessionError, SessionState
 
 AGENT = "socket-inspector"
 POLL = 0.05  # seconds: a safety net; a read wakes the echo loop at once (Session.on_data)

@@ -1,6 +1,6 @@
 """Autobahn|Testsuite client cases (served by kosoku) against the engine as an echo client.
 
-The engine (net.create_session + a Recorder) echoes every inbound message back, as
+The engine (net.factory.create_session + a Recorder) echoes every inbound message back, as
 ``inspector probe --echo`` does. Every case must end OK, NON-STRICT or INFORMATIONAL,
 except those in ``EXPECTED`` with the reason.
 """

@@ -35,7 +35,7 @@ from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import create_session
+from inspector.net.factory import create_session
 
 CLOSE_1000 = b"\x88\x02\x03\xe8"  # the server's answer to the client's close frame
 CONSUMER_PAUSE = 0.02  # seconds the consumer sleeps between two drains

@@ -6,9 +6,17 @@ import pytest
 from servers import RunningServer
 from session_helpers import make_session, no_errors, run, wait_until
 
+from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.replay import Timing, options_from_mapping, replay, replay_steps
+from inspector.net.replay import (
+    Timing,
+    options_from_mapping,
+    plan_replay,
+    replay,
+    replay_steps,
+    run_replay,
+)
 from inspector.net.session import SessionState
 
 
@@ -42,6 +50,9 @@ def test_steps_keep_user_messages_and_skip_automatic_and_handshakes() -> None:
         _record(2, 2, Kind.DATAGRAM, b"c"),
     ]
     assert [s.action for s in replay_steps(stream)] == ["data", "data", "datagram"]
+    # an empty DATA record never went on the wire; an empty datagram did
+    phantom = [_record(0, 0, Kind.DATA, b""), _record(1, 1, Kind.DATAGRAM, b"")]
+    assert [(s.action, s.payload) for s in replay_steps(phantom)] == [("datagram", b"")]
 
 
 def test_options_from_a_stored_mapping_and_from_junk() -> None:
@@ -128,3 +139,123 @@ def test_replay_stops_when_the_session_is_not_open(ws_server: RunningServer) -> 
         return await replay(session, steps, Timing.FAST)
 
     assert run(scenario()) == 0
+
+
+def _ws_recording(ws_server: RunningServer) -> list[Record]:
+    """A real WebSocket session: text, binary, ping, text, close (1000)."""
+    session, sink = make_session(ws_server.url)
+
+    async def scenario() -> None:
+        assert await session.open()
+        session.send_text("hello")
+        session.send_binary(b"\x00\x01\xff")
+        session.send_ping(b"are you there")
+        session.send_text("again")
+        await wait_until(lambda: session.messages_in >= 3)
+        await session.close()
+
+    run(scenario())
+    return sink.records
+
+
+def test_a_websocket_replay_to_tcp_sends_the_messages_as_bytes_and_skips_control_frames(
+    ws_server: RunningServer, tcp_echo_server: RunningServer
+) -> None:
+    steps = replay_steps(_ws_recording(ws_server))
+    assert [s.action for s in steps] == ["text", "binary", "ping", "text", "close"]
+    target, recorded = make_session(tcp_echo_server.url)
+
+    async def scenario():
+        assert await target.open()
+        result = await run_replay(target, steps, Timing.FAST)
+        await wait_until(lambda: recorded.bytes_in() >= len(b"hello\x00\x01\xffagain"))
+        assert target.state is SessionState.OPEN  # a skipped close does not end it
+        await target.close()
+        return result
+
+    result = run(scenario())
+    assert (result.sent, result.total, result.skipped) == (3, 5, 2)
+    assert result.note == "2 control frames skipped: tcp:// has no pings or closes"
+    assert result.stopped is None
+    assert result.summary(tcp_echo_server.url) == (
+        f"Replayed 3 of 5 message(s) to {tcp_echo_server.url}; {result.note}"
+    )
+    no_errors(recorded)
+    notes = [r.fields["message"] for r in recorded.of(Kind.INFO)]
+    assert notes == ["replay: 2 control frames skipped: tcp:// has no pings or closes"]
+    info_seq = recorded.of(Kind.INFO)[0].seq
+    sent = [r for r in recorded.of(Kind.DATA) if r.direction is Direction.OUT]
+    assert [r.wire for r in sent] == [b"hello", b"\x00\x01\xff", b"again"]
+    assert info_seq < sent[0].seq  # decided before anything was sent
+    echoed = b"".join(r.wire for r in recorded.of(Kind.DATA) if r.direction is Direction.IN)
+    assert echoed == b"hello\x00\x01\xffagain"
+
+
+def test_a_websocket_replay_to_udp_sends_datagrams(udp_echo_server: RunningServer) -> None:
+    steps = replay_steps(
+        [
+            _record(0, 0, Kind.FRAME, b"one", opcode="text"),
+            _record(1, 1, Kind.FRAME, b"", opcode="pong"),
+            _record(2, 2, Kind.FRAME, b"\x02", opcode="binary"),
+        ]
+    )
+    target, recorded = make_session(udp_echo_server.url)
+
+    async def scenario():
+        assert await target.open()
+        result = await run_replay(target, steps, Timing.FAST)
+        await wait_until(lambda: target.messages_in >= 2)
+        await target.close()
+        return result
+
+    result = run(scenario())
+    assert (result.sent, result.skipped) == (2, 1)
+    assert result.note == "1 control frame skipped: udp:// has no pongs"
+    out = [r.wire for r in recorded.of(Kind.DATAGRAM) if r.direction is Direction.OUT]
+    assert out == [b"one", b"\x02"]
+
+
+def test_a_plan_keeps_everything_for_websocket_and_names_what_tcp_lacks() -> None:
+    steps = replay_steps(
+        [
+            _record(0, 0, Kind.FRAME, b"a", opcode="ping"),
+            _record(1, 1, Kind.FRAME, b"b", opcode="pong"),
+            _record(2, 2, Kind.FRAME, b"", opcode="close", close_code=1000),
+            _record(3, 3, Kind.FRAME, b"c", opcode="text"),
+        ]
+    )
+    ws = plan_replay(steps, parse_endpoint("ws://127.0.0.1:9/"))
+    assert (len(ws.steps), ws.skipped, ws.note) == (4, 0, None)
+    tls = plan_replay(steps, parse_endpoint("tls://127.0.0.1:9"))
+    assert [s.action for s in tls.steps] == ["text"]
+    assert tls.note == "3 control frames skipped: tls:// has no pings, pongs or closes"
+
+
+def test_a_send_refused_half_way_stops_the_replay_with_a_note(
+    tcp_echo_server: RunningServer,
+) -> None:
+    big = b"x" * 70_000  # longer than a 16-bit length prefix can say
+    steps = replay_steps(
+        [
+            _record(0, 0, Kind.FRAME, b"first", opcode="text"),
+            _record(1, 1, Kind.FRAME, big, opcode="binary"),
+            _record(2, 2, Kind.FRAME, b"never", opcode="text"),
+        ]
+    )
+    target, recorded = make_session(tcp_echo_server.url, framing=Framing.LEN16)
+
+    async def scenario():
+        assert await target.open()
+        result = await run_replay(target, steps, Timing.FAST)
+        assert target.state is SessionState.OPEN
+        await wait_until(lambda: target.messages_in >= 1)
+        await target.close()
+        return result
+
+    result = run(scenario())
+    assert result.sent == 1
+    assert result.stopped is not None and result.stopped.startswith("stopped at message 2: ")
+    notes = [r.fields["message"] for r in recorded.of(Kind.INFO)]
+    assert notes == [f"replay {result.stopped}"]
+    out = [r.payload for r in recorded.of(Kind.MESSAGE) if r.direction is Direction.OUT]
+    assert out == [b"first"]

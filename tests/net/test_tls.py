@@ -16,7 +16,7 @@ from session_helpers import make_session, no_errors, run, wait_until
 
 from inspector.core.records import Direction, Kind
 from inspector.net.session import SessionState
-from inspector.net.stream import INSECURE_MESSAGE
+from inspector.net.transport import INSECURE_MESSAGE
 
 
 def echo_once(url: str, **options: object) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from inspector.app import run
 from inspector.capture.formats import read_jsonl
 from inspector.capture.store import CaptureStore
 from inspector.core.clock import SessionClock
+from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
@@ -166,6 +168,74 @@ def test_replay_to_the_echo_server_sends_the_same_messages(
         answered = echoed[:-1]
         assert echoed[-1] == b"\x03\xe8" and answered == texts[: len(answered)]
     assert new.replayed == len(TEXTS) + 1  # the three texts and the close
+
+
+def _websocket_har(path: Path) -> None:
+    """A browser-style HAR of one WebSocket session: text, binary, ping, text, close."""
+    sent = [
+        (1, "hello"),
+        (2, base64.b64encode(b"\x00\x01\xff").decode()),
+        (9, base64.b64encode(b"are you there").decode()),
+        (1, "again"),
+        (8, base64.b64encode(b"\x03\xe8").decode()),
+    ]
+    messages = [
+        {"type": "send", "time": 1795356180.0 + n / 10, "opcode": opcode, "data": data}
+        for n, (opcode, data) in enumerate(sent)
+    ]
+    headers = [{"name": "Upgrade", "value": "websocket"}]
+    entry = {
+        "startedDateTime": "2026-11-22T14:03:00.000Z",
+        "time": 5,
+        "request": {
+            "method": "GET", "url": "ws://127.0.0.1:9/chat", "httpVersion": "HTTP/1.1",
+            "headers": headers, "queryString": [], "cookies": [], "headersSize": -1,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": 101, "statusText": "Switching Protocols", "httpVersion": "HTTP/1.1",
+            "headers": headers, "cookies": [], "content": {"size": 0, "mimeType": ""},
+            "redirectURL": "", "headersSize": -1, "bodySize": 0,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 1, "receive": 0},
+        "_resourceType": "websocket",
+        "_webSocketMessages": messages,
+    }  # fmt: skip
+    har = {"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [entry]}}
+    path.write_text(json.dumps(har))
+
+
+def test_replaying_a_websocket_har_to_tcp_sends_bytes_and_skips_control_frames(
+    qtbot: QtBot, window: MainWindow, tcp_echo_server, tmp_path: Path
+) -> None:
+    har = tmp_path / "browser.har"
+    _websocket_har(har)
+    (capture,) = window.captures.open_path(har)
+    target = parse_endpoint(tcp_echo_server.url)
+    new = window.captures.replay(capture, ReplayChoice(target, Timing.FAST))
+    assert new is not None and new.endpoint == target
+    qtbot.waitUntil(lambda: getattr(new, "replayed", None) is not None, timeout=WAIT_MS)
+    expected = b"hello\x00\x01\xffagain"
+    qtbot.waitUntil(
+        lambda: (
+            b"".join(
+                r.wire for r in records(new) if r.kind is Kind.DATA and r.direction is Direction.IN
+            )
+            == expected
+        ),
+        timeout=WAIT_MS,
+    )
+    note = "2 control frames skipped: tcp:// has no pings or closes"
+    message = window.statusBar().currentMessage()
+    assert message == f"Replayed 3 of 5 message(s) to {target.url}; {note}"
+    assert "unexpected" not in message
+    shown = records(new)
+    assert [r.fields["message"] for r in shown if r.kind is Kind.INFO] == [f"replay: {note}"]
+    assert [r for r in shown if r.kind is Kind.ERROR] == []
+    sent = [r.wire for r in shown if r.kind is Kind.DATA and r.direction is Direction.OUT]
+    assert sent == [b"hello", b"\x00\x01\xff", b"again"]
+    assert new.state == "open"  # the recorded close has nothing to stand for it on tcp://
 
 
 def test_replay_of_a_live_session_waits_for_it_to_end(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from ui_helpers import WAIT_MS, compose, records, wait_row
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import Framing
-from inspector.core.records import Direction
+from inspector.core.records import Direction, Kind
 from inspector.ui.composer import ComposeError, Composer, check_json, parse_hex
 from inspector.ui.connect_bar import OptionsDialog, parse_headers
 from inspector.ui.main_window import MainWindow
@@ -190,6 +191,36 @@ def test_composer_sends_over_the_session_and_records_history(
     compose(tab, "more")
     wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"more")
     assert len([r for r in records(tab) if r.direction is Direction.OUT]) >= 3
+
+
+@pytest.mark.parametrize("server", ["tcp_echo_server", "tls_echo_server"])
+def test_an_empty_send_on_a_stream_sends_and_records_nothing(
+    qtbot: QtBot, window: MainWindow, connect, server: str, request, tls_ca_file
+) -> None:
+    window.connect_bar.options = dataclasses.replace(window.connect_bar.options, cafile=tls_ca_file)
+    tab = connect(request.getfixturevalue(server).url)
+    tab.composer.set_line_ending("none")
+    compose(tab, "")
+    assert tab.composer.error.text() == "nothing to send"
+    assert tab.composer.edit.styleSheet() == ""  # a hint, not an error: no red border
+    compose(tab, "after")
+    wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"after")
+    sent = [r for r in records(tab) if r.direction is Direction.OUT]
+    assert [r.wire for r in sent] == [b"after"]
+    assert tab.composer.error_text is None  # typing cleared the hint
+    assert tab.session is not None and tab.session.recorder.count_out == 1
+
+
+def test_an_empty_datagram_is_still_sent_and_recorded(
+    qtbot: QtBot, window: MainWindow, connect, udp_echo_server
+) -> None:
+    tab = connect(udp_echo_server.url)
+    compose(tab, "")
+    # UDP allows a datagram of size 0 (RFC 768) and it is a real one on the wire
+    wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.kind is Kind.DATAGRAM)
+    sent = [r for r in records(tab) if r.direction is Direction.OUT]
+    assert [(r.kind, r.wire) for r in sent] == [(Kind.DATAGRAM, b"")]
+    assert tab.composer.error_text is None
 
 
 def test_window_remembers_geometry_and_time_format(

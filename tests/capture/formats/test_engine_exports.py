@@ -37,7 +37,8 @@ from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind, Record
-from inspector.net.session import Session, create_session
+from inspector.net.factory import create_session
+from inspector.net.session import Session
 
 pytestmark = pytest.mark.filterwarnings("ignore:Field type should not be:DeprecationWarning")
 
