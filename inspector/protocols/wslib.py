@@ -11,6 +11,7 @@ them against the installed websockets and names the one that changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MethodType
 from typing import Any
 
 from websockets.exceptions import PayloadTooBig, ProtocolError
@@ -31,8 +32,9 @@ class Attribute:
 
 _NONE = type(None)
 
-#: Every undocumented attribute read or written below, as "owner" (Protocol or
-#: PerMessageDeflate), dotted path and the types its value may have.
+#: Every undocumented attribute read or written below (and the one method wsclient
+#: overrides), as "owner" (Protocol or PerMessageDeflate), dotted path and the types
+#: its value may have.
 RELIED_ON: tuple[Attribute, ...] = (
     Attribute("Protocol", "reader", (StreamReader,)),
     Attribute("Protocol", "reader.buffer", (bytearray,)),
@@ -42,6 +44,8 @@ RELIED_ON: tuple[Attribute, ...] = (
     Attribute("Protocol", "max_message_size", (int, _NONE)),
     Attribute("Protocol", "max_fragment_size", (int, _NONE)),
     Attribute("Protocol", "close_rcvd_then_sent", (bool, _NONE)),
+    # wsclient overrides this method to see every frame before the library handles it.
+    Attribute("Protocol", "recv_frame", (MethodType,)),
     Attribute("PerMessageDeflate", "decode_cont_data", (bool,)),
 )
 
