@@ -1,7 +1,9 @@
-"""The main window: connect bar, one tab per session, status bar, shortcuts.
+"""The main window: connect bar, one tab per session or capture, status bar, menus.
 
-Quitting closes every session gracefully (bounded wait) and finishes the capture files
-before the window really closes.
+The window owns the wiring: every signal between its parts (connect bar, tabs, fault
+panels, capture actions, status bar) is connected in :meth:`MainWindow._connect_signals`
+and :meth:`MainWindow._connect_tab`. Quitting closes every session gracefully (bounded
+wait) and finishes the capture files before the window really closes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QMenu,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -34,14 +37,17 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.ui import faults, theme
 from inspector.ui.bridge import Counters
-from inspector.ui.capture_actions import CaptureActions
+from inspector.ui.capture_actions import CaptureActions, WindowHooks
 from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.help_menu import HelpMenus
 from inspector.ui.models.records import TIME_FORMATS
-from inspector.ui.session_tab import TIME_LABELS, SessionTab
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
+from inspector.ui.tabs.base import RecordsTab
+from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.records_view import TIME_LABELS
+from inspector.ui.tabs.session import SessionTab
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +80,6 @@ class MainWindow(QMainWindow):
 
         self.connect_bar = ConnectBar()
         self.connect_bar.set_history(settings.recent_endpoints())
-        self.connect_bar.connectRequested.connect(self.open_session)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("sessionTabs")
@@ -82,13 +87,12 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
-        self.tabs.tabCloseRequested.connect(self.close_tab)
-        self.tabs.currentChanged.connect(self._current_changed)
 
         welcome = QLabel(_WELCOME)
         welcome.setObjectName("welcome")
         welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         welcome.setTextFormat(Qt.TextFormat.RichText)
+        self.welcome = welcome
         self.stack = QStackedWidget()
         self.stack.addWidget(welcome)
         self.stack.addWidget(self.tabs)
@@ -103,22 +107,42 @@ class MainWindow(QMainWindow):
 
         self.status_panel = StatusPanel()
         self.statusBar().addPermanentWidget(self.status_panel)
+        self.captures = CaptureActions(
+            self,
+            self.tabs,
+            settings,
+            capture_dir,
+            WindowHooks(self.notify, self.current_tab, self.add_tab, self.open_session),
+        )
+        self.setAcceptDrops(True)
         self._make_actions()
         self.help_menus = HelpMenus(self, settings)
-        self.captures = CaptureActions(self)
         self.unverified_status = faults.status_label(self)
         self.statusBar().addPermanentWidget(self.unverified_status)
-        add_reporter(self.notify)
+        self._connect_signals()
 
         geometry = settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
         self.connect_bar.focus_endpoint()
 
-    def _make_actions(self) -> None:
-        menu = self.menuBar().addMenu("&Session")
+    def _connect_signals(self) -> None:
+        """Every connection between the window's parts (a tab's own: :meth:`_connect_tab`)."""
+        self.connect_bar.connectRequested.connect(self.open_session)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._current_changed)
+        add_reporter(self.notify)
 
-        def add(text: str, shortcut: str, slot: object, name: str) -> QAction:
+    def _connect_tab(self, tab: RecordsTab) -> None:
+        """Wire one tab's signals to the window."""
+        tab.stateChanged.connect(lambda state, t=tab: self._tab_state(t, state))
+        tab.countersChanged.connect(lambda counters, t=tab: self._tab_counters(t, counters))
+        tab.notice.connect(self.notify)
+        tab.faults.connectAnyway.connect(self.open_session)
+        tab.faults.saveRequested.connect(lambda path, t=tab: self._save_from_faults(t, path))
+
+    def _make_actions(self) -> None:
+        def add(menu: QMenu, text: str, shortcut: str, slot: object, name: str) -> QAction:
             action = QAction(text, self)
             action.setObjectName(name)
             action.setShortcut(QKeySequence(shortcut))
@@ -127,17 +151,24 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
             return action
 
-        self.new_action = add("&New session…", "Ctrl+T", self.new_session, "newSessionAction")
-        self.find_action = add("&Find…", "Ctrl+F", self.focus_filter, "findAction")
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.setObjectName("fileMenu")
+        self.captures.fill_file_menu(file_menu)
+        file_menu.addSeparator()
+        self.quit_action = add(file_menu, "&Quit", "Ctrl+Q", self.close, "quitAction")
+
+        menu = self.menuBar().addMenu("&Session")
+        self.new_action = add(menu, "&New session…", "Ctrl+T", self.new_session, "newSessionAction")
+        self.find_action = add(menu, "&Find…", "Ctrl+F", self.focus_filter, "findAction")
         self.disconnect_action = add(
-            "&Disconnect", "Ctrl+D", self.disconnect_current, "disconnectAction"
+            menu, "&Disconnect", "Ctrl+D", self.disconnect_current, "disconnectAction"
         )
         self.reconnect_action = add(
-            "&Reconnect", "Ctrl+R", self.reconnect_current, "reconnectAction"
+            menu, "&Reconnect", "Ctrl+R", self.reconnect_current, "reconnectAction"
         )
-        self.close_action = add("&Close tab", "Ctrl+W", self.close_current, "closeTabAction")
+        self.close_action = add(menu, "&Close tab", "Ctrl+W", self.close_current, "closeTabAction")
         menu.addSeparator()
-        self.quit_action = add("&Quit", "Ctrl+Q", self.close, "quitAction")
+        menu.addAction(self.captures.replay_action)
 
         # View ▸ Time column: the same choice as the table header's context menu.
         view = self.menuBar().addMenu("&View")
@@ -172,33 +203,44 @@ class MainWindow(QMainWindow):
 
     # -- sessions -------------------------------------------------------------------
 
-    def session_tabs(self) -> list[SessionTab]:
+    def session_tabs(self) -> list[RecordsTab]:
+        """Every tab, live sessions and captures."""
         return [
             tab
             for i in range(self.tabs.count())
-            if isinstance(tab := self.tabs.widget(i), SessionTab)
+            if isinstance(tab := self.tabs.widget(i), RecordsTab)
         ]
 
-    def current_tab(self) -> SessionTab | None:
+    def current_tab(self) -> RecordsTab | None:
         tab = self.tabs.currentWidget()
-        return tab if isinstance(tab, SessionTab) else None
+        return tab if isinstance(tab, RecordsTab) else None
+
+    def add_tab(self, tab: RecordsTab) -> None:
+        """Add ``tab`` (wired to the window), make it current and start it."""
+        self._connect_tab(tab)
+        icon = tab.icon
+        if icon is None:
+            icon = state_icon(tab.state)
+        index = self.tabs.addTab(tab, icon, tab.title)
+        tooltip = tab.banner_text() if isinstance(tab, CaptureTab) else tab.endpoint.url
+        self.tabs.setTabToolTip(index, tooltip)
+        faults.mark_tab(self.tabs, tab, tab.title, tab.unverified)
+        self.stack.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentIndex(index)
+        tab.start()
 
     @guarded
     def open_session(self, endpoint: Endpoint, options: SessionOptions) -> SessionTab:
         """Open a session to ``endpoint`` in a new tab and start connecting."""
         tab = SessionTab(endpoint, options, self.settings, self.capture_dir)
-        tab.stateChanged.connect(lambda state, t=tab: self._tab_state(t, state))
-        tab.countersChanged.connect(lambda counters, t=tab: self._tab_counters(t, counters))
-        tab.notice.connect(self.notify)
-        tab.faults.connectAnyway.connect(self.open_session)
-        index = self.tabs.addTab(tab, state_icon("connecting"), tab.title)
-        self.tabs.setTabToolTip(index, endpoint.url)
-        faults.mark_tab(self.tabs, tab)
-        self.stack.setCurrentWidget(self.tabs)
-        self.tabs.setCurrentIndex(index)
         self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
-        tab.start()
+        self.add_tab(tab)
         return tab
+
+    def _save_from_faults(self, tab: RecordsTab, path: Path) -> None:
+        """Save As from a tab's disk notice: the same road as File ▸ Save As."""
+        if self.captures.save_as(tab, path) is not None:
+            tab.faults.mark_saved(path)
 
     def open_url(self, text: str) -> SessionTab | None:
         """Open a session to a typed URL (marking the field if it is wrong)."""
@@ -208,7 +250,7 @@ class MainWindow(QMainWindow):
             return None
         return self.open_session(endpoint, self.connect_bar.options)
 
-    def _tab_state(self, tab: SessionTab, state: str) -> None:
+    def _tab_state(self, tab: RecordsTab, state: str) -> None:
         index = self.tabs.indexOf(tab)
         if index < 0:
             return
@@ -219,19 +261,19 @@ class MainWindow(QMainWindow):
         bar.setTabTextColor(index, state_colour(state, dark) if muted else QColor())
         self.tabs.setTabToolTip(index, f"{tab.endpoint.url} — {state}")
         self.tabs.tabBar().setAccessibleName(f"{tab.title} {state}")
-        faults.mark_tab(self.tabs, tab)
+        faults.mark_tab(self.tabs, tab, tab.title, tab.unverified)
         if tab is self.current_tab():
             self.status_panel.show_session(state, tab.counters)
-            faults.mark_status(self.unverified_status, tab)
+            faults.mark_status(self.unverified_status, tab.unverified)
 
-    def _tab_counters(self, tab: SessionTab, counters: Counters) -> None:
+    def _tab_counters(self, tab: RecordsTab, counters: Counters) -> None:
         if tab is self.current_tab():
             self.status_panel.show_session(tab.state, counters)
 
     @guarded
     def _current_changed(self, _index: int) -> None:
         tab = self.current_tab()
-        faults.mark_status(self.unverified_status, tab)
+        faults.mark_status(self.unverified_status, tab is not None and tab.unverified)
         if tab is None:
             self.status_panel.show_session(None, None)
         else:
@@ -243,7 +285,7 @@ class MainWindow(QMainWindow):
     def close_tab(self, index: int) -> None:
         """Close a session's tab: end the session gracefully, then remove it."""
         tab = self.tabs.widget(index)
-        if not isinstance(tab, SessionTab):
+        if not isinstance(tab, RecordsTab):
             return
         self.tabs.removeTab(index)
         if self.tabs.count() == 0:
@@ -277,13 +319,13 @@ class MainWindow(QMainWindow):
     @guarded
     def disconnect_current(self, *_: object) -> None:
         tab = self.current_tab()
-        if tab is not None:
+        if isinstance(tab, SessionTab):
             tab.disconnect()
 
     @guarded
     def reconnect_current(self, *_: object) -> None:
         tab = self.current_tab()
-        if tab is not None:
+        if isinstance(tab, SessionTab):
             tab.reconnect()
 
     # -- notices and closing ----------------------------------------------------------
