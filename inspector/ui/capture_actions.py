@@ -67,6 +67,8 @@ class WindowHooks:
     add_tab: Callable[[RecordsTab], None]
     #: Open a live session in a new tab (None when it could not be started).
     open_session: Callable[[Endpoint, SessionOptions], SessionTab | None]
+    #: Say why a file could not be opened, in a notice that stays until dismissed.
+    problem: Callable[[str], None]
 
 
 class CaptureActions(QObject):
@@ -206,9 +208,9 @@ class CaptureActions(QObject):
                 return self._shown(path, self._open_capture(path))
             return self._shown(path, self._imported_tabs(path, _load_imported(path, kind)))
         except CaptureError as exc:
-            self.notify(str(exc))
+            self.hooks.problem(str(exc))
         except (OSError, ValueError, MemoryError) as exc:
-            self.notify(f"cannot open {path}: {exc}")
+            self.hooks.problem(f"cannot open {path}: {exc}")
         return []
 
     async def open_file(self, path: Path) -> list[CaptureTab]:
@@ -229,9 +231,9 @@ class CaptureActions(QObject):
                 return []
             return self._shown(path, self._imported_tabs(path, loaded))
         except CaptureError as exc:
-            self.notify(str(exc))
+            self.hooks.problem(str(exc))
         except (OSError, ValueError, MemoryError) as exc:
-            self.notify(f"cannot open {path}: {exc}")
+            self.hooks.problem(f"cannot open {path}: {exc}")
         return []
 
     def _shown(self, path: Path, tabs: list[CaptureTab]) -> list[CaptureTab]:

@@ -42,6 +42,7 @@ from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.help_menu import HelpMenus
 from inspector.ui.models.records import TIME_FORMATS
+from inspector.ui.problem_bar import ProblemBar
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
 from inspector.ui.tabs.base import RecordsTab
@@ -102,6 +103,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.connect_bar)
+        self.problem_bar = ProblemBar()
+        layout.addWidget(self.problem_bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -112,7 +115,9 @@ class MainWindow(QMainWindow):
             self.tabs,
             settings,
             capture_dir,
-            WindowHooks(self.notify, self.current_tab, self.add_tab, self.open_session),
+            WindowHooks(
+                self.notify, self.current_tab, self.add_tab, self.open_session, self.show_problem
+            ),
         )
         self.setAcceptDrops(True)
         self._make_actions()
@@ -333,6 +338,12 @@ class MainWindow(QMainWindow):
     def notify(self, message: str) -> None:
         """Show a one-line notice in the status bar."""
         self.statusBar().showMessage(message, _NOTICE_MS)
+
+    def show_problem(self, message: str) -> None:
+        """A failure the user must be able to read: a bar that stays until dismissed
+        (and the status bar line)."""
+        self.problem_bar.show_problem(message)
+        self.notify(message)
 
     async def shutdown(self, timeout: float = QUIT_WAIT) -> None:
         """Close every session (gracefully, within ``timeout``) and finish the captures."""
