@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         endpoint = self.connect_bar.parse()
         if endpoint is None:
             return None
-        return self.open_session(endpoint, self.connect_bar.options)
+        return self.open_session(endpoint, self.connect_bar.options_for(endpoint))
 
     def _tab_state(self, tab: RecordsTab, state: str) -> None:
         index = self.tabs.indexOf(tab)
@@ -279,6 +279,9 @@ class MainWindow(QMainWindow):
     def _current_changed(self, _index: int) -> None:
         tab = self.current_tab()
         faults.mark_status(self.unverified_status, tab is not None and tab.unverified)
+        if tab is not None:
+            known = not isinstance(tab, CaptureTab) or tab.has_endpoint
+            self.connect_bar.follow(tab.endpoint if known else None, tab.options)
         if tab is None:
             self.status_panel.show_session(None, None)
         else:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication
 from pytestqt.qtbot import QtBot
 from ui_helpers import WAIT_MS, compose, wait_row
 
-from inspector.core.records import Direction
+from inspector.core.records import Direction, Kind
 from inspector.ui.main_window import MainWindow
 
 
@@ -98,3 +98,52 @@ def test_a_regex_error_does_not_squeeze_the_filter_field(
     QCoreApplication.processEvents()
     assert bar.edit.width() >= before * 0.75, (before, bar.edit.width())
     assert "regular expression" in bar.error.toolTip()
+
+
+def _request_text(qtbot: QtBot, tab) -> str:
+    """The upgrade request the tab sent, as text."""
+    row = wait_row(qtbot, tab, lambda r: r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT)
+    request = tab.model.record_at(row)
+    return request.wire.decode("latin-1")
+
+
+def test_options_belong_to_the_tab_they_were_set_for(
+    qtbot: QtBot, window: MainWindow, connect, ws_server
+) -> None:
+    import dataclasses
+
+    bar = window.connect_bar
+    bar.set_options(dataclasses.replace(bar.options, headers=(("Authorization", "Bearer s3cret"),)))
+    first = connect(ws_server.url)
+    assert "Authorization: Bearer s3cret" in _request_text(qtbot, first)
+
+    other = ws_server.url.rstrip("/") + "/elsewhere"
+    second = connect(other)
+    assert second.options.headers == ()
+    assert "s3cret" not in _request_text(qtbot, second)
+    assert not bar.options_summary.isVisible()  # the bar follows the active tab
+    assert first.options.headers and not second.options.headers
+
+    window.tabs.setCurrentWidget(first)
+    assert bar.options_summary.text() == "1 header" and bar.reset_button.isVisible()
+    copy = connect(ws_server.url)  # the same endpoint from its tab: a copy keeps them
+    assert copy.options.headers == first.options.headers
+    bar.reset_button.click()
+    assert not bar.options_summary.isVisible()
+    fresh = connect(ws_server.url)
+    assert fresh.options.headers == ()
+
+
+def test_the_options_summary_names_what_differs() -> None:
+    import dataclasses
+
+    from inspector.ui.connect_bar import DEFAULT_OPTIONS, options_summary
+
+    options = dataclasses.replace(
+        DEFAULT_OPTIONS,
+        headers=(("Authorization", "x"), ("X-Trace", "1")),
+        subprotocols=("chat",),
+        verify=False,
+    )
+    assert options_summary(options) == "2 headers · subprotocol chat · verify off"
+    assert options_summary(DEFAULT_OPTIONS) == ""
