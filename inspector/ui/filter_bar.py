@@ -24,7 +24,7 @@ _KINDS = (
     *((kind.value.capitalize(), frozenset({kind})) for kind in Kind),
 )
 _DEBOUNCE_MS = 150
-_ERROR_CHARS = 22  # width of the regex error beside the field, in average characters
+_ERROR_CHARS = 27  # width of the regex error beside the field, in average characters
 
 
 class FilterBar(QWidget):
@@ -108,8 +108,11 @@ class FilterBar(QWidget):
             self.edit.setToolTip(str(exc))
             self.error.setStyleSheet(f"color: {colour}")
             metrics = self.error.fontMetrics()
+            # "invalid regular expression at position 3" beside the field; why, in the
+            # tooltip.
+            headline = str(exc).split(":", 1)[0]
             self.error.setText(
-                metrics.elidedText(str(exc), Qt.TextElideMode.ElideRight, self.error.maximumWidth())
+                metrics.elidedText(headline, Qt.TextElideMode.ElideRight, self.error.maximumWidth())
             )
             self.error.setToolTip(str(exc))
             self.error.show()

@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         tab.notice.connect(self.notify)
         tab.faults.connectAnyway.connect(self.open_session)
         tab.faults.saveRequested.connect(lambda path, t=tab: self._save_from_faults(t, path))
+        if isinstance(tab, SessionTab):
+            tab.captureKept.connect(self.captures.add_recent)
 
     def _make_actions(self) -> None:
         def add(menu: QMenu, text: str, shortcut: str, slot: object, name: str) -> QAction:

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from inspector.capture.store import CaptureStore
 from inspector.core.endpoints import Endpoint
@@ -70,20 +77,31 @@ class RecordsTab(QWidget):
         self.top_row.setContentsMargins(4, 4, 4, 0)
         self.top_row.addWidget(self.banner, 1)
 
-        self.view = RecordsView(settings)
-        self.view.notice.connect(self.notice)
         self.faults = FaultPanel(self)
-        filter_row = self.view.filter_bar.layout()
-        assert filter_row is not None
-        # The growing-frame line sits beside the record count, where it moves nothing.
-        filter_row.addWidget(self.faults.partial_label)
+        # One records view per attempt (a live tab keeps earlier ones when it reconnects);
+        # ``view`` is the current one.
+        self.views = QStackedWidget()
+        self.views.setObjectName("recordsViews")
+        self.view = self.install_view(RecordsView(settings))
 
         self.main_layout = QVBoxLayout(self)
         self.main_layout.setContentsMargins(0, 0, 0, 0)
         self.main_layout.setSpacing(2)
         self.main_layout.addLayout(self.top_row)
         self.main_layout.addWidget(self.faults)
-        self.main_layout.addWidget(self.view, 1)
+        self.main_layout.addWidget(self.views, 1)
+
+    def install_view(self, view: RecordsView) -> RecordsView:
+        """Make ``view`` the tab's current records view (shown, wired)."""
+        view.notice.connect(self.notice)
+        filter_row = view.filter_bar.layout()
+        assert filter_row is not None
+        # The growing-frame line sits beside the record count, where it moves nothing.
+        filter_row.addWidget(self.faults.partial_label)
+        self.views.addWidget(view)
+        self.views.setCurrentWidget(view)
+        self.view = view
+        return view
 
     # -- what the window asks of every tab ---------------------------------------------
 

@@ -8,11 +8,14 @@ the qasync loop; every failure ends up in the tab's banner and the status bar.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
 
 from inspector.capture.store import CaptureStore
 from inspector.core.clock import SessionClock
@@ -33,15 +36,40 @@ from inspector.ui.preferences import capture_limit
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
 from inspector.ui.tabs.base import RecordsTab
+from inspector.ui.tabs.records_view import RecordsView
 
 log = logging.getLogger(__name__)
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 #: Seconds a graceful close may take before the connection is dropped.
 CLOSE_WAIT = 3.0
+#: Earlier attempts (before a reconnect) a tab keeps showing; older ones stay in their
+#: capture files and in Recent captures.
+MAX_EARLIER_ATTEMPTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One earlier session of a tab, kept visible after a reconnect."""
+
+    number: int
+    view: RecordsView
+    state: str
+    capture_path: Path | None
+    #: The capture reopened read-only for the view (None: records kept in memory).
+    reader: CaptureStore | None
+
+    @property
+    def label(self) -> str:
+        where = self.capture_path.name if self.capture_path else "kept in memory"
+        return f"Attempt {self.number} · {self.state} · {where}"
 
 
 class SessionTab(RecordsTab):
     """A live session and everything shown about it."""
+
+    #: (path: Path): an attempt's capture file was finished by a reconnect.
+    captureKept = Signal(object)
 
     def __init__(
         self,
@@ -60,7 +88,15 @@ class SessionTab(RecordsTab):
         self._open_task: asyncio.Task[bool] | None = None
         self.internal_error: str | None = None
         self._finished = False
+        self.attempts: list[Attempt] = []
 
+        self.attempt_box = QComboBox()
+        self.attempt_box.setObjectName("attemptBox")
+        self.attempt_box.setAccessibleName("Attempt shown")
+        self.attempt_box.setToolTip("Earlier attempts of this tab, each with its capture")
+        self.attempt_box.currentIndexChanged.connect(self._show_attempt)
+        self.attempt_box.hide()
+        self.top_row.addWidget(self.attempt_box)
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.setObjectName("disconnectButton")
         self.disconnect_button.setAccessibleName("Disconnect")
@@ -247,8 +283,64 @@ class SessionTab(RecordsTab):
         spawn(self._reconnect(), f"reconnecting to {self.endpoint.url}")
 
     async def _reconnect(self) -> None:
-        await self.shutdown()
+        await self._end_session()
+        self._keep_attempt()
         self.start()
+
+    def _keep_attempt(self) -> None:
+        """Keep the ended attempt visible (its capture reopened read-only) and give the
+        next attempt a records view of its own."""
+        old = self.view
+        path = self.capture_path
+        reader: CaptureStore | None = None
+        if isinstance(self.store, CaptureStore) and path is not None:
+            try:
+                reader = CaptureStore.open(path)
+            except CaptureError as exc:
+                self.notice.emit(f"{self.title}: the earlier attempt cannot be shown: {exc}")
+            else:
+                if old.model is not None:
+                    old.model.set_source(reader)
+            self.captureKept.emit(path)
+        number = len(self.attempts) + 1
+        if self.attempts:
+            number = self.attempts[-1].number + 1
+        self.attempts.append(Attempt(number, old, self.state, path, reader))
+        while len(self.attempts) > MAX_EARLIER_ATTEMPTS:
+            self._drop_attempt(self.attempts.pop(0))
+        self.install_view(RecordsView(self.settings))
+        self._fill_attempts()
+
+    def _drop_attempt(self, attempt: Attempt) -> None:
+        self.views.removeWidget(attempt.view)
+        attempt.view.deleteLater()
+        if attempt.reader is not None:
+            with contextlib.suppress(CaptureError):
+                attempt.reader.close()
+
+    def _fill_attempts(self) -> None:
+        box = self.attempt_box
+        box.blockSignals(True)
+        box.clear()
+        for attempt in self.attempts:
+            box.addItem(attempt.label)
+            box.setItemData(box.count() - 1, str(attempt.capture_path or ""), _TOOLTIP)
+        box.addItem(f"Attempt {self._current_number} · now")
+        box.setCurrentIndex(box.count() - 1)
+        box.blockSignals(False)
+        box.setVisible(bool(self.attempts))
+
+    @property
+    def _current_number(self) -> int:
+        return self.attempts[-1].number + 1 if self.attempts else 1
+
+    @guarded
+    def _show_attempt(self, index: int) -> None:
+        """Show an earlier attempt's records, or the current ones (the last item)."""
+        if 0 <= index < len(self.attempts):
+            self.views.setCurrentWidget(self.attempts[index].view)
+        else:
+            self.views.setCurrentWidget(self.view)
 
     async def _close_gracefully(self, session: Session, timeout: float = CLOSE_WAIT) -> None:
         try:
@@ -258,6 +350,17 @@ class SessionTab(RecordsTab):
             session.abort()
 
     async def shutdown(self, timeout: float = CLOSE_WAIT) -> None:
+        """End the session (gracefully, within ``timeout``), flush and close the capture,
+        and close the earlier attempts' captures."""
+        try:
+            await self._end_session(timeout)
+        finally:
+            for attempt in self.attempts:
+                if attempt.reader is not None:
+                    with contextlib.suppress(CaptureError):
+                        attempt.reader.close()
+
+    async def _end_session(self, timeout: float = CLOSE_WAIT) -> None:
         """End the session (gracefully, within ``timeout``), flush and close the capture."""
         session = self.session
         if session is not None and not session.ended:
