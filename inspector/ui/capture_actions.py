@@ -49,6 +49,8 @@ from inspector.ui.tabs.session import SessionTab
 log = logging.getLogger(__name__)
 
 RECENT_KEY = "captures/recent"
+#: The folder the last file dialog was answered in (the next one opens there).
+LAST_FOLDER_KEY = "dialogs/last_folder"
 MAX_RECENT_CAPTURES = 10
 #: Sessions of one file opened as tabs; the rest are named in the status bar.
 MAX_TABS_PER_FILE = 20
@@ -184,9 +186,24 @@ class CaptureActions(QObject):
 
     # -- opening ------------------------------------------------------------------
 
+    def last_folder(self) -> Path | None:
+        """Where the next file dialog opens: the folder used last, else the captures'."""
+        value = self.settings.qsettings.value(LAST_FOLDER_KEY, "")
+        if isinstance(value, str) and value and Path(value).is_dir():
+            return Path(value)
+        return self.capture_dir
+
+    def _remember_folder(self, chosen: str) -> None:
+        self.settings.qsettings.setValue(LAST_FOLDER_KEY, str(Path(chosen).resolve().parent))
+
+    def _in_last_folder(self, name: str) -> str:
+        folder = self.last_folder()
+        return str(folder / name) if folder is not None else name
+
     def _ask_open(self) -> str:
+        folder = self.last_folder()
         path, _ = QFileDialog.getOpenFileName(
-            self.parent_widget, "Open capture", str(self.capture_dir or ""), OPEN_FILTER
+            self.parent_widget, "Open capture", str(folder or ""), OPEN_FILTER
         )
         return path
 
@@ -194,7 +211,10 @@ class CaptureActions(QObject):
     def open_dialog(self, *_: object) -> asyncio.Task[list[CaptureTab]] | None:
         """File ▸ Open: choose a capture, HAR or JSON Lines file and open it."""
         path = self.ask_open()
-        return self.open_later(Path(path)) if path else None
+        if not path:
+            return None
+        self._remember_folder(path)
+        return self.open_later(Path(path))
 
     def open_later(self, path: Path) -> asyncio.Task[list[CaptureTab]]:
         """Open ``path`` as a task: imports are read off the GUI thread."""
@@ -314,9 +334,10 @@ class CaptureActions(QObject):
         if tab is None:
             return None
         name = _base_name(tab) + CAPTURE_SUFFIX
-        path = self.ask_save(name, f"Captures (*{CAPTURE_SUFFIX})")
+        path = self.ask_save(self._in_last_folder(name), f"Captures (*{CAPTURE_SUFFIX})")
         if not path:
             return None
+        self._remember_folder(path)
         return self.save_as(tab, Path(path))
 
     def save_as(self, tab: RecordsTab, target: Path) -> Path | None:
@@ -344,14 +365,22 @@ class CaptureActions(QObject):
         tab = self._tab(tab)
         if tab is None:
             return
-        dialog = ExportDialog(str(tab.endpoint.scheme), self.parent_widget)
+        model = tab.model
+        shown = model.shown_seqs() if model is not None else None
+        counts = (len(shown), model.total) if shown is not None and model is not None else None
+        dialog = ExportDialog(str(tab.endpoint.scheme), self.parent_widget, counts)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         choice = dialog.choice()
         _, suffix, filters = FORMATS[choice.fmt]
-        path = self.ask_save(_base_name(tab) + suffix, filters)
+        path = self.ask_save(self._in_last_folder(_base_name(tab) + suffix), filters)
         if path:
-            spawn(self.export(tab, choice.fmt, Path(path), choice.include_secrets), "exporting")
+            self._remember_folder(path)
+            only = frozenset(shown) if choice.only_shown and shown is not None else None
+            spawn(
+                self.export(tab, choice.fmt, Path(path), choice.include_secrets, only=only),
+                "exporting",
+            )
 
     async def export(
         self,
@@ -360,15 +389,17 @@ class CaptureActions(QObject):
         target: Path,
         include_secrets: bool = False,
         on_dialog: Callable[[Any], None] | None = None,
+        only: frozenset[int] | None = None,
     ) -> bool:
-        """Export ``tab``'s records to ``target``; True when the file was written."""
+        """Export ``tab``'s records (those in ``only``, when given) to ``target``; True
+        when the file was written."""
         store = tab.store
         if store is None:
             return False
         session = getattr(tab, "captured", None) or _session_of(tab)
         try:
             count = await export_file(
-                fmt, target, store, session, include_secrets, self.parent_widget, on_dialog
+                fmt, target, store, session, include_secrets, self.parent_widget, on_dialog, only
             )
         except ExportCancelled:
             self.notify(f"Export to {target.name} cancelled; nothing was written")

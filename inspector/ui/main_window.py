@@ -55,12 +55,20 @@ log = logging.getLogger(__name__)
 #: Seconds quitting waits for all sessions to close before dropping them.
 QUIT_WAIT = 4.0
 _NOTICE_MS = 15_000
+#: Endpoints shown on the empty screen; clicking one fills the connect bar.
+EXAMPLE_ENDPOINTS = (
+    "ws://127.0.0.1:8765/",
+    "wss://echo.example/",
+    "tcp://host:7",
+    "tls://host:443",
+    "udp://host:53",
+)
 _WELCOME = (
     "<h3>No session open</h3>"
-    "<p>Type an endpoint above and press Enter:</p>"
-    "<p><code>ws://127.0.0.1:8765/</code> &nbsp; <code>wss://echo.example/</code> &nbsp; "
-    "<code>tcp://host:7</code> &nbsp; <code>tls://host:443</code> &nbsp; "
-    "<code>udp://host:53</code></p>"
+    "<p>Type an endpoint above and press Enter, or click an example to fill it in:</p>"
+    "<p>"
+    + " &nbsp; ".join(f'<a href="{url}"><code>{url}</code></a>' for url in EXAMPLE_ENDPOINTS)
+    + "</p>"
     "<p>Ctrl+T new session · Ctrl+W close tab · Ctrl+F filter · Ctrl+Q quit</p>"
 )
 
@@ -93,6 +101,8 @@ class MainWindow(QMainWindow):
         welcome.setObjectName("welcome")
         welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         welcome.setTextFormat(Qt.TextFormat.RichText)
+        welcome.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        welcome.setOpenExternalLinks(False)
         self.welcome = welcome
         self.stack = QStackedWidget()
         self.stack.addWidget(welcome)
@@ -136,6 +146,7 @@ class MainWindow(QMainWindow):
         self.connect_bar.connectRequested.connect(self.open_session)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._current_changed)
+        self.welcome.linkActivated.connect(self.fill_endpoint)
         add_reporter(self.notify)
 
     def _connect_tab(self, tab: RecordsTab) -> None:
@@ -192,6 +203,29 @@ class MainWindow(QMainWindow):
             times.addAction(action)
             self.time_actions[value] = action
         self._check_time_format(self.settings.time_format())
+
+        # View ▸ tabs: browsers' keys for the next, previous and n-th tab.
+        view.addSeparator()
+        self.next_tab_action = add(view, "&Next tab", "Ctrl+PgDown", self.next_tab, "nextTabAction")
+        self.next_tab_action.setShortcuts([QKeySequence("Ctrl+PgDown"), QKeySequence("Ctrl+Tab")])
+        self.previous_tab_action = add(
+            view, "&Previous tab", "Ctrl+PgUp", self.previous_tab, "previousTabAction"
+        )
+        self.previous_tab_action.setShortcuts(
+            [QKeySequence("Ctrl+PgUp"), QKeySequence("Ctrl+Shift+Tab")]
+        )
+        go_to = view.addMenu("&Go to tab")
+        self.tab_actions: list[QAction] = []
+        for number in range(1, 10):
+            text = "Last tab" if number == 9 else f"Tab {number}"
+            action = add(
+                go_to,
+                text,
+                f"Alt+{number}",
+                lambda _=False, n=number: self.go_to_tab(n),
+                f"tab{number}Action",
+            )
+            self.tab_actions.append(action)
 
     @guarded
     def set_time_format(self, value: str) -> None:
@@ -311,9 +345,34 @@ class MainWindow(QMainWindow):
         spawn(finish(), f"closing {tab.endpoint.url}")
 
     @guarded
+    def next_tab(self, *_: object) -> None:
+        """Ctrl+PgDown / Ctrl+Tab: the tab to the right (the first after the last)."""
+        if self.tabs.count():
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + 1) % self.tabs.count())
+
+    @guarded
+    def previous_tab(self, *_: object) -> None:
+        """Ctrl+PgUp / Ctrl+Shift+Tab: the tab to the left (the last before the first)."""
+        if self.tabs.count():
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() - 1) % self.tabs.count())
+
+    @guarded
+    def go_to_tab(self, number: int) -> None:
+        """Alt+1…8: the n-th tab; Alt+9: the last, as browsers do."""
+        count = self.tabs.count()
+        if count:
+            self.tabs.setCurrentIndex(count - 1 if number == 9 else min(number, count) - 1)
+
+    @guarded
     def close_current(self, *_: object) -> None:
         if self.tabs.count():
             self.close_tab(self.tabs.currentIndex())
+
+    @guarded
+    def fill_endpoint(self, url: str) -> None:
+        """Put ``url`` in the endpoint field, ready to edit or connect."""
+        self.connect_bar.set_text(url)
+        self.connect_bar.focus_endpoint()
 
     @guarded
     def new_session(self, *_: object) -> None:

@@ -160,6 +160,10 @@ class RecordTableModel(QAbstractTableModel):
     def record_filter(self) -> RecordFilter:
         return self._filter
 
+    def shown_seqs(self) -> list[int] | None:
+        """The sequence numbers of the rows shown while a filter is set, else None."""
+        return list(self._rows) if self._rows is not None else None
+
     def set_time_format(self, value: str) -> None:
         """Show time relative to the session start, as wall-clock time, or as a delta."""
         if value not in TIME_FORMATS or value == self._time_format:
