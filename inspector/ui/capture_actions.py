@@ -445,17 +445,31 @@ class CaptureActions(QObject):
             return None
         new = self.hooks.open_session(choice.endpoint, tab.options)
         if new is not None:
-            spawn(self._replay(new, steps, choice.timing), f"replaying to {choice.endpoint.url}")
+            new.mark_replay(tab.title, len(steps))
+            new.replay_bar.task = spawn(
+                self._replay(new, steps, choice.timing), f"replaying to {choice.endpoint.url}"
+            )
         return new
 
     async def _replay(self, tab: SessionTab, steps: list[Any], timing: Timing) -> None:
+        bar = tab.replay_bar
         task = tab._open_task
-        opened = await task if task is not None else False
-        if not opened or tab.session is None:
-            self.notify(f"Replay to {tab.endpoint.url}: the session did not open")
+        try:
+            # Shielded: Stop ends the replay, not the session being opened.
+            opened = await asyncio.shield(task) if task is not None else False
+            if not opened or tab.session is None:
+                bar.finish("the session did not open; nothing was sent")
+                self.notify(f"Replay to {tab.endpoint.url}: the session did not open")
+                return
+            sent = await replay(tab.session, steps, timing, progress=bar.progress)
+        except asyncio.CancelledError:
+            # Stop: the session stays open; what was sent is recorded.
+            tab.replayed = bar.sent  # type: ignore[attr-defined]
+            bar.finish(f"stopped after {bar.sent} of {len(steps)} message(s)")
+            self.notify(f"Replay to {tab.endpoint.url} stopped after {bar.sent} message(s)")
             return
-        sent = await replay(tab.session, steps, timing)
         tab.replayed = sent  # type: ignore[attr-defined]
+        bar.finish(f"{sent} of {len(steps)} message(s) sent")
         self.notify(f"Replayed {sent} of {len(steps)} message(s) to {tab.endpoint.url}")
 
 

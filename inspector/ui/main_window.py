@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
 
     def _connect_signals(self) -> None:
         """Every connection between the window's parts (a tab's own: :meth:`_connect_tab`)."""
-        self.connect_bar.connectRequested.connect(self.open_session)
+        self.connect_bar.connectRequested.connect(self.connect_requested)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._current_changed)
         self.welcome.linkActivated.connect(self.fill_endpoint)
@@ -278,6 +278,20 @@ class MainWindow(QMainWindow):
         self.add_tab(tab)
         return tab
 
+    @guarded
+    def connect_requested(self, endpoint: Endpoint, options: SessionOptions) -> RecordsTab:
+        """Enter in the connect bar: a new tab, or the current one when it failed without
+        ever connecting (a typo corrected), keeping its options unless edited."""
+        tab = self.current_tab()
+        if isinstance(tab, SessionTab) and tab.reusable:
+            if not self.connect_bar.edited:
+                options = tab.options
+            self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
+            tab.retarget(endpoint, options)
+            self.connect_bar.follow(endpoint, options)
+            return tab
+        return self.open_session(endpoint, options)
+
     def _save_from_faults(self, tab: RecordsTab, path: Path) -> None:
         """Save As from a tab's disk notice: the same road as File ▸ Save As."""
         if self.captures.save_as(tab, path) is not None:
@@ -297,10 +311,14 @@ class MainWindow(QMainWindow):
             return
         dark = theme.is_dark(self)
         self.tabs.setTabIcon(index, state_icon(state, dark))
+        self.tabs.setTabText(index, tab.title)
         bar = self.tabs.tabBar()
         muted = state in ("failed", "closed")
         bar.setTabTextColor(index, state_colour(state, dark) if muted else QColor())
-        self.tabs.setTabToolTip(index, f"{tab.endpoint.url} — {state}")
+        tooltip = f"{tab.endpoint.url} — {state}"
+        if isinstance(tab, SessionTab) and tab.replay_of is not None:
+            tooltip += f" — replay of {tab.replay_of}"
+        self.tabs.setTabToolTip(index, tooltip)
         self.tabs.tabBar().setAccessibleName(f"{tab.title} {state}")
         faults.mark_tab(self.tabs, tab, tab.title, tab.unverified)
         if tab is self.current_tab():

@@ -131,3 +131,92 @@ def test_export_only_the_filtered_records_in_the_folder_used_last(
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(get_open))
     window.captures.open_action.trigger()
     assert seen == [str(folder)]
+
+
+def test_enter_on_a_corrected_endpoint_reuses_the_tab_that_never_connected(
+    qtbot: QtBot, window: MainWindow, connect, ws_server, unused_port: int
+) -> None:
+    typo = connect(f"ws://127.0.0.1:{unused_port}/", state="failed")
+    assert window.tabs.count() == 1
+    bar = window.connect_bar
+    bar.set_text(ws_server.url)
+    bar.connect_button.click()
+    qtbot.waitUntil(lambda: typo.state == "open", timeout=WAIT_MS)
+    assert window.tabs.count() == 1 and window.current_tab() is typo
+    assert typo.endpoint.url == ws_server.url.rstrip("/") + "/"
+    assert str(typo.endpoint.port) in window.tabs.tabText(0)
+    compose(typo, "now it works")
+    wait_row(qtbot, typo, lambda r: r.direction is Direction.IN and r.payload == b"now it works")
+    # A tab that did connect is left alone: Enter opens a new one.
+    bar.set_text(f"ws://127.0.0.1:{unused_port}/")
+    bar.connect_button.click()
+    qtbot.waitUntil(lambda: window.tabs.count() == 2, timeout=WAIT_MS)
+
+
+def test_a_wire_column_beside_length(qtbot: QtBot, window: MainWindow, connect, ws_server) -> None:
+    from inspector.ui.models.records import COL_LENGTH, COL_WIRE
+
+    tab = connect(ws_server.url)
+    compose(tab, "hello")
+    row = wait_row(qtbot, tab, lambda r: r.direction is Direction.OUT and r.payload == b"hello")
+    header = tab.table.horizontalHeader()
+    assert header.visualIndex(COL_WIRE) == header.visualIndex(COL_LENGTH) + 1
+    assert tab.model is not None
+    assert tab.model.headerData(COL_WIRE, Qt.Orientation.Horizontal) == "Wire"
+    length = int(tab.model.index(row, COL_LENGTH).data())
+    wire = int(tab.model.index(row, COL_WIRE).data())
+    assert length == 5 and wire > length  # a client frame: header, mask key, payload
+    assert wire == len(tab.model.record_at(row).wire)
+
+
+def _paced_capture(path: Path, url: str, offsets_s: list[float]) -> None:
+    """A recorded session whose sent texts are ``offsets_s`` seconds into it."""
+    from inspector.capture.store import CaptureStore
+    from inspector.core.clock import SessionClock
+    from inspector.core.options import SessionOptions
+    from inspector.core.recorder import Recorder
+    from inspector.core.records import Kind
+
+    clock = SessionClock()
+    store = CaptureStore.create(
+        path, endpoint=url, scheme="ws", options=SessionOptions(), clock=clock
+    )
+    recorder = Recorder(store, clock=clock)
+    for n, offset in enumerate(offsets_s):
+        payload = f"paced {n}".encode()
+        recorder.record(
+            Direction.OUT,
+            Kind.FRAME,
+            t_ns=int(offset * 1e9),
+            wire=b"\x81" + bytes([len(payload)]) + payload,
+            payload=payload,
+            fields={"opcode": "text", "fin": True},
+        )
+    recorder.drain()
+    store.finish("closed", {})
+    store.close()
+
+
+def test_a_replay_shows_progress_can_be_stopped_and_is_marked(
+    qtbot: QtBot, window: MainWindow, ws_server, tmp_path: Path
+) -> None:
+    from inspector.net.replay import Timing
+    from inspector.ui.replay import ReplayChoice
+
+    path = tmp_path / "paced.sockcap"
+    _paced_capture(path, ws_server.url, [0.0, 0.01, 50.0, 100.0, 150.0])
+    (capture,) = window.captures.open_path(path)
+    new = window.captures.replay(capture, ReplayChoice(capture.endpoint, Timing.ORIGINAL))
+    assert new is not None and new is window.current_tab()
+    index = window.tabs.indexOf(new)
+    assert window.tabs.tabText(index).endswith("(replay)")
+    assert f"replay of {capture.title}" in window.tabs.tabToolTip(index)
+    bar = new.replay_bar
+    assert bar.isVisible() and capture.title in bar.label.text()
+    qtbot.waitUntil(lambda: bar.sent == 2, timeout=WAIT_MS)
+    assert "2 of 5 sent" in bar.label.text() and bar.stop_button.isVisible()
+    wait_row(qtbot, new, lambda r: r.direction is Direction.IN and r.payload == b"paced 1")
+    bar.stop_button.click()
+    qtbot.waitUntil(lambda: not bar.running, timeout=WAIT_MS)
+    assert "stopped after 2 of 5" in bar.label.text()
+    assert new.replayed == 2 and new.state == "open"  # Stop ends the replay, not the session

@@ -36,6 +36,7 @@ from inspector.ui.models.records import (
     COL_PREVIEW,
     COL_SEQ,
     COL_TIME,
+    COL_WIRE,
     TIME_FORMATS,
     RecordTableModel,
 )
@@ -49,7 +50,7 @@ TIME_LABELS = {
     "absolute": "Time of day",
     "delta": "Since previous record",
 }
-_WIDTHS = {COL_SEQ: 56, COL_TIME: 110, COL_DIR: 28, COL_KIND: 110, COL_LENGTH: 70}
+_WIDTHS = {COL_SEQ: 56, COL_TIME: 110, COL_DIR: 28, COL_KIND: 110, COL_LENGTH: 70, COL_WIRE: 60}
 
 
 class RecordsView(QWidget):
@@ -162,9 +163,11 @@ class RecordsView(QWidget):
             old.deleteLater()
         for column, width in _WIDTHS.items():
             self.table.setColumnWidth(column, width)
-        self.table.horizontalHeader().setSectionResizeMode(
-            COL_PREVIEW, QHeaderView.ResizeMode.Stretch
-        )
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_PREVIEW, QHeaderView.ResizeMode.Stretch)
+        # Wire beside Length, the preview last (the model keeps older columns' numbers).
+        if header.visualIndex(COL_WIRE) != header.visualIndex(COL_LENGTH) + 1:
+            header.moveSection(header.visualIndex(COL_WIRE), header.visualIndex(COL_LENGTH) + 1)
         if follow:
             model.rowsAboutToBeInserted.connect(self._before_insert)
             model.rowsInserted.connect(self._after_insert)

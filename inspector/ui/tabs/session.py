@@ -37,6 +37,7 @@ from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.records_view import RecordsView
+from inspector.ui.tabs.replay_bar import ReplayBar
 
 log = logging.getLogger(__name__)
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
@@ -89,6 +90,8 @@ class SessionTab(RecordsTab):
         self.internal_error: str | None = None
         self._finished = False
         self.attempts: list[Attempt] = []
+        #: True once any session of this tab reached OPEN.
+        self.ever_opened = False
 
         self.attempt_box = QComboBox()
         self.attempt_box.setObjectName("attemptBox")
@@ -108,10 +111,18 @@ class SessionTab(RecordsTab):
         self.top_row.addWidget(self.disconnect_button)
         self.top_row.addWidget(self.reconnect_button)
 
-        self.composer = Composer(self.endpoint, self.settings)
-        self.composer.sendRequested.connect(self._send)
-        self.composer.set_sendable(False)
+        #: The tab this session replays, when it is a replay.
+        self.replay_of: str | None = None
+        self.replay_bar = ReplayBar()
+        self.main_layout.insertWidget(self.main_layout.indexOf(self.faults) + 1, self.replay_bar)
+        self.composer = self._make_composer()
         self.main_layout.addWidget(self.composer)
+
+    def _make_composer(self) -> Composer:
+        composer = Composer(self.endpoint, self.settings)
+        composer.sendRequested.connect(self._send)
+        composer.set_sendable(False)
+        return composer
 
     # -- state ----------------------------------------------------------------------
 
@@ -121,6 +132,17 @@ class SessionTab(RecordsTab):
         if self.internal_error is not None:
             return "failed"
         return str(self.session.state) if self.session is not None else "closed"
+
+    @property
+    def title(self) -> str:
+        title = super().title
+        return f"{title} (replay)" if self.replay_of is not None else title
+
+    def mark_replay(self, source: str, total: int) -> None:
+        """Mark this tab as a replay of ``source`` (``total`` messages to resend)."""
+        self.replay_of = source
+        self.replay_bar.begin(source, total)
+        self.stateChanged.emit(self.state)  # the window retitles the tab
 
     @property
     def counters(self) -> Counters:
@@ -249,6 +271,8 @@ class SessionTab(RecordsTab):
     def _state_changed(self, state: SessionState) -> None:
         """Called by the session (inside the engine): keep it short and never raise."""
         try:
+            if state is SessionState.OPEN:
+                self.ever_opened = True
             self._show_state()
             self.stateChanged.emit(str(state))
             if state in (SessionState.CLOSED, SessionState.FAILED):
@@ -281,6 +305,27 @@ class SessionTab(RecordsTab):
     def reconnect(self) -> None:
         """Start a new session to the same endpoint in this tab (and a new capture)."""
         spawn(self._reconnect(), f"reconnecting to {self.endpoint.url}")
+
+    @property
+    def reusable(self) -> bool:
+        """True when the tab failed without ever connecting: a corrected endpoint may
+        take it over rather than open one more tab."""
+        return not self.ever_opened and not self.attempts and self.state == "failed"
+
+    @guarded
+    def retarget(self, endpoint: Endpoint, options: SessionOptions) -> None:
+        """Open ``endpoint`` in this tab instead of the one that never connected."""
+        spawn(self._retarget(endpoint, options), f"connecting to {endpoint.url}")
+
+    async def _retarget(self, endpoint: Endpoint, options: SessionOptions) -> None:
+        await self._end_session()
+        self.endpoint = endpoint
+        self.options = options
+        old = self.composer
+        self.composer = self._make_composer()
+        self.main_layout.replaceWidget(old, self.composer)
+        old.deleteLater()
+        self.start()
 
     async def _reconnect(self) -> None:
         await self._end_session()
