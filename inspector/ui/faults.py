@@ -213,7 +213,7 @@ class FaultPanel(QFrame):
         self.partial_label.hide()
 
     def _label(self, name: str, accessible: str) -> QLabel:
-        label = QLabel()
+        label = QLabel(self)
         label.setObjectName(name)
         label.setAccessibleName(accessible)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         self._connect_tab(tab)
         icon = tab.icon
         if icon is None:
-            icon = state_icon(tab.state)
+            icon = state_icon("connecting" if isinstance(tab, SessionTab) else tab.state)
         index = self.tabs.addTab(tab, icon, tab.title)
         tooltip = tab.banner_text() if isinstance(tab, CaptureTab) else tab.endpoint.url
         self.tabs.setTabToolTip(index, tooltip)
