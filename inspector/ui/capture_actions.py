@@ -259,7 +259,6 @@ class CaptureActions(QObject):
     def _shown(self, path: Path, tabs: list[CaptureTab]) -> list[CaptureTab]:
         self.add_recent(path)
         for tab in tabs:
-            tab.notice.connect(self.notify)
             self.hooks.add_tab(tab)
         return tabs
 

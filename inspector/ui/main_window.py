@@ -101,7 +101,10 @@ class MainWindow(QMainWindow):
         welcome.setObjectName("welcome")
         welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         welcome.setTextFormat(Qt.TextFormat.RichText)
-        welcome.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        welcome.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
         welcome.setOpenExternalLinks(False)
         self.welcome = welcome
         self.stack = QStackedWidget()
