@@ -35,8 +35,8 @@ from PySide6.QtWidgets import QApplication
 
 from inspector.ui.event_loop import freeze_startup_objects, new_event_loop
 from inspector.ui.main_window import MainWindow
-from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
+from inspector.ui.tabs.session import SessionTab
 
 TICK_MS = 10
 FLOOD_TIMEOUT = 300.0  # seconds for one flood to be shown in full

@@ -37,8 +37,8 @@ import servers  # noqa: E402  (the tests' loopback servers)
 
 from inspector.core.records import Direction, Kind  # noqa: E402
 from inspector.ui.main_window import MainWindow  # noqa: E402
-from inspector.ui.session_tab import SessionTab  # noqa: E402
 from inspector.ui.settings import Settings  # noqa: E402
+from inspector.ui.tabs.session import SessionTab  # noqa: E402
 
 DOCS = ROOT / "docs"
 SIZE = (1280, 800)

@@ -1,9 +1,10 @@
 """The File menu and the capture side of the window: open, recent, drop, save, export,
 replay.
 
-Kept apart from :mod:`main_window` so the window only wires it in. Native file
-dialogs are reached through :attr:`CaptureActions.ask_open` and friends so tests can
-answer them; a file that cannot be read becomes one line in the status bar.
+Kept apart from :mod:`main_window`: it is given the tab widget, the settings and a few
+callbacks (:class:`WindowHooks`), and the window places its actions in the menus.
+Native file dialogs are reached through :attr:`CaptureActions.ask_open` and friends so
+tests can answer them; a file that cannot be read becomes one line in the status bar.
 """
 
 from __future__ import annotations
@@ -12,22 +13,24 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
+from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QTabWidget, QWidget
 
 from inspector.capture.formats import ExportCancelled, import_har, read_jsonl, records_of
 from inspector.capture.formats.common import ImportedSession
 from inspector.capture.formats.detect import InputKind, detect_format
 from inspector.capture.store import CaptureStore
+from inspector.core.endpoints import Endpoint
 from inspector.core.errors import CaptureError
+from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record
 from inspector.net.replay import Timing, replay_steps, run_replay
 from inspector.ui.capture_files import CAPTURE_SUFFIX
-from inspector.ui.capture_tab import CaptureTab
 from inspector.ui.export_dialog import (
     FORMATS,
     ExportDialog,
@@ -38,35 +41,69 @@ from inspector.ui.export_dialog import (
 from inspector.ui.guard import guarded, spawn
 from inspector.ui.models.source import MemoryRecords
 from inspector.ui.replay import ReplayChoice, ReplayDialog
-from inspector.ui.session_tab import SessionTab
+from inspector.ui.settings import Settings
+from inspector.ui.tabs.base import RecordsTab
+from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.session import SessionTab
 
 log = logging.getLogger(__name__)
 
 RECENT_KEY = "captures/recent"
+#: The folder the last file dialog was answered in (the next one opens there).
+LAST_FOLDER_KEY = "dialogs/last_folder"
 MAX_RECENT_CAPTURES = 10
 #: Sessions of one file opened as tabs; the rest are named in the status bar.
 MAX_TABS_PER_FILE = 20
 OPEN_FILTER = "Captures (*.sockcap *.har *.jsonl);;All files (*)"
 
 
+@dataclass(frozen=True, slots=True)
+class WindowHooks:
+    """What the capture actions ask of the window they serve."""
+
+    #: Show one line in the status bar.
+    notify: Callable[[str], None]
+    #: The tab on screen, if any.
+    current_tab: Callable[[], RecordsTab | None]
+    #: Add a tab, make it current and start it.
+    add_tab: Callable[[RecordsTab], None]
+    #: Open a live session in a new tab (None when it could not be started).
+    open_session: Callable[[Endpoint, SessionOptions], SessionTab | None]
+    #: Say why a file could not be opened, in a notice that stays until dismissed.
+    problem: Callable[[str], None]
+
+
 class CaptureActions(QObject):
     """File ▸ Open/Recent/Save As/Export, drag and drop, and Session ▸ Replay to…."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        parent: QWidget,
+        tabs: QTabWidget,
+        settings: Settings,
+        capture_dir: Path | None,
+        hooks: WindowHooks,
+    ) -> None:
+        super().__init__(parent)
+        self.parent_widget = parent
+        self.tabs = tabs
+        self.settings = settings
+        self.capture_dir = capture_dir
+        self.hooks = hooks
         self.ask_open: Callable[[], str] = self._ask_open
         self.ask_save: Callable[[str, str], str] = self._ask_save
-        self._build_menus()
-        window.setAcceptDrops(True)
-        bar = window.tabs.tabBar()
+        self._make_actions()
+        bar = tabs.tabBar()
         bar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         bar.customContextMenuRequested.connect(self._tab_menu)
+
+    def notify(self, message: str) -> None:
+        self.hooks.notify(message)
 
     # -- menus ------------------------------------------------------------------
 
     def _action(self, text: str, shortcut: str | None, slot: Any, name: str) -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self.parent_widget)
         action.setObjectName(name)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
@@ -74,40 +111,28 @@ class CaptureActions(QObject):
         action.triggered.connect(slot)
         return action
 
-    def _build_menus(self) -> None:
-        bar = self.window.menuBar()
-        menu = QMenu("&File", self.window)
-        menu.setObjectName("fileMenu")
-        first = bar.actions()[0] if bar.actions() else None
-        if first is not None:
-            bar.insertMenu(first, menu)
-        else:
-            bar.addMenu(menu)
+    def _make_actions(self) -> None:
         self.open_action = self._action("&Open capture…", "Ctrl+O", self.open_dialog, "openAction")
-        menu.addAction(self.open_action)
-        self.recent_menu = menu.addMenu("Recent &captures")
+        self.recent_menu = QMenu("Recent &captures", self.parent_widget)
         self.recent_menu.setObjectName("recentCapturesMenu")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
-        menu.addSeparator()
         self.save_action = self._action("&Save As…", "Ctrl+S", self.save_as_dialog, "saveAsAction")
-        menu.addAction(self.save_action)
         self.export_action = self._action("&Export…", "Ctrl+E", self.export_dialog, "exportAction")
-        menu.addAction(self.export_action)
         self.replay_action = self._action("Re&play to…", None, self.replay_dialog, "replayAction")
-        for action in bar.actions():
-            if action.menu() is not None and action.text().replace("&", "") == "Session":
-                session_menu = action.menu()
-                session_menu.insertAction(
-                    session_menu.actions()[-1] if session_menu.actions() else None,
-                    self.replay_action,
-                )
-                break
+
+    def fill_file_menu(self, menu: QMenu) -> None:
+        """Open, Recent captures, Save As and Export, in that order."""
+        menu.addAction(self.open_action)
+        menu.addMenu(self.recent_menu)
+        menu.addSeparator()
+        menu.addAction(self.save_action)
+        menu.addAction(self.export_action)
 
     def _tab_menu(self, pos: QPoint) -> None:
-        bar = self.window.tabs.tabBar()
+        bar = self.tabs.tabBar()
         index = bar.tabAt(pos)
-        tab = self.window.tabs.widget(index) if index >= 0 else None
-        if not isinstance(tab, SessionTab):
+        tab = self.tabs.widget(index) if index >= 0 else None
+        if not isinstance(tab, RecordsTab):
             return
         menu = QMenu(bar)
         replay_action = menu.addAction("Replay to…")
@@ -122,7 +147,7 @@ class CaptureActions(QObject):
     # -- recent captures --------------------------------------------------------
 
     def recent(self) -> list[str]:
-        raw = self.window.settings.qsettings.value(RECENT_KEY, "")
+        raw = self.settings.qsettings.value(RECENT_KEY, "")
         try:
             value = json.loads(raw) if isinstance(raw, str) and raw else []
         except ValueError:
@@ -130,7 +155,7 @@ class CaptureActions(QObject):
         return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
     def _set_recent(self, paths: list[str]) -> None:
-        self.window.settings.qsettings.setValue(RECENT_KEY, json.dumps(paths))
+        self.settings.qsettings.setValue(RECENT_KEY, json.dumps(paths))
 
     def add_recent(self, path: Path) -> None:
         text = str(path.resolve())
@@ -155,15 +180,30 @@ class CaptureActions(QObject):
             menu.addAction("No recent captures").setEnabled(False)
         if missing:
             self._set_recent([p for p in paths if p not in missing])
-            self.window.notify(
+            self.notify(
                 f"{len(missing)} recent capture(s) no longer exist and were removed from the list"
             )
 
     # -- opening ------------------------------------------------------------------
 
+    def last_folder(self) -> Path | None:
+        """Where the next file dialog opens: the folder used last, else the captures'."""
+        value = self.settings.qsettings.value(LAST_FOLDER_KEY, "")
+        if isinstance(value, str) and value and Path(value).is_dir():
+            return Path(value)
+        return self.capture_dir
+
+    def _remember_folder(self, chosen: str) -> None:
+        self.settings.qsettings.setValue(LAST_FOLDER_KEY, str(Path(chosen).resolve().parent))
+
+    def _in_last_folder(self, name: str) -> str:
+        folder = self.last_folder()
+        return str(folder / name) if folder is not None else name
+
     def _ask_open(self) -> str:
+        folder = self.last_folder()
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Open capture", str(self.window.capture_dir or ""), OPEN_FILTER
+            self.parent_widget, "Open capture", str(folder or ""), OPEN_FILTER
         )
         return path
 
@@ -171,7 +211,10 @@ class CaptureActions(QObject):
     def open_dialog(self, *_: object) -> asyncio.Task[list[CaptureTab]] | None:
         """File ▸ Open: choose a capture, HAR or JSON Lines file and open it."""
         path = self.ask_open()
-        return self.open_later(Path(path)) if path else None
+        if not path:
+            return None
+        self._remember_folder(path)
+        return self.open_later(Path(path))
 
     def open_later(self, path: Path) -> asyncio.Task[list[CaptureTab]]:
         """Open ``path`` as a task: imports are read off the GUI thread."""
@@ -185,9 +228,9 @@ class CaptureActions(QObject):
                 return self._shown(path, self._open_capture(path))
             return self._shown(path, self._imported_tabs(path, _load_imported(path, kind)))
         except CaptureError as exc:
-            self.window.notify(str(exc))
+            self.hooks.problem(str(exc))
         except (OSError, ValueError, MemoryError) as exc:
-            self.window.notify(f"cannot open {path}: {exc}")
+            self.hooks.problem(f"cannot open {path}: {exc}")
         return []
 
     async def open_file(self, path: Path) -> list[CaptureTab]:
@@ -202,21 +245,21 @@ class CaptureActions(QObject):
                 loaded = _load_imported(path, kind)
                 return None if job.cancelled.is_set() else loaded
 
-            loaded = await run_with_progress(f"Reading {path.name}…", 0, load, self.window)
+            loaded = await run_with_progress(f"Reading {path.name}…", 0, load, self.parent_widget)
             if loaded is None:
-                self.window.notify(f"Opening {path.name} cancelled")
+                self.notify(f"Opening {path.name} cancelled")
                 return []
             return self._shown(path, self._imported_tabs(path, loaded))
         except CaptureError as exc:
-            self.window.notify(str(exc))
+            self.hooks.problem(str(exc))
         except (OSError, ValueError, MemoryError) as exc:
-            self.window.notify(f"cannot open {path}: {exc}")
+            self.hooks.problem(f"cannot open {path}: {exc}")
         return []
 
     def _shown(self, path: Path, tabs: list[CaptureTab]) -> list[CaptureTab]:
         self.add_recent(path)
         for tab in tabs:
-            self._add_tab(tab)
+            self.hooks.add_tab(tab)
         return tabs
 
     def _open_capture(self, path: Path) -> list[CaptureTab]:
@@ -228,7 +271,7 @@ class CaptureActions(QObject):
         try:
             for session in sessions[:MAX_TABS_PER_FILE]:
                 store = CaptureStore.open(path, session_id=session.id)
-                tabs.append(CaptureTab(path, store, store.session, self.window.settings))
+                tabs.append(CaptureTab(path, store, store.session, self.settings))
         except CaptureError:
             for tab in tabs:
                 if isinstance(tab.store, CaptureStore):
@@ -242,28 +285,15 @@ class CaptureActions(QObject):
     ) -> list[CaptureTab]:
         self._note_skipped(path, len(imported))
         return [
-            CaptureTab(path, MemoryRecords(records), session, self.window.settings)
+            CaptureTab(path, MemoryRecords(records), session, self.settings)
             for session, records in imported[:MAX_TABS_PER_FILE]
         ]
 
     def _note_skipped(self, path: Path, count: int) -> None:
         if count > MAX_TABS_PER_FILE:
-            self.window.notify(
+            self.notify(
                 f"{path.name} holds {count} sessions; the first {MAX_TABS_PER_FILE} are open"
             )
-
-    def _add_tab(self, tab: SessionTab) -> None:
-        window = self.window
-        tab.notice.connect(window.notify)
-        icon = tab.icon if isinstance(tab, CaptureTab) else None
-        index = (
-            window.tabs.addTab(tab, icon, tab.title) if icon else window.tabs.addTab(tab, tab.title)
-        )
-        if isinstance(tab, CaptureTab):
-            window.tabs.setTabToolTip(index, tab.banner_text())
-        window.stack.setCurrentWidget(window.tabs)
-        window.tabs.setCurrentIndex(index)
-        tab.start()
 
     # -- drag and drop ------------------------------------------------------------
 
@@ -286,29 +316,30 @@ class CaptureActions(QObject):
     # -- saving and exporting -----------------------------------------------------
 
     def _ask_save(self, suggested: str, filters: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save", suggested, filters)
+        path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save", suggested, filters)
         return path
 
-    def _tab(self, tab: SessionTab | None) -> SessionTab | None:
-        tab = tab if isinstance(tab, SessionTab) else self.window.current_tab()
+    def _tab(self, tab: RecordsTab | None) -> RecordsTab | None:
+        tab = tab if isinstance(tab, RecordsTab) else self.hooks.current_tab()
         if tab is None or tab.store is None:
-            self.window.notify("No session or capture to save")
+            self.notify("No session or capture to save")
             return None
         return tab
 
     @guarded
-    def save_as_dialog(self, *_: object, tab: SessionTab | None = None) -> Path | None:
+    def save_as_dialog(self, *_: object, tab: RecordsTab | None = None) -> Path | None:
         """File ▸ Save As…: write the tab's session as a native capture."""
         tab = self._tab(tab)
         if tab is None:
             return None
         name = _base_name(tab) + CAPTURE_SUFFIX
-        path = self.ask_save(name, f"Captures (*{CAPTURE_SUFFIX})")
+        path = self.ask_save(self._in_last_folder(name), f"Captures (*{CAPTURE_SUFFIX})")
         if not path:
             return None
+        self._remember_folder(path)
         return self.save_as(tab, Path(path))
 
-    def save_as(self, tab: SessionTab, target: Path) -> Path | None:
+    def save_as(self, tab: RecordsTab, target: Path) -> Path | None:
         """Write ``tab``'s session to ``target`` (safe while it is still recording)."""
         store = tab.store
         try:
@@ -318,103 +349,127 @@ class CaptureActions(QObject):
                 session = getattr(tab, "captured", None) or _session_of(tab)
                 save_records(target, session, tab.options, records_of(store))
         except CaptureError as exc:
-            self.window.notify(str(exc))
+            self.notify(str(exc))
             return None
         except OSError as exc:
-            self.window.notify(f"cannot save to {target}: {exc.strerror or exc}")
+            self.notify(f"cannot save to {target}: {exc.strerror or exc}")
             return None
-        self.window.notify(f"Saved {tab.title} to {target}")
+        self.notify(f"Saved {tab.title} to {target}")
         self.add_recent(target)
         return target
 
     @guarded
-    def export_dialog(self, *_: object, tab: SessionTab | None = None) -> None:
+    def export_dialog(self, *_: object, tab: RecordsTab | None = None) -> None:
         """File ▸ Export…: choose format and secrets, then the file; export off the GUI."""
         tab = self._tab(tab)
         if tab is None:
             return
-        dialog = ExportDialog(str(tab.endpoint.scheme), self.window)
+        model = tab.model
+        shown = model.shown_seqs() if model is not None else None
+        counts = (len(shown), model.total) if shown is not None and model is not None else None
+        dialog = ExportDialog(str(tab.endpoint.scheme), self.parent_widget, counts)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         choice = dialog.choice()
         _, suffix, filters = FORMATS[choice.fmt]
-        path = self.ask_save(_base_name(tab) + suffix, filters)
+        path = self.ask_save(self._in_last_folder(_base_name(tab) + suffix), filters)
         if path:
-            spawn(self.export(tab, choice.fmt, Path(path), choice.include_secrets), "exporting")
+            self._remember_folder(path)
+            only = frozenset(shown) if choice.only_shown and shown is not None else None
+            spawn(
+                self.export(tab, choice.fmt, Path(path), choice.include_secrets, only=only),
+                "exporting",
+            )
 
     async def export(
         self,
-        tab: SessionTab,
+        tab: RecordsTab,
         fmt: str,
         target: Path,
         include_secrets: bool = False,
         on_dialog: Callable[[Any], None] | None = None,
+        only: frozenset[int] | None = None,
     ) -> bool:
-        """Export ``tab``'s records to ``target``; True when the file was written."""
+        """Export ``tab``'s records (those in ``only``, when given) to ``target``; True
+        when the file was written."""
         store = tab.store
         if store is None:
             return False
         session = getattr(tab, "captured", None) or _session_of(tab)
         try:
             count = await export_file(
-                fmt, target, store, session, include_secrets, self.window, on_dialog
+                fmt, target, store, session, include_secrets, self.parent_widget, on_dialog, only
             )
         except ExportCancelled:
-            self.window.notify(f"Export to {target.name} cancelled; nothing was written")
+            self.notify(f"Export to {target.name} cancelled; nothing was written")
             return False
         except CaptureError as exc:
-            self.window.notify(str(exc))
+            self.notify(str(exc))
             return False
         secrets = "with secrets" if include_secrets else "secrets redacted"
-        self.window.notify(f"Exported {count} item(s) to {target} ({secrets})")
+        self.notify(f"Exported {count} item(s) to {target} ({secrets})")
         return True
 
     # -- replay -------------------------------------------------------------------
 
     @staticmethod
-    def can_replay(tab: SessionTab) -> bool:
+    def can_replay(tab: RecordsTab) -> bool:
         """A capture, or a session that has ended, can be replayed."""
         return isinstance(tab, CaptureTab) or tab.state in ("closed", "failed")
 
     @guarded
-    def replay_dialog(self, *_: object, tab: SessionTab | None = None) -> SessionTab | None:
+    def replay_dialog(self, *_: object, tab: RecordsTab | None = None) -> SessionTab | None:
         """Session ▸ Replay to…: choose endpoint and timing, then replay in a new tab."""
-        tab = tab if isinstance(tab, SessionTab) else self.window.current_tab()
+        tab = tab if isinstance(tab, RecordsTab) else self.hooks.current_tab()
         if tab is None or tab.store is None:
-            self.window.notify("No capture or closed session to replay")
+            self.notify("No capture or closed session to replay")
             return None
         if not self.can_replay(tab):
-            self.window.notify("Replay needs a capture or a closed session: disconnect first")
+            self.notify("Replay needs a capture or a closed session: disconnect first")
             return None
         steps = replay_steps(records_of(tab.store))
-        dialog = ReplayDialog(tab.endpoint.url, len(steps), self.window)
+        dialog = ReplayDialog(tab.endpoint.url, len(steps), self.parent_widget)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         choice = dialog.choice()
         return self.replay(tab, choice) if choice is not None else None
 
-    def replay(self, tab: SessionTab, choice: ReplayChoice) -> SessionTab | None:
+    def replay(self, tab: RecordsTab, choice: ReplayChoice) -> SessionTab | None:
         """Open a session to ``choice.endpoint`` with ``tab``'s options and resend."""
         assert tab.store is not None
         try:
             steps = replay_steps(records_of(tab.store))
         except CaptureError as exc:
-            self.window.notify(str(exc))
+            self.notify(str(exc))
             return None
-        new = self.window.open_session(choice.endpoint, tab.options)
+        new = self.hooks.open_session(choice.endpoint, tab.options)
         if new is not None:
-            spawn(self._replay(new, steps, choice.timing), f"replaying to {choice.endpoint.url}")
+            new.mark_replay(tab.title, len(steps))
+            new.replay_bar.task = spawn(
+                self._replay(new, steps, choice.timing), f"replaying to {choice.endpoint.url}"
+            )
         return new
 
     async def _replay(self, tab: SessionTab, steps: list[Any], timing: Timing) -> None:
+        bar = tab.replay_bar
         task = tab._open_task
-        opened = await task if task is not None else False
-        if not opened or tab.session is None:
-            self.window.notify(f"Replay to {tab.endpoint.url}: the session did not open")
+        try:
+            # Shielded: Stop ends the replay, not the session being opened.
+            opened = await asyncio.shield(task) if task is not None else False
+            if not opened or tab.session is None:
+                bar.finish("the session did not open; nothing was sent")
+                self.notify(f"Replay to {tab.endpoint.url}: the session did not open")
+                return
+            result = await run_replay(tab.session, steps, timing, progress=bar.progress)
+        except asyncio.CancelledError:
+            # Stop: the session stays open; what was sent is recorded.
+            tab.replayed = bar.sent  # type: ignore[attr-defined]
+            bar.finish(f"stopped after {bar.sent} of {len(steps)} message(s)")
+            self.notify(f"Replay to {tab.endpoint.url} stopped after {bar.sent} message(s)")
             return
-        result = await run_replay(tab.session, steps, timing)
         tab.replayed = result.sent  # type: ignore[attr-defined]
-        self.window.notify(result.summary(tab.endpoint.url))
+        bar.finish(f"{result.sent} of {len(steps)} message(s) sent")
+        self.notify(result.summary(tab.endpoint.url))
 
 
 def _load_imported(path: Path, kind: InputKind) -> list[tuple[Any, list[Record]]]:
@@ -438,7 +493,7 @@ def _local_files(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[P
     return [Path(url.toLocalFile()) for url in data.urls() if url.isLocalFile()]
 
 
-def _base_name(tab: SessionTab) -> str:
+def _base_name(tab: RecordsTab) -> str:
     if isinstance(tab, CaptureTab):
         return tab.source_path.stem
     if tab.capture_path is not None:
@@ -446,7 +501,7 @@ def _base_name(tab: SessionTab) -> str:
     return f"{tab.endpoint.scheme}-{tab.endpoint.host}-{tab.endpoint.port}"
 
 
-def _session_of(tab: SessionTab) -> ImportedSession:
+def _session_of(tab: RecordsTab) -> ImportedSession:
     """What the exporters need to know about a live tab's session."""
     started = tab.model._started_wall_ns if tab.model is not None else 0
     return ImportedSession(

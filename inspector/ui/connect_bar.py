@@ -1,7 +1,12 @@
 """The connect bar: endpoint field with history, session options, Connect.
 
 A wrong URL is marked in the field itself (red frame, the reason beside it and in the
-tooltip): no dialog interrupts typing. Options apply to the next session opened.
+tooltip): no dialog interrupts typing.
+
+Options belong to a tab. The bar follows the active tab (its endpoint and options, with
+a short summary of what differs from the defaults and a Reset); a connect uses the
+options edited in the bar, or the active tab's when the endpoint is that tab's (a copy),
+and otherwise the defaults, so a header set for one host is not sent to the next.
 """
 
 from __future__ import annotations
@@ -202,6 +207,53 @@ class OptionsDialog(QDialog):
         super().accept()
 
 
+_SUMMARY_CHARS = 48  # the options summary is cut (whole in its tooltip) beyond this
+#: What a new session uses unless told otherwise.
+DEFAULT_OPTIONS = SessionOptions(max_size=DEFAULT_MAX_SIZE)
+_FRAMING_SHORT = {
+    Framing.LINES: "lines",
+    Framing.LEN16: "16-bit lengths",
+    Framing.LEN32: "32-bit lengths",
+}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def options_summary(options: SessionOptions, defaults: SessionOptions = DEFAULT_OPTIONS) -> str:
+    """What differs from ``defaults`` in a few words ("2 headers · subprotocol chat ·
+    verify off"), or "" when nothing does."""
+    parts: list[str] = []
+    if options.headers != defaults.headers:
+        parts.append(_plural(len(options.headers), "header"))
+    if options.subprotocols != defaults.subprotocols:
+        word = "subprotocol" if len(options.subprotocols) == 1 else "subprotocols"
+        parts.append(f"{word} {', '.join(options.subprotocols)}" if options.subprotocols else "")
+    if options.origin != defaults.origin:
+        parts.append(f"origin {options.origin}" if options.origin else "no origin")
+    if options.compression != defaults.compression:
+        parts.append("compression on" if options.compression else "no compression")
+    if options.deflate_offer != defaults.deflate_offer:
+        parts.append("deflate offer")
+    if options.compression_level != defaults.compression_level:
+        parts.append(f"level {options.compression_level}")
+    if options.max_size != defaults.max_size:
+        size = options.max_size
+        parts.append(f"max {size // (1024 * 1024)} MiB" if size else "no size limit")
+    if options.auto_pong != defaults.auto_pong:
+        parts.append("auto pong" if options.auto_pong else "no auto pong")
+    if options.framing != defaults.framing:
+        parts.append(_FRAMING_SHORT.get(options.framing, str(options.framing)))
+    if options.verify != defaults.verify:
+        parts.append("verify on" if options.verify else "verify off")
+    if options.cafile != defaults.cafile:
+        parts.append("own CA file" if options.cafile else "system CAs")
+    if options.connect_timeout != defaults.connect_timeout:
+        parts.append(f"timeout {options.connect_timeout:g} s")
+    return " · ".join(p for p in parts if p)
+
+
 class ConnectBar(QWidget):
     """Endpoint field, options button and Connect button."""
 
@@ -211,7 +263,11 @@ class ConnectBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectBar")
-        self.options = SessionOptions(max_size=DEFAULT_MAX_SIZE)
+        self._options = DEFAULT_OPTIONS
+        #: True once options were set in the bar since it last followed a tab.
+        self.edited = False
+        #: The endpoint of the tab the bar follows (its options are a copy's).
+        self.followed: Endpoint | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 2)
 
@@ -242,6 +298,17 @@ class ConnectBar(QWidget):
         self.options_button.setToolTip("Headers, subprotocols, compression, framing, TLS")
         self.options_button.clicked.connect(self.edit_options)
 
+        self.options_summary = QLabel()
+        self.options_summary.setObjectName("optionsSummary")
+        self.options_summary.setAccessibleName("Options that differ from the defaults")
+        self.options_summary.hide()
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setObjectName("optionsResetButton")
+        self.reset_button.setAccessibleName("Reset the session options")
+        self.reset_button.setToolTip("Use the default options for the next session")
+        self.reset_button.clicked.connect(self.reset_options)
+        self.reset_button.hide()
+
         self.connect_button = QPushButton("Connect")
         self.connect_button.setObjectName("connectButton")
         self.connect_button.setAccessibleName("Connect")
@@ -257,6 +324,8 @@ class ConnectBar(QWidget):
 
         layout.addWidget(QLabel("Endpoint:"))
         layout.addWidget(self.endpoint_edit, 1)
+        layout.addWidget(self.options_summary)
+        layout.addWidget(self.reset_button)
         layout.addWidget(self.options_button)
         layout.addWidget(self.connect_button)
         outer = QVBoxLayout()
@@ -331,20 +400,64 @@ class ConnectBar(QWidget):
     def request_connect(self) -> None:
         endpoint = self.parse()
         if endpoint is not None:
-            self.connectRequested.emit(endpoint, self.options)
+            self.connectRequested.emit(endpoint, self.options_for(endpoint))
 
     # -- options --------------------------------------------------------------------
 
+    @property
+    def options(self) -> SessionOptions:
+        """The options shown in the bar (the followed tab's, or as edited)."""
+        return self._options
+
+    @options.setter
+    def options(self, options: SessionOptions) -> None:
+        self.set_options(options)
+
+    def options_for(self, endpoint: Endpoint) -> SessionOptions:
+        """The options a session to ``endpoint`` starts with: as edited in the bar, else
+        the followed tab's for its own endpoint (a copy), else the defaults."""
+        if self.edited or (self.followed is not None and endpoint == self.followed):
+            return self._options
+        return DEFAULT_OPTIONS
+
+    def follow(self, endpoint: Endpoint | None, options: SessionOptions) -> None:
+        """Show the active tab's endpoint and options (None: a tab with no endpoint)."""
+        if endpoint is not None:
+            self.set_text(endpoint.url)
+            self._clear_error()
+        self.followed = endpoint
+        self._show_options(options)
+        self.edited = False
+
     @guarded
     def edit_options(self) -> None:
-        dialog = OptionsDialog(self.options, self)
+        dialog = OptionsDialog(self._options, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.set_options(dialog.options())
         dialog.deleteLater()
 
+    @guarded
+    def reset_options(self, *_: object) -> None:
+        """Reset: the next session starts from the default options."""
+        self.set_options(DEFAULT_OPTIONS)
+
     def set_options(self, options: SessionOptions) -> None:
-        """Use ``options`` for the next sessions; Options… says when they skip verification."""
-        self.options = options
+        """Use ``options`` for the next session opened from the bar."""
+        self._show_options(options)
+        self.edited = True
+
+    def _show_options(self, options: SessionOptions) -> None:
+        """Show ``options``: a summary of what differs, Reset, and a verify-off mark."""
+        self._options = options
+        summary = options_summary(options)
+        metrics = self.options_summary.fontMetrics()
+        width = metrics.horizontalAdvance("x" * _SUMMARY_CHARS)
+        self.options_summary.setText(
+            metrics.elidedText(summary, Qt.TextElideMode.ElideRight, width)
+        )
+        self.options_summary.setToolTip(summary)
+        self.options_summary.setVisible(bool(summary))
+        self.reset_button.setVisible(bool(summary))
         unverified = not options.verify
         self.options_button.setText("Options… ⚠ verify off" if unverified else "Options…")
         self.options_button.setToolTip(

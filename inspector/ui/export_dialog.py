@@ -70,12 +70,17 @@ class ExportChoice:
 
     fmt: str
     include_secrets: bool
+    #: Only the records the filter shows (Wireshark's "displayed" packets).
+    only_shown: bool = False
 
 
 class ExportDialog(QDialog):
     """Format and secrets choice for Export…; secrets are left out unless ticked."""
 
-    def __init__(self, scheme: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, scheme: str, parent: QWidget | None = None, shown: tuple[int, int] | None = None
+    ) -> None:
+        """``shown`` is (records shown, records in all) while the tab's filter is set."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setObjectName("exportDialog")
@@ -88,6 +93,13 @@ class ExportDialog(QDialog):
         self.secrets_box = QCheckBox(SECRETS_LABEL)
         self.secrets_box.setObjectName("includeSecrets")
         self.secrets_box.setChecked(False)
+        self.shown_box = QCheckBox(
+            f"Only the records shown by the filter ({shown[0]} of {shown[1]})"
+            if shown is not None
+            else "Only the records shown by the filter (no filter is set)"
+        )
+        self.shown_box.setObjectName("exportShownOnly")
+        self.shown_box.setEnabled(shown is not None)
         note = QLabel(SECRETS_NOTE)
         note.setObjectName("secretsNote")
         note.setWordWrap(True)
@@ -100,12 +112,17 @@ class ExportDialog(QDialog):
         form.addRow("Format:", self.format_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.shown_box)
         layout.addWidget(self.secrets_box)
         layout.addWidget(note)
         layout.addWidget(buttons)
 
     def choice(self) -> ExportChoice:
-        return ExportChoice(str(self.format_box.currentData()), self.secrets_box.isChecked())
+        return ExportChoice(
+            str(self.format_box.currentData()),
+            self.secrets_box.isChecked(),
+            self.shown_box.isEnabled() and self.shown_box.isChecked(),
+        )
 
 
 class _Job:
@@ -137,12 +154,12 @@ def _write_atomically(target: Path, write: Callable[[BinaryIO], Any]) -> None:
 
 
 def export_source(
-    store: Any, session: Any
+    store: Any, session: Any, only: frozenset[int] | None = None
 ) -> Callable[[], tuple[Any, Iterable[Record], Callable[[], None]]]:
     """How a worker thread gets (session, records, close) for a tab's store.
 
     A capture file is opened again, read-only, inside the thread; records kept in
-    memory are copied now, on the GUI thread.
+    memory are copied now, on the GUI thread. ``only``: the sequence numbers to keep.
     """
     if isinstance(store, CaptureStore):
         if store.writable:
@@ -151,11 +168,15 @@ def export_source(
 
         def opened() -> tuple[Any, Iterable[Record], Callable[[], None]]:
             reader = CaptureStore.open(path, session_id=session_id)
-            return reader.session, records_of(reader), reader.close
+            return reader.session, _kept(records_of(reader), only), reader.close
 
         return opened
-    records = list(store.records(0, store.count()))
+    records = list(_kept(store.records(0, store.count()), only))
     return lambda: (session, records, lambda: None)
+
+
+def _kept(records: Iterable[Record], only: frozenset[int] | None) -> Iterable[Record]:
+    return records if only is None else (r for r in records if r.seq in only)
 
 
 def _export_in_thread(
@@ -257,10 +278,12 @@ async def export_file(
     include_secrets: bool,
     parent: QWidget | None = None,
     on_dialog: Callable[[QProgressDialog], None] | None = None,
+    only: frozenset[int] | None = None,
 ) -> int:
-    """Export a tab's records to ``target``; CaptureError (ExportCancelled) on failure."""
-    source = export_source(store, session)
-    total = store.count()
+    """Export a tab's records (those in ``only``, when given) to ``target``;
+    CaptureError (ExportCancelled) on failure."""
+    source = export_source(store, session, only)
+    total = store.count() if only is None else len(only)
     try:
         return int(
             await run_with_progress(

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -37,16 +38,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.capture.store import CaptureStore
 from inspector.core.endpoints import Endpoint
-from inspector.core.errors import CaptureError
 from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record
+from inspector.net.session import Session
 from inspector.ui.capture_files import CAPTURE_SUFFIX
 from inspector.ui.guard import guarded
-
-if TYPE_CHECKING:
-    from inspector.ui.session_tab import SessionTab
 
 #: Asks the user for a file to save to; returns "" when cancelled (QFileDialog's shape).
 SaveDialog = Callable[[QWidget, str, str], str]
@@ -100,19 +97,40 @@ def _fingerprint(value: object) -> str | None:
     return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
-def partial_text(tab: SessionTab) -> str:
+def partial_text(session: Session | None, scheme: str) -> str:
     """'receiving: frame 12 of 40 bytes' while a unit arrives, else ''."""
-    session = tab.session
     if session is None or session.ended:
         return ""
     have = len(session.partial_inbound())
     if not have:
         return ""
-    unit = _UNIT.get(str(tab.endpoint.scheme), "message")
+    unit = _UNIT.get(scheme, "message")
     total = session.partial_inbound_size()
     if total is None:
         return f"receiving: {unit}, {have} bytes so far"
     return f"receiving: {unit} {have} of {total} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultState:
+    """What a tab tells its fault panel, refreshed on every bridge tick."""
+
+    endpoint: Endpoint
+    options: SessionOptions
+    #: The growing-unit line (see :func:`partial_text`), or "".
+    partial: str = ""
+    #: Why the capture file cannot be written, or None.
+    capture_problem: str | None = None
+    #: The capture file's name, suggested by Save As.
+    capture_name: str | None = None
+    #: Records (and their bytes) a capture limit did not keep, and that limit.
+    not_kept: int = 0
+    not_kept_bytes: int = 0
+    capture_limit: str | None = None
+
+    @property
+    def unverified(self) -> bool:
+        return is_unverified(self.endpoint, self.options)
 
 
 class FaultPanel(QFrame):
@@ -120,11 +138,16 @@ class FaultPanel(QFrame):
 
     #: (endpoint, options with verify off): the user chose to connect without verifying.
     connectAnyway = Signal(object, object)
+    #: (path: Path): the user chose where to save this session's records; whoever
+    #: saves calls :meth:`mark_saved` when it worked.
+    saveRequested = Signal(object)
 
-    def __init__(self, tab: SessionTab, save_dialog: SaveDialog | None = None) -> None:
-        super().__init__(tab)
+    def __init__(
+        self, parent: QWidget | None = None, save_dialog: SaveDialog | None = None
+    ) -> None:
+        super().__init__(parent)
         self.setObjectName("faultPanel")
-        self.tab = tab
+        self.state: FaultState | None = None
         self.save_dialog: SaveDialog = save_dialog or qt_save_dialog
         self.certificate: dict[str, Any] | None = None
         self.cert_reason = ""
@@ -188,10 +211,9 @@ class FaultPanel(QFrame):
         # trickles in: the session tab puts it beside the record count, where it does
         # not move the table (``partial_label`` is laid out by the owner).
         self.partial_label.hide()
-        self.reset()
 
     def _label(self, name: str, accessible: str) -> QLabel:
-        label = QLabel()
+        label = QLabel(self)
         label.setObjectName(name)
         label.setAccessibleName(accessible)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -202,9 +224,9 @@ class FaultPanel(QFrame):
 
     @property
     def unverified(self) -> bool:
-        return is_unverified(self.tab.endpoint, self.tab.options)
+        return self.state is not None and self.state.unverified
 
-    def reset(self) -> None:
+    def reset(self, state: FaultState) -> None:
         """Forget the previous session's notices (a reconnect starts afresh)."""
         self.certificate = None
         self.cert_reason = ""
@@ -212,8 +234,7 @@ class FaultPanel(QFrame):
         self.cert_box.hide()
         self.partial_label.hide()
         self.limit_label.hide()
-        self.unverified_label.setVisible(self.unverified)
-        self.refresh()
+        self.show_state(state)
 
     @guarded
     def add_records(self, batch: Sequence[Record]) -> None:
@@ -243,15 +264,16 @@ class FaultPanel(QFrame):
         self.cert_box.show()
 
     @guarded
-    def refresh(self) -> None:
-        """Update the growing-frame line, the disk notice and the limit count (per tick)."""
-        tab = self.tab
-        # Only the tab on screen reads the partial unit (it copies up to a frame's bytes).
-        text = partial_text(tab) if self.isVisible() else ""
+    def show_state(self, state: FaultState) -> None:
+        """Update the unverified notice, the growing-unit line, the disk notice and the
+        limit count (per tick)."""
+        self.state = state
+        self.unverified_label.setVisible(state.unverified)
+        text = state.partial
         if text != self.partial_label.text():
             self.partial_label.setText(text)
         self.partial_label.setVisible(bool(text))
-        problem = tab.capture_problem
+        problem = state.capture_problem
         if problem:
             saved = f" Saved to {self.saved_to}." if self.saved_to else ""
             self.disk_label.setText(
@@ -259,12 +281,11 @@ class FaultPanel(QFrame):
                 f"in memory only.{saved}"
             )
         self.disk_row.setVisible(bool(problem))
-        recorder = tab.recorder
-        not_kept = recorder.not_kept if recorder is not None else 0
-        if not_kept and recorder is not None and recorder.capture_limit is not None:
+        not_kept = state.not_kept
+        if not_kept and state.capture_limit is not None:
             self.limit_label.setText(
-                f"{not_kept} records ({recorder.not_kept_bytes} bytes) not kept: capture "
-                f"limit of {recorder.capture_limit.describe()}"
+                f"{not_kept} records ({state.not_kept_bytes} bytes) not kept: capture "
+                f"limit of {state.capture_limit}"
             )
         self.limit_label.setVisible(bool(not_kept))
 
@@ -273,38 +294,26 @@ class FaultPanel(QFrame):
     @guarded
     def connect_anyway(self, *_: object) -> None:
         """Ask the window for a new session to this endpoint without verification."""
-        options = dataclasses.replace(self.tab.options, verify=False)
-        self.connectAnyway.emit(self.tab.endpoint, options)
+        state = self.state
+        if state is not None:
+            options = dataclasses.replace(state.options, verify=False)
+            self.connectAnyway.emit(state.endpoint, options)
 
     @guarded
     def save_as(self, *_: object) -> None:
-        """Ask where, then write everything this session recorded to that file."""
-        tab = self.tab
-        suggested = tab.capture_path.name if tab.capture_path else f"session{CAPTURE_SUFFIX}"
-        chosen = self.save_dialog(self, "Save capture as", suggested)
-        if not chosen:
-            return
-        try:
-            saved = save_records(tab, Path(chosen))
-        except CaptureError as exc:
-            tab.notice.emit(f"{tab.title}: {exc}")
-            return
-        if saved:
-            self.saved_to = Path(chosen)
-            self.refresh()
+        """Ask where, then ask the owner to write everything recorded to that file."""
+        state = self.state
+        name = state.capture_name if state is not None else None
+        chosen = self.save_dialog(self, "Save capture as", name or f"session{CAPTURE_SUFFIX}")
+        if chosen:
+            self.saveRequested.emit(Path(chosen))
 
-
-def save_records(tab: SessionTab, path: Path) -> bool:
-    """Write the tab's whole capture to ``path`` with the window's File ▸ Save As (which
-    also saves a session kept in memory); True when saved. Failures are told there."""
-    captures = getattr(tab.window(), "captures", None)
-    if captures is not None:
-        return captures.save_as(tab, path) is not None
-    store = tab.store
-    if not isinstance(store, CaptureStore):
-        raise CaptureError("this session has nothing to save")
-    store.save_as(path)
-    return True
+    def mark_saved(self, path: Path) -> None:
+        """Say where the records were saved (the disk notice stays: the file is still
+        not written)."""
+        self.saved_to = path
+        if self.state is not None:
+            self.show_state(self.state)
 
 
 # -- window-level marks ---------------------------------------------------------------
@@ -339,12 +348,12 @@ def unverified_icon(base: QIcon) -> QIcon:
     return icon
 
 
-def mark_tab(tabs: QTabWidget, tab: SessionTab) -> None:
+def mark_tab(tabs: QTabWidget, tab: QWidget, title: str, unverified: bool) -> None:
     """Mark an unverified session's tab (text, icon, tooltip); leave others alone."""
     index = tabs.indexOf(tab)
-    if index < 0 or not is_unverified(tab.endpoint, tab.options):
+    if index < 0 or not unverified:
         return
-    tabs.setTabText(index, f"⚠ {tab.title}")
+    tabs.setTabText(index, f"⚠ {title}")
     tabs.setTabIcon(index, unverified_icon(tabs.tabIcon(index)))
     tooltip = tabs.tabToolTip(index)
     if UNVERIFIED_TEXT not in tooltip:
@@ -364,6 +373,6 @@ def status_label(owner: QWidget) -> QLabel:
     return label
 
 
-def mark_status(label: QLabel, tab: SessionTab | None) -> None:
+def mark_status(label: QLabel, unverified: bool) -> None:
     """Show the status bar's marker while the current session is unverified."""
-    label.setVisible(tab is not None and is_unverified(tab.endpoint, tab.options))
+    label.setVisible(unverified)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from inspector.core.records import Direction, Kind
@@ -24,6 +24,7 @@ _KINDS = (
     *((kind.value.capitalize(), frozenset({kind})) for kind in Kind),
 )
 _DEBOUNCE_MS = 150
+_ERROR_CHARS = 27  # width of the regex error beside the field, in average characters
 
 
 class FilterBar(QWidget):
@@ -58,6 +59,9 @@ class FilterBar(QWidget):
         self.count.setAccessibleName("Records shown")
         self.error = QLabel()
         self.error.setObjectName("filterError")
+        # A regex error can be long: cut it (whole in the tooltip) rather than let it
+        # squeeze the text being corrected.
+        self.error.setMaximumWidth(self.fontMetrics().horizontalAdvance("x" * _ERROR_CHARS))
         self.error.hide()
 
         layout = QHBoxLayout(self)
@@ -103,7 +107,14 @@ class FilterBar(QWidget):
             self.edit.setStyleSheet(f"QLineEdit#filterEdit {{ border: 2px solid {colour}; }}")
             self.edit.setToolTip(str(exc))
             self.error.setStyleSheet(f"color: {colour}")
-            self.error.setText(str(exc))
+            metrics = self.error.fontMetrics()
+            # "invalid regular expression at position 3" beside the field; why, in the
+            # tooltip.
+            headline = str(exc).split(":", 1)[0]
+            self.error.setText(
+                metrics.elidedText(headline, Qt.TextElideMode.ElideRight, self.error.maximumWidth())
+            )
+            self.error.setToolTip(str(exc))
             self.error.show()
             return
         self.edit.setStyleSheet("")

@@ -39,6 +39,18 @@ def _context(obj: QObject) -> str:
     return "Panes"
 
 
+def _menu_actions(menu: QMenu) -> list[QAction]:
+    """A menu's actions, those of its submenus in place of the submenu."""
+    found: list[QAction] = []
+    for action in menu.actions():
+        submenu = action.menu()
+        if isinstance(submenu, QMenu):
+            found.extend(_menu_actions(submenu))
+        elif not action.isSeparator():
+            found.append(action)
+    return found
+
+
 def window_shortcuts(window: QMainWindow) -> list[Shortcut]:
     """Every key binding of the window: its menus' actions (grouped by menu, in menu
     order), then the actions and QShortcuts of its panes (each listed once, however many
@@ -49,7 +61,7 @@ def window_shortcuts(window: QMainWindow) -> list[Shortcut]:
         menu = menu_action.menu()
         if not isinstance(menu, QMenu):
             continue
-        actions = [a for a in menu.actions() if not a.isSeparator()]
+        actions = _menu_actions(menu)
         seen.update(id(a) for a in actions)
         found.extend(shortcuts_from_actions(actions, _plain_title(menu)))
     for action in window.findChildren(QAction):

@@ -1,7 +1,9 @@
-"""The main window: connect bar, one tab per session, status bar, shortcuts.
+"""The main window: connect bar, one tab per session or capture, status bar, menus.
 
-Quitting closes every session gracefully (bounded wait) and finishes the capture files
-before the window really closes.
+The window owns the wiring: every signal between its parts (connect bar, tabs, fault
+panels, capture actions, status bar) is connected in :meth:`MainWindow._connect_signals`
+and :meth:`MainWindow._connect_tab`. Quitting closes every session gracefully (bounded
+wait) and finishes the capture files before the window really closes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QMenu,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -34,26 +37,38 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.ui import faults, theme
 from inspector.ui.bridge import Counters
-from inspector.ui.capture_actions import CaptureActions
+from inspector.ui.capture_actions import CaptureActions, WindowHooks
 from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.help_menu import HelpMenus
 from inspector.ui.models.records import TIME_FORMATS
-from inspector.ui.session_tab import TIME_LABELS, SessionTab
+from inspector.ui.problem_bar import ProblemBar
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
+from inspector.ui.tabs.base import RecordsTab
+from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.records_view import TIME_LABELS
+from inspector.ui.tabs.session import SessionTab
 
 log = logging.getLogger(__name__)
 
 #: Seconds quitting waits for all sessions to close before dropping them.
 QUIT_WAIT = 4.0
 _NOTICE_MS = 15_000
+#: Endpoints shown on the empty screen; clicking one fills the connect bar.
+EXAMPLE_ENDPOINTS = (
+    "ws://127.0.0.1:8765/",
+    "wss://echo.example/",
+    "tcp://host:7",
+    "tls://host:443",
+    "udp://host:53",
+)
 _WELCOME = (
     "<h3>No session open</h3>"
-    "<p>Type an endpoint above and press Enter:</p>"
-    "<p><code>ws://127.0.0.1:8765/</code> &nbsp; <code>wss://echo.example/</code> &nbsp; "
-    "<code>tcp://host:7</code> &nbsp; <code>tls://host:443</code> &nbsp; "
-    "<code>udp://host:53</code></p>"
+    "<p>Type an endpoint above and press Enter, or click an example to fill it in:</p>"
+    "<p>"
+    + " &nbsp; ".join(f'<a href="{url}"><code>{url}</code></a>' for url in EXAMPLE_ENDPOINTS)
+    + "</p>"
     "<p>Ctrl+T new session · Ctrl+W close tab · Ctrl+F filter · Ctrl+Q quit</p>"
 )
 
@@ -74,7 +89,6 @@ class MainWindow(QMainWindow):
 
         self.connect_bar = ConnectBar()
         self.connect_bar.set_history(settings.recent_endpoints())
-        self.connect_bar.connectRequested.connect(self.open_session)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("sessionTabs")
@@ -82,13 +96,17 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
-        self.tabs.tabCloseRequested.connect(self.close_tab)
-        self.tabs.currentChanged.connect(self._current_changed)
 
         welcome = QLabel(_WELCOME)
         welcome.setObjectName("welcome")
         welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         welcome.setTextFormat(Qt.TextFormat.RichText)
+        welcome.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        welcome.setOpenExternalLinks(False)
+        self.welcome = welcome
         self.stack = QStackedWidget()
         self.stack.addWidget(welcome)
         self.stack.addWidget(self.tabs)
@@ -98,27 +116,54 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.connect_bar)
+        self.problem_bar = ProblemBar()
+        layout.addWidget(self.problem_bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
         self.status_panel = StatusPanel()
         self.statusBar().addPermanentWidget(self.status_panel)
+        self.captures = CaptureActions(
+            self,
+            self.tabs,
+            settings,
+            capture_dir,
+            WindowHooks(
+                self.notify, self.current_tab, self.add_tab, self.open_session, self.show_problem
+            ),
+        )
+        self.setAcceptDrops(True)
         self._make_actions()
         self.help_menus = HelpMenus(self, settings)
-        self.captures = CaptureActions(self)
         self.unverified_status = faults.status_label(self)
         self.statusBar().addPermanentWidget(self.unverified_status)
-        add_reporter(self.notify)
+        self._connect_signals()
 
         geometry = settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
         self.connect_bar.focus_endpoint()
 
-    def _make_actions(self) -> None:
-        menu = self.menuBar().addMenu("&Session")
+    def _connect_signals(self) -> None:
+        """Every connection between the window's parts (a tab's own: :meth:`_connect_tab`)."""
+        self.connect_bar.connectRequested.connect(self.connect_requested)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._current_changed)
+        self.welcome.linkActivated.connect(self.fill_endpoint)
+        add_reporter(self.notify)
 
-        def add(text: str, shortcut: str, slot: object, name: str) -> QAction:
+    def _connect_tab(self, tab: RecordsTab) -> None:
+        """Wire one tab's signals to the window."""
+        tab.stateChanged.connect(lambda state, t=tab: self._tab_state(t, state))
+        tab.countersChanged.connect(lambda counters, t=tab: self._tab_counters(t, counters))
+        tab.notice.connect(self.notify)
+        tab.faults.connectAnyway.connect(self.open_session)
+        tab.faults.saveRequested.connect(lambda path, t=tab: self._save_from_faults(t, path))
+        if isinstance(tab, SessionTab):
+            tab.captureKept.connect(self.captures.add_recent)
+
+    def _make_actions(self) -> None:
+        def add(menu: QMenu, text: str, shortcut: str, slot: object, name: str) -> QAction:
             action = QAction(text, self)
             action.setObjectName(name)
             action.setShortcut(QKeySequence(shortcut))
@@ -127,17 +172,24 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
             return action
 
-        self.new_action = add("&New session…", "Ctrl+T", self.new_session, "newSessionAction")
-        self.find_action = add("&Find…", "Ctrl+F", self.focus_filter, "findAction")
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.setObjectName("fileMenu")
+        self.captures.fill_file_menu(file_menu)
+        file_menu.addSeparator()
+        self.quit_action = add(file_menu, "&Quit", "Ctrl+Q", self.close, "quitAction")
+
+        menu = self.menuBar().addMenu("&Session")
+        self.new_action = add(menu, "&New session…", "Ctrl+T", self.new_session, "newSessionAction")
+        self.find_action = add(menu, "&Find…", "Ctrl+F", self.focus_filter, "findAction")
         self.disconnect_action = add(
-            "&Disconnect", "Ctrl+D", self.disconnect_current, "disconnectAction"
+            menu, "&Disconnect", "Ctrl+D", self.disconnect_current, "disconnectAction"
         )
         self.reconnect_action = add(
-            "&Reconnect", "Ctrl+R", self.reconnect_current, "reconnectAction"
+            menu, "&Reconnect", "Ctrl+R", self.reconnect_current, "reconnectAction"
         )
-        self.close_action = add("&Close tab", "Ctrl+W", self.close_current, "closeTabAction")
+        self.close_action = add(menu, "&Close tab", "Ctrl+W", self.close_current, "closeTabAction")
         menu.addSeparator()
-        self.quit_action = add("&Quit", "Ctrl+Q", self.close, "quitAction")
+        menu.addAction(self.captures.replay_action)
 
         # View ▸ Time column: the same choice as the table header's context menu.
         view = self.menuBar().addMenu("&View")
@@ -154,6 +206,29 @@ class MainWindow(QMainWindow):
             times.addAction(action)
             self.time_actions[value] = action
         self._check_time_format(self.settings.time_format())
+
+        # View ▸ tabs: browsers' keys for the next, previous and n-th tab.
+        view.addSeparator()
+        self.next_tab_action = add(view, "&Next tab", "Ctrl+PgDown", self.next_tab, "nextTabAction")
+        self.next_tab_action.setShortcuts([QKeySequence("Ctrl+PgDown"), QKeySequence("Ctrl+Tab")])
+        self.previous_tab_action = add(
+            view, "&Previous tab", "Ctrl+PgUp", self.previous_tab, "previousTabAction"
+        )
+        self.previous_tab_action.setShortcuts(
+            [QKeySequence("Ctrl+PgUp"), QKeySequence("Ctrl+Shift+Tab")]
+        )
+        go_to = view.addMenu("&Go to tab")
+        self.tab_actions: list[QAction] = []
+        for number in range(1, 10):
+            text = "Last tab" if number == 9 else f"Tab {number}"
+            action = add(
+                go_to,
+                text,
+                f"Alt+{number}",
+                lambda _=False, n=number: self.go_to_tab(n),
+                f"tab{number}Action",
+            )
+            self.tab_actions.append(action)
 
     @guarded
     def set_time_format(self, value: str) -> None:
@@ -172,33 +247,58 @@ class MainWindow(QMainWindow):
 
     # -- sessions -------------------------------------------------------------------
 
-    def session_tabs(self) -> list[SessionTab]:
+    def session_tabs(self) -> list[RecordsTab]:
+        """Every tab, live sessions and captures."""
         return [
             tab
             for i in range(self.tabs.count())
-            if isinstance(tab := self.tabs.widget(i), SessionTab)
+            if isinstance(tab := self.tabs.widget(i), RecordsTab)
         ]
 
-    def current_tab(self) -> SessionTab | None:
+    def current_tab(self) -> RecordsTab | None:
         tab = self.tabs.currentWidget()
-        return tab if isinstance(tab, SessionTab) else None
+        return tab if isinstance(tab, RecordsTab) else None
+
+    def add_tab(self, tab: RecordsTab) -> None:
+        """Add ``tab`` (wired to the window), make it current and start it."""
+        self._connect_tab(tab)
+        icon = tab.icon
+        if icon is None:
+            icon = state_icon("connecting" if isinstance(tab, SessionTab) else tab.state)
+        index = self.tabs.addTab(tab, icon, tab.title)
+        tooltip = tab.banner_text() if isinstance(tab, CaptureTab) else tab.endpoint.url
+        self.tabs.setTabToolTip(index, tooltip)
+        faults.mark_tab(self.tabs, tab, tab.title, tab.unverified)
+        self.stack.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentIndex(index)
+        tab.start()
 
     @guarded
     def open_session(self, endpoint: Endpoint, options: SessionOptions) -> SessionTab:
         """Open a session to ``endpoint`` in a new tab and start connecting."""
         tab = SessionTab(endpoint, options, self.settings, self.capture_dir)
-        tab.stateChanged.connect(lambda state, t=tab: self._tab_state(t, state))
-        tab.countersChanged.connect(lambda counters, t=tab: self._tab_counters(t, counters))
-        tab.notice.connect(self.notify)
-        tab.faults.connectAnyway.connect(self.open_session)
-        index = self.tabs.addTab(tab, state_icon("connecting"), tab.title)
-        self.tabs.setTabToolTip(index, endpoint.url)
-        faults.mark_tab(self.tabs, tab)
-        self.stack.setCurrentWidget(self.tabs)
-        self.tabs.setCurrentIndex(index)
         self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
-        tab.start()
+        self.add_tab(tab)
         return tab
+
+    @guarded
+    def connect_requested(self, endpoint: Endpoint, options: SessionOptions) -> RecordsTab:
+        """Enter in the connect bar: a new tab, or the current one when it failed without
+        ever connecting (a typo corrected), keeping its options unless edited."""
+        tab = self.current_tab()
+        if isinstance(tab, SessionTab) and tab.reusable:
+            if not self.connect_bar.edited:
+                options = tab.options
+            self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
+            tab.retarget(endpoint, options)
+            self.connect_bar.follow(endpoint, options)
+            return tab
+        return self.open_session(endpoint, options)
+
+    def _save_from_faults(self, tab: RecordsTab, path: Path) -> None:
+        """Save As from a tab's disk notice: the same road as File ▸ Save As."""
+        if self.captures.save_as(tab, path) is not None:
+            tab.faults.mark_saved(path)
 
     def open_url(self, text: str) -> SessionTab | None:
         """Open a session to a typed URL (marking the field if it is wrong)."""
@@ -206,32 +306,39 @@ class MainWindow(QMainWindow):
         endpoint = self.connect_bar.parse()
         if endpoint is None:
             return None
-        return self.open_session(endpoint, self.connect_bar.options)
+        return self.open_session(endpoint, self.connect_bar.options_for(endpoint))
 
-    def _tab_state(self, tab: SessionTab, state: str) -> None:
+    def _tab_state(self, tab: RecordsTab, state: str) -> None:
         index = self.tabs.indexOf(tab)
         if index < 0:
             return
         dark = theme.is_dark(self)
         self.tabs.setTabIcon(index, state_icon(state, dark))
+        self.tabs.setTabText(index, tab.title)
         bar = self.tabs.tabBar()
         muted = state in ("failed", "closed")
         bar.setTabTextColor(index, state_colour(state, dark) if muted else QColor())
-        self.tabs.setTabToolTip(index, f"{tab.endpoint.url} — {state}")
+        tooltip = f"{tab.endpoint.url} — {state}"
+        if isinstance(tab, SessionTab) and tab.replay_of is not None:
+            tooltip += f" — replay of {tab.replay_of}"
+        self.tabs.setTabToolTip(index, tooltip)
         self.tabs.tabBar().setAccessibleName(f"{tab.title} {state}")
-        faults.mark_tab(self.tabs, tab)
+        faults.mark_tab(self.tabs, tab, tab.title, tab.unverified)
         if tab is self.current_tab():
             self.status_panel.show_session(state, tab.counters)
-            faults.mark_status(self.unverified_status, tab)
+            faults.mark_status(self.unverified_status, tab.unverified)
 
-    def _tab_counters(self, tab: SessionTab, counters: Counters) -> None:
+    def _tab_counters(self, tab: RecordsTab, counters: Counters) -> None:
         if tab is self.current_tab():
             self.status_panel.show_session(tab.state, counters)
 
     @guarded
     def _current_changed(self, _index: int) -> None:
         tab = self.current_tab()
-        faults.mark_status(self.unverified_status, tab)
+        faults.mark_status(self.unverified_status, tab is not None and tab.unverified)
+        if tab is not None:
+            known = not isinstance(tab, CaptureTab) or tab.has_endpoint
+            self.connect_bar.follow(tab.endpoint if known else None, tab.options)
         if tab is None:
             self.status_panel.show_session(None, None)
         else:
@@ -243,7 +350,7 @@ class MainWindow(QMainWindow):
     def close_tab(self, index: int) -> None:
         """Close a session's tab: end the session gracefully, then remove it."""
         tab = self.tabs.widget(index)
-        if not isinstance(tab, SessionTab):
+        if not isinstance(tab, RecordsTab):
             return
         self.tabs.removeTab(index)
         if self.tabs.count() == 0:
@@ -259,9 +366,34 @@ class MainWindow(QMainWindow):
         spawn(finish(), f"closing {tab.endpoint.url}")
 
     @guarded
+    def next_tab(self, *_: object) -> None:
+        """Ctrl+PgDown / Ctrl+Tab: the tab to the right (the first after the last)."""
+        if self.tabs.count():
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + 1) % self.tabs.count())
+
+    @guarded
+    def previous_tab(self, *_: object) -> None:
+        """Ctrl+PgUp / Ctrl+Shift+Tab: the tab to the left (the last before the first)."""
+        if self.tabs.count():
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() - 1) % self.tabs.count())
+
+    @guarded
+    def go_to_tab(self, number: int) -> None:
+        """Alt+1…8: the n-th tab; Alt+9: the last, as browsers do."""
+        count = self.tabs.count()
+        if count:
+            self.tabs.setCurrentIndex(count - 1 if number == 9 else min(number, count) - 1)
+
+    @guarded
     def close_current(self, *_: object) -> None:
         if self.tabs.count():
             self.close_tab(self.tabs.currentIndex())
+
+    @guarded
+    def fill_endpoint(self, url: str) -> None:
+        """Put ``url`` in the endpoint field, ready to edit or connect."""
+        self.connect_bar.set_text(url)
+        self.connect_bar.focus_endpoint()
 
     @guarded
     def new_session(self, *_: object) -> None:
@@ -277,13 +409,13 @@ class MainWindow(QMainWindow):
     @guarded
     def disconnect_current(self, *_: object) -> None:
         tab = self.current_tab()
-        if tab is not None:
+        if isinstance(tab, SessionTab):
             tab.disconnect()
 
     @guarded
     def reconnect_current(self, *_: object) -> None:
         tab = self.current_tab()
-        if tab is not None:
+        if isinstance(tab, SessionTab):
             tab.reconnect()
 
     # -- notices and closing ----------------------------------------------------------
@@ -291,6 +423,12 @@ class MainWindow(QMainWindow):
     def notify(self, message: str) -> None:
         """Show a one-line notice in the status bar."""
         self.statusBar().showMessage(message, _NOTICE_MS)
+
+    def show_problem(self, message: str) -> None:
+        """A failure the user must be able to read: a bar that stays until dismissed
+        (and the status bar line)."""
+        self.problem_bar.show_problem(message)
+        self.notify(message)
 
     async def shutdown(self, timeout: float = QUIT_WAIT) -> None:
         """Close every session (gracefully, within ``timeout``) and finish the captures."""

@@ -36,8 +36,8 @@ from pytestqt.qtbot import QtBot
 from inspector.ui.event_loop import new_event_loop
 from inspector.ui.guard import running_tasks
 from inspector.ui.main_window import MainWindow
-from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
+from inspector.ui.tabs.session import SessionTab
 
 WAIT_MS = 10_000
 

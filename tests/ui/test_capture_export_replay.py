@@ -25,10 +25,10 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.replay import Timing
-from inspector.ui.capture_tab import CaptureTab
 from inspector.ui.export_dialog import SECRETS_LABEL, ExportDialog
 from inspector.ui.main_window import MainWindow
 from inspector.ui.replay import ReplayChoice, ReplayDialog
+from inspector.ui.tabs.capture import CaptureTab
 
 TEXTS = ["one", "two", "three"]
 

@@ -17,10 +17,10 @@ from inspector.capture.formats import read_jsonl
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Direction, Kind
 from inspector.ui.capture_actions import MAX_RECENT_CAPTURES
-from inspector.ui.capture_tab import CaptureTab
 from inspector.ui.guard import running_tasks
 from inspector.ui.main_window import MainWindow
 from inspector.ui.replay import ReplayDialog
+from inspector.ui.tabs.capture import CaptureTab
 
 
 def _chat(qtbot: QtBot, tab, texts: list[str]) -> None:

@@ -26,8 +26,8 @@ from inspector.core.records import Direction, Kind
 from inspector.ui.faults import CONNECT_ANYWAY_TEXT, UNVERIFIED_TEXT
 from inspector.ui.main_window import MainWindow
 from inspector.ui.preferences import capture_limit, set_capture_limit
-from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
+from inspector.ui.tabs.session import SessionTab
 
 OpenSession = Callable[..., SessionTab]
 

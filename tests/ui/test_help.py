@@ -24,8 +24,8 @@ from inspector.ui.guard import guarded
 from inspector.ui.help_menu import window_shortcuts
 from inspector.ui.main_window import MainWindow
 from inspector.ui.preferences import CaptureLimitDialog, capture_limit
-from inspector.ui.session_tab import SessionTab
 from inspector.ui.settings import Settings
+from inspector.ui.tabs.session import SessionTab
 
 
 def test_about_from_the_help_menu(qtbot: QtBot, window: MainWindow) -> None:

@@ -12,7 +12,7 @@ from ui_helpers import compose, find_row
 
 from inspector.core.records import Direction, Kind
 from inspector.ui.main_window import MainWindow
-from inspector.ui.session_tab import SessionTab
+from inspector.ui.tabs.session import SessionTab
 
 SETTLE_MS = 60_000
 MASK = b"\x01\x02\x03\x04"

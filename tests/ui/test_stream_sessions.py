@@ -83,7 +83,7 @@ def test_sessions_side_by_side_keep_their_own_state(
 def test_a_defect_in_the_engine_fails_the_tab_not_the_app(
     qtbot: QtBot, window: MainWindow, monkeypatch, tcp_echo_server
 ) -> None:
-    import inspector.ui.session_tab as session_tab
+    import inspector.ui.tabs.session as session_tab
 
     def broken(*_args: object) -> None:
         raise RuntimeError("engine defect")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pytestqt.qtbot import QtBot
 
 from inspector.core.records import Record
-from inspector.ui.session_tab import SessionTab
+from inspector.ui.tabs.session import SessionTab
 
 WAIT_MS = 10_000
 

@@ -27,8 +27,10 @@ from inspector.ui.models.source import RecordSource
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview")
-COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW = range(len(COLUMNS))
+#: Model order; the records view shows Wire beside Length (a moved header section), so
+#: the older columns keep their numbers.
+COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview", "Wire")
+COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW, COL_WIRE = range(len(COLUMNS))
 
 #: Returns the record's sequence number (int) for any cell.
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -160,6 +162,10 @@ class RecordTableModel(QAbstractTableModel):
     def record_filter(self) -> RecordFilter:
         return self._filter
 
+    def shown_seqs(self) -> list[int] | None:
+        """The sequence numbers of the rows shown while a filter is set, else None."""
+        return list(self._rows) if self._rows is not None else None
+
     def set_time_format(self, value: str) -> None:
         """Show time relative to the session start, as wall-clock time, or as a delta."""
         if value not in TIME_FORMATS or value == self._time_format:
@@ -251,6 +257,10 @@ class RecordTableModel(QAbstractTableModel):
                 return "Right-click to show relative, absolute or delta time"
             if section == COL_DIR:
                 return "Direction: → sent, ← received, · about the session"
+            if section == COL_LENGTH:
+                return "Payload bytes (unmasked, decompressed)"
+            if section == COL_WIRE:
+                return "Bytes on the wire (frame header, mask, compressed payload)"
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -275,7 +285,7 @@ class RecordTableModel(QAbstractTableModel):
                 return font
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in (COL_SEQ, COL_TIME, COL_LENGTH):
+            if column in (COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if column == COL_DIR:
                 return int(Qt.AlignmentFlag.AlignCenter)
@@ -302,6 +312,8 @@ class RecordTableModel(QAbstractTableModel):
             return kind_label(record)
         if column == COL_LENGTH:
             return str(record.size)
+        if column == COL_WIRE:
+            return str(len(record.wire)) if record.wire else ""
         return preview_text(record)
 
     def _time_text(self, record: Record) -> str:

@@ -23,6 +23,7 @@ _KEEP_S = 2 * WINDOW_S  # seconds kept before pruning
 _PENDING_PINGS = 256  # unanswered pings remembered
 _TRAFFIC_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
 _MSGS_IN, _MSGS_OUT, _BYTES_IN, _BYTES_OUT = range(4)
+_DOTS_UP_TO = 10  # seconds plotted up to which each busy second also gets a dot
 
 
 class TrafficCounter:
@@ -220,17 +221,28 @@ class TrafficPlot(QWidget):
             return
         step = area.width() / max(1, WINDOW_S - 1)
         for series, colour in lines:
+            points = [
+                QPointF(area.left() + i * step, area.bottom() - value / peak * area.height())
+                for i, value in enumerate(series)
+            ]
             path = QPainterPath()
-            for i, value in enumerate(series):
-                point = QPointF(
-                    area.left() + i * step, area.bottom() - value / peak * area.height()
-                )
+            for i, point in enumerate(points):
                 if i == 0:
                     path.moveTo(point)
                 else:
                     path.lineTo(point)
             painter.setPen(QPen(colour, 1.6))
             painter.drawPath(path)
+            # A line needs two seconds: mark each busy second of a short session, so
+            # that a capture of a second or two does not show an empty plot.
+            if len(points) <= _DOTS_UP_TO:
+                painter.save()
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(colour)
+                for point, value in zip(points, series, strict=True):
+                    if value > 0:
+                        painter.drawEllipse(point, 3.0, 3.0)
+                painter.restore()
 
     def _rtt_panel(self, painter: QPainter, rect: QRectF, dark: bool) -> None:
         first_ns = self.counter.window_start() * 1_000_000_000
