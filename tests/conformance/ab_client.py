@@ -19,7 +19,7 @@ from inspector.net.session import SessionError, SessionState
 
 AGENT = "socket-inspector"
 POLL = 0.05  # seconds: a safety net; a read wakes the echo loop at once (Session.on_data)
-CASE_TIMEOUT = 120.0  # seconds: a bound on one case, never asserted (a loaded machine needs minutes for 12.2.1x)
+CASE_TIMEOUT = 120.0  # seconds: a bound on one case, never asserted (minutes when loaded)
 SERVER = Path(__file__).with_name("fuzzing_server.py")
 
 
