@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QTabWidget, QWidge
 
 from inspector.core.records import Record
 from inspector.ui.guard import guarded
+from inspector.ui.widgets.bytepane import BytePane
 from inspector.ui.widgets.byteview import ByteView
 from inspector.ui.widgets.context import RecordContext
 from inspector.ui.widgets.decoded import DecodedTree
@@ -30,6 +31,7 @@ class DetailPanes(QSplitter):
         self.setChildrenCollapsible(False)
         self.tree = DecodedTree()
         self.hex = ByteView()
+        self.bytes_pane = BytePane(self.hex)
         self.headers = HeadersView()
         self.timing = TimingView()
         self.tabs = QTabWidget()
@@ -45,7 +47,7 @@ class DetailPanes(QSplitter):
         self.tabs.addTab(self.headers_scroll, "Headers")
         self.tabs.addTab(self.timing, "Timing")
         self.addWidget(self.tree)
-        self.addWidget(self.hex)
+        self.addWidget(self.bytes_pane)
         self.setStretchFactor(0, 1)
         self.setStretchFactor(1, 1)
         self.setSizes([560, 720])
@@ -69,10 +71,10 @@ class DetailPanes(QSplitter):
         self._record = record
         if record is None:
             self.tree.show_record(None)
-            self.hex.clear()
+            self.bytes_pane.clear()
         else:
             self.tree.show_record(record, context)
-            self.hex.show_record(record, context)
+            self.bytes_pane.show_record(record, context)
         self.show_context(context)
 
     def show_context(self, context: RecordContext) -> None:
@@ -87,13 +89,13 @@ class DetailPanes(QSplitter):
     def clear(self) -> None:
         self._record = None
         self.tree.show_record(None)
-        self.hex.clear()
+        self.bytes_pane.clear()
         self.headers.clear()
         self.timing.clear()
 
     @guarded
     def _range_selected(self, start: int, end: int) -> None:
-        self.hex.highlight(start, end)
+        self.bytes_pane.highlight(start, end)
 
     @guarded
     def _field_selected(self, name: str) -> None:
