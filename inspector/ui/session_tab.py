@@ -108,6 +108,7 @@ class SessionTab(QWidget):
         self._response: Record | None = None
         self._phases: list[Record] = []
         self._first_in_seen = False
+        self._send_failed = False  # the last send from the composer failed
         self._build()
 
     # -- layout ---------------------------------------------------------------------
@@ -554,3 +555,8 @@ class SessionTab(QWidget):
             message = " ".join(str(exc).split()) or type(exc).__name__
             self.composer.show_error(message)
             self.notice.emit(f"{self.title}: {message}")
+            self._send_failed = True
+            return
+        if self._send_failed:  # the status bar still shows that error: replace it
+            self._send_failed = False
+            self.notice.emit(f"{self.title}: {action.action} sent")
