@@ -80,7 +80,7 @@ class DetailPanes(QSplitter):
     def show_context(self, context: RecordContext) -> None:
         """Show the session's handshake and timing phases."""
         self.headers.show_record(self._record, context)
-        self.timing.set_phases(list(context.phases))
+        self.timing.set_phases(list(context.phases), context.scheme)
 
     def add_traffic(self, records: Sequence[Record]) -> None:
         """Feed a batch of new records to the timing pane's traffic plot."""

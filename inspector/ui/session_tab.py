@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 #: Seconds a graceful close may take before the connection is dropped.
 CLOSE_WAIT = 3.0
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
+_SENT_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
 TIME_LABELS = {
     "relative": "Relative to session start",
     "absolute": "Time of day",
@@ -108,6 +109,7 @@ class SessionTab(QWidget):
         self._response: Record | None = None
         self._phases: list[Record] = []
         self._first_in_seen = False
+        self._first_out_seen = False
         self._send_failed = False  # the last send from the composer failed
         self._build()
 
@@ -303,6 +305,7 @@ class SessionTab(QWidget):
         self._request = self._response = None
         self._phases = []
         self._first_in_seen = False
+        self._first_out_seen = False
         self.recorder = Recorder(store, clock=clock, capture_limit=capture_limit(self.settings))
         model = RecordTableModel(store, clock.started_wall_ns, self)
         model.set_time_format(self.settings.time_format())
@@ -452,6 +455,12 @@ class SessionTab(QWidget):
                 self._first_in_seen = True
                 self._phases.append(record)
                 changed = True
+            elif record.direction is Direction.OUT and not self._first_out_seen:
+                # The first send tells Timing whether the peer's first byte was a reply.
+                self._first_out_seen = record.kind in _SENT_KINDS and not record.automatic
+                if self._first_out_seen:
+                    self._phases.append(record)
+                    changed = True
         return changed
 
     @guarded
