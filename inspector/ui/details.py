@@ -37,13 +37,14 @@ class DetailPanes(QSplitter):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("detailTabs")
         self.tabs.setDocumentMode(True)
-        # The headers pane is tall (request and response tables): scroll it rather than
-        # let it dictate the window's minimum height.
+        # The headers pane is tall (request and response tables, each as tall as its
+        # rows): it scrolls as one, rather than dictate the window's minimum height.
         self.headers_scroll = QScrollArea()
         self.headers_scroll.setObjectName("headersScroll")
         self.headers_scroll.setWidget(self.headers)
         self.headers_scroll.setWidgetResizable(True)
         self.headers_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.headers_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.tabs.addTab(self.headers_scroll, "Headers")
         self.tabs.addTab(self.timing, "Timing")
         self.addWidget(self.tree)
