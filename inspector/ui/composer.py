@@ -8,7 +8,8 @@ can end every line; for UDP the message is one datagram.
 
 A message can be sent repeatedly (Packet Sender's way): a count and an interval, both
 bounded, and the Send button turns into Stop while the run lasts. An error from the
-session stops the run; the next send attempt clears the previous error.
+session stops the run; the next send attempt clears the previous error. "Raw frame…"
+opens the raw-frame composer (:mod:`inspector.ui.rawframe_dialog`).
 """
 
 from __future__ import annotations
@@ -232,6 +233,17 @@ class Composer(QWidget):
         self.send_button.setToolTip("Send (Ctrl+Enter)")
         self.send_button.clicked.connect(self._send_clicked)
 
+        self.raw_button = QToolButton()
+        self.raw_button.setObjectName("rawFrameButton")
+        self.raw_button.setText("Raw frame…")
+        self.raw_button.setAccessibleName("Raw frame")
+        self.raw_button.setToolTip(
+            "Build a WebSocket frame bit by bit (any opcode, bits, mask, length) and send "
+            "it exactly as built, to test how the server treats it"
+        )
+        self.raw_button.clicked.connect(self.open_raw_frame)
+        self.raw_dialog: QWidget | None = None
+
         self.error = QLabel()
         self.error.setObjectName("composerError")
         self.error.setAccessibleName("Composer error")
@@ -249,6 +261,7 @@ class Composer(QWidget):
         controls.addStretch(1)
         controls.addWidget(self.error)
         controls.addStretch(1)
+        controls.addWidget(self.raw_button)
         controls.addWidget(self.saved)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -263,6 +276,8 @@ class Composer(QWidget):
         websocket = endpoint.is_websocket
         self.action.setVisible(websocket)
         self.line_ending.setVisible(endpoint.scheme in (Scheme.TCP, Scheme.TLS))
+        # Over tcp:// and tls:// a frame can follow an upgrade typed by hand.
+        self.raw_button.setVisible(endpoint.scheme is not Scheme.UDP)
         self._mode_changed()
         self._action_changed()
         self._repeat_changed()
@@ -404,6 +419,27 @@ class Composer(QWidget):
         if count > 1:
             self._start_repeat(action, count)
             return
+        self.sendRequested.emit(action)
+
+    # -- raw frames -----------------------------------------------------------------
+
+    @guarded
+    def open_raw_frame(self, *_: object) -> None:
+        """Show the raw-frame composer (one per session, kept between uses)."""
+        from inspector.ui.rawframe_dialog import RawFrameDialog  # it builds on this module
+
+        if self.raw_dialog is None:
+            dialog = RawFrameDialog(self)
+            dialog.sendRequested.connect(self._raw_requested)
+            self.raw_dialog = dialog
+        self.raw_dialog.show()
+
+    @guarded
+    def _raw_requested(self, action: SendAction) -> None:
+        if not self.send_button.isEnabled():
+            self.show_error("the session is not open")
+            return
+        self._clear_error()
         self.sendRequested.emit(action)
 
     # -- repeated sends -------------------------------------------------------------

@@ -56,6 +56,7 @@ from inspector.ui.models.records import (
 )
 from inspector.ui.models.source import MemoryRecords
 from inspector.ui.preferences import capture_limit
+from inspector.ui.rawframe_dialog import RAW_ACTION, send_raw_frame
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
 from inspector.ui.widgets.context import RecordContext
@@ -559,7 +560,10 @@ class SessionTab(QWidget):
         if session is None:
             return
         try:
-            send_message(session, action.action, action.payload, action.code, action.reason)
+            if action.action == RAW_ACTION:
+                send_raw_frame(session, self.recorder, action)
+            else:
+                send_message(session, action.action, action.payload, action.code, action.reason)
         except (InspectorError, OSError, ValueError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             self.composer.show_error(message)
