@@ -196,7 +196,7 @@ class DecodedTree(QTreeWidget):
             if not f.get("mask_key"):
                 return None
             if f.get("synthesised"):
-                return f"{f['mask_key']} (placeholder: no key was recorded)"
+                return f"{f['mask_key']} (not recorded)"
             return str(f["mask_key"])
         return None
 

@@ -238,10 +238,15 @@ class Waterfall(QWidget):
         axis_y = 6 + len(self.phases) * row_h + 2
         painter.setPen(QPen(theme.grid(dark), 1))
         painter.drawLine(left, axis_y, right, axis_y)
-        for k in range(5):
-            x = left + (right - left) * k / 4
+        # As many tick labels as fit without touching (at most five, at least the ends).
+        widest = max(fm.horizontalAdvance(format_duration(span * k / 4)) for k in range(5))
+        steps = 4
+        while steps > 1 and (right - left) / steps < widest + 12:
+            steps //= 2
+        for k in range(steps + 1):
+            x = left + (right - left) * k / steps
             painter.drawLine(int(x), axis_y, int(x), axis_y + 4)
-            tick = format_duration(span * k / 4)
+            tick = format_duration(span * k / steps)
             tw = fm.horizontalAdvance(tick)
             tx = min(max(x - tw / 2, 0), self.width() - tw)
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))

@@ -69,7 +69,7 @@ def test_a_har_frame_says_it_was_rebuilt_in_the_tree_and_over_the_hex(qtbot) -> 
     rows = _rows(pane)
     assert rows["Origin"][0] == "rebuilt from HAR, not captured"
     assert rows["Wire size"][0].endswith("(rebuilt)")
-    assert rows["Masking key"][0] == "00000000 (placeholder: no key was recorded)"
+    assert rows["Masking key"][0] == "00000000 (not recorded)"
     caption = pane.bytes_pane.caption.text()
     assert "rebuilt from HAR, not captured" in caption
     # Read again, the same bytes: nothing is invented afresh on each read.
