@@ -404,7 +404,11 @@ class Composer(QWidget):
 
     @guarded
     def send(self) -> None:
-        """Check the content and ask the session to send it (``repeat`` times)."""
+        """Check the content and ask the session to send it (``repeat`` times); during
+        a repeated run, stop it instead (as the button, which reads Stop)."""
+        if self.repeating:
+            self.stop_repeat()
+            return
         if not self.send_button.isEnabled():
             self.show_error("the session is not open")
             return

@@ -120,6 +120,11 @@ def test_a_repeated_run_stops_when_the_session_ends(qtbot: QtBot, settings: Sett
     assert len(sent) == 1 and composer.repeating
     composer.set_sendable(False)
     assert not composer.repeating
+    composer.set_sendable(True)
+    composer.send()
+    assert composer.repeating and len(sent) == 2
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not composer.repeating and len(sent) == 2  # Ctrl+Enter stops, as Stop does
 
 
 def test_file_mode_starts_empty_and_gives_the_message_back(
