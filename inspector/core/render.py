@@ -91,7 +91,9 @@ def summary_text(record: Record) -> str:
             return f"{fields.get('method', 'GET')} {fields.get('target', '/')}"
         text = f"{fields.get('status', '')} {fields.get('reason', '')}".strip()
         extras = [
-            f"{name}={fields[name]}" for name in ("subprotocol", "extensions") if fields.get(name)
+            f"{name}={_listed(fields[name])}"
+            for name in ("subprotocol", "extensions")
+            if fields.get(name)
         ]
         return " ".join([text, *extras])
     if kind is Kind.FRAME and fields.get("opcode") == "close":
@@ -111,6 +113,13 @@ def summary_text(record: Record) -> str:
             parts.append(f"alpn={fields['alpn']}")
         return " ".join(parts)
     return ""
+
+
+def _listed(value: object) -> str:
+    """A field value for a summary: a list as ``a, b`` (not Python's ``['a', 'b']``)."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def record_line(record: Record, limit: int = DEFAULT_PREVIEW) -> str:

@@ -4,7 +4,12 @@ Input is checked before anything is sent: JSON must parse (the error position is
 under the field), hex must be pairs of hex digits (spaces allowed), a file must be
 readable. For WebSocket the message goes as a text or binary frame, a ping or pong with
 that payload, or a close with a code and the text as reason; for TCP/TLS a line ending
-can be added; for UDP the message is one datagram.
+can end every line; for UDP the message is one datagram.
+
+A message can be sent repeatedly (Packet Sender's way): a count and an interval, both
+bounded, and the Send button turns into Stop while the run lasts. An error from the
+session stops the run; the next send attempt clears the previous error. "Raw frame…"
+opens the raw-frame composer (:mod:`inspector.ui.rawframe_dialog`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,6 +44,8 @@ MAX_FILE = 64 * 1024 * 1024
 MAX_CONTROL_PAYLOAD = 125  # RFC 6455 §5.5: control frames carry at most 125 bytes
 LINE_ENDINGS = {"none": b"", "\\n": b"\n", "\\r\\n": b"\r\n"}
 WS_ACTIONS = ("text", "binary", "ping", "pong", "close")
+MAX_REPEAT = 100_000  # sends of one repeated run
+MAX_INTERVAL_MS = 3_600_000  # an hour between sends at most
 
 
 class ComposeError(ValueError):
@@ -103,6 +110,17 @@ def read_payload_file(text: str) -> bytes:
         raise ComposeError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def end_lines(text: str, ending: bytes) -> bytes:
+    """The text as UTF-8 with ``ending`` after every line (a final newline typed in the
+    editor does not make an extra empty line)."""
+    if not ending:
+        return text.encode("utf-8")
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return b"".join(line.encode("utf-8") + ending for line in lines)
+
+
 def encode(mode: str, text: str) -> bytes:
     """The bytes the composer's content stands for in ``mode``."""
     if mode == "json":
@@ -152,12 +170,40 @@ class Composer(QWidget):
         self.close_code.setRange(1000, 4999)
         self.close_code.setValue(1000)
         self.close_code.setPrefix("code ")
+        self.close_code.valueChanged.connect(self._clear_error)
 
         self.line_ending = QComboBox()
         self.line_ending.setObjectName("lineEnding")
         self.line_ending.setAccessibleName("Line ending")
         for label in LINE_ENDINGS:
             self.line_ending.addItem(f"end: {label}", label)
+        self.line_ending.setToolTip("Ending added after every line of the message")
+        self.line_ending.currentIndexChanged.connect(self._clear_error)
+
+        self.repeat = QSpinBox()
+        self.repeat.setObjectName("repeatCount")
+        self.repeat.setAccessibleName("Send count")
+        self.repeat.setToolTip("Send the message this many times")
+        self.repeat.setRange(1, MAX_REPEAT)
+        self.repeat.setPrefix("\u00d7 ")
+        self.repeat.valueChanged.connect(self._repeat_changed)
+        self.interval = QSpinBox()
+        self.interval.setObjectName("repeatInterval")
+        self.interval.setAccessibleName("Interval between sends")
+        self.interval.setToolTip("Time between two sends of a repeated message")
+        self.interval.setRange(0, MAX_INTERVAL_MS)
+        self.interval.setSingleStep(100)
+        self.interval.setValue(1000)
+        self.interval.setPrefix("every ")
+        self.interval.setSuffix(" ms")
+        self._repeat_timer = QTimer(self)
+        self._repeat_timer.setObjectName("repeatTimer")
+        self._repeat_timer.timeout.connect(self._repeat_step)
+        self._repeat_action: SendAction | None = None
+        self._repeat_left = 0
+        self.repeat_sent = 0
+        self._file_stash: str | None = None
+        self._mode_before = "text"
 
         self.browse = QPushButton("Browse…")
         self.browse.setObjectName("composerBrowse")
@@ -185,7 +231,18 @@ class Composer(QWidget):
         self.send_button.setObjectName("sendButton")
         self.send_button.setAccessibleName("Send")
         self.send_button.setToolTip("Send (Ctrl+Enter)")
-        self.send_button.clicked.connect(self.send)
+        self.send_button.clicked.connect(self._send_clicked)
+
+        self.raw_button = QToolButton()
+        self.raw_button.setObjectName("rawFrameButton")
+        self.raw_button.setText("Raw frame…")
+        self.raw_button.setAccessibleName("Raw frame")
+        self.raw_button.setToolTip(
+            "Build a WebSocket frame bit by bit (any opcode, bits, mask, length) and send "
+            "it exactly as built, to test how the server treats it"
+        )
+        self.raw_button.clicked.connect(self.open_raw_frame)
+        self.raw_dialog: QWidget | None = None
 
         self.error = QLabel()
         self.error.setObjectName("composerError")
@@ -199,9 +256,12 @@ class Composer(QWidget):
         controls.addWidget(self.close_code)
         controls.addWidget(self.line_ending)
         controls.addWidget(self.browse)
+        controls.addWidget(self.repeat)
+        controls.addWidget(self.interval)
         controls.addStretch(1)
         controls.addWidget(self.error)
         controls.addStretch(1)
+        controls.addWidget(self.raw_button)
         controls.addWidget(self.saved)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -216,8 +276,11 @@ class Composer(QWidget):
         websocket = endpoint.is_websocket
         self.action.setVisible(websocket)
         self.line_ending.setVisible(endpoint.scheme in (Scheme.TCP, Scheme.TLS))
+        # Over tcp:// and tls:// a frame can follow an upgrade typed by hand.
+        self.raw_button.setVisible(endpoint.scheme is not Scheme.UDP)
         self._mode_changed()
         self._action_changed()
+        self._repeat_changed()
 
     # -- state ----------------------------------------------------------------------
 
@@ -244,8 +307,11 @@ class Composer(QWidget):
         return self.edit.toPlainText()
 
     def set_sendable(self, sendable: bool) -> None:
-        """Enable sending only while the session is open."""
+        """Enable sending only while the session is open (a repeated run stops when the
+        session does)."""
         self.send_button.setEnabled(sendable)
+        if not sendable:
+            self.stop_repeat()
 
     def focus_editor(self) -> None:
         self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -255,6 +321,8 @@ class Composer(QWidget):
         return self.error.text() if not self.error.isHidden() else None
 
     def show_error(self, message: str) -> None:
+        """Mark the editor red and say why (a repeated run stops here)."""
+        self.stop_repeat()
         colour = theme.error_text(theme.is_dark(self)).name()
         self.error.setStyleSheet(f"color: {colour}")
         self.error.setText(message)
@@ -272,7 +340,7 @@ class Composer(QWidget):
         self.edit.setStyleSheet("")
 
     @guarded
-    def _clear_error(self) -> None:
+    def _clear_error(self, *_: object) -> None:
         if not self.error.isHidden():
             self.error.hide()
             self.edit.setStyleSheet("")
@@ -281,6 +349,15 @@ class Composer(QWidget):
     def _mode_changed(self, *_: object) -> None:
         mode = self.current_mode()
         self.browse.setVisible(mode == "file")
+        # File mode wants a path, not the message typed before: keep that message aside
+        # and give it back when leaving File mode.
+        if mode == "file" and self._mode_before != "file":
+            self._file_stash = self.text()
+            self.edit.clear()
+        elif mode != "file" and self._mode_before == "file" and self._file_stash is not None:
+            self.set_text(self._file_stash)
+            self._file_stash = None
+        self._mode_before = mode
         placeholders = {
             "text": "Message text",
             "json": '{"type": "hello"}',
@@ -295,6 +372,11 @@ class Composer(QWidget):
     @guarded
     def _action_changed(self, *_: object) -> None:
         self.close_code.setVisible(self.current_action() == "close")
+        self._clear_error()
+
+    @guarded
+    def _repeat_changed(self, *_: object) -> None:
+        self.interval.setVisible(self.repeat.value() > 1)
 
     @guarded
     def _browse(self) -> None:
@@ -322,21 +404,102 @@ class Composer(QWidget):
             except UnicodeDecodeError:
                 raise ComposeError("a text frame must be UTF-8: send it as Binary") from None
         if action == "data":
-            payload += LINE_ENDINGS[str(self.line_ending.currentData())]
+            ending = LINE_ENDINGS[str(self.line_ending.currentData())]
+            if self.current_mode() in ("text", "json"):
+                payload = end_lines(text, ending)
+            else:
+                payload += ending
         return SendAction(action, payload)
 
     @guarded
     def send(self) -> None:
-        """Check the content and ask the session to send it."""
+        """Check the content and ask the session to send it (``repeat`` times); during
+        a repeated run, stop it instead (as the button, which reads Stop)."""
+        if self.repeating:
+            self.stop_repeat()
+            return
         if not self.send_button.isEnabled():
             self.show_error("the session is not open")
             return
+        self._clear_error()  # a new attempt: the last one's verdict no longer stands
         try:
             action = self.build()
         except ComposeError as exc:
             self.show_error(str(exc))
             return
         self._remember(self.text())
+        count = self.repeat.value()
+        if count > 1:
+            self._start_repeat(action, count)
+            return
+        self.sendRequested.emit(action)
+
+    # -- raw frames -----------------------------------------------------------------
+
+    @guarded
+    def open_raw_frame(self, *_: object) -> None:
+        """Show the raw-frame composer (one per session, kept between uses)."""
+        from inspector.ui.rawframe_dialog import RawFrameDialog  # it builds on this module
+
+        if self.raw_dialog is None:
+            dialog = RawFrameDialog(self)
+            dialog.sendRequested.connect(self._raw_requested)
+            self.raw_dialog = dialog
+        self.raw_dialog.show()
+
+    @guarded
+    def _raw_requested(self, action: SendAction) -> None:
+        if not self.send_button.isEnabled():
+            self.show_error("the session is not open")
+            return
+        self._clear_error()
+        self.sendRequested.emit(action)
+
+    # -- repeated sends -------------------------------------------------------------
+
+    @property
+    def repeating(self) -> bool:
+        """True while a repeated run is sending."""
+        return self._repeat_action is not None
+
+    def stop_repeat(self) -> None:
+        """End a repeated run now (what was sent stays sent)."""
+        if self._repeat_action is None:
+            return
+        self._repeat_timer.stop()
+        self._repeat_action = None
+        self._repeat_left = 0
+        self.send_button.setText("Send")
+        self.send_button.setToolTip("Send (Ctrl+Enter)")
+
+    @guarded
+    def _send_clicked(self, *_: object) -> None:
+        if self.repeating:
+            self.stop_repeat()
+        else:
+            self.send()
+
+    def _start_repeat(self, action: SendAction, count: int) -> None:
+        self._repeat_action = action
+        self._repeat_left = count
+        self.repeat_sent = 0
+        self.send_button.setText("Stop")
+        self.send_button.setToolTip(f"Stop sending ({count} times)")
+        self._repeat_timer.setInterval(self.interval.value())
+        self._repeat_step()
+        if self.repeating:
+            self._repeat_timer.start()
+
+    @guarded
+    def _repeat_step(self) -> None:
+        action = self._repeat_action
+        if action is None:
+            return
+        self._repeat_left -= 1
+        self.repeat_sent += 1
+        self.send_button.setToolTip(f"Stop sending ({self.repeat_sent} of {self.repeat.value()})")
+        if self._repeat_left <= 0:
+            self.stop_repeat()
         self.sendRequested.emit(action)
 
     def _remember(self, text: str) -> None:

@@ -12,6 +12,7 @@ and otherwise the defaults, so a header set for one host is not sent to the next
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import unquote_plus
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.capture.formats.redact import is_secret_query_name
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
@@ -283,6 +285,9 @@ class ConnectBar(QWidget):
         line.setClearButtonEnabled(True)
         line.returnPressed.connect(self.request_connect)
         line.textEdited.connect(self._clear_error)
+        # The history keeps no secret values (``?token=``): picking such an entry puts
+        # the cursor where the value goes.
+        self.endpoint_edit.activated.connect(self._history_chosen)
         shortcut = QShortcut(QKeySequence("Ctrl+Return"), line)
         shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         shortcut.setWhatsThis("Connect")
@@ -356,6 +361,16 @@ class ConnectBar(QWidget):
         self.endpoint_edit.addItems(recent)
         self.endpoint_edit.setEditText(typed)
         self.endpoint_edit.blockSignals(False)
+
+    @guarded
+    def _history_chosen(self, *_: object) -> None:
+        text = self.text()
+        at = secret_gap(text)
+        if at is not None:
+            line = self.endpoint_edit.lineEdit()
+            line.setCursorPosition(at)
+            line.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.endpoint_edit.setToolTip("Type the secret value: the history does not keep it")
 
     def focus_endpoint(self) -> None:
         self.endpoint_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -465,3 +480,18 @@ class ConnectBar(QWidget):
             if unverified
             else "Headers, subprotocols, compression, framing, TLS"
         )
+
+
+def secret_gap(url: str) -> int | None:
+    """Where the first secret value dropped from a history entry goes (after its "="),
+    or None when it has none."""
+    head, sep, rest = url.partition("?")
+    if not sep:
+        return None
+    pos = len(head) + 1
+    for part in rest.partition("#")[0].split("&"):
+        name, eq, value = part.partition("=")
+        if eq and not value and is_secret_query_name(unquote_plus(name)):
+            return pos + len(name) + 1
+        pos += len(part) + 1
+    return None

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QTabWidget, QWidge
 
 from inspector.core.records import Record
 from inspector.ui.guard import guarded
+from inspector.ui.widgets.bytepane import BytePane
 from inspector.ui.widgets.byteview import ByteView
 from inspector.ui.widgets.context import RecordContext
 from inspector.ui.widgets.decoded import DecodedTree
@@ -30,22 +31,24 @@ class DetailPanes(QSplitter):
         self.setChildrenCollapsible(False)
         self.tree = DecodedTree()
         self.hex = ByteView()
+        self.bytes_pane = BytePane(self.hex)
         self.headers = HeadersView()
         self.timing = TimingView()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("detailTabs")
         self.tabs.setDocumentMode(True)
-        # The headers pane is tall (request and response tables): scroll it rather than
-        # let it dictate the window's minimum height.
+        # The headers pane is tall (request and response tables, each as tall as its
+        # rows): it scrolls as one, rather than dictate the window's minimum height.
         self.headers_scroll = QScrollArea()
         self.headers_scroll.setObjectName("headersScroll")
         self.headers_scroll.setWidget(self.headers)
         self.headers_scroll.setWidgetResizable(True)
         self.headers_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.headers_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.tabs.addTab(self.headers_scroll, "Headers")
         self.tabs.addTab(self.timing, "Timing")
         self.addWidget(self.tree)
-        self.addWidget(self.hex)
+        self.addWidget(self.bytes_pane)
         self.setStretchFactor(0, 1)
         self.setStretchFactor(1, 1)
         self.setSizes([560, 720])
@@ -69,16 +72,16 @@ class DetailPanes(QSplitter):
         self._record = record
         if record is None:
             self.tree.show_record(None)
-            self.hex.clear()
+            self.bytes_pane.clear()
         else:
             self.tree.show_record(record, context)
-            self.hex.show_record(record, context)
+            self.bytes_pane.show_record(record, context)
         self.show_context(context)
 
     def show_context(self, context: RecordContext) -> None:
         """Show the session's handshake and timing phases."""
         self.headers.show_record(self._record, context)
-        self.timing.set_phases(list(context.phases))
+        self.timing.set_phases(list(context.phases), context.scheme)
 
     def add_traffic(self, records: Sequence[Record]) -> None:
         """Feed a batch of new records to the timing pane's traffic plot."""
@@ -87,13 +90,13 @@ class DetailPanes(QSplitter):
     def clear(self) -> None:
         self._record = None
         self.tree.show_record(None)
-        self.hex.clear()
+        self.bytes_pane.clear()
         self.headers.clear()
         self.timing.clear()
 
     @guarded
     def _range_selected(self, start: int, end: int) -> None:
-        self.hex.highlight(start, end)
+        self.bytes_pane.highlight(start, end)
 
     @guarded
     def _field_selected(self, name: str) -> None:

@@ -44,6 +44,7 @@ from inspector.core.records import Kind, Record
 from inspector.net.session import Session
 from inspector.ui.capture_files import CAPTURE_SUFFIX
 from inspector.ui.guard import guarded
+from inspector.ui.widgets.fitscroll import FitScrollArea
 
 #: Asks the user for a file to save to; returns "" when cancelled (QFileDialog's shape).
 SaveDialog = Callable[[QWidget, str, str], str]
@@ -174,12 +175,15 @@ class FaultPanel(QFrame):
         )
         self.connect_anyway_button.clicked.connect(self.connect_anyway)
         cert_layout = QVBoxLayout(self.cert_box)
-        cert_layout.addWidget(self.cert_title)
-        cert_layout.addLayout(self.cert_form)
-        button_row = QHBoxLayout()
-        button_row.addWidget(self.connect_anyway_button)
-        button_row.addStretch(1)
-        cert_layout.addLayout(button_row)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.cert_title, 1)
+        title_row.addWidget(self.connect_anyway_button)
+        cert_layout.addLayout(title_row)
+        # In a short window the details scroll instead of being cut off at the bottom.
+        form_widget = QWidget()
+        form_widget.setLayout(self.cert_form)
+        self.cert_scroll = FitScrollArea(form_widget)
+        cert_layout.addWidget(self.cert_scroll)
 
         self.partial_label = self._label("partialLabel", "Data still arriving")
         self.limit_label = self._label("captureLimitLabel", "Records not kept")

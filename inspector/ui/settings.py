@@ -8,12 +8,39 @@ temporary directory, so they never touch the user's real settings.
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote_plus, urlsplit
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from inspector.capture.formats.redact import is_secret_query_name
 
 MAX_RECENT = 20
 MAX_SAVED = 50
 MAX_HISTORY = 100
+
+
+def without_secrets(url: str) -> str:
+    """``url`` as the endpoint history keeps it: the values of secret-looking query
+    parameters (token, key, secret, password, auth, …) and a password in the user part
+    dropped, so settings files never hold them in plain text (``?token=&room=1``)."""
+    head, sep, rest = url.partition("?")
+    try:
+        parts = urlsplit(head)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.password is not None:
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        head = head.replace(parts.netloc, f"{user}@{host}" if user else host, 1)
+    if not sep:
+        return head
+    query, hash_sep, fragment = rest.partition("#")
+    kept = []
+    for part in query.split("&"):
+        name, eq, value = part.partition("=")
+        secret = is_secret_query_name(unquote_plus(name))
+        kept.append(f"{name}=" if eq and value and secret else part)
+    return head + sep + "&".join(kept) + hash_sep + fragment
 
 
 class Settings:
@@ -44,11 +71,18 @@ class Settings:
     # -- recent endpoints -----------------------------------------------------------
 
     def recent_endpoints(self) -> list[str]:
-        """Most recent first."""
-        return self._strings("connect/recent")
+        """Most recent first, without secret values (a history written before they
+        were dropped is cleaned when read)."""
+        stored = self._strings("connect/recent")
+        clean = list(dict.fromkeys(without_secrets(url) for url in stored))
+        if clean != stored:
+            self._set_strings("connect/recent", clean)
+        return clean
 
     def add_recent_endpoint(self, url: str) -> list[str]:
-        """Move ``url`` to the front of the history and return the new list."""
+        """Move ``url`` (its secret values dropped) to the front of the history and
+        return the new list."""
+        url = without_secrets(url)
         recent = [url, *(item for item in self.recent_endpoints() if item != url)][:MAX_RECENT]
         self._set_strings("connect/recent", recent)
         return recent

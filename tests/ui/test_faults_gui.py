@@ -326,3 +326,26 @@ def test_disk_full_during_a_session_is_told_once_and_saves_as(
     assert b"before the disk filled" in payloads
     assert all(big.encode() in payloads for big in bigs)
     assert b"after the disk filled" in payloads
+
+
+def test_refused_certificate_fits_a_900_by_600_window_without_cutting_text(
+    qtbot: QtBot, window: MainWindow, connect: OpenSession, wss_server: RunningServer
+) -> None:
+    window.resize(900, 600)
+    failed = connect(wss_server.url, state="failed")
+    faults = failed.faults
+    qtbot.waitUntil(faults.cert_box.isVisible, timeout=WAIT_MS)
+    assert window.minimumSizeHint().height() <= 600
+    qtbot.waitUntil(lambda: window.height() == 600, timeout=WAIT_MS)
+    form = faults.cert_form
+    fields = [form.itemAt(row, form.ItemRole.FieldRole).widget() for row in range(form.rowCount())]
+    assert len(fields) >= 6
+    for field in fields:  # each row keeps the height its (wrapped) text needs
+        assert field.height() >= field.heightForWidth(field.width()), field.text()
+    # What does not fit scrolls into view rather than being cut off.
+    scroll = faults.cert_scroll
+    content = scroll.widget()
+    assert scroll.verticalScrollBar().maximum() + scroll.viewport().height() >= content.height()
+    scroll.ensureWidgetVisible(fields[-1])
+    bottom = fields[-1].mapTo(scroll.viewport(), fields[-1].rect().bottomLeft()).y()
+    assert bottom < scroll.viewport().height()

@@ -10,7 +10,8 @@ streamed: a million messages are never held in memory.
 Import (import_har): Chrome, Firefox and mitmproxy exports. Each WebSocket entry becomes
 a session of handshake records (raw request/response text rebuilt from the header lists)
 and one frame record per message, whose ``wire`` is a frame made by websockets (masked
-when sent) so the hex view has bytes; such records say ``synthesised: true``.
+with an all-zero key when sent, the same on every read) so the hex view has bytes; such
+records say ``synthesised: true`` and ``rebuilt_from: "HAR"``.
 """
 
 from __future__ import annotations

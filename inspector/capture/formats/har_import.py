@@ -123,19 +123,29 @@ def _payload(opcode: int, data: str) -> bytes:
         return data.encode("utf-8", "replace")
 
 
+#: The mask key of a rebuilt client frame. A HAR keeps no mask keys or frame bytes: an
+#: all-zero key keeps the frame valid (RFC 6455 §5.3: a client frame is masked), leaves
+#: the payload readable in the hex view, and makes every read of the file give the same
+#: bytes, where a random key would invent a different "captured" key each time.
+REBUILT_MASK_KEY = bytes(4)
+#: Where a rebuilt record's bytes came from, as shown by the window and the exports.
+REBUILT_NOTE = "rebuilt from HAR, not captured"
+
+
 def _frame_record(
     seq: int, t_ns: int, direction: Direction, opcode: int, payload: bytes, where: str
 ) -> Record:
-    """A frame record with a websockets-made wire frame (masked when sent, RFC 6455 §5.3)."""
+    """A frame record with a rebuilt wire frame: FIN, no extensions, and when sent masked
+    with :data:`REBUILT_MASK_KEY` (RFC 6455 §5.3), the same bytes on every read."""
     if opcode >= 8 and len(payload) > 125:
         raise CaptureError(
             f"{where}: a {opcode_name(opcode)} payload of {len(payload)} bytes is longer "
             "than 125 (RFC 6455 §5.5)"
         )
     try:
-        wire = Frame(_OPCODES[opcode], payload).serialize(
-            mask=direction is Direction.OUT, extensions=[]
-        )
+        wire = Frame(_OPCODES[opcode], payload).serialize(mask=False, extensions=[])
+        if direction is Direction.OUT:
+            wire = _masked(wire)
     except ProtocolError as exc:
         raise CaptureError(f"{where}: {exc}") from None
     frame = parse_frame(wire)
@@ -155,6 +165,7 @@ def _frame_record(
         "automatic": False,
         "ranges": range_lists(frame.header_len, frame.masked, frame.payload_len),
         "synthesised": True,
+        "rebuilt_from": "HAR",
     }
     if opcode == 8:
         try:
@@ -163,6 +174,20 @@ def _frame_record(
         except (ProtocolError, UnicodeDecodeError, ValueError):
             fields["close_code"], fields["close_reason"] = None, None
     return Record(seq, t_ns, direction, Kind.FRAME, wire, payload, MappingProxyType(fields))
+
+
+def _masked(wire: bytes) -> bytes:
+    """An unmasked frame as a client frame masked with :data:`REBUILT_MASK_KEY` (XOR with
+    zero leaves the payload as it is; only the MASK bit and the key are added)."""
+    length = wire[1] & 0x7F
+    header_len = 2 + {126: 2, 127: 8}.get(length, 0)
+    return (
+        wire[:1]
+        + bytes([wire[1] | 0x80])
+        + wire[2:header_len]
+        + REBUILT_MASK_KEY
+        + wire[header_len:]
+    )
 
 
 def entry_to_session(
@@ -221,7 +246,13 @@ def entry_to_session(
             _head(f"{method} {target} {version}", req_headers),
             None,
             MappingProxyType(
-                {"method": method, "target": target, "headers": req_headers, "synthesised": True}
+                {
+                    "method": method,
+                    "target": target,
+                    "headers": req_headers,
+                    "synthesised": True,
+                    "rebuilt_from": "HAR",
+                }
             ),
         )
     )
@@ -243,6 +274,7 @@ def entry_to_session(
                     "subprotocol": lookup(resp_headers, "sec-websocket-protocol"),
                     "extensions": lookup(resp_headers, "sec-websocket-extensions"),
                     "synthesised": True,
+                    "rebuilt_from": "HAR",
                 }
             ),
         )

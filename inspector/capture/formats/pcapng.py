@@ -97,6 +97,12 @@ def _ms(value: object) -> str:
     return f"{value / 1e6:.3f} ms" if isinstance(value, int | float) else "?"
 
 
+def rebuilt_note(record: Record) -> str:
+    """The comment of a packet whose bytes an import rebuilt (a HAR keeps no frames)."""
+    source = record.fields.get("rebuilt_from") or "an import"
+    return f"rebuilt from {source}, not captured: these bytes were not on any wire"
+
+
 def describe_meta(record: Record) -> str | None:
     """One comment line for a resolve/connect/tls/info/error/closed record."""
     fields = record.fields
@@ -378,6 +384,8 @@ class _PcapngExport:
             line = describe_meta(record)
             if line:
                 self.comments.append(line)
+        if record.fields.get("synthesised"):
+            self.comments.append(rebuilt_note(record))
         comment = "\n".join(self.comments) or None
         self.comments.clear()
         from_client = record.direction is Direction.OUT

@@ -24,6 +24,7 @@ from inspector.core.render import ARROWS, escape_text, kind_label, payload_previ
 from inspector.ui import theme
 from inspector.ui.models.filter import RecordFilter
 from inspector.ui.models.source import RecordSource
+from inspector.ui.widgets.fieldtext import window_text
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def preview_text(record: Record) -> str:
     elif record.kind in (Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM) and record.wire:
         text = payload_preview(record.wire, _PREVIEW_CHARS)
     else:
-        text = summary_text(record)
+        text = window_text(summary_text(record))
     error = record.fields.get("error")
     if error:
         text = f"{text}  [{escape_text(str(error))}]".lstrip()

@@ -45,6 +45,7 @@ from inspector.ui.settings import Settings
 from inspector.ui.widgets.context import RecordContext
 
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
+_SENT_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
 TIME_LABELS = {
     "relative": "Relative to session start",
     "absolute": "Time of day",
@@ -70,6 +71,7 @@ class RecordsView(QWidget):
         self._response: Record | None = None
         self._phases: list[Record] = []
         self._first_in_seen = False
+        self._first_out_seen = False
         self._build()
 
     def _build(self) -> None:
@@ -178,6 +180,7 @@ class RecordsView(QWidget):
         self._request = self._response = None
         self._phases = []
         self._first_in_seen = False
+        self._first_out_seen = False
         self.details.clear()
         # A raw socket has no handshake to show: open on its timing instead.
         if scheme.startswith("ws"):
@@ -222,6 +225,12 @@ class RecordsView(QWidget):
                 self._first_in_seen = True
                 self._phases.append(record)
                 changed = True
+            elif record.direction is Direction.OUT and not self._first_out_seen:
+                # The first send tells Timing whether the peer's first byte was a reply.
+                self._first_out_seen = record.kind in _SENT_KINDS and not record.automatic
+                if self._first_out_seen:
+                    self._phases.append(record)
+                    changed = True
         return changed
 
     def add_batch(self, batch: Sequence[Record]) -> None:

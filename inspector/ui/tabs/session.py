@@ -34,6 +34,7 @@ from inspector.ui.faults import UNVERIFIED_TEXT, FaultState, partial_text
 from inspector.ui.guard import guarded, report_failure, spawn
 from inspector.ui.models.source import MemoryRecords
 from inspector.ui.preferences import capture_limit
+from inspector.ui.rawframe_dialog import RAW_ACTION, send_raw_frame
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
 from inspector.ui.tabs.base import RecordsTab
@@ -93,6 +94,7 @@ class SessionTab(RecordsTab):
         self.attempts: list[Attempt] = []
         #: True once any session of this tab reached OPEN.
         self.ever_opened = False
+        self._send_failed = False  # the last send from the composer failed
 
         self.attempt_box = QComboBox()
         self.attempt_box.setObjectName("attemptBox")
@@ -445,9 +447,18 @@ class SessionTab(RecordsTab):
         if session is None:
             return
         try:
-            if not send_message(session, action.action, action.payload, action.code, action.reason):
+            if action.action == RAW_ACTION:
+                send_raw_frame(session, self.recorder, action)
+            elif not send_message(
+                session, action.action, action.payload, action.code, action.reason
+            ):
                 self.composer.show_hint("nothing to send")
         except (InspectorError, OSError, ValueError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             self.composer.show_error(message)
             self.notice.emit(f"{self.title}: {message}")
+            self._send_failed = True
+            return
+        if self._send_failed:  # the status bar still shows that error: replace it
+            self._send_failed = False
+            self.notice.emit(f"{self.title}: {action.action} sent")

@@ -30,6 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip, QWidget
 
 from inspector.ui import theme
+from inspector.ui.widgets.fieldtext import bytes_label, range_label
 
 BYTES_PER_LINE = 16
 _GROUP = 8  # a one-character gap after this many bytes, as in hexdump -C
@@ -181,10 +182,19 @@ class ByteView(QAbstractScrollArea):
         return best
 
     def tooltip_at(self, offset: int) -> str:
-        """The tooltip of a byte: the field(s) holding it and its offset."""
+        """The tooltip of a byte: the field(s) holding it, by the decoded tree's labels,
+        their span (first and last byte, as in the tree's Bytes column) and its offset."""
         names = self.fields_at(offset)
-        label = ", ".join(names) if names else "(no field)"
-        return f"{label} \u2014 offset {offset} (0x{offset:x})"
+        if not names:
+            return f"(no field) \u2014 byte {offset} (0x{offset:x})"
+        label = ", ".join(range_label(name) for name in names)
+        span = self.range_of(names[0])
+        where = bytes_label(*span) if span else f"byte {offset}"
+        if span and span[1] - span[0] > 1:
+            where += f", this is byte {offset} (0x{offset:x})"
+        else:
+            where += f" (0x{offset:x})"
+        return f"{label} \u2014 {where}"
 
     def range_of(self, name: str) -> tuple[int, int] | None:
         """The span of the first range called ``name``."""

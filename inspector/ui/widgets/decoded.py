@@ -21,11 +21,16 @@ from inspector.core.records import Kind, Record
 from inspector.ui import theme
 from inspector.ui.widgets.fieldtext import (
     CLOSE_CODES,
+    RANGE_LABELS,
+    bytes_label,
     close_code_text,
+    field_label,
     format_duration,
     format_size,
     http_lines,
+    plain_value,
     printable,
+    window_text,
 )
 
 RANGE_ROLE = Qt.ItemDataRole.UserRole  # (start, end) of the item's bytes in ``wire``
@@ -36,16 +41,12 @@ TEXT_PREVIEW = 16 * 1024  # characters of payload text shown
 JSON_PARSE_LIMIT = 8 * 1024 * 1024  # larger payloads are not parsed as JSON
 NODE_CAP = 5_000  # children built per JSON node before "… more"
 
-_FRAME_FIELDS = (
-    ("fin", "FIN"),
-    ("rsv1", "RSV1"),
-    ("rsv2", "RSV2"),
-    ("rsv3", "RSV3"),
-    ("opcode", "Opcode"),
-    ("mask", "MASK"),
-    ("payload_len", "Payload length"),
-    ("mask_key", "Masking key"),
+_FRAME_FIELDS = tuple(
+    (key, RANGE_LABELS[key])
+    for key in ("fin", "rsv1", "rsv2", "rsv3", "opcode", "mask", "payload_len", "mask_key")
 )
+#: The Origin line of a record whose bytes an import rebuilt rather than captured.
+REBUILT_LABEL = "Origin"
 
 __all__ = ["CLOSE_CODES", "NODE_CAP", "DecodedTree"]
 
@@ -114,8 +115,20 @@ class DecodedTree(QTreeWidget):
         title = f"{r.direction.value} {r.kind.value} #{r.seq}"
         top = self._item(None, "Record", title)
         self._item(top, "Time", format_duration(r.t_ns) + " after start")
+        if r.fields.get("synthesised"):
+            source = r.fields.get("rebuilt_from") or "an import"
+            self._item(
+                top, REBUILT_LABEL, f"rebuilt from {source}, not captured", colour="error"
+            ).setToolTip(
+                1,
+                f"The {source} file keeps no wire bytes: these were made again from the "
+                "message, so mask keys and framing are placeholders, not what was sent.",
+            )
         if r.wire:
-            self._item(top, "Wire size", format_size(len(r.wire)), rng=(0, len(r.wire)))
+            wire_text = format_size(len(r.wire))
+            if r.fields.get("synthesised"):
+                wire_text += " (rebuilt)"
+            self._item(top, "Wire size", wire_text, rng=(0, len(r.wire)))
         if r.automatic:
             self._item(top, "Automatic", "yes (sent by the engine)", colour="automatic")
         top.setExpanded(True)
@@ -141,10 +154,10 @@ class DecodedTree(QTreeWidget):
             summary.append("masked")
         if f.get("compressed"):
             summary.append("compressed")
-        frame = self._item(None, "WebSocket frame", ", ".join(summary), name="header")
+        frame = self._item(None, RANGE_LABELS["header"], ", ".join(summary), name="header")
         ranges = self._ranges()
         if "header" in ranges:
-            frame.setData(2, Qt.ItemDataRole.DisplayRole, _bytes_label(*ranges["header"]))
+            frame.setData(2, Qt.ItemDataRole.DisplayRole, bytes_label(*ranges["header"]))
         for key, label in _FRAME_FIELDS:
             text = self._frame_value(key, f, opcode, value)
             if text is None and key not in ranges:
@@ -180,7 +193,11 @@ class DecodedTree(QTreeWidget):
         if key == "payload_len" and "payload_len" in f:
             return format_size(f["payload_len"]) + " on the wire"
         if key == "mask_key":
-            return str(f["mask_key"]) if f.get("mask_key") else None
+            if not f.get("mask_key"):
+                return None
+            if f.get("synthesised"):
+                return f"{f['mask_key']} (not recorded)"
+            return str(f["mask_key"])
         return None
 
     def _build_close(self, parent: QTreeWidgetItem, f: Mapping[str, Any]) -> None:
@@ -220,7 +237,7 @@ class DecodedTree(QTreeWidget):
                 self._item(top, "Round trip", format_duration(f["duration_ns"]))
             for key in ("subprotocol", "extensions"):
                 if f.get(key):
-                    self._item(top, key.capitalize(), _plain(f[key]))
+                    self._item(top, field_label(key), _plain(f[key]))
         headers = self._item(top, "Headers", "")
         spans = {i: (s, e) for i, (_, s, e) in enumerate(lines[1:])}
         items = f.get("headers") or [tuple(t.split(":", 1)) for t, _, _ in lines[1:] if ":" in t]
@@ -252,12 +269,13 @@ class DecodedTree(QTreeWidget):
 
     def _build_meta(self, r: Record) -> None:
         f = r.fields
-        top = self._item(None, r.kind.value.capitalize(), r.message or "")
-        if r.message:
+        message = window_text(r.message or "")
+        top = self._item(None, field_label(r.kind.value), message)
+        if message:
             colour = "error" if r.kind is Kind.ERROR else None
-            self._item(top, "Message", r.message, colour=colour)
+            self._item(top, "Message", message, colour=colour)
         for key, value in f.items():
-            if key not in ("message", "ranges", "automatic"):
+            if key not in ("message", "ranges", "automatic", "synthesised", "rebuilt_from"):
                 self._value(top, key, value)
         if r.kind is Kind.ERROR or r.kind is Kind.CLOSED:
             code = f.get("close_code")
@@ -268,7 +286,7 @@ class DecodedTree(QTreeWidget):
 
     def _value(self, parent: QTreeWidgetItem, key: str, value: Any) -> None:
         """One field, nested dicts and lists as children; durations in ms."""
-        label = key.replace("_", " ").capitalize()
+        label = field_label(key)
         if key.endswith("duration_ns") and isinstance(value, int):
             self._item(parent, label.removesuffix(" ns"), format_duration(value))
         elif isinstance(value, Mapping):
@@ -398,9 +416,7 @@ class DecodedTree(QTreeWidget):
     def _extra_ranges(self, parent: QTreeWidgetItem, known: set[str]) -> None:
         for name, (start, end) in self._ranges().items():
             if name not in known and self._find(name) is None:
-                self._item(
-                    parent, name.replace("_", " ").capitalize(), format_size(end - start), name=name
-                )
+                self._item(parent, field_label(name), format_size(end - start), name=name)
 
     def _item(
         self,
@@ -419,7 +435,7 @@ class DecodedTree(QTreeWidget):
                 rng = self._range(name)
         if rng is not None:
             item.setData(0, RANGE_ROLE, (int(rng[0]), int(rng[1])))
-            item.setText(2, _bytes_label(*rng))
+            item.setText(2, bytes_label(*rng))
         if colour is not None:
             pick = {
                 "error": theme.error_text,
@@ -459,20 +475,9 @@ class DecodedTree(QTreeWidget):
             self.rangeSelected.emit(int(rng[0]), int(rng[1]))
 
 
-def _bytes_label(start: int, end: int) -> str:
-    """The Bytes column: ``bytes 2-6`` with an en dash (end exclusive)."""
-    return f"byte {start}" if end - start == 1 else f"bytes {start}\u2013{end}"
-
-
 def _plain(value: Any) -> str:
     """A field value as short text."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
+    return plain_value(value)
 
 
 def _json_summary(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""Text helpers shared by the detail panes: durations, sizes, close codes, HTTP lines."""
+"""Text helpers shared by the detail panes: durations, sizes, close codes, HTTP lines,
+field labels and byte spans (one wording for the tree, the hex view and its tooltips)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,96 @@ def printable(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+#: The label of each named byte range, as the decoded tree shows it and the hex view's
+#: tooltips repeat it (RFC 6455 §5.2 names for the frame header).
+RANGE_LABELS: dict[str, str] = {
+    "header": "WebSocket frame",
+    "fin": "FIN",
+    "rsv1": "RSV1",
+    "rsv2": "RSV2",
+    "rsv3": "RSV3",
+    "opcode": "Opcode",
+    "mask": "MASK",
+    "payload_len": "Payload length",
+    "mask_key": "Masking key",
+    "payload": "Payload",
+    "terminator": "Terminator",
+    "length": "Length prefix",
+    "body": "Body",
+}
+
+#: Words a field name spells in capitals or another set form, not capitalised mechanically.
+_WORDS: dict[str, str] = {
+    "tls": "TLS",
+    "alpn": "ALPN",
+    "sni": "SNI",
+    "sha256": "SHA-256",
+    "sha1": "SHA-1",
+    "san": "Names (SAN)",
+    "url": "URL",
+    "utf8": "UTF-8",
+    "id": "ID",
+    "ip": "IP",
+    "ns": "",
+    "rtt": "RTT",
+    "http": "HTTP",
+    "cn": "CN",
+}
+
+
+def field_label(key: str) -> str:
+    """A record field's name as a label: ``tls_version`` → "TLS version",
+    ``sha256`` → "SHA-256", ``not_after`` → "Not after"."""
+    if key in RANGE_LABELS:
+        return RANGE_LABELS[key]
+    words = [_WORDS.get(word.lower(), word) for word in key.split("_")]
+    words = [w for w in words if w]
+    if not words:
+        return key
+    first = words[0]
+    text = " ".join([first[:1].upper() + first[1:], *words[1:]])
+    return text
+
+
+def range_label(name: str) -> str:
+    """The label of a named byte range (the tree's name for the field)."""
+    return field_label(name)
+
+
+def bytes_label(start: int, end: int) -> str:
+    """A span ``[start, end)`` as people count bytes: ``byte 0``, or ``bytes 2\u20135`` with
+    the last byte included (an en dash, as in the tree's Bytes column and tooltips)."""
+    if end - start <= 1:
+        return f"byte {start}"
+    return f"bytes {start}\u2013{end - 1}"
+
+
+def plain_value(value: object) -> str:
+    """A field value as short text: lists joined by commas (no Python brackets or
+    quotes), booleans as yes/no, None as "none"."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(plain_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{field_label(str(k))} {plain_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+#: Engine messages that name a command-line flag, as the window says them (the capture
+#: and the CLI keep the engine's words; captures made before keep them too).
+_WINDOW_WORDS: tuple[tuple[str, str], ...] = (
+    ("(--insecure)", "(verification off for this session)"),
+)
+
+
+def window_text(message: str) -> str:
+    """An engine message in the window's terms: no command-line flags."""
+    for cli, window in _WINDOW_WORDS:
+        if cli in message:
+            message = message.replace(cli, window)
+    return message

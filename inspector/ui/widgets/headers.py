@@ -4,6 +4,7 @@ RFC 6455 §4.1/§4.2.2: the client sends an HTTP/1.1 GET with Upgrade headers, t
 answers 101 Switching Protocols, or anything else to refuse. Headers are shown in wire
 order with duplicates kept; "Raw" shows the bytes exactly as sent and received.
 A refused upgrade is marked as a failure and its body shown (text, or hex if binary).
+Each table is as tall as its rows (no scroll bar of its own): the pane scrolls as one.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class HeadersView(QWidget):
                 bold.setBold(True)
                 heading.setFont(bold)
                 column.addWidget(heading)
-            column.addWidget(widget, 1 if isinstance(widget, (QTableWidget, QPlainTextEdit)) else 0)
+            column.addWidget(widget, 1 if widget is self.body else 0)
+        column.addStretch(0)
         self.raw = QPlainTextEdit()
         self.raw.setObjectName("rawHandshake")
         self.raw.setReadOnly(True)
@@ -99,6 +101,7 @@ class HeadersView(QWidget):
         self._stack.setCurrentWidget(self.placeholder)
         for table in (self.request_table, self.response_table):
             table.setRowCount(0)
+            _fit_rows(table)
         self.request_line.clear()
         self.status_line.clear()
         self.raw.clear()
@@ -121,7 +124,7 @@ class HeadersView(QWidget):
             raw.append(request.wire.decode("latin-1") if request.wire else first)
         else:
             self.request_line.setText("(no request recorded)")
-            self.request_table.setRowCount(0)
+            _fill(self.request_table, [])
         self.failed = False
         self.body.clear()
         self.body.hide()
@@ -144,7 +147,7 @@ class HeadersView(QWidget):
             raw.append(_raw_text(response.wire) if response.wire else first)
         else:
             self.status_line.setText("(no response yet)")
-            self.response_table.setRowCount(0)
+            _fill(self.response_table, [])
         colour = theme.error_text(dark) if self.failed else theme.success_text(dark)
         style = f"color: {colour.name()};"
         if self.failed:
@@ -195,7 +198,20 @@ def _table(name: str, accessible: str) -> QTableWidget:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    # Every row is shown: the table never scrolls inside the pane, which scrolls instead.
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    _fit_rows(table)
     return table
+
+
+def _fit_rows(table: QTableWidget) -> None:
+    """Make ``table`` exactly as tall as its header and rows."""
+    rows = table.verticalHeader()
+    height = table.horizontalHeader().sizeHint().height()
+    height += rows.defaultSectionSize() * table.rowCount() + 2 * table.frameWidth()
+    table.setFixedHeight(height)
 
 
 def _fill(table: QTableWidget, rows: Sequence[tuple[str, str]]) -> None:
@@ -205,6 +221,7 @@ def _fill(table: QTableWidget, rows: Sequence[tuple[str, str]]) -> None:
         item = QTableWidgetItem(value)
         item.setToolTip(value)
         table.setItem(r, 1, item)
+    _fit_rows(table)
 
 
 def _headers(record: Record, lines: list[tuple[str, int, int]]) -> list[tuple[str, str]]:

@@ -4,6 +4,12 @@ The phases (resolve, connect, TLS, upgrade, first byte) come from the session's 
 records; each carries ``duration_ns`` and was recorded when the phase ended, so a phase
 spans ``[t_ns - duration_ns, t_ns]`` on the session clock. Traffic is kept as per-second
 counters only (O(batch) per update) and repainted at most every 250 ms.
+
+"Ready" is when the session could first send: the end of the last opening step its
+scheme needs (connect; TLS for tls:// and wss://; an accepted upgrade for ws:// and
+wss://). A session that failed before that has no Ready. "First byte" is the first byte
+the peer sent: "unprompted" when it came before anything the user sent (measured from
+Ready), "after the first send" otherwise (measured from that send).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -32,6 +38,13 @@ from inspector.ui.widgets.traffic import TrafficCounter, TrafficPlot
 REPAINT_MS = 250
 _TRAFFIC_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
+#: ERROR records' ``phase`` values that end a session before it could send.
+_OPENING_STEPS = {
+    "resolve": "name resolution",
+    "connect": "connect",
+    "tls": "the TLS handshake",
+    "handshake": "the WebSocket upgrade",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,7 @@ class Phase:
     name: str
     start_ns: int
     end_ns: int
+    note: str = ""
 
     @property
     def duration_ns(self) -> int:
@@ -48,12 +62,21 @@ class Phase:
         return self.end_ns - self.start_ns
 
 
+def _sent_by_user(r: Record) -> bool:
+    return r.direction is Direction.OUT and r.kind in _TRAFFIC_KINDS and not r.automatic
+
+
 def phases_from(records: Iterable[Record]) -> list[Phase]:
-    """The opening phases found in ``records``, in session order."""
+    """The opening phases found in ``records``, in session order, then the first byte
+    the peer sent (noted "unprompted" or "after the first send")."""
     found: dict[str, Phase] = {}
     request_t: int | None = None
     last_end = 0
+    first_send: int | None = None
     for r in records:
+        if _sent_by_user(r):
+            first_send = r.t_ns if first_send is None else min(first_send, r.t_ns)
+            continue
         duration = r.fields.get("duration_ns")
         duration = duration if isinstance(duration, int) and duration >= 0 else None
         name = {Kind.RESOLVE: "resolve", Kind.CONNECT: "connect", Kind.TLS: "tls"}.get(r.kind)
@@ -75,7 +98,43 @@ def phases_from(records: Iterable[Record]) -> list[Phase]:
             and found
         ):
             found["first byte"] = Phase("first byte", last_end, max(last_end, r.t_ns))
+    first = found.get("first byte")
+    if first is not None:
+        if first_send is not None and first_send <= first.end_ns:
+            start = max(first.start_ns, first_send)
+            found["first byte"] = Phase("first byte", start, first.end_ns, "after the first send")
+        else:
+            found["first byte"] = Phase(first.name, first.start_ns, first.end_ns, "unprompted")
     return list(found.values())
+
+
+def ready_ns(records: Iterable[Record], scheme: str = "") -> int | None:
+    """When the session could first send, on the session clock; None when it never
+    could (or has not yet). ``scheme`` says which steps are needed; without it, those
+    present are."""
+    connect = tls = None
+    upgrade: Record | None = None
+    for r in records:
+        if r.kind is Kind.CONNECT and connect is None:
+            connect = r.t_ns
+        elif r.kind is Kind.TLS and tls is None:
+            tls = r.t_ns
+        elif r.kind is Kind.HANDSHAKE and r.direction is Direction.IN and upgrade is None:
+            upgrade = r
+    if connect is None:
+        return None
+    ends = [connect]
+    if scheme in ("tls", "wss") or (not scheme and tls is not None):
+        if tls is None:
+            return None  # the TLS handshake failed (a refused certificate, say)
+        ends.append(tls)
+    if scheme in ("ws", "wss") or (not scheme and upgrade is not None):
+        if upgrade is None or not upgrade.fields.get(
+            "accepted", upgrade.fields.get("status") == 101
+        ):
+            return None
+        ends.append(upgrade.t_ns)
+    return max(ends)
 
 
 class Waterfall(QWidget):
@@ -93,12 +152,16 @@ class Waterfall(QWidget):
         """Replace the phases shown."""
         self.phases = list(phases)
         self._update_height()
+        self.updateGeometry()
         self.setAccessibleDescription("; ".join(self.labels()))
         self.update()
 
     def labels(self) -> list[str]:
         """One "name: duration" line per phase (also the accessible description)."""
-        return [f"{p.name}: {format_duration(p.duration_ns)}" for p in self.phases]
+        return [
+            f"{p.name}: {format_duration(p.duration_ns)}" + (f" ({p.note})" if p.note else "")
+            for p in self.phases
+        ]
 
     def _row_h(self) -> int:
         return self.fontMetrics().height() + 8
@@ -106,6 +169,26 @@ class Waterfall(QWidget):
     def _update_height(self) -> None:
         rows = max(1, len(self.phases))
         self.setFixedHeight((rows + 1) * self._row_h() + 12)
+
+    def _columns(self) -> tuple[int, int]:
+        """Widths of the name column and the duration column."""
+        fm = self.fontMetrics()
+        label_w = max((fm.horizontalAdvance(p.name) for p in self.phases), default=0) + 16
+        value_w = max(
+            (fm.horizontalAdvance(format_duration(p.duration_ns)) for p in self.phases),
+            default=0,
+        )
+        return label_w, value_w + 16
+
+    def minimumSizeHint(self) -> QSize:
+        """Names, a short bar and the durations always fit (nothing is clipped)."""
+        label_w, value_w = self._columns()
+        return QSize(label_w + 40 + value_w, self.height())
+
+    def sizeHint(self) -> QSize:
+        """As wide as the minimum plus room for the bars."""
+        hint = self.minimumSizeHint()
+        return QSize(hint.width() + 160, hint.height())
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Label | bar | duration per row, then the axis with ticks in ms."""
@@ -120,9 +203,7 @@ class Waterfall(QWidget):
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No timing yet")
             return
-        label_w = max(fm.horizontalAdvance(p.name) for p in self.phases) + 16
-        value_w = max(fm.horizontalAdvance(format_duration(p.duration_ns)) for p in self.phases)
-        value_w += 16
+        label_w, value_w = self._columns()
         left, right = label_w, max(label_w + 40, self.width() - value_w)
         span = max(p.end_ns for p in self.phases) or 1
         scale = (right - left) / span
@@ -136,6 +217,18 @@ class Waterfall(QWidget):
             width = max(2.0, p.duration_ns * scale)
             colour = theme.phase_colour(p.name, dark)
             painter.fillRect(QRectF(x0, y + 4, width, row_h - 8), colour)
+            note_x = x0 + width + 4
+            if p.note and note_x + fm.horizontalAdvance(p.note) <= right:
+                painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+                painter.drawText(
+                    QRectF(note_x, y, right - note_x, row_h), Qt.AlignmentFlag.AlignVCenter, p.note
+                )
+            elif p.note and x0 - 4 - fm.horizontalAdvance(p.note) >= left:
+                painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+                tw = fm.horizontalAdvance(p.note)
+                painter.drawText(
+                    QRectF(x0 - 4 - tw, y, tw, row_h), Qt.AlignmentFlag.AlignVCenter, p.note
+                )
             painter.setPen(text)
             painter.drawText(
                 QRectF(right + 8, y, value_w, row_h),
@@ -145,10 +238,15 @@ class Waterfall(QWidget):
         axis_y = 6 + len(self.phases) * row_h + 2
         painter.setPen(QPen(theme.grid(dark), 1))
         painter.drawLine(left, axis_y, right, axis_y)
-        for k in range(5):
-            x = left + (right - left) * k / 4
+        # As many tick labels as fit without touching (at most five, at least the ends).
+        widest = max(fm.horizontalAdvance(format_duration(span * k / 4)) for k in range(5))
+        steps = 4
+        while steps > 1 and (right - left) / steps < widest + 12:
+            steps //= 2
+        for k in range(steps + 1):
+            x = left + (right - left) * k / steps
             painter.drawLine(int(x), axis_y, int(x), axis_y + 4)
-            tick = format_duration(span * k / 4)
+            tick = format_duration(span * k / steps)
             tw = fm.horizontalAdvance(tick)
             tx = min(max(x - tw / 2, 0), self.width() - tw)
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
@@ -167,8 +265,10 @@ class TimingView(QWidget):
         self.waterfall = Waterfall()
         self.total = QLabel()
         self.total.setObjectName("timingTotal")
+        self.total.setWordWrap(True)
         self.tls_box = QGroupBox("TLS")
         self.tls_form = QFormLayout(self.tls_box)
+        self.tls_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.tls_labels: dict[str, QLabel] = {}
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         for key in (
@@ -213,13 +313,19 @@ class TimingView(QWidget):
             column.addWidget(widget)
         column.addStretch(1)
         scroll = QScrollArea(self)
+        scroll.setObjectName("timingScroll")
         scroll.setWidgetResizable(True)
+        # Everything here wraps or shrinks: scroll down, never sideways.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = scroll
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)
         self._phase_records: list[Record] = []
+        self._scheme = ""
+        self._first_send: Record | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REPAINT_MS)
@@ -233,6 +339,8 @@ class TimingView(QWidget):
         self._timer.stop()
         self._phase_records = []
         self._first_byte: Record | None = None
+        self._first_send = None
+        self._failed_in: str | None = None
         self.counter.clear()
         self.waterfall.set_phases([])
         self.total.clear()
@@ -240,14 +348,20 @@ class TimingView(QWidget):
         self.rtt.hide()
         self.plot.update()
 
-    def set_phases(self, records: Sequence[Record]) -> None:
-        """Show the phases (and TLS details) found in the session's records."""
+    def set_phases(self, records: Sequence[Record], scheme: str | None = None) -> None:
+        """Show the phases (and TLS details) found in the session's records; ``scheme``
+        says which opening steps the session needs before it is ready."""
+        if scheme is not None:
+            self._scheme = scheme
         self._phase_records = [r for r in records if r.kind in _PHASE_KINDS]
         if self._first_byte is None:
             self._first_byte = next(
                 (r for r in records if r.direction is Direction.IN and r.kind in _TRAFFIC_KINDS),
                 None,
             )
+        sent = next((r for r in records if _sent_by_user(r)), None)
+        if sent is not None and (self._first_send is None or sent.t_ns < self._first_send.t_ns):
+            self._first_send = sent
         self._show_phases()
         tls = next((r for r in self._phase_records if r.kind is Kind.TLS), None)
         self._show_tls(tls.fields if tls is not None else None)
@@ -260,9 +374,17 @@ class TimingView(QWidget):
                 if self._first_byte is None and r.direction is Direction.IN:
                     self._first_byte = r
                     phases_changed = True
+                elif self._first_send is None and _sent_by_user(r):
+                    self._first_send = r
+                    phases_changed = self._first_byte is None
             elif r.kind in _PHASE_KINDS:
                 self._phase_records.append(r)
                 phases_changed = True
+            elif r.kind is Kind.ERROR and self._failed_in is None:
+                phase = r.fields.get("phase")
+                if phase in _OPENING_STEPS:
+                    self._failed_in = _OPENING_STEPS[phase]
+                    phases_changed = True
         self.counter.add(records)
         if phases_changed:
             self._show_phases()
@@ -276,7 +398,7 @@ class TimingView(QWidget):
         """Show the phases from ``context.phases`` when the window passes them."""
         phases = getattr(context, "phases", None)
         if phases is not None:
-            self.set_phases(list(phases))
+            self.set_phases(list(phases), getattr(context, "scheme", None))
 
     def phase_labels(self) -> list[str]:
         """The "name: duration" labels painted in the waterfall."""
@@ -286,13 +408,17 @@ class TimingView(QWidget):
 
     def _show_phases(self) -> None:
         records = list(self._phase_records)
-        if self._first_byte is not None:
-            records.append(self._first_byte)
+        for extra in (self._first_send, self._first_byte):
+            if extra is not None:
+                records.append(extra)
+        records.sort(key=lambda r: r.t_ns)
         phases = phases_from(records)
         self.waterfall.set_phases(phases)
-        if phases:
-            end = max(p.end_ns for p in phases)
-            self.total.setText(f"Ready after {format_duration(end)}")
+        ready = ready_ns(self._phase_records, self._scheme)
+        if ready is not None:
+            self.total.setText(f"Ready after {format_duration(ready)}")
+        elif self._failed_in is not None:
+            self.total.setText(f"Never ready: the session failed during {self._failed_in}")
         else:
             self.total.clear()
 
@@ -364,5 +490,5 @@ def _fingerprint(value: Any) -> str | None:
         return None
     clean = value.replace(":", "").upper()
     pairs = [clean[i : i + 2] for i in range(0, len(clean), 2)]
-    half = len(pairs) // 2
-    return ":".join(pairs[:half]) + "\n" + ":".join(pairs[half:]) if half > 8 else ":".join(pairs)
+    # Eight pairs a line: a SHA-256 fingerprint is four short lines, never a wide one.
+    return "\n".join(":".join(pairs[i : i + 8]) for i in range(0, len(pairs), 8))

@@ -156,8 +156,9 @@ def test_empty_and_malformed_input_is_harmless(qtbot: QtBot) -> None:
 def test_tooltip_names_the_fields_under_the_mouse(qtbot: QtBot) -> None:
     view = _view(qtbot, bytes(11), WS_RANGES, header_end=6)
     offset = view.offset_at(view.byte_rect(3).center())
-    assert view.tooltip_at(offset) == "mask_key \u2014 offset 3 (0x3)"
-    assert view.tooltip_at(0) == "fin, rsv1, rsv2, rsv3, opcode \u2014 offset 0 (0x0)"
+    # The decoded tree's labels and its Bytes column's convention (last byte included).
+    assert view.tooltip_at(offset) == "Masking key \u2014 bytes 2\u20135, this is byte 3 (0x3)"
+    assert view.tooltip_at(0) == "FIN, RSV1, RSV2, RSV3, Opcode \u2014 byte 0 (0x0)"
 
 
 def test_dragging_below_the_view_scrolls_and_extends_the_selection(qtbot: QtBot) -> None:

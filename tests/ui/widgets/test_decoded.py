@@ -40,10 +40,10 @@ def test_masked_text_frame_lists_every_field_with_its_bytes(qtbot, make_frame) -
     assert rows["Opcode"] == ("text (0x1)", "byte 0")
     assert rows["MASK"] == ("1 (masked)", "byte 1")
     assert rows["Payload length"] == ("5 bytes on the wire", "byte 1")
-    assert rows["Masking key"] == (record.fields["mask_key"], "bytes 2\u20136")
-    assert rows["Payload"] == ("5 bytes", "bytes 6\u201311")
+    assert rows["Masking key"] == (record.fields["mask_key"], "bytes 2\u20135")
+    assert rows["Payload"] == ("5 bytes", "bytes 6\u201310")
     assert rows["Text"][0] == "Hello"
-    assert rows["WebSocket frame"][1] == "bytes 0\u20136"
+    assert rows["WebSocket frame"][1] == "bytes 0\u20135"
 
 
 def test_selecting_a_field_emits_its_range_and_back(qtbot, make_frame) -> None:
@@ -63,7 +63,7 @@ def test_extended_length_and_binary_payload(qtbot, make_frame) -> None:
     payload = bytes(range(256)) * 2
     tree = _tree(qtbot, make_frame(Opcode.BINARY, payload, direction=Direction.IN))
     rows = _rows(tree)
-    assert rows["Payload length"] == ("512 bytes on the wire", "bytes 1\u20134")
+    assert rows["Payload length"] == ("512 bytes on the wire", "bytes 1\u20133")
     assert rows["MASK"][0] == "0 (not masked)"
     assert "Masking key" not in rows
     assert rows["Hex"][0].startswith("00 01 02 03")
@@ -75,7 +75,7 @@ def test_close_frame_shows_code_meaning_and_reason(qtbot, make_frame) -> None:
     tree = _tree(qtbot, make_frame(Opcode.CLOSE, payload))
     rows = _rows(tree)
     assert rows["Opcode"][0] == "close (0x8)"
-    assert rows["Close code"] == ("1001 (Going Away)", "bytes 6\u20138")
+    assert rows["Close code"] == ("1001 (Going Away)", "bytes 6\u20137")
     assert rows["Close reason"][0] == "'server restart'"
 
 
@@ -126,7 +126,7 @@ def test_handshake_response_lists_status_and_headers_with_ranges(qtbot, make_han
     request, response = make_handshake()
     tree = _tree(qtbot, response)
     rows = _rows(tree)
-    assert rows["Status line"] == ("HTTP/1.1 101 Switching Protocols", "bytes 0\u201332")
+    assert rows["Status line"] == ("HTTP/1.1 101 Switching Protocols", "bytes 0\u201331")
     assert rows["Accepted"][0] == "yes"
     assert rows["Upgrade"][0] == "websocket"
     assert rows["Sec-WebSocket-Accept"][0] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
@@ -173,7 +173,7 @@ def test_meta_and_stream_records_show_every_field(qtbot) -> None:
     rows = _rows(tree)
     assert rows["Framing"][0] == "lines"
     assert rows["Terminator"] == ("1 byte", "byte 2")
-    assert rows["Payload"] == ("2 bytes", "bytes 0\u20132")
+    assert rows["Payload"] == ("2 bytes", "bytes 0\u20131")
 
 
 def test_compressed_frame_shows_both_sizes(qtbot) -> None:

@@ -88,3 +88,25 @@ def test_placeholder_for_sessions_without_handshake(qtbot, make_handshake) -> No
     assert view._stack.currentWidget() is view.tabs
     view.clear()
     assert view.header_rows() == []
+
+
+def test_tables_show_every_row_and_the_pane_scrolls_as_one(qtbot, make_handshake) -> None:
+    from inspector.ui.details import DetailPanes
+
+    panes = DetailPanes()
+    qtbot.addWidget(panes.tabs)
+    panes.tabs.resize(420, 260)  # the top-right corner of a 900x600 window
+    panes.tabs.show()
+    qtbot.waitExposed(panes.tabs)
+    request, response = make_handshake()
+    panes.show_context(RecordContext("ws", request, response, ()))
+    panes.show_headers_tab()
+    view = panes.headers
+    for table, rows in ((view.request_table, 7), (view.response_table, 3)):
+        assert table.rowCount() == rows
+        qtbot.waitUntil(lambda t=table: t.viewport().height() > 0)
+        assert table.verticalScrollBar().maximum() == 0  # no scroll bar inside the pane
+        last = table.visualRect(table.model().index(rows - 1, 0))
+        assert last.bottom() < table.viewport().height()  # the last row is whole
+    outer = panes.headers_scroll.verticalScrollBar()
+    assert outer.maximum() > 0  # the pane itself scrolls to the rest
