@@ -212,6 +212,12 @@ def read_header(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] |
     return header_len + 8, -1 if length >> 63 else length
 
 
+def plain_length_pending(data: bytes | bytearray) -> bool:
+    """True when :func:`read_header` cannot tell yet whether ``data`` starts an
+    unmasked frame with a 7- or 16-bit length: its length bytes are still missing."""
+    return len(data) < 2 or (data[1] == 126 and len(data) < 4)
+
+
 def plain_frame_size(data: bytes | bytearray) -> int | None:
     """The wire size of the frame ``data`` starts with when it is unmasked with a 7- or
     16-bit length, or None when its header is not whole yet or is not of that kind."""

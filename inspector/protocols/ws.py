@@ -239,6 +239,8 @@ class WebSocketConnection:
         """Build and record the upgrade request (RFC 6455 §4.1); return the bytes to write."""
         if self._role is not Role.CLIENT:
             raise WebSocketSendError("a server-side connection answers the upgrade request")
+        if self._phases.phase is Phase.ENDED:
+            raise WebSocketSendError("cannot send the upgrade request: the connection ended")
         if self._phases.phase is not Phase.IDLE:
             raise WebSocketSendError("the upgrade request was already sent")
         p = self._protocol

@@ -20,7 +20,7 @@ from typing import Any
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import BINARY, TEXT, Frame
 
-from inspector.protocols.wireframes import read_header
+from inspector.protocols.wireframes import plain_length_pending, read_header
 from inspector.protocols.wsfields import plain_frame_fields, shared_fields
 from inspector.protocols.wslib import inflate
 
@@ -130,7 +130,7 @@ def worth_carrying(rest: bytes, limit: int | None, deflate: bool = False) -> boo
         return False
     header = read_header(rest, 0, have)
     if header is None:
-        return have < 2 or rest[1] == 126  # the 7- or 16-bit length is not here yet
+        return plain_length_pending(rest)
     header_len, length = header
     if header_len > 4:
         return False  # masked, or a 64-bit length: the library's to handle

@@ -14,6 +14,7 @@ from inspector.protocols.wireframes import (
     opcode_name,
     parse_frame,
     plain_frame_size,
+    plain_length_pending,
     read_header,
 )
 
@@ -208,6 +209,9 @@ def test_the_one_header_reader_knows_a_frame_from_any_prefix(
         expected = (header_len, size) if cut >= length_end else None
         assert read_header(wire[:cut], 0, cut) == expected
         assert read_header(b"xx" + wire[:cut], 2, cut + 2) == expected
+        if cut < length_end:
+            pending = cut < 2 or (not mask and 126 <= size < 65536)
+            assert plain_length_pending(wire[:cut]) is pending
     plain = not mask and size < 65536
     assert plain_frame_size(wire) == (len(wire) if plain else None)
 
