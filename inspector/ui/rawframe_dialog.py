@@ -39,7 +39,7 @@ from inspector.protocols.rawframe import (
 )
 from inspector.protocols.wireframes import opcode_name
 from inspector.ui import theme
-from inspector.ui.composer import ComposeError, SendAction, parse_hex
+from inspector.ui.compose_input import ComposeError, SendAction, parse_hex
 from inspector.ui.guard import guarded
 
 #: The action name of a raw frame in :class:`SendAction`.

@@ -14,7 +14,8 @@ from ui_helpers import WAIT_MS, compose, records, wait_row
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import Framing
 from inspector.core.records import Direction, Kind
-from inspector.ui.composer import ComposeError, Composer, check_json, parse_hex
+from inspector.ui.compose_input import ComposeError, check_json, parse_hex
+from inspector.ui.composer import Composer
 from inspector.ui.connect_bar import OptionsDialog, parse_headers
 from inspector.ui.main_window import MainWindow
 from inspector.ui.settings import Settings
