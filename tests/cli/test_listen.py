@@ -1,0 +1,258 @@
+"""``inspector listen`` in a subprocess, with clients no one here wrote (Python's socket
+and ssl, socat, nc): first line, records with conn and peer, stopping, captures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspector.capture.store import CaptureStore
+
+RUN_TIMEOUT = 60  # seconds: a bound on every subprocess and read, never an assertion
+
+
+class Listening:
+    """A running ``inspector listen``: its process, URL and port."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "inspector", "listen", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        assert self.proc.stdout is not None
+        self.first = self.proc.stdout.readline()
+        assert self.first, self.proc.stderr.read() if self.proc.stderr else ""
+        if self.first.startswith("{"):
+            self.url = json.loads(self.first)["url"]
+        else:
+            assert self.first.startswith("listening on ")
+            self.url = self.first.removeprefix("listening on ").strip()
+        self.port = int(self.url.rsplit(":", 1)[1].rstrip("/"))
+
+    def finish(self) -> tuple[int, str, str]:
+        """Wait for the exit; (status, the rest of stdout, stderr)."""
+        out, err = self.proc.communicate(timeout=RUN_TIMEOUT)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def cert_dir(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Keep the made certificate in a private folder, never in the user's."""
+    yield {"INSPECTOR_CERT_DIR": str(tmp_path / "certs")}
+
+
+def exchange(port: int, data: bytes, *, half_close: bool = True) -> bytes:
+    """Send ``data`` with a plain socket, half-close, read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=RUN_TIMEOUT) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_records(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_echo_json_capture_show_and_export(tmp_path: Path) -> None:
+    capture = tmp_path / "server.sockcap"
+    server = Listening(
+        [
+            "tcp://127.0.0.1:0",
+            "--echo",
+            "--framing",
+            "lines",
+            "--connections",
+            "2",
+            "--json",
+            "-o",
+            str(capture),
+        ]
+    )
+    first = json.loads(server.first)
+    assert first["kind"] == "listening" and first["url"] == f"tcp://127.0.0.1:{server.port}"
+    assert exchange(server.port, b"hello\nworld\n") == b"hello\nworld\n"
+    assert exchange(server.port, b"again\n") == b"again\n"
+    status, out, err = server.finish()
+    assert status == 0, err
+    assert err == ""
+    records = json_records(out)
+    conn_records = [r for r in records if "conn" in r and r["kind"] != "accepted"]
+    assert {r["conn"] for r in conn_records} == {1, 2}
+    assert all(r["peer"].startswith("127.0.0.1:") for r in conn_records)
+    echoed = [r["text"] for r in conn_records if r["kind"] == "message" and r["dir"] == "out"]
+    assert echoed == ["hello", "world", "again"]
+    assert [r["kind"] for r in records if "conn" not in r][-1] == "closed"
+
+    with CaptureStore.open(capture) as store:
+        sessions = store.sessions()
+    assert len(sessions) == 3 and sessions[0].summary["accepted"] == 2
+    assert [s.summary.get("conn") for s in sessions[1:]] == [1, 2]
+    shown = subprocess.run(
+        [sys.executable, "-m", "inspector", "show", str(capture), "--session", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert shown.returncode == 0, shown.stderr
+    kinds = [r["kind"] for r in json_records(shown.stdout)]
+    assert kinds[0] == "connect" and kinds[-1] == "closed" and kinds.count("message") == 4
+    out_file = tmp_path / "conn.jsonl"
+    exported = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "export",
+            str(capture),
+            "--session",
+            "3",
+            "--format",
+            "jsonl",
+            "-o",
+            str(out_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert b"again" in out_file.read_bytes()
+
+
+def test_text_output_sigterm_closes_gracefully() -> None:
+    server = Listening(["tcp://127.0.0.1:0", "--greet", "hi {{conn}}\\n"])
+    assert server.first == f"listening on tcp://127.0.0.1:{server.port}\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=RUN_TIMEOUT) as sock:
+        assert sock.recv(100) == b"hi 1\n"
+        server.proc.send_signal(signal.SIGTERM)
+        assert sock.recv(100) == b""  # the server half-closed: a graceful end
+    status, out, err = server.finish()
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert any(line.split()[0] == "#1" and "data" in line and '"hi 1\\n"' in line for line in lines)
+    assert "stopped listening: 1 connections accepted" in lines[-1]
+
+
+def test_duration_and_reply_rules() -> None:
+    server = Listening(
+        [
+            "tcp://127.0.0.1:0",
+            "--framing",
+            "lines",
+            "--duration",
+            "3",
+            "--reply",
+            r"^PING (\d+)=>PONG {{1}}",
+            "--reply",
+            "(?P<w>x+)=>{{w}}!",
+        ]
+    )
+    assert exchange(server.port, b"PING 42\nxxx\nother\n") == b"PONG 42\nxxx!\n"
+    status, _out, err = server.finish()
+    assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "needle"),
+    [
+        (["ws://127.0.0.1:0/"], 2, "WebSocket server role"),
+        (["tcp://127.0.0.1:0", "--reply", "(=>x"], 2, "bad regular expression"),
+        (["tcp://127.0.0.1:0", "--reply", "nothing"], 2, "is not 'REGEX=>TEMPLATE'"),
+        (["tcp://127.0.0.1:0", "--broadcast"], 2, "--broadcast goes with --echo"),
+        (["tcp://127.0.0.1:0", "--greet", "{{nope}}"], 2, "--greet: unknown placeholder"),
+        (["tcp://127.0.0.1"], 2, "needs a port"),
+        (["tcp://127.0.0.1:0", "--cert", "x.pem", "--key", "y.pem"], 2, "--cert and --key"),
+        (["tcp://127.0.0.1:0", "--rules", "/nonexistent/rules.toml"], 2, "cannot read rules"),
+        (["tcp://192.0.2.1:0"], 1, "is not an address of this machine"),
+        (
+            ["tls://127.0.0.1:0", "--cert", "/nonexistent.pem", "--key", "/k.pem"],
+            1,
+            "cannot read certificate file /nonexistent.pem",
+        ),
+        (["udp://127.0.0.1:0", "--framing", "lines"], 2, "--framing is for tcp"),
+    ],
+)
+def test_bad_usage_and_faults_are_one_line(argv: list[str], status: int, needle: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "listen", *argv],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_address_in_use_exits_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "inspector", "listen", f"tcp://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"inspector listen: cannot listen on tcp://127.0.0.1:{port}: the address is in use "
+        "(another program listens there)\n"
+    )
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is installed by .ci/run")
+def test_socat_client_tcp() -> None:
+    server = Listening(["tcp://127.0.0.1:0", "--echo", "--connections", "1", "--quiet"])
+    result = subprocess.run(
+        ["socat", "-t", "5", "-", f"TCP:127.0.0.1:{server.port}"],
+        input=b"from socat\n",
+        capture_output=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert result.stdout == b"from socat\n"
+    status, out, err = server.finish()
+    assert status == 0 and out == "" and err == ""
+
+
+@pytest.mark.skipif(shutil.which("nc") is None, reason="nc is installed by .ci/run")
+def test_nc_client_tcp_lines() -> None:
+    server = Listening(
+        [
+            "tcp://127.0.0.1:0",
+            "--framing",
+            "lines",
+            "--reply",
+            "(.*)=>got {{1}}",
+            "--connections",
+            "1",
+        ]
+    )
+    result = subprocess.run(
+        ["nc", "-N", "127.0.0.1", str(server.port)],
+        input=b"a\nb\n",
+        capture_output=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert result.stdout == b"got a\ngot b\n"
+    status, _out, err = server.finish()
+    assert status == 0 and err == ""
