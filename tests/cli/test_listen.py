@@ -256,3 +256,29 @@ def test_nc_client_tcp_lines() -> None:
     assert result.stdout == b"got a\ngot b\n"
     status, _out, err = server.finish()
     assert status == 0 and err == ""
+
+
+def test_udp_echo_with_python_and_socat_clients_then_sigint() -> None:
+    server = Listening(["udp://127.0.0.1:0", "--echo", "--json"])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(RUN_TIMEOUT)
+        sock.sendto(b"ping", ("127.0.0.1", server.port))
+        assert sock.recvfrom(100) == (b"ping", ("127.0.0.1", server.port))
+    if shutil.which("socat") is not None:
+        result = subprocess.run(
+            ["socat", "-t", "2", "-", f"UDP:127.0.0.1:{server.port}"],
+            input=b"from socat",
+            capture_output=True,
+            timeout=RUN_TIMEOUT,
+        )
+        assert result.stdout == b"from socat"
+    server.proc.send_signal(signal.SIGINT)
+    status, out, err = server.finish()
+    assert status == 0 and err == ""
+    records = json_records(out)
+    datagrams = [r for r in records if r["kind"] == "datagram"]
+    assert [(r["conn"], r["dir"], r["text"]) for r in datagrams][:2] == [
+        (1, "in", "ping"),
+        (1, "out", "ping"),
+    ]
+    assert records[-1]["kind"] == "closed" and "conn" not in records[-1]
