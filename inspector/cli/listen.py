@@ -451,3 +451,6 @@ def run_listen(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> in
     except UsageError as exc:
         stderr.write(f"inspector listen: {exc}\n")
         return EXIT_USAGE
+    except InspectorError as exc:  # a certificate, a capture file: one line
+        stderr.write(f"inspector listen: {exc}\n")
+        return EXIT_FAILED

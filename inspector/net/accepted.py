@@ -249,6 +249,9 @@ class AcceptedStream(Connection):
         self._backed_up = False  # the client does not read what we write
         self._secure = False
         self._handshaking = False  # start_tls reports its own faults
+        #: Reads that came before start_tls returned (the client spoke first): kept
+        #: until :meth:`release`, so nothing is answered on the plain transport.
+        self._held: list[tuple[bytes, int]] | None = None
         sock = transport.get_extra_info("socket")
         family = getattr(sock, "family", None)
         recorder.record(
@@ -272,6 +275,7 @@ class AcceptedStream(Connection):
         context = tls.context
         start = self.recorder.now()
         self._handshaking = True
+        self._held = []
         try:
             async with asyncio.timeout(TLS_HANDSHAKE_TIMEOUT):
                 transport = await loop.start_tls(
@@ -318,8 +322,17 @@ class AcceptedStream(Connection):
 
     # -- reading ----------------------------------------------------------------
 
+    def release(self) -> None:
+        """Handle the reads held during the TLS handshake (after the greeting)."""
+        held, self._held = self._held or [], None
+        for data, t_ns in held:
+            self._data_received(data, t_ns)
+
     def _data_received(self, data: bytes, t_ns: int) -> None:
         if self.ended:
+            return
+        if self._held is not None:
+            self._held.append((data, t_ns))
             return
         bodies: list[bytes] | None = None
         want = self.on_messages is not None

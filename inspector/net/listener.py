@@ -446,6 +446,7 @@ class StreamListener(Listener):
         assert self.tls is not None
         if await conn.start_tls(self.tls, protocol):
             self._ready(conn)
+            conn.release()
 
     def _stop_accepting(self) -> None:
         for server in self._servers:

@@ -282,3 +282,48 @@ def test_udp_echo_with_python_and_socat_clients_then_sigint() -> None:
         (1, "out", "ping"),
     ]
     assert records[-1]["kind"] == "closed" and "conn" not in records[-1]
+
+
+def test_tls_with_the_made_certificate_and_python_ssl(cert_dir: dict[str, str]) -> None:
+    import ssl
+
+    server = Listening(["tls://127.0.0.1:0", "--echo", "--connections", "1", "--json"], cert_dir)
+    first = json.loads(server.first)
+    assert first["self_signed"] is True and len(first["cert_sha256"]) == 95
+    cert = Path(cert_dir["INSPECTOR_CERT_DIR"]) / "localhost-cert.pem"
+    context = ssl.create_default_context(cafile=str(cert))
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=RUN_TIMEOUT)
+    with context.wrap_socket(raw, server_hostname="localhost") as sock:
+        sock.sendall(b"over tls")
+        assert sock.recv(100) == b"over tls"
+    status, out, err = server.finish()
+    assert status == 0 and err == ""
+    tls = next(r for r in json_records(out) if r["kind"] == "tls")
+    assert tls["conn"] == 1 and tls["server_hostname"] == "localhost"
+    assert tls["cert"]["sha256"] == first["cert_sha256"].replace(":", "").lower()
+
+
+def test_tls_bad_key_file_exits_1(tmp_path: Path, cert_dir: dict[str, str]) -> None:
+    from inspector.net.certs import ensure_self_signed
+
+    cert, _key = ensure_self_signed(Path(cert_dir["INSPECTOR_CERT_DIR"]))
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "listen", "tls://127.0.0.1:0", "--cert", str(cert),
+         "--key", str(bad)],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == f"inspector listen: {bad} is not a PEM private key\n"
+
+
+def test_an_unwritable_capture_exits_1(tmp_path: Path) -> None:
+    target = tmp_path / "missing-folder" / "x.sockcap"
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "listen", "tcp://127.0.0.1:0", "-o", str(target)],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inspector listen: cannot create capture")
