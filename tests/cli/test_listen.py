@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from inspector.capture.store import CaptureStore
+from inspector.core.records import Kind
 
 RUN_TIMEOUT = 60  # seconds: a bound on every subprocess and read, never an assertion
 
@@ -310,10 +311,21 @@ def test_tls_bad_key_file_exits_1(tmp_path: Path, cert_dir: dict[str, str]) -> N
     bad = tmp_path / "bad.pem"
     bad.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     result = subprocess.run(
-        [sys.executable, "-m", "inspector", "listen", "tls://127.0.0.1:0", "--cert", str(cert),
-         "--key", str(bad)],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "listen",
+            "tls://127.0.0.1:0",
+            "--cert",
+            str(cert),
+            "--key",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
     assert result.returncode == 1
     assert result.stderr == f"inspector listen: {bad} is not a PEM private key\n"
 
@@ -322,8 +334,72 @@ def test_an_unwritable_capture_exits_1(tmp_path: Path) -> None:
     target = tmp_path / "missing-folder" / "x.sockcap"
     result = subprocess.run(
         [sys.executable, "-m", "inspector", "listen", "tcp://127.0.0.1:0", "-o", str(target)],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("inspector listen: cannot create capture")
+
+
+def test_a_hundred_clients_at_once_all_recorded(tmp_path: Path) -> None:
+    import asyncio
+
+    capture = tmp_path / "many.sockcap"
+    clients, lines = 100, 10
+    server = Listening(
+        [
+            "tcp://127.0.0.1:0",
+            "--echo",
+            "--framing",
+            "lines",
+            "--connections",
+            str(clients),
+            "--quiet",
+            "-o",
+            str(capture),
+        ]
+    )
+
+    async def client(number: int) -> bool:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        payload = b"".join(b"%d:%d\n" % (number, i) for i in range(lines))
+        writer.write(payload)
+        writer.write_eof()
+        echoed = await reader.read()
+        writer.close()
+        return echoed == payload
+
+    async def all_clients() -> list[bool]:
+        async with asyncio.timeout(RUN_TIMEOUT):
+            return await asyncio.gather(*(client(n) for n in range(clients)))
+
+    assert all(asyncio.run(all_clients()))
+    status, out, err = server.finish()
+    assert status == 0 and out == "" and err == ""
+    with CaptureStore.open(capture) as store:
+        sessions = store.sessions()
+    assert len(sessions) == clients + 1
+    assert sessions[0].summary["accepted"] == clients and sessions[0].summary["ended"] == clients
+    for session in sessions[1:]:
+        assert session.state == "closed"
+        assert session.summary["messages_in"] == session.summary["messages_out"] == lines
+        with CaptureStore.open(capture, session_id=session.id) as store:
+            records = store.records(0, 1000)
+        assert sum(r.kind is Kind.MESSAGE for r in records) == 2 * lines
+        assert records[-1].kind is Kind.CLOSED and records[-1].fields["clean"] is True
+
+
+def test_max_connections_refuses_the_next_client() -> None:
+    server = Listening(["tcp://127.0.0.1:0", "--max-connections", "1", "--json"])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=RUN_TIMEOUT) as first:
+        first.sendall(b"x")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=RUN_TIMEOUT) as second:
+            assert second.recv(10) == b""  # accepted by the kernel, then closed
+        server.proc.send_signal(signal.SIGINT)
+        assert first.recv(10) == b""
+    status, out, err = server.finish()
+    assert status == 0 and err == ""
+    refused = [r for r in json_records(out) if r["kind"] == "refused"]
+    assert len(refused) == 1 and "--max-connections 1" in refused[0]["message"]
