@@ -404,10 +404,7 @@ class AcceptedStream(Connection):
             )
         if self._secure:
             return False  # TLS transports close themselves on EOF
-        if self._timers:
-            self._state = SessionState.CLOSING
-            return True  # close after the delayed replies (see _after_step)
-        return False
+        return bool(self._timers)  # True: close after the delayed replies (see after_step)
 
     def after_step(self) -> None:
         """Called after a delayed step: close once a half-closed client has its replies."""

@@ -94,6 +94,31 @@ def test_rules_greet_reply_delay_and_timer() -> None:
     assert out[0] == b"hello 1" and b"PONG 7" in out
 
 
+def test_a_half_closed_client_still_gets_its_delayed_reply() -> None:
+    listener, rec = make_listener(
+        "tcp://127.0.0.1:0",
+        Rule(MatchKind.ANY, ActionKind.DELAY, template="late {{message}}", delay_ms=30),
+    )
+
+    async def scenario() -> bytes:
+        await listener.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(b"q")
+        writer.write_eof()
+        answer = await reader.read()  # the reply, then EOF
+        writer.close()
+        await wait_until(lambda: listener.ended_count == 1)
+        await listener.stop()
+        return answer
+
+    assert run(scenario()) == b"late q"
+    conn = rec.conns[1].records
+    assert [r.kind for r in conn] == [
+        Kind.CONNECT, Kind.DATA, Kind.INFO, Kind.DATA, Kind.CLOSED
+    ]  # fmt: skip
+    assert conn[-1].fields["clean"] is True and conn[-1].fields["initiated_by"] == "client"
+
+
 def test_close_and_drop_rules() -> None:
     listener, rec = make_listener(
         "tcp://127.0.0.1:0",
