@@ -122,6 +122,21 @@ def build_listen_parser() -> OneLineParser:
         metavar="BYTES",
         help=f"largest inbound message (default {DEFAULT_MAX_SIZE})",
     )
+    ws = p.add_argument_group("WebSocket (ws://, wss://)")
+    ws.add_argument(
+        "--subprotocol",
+        dest="subprotocols",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept this subprotocol when the client offers it (repeatable, in preference order)",
+    )
+    ws.add_argument(
+        "--no-compress",
+        dest="compression",
+        action="store_false",
+        help="do not accept permessage-deflate",
+    )
     conn.add_argument("--cert", metavar="FILE", help="TLS: certificate chain (PEM)")
     conn.add_argument("--key", metavar="FILE", help="TLS: private key of --cert (PEM)")
     conn.add_argument(
@@ -214,7 +229,12 @@ class ListenRun:
         self.endpoint = endpoint
         self.args = args
         self.rules = rules
-        self.options = SessionOptions(framing=args.framing, max_size=args.max_size)
+        self.options = SessionOptions(
+            framing=args.framing,
+            max_size=args.max_size,
+            subprotocols=tuple(args.subprotocols),
+            compression=args.compression,
+        )
         self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet)
         self.stdout = stdout
         self.stderr = stderr
@@ -236,7 +256,8 @@ class ListenRun:
         if self.endpoint.secure:
             from inspector.net.certs import server_tls
 
-            tls = server_tls(self.args.cert, self.args.key)  # CertificateError: exit 1
+            alpn = ["http/1.1"] if self.endpoint.is_websocket else None
+            tls = server_tls(self.args.cert, self.args.key, alpn=alpn)  # CertificateError: exit 1
         elif self.args.cert or self.args.key:
             raise UsageError("--cert and --key are for tls:// (and wss://)")
         self.listener = listener = create_listener(
@@ -438,10 +459,16 @@ def run_listen(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> in
         stderr.write(f"inspector listen: {exc}\n")
         return EXIT_USAGE
     if endpoint.is_websocket:
-        stderr.write(
-            f"inspector listen: listening on {endpoint.scheme}:// is not available "
-            "yet (the WebSocket server role); use tcp://, tls:// or udp://\n"
-        )
+        from inspector.net.listener import websocket_listening_available
+
+        if not websocket_listening_available():
+            stderr.write(
+                f"inspector listen: listening on {endpoint.scheme}:// is not available "
+                "yet (the WebSocket server role); use tcp://, tls:// or udp://\n"
+            )
+            return EXIT_USAGE
+    elif args.subprotocols or not args.compression:
+        stderr.write("inspector listen: --subprotocol and --no-compress are for ws:// and wss://\n")
         return EXIT_USAGE
     try:
         rules = rules_from_args(args)

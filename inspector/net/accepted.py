@@ -112,9 +112,21 @@ class Connection:
         """Send one message (framed as the session frames)."""
         raise NotImplementedError
 
+    def send_message(self, data: bytes, text: bool) -> None:
+        """Send what a rule asked for (``text`` matters to WebSocket only)."""
+        del text
+        self.send(data)
+
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """End the connection gracefully."""
         raise NotImplementedError
+
+    async def close_with(
+        self, code: int | None, reason: str, timeout: float = CLOSE_TIMEOUT
+    ) -> None:
+        """End gracefully with a close code and reason (WebSocket; others just close)."""
+        del code, reason
+        await self.close(timeout)
 
     def abort(self) -> None:
         """End the connection at once."""
@@ -130,7 +142,13 @@ class Connection:
                 f"cannot send to connection {self.number}: it is {self._state}"
             )
 
-    def _finish(self, message: str, clean: bool) -> None:
+    def _finish(
+        self,
+        message: str,
+        clean: bool,
+        close_code: int | None = None,
+        close_reason: str | None = None,
+    ) -> None:
         """Write the CLOSED record once and move to CLOSED (FAILED after a failure)."""
         if self.ended:
             return
@@ -146,8 +164,8 @@ class Connection:
             fields={
                 "message": message,
                 "clean": clean,
-                "close_code": None,
-                "close_reason": None,
+                "close_code": close_code,
+                "close_reason": close_reason,
                 "initiated_by": self.initiated_by,
                 "duration_ns": now - self._accepted_at,
             },

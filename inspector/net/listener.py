@@ -279,23 +279,23 @@ class Listener:
     def _perform_now(self, conn: Connection, step: Step) -> None:
         kind = step.kind
         if kind is StepKind.SEND:
-            self._send_quietly(conn, step.data)
+            self._send_quietly(conn, step.data, step.text)
         elif kind is StepKind.SEND_ALL:
-            self.broadcast(step.data)
+            self.broadcast(step.data, step.text)
         elif kind is StepKind.CLOSE:
-            self._spawn(conn.close())
+            self._spawn(conn.close_with(step.close_code, step.close_reason))
         elif kind is StepKind.DROP:
             conn.drop()
         if isinstance(conn, AcceptedStream):
             conn.after_step()
 
     @staticmethod
-    def _send_quietly(conn: Connection, data: bytes) -> bool:
+    def _send_quietly(conn: Connection, data: bytes, text: bool = True) -> bool:
         """Send, True when sent; a closing or backed-up connection is skipped."""
         if not conn.is_open:
             return False
         try:
-            conn.send(data)
+            conn.send_message(data, text)
         except SessionError:
             return False
         return True
@@ -316,9 +316,10 @@ class Listener:
         """Send one message to connection ``number``; SessionError (one line) when it cannot."""
         self.connection(number).send(data)
 
-    def broadcast(self, data: bytes) -> int:
-        """Send one message to every ready connection; the number it was sent to."""
-        return sum(self._send_quietly(conn, data) for conn in list(self._open.values()))
+    def broadcast(self, data: bytes, text: bool = True) -> int:
+        """Send one message to every ready connection; the number it was sent to
+        (``text`` False: WebSocket binary messages)."""
+        return sum(self._send_quietly(conn, data, text) for conn in list(self._open.values()))
 
     async def disconnect(self, number: int, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close connection ``number`` gracefully."""
@@ -397,6 +398,8 @@ class StreamListener(Listener):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._servers: list[asyncio.Server] = []
+        #: ws:// and wss://: each connection is upgraded by the engine's server role.
+        self.websocket = self.endpoint.is_websocket
 
     async def _bind(self) -> tuple[Any, int]:
         loop = asyncio.get_running_loop()
@@ -434,23 +437,38 @@ class StreamListener(Listener):
             return
         if self.tls is not None:
             transport.pause_reading()  # the ClientHello is for start_tls, not for us
-        conn = AcceptedStream(number, transport, self.options, recorder)
+        conn: AcceptedStream
+        if self.websocket:
+            from inspector.net.accepted_ws import AcceptedWebSocket
+
+            conn = AcceptedWebSocket(number, transport, self.options, recorder, self.endpoint)
+            conn.on_ready = self._ready  # after the upgrade, not now
+        else:
+            conn = AcceptedStream(number, transport, self.options, recorder)
         protocol.conn = conn
         self._register(conn)
         if self.tls is not None:
             self._spawn(self._handshake(conn, protocol))
-        else:
+        elif not self.websocket:
             self._ready(conn)
 
     async def _handshake(self, conn: AcceptedStream, protocol: ServerStreamProtocol) -> None:
         assert self.tls is not None
         if await conn.start_tls(self.tls, protocol):
-            self._ready(conn)
+            if not self.websocket:
+                self._ready(conn)
             conn.release()
 
     def _stop_accepting(self) -> None:
         for server in self._servers:
             server.close()
+
+
+def websocket_listening_available() -> bool:
+    """True when ws:// and wss:// can be listened on (the engine's server role exists)."""
+    from inspector.net.accepted_ws import server_role_available
+
+    return server_role_available()
 
 
 def create_listener(
@@ -460,8 +478,11 @@ def create_listener(
     recorder_for: RecorderFor,
     **kwargs: Any,
 ) -> Listener:
-    """The listener for the endpoint's scheme (tcp, tls, udp); SessionError for others."""
+    """The listener for the endpoint's scheme (tcp, tls, udp; ws and wss when the
+    connection engine has its server role); SessionError otherwise."""
     if endpoint.scheme in (Scheme.TCP, Scheme.TLS):
+        return StreamListener(endpoint, options, recorder, recorder_for, **kwargs)
+    if endpoint.is_websocket and websocket_listening_available():
         return StreamListener(endpoint, options, recorder, recorder_for, **kwargs)
     if endpoint.scheme is Scheme.UDP:
         from inspector.net.udplisten import DatagramListener
