@@ -18,6 +18,7 @@ import pytest
 
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Kind
+from inspector.net.accepted_ws import server_role_available
 
 RUN_TIMEOUT = 60  # seconds: a bound on every subprocess and read, never an assertion
 
@@ -173,7 +174,6 @@ def test_duration_and_reply_rules() -> None:
 @pytest.mark.parametrize(
     ("argv", "status", "needle"),
     [
-        (["ws://127.0.0.1:0/"], 2, "WebSocket server role"),
         (["tcp://127.0.0.1:0", "--reply", "(=>x"], 2, "bad regular expression"),
         (["tcp://127.0.0.1:0", "--reply", "nothing"], 2, "is not 'REGEX=>TEMPLATE'"),
         (["tcp://127.0.0.1:0", "--broadcast"], 2, "--broadcast goes with --echo"),
@@ -188,6 +188,7 @@ def test_duration_and_reply_rules() -> None:
             "cannot read certificate file /nonexistent.pem",
         ),
         (["udp://127.0.0.1:0", "--framing", "lines"], 2, "--framing is for tcp"),
+        (["tcp://127.0.0.1:0", "--subprotocol", "chat"], 2, "are for ws:// and wss://"),
     ],
 )
 def test_bad_usage_and_faults_are_one_line(argv: list[str], status: int, needle: str) -> None:
@@ -403,3 +404,35 @@ def test_max_connections_refuses_the_next_client() -> None:
     assert status == 0 and err == ""
     refused = [r for r in json_records(out) if r["kind"] == "refused"]
     assert len(refused) == 1 and "--max-connections 1" in refused[0]["message"]
+
+
+@pytest.mark.skipif(server_role_available(), reason="the engine has its server role")
+def test_ws_without_the_server_role_is_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "listen", "ws://127.0.0.1:0/"],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "inspector listen: listening on ws:// is not available yet (the WebSocket server "
+        "role); use tcp://, tls:// or udp://\n"
+    )
+
+
+@pytest.mark.skipif(not server_role_available(), reason="the engine has no server role yet")
+def test_ws_echo_with_the_websockets_client() -> None:
+    from websockets.sync.client import connect
+
+    server = Listening(["ws://127.0.0.1:0/", "--echo", "--connections", "1", "--json"])
+    assert server.url == f"ws://127.0.0.1:{server.port}/"
+    with connect(server.url, open_timeout=RUN_TIMEOUT) as client:
+        client.send("hello")
+        assert client.recv(timeout=RUN_TIMEOUT) == "hello"
+    status, out, err = server.finish()
+    assert status == 0 and err == ""
+    records = json_records(out)
+    frames = [(r["dir"], r["opcode"]) for r in records if r["kind"] == "frame" and r["conn"] == 1]
+    assert ("in", "text") in frames and ("out", "text") in frames
+    assert [r for r in records if r["kind"] == "handshake"][1]["status"] == 101
