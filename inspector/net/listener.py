@@ -112,6 +112,8 @@ class Listener:
         self.on_connection: Callable[[Connection], None] | None = None
         self.on_connection_end: Callable[[Connection], None] | None = None
         self._open: dict[int, Connection] = {}
+        #: Accepted but not ready yet (a TLS handshake or WebSocket upgrade under way).
+        self._not_ready: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = asyncio.Event()
 
@@ -205,10 +207,8 @@ class Listener:
         return number
 
     def _starting(self) -> int:
-        """Connections accepted but not yet ready (a TLS handshake in progress)."""
-        return sum(
-            1 for c in self.connections.values() if not c.ended and c.number not in self._open
-        )
+        """Connections accepted but not yet ready (a TLS handshake or upgrade under way)."""
+        return len(self._not_ready)
 
     def _connection_recorder(self, number: int, peer: str) -> Recorder | None:
         """A Recorder for a new connection, or None (the fault recorded) when none can be made."""
@@ -227,12 +227,14 @@ class Listener:
 
     def _register(self, conn: Connection) -> None:
         self.connections[conn.number] = conn
+        self._not_ready.add(conn.number)
         conn.on_end = self._connection_ended
         if self.rules is not None:
             conn.on_messages = self._on_messages
 
     def _ready(self, conn: Connection) -> None:
         """The connection can carry messages: tell the owner, greet it if a rule says so."""
+        self._not_ready.discard(conn.number)
         if conn.ended:
             return
         self._open[conn.number] = conn
@@ -243,6 +245,7 @@ class Listener:
 
     def _connection_ended(self, conn: Connection) -> None:
         self._open.pop(conn.number, None)
+        self._not_ready.discard(conn.number)
         self.ended_count += 1
         self.recorder.record(
             Direction.META,
@@ -334,9 +337,8 @@ class Listener:
         self._stop_accepting()
         for task in list(self._tasks):
             task.cancel()
-        for conn in self.connections.values():
-            if not conn.ended and conn.number not in self._open:
-                conn.abort()  # a TLS handshake in progress: nothing to close gracefully
+        for number in list(self._not_ready):
+            self.connections[number].abort()  # a TLS handshake in progress
         live = [c for c in self._open.values() if not c.ended]
         await asyncio.gather(*(c.close(timeout) for c in live), return_exceptions=True)
         self._close_listener(
