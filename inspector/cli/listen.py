@@ -35,7 +35,7 @@ from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError, InspectorError, UsageError
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
 from inspector.core.recorder import Recorder
-from inspector.core.records import Record
+from inspector.core.records import Kind, Record
 from inspector.core.render import record_line, record_to_json
 from inspector.core.rulefile import load_rules
 from inspector.core.rules import ActionKind, MatchKind, Rule, RuleEngine, RuleError, compile_rule
@@ -382,8 +382,14 @@ class ListenRun:
             lines = [self._json(r, None, None) for r in first]
             self.printer.write("\n".join(lines) + "\n")
         else:
-            self.recorder.drain()
-            self.stdout.write(f"listening on {self.listener.url}\n")
+            lines = [f"listening on {self.listener.url}"]
+            tls = self.listener.tls
+            if tls is not None and not self.args.quiet:
+                made = "made for localhost, " if tls.self_signed else ""
+                lines.append(f"certificate SHA-256 {tls.fingerprint} ({made}{tls.cert_path})")
+            rest = [r for r in self.recorder.drain() if r.kind is not Kind.LISTENING]
+            lines += [self._line(r, None, None) for r in rest]
+            self.stdout.write("\n".join(lines) + "\n")
             self.stdout.flush()
 
     async def _tick(self) -> None:

@@ -25,7 +25,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.runs import cutter, message_fields
 from inspector.net.certs import ServerTLS
-from inspector.net.resolve import format_address
+from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
 from inspector.net.tlsinfo import describe_certificate, describe_ssl_error
 from inspector.protocols.framing import FramingError, make_framer
@@ -271,14 +271,13 @@ class AcceptedStream(Connection):
         #: until :meth:`release`, so nothing is answered on the plain transport.
         self._held: list[tuple[bytes, int]] | None = None
         sock = transport.get_extra_info("socket")
-        family = getattr(sock, "family", None)
         recorder.record(
             Direction.META,
             Kind.CONNECT,
             fields={
                 "local": local,
                 "peer": peer,
-                "family": {socket.AF_INET6: "ipv6", socket.AF_INET: "ipv4"}.get(family, "?"),  # type: ignore[call-overload]
+                "family": family_name(sock.family) if sock is not None else "?",
                 "duration_ns": 0,
                 "accepted": True,
             },

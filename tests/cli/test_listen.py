@@ -45,9 +45,15 @@ class Listening:
         self.port = int(self.url.rsplit(":", 1)[1].rstrip("/"))
 
     def finish(self) -> tuple[int, str, str]:
-        """Wait for the exit; (status, the rest of stdout, stderr)."""
-        out, err = self.proc.communicate(timeout=RUN_TIMEOUT)
-        return self.proc.returncode, out, err
+        """Wait for the exit; (status, the rest of stdout, stderr).
+
+        Read through the same buffered streams as the first line (communicate() would
+        read the descriptors and miss what that read already buffered); the process
+        ends by itself in every test, and pytest-timeout bounds a hang."""
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        out = self.proc.stdout.read()
+        err = self.proc.stderr.read()
+        return self.proc.wait(timeout=RUN_TIMEOUT), out, err
 
 
 @pytest.fixture
@@ -436,3 +442,16 @@ def test_ws_echo_with_the_websockets_client() -> None:
     frames = [(r["dir"], r["opcode"]) for r in records if r["kind"] == "frame" and r["conn"] == 1]
     assert ("in", "text") in frames and ("out", "text") in frames
     assert [r for r in records if r["kind"] == "handshake"][1]["status"] == 101
+
+
+def test_text_output_names_the_certificate(cert_dir: dict[str, str]) -> None:
+    server = Listening(["tls://127.0.0.1:0", "--duration", "0.5"], cert_dir)
+    assert server.first == f"listening on tls://127.0.0.1:{server.port}\n"
+    status, out, err = server.finish()
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    cert = Path(cert_dir["INSPECTOR_CERT_DIR"]) / "localhost-cert.pem"
+    assert lines[0].startswith("certificate SHA-256 ") and lines[0].endswith(
+        f"(made for localhost, {cert})"
+    )
+    assert "stopped listening: 0 connections accepted" in lines[-1]
