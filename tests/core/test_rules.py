@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -39,34 +41,62 @@ def sent(steps: list[Step]) -> list[bytes]:
         (Rule(MatchKind.ANY, ActionKind.ECHO), b"hi", [b"hi"]),
         (Rule(MatchKind.CONTAINS, ActionKind.REPLY, "ell", template="yes"), b"hello", [b"yes"]),
         (Rule(MatchKind.CONTAINS, ActionKind.REPLY, "xyz", template="yes"), b"hello", []),
-        (Rule(MatchKind.REGEX, ActionKind.REPLY, r"^PING (\d+)", template="PONG {{1}}"),
-         b"PING 17\n", [b"PONG 17"]),
-        (Rule(MatchKind.REGEX, ActionKind.REPLY, r"(?P<op>\w+) (?P<n>\d+)",
-              template="{{ n }}:{{op}}:{{0}}"), b"add 3", [b"3:add:add 3"]),
-        (Rule(MatchKind.JSON, ActionKind.REPLY, "sub", path="op", template='{"ok":"{{json.id}}"}'),
-         b'{"op": "sub", "id": 7}', [b'{"ok":"7"}']),
-        (Rule(MatchKind.JSON, ActionKind.REPLY, 7, path="user.id", template="{{json.user}}"),
-         b'{"user": {"id": 7}}', [b'{"id":7}']),
+        (
+            Rule(MatchKind.REGEX, ActionKind.REPLY, r"^PING (\d+)", template="PONG {{1}}"),
+            b"PING 17\n",
+            [b"PONG 17"],
+        ),
+        (
+            Rule(
+                MatchKind.REGEX,
+                ActionKind.REPLY,
+                r"(?P<op>\w+) (?P<n>\d+)",
+                template="{{ n }}:{{op}}:{{0}}",
+            ),
+            b"add 3",
+            [b"3:add:add 3"],
+        ),
+        (
+            Rule(
+                MatchKind.JSON, ActionKind.REPLY, "sub", path="op", template='{"ok":"{{json.id}}"}'
+            ),
+            b'{"op": "sub", "id": 7}',
+            [b'{"ok":"7"}'],
+        ),
+        (
+            Rule(MatchKind.JSON, ActionKind.REPLY, 7, path="user.id", template="{{json.user}}"),
+            b'{"user": {"id": 7}}',
+            [b'{"id":7}'],
+        ),
         (Rule(MatchKind.JSON, ActionKind.REPLY, True, path="a", template="t"), b'{"a": 1}', []),
-        (Rule(MatchKind.JSON, ActionKind.REPLY, path="list.1", template="{{json.list.1}}"),
-         b'{"list": ["x", null]}', [b"null"]),
+        (
+            Rule(MatchKind.JSON, ActionKind.REPLY, path="list.1", template="{{json.list.1}}"),
+            b'{"list": ["x", null]}',
+            [b"null"],
+        ),
         (Rule(MatchKind.JSON, ActionKind.REPLY, "x", path="a", template="t"), b"not json", []),
-        (Rule(MatchKind.HEX, ActionKind.REPLY, "01 ff", hex="aa:bb"), b"\x01\xff\x00",
-         [b"\xaa\xbb"]),
+        (
+            Rule(MatchKind.HEX, ActionKind.REPLY, "01 ff", hex="aa:bb"),
+            b"\x01\xff\x00",
+            [b"\xaa\xbb"],
+        ),
         (Rule(MatchKind.HEX, ActionKind.REPLY, "01ff", hex="aa"), b"\x01\xfe", []),
         (Rule(MatchKind.ANY, ActionKind.BROADCAST), b"to all", [b"to all"]),
         (Rule(MatchKind.ANY, ActionKind.IGNORE), b"x", []),
     ],
-)  # fmt: skip
+)
 def test_match_and_reply(rule: Rule, message: bytes, expected: list[bytes]) -> None:
     assert sent(engine(rule).on_message(1, message)) == expected
 
 
 def test_context_placeholders() -> None:
     rules = engine(
-        Rule(MatchKind.ANY, ActionKind.REPLY,
-             template="{{now}} {{unix_ms}} {{seq}} {{conn}} {{uuid}} {{random}} {{message}}")
-    )  # fmt: skip
+        Rule(
+            MatchKind.ANY,
+            ActionKind.REPLY,
+            template="{{now}} {{unix_ms}} {{seq}} {{conn}} {{uuid}} {{random}} {{message}}",
+        )
+    )
     first = rules.on_message(3, b"m")
     second = rules.on_message(3, b"n")
     assert first[0].data == (
@@ -165,8 +195,9 @@ template = '{"tick": {{seq}}}'
 
 def test_parse_example_and_round_trip(tmp_path) -> None:
     rules = parse_rules(EXAMPLE)
-    assert rules[0] == Rule(MatchKind.REGEX, ActionKind.REPLY, r"^PING (\d+)",
-                            template="PONG {{1}}", name="ping")  # fmt: skip
+    assert rules[0] == Rule(
+        MatchKind.REGEX, ActionKind.REPLY, r"^PING (\d+)", template="PONG {{1}}", name="ping"
+    )
     assert rules[1].every_ms == 1000
     path = tmp_path / "rules.toml"
     save_rules(path, rules)
@@ -185,12 +216,14 @@ def test_parse_example_and_round_trip(tmp_path) -> None:
         ('[[rule]]\nmatch = "any"\naction = "dance"', "unknown action 'dance'"),
         ('[[rule]]\nmatch = "any"\naction = "echo"\ntempalte = "x"', "unknown key 'tempalte'"),
         ('[[rule]]\nmatch = "any"\naction = "reply"\ntemplate = 5', "template must be str"),
-        ('[[rule]]\nmatch = "any"\naction = "reply"\ndelay_ms = true\ntemplate = "x"',
-         "delay_ms must be int"),
+        (
+            '[[rule]]\nmatch = "any"\naction = "reply"\ndelay_ms = true\ntemplate = "x"',
+            "delay_ms must be int",
+        ),
         ('[[rule]]\nmatch = "regex"\nvalue = "(("\naction = "echo"', "bad regular expression"),
         ('[[rule]]\nmatch = "hex"\nvalue = "zz"\naction = "echo"', "is not hex"),
     ],
-)  # fmt: skip
+)
 def test_hostile_files_are_one_line(text: str, error: str) -> None:
     with pytest.raises(RuleError) as info:
         parse_rules(text, "my.toml")
@@ -209,20 +242,97 @@ def test_unreadable_and_binary_files(tmp_path) -> None:
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 _rules = st.one_of(
-    st.builds(Rule, st.just(MatchKind.CONTAINS), st.sampled_from([ActionKind.ECHO,
-              ActionKind.IGNORE, ActionKind.DROP]), _text, name=_text, next=st.booleans()),
-    st.builds(Rule, st.just(MatchKind.ANY), st.just(ActionKind.REPLY), template=_text,
-              delay_ms=st.integers(0, 10**6), name=_text),
-    st.builds(Rule, st.just(MatchKind.JSON), st.just(ActionKind.CLOSE),
-              st.one_of(st.none(), _text, st.integers(-(2**63), 2**63 - 1), st.booleans(),
-                        st.floats(allow_nan=False)),
-              path=st.just("a.b"), close_code=st.one_of(st.none(), st.integers(1000, 4999)),
-              close_reason=_text),
-    st.builds(Rule, st.just(MatchKind.TIMER), st.just(ActionKind.BROADCAST),
-              every_ms=st.integers(1, 10**9), hex=st.binary(max_size=8).map(bytes.hex)),
-)  # fmt: skip
+    st.builds(
+        Rule,
+        st.just(MatchKind.CONTAINS),
+        st.sampled_from([ActionKind.ECHO, ActionKind.IGNORE, ActionKind.DROP]),
+        _text,
+        name=_text,
+        next=st.booleans(),
+    ),
+    st.builds(
+        Rule,
+        st.just(MatchKind.ANY),
+        st.just(ActionKind.REPLY),
+        template=_text,
+        delay_ms=st.integers(0, 10**6),
+        name=_text,
+    ),
+    st.builds(
+        Rule,
+        st.just(MatchKind.JSON),
+        st.just(ActionKind.CLOSE),
+        st.one_of(
+            st.none(),
+            _text,
+            st.integers(-(2**63), 2**63 - 1),
+            st.booleans(),
+            st.floats(allow_nan=False),
+        ),
+        path=st.just("a.b"),
+        close_code=st.one_of(st.none(), st.integers(1000, 4999)),
+        close_reason=_text,
+    ),
+    st.builds(
+        Rule,
+        st.just(MatchKind.TIMER),
+        st.just(ActionKind.BROADCAST),
+        every_ms=st.integers(1, 10**9),
+        hex=st.binary(max_size=8).map(bytes.hex),
+    ),
+)
 
 
 @given(st.lists(_rules, max_size=5))
 def test_dump_then_parse_gives_the_same_rules(rules: list[Rule]) -> None:
     assert parse_rules(dump_rules(rules)) == rules
+
+
+_EVERY_KIND = (
+    Rule(MatchKind.CONTAINS, ActionKind.REPLY, "é", template="{{message}}", next=True),
+    Rule(
+        MatchKind.REGEX,
+        ActionKind.BROADCAST,
+        r"(\w+)\s*(?P<rest>.*)",
+        template="{{1}}|{{rest}}",
+        next=True,
+    ),
+    Rule(
+        MatchKind.JSON,
+        ActionKind.REPLY,
+        path="a.0.b",
+        template="{{json.a}} {{json.a.0.b}}",
+        next=True,
+    ),
+    Rule(MatchKind.HEX, ActionKind.DROP, "00", next=True),
+    Rule(MatchKind.ANY, ActionKind.ECHO),
+)
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=64),
+        st.text(max_size=32).map(lambda t: t.encode()),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ).map(lambda v: json.dumps({"a": v}).encode()),
+    )
+)
+def test_any_message_gives_steps_never_an_exception(message: bytes) -> None:
+    steps = RuleEngine(_EVERY_KIND, FIXED).on_message(1, message)
+    assert steps[-1] == Step(StepKind.SEND, message, _utf8(message), rule=4)  # the echo
+    for step in steps:
+        assert isinstance(step.data, bytes)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
