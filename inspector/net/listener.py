@@ -193,7 +193,7 @@ class Listener:
                 fields={
                     "peer": peer,
                     "message": f"refused {peer}: {limit} connections already open "
-                    f"(--max-connections {limit})",
+                    f"(max connections: {limit})",
                 },
             )
             return None

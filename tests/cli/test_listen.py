@@ -409,7 +409,7 @@ def test_max_connections_refuses_the_next_client() -> None:
     status, out, err = server.finish()
     assert status == 0 and err == ""
     refused = [r for r in json_records(out) if r["kind"] == "refused"]
-    assert len(refused) == 1 and "--max-connections 1" in refused[0]["message"]
+    assert len(refused) == 1 and "(max connections: 1)" in refused[0]["message"]
 
 
 @pytest.mark.skipif(server_role_available(), reason="the engine has its server role")

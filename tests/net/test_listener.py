@@ -198,7 +198,7 @@ def test_max_connections_refuses_and_records() -> None:
 
     assert run(scenario()) == b""
     refused = [r for r in rec.listener.records if r.kind is Kind.REFUSED]
-    assert len(refused) == 1 and "--max-connections 1" in refused[0].fields["message"]
+    assert len(refused) == 1 and "(max connections: 1)" in refused[0].fields["message"]
     assert listener.accepted == 1 and listener.refused == 1 and list(rec.conns) == [1]
 
 
