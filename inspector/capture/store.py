@@ -121,6 +121,10 @@ class CaptureStore(RecordSink):
         #: run (up to 64 Ki messages) a screenful at a time.
         self._run_cache: dict[int, list[Record]] = {}
         self._resolve: FieldSetResolver | None = self._field_set
+        #: Stores of further sessions recorded into this file (see add_session), and,
+        #: for such a store, the store that owns the file.
+        self._children: list[CaptureStore] = []
+        self._owner: CaptureStore | None = None
 
     # -- creating and opening ---------------------------------------------------
 
@@ -170,6 +174,49 @@ class CaptureStore(RecordSink):
             clock=clock,
             commit_interval=commit_interval,
         )
+
+    def add_session(
+        self,
+        *,
+        endpoint: str,
+        scheme: str,
+        options: Mapping[str, Any] | Any,
+        clock: SessionClock,
+        commit_interval: float | None = None,
+    ) -> CaptureStore:
+        """Add a new session to this file and return a store that records it (a
+        listener's connections: one session each, in one file). The new store shares
+        this store's file: closing it commits its records; closing this one closes all."""
+        if not self.writable or self._closed or self._error is not None:
+            raise CaptureError(f"capture file {self.path} cannot take another session")
+        started = clock.started_wall_ns
+        options_json = dump_json(_options_mapping(options))
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO sessions (endpoint, scheme, started_wall_ns, state, options)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (endpoint, scheme, started, STATE_RUNNING, options_json),
+            )
+        except (sqlite3.Error, ValueError, OverflowError) as exc:
+            raise CaptureError(f"cannot add a session to {self.path}: {reason(exc)}") from None
+        session = CaptureSession(
+            int(cursor.lastrowid or 0), endpoint, scheme, started, None, STATE_RUNNING,
+            _as_stored(options_json), {},
+        )  # fmt: skip
+        child = CaptureStore(
+            self._conn,
+            self.path,
+            session,
+            writable=True,
+            file_count=0,
+            clock=clock,
+            commit_interval=self._commit_interval if commit_interval is None else commit_interval,
+        )
+        child._field_sets = self._field_sets  # one numbering of shared fields per file
+        child._owner = self
+        self._children = [c for c in self._children if not c._closed]
+        self._children.append(child)
+        return child
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, session_id: int | None = None) -> CaptureStore:
@@ -311,6 +358,12 @@ class CaptureStore(RecordSink):
         """Commit what is buffered and close the file (left as one self-contained file)."""
         if self._closed:
             return
+        if self._owner is not None:  # a session added to another store's file
+            self.flush()
+            self._closed = True
+            return
+        for child in self._children:
+            child.close()
         if self.writable:
             self.flush()
             if self._error is None:

@@ -1,4 +1,4 @@
-"""The headless commands (``inspector probe``, ``show``, ``export``): argument parsing
+"""The headless commands (``inspector probe``, ``listen``, ``show``, ``export``): argument parsing
 and running, no Qt."""
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ def run_command(
             return _show(rest, stdout, err)
         if command == "export":
             return _export(rest, stdout, err)
+        if command == "listen":
+            from inspector.cli.listen import run_listen
+
+            return run_listen(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")

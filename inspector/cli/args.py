@@ -24,13 +24,14 @@ PROG = "inspector"
 USAGE_EXIT = 2
 
 #: Subcommands run headless by inspector.cli; anything else opens the desktop app.
-COMMANDS = ("probe", "show", "export")
+COMMANDS = ("probe", "listen", "show", "export")
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
 MAIN_EXAMPLES = """\
 commands:
   probe URL [options]   open one session without a window, send, print every record
+  listen URL [options]  be the server: accept tcp/tls/udp clients, answer by rules
   show FILE [options]   print the records of a capture, HAR or JSON Lines file
   export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
 

@@ -66,9 +66,10 @@ class Endpoint:
         return self.url
 
 
-def parse_endpoint(text: str) -> Endpoint:
+def parse_endpoint(text: str, *, listen: bool = False) -> Endpoint:
     """Parse ``tcp://host:port``, ``tls://…``, ``udp://…``, ``ws://host[:port]/path?q``
-    or ``wss://…``; raise :class:`EndpointError` with one line saying what is wrong."""
+    or ``wss://…``; raise :class:`EndpointError` with one line saying what is wrong.
+    ``listen``: an address to listen on, where port 0 means "pick a free port"."""
     raw = text.strip()
     if not raw:
         raise EndpointError("no endpoint given: type a URL such as ws://127.0.0.1:8765/")
@@ -107,7 +108,7 @@ def parse_endpoint(text: str) -> Endpoint:
         if scheme not in _DEFAULT_PORTS:
             raise EndpointError(f"{scheme}:// needs a port, e.g. {scheme}://{netloc}:7")
         port = _DEFAULT_PORTS[scheme]
-    if port == 0:
+    if port == 0 and not listen:
         raise EndpointError("port 0 cannot be connected to")
     if scheme in _DEFAULT_PORTS:
         if parts.fragment:

@@ -37,6 +37,9 @@ class Kind(StrEnum):
     ERROR = "error"  # something went wrong; fields["message"] says what
     CLOSED = "closed"  # the session ended; fields say how
     INFO = "info"  # anything else worth showing (e.g. "certificate not verified")
+    LISTENING = "listening"  # a listener is bound: url, local address
+    ACCEPTED = "accepted"  # a listener took a connection: conn, peer
+    REFUSED = "refused"  # a listener turned a connection away: peer, message
 
 
 #: Field names with a fixed meaning across kinds (others are kind specific).

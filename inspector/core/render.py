@@ -104,7 +104,13 @@ def summary_text(record: Record) -> str:
     if message is not None:
         return escape_text(message)
     if kind is Kind.CONNECT:
+        if fields.get("accepted"):
+            return f"{fields.get('local', '?')} ← {fields.get('peer', '?')} (accepted)"
         return f"{fields.get('local', '?')} → {fields.get('peer', '?')}"
+    if kind is Kind.LISTENING:
+        return f"listening on {fields.get('url', '?')}"
+    if kind is Kind.ACCEPTED:
+        return f"connection {fields.get('conn', '?')} from {fields.get('peer', '?')}"
     if kind is Kind.RESOLVE:
         return f"{fields.get('host', '')} → {', '.join(map(str, fields.get('addresses', [])))}"
     if kind is Kind.TLS:

@@ -32,6 +32,9 @@ _KIND = {
     Kind.ERROR: ("#c62828", "#ff7b7b"),
     Kind.CLOSED: ("#5d4037", "#d7b19d"),
     Kind.INFO: ("#546e7a", "#9fb8c4"),
+    Kind.LISTENING: ("#2e7d32", "#7fd483"),
+    Kind.ACCEPTED: ("#2e7d32", "#7fd483"),
+    Kind.REFUSED: ("#c62828", "#ff7b7b"),
 }
 _PHASE = {
     "resolve": ("#8e6fc4", "#9d7fe0"),

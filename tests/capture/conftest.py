@@ -82,6 +82,9 @@ def record_every_kind(recorder: Recorder) -> list[Record]:
         record(
             Direction.META, Kind.INFO, fields={"message": "certificate not verified (--insecure)"}
         ),
+        record(Direction.META, Kind.LISTENING, fields={"url": "tcp://127.0.0.1:9", "local": "x"}),
+        record(Direction.META, Kind.ACCEPTED, fields={"conn": 1, "peer": "127.0.0.1:5"}),
+        record(Direction.META, Kind.REFUSED, fields={"peer": "127.0.0.1:6", "message": "full"}),
         record(
             Direction.OUT,
             Kind.HANDSHAKE,

@@ -157,6 +157,11 @@ def _choose_endpoints(session: SessionLike, metas: list[Record]) -> tuple[Endpoi
     resolve = next((r for r in metas if r.kind is Kind.RESOLVE), None)
     peer_ip, peer_port = parse_host_port(connect.fields.get("peer")) if connect else (None, None)
     local_ip, local_port = parse_host_port(connect.fields.get("local")) if connect else (None, None)
+    if connect is not None and connect.fields.get("accepted"):
+        # A listener's connection: the peer is the client, this side the server.
+        ends = _accepted_endpoints(peer_ip, peer_port, local_ip, local_port)
+        if ends is not None:
+            return ends, False
     server: IPAddress | None = to_ip(endpoint.host) if endpoint else None
     if server is None:
         server = peer_ip
@@ -177,6 +182,24 @@ def _choose_endpoints(session: SessionLike, metas: list[Record]) -> tuple[Endpoi
         made_up = True
     ends = Endpoints(client, local_port or _MADE_UP_PORT, server, server_port)
     return ends, made_up
+
+
+def _accepted_endpoints(
+    client: IPAddress | None,
+    client_port: int | None,
+    server: IPAddress | None,
+    server_port: int | None,
+) -> Endpoints | None:
+    """The ends of an accepted connection, or None when the capture lacks them."""
+    if client is None or server is None or client_port is None or server_port is None:
+        return None
+    client, server = (
+        ip.ipv4_mapped if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None else ip
+        for ip in (client, server)
+    )
+    if client.version != server.version:
+        return None
+    return Endpoints(client, client_port, server, server_port)
 
 
 def _section_comment(
@@ -322,6 +345,8 @@ class _PcapngExport:
         self.conv: TcpConversation | None = None
         self.closed: Record | None = None
         self.last_wire: dict[Direction, bytes] = {}
+        #: A listener's connection: what this side sent goes from the server.
+        self.accepted = False
 
     def _carries(self, record: Record) -> bool:
         """True when the record's wire bytes go into a packet."""
@@ -334,6 +359,7 @@ class _PcapngExport:
     def begin(self, first_ts: int | None) -> None:
         """Write the header blocks and, for TCP with a first packet time, the handshake."""
         ends, made_up = _choose_endpoints(self.session, self.metas)
+        self.accepted = any(r.kind is Kind.CONNECT and r.fields.get("accepted") for r in self.metas)
         lines = [line for r in self.metas if (line := describe_meta(r))]
         endpoint = str(getattr(self.session, "endpoint", "") or "")
         if not self.include_secrets:
@@ -388,7 +414,7 @@ class _PcapngExport:
             self.comments.append(rebuilt_note(record))
         comment = "\n".join(self.comments) or None
         self.comments.clear()
-        from_client = record.direction is Direction.OUT
+        from_client = (record.direction is Direction.OUT) is not self.accepted
         if self.conv is not None:
             self.conv.send(from_client, record.wire, ts, comment)
         else:

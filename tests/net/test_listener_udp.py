@@ -1,0 +1,92 @@
+"""udp:// listening: each client address is a connection, replies go back to it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from listen_helpers import make_listener
+from session_helpers import run, wait_until
+
+from inspector.core.records import Direction, Kind
+from inspector.core.rules import ActionKind, MatchKind, Rule
+
+
+class _Client(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.received.append(data)
+
+
+def test_each_address_is_a_connection_and_replies_go_back_to_it() -> None:
+    listener, rec = make_listener(
+        "udp://127.0.0.1:0",
+        Rule(MatchKind.HEX, ActionKind.REPLY, "00 01", hex="00 02"),
+        Rule(MatchKind.ANY, ActionKind.ECHO),
+    )
+
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        await listener.start()
+        loop = asyncio.get_running_loop()
+        clients = []
+        for _ in range(2):
+            transport, protocol = await loop.create_datagram_endpoint(
+                _Client, remote_addr=("127.0.0.1", listener.port)
+            )
+            clients.append((transport, protocol))
+        clients[0][0].sendto(b"a1")
+        clients[1][0].sendto(b"\x00\x01query")
+        clients[0][0].sendto(b"a2")
+        await wait_until(lambda: len(clients[0][1].received) == 2 and clients[1][1].received)
+        assert listener.accepted == 2
+        listener.broadcast(b"all")
+        await wait_until(lambda: all(len(p.received) == 3 - i for i, (_t, p) in enumerate(clients)))
+        for transport, _ in clients:
+            transport.close()
+        await listener.stop()
+        return clients[0][1].received, clients[1][1].received
+
+    first, second = run(scenario())
+    assert first == [b"a1", b"a2", b"all"] and second == [b"\x00\x02", b"all"]
+    one = rec.conns[1].records
+    assert one[0].kind is Kind.CONNECT and one[0].fields["accepted"] is True
+    datagrams = [(r.direction, r.payload) for r in one if r.kind is Kind.DATAGRAM]
+    assert datagrams == [
+        (Direction.IN, b"a1"),
+        (Direction.OUT, b"a1"),
+        (Direction.IN, b"a2"),
+        (Direction.OUT, b"a2"),
+        (Direction.OUT, b"all"),
+    ]
+    assert all(r.fields["peer"] == rec.peers[1] for r in one if r.kind is Kind.DATAGRAM)
+    assert one[-1].kind is Kind.CLOSED and one[-1].fields["initiated_by"] == "server"
+    assert [r.kind for r in rec.listener.records][:3] == [
+        Kind.LISTENING,
+        Kind.ACCEPTED,
+        Kind.ACCEPTED,
+    ]
+
+
+def test_max_connections_refuses_an_address_once() -> None:
+    listener, rec = make_listener("udp://127.0.0.1:0", max_connections=1)
+
+    async def scenario() -> None:
+        await listener.start()
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
+        ):
+            a.sendto(b"in", ("127.0.0.1", listener.port))
+            await wait_until(lambda: listener.accepted == 1)
+            for _ in range(3):
+                b.sendto(b"out", ("127.0.0.1", listener.port))
+            await wait_until(lambda: listener.refused == 1)
+            a.sendto(b"again", ("127.0.0.1", listener.port))
+            await wait_until(lambda: listener.connections[1].messages_in == 2)
+        await listener.stop()
+
+    run(scenario())
+    assert listener.refused == 1
+    assert [r.kind for r in rec.listener.records].count(Kind.REFUSED) == 1
