@@ -22,7 +22,8 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
-from inspector.net.accepted import AcceptedStream, Connection
+from inspector.net.accepted import AcceptedStream
+from inspector.net.connection import Connection
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
 
 #: Seconds the server waits for the client's TCP close after the closing handshake

@@ -27,8 +27,9 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import RuleEngine, Step, StepKind
-from inspector.net.accepted import AcceptedStream, Connection, ServerStreamProtocol
+from inspector.net.accepted import AcceptedStream, ServerStreamProtocol
 from inspector.net.certs import ServerTLS
+from inspector.net.connection import Connection
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError
 
