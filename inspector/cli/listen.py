@@ -464,16 +464,7 @@ def run_listen(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> in
     except EndpointError as exc:
         stderr.write(f"inspector listen: {exc}\n")
         return EXIT_USAGE
-    if endpoint.is_websocket:
-        from inspector.net.listener import websocket_listening_available
-
-        if not websocket_listening_available():
-            stderr.write(
-                f"inspector listen: listening on {endpoint.scheme}:// is not available "
-                "yet (the WebSocket server role); use tcp://, tls:// or udp://\n"
-            )
-            return EXIT_USAGE
-    elif args.subprotocols or not args.compression:
+    if not endpoint.is_websocket and (args.subprotocols or not args.compression):
         stderr.write("inspector listen: --subprotocol and --no-compress are for ws:// and wss://\n")
         return EXIT_USAGE
     try:

@@ -6,9 +6,7 @@ response, automatic pong, close echo) is written at once. The connection is *rea
 (greetings, timers, broadcasts) once the upgrade succeeded. When the transport ends,
 the engine's ``ending`` says how, and this connection writes the one CLOSED record.
 
-The server role lives in ``protocols.ws`` (``role=Role.SERVER``); an engine without
-it makes :func:`server_role_available` False and ws:// listening is refused with one
-line.
+The server role lives in ``protocols.ws`` (``role=Role.SERVER``).
 """
 
 from __future__ import annotations
@@ -29,15 +27,6 @@ from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionSta
 #: Seconds the server waits for the client's TCP close after the closing handshake
 #: before closing itself (RFC 6455 §7.1.1: the server closes first, at once).
 CLOSE_GRACE = 2.0
-
-
-def server_role_available() -> bool:
-    """True when the connection engine can play the server (``protocols.wsstate.Role``)."""
-    try:
-        from inspector.protocols.wsstate import Role  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class AcceptedWebSocket(AcceptedStream):

@@ -19,7 +19,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.connection import Connection
-from inspector.net.listener import Listener, bind_addresses
+from inspector.net.listenbase import Listener, bind_addresses
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, describe_os_error
 

@@ -18,7 +18,6 @@ import pytest
 
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Kind
-from inspector.net.accepted_ws import server_role_available
 
 RUN_TIMEOUT = 60  # seconds: a bound on every subprocess and read, never an assertion
 
@@ -412,22 +411,6 @@ def test_max_connections_refuses_the_next_client() -> None:
     assert len(refused) == 1 and "(max connections: 1)" in refused[0]["message"]
 
 
-@pytest.mark.skipif(server_role_available(), reason="the engine has its server role")
-def test_ws_without_the_server_role_is_one_line() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "inspector", "listen", "ws://127.0.0.1:0/"],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
-    assert result.returncode == 2
-    assert result.stderr == (
-        "inspector listen: listening on ws:// is not available yet (the WebSocket server "
-        "role); use tcp://, tls:// or udp://\n"
-    )
-
-
-@pytest.mark.skipif(not server_role_available(), reason="the engine has no server role yet")
 def test_ws_echo_with_the_websockets_client() -> None:
     from websockets.sync.client import connect
 

@@ -1,8 +1,4 @@
-"""ws:// and wss:// listening with websockets' own client: upgrade, masked frames, rules, close.
-
-These run once the connection engine has its server role (``protocols.wsstate.Role``);
-before that, ``inspector listen ws://…`` refuses with one line (tests/cli/test_listen.py).
-"""
+"""ws:// and wss:// listening with websockets' own client: upgrade, masked frames, rules, close."""
 
 from __future__ import annotations
 
@@ -18,12 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import ActionKind, MatchKind, Rule
-from inspector.net.accepted_ws import server_role_available
 from inspector.net.certs import server_tls
-
-pytestmark = pytest.mark.skipif(
-    not server_role_available(), reason="the connection engine has no server role yet"
-)
 
 ECHO = Rule(MatchKind.ANY, ActionKind.ECHO)
 

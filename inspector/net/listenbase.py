@@ -1,0 +1,388 @@
+"""What every listener shares: its states, its errors, binding, and the rules it runs.
+
+:class:`Listener` is the base of the TCP/TLS/WebSocket listener
+(:mod:`inspector.net.listener`) and the UDP one (:mod:`inspector.net.udplisten`); it
+lives here so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.core.rules import RuleEngine, Step, StepKind
+from inspector.net.accepted import AcceptedStream
+from inspector.net.certs import ServerTLS
+from inspector.net.connection import Connection
+from inspector.net.resolve import family_name, format_address
+from inspector.net.session import CLOSE_TIMEOUT, SessionError
+
+#: Pending connections the kernel queues before the listener accepts them.
+BACKLOG = 511
+
+RecorderFor = Callable[[int, str], Recorder]
+
+
+class ListenerState(StrEnum):
+    """Where a listener is in its life."""
+
+    STARTING = "starting"
+    LISTENING = "listening"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class ListenError(InspectorError):
+    """The listener cannot bind (address in use, permission denied, …): one line."""
+
+
+def describe_listen_error(exc: OSError, endpoint: Endpoint) -> str:
+    """One line for a failure to bind ``endpoint``."""
+    where = f"cannot listen on {endpoint.url}"
+    if isinstance(exc, socket.gaierror):
+        return f"{where}: cannot resolve {endpoint.host!r}: {exc.strerror or exc}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}: the address is in use (another program listens there)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{where}: permission denied (ports below 1024 need privileges)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{where}: {endpoint.host} is not an address of this machine"
+    return f"{where}: {exc.strerror or exc}"
+
+
+async def bind_addresses(endpoint: Endpoint, socktype: int) -> list[tuple[int, Any]]:
+    """(family, sockaddr) to bind: every address of the host, only the first for port 0
+    (so one port is picked, not one per address family)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        endpoint.host, endpoint.port, type=socktype, flags=socket.AI_PASSIVE
+    )
+    seen: list[tuple[int, Any]] = []
+    for family, _type, _proto, _name, sockaddr in infos:
+        if (family, sockaddr) not in seen:
+            seen.append((family, sockaddr))
+    return seen[:1] if endpoint.port == 0 else seen
+
+
+class Listener:
+    """What every listener shares: state, numbering, records, rules, sending, stopping."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        recorder: Recorder,
+        recorder_for: RecorderFor,
+        *,
+        rules: RuleEngine | None = None,
+        max_connections: int | None = None,
+        tls: ServerTLS | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.options = options
+        self.recorder = recorder
+        self.recorder_for = recorder_for
+        self.rules = rules if rules else None
+        self.max_connections = max_connections
+        self.tls = tls
+        self.state = ListenerState.STARTING
+        self.port = endpoint.port
+        self.local = ""
+        #: Every connection accepted, by number (1, 2, …), ended ones included.
+        self.connections: dict[int, Connection] = {}
+        self.accepted = 0
+        self.refused = 0
+        self.ended_count = 0
+        self.on_connection: Callable[[Connection], None] | None = None
+        self.on_connection_end: Callable[[Connection], None] | None = None
+        self._open: dict[int, Connection] = {}
+        #: Accepted but not ready yet (a TLS handshake or WebSocket upgrade under way).
+        self._not_ready: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = asyncio.Event()
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL clients connect to (the real port once listening)."""
+        e = self.endpoint
+        return Endpoint(e.scheme, e.host, self.port, e.target).url
+
+    @property
+    def open_connections(self) -> list[Connection]:
+        """Connections ready for messages, oldest first."""
+        return list(self._open.values())
+
+    def connection(self, number: int) -> Connection:
+        """The connection numbered ``number``; SessionError when there is none."""
+        conn = self.connections.get(number)
+        if conn is None:
+            raise SessionError(f"there is no connection {number}")
+        return conn
+
+    # -- starting ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and start accepting; ListenError (recorded too) when it cannot."""
+        try:
+            sockname, family = await self._bind()
+        except OSError as exc:
+            message = describe_listen_error(exc, self.endpoint)
+            self.recorder.record(
+                Direction.META, Kind.ERROR, fields={"message": message, "phase": "listen"}
+            )
+            self.state = ListenerState.FAILED
+            self._close_listener(message, clean=False)
+            raise ListenError(message) from None
+        self.port = sockname[1]
+        self.local = format_address(sockname)
+        self.state = ListenerState.LISTENING
+        fields: dict[str, Any] = {
+            "url": self.url,
+            "local": self.local,
+            "family": family_name(family),
+            "max_connections": self.max_connections,
+        }
+        if self.tls is not None:
+            fields["cert_sha256"] = self.tls.fingerprint
+            fields["self_signed"] = self.tls.self_signed
+        self.recorder.record(Direction.META, Kind.LISTENING, fields=fields)
+        if self.endpoint.host in ("0.0.0.0", "::", ""):
+            self.recorder.record(
+                Direction.META,
+                Kind.INFO,
+                fields={"message": "listening on every interface: other machines can connect"},
+            )
+        if self.rules is not None:
+            for index, period in self.rules.timers():
+                self._spawn(self._timer(index, period))
+
+    async def _bind(self) -> tuple[Any, int]:
+        """Transport specific: bind, return (sockname, family) of the first socket."""
+        raise NotImplementedError
+
+    # -- connections ------------------------------------------------------------
+
+    def _admit(self, peer: str) -> int | None:
+        """The number for a new connection from ``peer``, or None (refused, recorded)."""
+        if self.state is not ListenerState.LISTENING:
+            return None
+        limit = self.max_connections
+        if limit is not None and len(self._open) + self._starting() >= limit:
+            self.refused += 1
+            self.recorder.record(
+                Direction.META,
+                Kind.REFUSED,
+                fields={
+                    "peer": peer,
+                    "message": f"refused {peer}: {limit} connections already open "
+                    f"(max connections: {limit})",
+                },
+            )
+            return None
+        self.accepted += 1
+        number = self.accepted
+        self.recorder.record(
+            Direction.META,
+            Kind.ACCEPTED,
+            fields={"conn": number, "peer": peer, "local": self.local},
+        )
+        return number
+
+    def _starting(self) -> int:
+        """Connections accepted but not yet ready (a TLS handshake or upgrade under way)."""
+        return len(self._not_ready)
+
+    def _connection_recorder(self, number: int, peer: str) -> Recorder | None:
+        """A Recorder for a new connection, or None (the fault recorded) when none can be made."""
+        try:
+            return self.recorder_for(number, peer)
+        except InspectorError as exc:
+            self.recorder.record(
+                Direction.META,
+                Kind.ERROR,
+                fields={
+                    "message": f"connection {number} from {peer} dropped: {exc}",
+                    "conn": number,
+                },
+            )
+            return None
+
+    def _register(self, conn: Connection) -> None:
+        self.connections[conn.number] = conn
+        self._not_ready.add(conn.number)
+        conn.on_end = self._connection_ended
+        if self.rules is not None:
+            conn.on_messages = self._on_messages
+
+    def _ready(self, conn: Connection) -> None:
+        """The connection can carry messages: tell the owner, greet it if a rule says so."""
+        self._not_ready.discard(conn.number)
+        if conn.ended:
+            return
+        self._open[conn.number] = conn
+        if self.on_connection is not None:
+            self.on_connection(conn)
+        if self.rules is not None and self.rules.wants_connect:
+            self.perform(conn, self.rules.on_connect(conn.number))
+
+    def _connection_ended(self, conn: Connection) -> None:
+        self._open.pop(conn.number, None)
+        self._not_ready.discard(conn.number)
+        self.ended_count += 1
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"connection {conn.number} ({conn.peer}) ended: {conn.end_message}",
+                "conn": conn.number,
+                "peer": conn.peer,
+                "clean": conn.clean,
+            },
+        )
+        if self.on_connection_end is not None:
+            self.on_connection_end(conn)
+
+    # -- rules ------------------------------------------------------------------
+
+    def _on_messages(self, conn: Connection, bodies: list[bytes]) -> None:
+        rules = self.rules
+        if rules is None:
+            return
+        for body in bodies:
+            if conn.ended:
+                return
+            self.perform(conn, rules.on_message(conn.number, body))
+
+    def perform(self, conn: Connection, steps: list[Step]) -> None:
+        """Perform rule steps for ``conn``: now, or after each step's delay."""
+        for step in steps:
+            if step.delay_ms:
+                conn.later(step.delay_ms / 1000, lambda s=step: self._perform_now(conn, s))  # type: ignore[misc]
+            else:
+                self._perform_now(conn, step)
+
+    def _perform_now(self, conn: Connection, step: Step) -> None:
+        kind = step.kind
+        if kind is StepKind.SEND:
+            self._send_quietly(conn, step.data, step.text)
+        elif kind is StepKind.SEND_ALL:
+            self.broadcast(step.data, step.text)
+        elif kind is StepKind.CLOSE:
+            self._spawn(conn.close_with(step.close_code, step.close_reason))
+        elif kind is StepKind.DROP:
+            conn.drop()
+        if isinstance(conn, AcceptedStream):
+            conn.after_step()
+
+    @staticmethod
+    def _send_quietly(conn: Connection, data: bytes, text: bool = True) -> bool:
+        """Send, True when sent; a closing or backed-up connection is skipped."""
+        if not conn.is_open:
+            return False
+        try:
+            conn.send_message(data, text)
+        except SessionError:
+            return False
+        return True
+
+    async def _timer(self, index: int, period_ms: int) -> None:
+        """Fire timer rule ``index`` every ``period_ms`` for each ready connection."""
+        rules = self.rules
+        assert rules is not None
+        while self.state is ListenerState.LISTENING:
+            await asyncio.sleep(period_ms / 1000)
+            for conn in list(self._open.values()):
+                if conn.is_open:
+                    self.perform(conn, rules.on_timer(index, conn.number))
+
+    # -- by hand ----------------------------------------------------------------
+
+    def send(self, number: int, data: bytes) -> None:
+        """Send one message to connection ``number``; SessionError (one line) when it cannot."""
+        self.connection(number).send(data)
+
+    def broadcast(self, data: bytes, text: bool = True) -> int:
+        """Send one message to every ready connection; the number it was sent to
+        (``text`` False: WebSocket binary messages)."""
+        return sum(self._send_quietly(conn, data, text) for conn in list(self._open.values()))
+
+    async def disconnect(self, number: int, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Close connection ``number`` gracefully."""
+        await self.connection(number).close(timeout)
+
+    async def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Stop accepting, close every connection gracefully, record the end."""
+        if self.state in (ListenerState.STOPPING, ListenerState.STOPPED, ListenerState.FAILED):
+            await self._stopped.wait()
+            return
+        self.state = ListenerState.STOPPING
+        self._stop_accepting()
+        for task in list(self._tasks):
+            task.cancel()
+        for number in list(self._not_ready):
+            self.connections[number].abort()  # a TLS handshake in progress
+        live = [c for c in self._open.values() if not c.ended]
+        await asyncio.gather(*(c.close(timeout) for c in live), return_exceptions=True)
+        self._close_listener(
+            f"stopped listening: {self.accepted} connections accepted, {self.refused} refused",
+            clean=True,
+        )
+        self.state = ListenerState.STOPPED
+
+    def _stop_accepting(self) -> None:
+        """Transport specific: close the listening socket."""
+
+    def _close_listener(self, message: str, clean: bool) -> None:
+        if self._stopped.is_set():
+            return
+        self.recorder.record(
+            Direction.META,
+            Kind.CLOSED,
+            fields={
+                "message": message,
+                "clean": clean,
+                "close_code": None,
+                "close_reason": None,
+                "initiated_by": "server",
+            },
+        )
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Wait until the listener has stopped."""
+        await self._stopped.wait()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a fault inside is already recorded by its connection
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-compatible account of the listener for the capture."""
+        return {
+            "role": "listener",
+            "url": self.url,
+            "local": self.local,
+            "state": str(self.state),
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "ended": self.ended_count,
+            "max_connections": self.max_connections,
+        }
