@@ -203,6 +203,4 @@ def sniff(payload: bytes) -> Decoder | None:
 
 def _ensure_builtins() -> None:
     """Import the built-in decoder modules (each registers itself on import)."""
-    if _BUILTIN:
-        return
     from inspector.protocols.decoders import builtin  # noqa: F401

@@ -66,6 +66,15 @@ class SessionDecoder:
         self.fixed: Decoder | None = None if self.auto else registry.get(name)
         self._facts_choice: Decoder | None = None
 
+    @property
+    def chosen(self) -> str:
+        """The decoder in use: its name, or "by content" while each payload picks its own."""
+        if self.fixed is not None:
+            return self.fixed.name
+        if self._facts_choice is None:
+            self._facts_choice = registry.choose(self.context)
+        return self._facts_choice.name if self._facts_choice is not None else "by content"
+
     def observe(self, record: Record) -> None:
         """Learn the session's facts from a handshake record."""
         if record.kind is not Kind.HANDSHAKE:
