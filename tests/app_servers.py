@@ -86,3 +86,73 @@ def start_graphql_server(loop: ServerLoop) -> RunningServer:
         return RunningServer("ws", port, path="/graphql", _stop=stop, _loop=loop)
 
     return loop.call(start())
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now (for servers that cannot be told port 0)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+class Mosquitto:
+    """Debian's mosquitto broker in a subprocess: MQTT over TCP and over WebSocket."""
+
+    def __init__(self, folder: Any) -> None:
+        import subprocess
+
+        self.tcp_port, self.ws_port = free_port(), free_port()
+        config = folder / "mosquitto.conf"
+        config.write_text(
+            "per_listener_settings false\nallow_anonymous true\npersistence false\n"
+            f"listener {self.tcp_port} {HOST}\n"
+            f"listener {self.ws_port}\nbind_interface lo\nprotocol websockets\n"
+        )
+        self.log = folder / "mosquitto.log"
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(config)], stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for port in (self.tcp_port, self.ws_port):
+            self._wait_listening(port)
+
+    def _wait_listening(self, port: int) -> None:
+        import time
+
+        deadline = time.monotonic() + 20
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-500:]}")
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)  # polling for the listener, bounded by the deadline
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class CoilMQ:
+    """The coilmq STOMP broker on a thread of this process, on 127.0.0.1 port 0."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from coilmq.config import config
+        from coilmq.start import server_from_config
+
+        config.set("coilmq", "listen_addr", HOST)
+        config.set("coilmq", "listen_port", "0")
+        self.server = server_from_config(config)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)

@@ -7,7 +7,10 @@ from inspector.protocols.decoders import (  # noqa: F401
     graphql,
     jsonrpc,
     jsontree,
+    mqtt,
     protobuf,
+    signalr,
     socketio,
+    stomp,
     wrappers,
 )
