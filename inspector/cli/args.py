@@ -330,6 +330,15 @@ def build_probe_parser() -> OneLineParser:
     )  # fmt: skip
     out.add_argument("--json", action="store_true", help="one JSON object per record per line")
     out.add_argument(
+        "--decode", metavar="NAME",
+        help="add each payload's decoding as NAME or auto to the printed records "
+        "(as show --decode; docs/decoders.md)",
+    )  # fmt: skip
+    out.add_argument(
+        "--proto-descriptor", nargs=2, metavar=("FILE", "MESSAGE"),
+        help="Protobuf names for --decode protobuf (as show --proto-descriptor)",
+    )  # fmt: skip
+    out.add_argument(
         "--quiet", action="store_true", help="print no records (errors still go to stderr)"
     )
     p.set_defaults(sends=[])

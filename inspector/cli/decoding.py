@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from inspector.core.errors import UsageError
@@ -211,3 +211,21 @@ class ShowDecoding:
             for record in islice(records, 16):
                 decoder.observe(record)
         return decoder
+
+
+def probe_formatter(args: argparse.Namespace, endpoint: Any) -> Callable[[Record], str] | None:
+    """``probe --decode``: a line formatter adding each record's decoding (None without
+    --decode). Records are decoded one by one as they are printed, after the receive
+    path has recorded them; a Socket.IO attachment is shown alone (``show`` joins it)."""
+    name = getattr(args, "decode", None) or (
+        "protobuf" if getattr(args, "proto_descriptor", None) else None)  # fmt: skip
+    if name is None:
+        return None
+    decoder = session_decoder(name, str(endpoint.url), str(endpoint.scheme),
+                              decoder_options(args))  # fmt: skip
+    as_json = bool(args.json)
+
+    def line(record: Record) -> str:
+        return decoded_line(record, decoder.decode(record), as_json)
+
+    return line

@@ -183,3 +183,19 @@ def test_decode_errors_are_usage_errors(socketio_capture: Path, tmp_path: Path) 
     status, _, err = show(str(socketio_capture), "--proto-descriptor", str(missing), "a.B")
     assert status == 2 and err.startswith("inspector show: --proto-descriptor: cannot read")
     assert len(err.splitlines()) == 1
+
+
+def test_probe_decode_prints_decoded_records(socketio_server: RunningServer) -> None:
+    result = inspector(
+        "probe", socketio_server.url_for("/socket.io/?EIO=4&transport=websocket"),
+        "--send", "40", "--send", '421["chat",{"text":"hi"}]', "--count", "3", "--wait", "600",
+        "--decode", "auto", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = decoded_lines(result.stdout)
+    summaries = {(r["dir"], r["decoded"]["summary"]) for r in rows}
+    assert ("out", """EVENT 'chat' {"text": "hi"} ack=1""") in summaries
+    assert any(d == "in" and s.startswith("ACK / ") and s.endswith("ack=1") for d, s in summaries)
+    bad = inspector("probe", socketio_server.url, "--decode", "nope")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("inspector probe: no decoder 'nope' (known: ")
