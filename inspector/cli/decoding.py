@@ -127,15 +127,11 @@ def _by_rule(records: Iterable[Record], rule: UserRule) -> Iterator[Any]:
 
 def _by_decoder(records: Iterable[Record], decoder: SessionDecoder) -> Iterator[Any]:
     out = Direction.OUT
+    exchanges = decoder.exchanges
     for record in records:
-        ids = decoder.exchanges(record)
+        ids = exchanges(record)  # each Exchange is the (role, key) pair match() takes
         if ids:
-            yield (
-                record.seq,
-                record.t_ns,
-                record.direction is out,
-                [(str(e.role), e.key) for e in ids],
-            )
+            yield record.seq, record.t_ns, record.direction is out, ids
 
 
 def stats_text(matching: Matching, as_json: bool, facts: dict[str, Any]) -> str:

@@ -111,11 +111,15 @@ class SessionDecoder:
 
     def exchanges(self, record: Record) -> tuple[Exchange, ...]:
         """The pairing ids of a record (the decoders' fast path where they have one)."""
-        self.observe(record)
-        payload = payload_of(record)
+        kind = record.kind
+        if kind is Kind.FRAME:  # the common case first: statistics call this per record
+            payload = record.payload if record.fields.get("opcode") in _DATA_OPCODES else None
+        else:
+            self.observe(record)
+            payload = payload_of(record)
         if payload is None:
             return ()
-        decoder = self.decoder_for(payload)
+        decoder = self.fixed or self._facts_choice or self.decoder_for(payload)
         if decoder is None:
             return ()
         if decoder.remembers:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 #: How deep a decoded tree may nest before the rest is shown as one opaque field.
 MAX_DEPTH = 64
@@ -31,9 +31,12 @@ class Role(StrEnum):
     RESPONSE = "response"
 
 
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """The id a message carries for pairing: its role and a key both sides share."""
+class Exchange(NamedTuple):
+    """The id a message carries for pairing: its role and a key both sides share.
+
+    A named tuple rather than a dataclass: statistics over a large capture make one
+    per message, and it is already the ``(role, key)`` pair ``core.matching`` takes.
+    """
 
     role: Role
     key: str
