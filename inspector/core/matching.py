@@ -283,7 +283,8 @@ class IdRule:
             value = value[step]
         if value is None or isinstance(value, dict | list):
             return None
-        return json.dumps(value)
+        # Text as it is (so a JSON path on one side meets a regex on the other).
+        return value if isinstance(value, str) else json.dumps(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,3 +199,29 @@ def test_probe_decode_prints_decoded_records(socketio_server: RunningServer) -> 
     bad = inspector("probe", socketio_server.url, "--decode", "nope")
     assert bad.returncode == 2
     assert bad.stderr.startswith("inspector probe: no decoder 'nope' (known: ")
+
+
+def test_user_rules_pair_what_no_decoder_knows(tmp_path: Path) -> None:
+    from inspector.cli.output import json_line
+    from inspector.core.records import Direction, Kind, make_record
+
+    texts = [(Direction.OUT, 0, '{"op":"get","rid":"a"}'), (Direction.OUT, 2, '{"rid":"b"}'),
+             (Direction.IN, 7, "answer a"), (Direction.IN, 12, "answer b"),
+             (Direction.IN, 13, "noise")]  # fmt: skip
+    path = tmp_path / "plain.jsonl"
+    path.write_text("".join(
+        json_line(make_record(i, t * 1_000_000, d, Kind.FRAME, b"", p.encode(),
+                              {"opcode": "text"})) + "\n"
+        for i, (d, t, p) in enumerate(texts)))  # fmt: skip
+    status, out, err = show(str(path), "--stats", "--json", "--match-request-id", "$.rid",
+                            "--match-response-id", r"re:answer (\w+)")  # fmt: skip
+    assert status == 0, err
+    stats = json.loads(out)
+    assert (stats["matched_by"], stats["count"], stats["unanswered"]) == ("rule", 2, 0)
+    assert (stats["p50_ms"], stats["max_ms"], stats["unsolicited"]) == (7.0, 10.0, 0)
+    status, out, _ = show(str(path), "--stats", "--json", "--match-id", r"re:\b([ab])\b")
+    assert json.loads(out)["count"] == 2  # one rule for both sides
+    status, out, _ = show(str(path), "--stats", "--json", "--match-next")
+    stats = json.loads(out)
+    assert (stats["matched_by"], stats["count"], stats["unsolicited"]) == ("next", 2, 1)
+    assert stats["min_ms"] == 7.0

@@ -164,3 +164,32 @@ def test_schema_errors_are_one_line(tmp_path: Path, schema_file: Path) -> None:
     decoded = get("protobuf").run(b"\x12\x05ab", DecodeContext(options={SCHEMA_OPTION: schema}))
     assert decoded.error is not None and decoded.error.startswith("not valid Protobuf chat.Post: ")
     assert "\n" not in decoded.error
+
+
+def test_show_with_a_descriptor_set(schema_file: Path, tmp_path: Path) -> None:
+    import io
+    import json
+
+    from inspector.cli import run_command
+    from inspector.cli.output import json_line
+    from inspector.core.records import Direction, Kind, make_record
+
+    post = POST(id=42, text="hello", tags=[1, 2], mood=1)
+    post.author.name = "ann"
+    payload = post.SerializeToString()
+    frame = make_record(0, 5, Direction.IN, Kind.FRAME, b"\x82" + bytes([len(payload)])
+                        + payload, payload, {"opcode": "binary"})  # fmt: skip
+    path = tmp_path / "proto.jsonl"
+    path.write_text(json_line(frame) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["show", str(path), "--proto-descriptor", str(schema_file), "chat.Post", "--json"]
+    assert run_command(argv, out, err) == 0, err.getvalue()
+    decoded = json.loads(out.getvalue())["decoded"]
+    assert decoded["summary"] == "chat.Post 6 fields"
+    fields = {f["name"]: f for f in decoded["fields"]}
+    assert fields["mood"]["text"] == "ANGRY (1)"
+    assert fields["author"]["children"][0] == {
+        "name": "name", "text": "'ann'", "type": "string", "value": "ann",
+        "range": fields["author"]["children"][0]["range"]}  # fmt: skip
+    start, end = fields["text"]["range"]
+    assert payload[start:end] == b"\x12\x05hello"
