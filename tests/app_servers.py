@@ -5,6 +5,10 @@
   same bytes back and answers its ack with their length.
 - ``start_graphql_server``: strawberry's ASGI app on uvicorn, subscription
   ``count(to: Int)`` yielding 0..to-1, and query ``hello``.
+- ``start_jsonrpc_server``: the ``json-rpc`` package's response manager behind a
+  websockets server: methods ``add(a, b)`` and ``echo(text)``, batches, errors.
+- ``Mosquitto`` (Debian's broker in a subprocess) and ``CoilMQ`` (a STOMP broker on a
+  thread).
 """
 
 from __future__ import annotations
@@ -84,6 +88,32 @@ def start_graphql_server(loop: ServerLoop) -> RunningServer:
             sock.close()
 
         return RunningServer("ws", port, path="/graphql", _stop=stop, _loop=loop)
+
+    return loop.call(start())
+
+
+def start_jsonrpc_server(loop: ServerLoop) -> RunningServer:
+    """JSON-RPC 2.0 over WebSocket: each text message is handled by ``json-rpc``."""
+    from jsonrpc import JSONRPCResponseManager
+    from websockets.asyncio.server import ServerConnection, serve
+
+    methods = {"add": lambda a, b: a + b, "echo": lambda text: text}
+
+    async def handler(connection: ServerConnection) -> None:
+        async for message in connection:
+            response = JSONRPCResponseManager.handle(message, methods)
+            if response is not None:  # notifications get no answer
+                await connection.send(response.json)
+
+    async def start() -> RunningServer:
+        server = await serve(handler, HOST, 0, compression=None, ping_interval=None)
+        port = server.sockets[0].getsockname()[1]
+
+        async def stop() -> None:
+            server.close()
+            await server.wait_closed()
+
+        return RunningServer("ws", port, _stop=stop, _loop=loop)
 
     return loop.call(start())
 

@@ -53,6 +53,13 @@ def graphql_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="module")
+def jsonrpc_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
+    server = app_servers.start_jsonrpc_server(server_loop)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def socketio_capture(
     socketio_server: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
@@ -225,3 +232,57 @@ def test_user_rules_pair_what_no_decoder_knows(tmp_path: Path) -> None:
     stats = json.loads(out)
     assert (stats["matched_by"], stats["count"], stats["unsolicited"]) == ("next", 2, 1)
     assert stats["min_ms"] == 7.0
+
+
+def test_jsonrpc_single_batch_notification_and_error(
+    jsonrpc_server: RunningServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "rpc.sockcap"
+    result = inspector(
+        "probe", jsonrpc_server.url,
+        "--send", '{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}',
+        "--send", '{"jsonrpc":"2.0","method":"echo","params":["quiet"]}',
+        "--send", '[{"jsonrpc":"2.0","method":"echo","params":["hi"],"id":2},'
+                  '{"jsonrpc":"2.0","method":"add","params":[2,3],"id":"x"}]',
+        "--send", '{"jsonrpc":"2.0","method":"nope","id":3}',
+        "--count", "3", "--wait", "600", "-o", str(path), "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    status, out, err = show(str(path), "--decode", "auto", "--json")
+    assert status == 0, err
+    rows = decoded_lines(out)
+    assert {r["decoded"]["decoder"] for r in rows} == {"jsonrpc"}  # chosen by content
+    summaries = [(r["dir"], r["decoded"]["summary"]) for r in rows]
+    assert summaries[:4] == [
+        ("out", "request add id=1"),
+        ("out", "notification echo"),
+        ("out", "batch of 2: request"),
+        ("out", "request nope id=3"),
+    ]
+    answers = {s for d, s in summaries if d == "in"}
+    assert answers == {"response id=1 3", "batch of 2: response",
+                       "error id=3 Method not found"}  # fmt: skip
+    status, out, _ = show(str(path), "--stats", "--json")
+    stats = json.loads(out)
+    assert (stats["matched_by"], stats["count"], stats["unanswered"], stats["unsolicited"]) == (
+        "by content", 4, 0, 0)  # fmt: skip
+    status, out, _ = show(str(path), "--where", "method == add")
+    assert len(out.splitlines()) == 1 and "request add id=1" in out
+
+
+def test_graphql_ws_legacy_protocol(graphql_server: RunningServer, tmp_path: Path) -> None:
+    path = tmp_path / "gql-legacy.sockcap"
+    result = inspector(
+        "probe", graphql_server.url, "--subprotocol", "graphql-ws",
+        "--send", '{"type":"connection_init"}',
+        "--send", '{"type":"start","id":"7","payload":{"query":"subscription { count(to: 2) }"}}',
+        "--count", "4", "--wait", "600", "-o", str(path), "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    status, out, err = show(str(path), "--decode", "auto", "--json")
+    assert status == 0, err
+    got = [(r["dir"], r["decoded"]["facts"]["type"]) for r in decoded_lines(out)]
+    assert [t for d, t in got if d == "in"] == ["connection_ack", "data", "data", "complete"]
+    status, out, _ = show(str(path), "--stats", "--json")
+    stats = json.loads(out)
+    assert (stats["count"], stats["unanswered"], stats["unsolicited"]) == (1, 0, 2)

@@ -36,12 +36,11 @@ _OPERATION = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A
 
 
 def _exchanges(message: dict[str, Any], context: DecodeContext) -> tuple[Exchange, ...]:
+    del context
     kind = message.get("type")
     ident = message.get("id")
     if ident is None or kind not in STARTS | ANSWERS:
         return ()
-    if kind == "complete" and context.subprotocol == "graphql-ws":
-        return ()  # the old protocol's client "complete" is never an answer
     role = Role.REQUEST if kind in STARTS else Role.RESPONSE
     return (Exchange(role, f"graphql {json.dumps(ident)}"),)
 
