@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from inspector.core.errors import UsageError
@@ -54,11 +54,11 @@ def conditions(args: argparse.Namespace) -> list[Condition]:
 
 
 def session_decoder(
-    name: str, endpoint: str, scheme: str, options: dict[str, Any]
+    name: str, endpoint: str, scheme: str, options: dict[str, Any], framing: str = ""
 ) -> SessionDecoder:
     """A session decoder, or UsageError naming the decoders there are."""
     try:
-        return SessionDecoder(name, context_for(endpoint, scheme, options))
+        return SessionDecoder(name, context_for(endpoint, scheme, options, framing))
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
 
@@ -172,7 +172,9 @@ class ShowDecoding:
         session = entry.session
         endpoint = str(getattr(session, "endpoint", "") or "")
         scheme = str(getattr(session, "scheme", "") or "")
-        decoder = session_decoder(self.name, endpoint, scheme, self.options)
+        stored = getattr(session, "options", None)
+        framing = str(stored.get("framing") or "") if isinstance(stored, Mapping) else ""
+        decoder = session_decoder(self.name, endpoint, scheme, self.options, framing)
         with entry.open() as records:
             if with_header:
                 facts = describe(entry, records.count(), total)
@@ -217,8 +219,9 @@ def probe_formatter(args: argparse.Namespace, endpoint: Any) -> Callable[[Record
         "protobuf" if getattr(args, "proto_descriptor", None) else None)  # fmt: skip
     if name is None:
         return None
+    framing = str(getattr(args, "framing", "") or "")
     decoder = session_decoder(name, str(endpoint.url), str(endpoint.scheme),
-                              decoder_options(args))  # fmt: skip
+                              decoder_options(args), framing)  # fmt: skip
     as_json = bool(args.json)
 
     def line(record: Record) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from inspector.protocols.decoders.jsontree import json_fields, parse_json
@@ -77,8 +78,6 @@ def decode_jsonrpc(payload: bytes, context: DecodeContext) -> Decoded:
     items = tree.children if batch else (tree,)
     fields: list[Field] = []
     for index, (message, kind, item) in enumerate(zip(messages, kinds, items, strict=False)):
-        from dataclasses import replace
-
         name = f"[{index}] {kind}" if batch else kind
         fields.append(replace(item, name=name, text=_summary(message, kind)))
     first = messages[0]

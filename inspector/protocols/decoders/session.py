@@ -26,9 +26,13 @@ _MAX_HELD = 256
 
 
 def context_for(
-    endpoint: str, scheme: str = "", options: Mapping[str, Any] | None = None
+    endpoint: str,
+    scheme: str = "",
+    options: Mapping[str, Any] | None = None,
+    framing: str = "",
 ) -> DecodeContext:
-    """The context of a session known by its endpoint text (and its decoder options)."""
+    """The context of a session known by its endpoint text, its decoder options and (for
+    TCP/TLS) its framing."""
     host, port, target = "", None, ""
     try:
         parsed = parse_endpoint(endpoint) if endpoint else None
@@ -38,7 +42,7 @@ def context_for(
         host, port, target = parsed.host, parsed.port, parsed.target
         scheme = scheme or str(parsed.scheme)
     return DecodeContext(scheme=scheme, host=host, port=port, target=target,
-                         options=dict(options or {}))  # fmt: skip
+                         framing=framing, options=dict(options or {}))  # fmt: skip
 
 
 def payload_of(record: Record) -> bytes | None:

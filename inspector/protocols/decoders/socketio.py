@@ -12,8 +12,9 @@ are joined to the attachments the session decoder collected in
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inspector.protocols.decoders.jsontree import describe, json_fields, parse_json
@@ -159,20 +160,15 @@ def decode_socketio(payload: bytes, context: DecodeContext) -> Decoded:
 
 
 def _args_text(args: list[Any]) -> str:
-    import json
-
     return ", ".join(json.dumps(a, ensure_ascii=False) for a in args)
 
 
 def _rename(field: Field, name: str) -> Field:
-    from dataclasses import replace
-
     return replace(field, name=name)
 
 
 def _join(data: Field, value: Any, attachments: tuple[bytes, ...]) -> Field:
     """The data tree with each placeholder object shown as the attachment it stands for."""
-    from dataclasses import replace
 
     def visit(field: Field, val: Any) -> Field:
         if isinstance(val, dict) and val.get("_placeholder") is True and isinstance(

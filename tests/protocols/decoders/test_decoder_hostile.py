@@ -11,7 +11,7 @@ from inspector.protocols.decoders import DecodeContext, Decoded, decoders
 from inspector.protocols.decoders.tree import MAX_FIELDS
 
 CTX = DecodeContext()
-NAMES = sorted(n for n in decoders() if n != "fixture")
+NAMES = sorted(decoders())
 
 prefixes = st.sampled_from([
     b"", b"4", b"42", b"451-", b'{"type":"subscribe","id":', b'{"jsonrpc":"2.0",', b"\x1f\x8b",

@@ -6,16 +6,15 @@ from __future__ import annotations
 import pytest
 
 from inspector.core.records import Direction, Kind, make_record
-from inspector.protocols.decoders import DecodeContext, Exchange, Role, choose, get
+from inspector.protocols.decoders import DecodeContext, Decoded, Exchange, Role, choose, get
 from inspector.protocols.decoders.session import SessionDecoder, context_for
 from inspector.protocols.decoders.where import Condition
 
 CTX = DecodeContext()
 
 
-def run(name: str, payload: bytes, context: DecodeContext = CTX):
-    decoded = get(name).run(payload, context)
-    return decoded
+def run(name: str, payload: bytes, context: DecodeContext = CTX) -> Decoded:
+    return get(name).run(payload, context)
 
 
 def test_socketio_packets() -> None:
