@@ -170,3 +170,23 @@ def test_errors_are_one_line_and_name_the_format() -> None:
         decoded = get(name).run(payload, CTX)
         assert decoded.error == message, name
         assert decoded.summary == message
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=1, max_size=300), st.sampled_from(["gzip", "deflate", "zstd", "base64"]))
+def test_unwrapping_round_trips(data: bytes, name: str) -> None:
+    wrap = {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "zstd": zstandard.ZstdCompressor().compress,
+        "base64": __import__("base64").b64encode,
+    }[name]
+    decoded = get(name).run(wrap(data), CTX)
+    assert decoded.ok, decoded.error
+    (top,) = decoded.fields
+    assert top.text.endswith(f"→ {len(data)} bytes")
+    content = top.children[0] if top.children else None
+    if content is not None and content.name == "content" and content.type == "bytes":
+        assert bytes.fromhex(content.value) == data[:4096]
+    elif content is not None and content.name == "content":
+        assert content.value == data.decode("utf-8")[:4096]

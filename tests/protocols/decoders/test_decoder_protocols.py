@@ -4,6 +4,8 @@ WebSocket, MQTT 3.1.1/5, STOMP 1.2 and SignalR; how ``auto`` chooses; user filte
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.core.records import Direction, Kind, make_record
 from inspector.protocols.decoders import DecodeContext, Decoded, Exchange, Role, choose, get
@@ -212,3 +214,37 @@ def test_where_needs_a_decoded_message() -> None:
     assert Condition.parse("event != chat").test(None) is True
     with pytest.raises(ValueError, match="bad regular expression"):
         Condition.parse("event ~ (")
+
+
+frames = st.tuples(
+    st.sampled_from([Direction.IN, Direction.OUT]),
+    st.sampled_from(["text", "binary", "ping", "close"]),
+    st.sampled_from([b"40", b'42["a"]', b'451-["b",{"_placeholder":true,"num":0}]',
+                     b'462-3[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+                     b"\x00\x01", b"", b"2"]),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(frames, max_size=40))
+def test_decode_all_keeps_every_record_in_order(items: list) -> None:
+    session = SessionDecoder("auto", context_for("ws://h/socket.io/?EIO=4&transport=websocket"))
+    records = [make_record(seq, seq, d, Kind.FRAME, b"", p, {"opcode": op})
+               for seq, (d, op, p) in enumerate(items)]  # fmt: skip
+    out = list(session.decode_all(records))
+    assert [r.seq for r, _ in out] == list(range(len(items)))
+    for record, decoded in out:
+        assert (decoded is None) == (record.fields["opcode"] not in ("text", "binary"))
+
+
+def test_attachments_join_in_their_direction_only() -> None:
+    session = SessionDecoder("socketio", DecodeContext())
+    items = [(Direction.IN, "text", b'451-["up",{"_placeholder":true,"num":0}]'),
+             (Direction.OUT, "binary", b"\x01\x02"), (Direction.OUT, "text", b"2"),
+             (Direction.IN, "binary", b"\xaa\xbb")]  # fmt: skip
+    records = [make_record(i, i, d, Kind.FRAME, b"", p, {"opcode": op})
+               for i, (d, op, p) in enumerate(items)]  # fmt: skip
+    out = [decoded for _, decoded in session.decode_all(records)]
+    assert next(f for f in out[0].fields if f.name == "arguments").children[0].value == "aabb"
+    assert out[1].summary == "binary attachment 2 bytes"
+    assert out[3].summary == "attachment 0 of #0, 2 bytes"
