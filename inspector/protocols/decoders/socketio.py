@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from inspector.protocols.decoders.jsontree import describe, json_fields, parse_json
+from inspector.protocols.decoders.jsontree import json_fields, parse_json
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
 from inspector.protocols.decoders.tree import (
     Decoded,
@@ -146,21 +146,38 @@ def decode_socketio(payload: bytes, context: DecodeContext) -> Decoded:
             args = tuple(_rename(c, f"arg {i}") for i, c in enumerate(children[1:]))
             fields.append(Field("arguments", f"{len(args)}", "array", None, data.start,
                                 data.end, args))  # fmt: skip
-            summary = f"{head.type} {value[0]!r}" + (
-                f" {short(_args_text(value[1:]), 60)}" if len(value) > 1 else "")  # fmt: skip
+            shown = _args_text(value[1:], context.attachments)
+            summary = f"{head.type} {value[0]!r}" + (f" {short(shown, 60)}" if shown else "")
             if head.namespace != "/":
                 summary += f" ns={head.namespace}"
         else:
             fields.append(data)
-            summary += f" {short(describe(value), 60)}"
+            shown = _args_text(value, context.attachments) if isinstance(value, list) else (
+                json.dumps(value, ensure_ascii=False))  # fmt: skip
+            summary += f" {short(shown, 60)}"
     if head.ack_id is not None:
         summary += f" ack={head.ack_id}"
     return Decoded("socketio", summary, tuple(fields), facts=facts,
                    exchanges=exchanges(payload, context))  # fmt: skip
 
 
-def _args_text(args: list[Any]) -> str:
-    return ", ".join(json.dumps(a, ensure_ascii=False) for a in args)
+def _args_text(args: list[Any], attachments: tuple[bytes, ...]) -> str:
+    """Arguments as JSON, a placeholder shown as ``<N bytes>`` (``<attachment N>`` when
+    the binary message it stands for is not known)."""
+
+    def show(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("_placeholder") is True and isinstance(
+            value.get("num"), int):  # fmt: skip
+            num = value["num"]
+            return (f"<{len(attachments[num])} bytes>" if 0 <= num < len(attachments)
+                    else f"<attachment {num}>")  # fmt: skip
+        if isinstance(value, list):
+            return [show(v) for v in value]
+        if isinstance(value, dict):
+            return {k: show(v) for k, v in value.items()}
+        return value
+
+    return ", ".join(json.dumps(show(a), ensure_ascii=False) for a in args)
 
 
 def _rename(field: Field, name: str) -> Field:
