@@ -159,6 +159,8 @@ class ShowDecoding:
         self.stats = bool(args.stats)
         self.rule = user_rule(args)
         self.by_next = bool(getattr(args, "match_next", False))
+        if self.by_next and self.rule is not None:
+            raise UsageError("--match-next pairs by order, not by id: drop the id rules")
         self.as_json = bool(args.json)
         session_decoder(self.name, "", "", self.options)  # an unknown name fails before reading
 

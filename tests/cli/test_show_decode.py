@@ -186,6 +186,16 @@ def test_decode_errors_are_usage_errors(socketio_capture: Path, tmp_path: Path) 
     assert status == 2 and "--where: 'what?' is not NAME == VALUE" in err
     status, _, err = show(str(socketio_capture), "--stats", "--match-request-id", "$.id")
     assert status == 2 and "go together" in err
+    status, _, err = show(
+        str(socketio_capture),
+        "--stats",
+        "--match-next",
+        "--match-request-id",
+        "$.id",
+        "--match-response-id",
+        "$.id",
+    )
+    assert status == 2 and "--match-next pairs by order" in err
     missing = tmp_path / "none.desc"
     status, _, err = show(str(socketio_capture), "--proto-descriptor", str(missing), "a.B")
     assert status == 2 and err.startswith("inspector show: --proto-descriptor: cannot read")
