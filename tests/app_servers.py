@@ -125,6 +125,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def mosquitto_path() -> str | None:
+    """Where Debian's mosquitto is (/usr/sbin may be missing from PATH), or None."""
+    import shutil
+
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin")
+
+
 class Mosquitto:
     """Debian's mosquitto broker in a subprocess: MQTT over TCP and over WebSocket."""
 
@@ -140,7 +147,7 @@ class Mosquitto:
         )
         self.log = folder / "mosquitto.log"
         self.process = subprocess.Popen(
-            ["mosquitto", "-c", str(config)], stdout=self.log.open("wb"),
+            [mosquitto_path() or "mosquitto", "-c", str(config)], stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         for port in (self.tcp_port, self.ws_port):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -68,7 +67,7 @@ def mqtt_session(version: int) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[app_servers.Mosquitto]:
-    if shutil.which("mosquitto") is None:
+    if app_servers.mosquitto_path() is None:
         pytest.fail("mosquitto is not installed (apt-get install mosquitto; .ci/run does)")
     broker = app_servers.Mosquitto(tmp_path_factory.mktemp("mosquitto"))
     yield broker
