@@ -69,14 +69,14 @@ class SessionDecoder:
         self.auto = name == AUTO
         self.fixed: Decoder | None = None if self.auto else registry.get(name)
         self._facts_choice: Decoder | None = None
+        self._facts_known = False  # _facts_choice is up to date with the context
 
     @property
     def chosen(self) -> str:
         """The decoder in use: its name, or "by content" while each payload picks its own."""
         if self.fixed is not None:
             return self.fixed.name
-        if self._facts_choice is None:
-            self._facts_choice = registry.choose(self.context)
+        self._choose_by_facts()
         return self._facts_choice.name if self._facts_choice is not None else "by content"
 
     def observe(self, record: Record) -> None:
@@ -88,14 +88,19 @@ class SessionDecoder:
             self.context = replace(self.context, target=fields["target"])
         elif record.direction is Direction.IN and fields.get("subprotocol"):
             self.context = replace(self.context, subprotocol=str(fields["subprotocol"]))
-        self._facts_choice = None
+        self._facts_known = False
+
+    def _choose_by_facts(self) -> None:
+        """Choose from the session's facts once per change of them."""
+        if not self._facts_known:
+            self._facts_choice = registry.choose(self.context)
+            self._facts_known = True
 
     def decoder_for(self, payload: bytes) -> Decoder | None:
         """The decoder for this payload: the fixed one, the facts' choice, or by content."""
         if self.fixed is not None:
             return self.fixed
-        if self._facts_choice is None:
-            self._facts_choice = registry.choose(self.context)
+        self._choose_by_facts()
         if self._facts_choice is not None:
             return self._facts_choice
         return registry.sniff(payload)
@@ -123,7 +128,7 @@ class SessionDecoder:
             payload = payload_of(record)
         if payload is None:
             return ()
-        decoder = self.fixed or self._facts_choice or self.decoder_for(payload)
+        decoder = self.fixed or self.decoder_for(payload)
         if decoder is None:
             return ()
         if decoder.remembers:
