@@ -331,6 +331,15 @@ def build_probe_parser() -> OneLineParser:
     )  # fmt: skip
     out.add_argument("--json", action="store_true", help="one JSON object per record per line")
     out.add_argument(
+        "--decode", metavar="NAME",
+        help="add each payload's decoding as NAME or auto to the printed records "
+        "(as show --decode; docs/decoders.md)",
+    )  # fmt: skip
+    out.add_argument(
+        "--proto-descriptor", nargs=2, metavar=("FILE", "MESSAGE"),
+        help="Protobuf names for --decode protobuf (as show --proto-descriptor)",
+    )  # fmt: skip
+    out.add_argument(
         "--quiet", action="store_true", help="print no records (errors still go to stderr)"
     )
     p.set_defaults(sends=[])
@@ -353,6 +362,8 @@ examples:
   inspector show chat.sockcap --regex 'user_[0-9]+' --ignore-case
   inspector show devtools-export.har --session 2
   inspector show session.jsonl | head
+  inspector show chat.sockcap --decode auto --where 'event == "chat"'
+  inspector show chat.sockcap --stats --json
 """
 
 EXPORT_EXAMPLES = """\
@@ -422,6 +433,37 @@ def build_show_parser() -> OneLineParser:
     keep.add_argument(
         "-i", "--ignore-case", action="store_true", help="--grep and --regex ignore case"
     )
+    keep.add_argument(
+        "--where", action="append", metavar="COND",
+        help='only records whose decoded fields pass COND, e.g. \'event == "chat"\' or '
+        "'topic ~ sensors/' (repeatable; implies --decode auto)",
+    )  # fmt: skip
+    dec = p.add_argument_group("decoding and matching (docs/decoders.md)")
+    dec.add_argument(
+        "--decode", metavar="NAME",
+        help="decode payloads as NAME (json, msgpack, cbor, protobuf, base64, gzip, deflate, "
+        "zstd, socketio, graphql, jsonrpc, stomp, mqtt, signalr, or a plugin's) or auto",
+    )  # fmt: skip
+    dec.add_argument(
+        "--proto-descriptor", nargs=2, metavar=("FILE", "MESSAGE"),
+        help="Protobuf: field names from a protoc --descriptor_set_out FILE, payloads "
+        "read as MESSAGE (implies --decode protobuf)",
+    )  # fmt: skip
+    dec.add_argument(
+        "--stats", action="store_true",
+        help="print request/response latency statistics instead of the records",
+    )  # fmt: skip
+    pair = dec.add_mutually_exclusive_group()
+    pair.add_argument(
+        "--match-id", metavar="RULE",
+        help="pair by the id RULE finds on both sides: a JSON path ($.id) or a regex",
+    )  # fmt: skip
+    pair.add_argument(
+        "--match-next", action="store_true",
+        help="pair each outbound message with the next inbound one",
+    )  # fmt: skip
+    dec.add_argument("--match-request-id", metavar="RULE", help="the id rule of outbound messages")
+    dec.add_argument("--match-response-id", metavar="RULE", help="the id rule of inbound messages")
     return p
 
 

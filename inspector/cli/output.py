@@ -30,12 +30,19 @@ def line_formatter(as_json: bool) -> Callable[[Record], str]:
 class Printer:
     """Writes records to a stream, as lines or JSON, in one write per batch."""
 
-    def __init__(self, stream: TextIO, *, as_json: bool, quiet: bool) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        as_json: bool,
+        quiet: bool,
+        formatter: Callable[[Record], str] | None = None,
+    ) -> None:
         self.stream = stream
         self.quiet = quiet
         self.gone = False  # the reader closed the pipe
         self.as_json = as_json
-        self._format = line_formatter(as_json)
+        self._format = formatter or line_formatter(as_json)
 
     def emit(self, records: list[Record]) -> None:
         """Print a batch of records (nothing when quiet or the reader went away)."""

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from inspector.capture.store import CaptureStore
 from inspector.cli.args import Send
+from inspector.cli.decoding import probe_formatter
 from inspector.cli.output import Printer
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint
@@ -117,7 +118,8 @@ class ProbeRun:
             self.wait = 1.0
         self.output: str | None = args.output
         self.capture_limit = capture_limit_of(args)
-        self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet)
+        self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet,
+                               formatter=probe_formatter(args, endpoint))  # fmt: skip
         self.stderr = stderr
         self.clock = SessionClock()
         self.store: CaptureStore | None = None

@@ -11,6 +11,7 @@ import argparse
 import json
 from typing import TextIO
 
+from inspector.cli.decoding import ShowDecoding, plugin_warnings
 from inspector.cli.output import Printer
 from inspector.cli.sources import PAGE, RecordFilter, SessionEntry, describe, filtered, open_input
 from inspector.core.errors import CaptureError, UsageError
@@ -47,7 +48,6 @@ def record_filter(args: argparse.Namespace) -> RecordFilter:
 
 def run_show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run ``inspector show`` for parsed arguments; return the exit status."""
-    del stderr  # errors are raised as one-line InspectorErrors
     keep = record_filter(args)
     source = open_input(args.file)
     try:
@@ -56,11 +56,24 @@ def run_show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(str(exc)) from None
     printer = Printer(stdout, as_json=args.json, quiet=False)
     with_headers = len(source.sessions) > 1 and args.session is None
+    decoding = _decoding(args, stderr)
     for entry in entries:
-        _print_session(entry, keep, printer, len(source.sessions), with_headers)
+        if decoding is not None:
+            decoding.print_session(entry, keep, printer, len(source.sessions), with_headers)
+        else:
+            _print_session(entry, keep, printer, len(source.sessions), with_headers)
         if printer.gone:
             break
     return 0
+
+
+def _decoding(args: argparse.Namespace, stderr: TextIO) -> ShowDecoding | None:
+    """How to decode, filter on decoded fields or match, when the options ask for any."""
+    if not (args.decode or args.where or args.stats or args.proto_descriptor):
+        return None
+    for line in plugin_warnings():
+        stderr.write(line + "\n")
+    return ShowDecoding(args)
 
 
 def _print_session(

@@ -1,0 +1,265 @@
+"""MessagePack and CBOR as trees with byte ranges.
+
+The containers (arrays and maps) are walked here, so every element knows its bytes;
+each scalar is read by the format's reference library (``msgpack``, ``cbor2``) at its
+offset, so values are exactly what those libraries return.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import replace
+from typing import Any
+
+import cbor2
+import msgpack
+
+from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
+from inspector.protocols.decoders.tree import (
+    MAX_DEPTH,
+    Budget,
+    Decoded,
+    Field,
+    Malformed,
+    failure,
+    json_safe,
+    short,
+)
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return f"bytes[{len(value)}] {bytes(value[:16]).hex(' ')}{' …' if len(value) > 16 else ''}"
+    if isinstance(value, str):
+        return short(repr(value))
+    return short(repr(json_safe(value)) if not isinstance(value, int | float | bool) else
+                 repr(value))  # fmt: skip
+
+
+def _type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if value is None:
+        return "nil"
+    for kind, name in ((int, "int"), (float, "float"), (str, "string"),
+                       (bytes | bytearray, "bytes")):  # fmt: skip
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _plain(value: Any) -> Any:
+    """A leaf's value as the tree keeps it: JSON-compatible (bytes as hex)."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    return value if value is None or isinstance(value, bool | int | float | str) else (
+        json_safe(value))  # fmt: skip
+
+
+def _label(container: str, count: int) -> str:
+    unit = "entr" if container == "map" else "item"
+    plural = ("ies" if count != 1 else "y") if unit == "entr" else ("s" if count != 1 else "")
+    return f"{container} {count} {unit}{plural}"
+
+
+# -- MessagePack ---------------------------------------------------------------------
+
+
+class _MsgpackWalker:
+    """Walks a MessagePack buffer with ``msgpack.Unpacker``, peeking at type bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=0)
+        self.unpacker.feed(data)
+        self.budget = Budget()
+
+    def item(self, name: str, depth: int) -> Field:
+        start = self.unpacker.tell()
+        if start >= len(self.data):
+            raise Malformed(f"ends early at byte {start}")
+        head = self.data[start]
+        is_array = 0x90 <= head <= 0x9F or head in (0xDC, 0xDD)
+        is_map = 0x80 <= head <= 0x8F or head in (0xDE, 0xDF)
+        if (is_array or is_map) and depth < MAX_DEPTH and self.budget.take():
+            children: list[Field] = []
+            if is_array:
+                count = self.unpacker.read_array_header()
+                for index in range(count):
+                    if self.budget.left <= 0:
+                        self.unpacker.skip()
+                        self.budget.skipped += 1
+                        continue
+                    children.append(self.item(f"[{index}]", depth + 1))
+                label = _label("array", count)
+            else:
+                count = self.unpacker.read_map_header()
+                for _ in range(count):
+                    key = self.unpacker.unpack()
+                    if self.budget.left <= 0:
+                        self.unpacker.skip()
+                        self.budget.skipped += 1
+                        continue
+                    children.append(self.item(_key_name(key), depth + 1))
+                label = _label("map", count)
+            return Field(name, label, "array" if is_array else "map", None, start,
+                         self.unpacker.tell(), tuple(children))  # fmt: skip
+        value = self.unpacker.unpack()
+        self.budget.take()
+        end = self.unpacker.tell()
+        if isinstance(value, list | dict):
+            return Field(name, _label("array" if isinstance(value, list) else "map",
+                                      len(value)), "opaque", None, start, end)  # fmt: skip
+        if isinstance(value, msgpack.ExtType):
+            return Field(name, f"ext type {value.code}: {_display(value.data)}", "ext",
+                         {"code": value.code, "data": value.data.hex()}, start, end)  # fmt: skip
+        return Field(name, _display(value), _type(value), _plain(value), start, end)
+
+
+def _key_name(key: Any) -> str:
+    return key if isinstance(key, str) else repr(json_safe(key))
+
+
+def decode_msgpack(payload: bytes, context: DecodeContext) -> Decoded:
+    """A MessagePack payload (one value or several back to back) as a tree."""
+    del context
+    if not payload:
+        return failure("msgpack", "MessagePack", "empty payload")
+    walker = _MsgpackWalker(payload)
+    roots: list[Field] = []
+    try:
+        while walker.unpacker.tell() < len(payload):
+            if len(roots) >= 256 or walker.budget.left <= 0:
+                roots.append(Field("…", f"{len(payload) - walker.unpacker.tell()} more bytes"))
+                break
+            roots.append(walker.item(f"value {len(roots)}" if roots else "MessagePack", 0))
+    except Malformed as exc:
+        return failure("msgpack", "MessagePack", str(exc))
+    except (msgpack.OutOfData, ValueError, msgpack.ExtraData, msgpack.FormatError,
+            msgpack.StackError) as exc:  # fmt: skip
+        return failure("msgpack", "MessagePack", f"at byte {walker.unpacker.tell()}: {exc}"
+                       if str(exc) else f"ends early at byte {walker.unpacker.tell()}")  # fmt: skip
+    if len(roots) > 1:
+        roots[0] = _renamed(roots[0], "value 0")
+    summary = roots[0].text if len(roots) == 1 else f"{len(roots)} values"
+    return Decoded("msgpack", summary, tuple(roots))
+
+
+def _renamed(field: Field, name: str) -> Field:
+    return replace(field, name=name)
+
+
+MSGPACK = register(Decoder("msgpack", "MessagePack", decode_msgpack))
+
+
+# -- CBOR ----------------------------------------------------------------------------
+
+_BREAK = 0xFF
+
+
+class _CborWalker:
+    """Walks CBOR arrays and maps by their headers; ``cbor2`` reads each other item."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.stream = io.BytesIO(data)
+        self.decoder = cbor2.CBORDecoder(self.stream)
+        self.budget = Budget()
+
+    def header(self, pos: int) -> tuple[int, int | None, int]:
+        """(major type, argument or None for indefinite, offset after the header)."""
+        data = self.data
+        if pos >= len(data):
+            raise Malformed(f"ends early at byte {pos}")
+        head = data[pos]
+        major, info = head >> 5, head & 0x1F
+        if info < 24:
+            return major, info, pos + 1
+        if info == 31:
+            return major, None, pos + 1
+        size = {24: 1, 25: 2, 26: 4, 27: 8}.get(info)
+        if size is None or pos + 1 + size > len(data):
+            raise Malformed(f"bad item header at byte {pos}")
+        return major, int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
+
+    def item(self, pos: int, name: str, depth: int) -> Field:
+        major, count, after = self.header(pos)
+        if major in (4, 5) and depth < MAX_DEPTH and self.budget.take():
+            children: list[Field] = []
+            at = after
+            index = 0
+            while count is None or index < count:
+                if count is None:
+                    if at >= len(self.data):
+                        raise Malformed(f"ends early at byte {at}")
+                    if self.data[at] == _BREAK:
+                        at += 1
+                        break
+                if major == 4:
+                    child = self.item(at, f"[{index}]", depth + 1)
+                else:
+                    key_field = self.scalar(at, "key")
+                    assert key_field.end is not None
+                    child = self.item(key_field.end, _key_name(key_field.value), depth + 1)
+                if self.budget.left > 0:
+                    children.append(child)
+                assert child.end is not None
+                at = child.end
+                index += 1
+            container = "array" if major == 4 else "map"
+            return Field(name, _label(container, index), container, None, pos, at,
+                         tuple(children))  # fmt: skip
+        return self.scalar(pos, name)
+
+    def scalar(self, pos: int, name: str) -> Field:
+        self.budget.take()
+        self.stream.seek(pos)
+        try:
+            value = self.decoder.decode()
+        except cbor2.CBORDecodeEOF:
+            raise Malformed(f"ends early after byte {pos}") from None
+        except (cbor2.CBORDecodeError, ValueError, OverflowError, TypeError) as exc:
+            raise Malformed(f"at byte {pos}: {exc}") from None
+        end = self.stream.tell()
+        if isinstance(value, list | dict | tuple):
+            return Field(name, _label("map" if isinstance(value, dict) else "array",
+                                      len(value)), "opaque", None, pos, end)  # fmt: skip
+        if isinstance(value, cbor2.CBORTag):
+            return Field(name, f"tag {value.tag}: {_display(value.value)}", "tag",
+                         {"tag": value.tag, "value": json_safe(value.value)}, pos, end)  # fmt: skip
+        if isinstance(value, cbor2.CBORSimpleValue):
+            return Field(name, f"simple({value.value})", "simple", value.value, pos, end)
+        if value is cbor2.undefined:
+            return Field(name, "undefined", "undefined", None, pos, end)
+        return Field(name, _display(value), _type(value), _plain(value), pos, end)
+
+
+def decode_cbor(payload: bytes, context: DecodeContext) -> Decoded:
+    """A CBOR payload (one data item, or a sequence of them) as a tree."""
+    del context
+    if not payload:
+        return failure("cbor", "CBOR", "empty payload")
+    walker = _CborWalker(payload)
+    roots: list[Field] = []
+    pos = 0
+    try:
+        while pos < len(payload):
+            if len(roots) >= 256 or walker.budget.left <= 0:
+                roots.append(Field("…", f"{len(payload) - pos} more bytes"))
+                break
+            field = walker.item(pos, "CBOR", 0)
+            assert field.end is not None
+            roots.append(field)
+            pos = field.end
+    except Malformed as exc:
+        return failure("cbor", "CBOR", str(exc))
+    except (struct.error, RecursionError) as exc:
+        return failure("cbor", "CBOR", str(exc) or type(exc).__name__)
+    if len(roots) > 1:
+        roots = [_renamed(r, f"item {i}") for i, r in enumerate(roots)]
+    summary = roots[0].text if len(roots) == 1 else f"{len(roots)} items"
+    return Decoded("cbor", summary, tuple(roots))
+
+
+CBOR = register(Decoder("cbor", "CBOR", decode_cbor))

@@ -1,0 +1,229 @@
+"""Decoding the records of one session in order: the session's facts, the decoder
+chosen for it, and what one record says about the next (Socket.IO attachments, the
+MQTT version a CONNECT announced).
+
+Used when records are shown, filtered or exported, never on the receive path.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+from inspector.core.endpoints import parse_endpoint
+from inspector.core.errors import EndpointError
+from inspector.core.records import Direction, Kind, Record
+from inspector.protocols.decoders import registry
+from inspector.protocols.decoders.registry import AUTO, DecodeContext, Decoder
+from inspector.protocols.decoders.tree import Decoded, Exchange
+
+#: Frame opcodes whose payload is application data.
+_DATA_OPCODES = frozenset({"text", "binary"})
+#: How many records a Socket.IO binary packet may hold back while its attachments come.
+_MAX_HELD = 256
+
+
+def context_for(
+    endpoint: str,
+    scheme: str = "",
+    options: Mapping[str, Any] | None = None,
+    framing: str = "",
+) -> DecodeContext:
+    """The context of a session known by its endpoint text, its decoder options and (for
+    TCP/TLS) its framing."""
+    host, port, target = "", None, ""
+    try:
+        parsed = parse_endpoint(endpoint) if endpoint else None
+    except EndpointError:
+        parsed = None
+    if parsed is not None:
+        host, port, target = parsed.host, parsed.port, parsed.target
+        scheme = scheme or str(parsed.scheme)
+    return DecodeContext(scheme=scheme, host=host, port=port, target=target,
+                         framing=framing, options=dict(options or {}))  # fmt: skip
+
+
+def payload_of(record: Record) -> bytes | None:
+    """The application bytes of a record, or None when it carries none."""
+    kind = record.kind
+    if kind is Kind.FRAME:
+        if record.fields.get("opcode") not in _DATA_OPCODES:
+            return None
+        return record.payload
+    if kind in (Kind.MESSAGE, Kind.DATA, Kind.DATAGRAM):
+        return record.payload if record.payload is not None else record.wire
+    return None
+
+
+class SessionDecoder:
+    """Decodes one session's records with a named decoder, or ``auto``.
+
+    ``auto`` picks from the session's facts (subprotocol, URL, port) as soon as they are
+    known; until then — or when they say nothing — each payload is tested by content.
+    """
+
+    def __init__(self, name: str, context: DecodeContext) -> None:
+        self.context = context
+        self.auto = name == AUTO
+        self.fixed: Decoder | None = None if self.auto else registry.get(name)
+        self._facts_choice: Decoder | None = None
+        self._facts_known = False  # _facts_choice is up to date with the context
+
+    @property
+    def chosen(self) -> str:
+        """The decoder in use: its name, or "by content" while each payload picks its own."""
+        if self.fixed is not None:
+            return self.fixed.name
+        self._choose_by_facts()
+        return self._facts_choice.name if self._facts_choice is not None else "by content"
+
+    def observe(self, record: Record) -> None:
+        """Learn the session's facts from a handshake record."""
+        if record.kind is not Kind.HANDSHAKE:
+            return
+        fields = record.fields
+        if record.direction is Direction.OUT and isinstance(fields.get("target"), str):
+            self.context = replace(self.context, target=fields["target"])
+        elif record.direction is Direction.IN and fields.get("subprotocol"):
+            self.context = replace(self.context, subprotocol=str(fields["subprotocol"]))
+        self._facts_known = False
+
+    def _choose_by_facts(self) -> None:
+        """Choose from the session's facts once per change of them."""
+        if not self._facts_known:
+            self._facts_choice = registry.choose(self.context)
+            self._facts_known = True
+
+    def decoder_for(self, payload: bytes) -> Decoder | None:
+        """The decoder for this payload: the fixed one, the facts' choice, or by content."""
+        if self.fixed is not None:
+            return self.fixed
+        self._choose_by_facts()
+        if self._facts_choice is not None:
+            return self._facts_choice
+        return registry.sniff(payload)
+
+    def decode(self, record: Record) -> Decoded | None:
+        """The decoded record, or None when it has no payload or nothing decodes it."""
+        self.observe(record)
+        payload = payload_of(record)
+        if payload is None:
+            return None
+        decoder = self.decoder_for(payload)
+        if decoder is None:
+            return None
+        decoded = decoder.run(payload, self.context)
+        self._remember(decoded)
+        return decoded
+
+    def exchanges(self, record: Record) -> tuple[Exchange, ...]:
+        """The pairing ids of a record (the decoders' fast path where they have one)."""
+        kind = record.kind
+        if kind is Kind.FRAME:  # the common case first: statistics call this per record
+            payload = record.payload if record.fields.get("opcode") in _DATA_OPCODES else None
+        else:
+            self.observe(record)
+            payload = payload_of(record)
+        if payload is None:
+            return ()
+        decoder = self.fixed or self.decoder_for(payload)
+        if decoder is None:
+            return ()
+        if decoder.remembers:
+            decoded = decoder.run(payload, self.context)
+            self._remember(decoded)
+            return decoded.exchanges
+        return decoder.exchanges_of(payload, self.context)
+
+    def _remember(self, decoded: Decoded) -> None:
+        """Carry the facts a decoder asks to remember (e.g. the MQTT version) to later records."""
+        if not decoded.facts:
+            return
+        decoder = registry.decoders().get(decoded.decoder)
+        if decoder is None or not decoder.remembers:
+            return
+        kept = {k: decoded.facts[k] for k in decoder.remembers if k in decoded.facts}
+        if kept:
+            self.context = replace(self.context, options={**self.context.options, **kept})
+
+    def decode_all(self, records: Iterable[Record]) -> Iterator[tuple[Record, Decoded | None]]:
+        """Every record with its decoding, in order; a Socket.IO binary packet is decoded
+        with its attachments (the binary messages after it in the same direction)."""
+        held: deque[tuple[Record, bytes | None]] = deque()
+        waiting = 0
+        head: Record | None = None
+        attachments: list[bytes] = []
+        for record in records:
+            self.observe(record)
+            payload = payload_of(record)
+            if head is None:
+                waiting = self._attachments_expected(payload)
+                if not waiting:
+                    yield record, self._decode_payload(record, payload)
+                    continue
+                head, attachments = record, []
+                held.append((record, payload))
+                continue
+            held.append((record, payload))
+            if (payload is not None and record.direction is head.direction
+                    and record.fields.get("opcode") == "binary"):  # fmt: skip
+                attachments.append(payload)
+                waiting -= 1
+            if waiting <= 0 or len(held) >= _MAX_HELD:
+                yield from self._release(held, head, attachments)
+                head = None
+        if head is not None:
+            yield from self._release(held, head, attachments)
+
+    def _attachments_expected(self, payload: bytes | None) -> int:
+        if payload is None:
+            return 0
+        decoder = self.decoder_for(payload)
+        if decoder is None or decoder.name != "socketio":
+            return 0
+        from inspector.protocols.decoders.socketio import attachments_expected
+
+        return attachments_expected(payload)
+
+    def _release(
+        self, held: deque[tuple[Record, bytes | None]], head: Record, attachments: list[bytes]
+    ) -> Iterator[tuple[Record, Decoded | None]]:
+        index = 0
+        while held:
+            record, payload = held.popleft()
+            if record is head:
+                context = replace(self.context, attachments=tuple(attachments))
+                decoder = self.decoder_for(payload or b"")
+                yield record, None if payload is None or decoder is None else decoder.run(
+                    payload, context)  # fmt: skip
+                continue
+            if (
+                payload is not None
+                and record.direction is head.direction
+                and record.fields.get("opcode") == "binary"
+                and index < len(attachments)
+            ):
+                options = {**self.context.options, "socketio_attachment_of": (head.seq, index)}
+                index += 1
+                decoder = self.decoder_for(payload)
+                if decoder is not None:
+                    yield record, decoder.run(payload, replace(self.context, options=options))
+                    continue
+            yield record, self._decode_payload(record, payload)
+
+    def _decode_payload(self, record: Record, payload: bytes | None) -> Decoded | None:
+        if payload is None:
+            return None
+        decoder = self.decoder_for(payload)
+        if decoder is None:
+            return None
+        decoded = decoder.run(payload, self.context)
+        self._remember(decoded)
+        return decoded
+
+
+def decoder_names() -> list[str]:
+    """Every decoder name ``--decode`` accepts, "auto" first."""
+    return [AUTO, *sorted(registry.decoders())]

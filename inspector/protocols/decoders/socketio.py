@@ -1,0 +1,233 @@
+"""Socket.IO v4/v5 over Engine.IO v4, as sent in WebSocket messages.
+
+An Engine.IO text message is one type digit (0 open, 1 close, 2 ping, 3 pong,
+4 message, 5 upgrade, 6 noop) and data; a "4" message carries a Socket.IO packet:
+``<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]``, types 0 CONNECT,
+1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. The
+binary attachments of types 5 and 6 follow as binary WebSocket messages (Engine.IO 4
+sends them without a prefix); their placeholders ``{"_placeholder": true, "num": N}``
+are joined to the attachments the session decoder collected in
+``DecodeContext.attachments``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from inspector.protocols.decoders.jsontree import json_fields, parse_json
+from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
+from inspector.protocols.decoders.tree import (
+    Decoded,
+    Exchange,
+    Field,
+    Malformed,
+    Role,
+    failure,
+    short,
+)
+
+ENGINE_TYPES = {"0": "open", "1": "close", "2": "ping", "3": "pong", "4": "message",
+                "5": "upgrade", "6": "noop"}  # fmt: skip
+SOCKET_TYPES = {"0": "CONNECT", "1": "DISCONNECT", "2": "EVENT", "3": "ACK",
+                "4": "CONNECT_ERROR", "5": "BINARY_EVENT", "6": "BINARY_ACK"}  # fmt: skip
+
+_HEAD = re.compile(rb"4([0-6])(?:(\d+)-)?(/[^,]*,)?(\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class PacketHead:
+    """The parts of a Socket.IO packet before its JSON data, with the data's offset."""
+
+    type: str
+    attachments: int
+    namespace: str
+    ack_id: int | None
+    data_start: int
+
+
+def packet_head(payload: bytes) -> PacketHead | None:
+    """The head of an Engine.IO "4" message holding a Socket.IO packet, else None."""
+    match = _HEAD.match(payload)
+    if match is None:
+        return None
+    ns = match.group(3)
+    return PacketHead(
+        SOCKET_TYPES[match.group(1).decode()],
+        int(match.group(2)) if match.group(2) else 0,
+        ns[:-1].decode("utf-8", "replace") if ns else "/",
+        int(match.group(4)) if match.group(4) else None,
+        match.end(),
+    )
+
+
+def attachments_expected(payload: bytes) -> int:
+    """How many binary messages follow this one (0 unless a binary event or ack)."""
+    head = packet_head(payload)
+    return head.attachments if head is not None and head.type.startswith("BINARY") else 0
+
+
+_ROLES = {b"2": Role.REQUEST, b"5": Role.REQUEST, b"3": Role.RESPONSE, b"6": Role.RESPONSE}
+
+
+def exchanges(payload: bytes, context: DecodeContext) -> tuple[Exchange, ...]:
+    """The ack id of an event (a request) or of an ack (its response).
+
+    The fast path of statistics: the head is matched without building a PacketHead."""
+    del context
+    match = _HEAD.match(payload)
+    if match is None:
+        return ()
+    kind, _, ns, ack = match.groups()
+    role = _ROLES.get(kind)
+    if role is None or ack is None:
+        return ()
+    namespace = ns[:-1].decode("utf-8", "replace") if ns else "/"
+    return (Exchange(role, f"socket.io {namespace} {int(ack)}"),)
+
+
+def decode_socketio(payload: bytes, context: DecodeContext) -> Decoded:
+    """An Engine.IO message and the Socket.IO packet inside it."""
+    if not payload:
+        return failure("socketio", "Engine.IO", "empty message")
+    first = payload[:1].decode("latin-1")
+    if first not in ENGINE_TYPES:
+        return _binary(payload, context)
+    engine = ENGINE_TYPES[first]
+    engine_field = Field("engine.io type", f"{first} {engine}", "enum", engine, 0, 1)
+    if engine != "message":
+        fields = [engine_field]
+        rest = payload[1:]
+        summary = f"engine.io {engine}"
+        if rest:
+            try:
+                parse_json(rest) if engine == "open" else None
+                data = json_fields(rest, 1, "data") if engine == "open" else Field(
+                    "data", short(rest.decode("utf-8", "replace")), "string",
+                    rest.decode("utf-8", "replace"), 1, len(payload))  # fmt: skip
+            except (Malformed, UnicodeDecodeError) as exc:
+                return failure("socketio", "Engine.IO", f"{engine} data: {exc}")
+            fields.append(data)
+            summary += f" {short(rest.decode('utf-8', 'replace'), 60)}"
+        return Decoded("socketio", summary, tuple(fields), facts={"engine": engine})
+    head = packet_head(payload)
+    if head is None:
+        return failure("socketio", "Socket.IO", f"packet type {payload[1:2]!r} is not 0-6")
+    fields = [engine_field, Field("type", f"{payload[1:2].decode()} {head.type}", "enum",
+                                  head.type, 1, 2)]  # fmt: skip
+    facts: dict[str, Any] = {"engine": engine, "type": head.type, "namespace": head.namespace}
+    if head.attachments:
+        fields.append(Field("attachments", str(head.attachments), "int", head.attachments))
+        facts["attachments"] = head.attachments
+    fields.append(Field("namespace", head.namespace, "string", head.namespace))
+    if head.ack_id is not None:
+        fields.append(Field("ack id", str(head.ack_id), "int", head.ack_id))
+        facts["ack_id"] = head.ack_id
+    data_bytes = payload[head.data_start :]
+    summary = f"{head.type} {head.namespace}"
+    if data_bytes:
+        try:
+            value = parse_json(data_bytes)
+        except Malformed as exc:
+            return failure("socketio", "Socket.IO", f"{head.type} data: {exc}")
+        data = json_fields(data_bytes, head.data_start, "data")
+        if context.attachments:
+            data = _join(data, value, context.attachments)
+        if head.type in ("EVENT", "BINARY_EVENT"):
+            if not isinstance(value, list) or not value or not isinstance(value[0], str):
+                return failure("socketio", "Socket.IO", "an event's data is not [name, …]")
+            facts["event"] = value[0]
+            facts["args"] = len(value) - 1
+            children = data.children
+            fields.append(Field("event", value[0], "string", value[0], children[0].start,
+                                children[0].end))  # fmt: skip
+            args = tuple(_rename(c, f"arg {i}") for i, c in enumerate(children[1:]))
+            fields.append(Field("arguments", f"{len(args)}", "array", None, data.start,
+                                data.end, args))  # fmt: skip
+            shown = _args_text(value[1:], context.attachments)
+            summary = f"{head.type} {value[0]!r}" + (f" {short(shown, 60)}" if shown else "")
+            if head.namespace != "/":
+                summary += f" ns={head.namespace}"
+        else:
+            fields.append(data)
+            shown = _args_text(value, context.attachments) if isinstance(value, list) else (
+                json.dumps(value, ensure_ascii=False))  # fmt: skip
+            summary += f" {short(shown, 60)}"
+    if head.ack_id is not None:
+        summary += f" ack={head.ack_id}"
+    return Decoded("socketio", summary, tuple(fields), facts=facts,
+                   exchanges=exchanges(payload, context))  # fmt: skip
+
+
+def _args_text(args: list[Any], attachments: tuple[bytes, ...]) -> str:
+    """Arguments as JSON, a placeholder shown as ``<N bytes>`` (``<attachment N>`` when
+    the binary message it stands for is not known)."""
+
+    def show(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("_placeholder") is True and isinstance(
+            value.get("num"), int):  # fmt: skip
+            num = value["num"]
+            return (f"<{len(attachments[num])} bytes>" if 0 <= num < len(attachments)
+                    else f"<attachment {num}>")  # fmt: skip
+        if isinstance(value, list):
+            return [show(v) for v in value]
+        if isinstance(value, dict):
+            return {k: show(v) for k, v in value.items()}
+        return value
+
+    return ", ".join(json.dumps(show(a), ensure_ascii=False) for a in args)
+
+
+def _rename(field: Field, name: str) -> Field:
+    return replace(field, name=name)
+
+
+def _join(data: Field, value: Any, attachments: tuple[bytes, ...]) -> Field:
+    """The data tree with each placeholder object shown as the attachment it stands for."""
+
+    def visit(field: Field, val: Any) -> Field:
+        if isinstance(val, dict) and val.get("_placeholder") is True and isinstance(
+            val.get("num"), int):  # fmt: skip
+            num = val["num"]
+            if 0 <= num < len(attachments):
+                blob = attachments[num]
+                return replace(field, text=f"attachment {num}: bytes[{len(blob)}] "
+                               f"{blob[:16].hex(' ')}{' …' if len(blob) > 16 else ''}",
+                               type="attachment", value=blob[:4096].hex())  # fmt: skip
+            return replace(field, text=f"attachment {num} (missing)", type="attachment")
+        if isinstance(val, list):
+            return replace(field, children=tuple(
+                visit(c, v) for c, v in zip(field.children, val, strict=False)))  # fmt: skip
+        if isinstance(val, dict):
+            return replace(
+                field,
+                children=tuple(
+                    visit(c, v) for c, v in zip(field.children, val.values(), strict=False)
+                ),
+            )
+        return field
+
+    return visit(data, value)
+
+
+def _binary(payload: bytes, context: DecodeContext) -> Decoded:
+    """A binary message: the attachment of the binary packet before it."""
+    owner = context.options.get("socketio_attachment_of")
+    text = f"binary attachment {len(payload)} bytes"
+    if isinstance(owner, tuple) and len(owner) == 2:
+        text = f"attachment {owner[1]} of #{owner[0]}, {len(payload)} bytes"
+    field = Field(
+        "attachment",
+        f"bytes[{len(payload)}] {payload[:16].hex(' ')}{' …' if len(payload) > 16 else ''}",
+        "bytes",
+        None,
+        0,
+        len(payload),
+    )
+    return Decoded("socketio", text, (field,), facts={"engine": "binary"})
+
+
+SOCKETIO = register(Decoder("socketio", "Socket.IO", decode_socketio,
+                            path=r"/socket\.io/?(\?|.*[?&])EIO=4", exchange=exchanges))  # fmt: skip

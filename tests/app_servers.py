@@ -1,0 +1,195 @@
+"""Application-protocol servers no one here wrote, on 127.0.0.1 port 0, for interop tests.
+
+- ``start_socketio_server``: python-socketio on aiohttp. Event "chat" answers its ack
+  with ``{"ok": true, "echo": data}``; event "upload" (bytes) emits "uploaded" with the
+  same bytes back and answers its ack with their length.
+- ``start_graphql_server``: strawberry's ASGI app on uvicorn, subscription
+  ``count(to: Int)`` yielding 0..to-1, and query ``hello``.
+- ``start_jsonrpc_server``: the ``json-rpc`` package's response manager behind a
+  websockets server: methods ``add(a, b)`` and ``echo(text)``, batches, errors.
+- ``Mosquitto`` (Debian's broker in a subprocess) and ``CoilMQ`` (a STOMP broker on a
+  thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from servers import HOST, RunningServer, ServerLoop
+
+
+def start_socketio_server(loop: ServerLoop) -> RunningServer:
+    """A Socket.IO v5 server (Engine.IO 4) at ``/socket.io/``."""
+    import socketio
+    from aiohttp import web
+
+    async def start() -> RunningServer:
+        sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=300, ping_timeout=300)
+        app = web.Application()
+        sio.attach(app)
+
+        @sio.on("chat")
+        async def chat(sid: str, data: Any) -> Any:
+            return {"ok": True, "echo": data}
+
+        @sio.on("upload")
+        async def upload(sid: str, blob: bytes) -> int:
+            await sio.emit("uploaded", blob, to=sid)
+            return len(blob)
+
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, HOST, 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        return RunningServer("ws", port, _stop=runner.cleanup, _loop=loop)
+
+    return loop.call(start())
+
+
+def start_graphql_server(loop: ServerLoop) -> RunningServer:
+    """A GraphQL server speaking graphql-transport-ws and graphql-ws at ``/graphql``."""
+    import strawberry
+    import uvicorn
+    from strawberry.asgi import GraphQL
+
+    @strawberry.type
+    class Query:
+        hello: str = "world"
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def count(self, to: int = 3) -> AsyncGenerator[int, None]:
+            for index in range(to):
+                yield index
+
+    app = GraphQL(strawberry.Schema(query=Query, subscription=Subscription))
+
+    async def start() -> RunningServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="wsproto")
+        server = uvicorn.Server(config)
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+
+        async def stop() -> None:
+            server.should_exit = True
+            await task
+            sock.close()
+
+        return RunningServer("ws", port, path="/graphql", _stop=stop, _loop=loop)
+
+    return loop.call(start())
+
+
+def start_jsonrpc_server(loop: ServerLoop) -> RunningServer:
+    """JSON-RPC 2.0 over WebSocket: each text message is handled by ``json-rpc``."""
+    from jsonrpc import JSONRPCResponseManager
+    from websockets.asyncio.server import ServerConnection, serve
+
+    methods = {"add": lambda a, b: a + b, "echo": lambda text: text}
+
+    async def handler(connection: ServerConnection) -> None:
+        async for message in connection:
+            response = JSONRPCResponseManager.handle(message, methods)
+            if response is not None:  # notifications get no answer
+                await connection.send(response.json)
+
+    async def start() -> RunningServer:
+        server = await serve(handler, HOST, 0, compression=None, ping_interval=None)
+        port = server.sockets[0].getsockname()[1]
+
+        async def stop() -> None:
+            server.close()
+            await server.wait_closed()
+
+        return RunningServer("ws", port, _stop=stop, _loop=loop)
+
+    return loop.call(start())
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now (for servers that cannot be told port 0)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def mosquitto_path() -> str | None:
+    """Where Debian's mosquitto is (/usr/sbin may be missing from PATH), or None."""
+    import shutil
+
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin")
+
+
+class Mosquitto:
+    """Debian's mosquitto broker in a subprocess: MQTT over TCP and over WebSocket."""
+
+    def __init__(self, folder: Any) -> None:
+        import subprocess
+
+        self.tcp_port, self.ws_port = free_port(), free_port()
+        config = folder / "mosquitto.conf"
+        config.write_text(
+            "per_listener_settings false\nallow_anonymous true\npersistence false\n"
+            f"listener {self.tcp_port} {HOST}\n"
+            f"listener {self.ws_port}\nbind_interface lo\nprotocol websockets\n"
+        )
+        self.log = folder / "mosquitto.log"
+        self.process = subprocess.Popen(
+            [mosquitto_path() or "mosquitto", "-c", str(config)], stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for port in (self.tcp_port, self.ws_port):
+            self._wait_listening(port)
+
+    def _wait_listening(self, port: int) -> None:
+        import time
+
+        deadline = time.monotonic() + 20
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-500:]}")
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)  # polling for the listener, bounded by the deadline
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class CoilMQ:
+    """The coilmq STOMP broker on a thread of this process, on 127.0.0.1 port 0."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from coilmq.config import config
+        from coilmq.start import server_from_config
+
+        config.set("coilmq", "listen_addr", HOST)
+        config.set("coilmq", "listen_port", "0")
+        self.server = server_from_config(config)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
