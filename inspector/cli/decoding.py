@@ -168,8 +168,7 @@ class ShowDecoding:
         self, entry: Any, keep: Any, printer: Any, total: int, with_header: bool
     ) -> None:
         """Print one session's decoded records, or its statistics."""
-        from inspector.cli.show import header_line
-        from inspector.cli.sources import PAGE, describe, filtered
+        from inspector.cli.sources import PAGE, describe, filtered, header_line
 
         session = entry.session
         endpoint = str(getattr(session, "endpoint", "") or "")

@@ -8,26 +8,20 @@ million records stream in constant memory.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TextIO
 
 from inspector.cli.decoding import ShowDecoding, plugin_warnings
 from inspector.cli.output import Printer
-from inspector.cli.sources import PAGE, RecordFilter, SessionEntry, describe, filtered, open_input
+from inspector.cli.sources import (
+    PAGE,
+    RecordFilter,
+    SessionEntry,
+    describe,
+    filtered,
+    header_line,
+    open_input,
+)
 from inspector.core.errors import CaptureError, UsageError
-
-
-def header_line(facts: dict[str, object], as_json: bool) -> str:
-    """The line printed before each session of a file holding several."""
-    if as_json:
-        return json.dumps(facts, ensure_ascii=False, default=str)
-    parts = [f"# session {facts['session']} of {facts['sessions']}", str(facts["endpoint"])]
-    if facts["started"]:
-        parts.append(f"started {facts['started']}")
-    if facts["state"]:
-        parts.append(str(facts["state"]))
-    parts.append(f"{facts['records']:,} records")
-    return " · ".join(parts)
 
 
 def record_filter(args: argparse.Namespace) -> RecordFilter:

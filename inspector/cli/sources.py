@@ -9,6 +9,7 @@ random bytes, truncated, damaged, written by a newer version) becomes one
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -304,3 +305,16 @@ def iso_time(ns: int) -> str | None:
 
 DIRECTIONS = tuple(str(d) for d in Direction)
 KINDS = tuple(str(k) for k in Kind)
+
+
+def header_line(facts: dict[str, object], as_json: bool) -> str:
+    """The line printed before each session of a file holding several."""
+    if as_json:
+        return json.dumps(facts, ensure_ascii=False, default=str)
+    parts = [f"# session {facts['session']} of {facts['sessions']}", str(facts["endpoint"])]
+    if facts["started"]:
+        parts.append(f"started {facts['started']}")
+    if facts["state"]:
+        parts.append(str(facts["state"]))
+    parts.append(f"{facts['records']:,} records")
+    return " · ".join(parts)

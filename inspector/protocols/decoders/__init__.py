@@ -22,6 +22,10 @@ from inspector.protocols.decoders.registry import (
 )
 from inspector.protocols.decoders.tree import Decoded, Exchange, Field, Role, failure
 
+# The built-in decoders register themselves on import; the package imports them after
+# the registry, so any use of the registry finds them (and none imports the others).
+from inspector.protocols.decoders import builtin  # noqa: F401  isort: skip
+
 __all__ = [
     "AUTO",
     "ENTRY_POINT_GROUP",

@@ -139,7 +139,6 @@ def plugin_errors() -> list[str]:
 
 def decoders() -> dict[str, Decoder]:
     """Every decoder by name: the built-in ones, then plugins."""
-    _ensure_builtins()
     return {**_BUILTIN, **_load_plugins()}
 
 
@@ -199,8 +198,3 @@ def sniff(payload: bytes) -> Decoder | None:
         except Exception:
             continue
     return None
-
-
-def _ensure_builtins() -> None:
-    """Import the built-in decoder modules (each registers itself on import)."""
-    from inspector.protocols.decoders import builtin  # noqa: F401
