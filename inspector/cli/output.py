@@ -8,23 +8,28 @@ goes away (``| head``) ends printing quietly, never with a traceback.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from inspector.core.records import Record
-from inspector.core.render import record_line, record_to_json
+from inspector.core.render import json_head, json_lines, json_tail, record_line, record_lines
 
 
 def json_line(record: Record) -> str:
-    """A record as one JSON line, exactly as ``probe --json`` and ``show --json`` print it."""
-    return json.dumps(record_to_json(record), ensure_ascii=False)
+    """A record as one JSON line, exactly as ``probe --json`` and ``show --json`` print it
+    (``json.dumps(record_to_json(record), ensure_ascii=False)``)."""
+    return json_head(record) + json_tail(record.fields)
 
 
 def line_formatter(as_json: bool) -> Callable[[Record], str]:
     """The function that turns a record into its output line."""
     return json_line if as_json else record_line
+
+
+def batch_formatter(as_json: bool) -> Callable[[Iterable[Record]], list[str]]:
+    """The function that turns a batch of records into their output lines."""
+    return json_lines if as_json else record_lines
 
 
 class Printer:
@@ -35,14 +40,15 @@ class Printer:
         self.quiet = quiet
         self.gone = False  # the reader closed the pipe
         self.as_json = as_json
-        self._format = line_formatter(as_json)
+        self._format = batch_formatter(as_json)
 
     def emit(self, records: list[Record]) -> None:
         """Print a batch of records (nothing when quiet or the reader went away)."""
         if self.quiet or not records:
             return
-        fmt = self._format
-        self.write("\n".join([fmt(r) for r in records]) + "\n")
+        lines = self._format(records)
+        lines.append("")
+        self.write("\n".join(lines))
 
     def write(self, text: str) -> None:
         """Write text and flush it; on a broken pipe stop printing for good."""

@@ -6,6 +6,8 @@ record reads the same wherever it is shown. Standard library only.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from inspector.core.records import Direction, Kind, Record
@@ -53,6 +55,14 @@ def payload_preview(data: bytes, limit: int = DEFAULT_PREVIEW) -> str:
     """
     if not data:
         return '""'
+    if len(data) <= limit:  # the common short message: whole, printable text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if text.isprintable() and "\\" not in text:
+                return '"' + text + '"'
     head = data[: limit * 4]
     try:
         text = head.decode("utf-8")
@@ -152,3 +162,103 @@ def record_to_json(record: Record) -> dict[str, Any]:
         if name not in _BASE_KEYS:
             out[name] = value
     return out
+
+
+# -- batches -------------------------------------------------------------------------
+#
+# A flood makes many records whose fields are one shared mapping (the protocols and
+# the capture reader hand out one dict per shape of frame or message). Whatever of a
+# line follows from the fields alone is made once per such mapping and reused; the
+# result is exactly what record_line / json.dumps(record_to_json(...)) give.
+
+#: Shapes remembered per cache before it is emptied (bounds memory for unique fields).
+_SHAPES_MAX = 4096
+#: (id(fields), kind, direction) -> (fields, middle of the line or None: not plain).
+_LINE_SHAPES: dict[tuple[int, Kind, Direction], tuple[Mapping[str, Any], str | None]] = {}
+#: id(fields) -> (fields, the JSON text of the fields' own keys, closing brace included).
+_JSON_TAILS: dict[int, tuple[Mapping[str, Any], str]] = {}
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _line_middle(record: Record) -> str | None:
+    """The part of a record's line between its time and its size, when the rest of the
+    line is only the payload preview (None: the line needs :func:`record_line`)."""
+    fields = record.fields
+    kind = record.kind
+    if kind is Kind.HANDSHAKE or fields.get("error"):
+        return None
+    if kind is Kind.FRAME and fields.get("opcode") == "close":
+        return None
+    return f" {ARROWS[record.direction]} {kind_label(record):<14} "
+
+
+def record_lines(records: Iterable[Record], limit: int = DEFAULT_PREVIEW) -> list[str]:
+    """:func:`record_line` of each record, the work that depends only on shared fields
+    done once per shape."""
+    shapes = _LINE_SHAPES
+    preview = payload_preview
+    out: list[str] = []
+    append = out.append
+    last_t, when = -1, ""  # the records of one read share their time
+    for record in records:
+        fields = record.fields
+        payload = record.payload
+        key = (id(fields), record.kind, record.direction)
+        shape = shapes.get(key)
+        if shape is None or shape[0] is not fields:
+            if len(shapes) >= _SHAPES_MAX:
+                shapes.clear()
+            shape = shapes[key] = (fields, _line_middle(record))
+        middle = shape[1]
+        if middle is None or payload is None:
+            append(record_line(record, limit))
+        else:
+            if record.t_ns != last_t:
+                last_t = record.t_ns
+                when = f"{last_t / 1e9:10.6f}"
+            append(f"{when}{middle}{len(payload):>7}  {preview(payload, limit)}")
+    return out
+
+
+def json_tail(fields: Mapping[str, Any]) -> str:
+    """The JSON of a record's own fields as they follow the base keys of
+    :func:`record_to_json` (", " and the pairs, then "}"), made once per shared mapping.
+
+    Raises TypeError, as ``json.dumps`` does, for a value that is not JSON."""
+    entry = _JSON_TAILS.get(id(fields))
+    if entry is not None and entry[0] is fields:
+        return entry[1]
+    rest = {name: value for name, value in fields.items() if name not in _BASE_KEYS}
+    tail = ", " + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}"
+    if len(_JSON_TAILS) >= _SHAPES_MAX:
+        _JSON_TAILS.clear()
+    _JSON_TAILS[id(fields)] = (fields, tail)
+    return tail
+
+
+def json_head(record: Record) -> str:
+    """The JSON of :func:`record_to_json`'s base keys, opening brace included and no
+    closing one: what :func:`json_tail` continues."""
+    payload = record.payload
+    if payload is None:
+        size = len(record.wire)
+        body = ""
+    else:
+        size = len(payload)
+        try:
+            body = ', "text": ' + _encode_string(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            body = ', "hex": "' + payload.hex() + '"'
+    return (
+        f'{{"seq": {record.seq!r}, "t": {record.t_ns / 1e9!r}, '
+        f'"dir": "{record.direction.value}", "kind": "{record.kind.value}", '
+        f'"size": {size}, "wire": "{record.wire.hex()}"{body}'
+    )
+
+
+def json_lines(records: Iterable[Record]) -> list[str]:
+    """Each record as the line ``json.dumps(record_to_json(record), ensure_ascii=False)``
+    gives, its fields encoded once per shared mapping."""
+    head = json_head
+    tail = json_tail
+    return [head(record) + tail(record.fields) for record in records]
