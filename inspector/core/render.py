@@ -192,31 +192,56 @@ def _line_middle(record: Record) -> str | None:
     return f" {ARROWS[record.direction]} {kind_label(record):<14} "
 
 
+def _middle_of(record: Record) -> str | None:
+    """:func:`_line_middle`, remembered per shape (shared fields, kind, direction)."""
+    fields = record.fields
+    key = (id(fields), record.kind, record.direction)
+    shape = _LINE_SHAPES.get(key)
+    if shape is None or shape[0] is not fields:
+        if len(_LINE_SHAPES) >= _SHAPES_MAX:
+            _LINE_SHAPES.clear()
+        shape = _LINE_SHAPES[key] = (fields, _line_middle(record))
+    return shape[1]
+
+
 def record_lines(records: Iterable[Record], limit: int = DEFAULT_PREVIEW) -> list[str]:
     """:func:`record_line` of each record, the work that depends only on shared fields
-    done once per shape."""
-    shapes = _LINE_SHAPES
+    done once per shape, and once per run of records alike in everything but their
+    payload (the records of one read share time, shape and often size)."""
     preview = payload_preview
     out: list[str] = []
     append = out.append
-    last_t, when = -1, ""  # the records of one read share their time
+    fields: object = None
+    kind: object = None
+    direction: object = None
+    middle: str | None = None
+    t_ns, size, head = -1, -1, ""  # the line before the preview, for this time and size
     for record in records:
-        fields = record.fields
+        if (
+            record.fields is not fields
+            or record.kind is not kind
+            or record.direction is not direction
+        ):
+            fields, kind, direction = record.fields, record.kind, record.direction
+            middle = _middle_of(record)
+            t_ns = -1
         payload = record.payload
-        key = (id(fields), record.kind, record.direction)
-        shape = shapes.get(key)
-        if shape is None or shape[0] is not fields:
-            if len(shapes) >= _SHAPES_MAX:
-                shapes.clear()
-            shape = shapes[key] = (fields, _line_middle(record))
-        middle = shape[1]
         if middle is None or payload is None:
             append(record_line(record, limit))
-        else:
-            if record.t_ns != last_t:
-                last_t = record.t_ns
-                when = f"{last_t / 1e9:10.6f}"
-            append(f"{when}{middle}{len(payload):>7}  {preview(payload, limit)}")
+            continue
+        if record.t_ns != t_ns or len(payload) != size:
+            t_ns, size = record.t_ns, len(payload)
+            head = f"{t_ns / 1e9:10.6f}{middle}{size:>7}  "
+        if size <= limit:  # a short message of printable text: the common case
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if text.isprintable() and "\\" not in text:
+                    append(head + '"' + text + '"')
+                    continue
+        append(head + preview(payload, limit))
     return out
 
 
@@ -258,7 +283,38 @@ def json_head(record: Record) -> str:
 
 def json_lines(records: Iterable[Record]) -> list[str]:
     """Each record as the line ``json.dumps(record_to_json(record), ensure_ascii=False)``
-    gives, its fields encoded once per shared mapping."""
-    head = json_head
-    tail = json_tail
-    return [head(record) + tail(record.fields) for record in records]
+    gives, its fields encoded once per shared mapping and the keys a run of records
+    shares (time, direction, kind) once per run."""
+    encode = _encode_string
+    out: list[str] = []
+    append = out.append
+    fields: object = None
+    t_ns: int = -1
+    direction: object = None
+    kind: object = None
+    tail = "}"
+    middle = ""
+    for record in records:
+        if record.fields is not fields:
+            fields = record.fields
+            tail = json_tail(record.fields)
+        if record.t_ns != t_ns or record.direction is not direction or record.kind is not kind:
+            t_ns, direction, kind = record.t_ns, record.direction, record.kind
+            middle = (
+                f', "t": {t_ns / 1e9!r}, "dir": "{record.direction.value}", '
+                f'"kind": "{record.kind.value}", "size": '
+            )
+        payload = record.payload
+        if payload is None:
+            append(f'{{"seq": {record.seq!r}{middle}{len(record.wire)}, '
+                   f'"wire": "{record.wire.hex()}"{tail}')  # fmt: skip
+            continue
+        try:
+            body = ', "text": ' + encode(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            body = ', "hex": "' + payload.hex() + '"'
+        append(
+            f'{{"seq": {record.seq!r}{middle}{len(payload)}, '
+            f'"wire": "{record.wire.hex()}"{body}{tail}'
+        )
+    return out
