@@ -12,7 +12,15 @@ import json
 from typing import TextIO
 
 from inspector.cli.output import Printer
-from inspector.cli.sources import PAGE, RecordFilter, SessionEntry, describe, filtered, open_input
+from inspector.cli.sources import (
+    PAGE,
+    RecordFilter,
+    SessionEntry,
+    StoreRecords,
+    describe,
+    filtered,
+    open_input,
+)
 from inspector.core.errors import CaptureError, UsageError
 
 
@@ -72,6 +80,12 @@ def _print_session(
             printer.write(
                 header_line(describe(entry, records.count(), total), printer.as_json) + "\n"
             )
+        if keep.empty and isinstance(records, StoreRecords):
+            for page in records.pages():
+                printer.emit(page)
+                if printer.gone:
+                    return
+            return
         batch = []
         for record in filtered(records, keep, PAGE):
             batch.append(record)
