@@ -10,7 +10,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds quitting waits for all sessions to close before dropping them.
 QUIT_WAIT = 4.0
+#: Seconds quitting or closing a tab waits for the peer to answer the close it was sent
+#: before dropping the connection: a peer busy sending (a flood) answers late or never.
+CLOSE_ANSWER_WAIT = 0.5
 _NOTICE_MS = 15_000
 _WELCOME = (
     "<h3>No session open</h3>"
@@ -60,6 +63,9 @@ _WELCOME = (
 
 class MainWindow(QMainWindow):
     """The application window."""
+
+    #: Quitting is over: every session closed, every capture finished; the window closed.
+    quitFinished = Signal()
 
     def __init__(
         self, settings: Settings, capture_dir: Path | None, parent: QWidget | None = None
@@ -252,7 +258,8 @@ class MainWindow(QMainWindow):
 
         async def finish() -> None:
             try:
-                await tab.shutdown()
+                self._stop_showing(tab)
+                await tab.shutdown(CLOSE_ANSWER_WAIT)
             finally:
                 tab.deleteLater()
 
@@ -321,6 +328,7 @@ class MainWindow(QMainWindow):
         """Close sessions first (asynchronously), then let the window close."""
         if self._closed:
             event.accept()
+            self.quitFinished.emit()
             return
         event.ignore()
         if self._closing:
@@ -328,16 +336,29 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
+        self._leave_screen()
 
         async def close_all() -> None:
             try:
-                await self.shutdown()
+                await self.shutdown(CLOSE_ANSWER_WAIT)
             finally:
                 self._closed = True
                 remove_reporter(self.notify)
                 QTimer.singleShot(0, self.close)
 
         spawn(close_all(), "quitting")
+
+    def _leave_screen(self) -> None:
+        """Quitting: the window goes at once; its sessions close behind it."""
+        self.hide()
+        for tab in self.session_tabs():
+            self._stop_showing(tab)
+
+    @staticmethod
+    def _stop_showing(tab: SessionTab) -> None:
+        """A tab nobody sees any more: its records go to its capture only."""
+        if tab.bridge is not None:
+            tab.bridge.discard()
 
     @property
     def closed(self) -> bool:
