@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 QUIT_WAIT = 4.0
 #: Seconds quitting or closing a tab waits for the peer to answer the close it was sent
 #: before dropping the connection: a peer busy sending (a flood) answers late or never.
-CLOSE_ANSWER_WAIT = 0.5
+CLOSE_ANSWER_WAIT = 0.3
 _NOTICE_MS = 15_000
 _WELCOME = (
     "<h3>No session open</h3>"
@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
         if not tabs:
             return
         self.notify(f"Closing {len(tabs)} session(s)…")
-        share = max(0.5, timeout - 0.5)
+        share = min(timeout, max(0.5, timeout - 0.5))
         results = await asyncio.gather(
             *(tab.shutdown(share) for tab in tabs), return_exceptions=True
         )
