@@ -11,11 +11,14 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -168,20 +171,50 @@ def start_server(kind: str, payload: bytes, clients: int) -> tuple[multiprocessi
     return process, port_out.get(timeout=30)
 
 
-def time_client(name: str, argv: Sequence[str], messages: int) -> ClientRun:
-    """Run one client subprocess to completion; measure its wall and CPU time."""
+def _discard(stream: IO[bytes]) -> None:
+    """Read a pipe to its end, keeping nothing (the reader a `| cat > /dev/null` is)."""
+    while stream.read(1 << 20):
+        pass
+
+
+def time_client(
+    name: str, argv: Sequence[str], messages: int, *, stdout_to_null: bool = False
+) -> ClientRun:
+    """Run one client subprocess to completion; measure its wall and CPU time.
+
+    Its stdout is a pipe drained by a thread of this process (whose CPU is not the
+    client's), or /dev/null with ``stdout_to_null``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run(
-        list(argv), cwd=REPO, env=env, timeout=CLIENT_TIMEOUT, capture_output=True, text=True
-    )
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            list(argv),
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL if stdout_to_null else subprocess.PIPE,
+            stderr=errors,
+        )
+        reader = None
+        if child.stdout is not None:
+            reader = threading.Thread(target=_discard, args=(child.stdout,), daemon=True)
+            reader.start()
+        try:
+            returncode = child.wait(timeout=CLIENT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            returncode = child.wait()
+        wall = time.perf_counter() - start
+        if reader is not None:
+            reader.join(timeout=10)
+            child.stdout.close()  # type: ignore[union-attr]
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", "replace")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if result.returncode != 0:
-        sys.stderr.write(f"{name}: exit {result.returncode}: {result.stderr.strip()[-500:]}\n")
-    return ClientRun(name, messages, wall, cpu, result.returncode)
+    if returncode != 0:
+        sys.stderr.write(f"{name}: exit {returncode}: {stderr.strip()[-500:]}\n")
+    return ClientRun(name, messages, wall, cpu, returncode)
 
 
 def report(

@@ -121,6 +121,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
 
     finished = asyncio.Event()
     app.lastWindowClosed.connect(finished.set)
+    window.quitFinished.connect(finished.set)  # the window hid at once: no "last closed"
     with loop:
         loop.run_until_complete(finished.wait())
     settings.sync()

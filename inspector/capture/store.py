@@ -38,7 +38,9 @@ from inspector.capture.files import (
 )
 from inspector.capture.schema import (
     FIELD_SET_REF,
+    PAYLOAD_AT,
     PAYLOAD_IN_COLUMN,
+    PAYLOAD_IS_WIRE,
     PAYLOAD_SQL,
     RECORD_COLUMNS,
     RUN_SQL,
@@ -65,7 +67,7 @@ from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.recorder import RecordSink
-from inspector.core.records import Record
+from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import MessageRun
 
 #: What the store buffers: single records, and runs of framed messages (one row each).
@@ -75,6 +77,9 @@ Pending = Record | MessageRun
 BATCH_LIMIT = 4096
 #: More records than any viewer could list: a file claiming so many is damaged.
 MAX_RECORDS = 2**31 - 1
+#: Stored direction and kind texts and what they stand for (for :meth:`CaptureStore.pages`).
+_DIRECTIONS: dict[str, Direction] = {member.value: member for member in Direction}
+_KINDS: dict[str, Kind] = {member.value: member for member in Kind}
 
 
 def _options_mapping(options: Any) -> Mapping[str, Any]:
@@ -485,6 +490,79 @@ class CaptureStore(RecordSink):
         if len(result) < limit and self._pending:
             result.extend(self._pending_records(start + len(result), limit - len(result)))
         return result
+
+    def pages(self, start: int = 0, page: int = BATCH_LIMIT) -> Iterator[list[Record]]:
+        """Every record from seq ``start`` on, in lists of about ``page``: the bulk read
+        of ``show`` and ``export``, the same records as :meth:`records` gives.
+
+        Plain rows (one record, a known direction and kind, fields seen before in this
+        read) are made here without the row checks :func:`decode_row` repeats per row;
+        every other row goes through it, so damage reads as it does there."""
+        self._check_open()
+        start = max(0, start)
+        expected = start
+        fields_of: dict[Any, Any] = {}  # stored fields text -> the shared fields mapping
+        directions, kinds = _DIRECTIONS, _KINDS
+        make = make_record
+        while expected < self._file_count:
+            stop = min(self._file_count, expected + page)
+            with self._reading():
+                rows = self._conn.execute(
+                    f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq >="
+                    " coalesce((SELECT max(seq) FROM records WHERE session_id = ? AND seq <= ?),"
+                    " 0) AND seq < ? ORDER BY seq",
+                    (self._session.id, self._session.id, expected, stop),
+                ).fetchall()
+                out: list[Record] = []
+                append = out.append
+                for row in rows:
+                    seq, t_ns, dir_text, kind_text, wire, payload, same, fields_text = row
+                    fields = fields_of.get(fields_text)
+                    if (
+                        fields is not None
+                        and seq == expected
+                        and type(seq) is int
+                        and type(t_ns) is int
+                        and type(same) is int
+                        and type(wire) is bytes
+                        and 0 <= same <= len(wire) + PAYLOAD_AT
+                        and (payload is None or type(payload) is bytes)
+                        and dir_text in directions
+                        and kind_text in kinds
+                    ):
+                        if same == PAYLOAD_IS_WIRE:
+                            payload = wire
+                        elif same:
+                            payload = wire[same - PAYLOAD_AT :]
+                        append(make(seq, t_ns, directions[dir_text], kinds[kind_text], wire,
+                                    payload, fields))  # fmt: skip
+                        expected += 1
+                        continue
+                    records = self._decoded(row)
+                    first = records[0].seq
+                    end = first + len(records)
+                    if first > expected or end <= expected or (out and first != expected):
+                        raise self._missing(expected)
+                    out.extend(records[expected - first :])  # a run's whole tail
+                    expected = end
+                    if (
+                        len(records) == 1
+                        and type(fields_text) is str
+                        and dir_text in directions
+                        and kind_text in kinds
+                        and len(fields_of) < BATCH_LIMIT
+                    ):
+                        fields_of[fields_text] = records[0].fields
+                if expected < stop:
+                    raise self._missing(expected)
+            if out:
+                yield out
+        while expected < self.count():  # records still in memory (a live store)
+            batch = self.records(expected, page)
+            if not batch:
+                return
+            yield batch
+            expected = batch[-1].seq + 1
 
     def _pending_records(self, start: int, limit: int) -> list[Record]:
         """Up to ``limit`` buffered records from seq ``start`` on (runs made into records)."""

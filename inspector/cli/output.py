@@ -8,23 +8,33 @@ goes away (``| head``) ends printing quietly, never with a traceback.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from inspector.core.records import Record
-from inspector.core.render import record_line, record_to_json
+from inspector.core.render import json_head, json_lines, json_tail, record_line, record_lines
 
 
 def json_line(record: Record) -> str:
-    """A record as one JSON line, exactly as ``probe --json`` and ``show --json`` print it."""
-    return json.dumps(record_to_json(record), ensure_ascii=False)
+    """A record as one JSON line, exactly as ``probe --json`` and ``show --json`` print it
+    (``json.dumps(record_to_json(record), ensure_ascii=False)``)."""
+    return json_head(record) + json_tail(record.fields)
 
 
 def line_formatter(as_json: bool) -> Callable[[Record], str]:
     """The function that turns a record into its output line."""
     return json_line if as_json else record_line
+
+
+def batch_formatter(as_json: bool) -> Callable[[Iterable[Record]], list[str]]:
+    """The function that turns a batch of records into their output lines."""
+    return json_lines if as_json else record_lines
+
+
+def _per_record(formatter: Callable[[Record], str]) -> Callable[[Iterable[Record]], list[str]]:
+    """A batch formatter made of a per-record one (``probe --decode`` adds to each line)."""
+    return lambda records: [formatter(record) for record in records]
 
 
 class Printer:
@@ -42,14 +52,15 @@ class Printer:
         self.quiet = quiet
         self.gone = False  # the reader closed the pipe
         self.as_json = as_json
-        self._format = formatter or line_formatter(as_json)
+        self._format = _per_record(formatter) if formatter is not None else batch_formatter(as_json)
 
     def emit(self, records: list[Record]) -> None:
         """Print a batch of records (nothing when quiet or the reader went away)."""
         if self.quiet or not records:
             return
-        fmt = self._format
-        self.write("\n".join([fmt(r) for r in records]) + "\n")
+        lines = self._format(records)
+        lines.append("")
+        self.write("\n".join(lines))
 
     def write(self, text: str) -> None:
         """Write text and flush it; on a broken pipe stop printing for good."""

@@ -16,6 +16,7 @@ from inspector.cli.sources import (
     PAGE,
     RecordFilter,
     SessionEntry,
+    StoreRecords,
     describe,
     filtered,
     header_line,
@@ -79,6 +80,12 @@ def _print_session(
             printer.write(
                 header_line(describe(entry, records.count(), total), printer.as_json) + "\n"
             )
+        if keep.empty and isinstance(records, StoreRecords):
+            for page in records.pages():
+                printer.emit(page)
+                if printer.gone:
+                    return
+            return
         batch = []
         for record in filtered(records, keep, PAGE):
             batch.append(record)

@@ -53,6 +53,10 @@ class StoreRecords:
     def __iter__(self) -> Iterator[Record]:
         return records_of(self.store, PAGE)
 
+    def pages(self) -> Iterator[list[Record]]:
+        """All records, a page (list) at a time: the bulk read, for printing unfiltered."""
+        return self.store.pages(0, PAGE)
+
 
 class RecordList:
     """Records already in memory (a HAR import)."""

@@ -6,6 +6,8 @@ record reads the same wherever it is shown. Standard library only.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from inspector.core.records import Direction, Kind, Record
@@ -53,6 +55,14 @@ def payload_preview(data: bytes, limit: int = DEFAULT_PREVIEW) -> str:
     """
     if not data:
         return '""'
+    if len(data) <= limit:  # the common short message: whole, printable text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if text.isprintable() and "\\" not in text:
+                return '"' + text + '"'
     head = data[: limit * 4]
     try:
         text = head.decode("utf-8")
@@ -166,4 +176,160 @@ def record_to_json(record: Record) -> dict[str, Any]:
     for name, value in record.fields.items():
         if name not in _BASE_KEYS:
             out[name] = value
+    return out
+
+
+# -- batches -------------------------------------------------------------------------
+#
+# A flood makes many records whose fields are one shared mapping (the protocols and
+# the capture reader hand out one dict per shape of frame or message). Whatever of a
+# line follows from the fields alone is made once per such mapping and reused; the
+# result is exactly what record_line / json.dumps(record_to_json(...)) give.
+
+#: Shapes remembered per cache before it is emptied (bounds memory for unique fields).
+_SHAPES_MAX = 4096
+#: (id(fields), kind, direction) -> (fields, middle of the line or None: not plain).
+_LINE_SHAPES: dict[tuple[int, Kind, Direction], tuple[Mapping[str, Any], str | None]] = {}
+#: id(fields) -> (fields, the JSON text of the fields' own keys, closing brace included).
+_JSON_TAILS: dict[int, tuple[Mapping[str, Any], str]] = {}
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _line_middle(record: Record) -> str | None:
+    """The part of a record's line between its time and its size, when the rest of the
+    line is only the payload preview (None: the line needs :func:`record_line`)."""
+    fields = record.fields
+    kind = record.kind
+    if kind is Kind.HANDSHAKE or fields.get("error"):
+        return None
+    if kind is Kind.FRAME and fields.get("opcode") == "close":
+        return None
+    return f" {ARROWS[record.direction]} {kind_label(record):<14} "
+
+
+def _middle_of(record: Record) -> str | None:
+    """:func:`_line_middle`, remembered per shape (shared fields, kind, direction)."""
+    fields = record.fields
+    key = (id(fields), record.kind, record.direction)
+    shape = _LINE_SHAPES.get(key)
+    if shape is None or shape[0] is not fields:
+        if len(_LINE_SHAPES) >= _SHAPES_MAX:
+            _LINE_SHAPES.clear()
+        shape = _LINE_SHAPES[key] = (fields, _line_middle(record))
+    return shape[1]
+
+
+def record_lines(records: Iterable[Record], limit: int = DEFAULT_PREVIEW) -> list[str]:
+    """:func:`record_line` of each record, the work that depends only on shared fields
+    done once per shape, and once per run of records alike in everything but their
+    payload (the records of one read share time, shape and often size)."""
+    preview = payload_preview
+    out: list[str] = []
+    append = out.append
+    fields: object = None
+    kind: object = None
+    direction: object = None
+    middle: str | None = None
+    t_ns, size, head = -1, -1, ""  # the line before the preview, for this time and size
+    for record in records:
+        if (
+            record.fields is not fields
+            or record.kind is not kind
+            or record.direction is not direction
+        ):
+            fields, kind, direction = record.fields, record.kind, record.direction
+            middle = _middle_of(record)
+            t_ns = -1
+        payload = record.payload
+        if middle is None or payload is None:
+            append(record_line(record, limit))
+            continue
+        if record.t_ns != t_ns or len(payload) != size:
+            t_ns, size = record.t_ns, len(payload)
+            head = f"{t_ns / 1e9:10.6f}{middle}{size:>7}  "
+        if size <= limit:  # a short message of printable text: the common case
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if text.isprintable() and "\\" not in text:
+                    append(head + '"' + text + '"')
+                    continue
+        append(head + preview(payload, limit))
+    return out
+
+
+def json_tail(fields: Mapping[str, Any]) -> str:
+    """The JSON of a record's own fields as they follow the base keys of
+    :func:`record_to_json` (", " and the pairs, then "}"), made once per shared mapping.
+
+    Raises TypeError, as ``json.dumps`` does, for a value that is not JSON."""
+    entry = _JSON_TAILS.get(id(fields))
+    if entry is not None and entry[0] is fields:
+        return entry[1]
+    rest = {name: value for name, value in fields.items() if name not in _BASE_KEYS}
+    tail = ", " + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}"
+    if len(_JSON_TAILS) >= _SHAPES_MAX:
+        _JSON_TAILS.clear()
+    _JSON_TAILS[id(fields)] = (fields, tail)
+    return tail
+
+
+def json_head(record: Record) -> str:
+    """The JSON of :func:`record_to_json`'s base keys, opening brace included and no
+    closing one: what :func:`json_tail` continues."""
+    payload = record.payload
+    if payload is None:
+        size = len(record.wire)
+        body = ""
+    else:
+        size = len(payload)
+        try:
+            body = ', "text": ' + _encode_string(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            body = ', "hex": "' + payload.hex() + '"'
+    return (
+        f'{{"seq": {record.seq!r}, "t": {record.t_ns / 1e9!r}, '
+        f'"dir": "{record.direction.value}", "kind": "{record.kind.value}", '
+        f'"size": {size}, "wire": "{record.wire.hex()}"{body}'
+    )
+
+
+def json_lines(records: Iterable[Record]) -> list[str]:
+    """Each record as the line ``json.dumps(record_to_json(record), ensure_ascii=False)``
+    gives, its fields encoded once per shared mapping and the keys a run of records
+    shares (time, direction, kind) once per run."""
+    encode = _encode_string
+    out: list[str] = []
+    append = out.append
+    fields: object = None
+    t_ns: int = -1
+    direction: object = None
+    kind: object = None
+    tail = "}"
+    middle = ""
+    for record in records:
+        if record.fields is not fields:
+            fields = record.fields
+            tail = json_tail(record.fields)
+        if record.t_ns != t_ns or record.direction is not direction or record.kind is not kind:
+            t_ns, direction, kind = record.t_ns, record.direction, record.kind
+            middle = (
+                f', "t": {t_ns / 1e9!r}, "dir": "{record.direction.value}", '
+                f'"kind": "{record.kind.value}", "size": '
+            )
+        payload = record.payload
+        if payload is None:
+            append(f'{{"seq": {record.seq!r}{middle}{len(record.wire)}, '
+                   f'"wire": "{record.wire.hex()}"{tail}')  # fmt: skip
+            continue
+        try:
+            body = ', "text": ' + encode(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            body = ', "hex": "' + payload.hex() + '"'
+        append(
+            f'{{"seq": {record.seq!r}{middle}{len(payload)}, '
+            f'"wire": "{record.wire.hex()}"{body}{tail}'
+        )
     return out

@@ -52,6 +52,7 @@ class SessionBridge(QObject):
         self.model = model
         self._samples: deque[tuple[float, int]] = deque()
         self._counters = Counters()
+        self._discarding = False
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
@@ -68,9 +69,19 @@ class SessionBridge(QObject):
     def counters(self) -> Counters:
         return self._counters
 
+    def discard(self) -> None:
+        """Show nothing more: each tick now drops the queued records (the capture has
+        them) instead of handing them to the model, so a session closing behind a tab or
+        window that is gone keeps reading (its close answer can still arrive) and costs
+        the GUI thread nothing per record."""
+        self._discarding = True
+
     @guarded
     def flush(self) -> list[Record]:
         """Move every pending record into the model; return the batch."""
+        if self._discarding:
+            self.recorder.drain()
+            return []
         batch = self.recorder.drain()
         now = time.monotonic()
         total = self.recorder.bytes_in + self.recorder.bytes_out

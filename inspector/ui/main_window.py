@@ -12,7 +12,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds quitting waits for all sessions to close before dropping them.
 QUIT_WAIT = 4.0
+#: Seconds quitting or closing a tab waits for the peer to answer the close it was sent
+#: before dropping the connection: a peer busy sending (a flood) answers late or never.
+CLOSE_ANSWER_WAIT = 0.3
 _NOTICE_MS = 15_000
 #: Endpoints shown on the empty screen; clicking one fills the connect bar.
 EXAMPLE_ENDPOINTS = (
@@ -75,6 +78,9 @@ _WELCOME = (
 
 class MainWindow(QMainWindow):
     """The application window."""
+
+    #: Quitting is over: every session closed, every capture finished; the window closed.
+    quitFinished = Signal()
 
     def __init__(
         self, settings: Settings, capture_dir: Path | None, parent: QWidget | None = None
@@ -359,7 +365,8 @@ class MainWindow(QMainWindow):
 
         async def finish() -> None:
             try:
-                await tab.shutdown()
+                self._stop_showing(tab)
+                await tab.shutdown(CLOSE_ANSWER_WAIT)
             finally:
                 tab.deleteLater()
 
@@ -436,7 +443,7 @@ class MainWindow(QMainWindow):
         if not tabs:
             return
         self.notify(f"Closing {len(tabs)} session(s)…")
-        share = max(0.5, timeout - 0.5)
+        share = min(timeout, max(0.5, timeout - 0.5))
         results = await asyncio.gather(
             *(tab.shutdown(share) for tab in tabs), return_exceptions=True
         )
@@ -459,6 +466,7 @@ class MainWindow(QMainWindow):
         """Close sessions first (asynchronously), then let the window close."""
         if self._closed:
             event.accept()
+            self.quitFinished.emit()
             return
         event.ignore()
         if self._closing:
@@ -466,16 +474,29 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
+        self._leave_screen()
 
         async def close_all() -> None:
             try:
-                await self.shutdown()
+                await self.shutdown(CLOSE_ANSWER_WAIT)
             finally:
                 self._closed = True
                 remove_reporter(self.notify)
                 QTimer.singleShot(0, self.close)
 
         spawn(close_all(), "quitting")
+
+    def _leave_screen(self) -> None:
+        """Quitting: the window goes at once; its sessions close behind it."""
+        self.hide()
+        for tab in self.session_tabs():
+            self._stop_showing(tab)
+
+    @staticmethod
+    def _stop_showing(tab: SessionTab) -> None:
+        """A tab nobody sees any more: its records go to its capture only."""
+        if tab.bridge is not None:
+            tab.bridge.discard()
 
     @property
     def closed(self) -> bool:

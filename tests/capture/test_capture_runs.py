@@ -200,3 +200,18 @@ def test_paging_through_a_big_run(new_store) -> None:
         assert {r.wire for r in seen[:-1]} == {b"\n"} and seen[-1].payload == b"last"
         assert store.record(40000).fields == {"framing": "lines", "ranges": [["terminator", 0, 1]]}
         store.flush()
+
+
+def test_bulk_pages_read_what_records_reads(new_store, every_kind) -> None:
+    store, recorder = new_store(scheme="tcp", endpoint="tcp://127.0.0.1:1")
+    every_kind(recorder)
+    expected_head = record_session(recorder)
+    store.flush()
+    recorder.record(Direction.IN, Kind.DATA, 11, b"buffered", b"buffered")  # still in memory
+    expected = store.records(0, store.count())
+    assert expected[: len(expected_head)] == expected_head
+    for start in range(len(expected) + 1):
+        for page in (1, 2, 5, 4096):
+            pages = list(store.pages(start, page))
+            assert [r for batch in pages for r in batch] == expected[start:]
+            assert all(batch for batch in pages)

@@ -8,9 +8,11 @@ from inspector.core.records import Direction, Kind, Record
 from inspector.core.render import (
     escape_text,
     hex_preview,
+    json_lines,
     kind_label,
     payload_preview,
     record_line,
+    record_lines,
     record_to_json,
 )
 
@@ -128,3 +130,30 @@ def test_record_line_rejected_frame_shows_error_and_hex() -> None:
 def test_record_line_data_without_payload_uses_wire() -> None:
     record = Record(5, 0, Direction.IN, Kind.DATA, b"abc\x00")
     assert record_line(record).endswith('"abc\\x00"')
+
+
+def _varied_records() -> list[Record]:
+    shared = {"opcode": "text", "fin": True, "ranges": [["payload", 2, 7]]}
+    error = {"message": 'bad "peer"\u2028', "error": "x"}
+    get = b"GET / HTTP/1.1\r\n\r\n"
+    return [
+        Record(0, 1_500_000, Direction.IN, Kind.FRAME, b"\x81\x05hello", b"hello", shared),
+        Record(1, 1_500_000, Direction.IN, Kind.FRAME, b"\x81\x03\xc3\xa9\n", b"\xc3\xa9\n", {}),
+        Record(2, 2_000_001, Direction.IN, Kind.FRAME, b"\x82\x02\xff\x00", b"\xff\x00", shared),
+        Record(3, 3, Direction.META, Kind.ERROR, fields=error),
+        Record(4, 4, Direction.IN, Kind.MESSAGE, b"line\n", b"line", {"size": 99, "text": "no"}),
+        Record(5, 5, Direction.OUT, Kind.HANDSHAKE, get, None, {"method": "GET"}),
+        Record(6, 6, Direction.IN, Kind.FRAME, b"\x88\x02\x03\xe8", b"\x03\xe8",
+               {"opcode": "close", "close_code": 1000, "automatic": True}),
+        Record(7, 7, Direction.IN, Kind.DATA, b"\x00\x01"),
+        Record(8, 8, Direction.IN, Kind.FRAME, b"\x81\x01x", b"x", shared),
+    ]  # fmt: skip
+
+
+def test_batch_renderers_match_the_single_record_ones() -> None:
+    records = _varied_records()
+    for _ in range(2):  # the second pass reuses every remembered shape
+        assert json_lines(records) == [
+            json.dumps(record_to_json(r), ensure_ascii=False) for r in records
+        ]
+        assert record_lines(records) == [record_line(r) for r in records]

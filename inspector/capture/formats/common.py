@@ -63,6 +63,11 @@ class PagedRecords(Protocol):
 
 def records_of(store: PagedRecords, page: int = 4096) -> Iterator[Record]:
     """Every record of a store, fetched a page at a time (a million never sit in memory)."""
+    pages = getattr(store, "pages", None)
+    if pages is not None:  # the capture store's bulk read
+        for batch in pages(0, page):
+            yield from batch
+        return
     total = store.count()
     start = 0
     while start < total:

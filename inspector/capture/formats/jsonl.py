@@ -29,7 +29,7 @@ from inspector.capture.formats.common import (
 from inspector.capture.formats.redact import redact_record
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record
-from inspector.core.render import record_to_json
+from inspector.core.render import json_head, json_tail, record_to_json
 
 #: Keys of a line that are not record fields.
 _RECORD_KEYS = frozenset(
@@ -51,6 +51,38 @@ def jsonl_line(record: Record, include_secrets: bool = False) -> str:
     return json.dumps(obj, ensure_ascii=False, default=json_default)
 
 
+_b64 = base64.b64encode
+
+
+def jsonl_lines(records: Iterable[Record], include_secrets: bool = False) -> list[str]:
+    """:func:`jsonl_line` of each record; the fields of records sharing one mapping are
+    encoded once (the text is the same)."""
+    out: list[str] = []
+    append = out.append
+    for record in records:
+        fields = record.fields
+        # A handshake may be redacted; a field named like a key added here takes the
+        # place of that key: both go the one-record way, which decides as it always did.
+        if (
+            record.kind is Kind.HANDSHAKE
+            or "t_ns" in fields
+            or "wire_b64" in fields
+            or "_redacted" in fields
+        ):
+            append(jsonl_line(record, include_secrets))
+            continue
+        try:
+            tail = json_tail(fields)
+        except (TypeError, ValueError):  # a stray non-JSON value: json_default decides
+            append(jsonl_line(record, include_secrets))
+            continue
+        append(
+            f'{json_head(record)}{tail[:-1]}, "t_ns": {record.t_ns!r}, '
+            f'"wire_b64": "{_b64(record.wire).decode("ascii")}"}}'
+        )
+    return out
+
+
 def export_jsonl(
     out: BinaryIO,
     session: SessionLike,
@@ -65,16 +97,18 @@ def export_jsonl(
     """
     del session
     written = 0
-    batch: list[str] = []
+    batch: list[Record] = []
     try:
         for record in with_progress(records, progress):
-            batch.append(jsonl_line(record, include_secrets))
+            batch.append(record)
             if len(batch) >= 1024:
-                out.write(("\n".join(batch) + "\n").encode("utf-8", "surrogatepass"))
+                lines = jsonl_lines(batch, include_secrets)
+                out.write(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
                 written += len(batch)
                 batch.clear()
         if batch:
-            out.write(("\n".join(batch) + "\n").encode("utf-8", "surrogatepass"))
+            lines = jsonl_lines(batch, include_secrets)
+            out.write(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
             written += len(batch)
     except OSError as exc:
         raise CaptureError(f"cannot write the JSON Lines file: {exc.strerror or exc}") from None

@@ -110,10 +110,10 @@ class PacketMaker:
             return _IPV6.pack(0x60000000, length, proto, 64, src, dst)
         ident = self._ident[from_client]
         self._ident[from_client] = (ident + 1) & 0xFFFF
-        # RFC 791 §3.1: version 4, IHL 5, DF set, TTL 64, header checksum.
-        header = _IPV4.pack(0x45, 0, 20 + length, ident, 0x4000, 64, proto, 0, src, dst)
-        checksum = _fold(_sum16(header))
-        return header[:10] + checksum.to_bytes(2, "big") + header[12:]
+        # RFC 791 §3.1: version 4, IHL 5, DF set, TTL 64, header checksum: the header's
+        # 16-bit words summed with the checksum field as 0 (the addresses' sum is _pseudo).
+        words = 0x4500 + 20 + length + ident + 0x4000 + (64 << 8 | proto) + self._pseudo
+        return _IPV4.pack(0x45, 0, 20 + length, ident, 0x4000, 64, proto, _fold(words), src, dst)
 
     def tcp(
         self,
@@ -129,21 +129,20 @@ class PacketMaker:
         sport, dport = self._ports[from_client]
         offset = (20 + len(options)) // 4
         length = offset * 4 + len(payload)
-        header = _TCP.pack(sport, dport, seq, ack, offset << 4, flags, window, 0, 0) + options
-        total = self._pseudo + PROTO_TCP + length + _sum16(header)
+        # The pseudo-header and the header's 16-bit words, the checksum field as 0.
+        total = (
+            self._pseudo + PROTO_TCP + length + sport + dport + (seq >> 16) + (seq & 0xFFFF)
+            + (ack >> 16) + (ack & 0xFFFF) + (offset << 12 | flags) + window
+        )  # fmt: skip
+        if options:
+            total += _sum16(options)
         if payload:
             total += _sum16(payload)
-        checksum = _fold(total).to_bytes(2, "big")
+        header = _TCP.pack(sport, dport, seq, ack, offset << 4, flags, window, _fold(total), 0)
         return b"".join(
-            (
-                self._eth[from_client],
-                self._ip(from_client, PROTO_TCP, length),
-                header[:16],
-                checksum,
-                header[18:],
-                payload,
-            )
-        )
+            (self._eth[from_client], self._ip(from_client, PROTO_TCP, length), header, options,
+             payload)
+        )  # fmt: skip
 
     def udp(self, from_client: bool, payload: bytes) -> bytes:
         """One Ethernet frame with a UDP datagram (RFC 768) and a valid checksum."""
@@ -191,7 +190,11 @@ class TcpConversation:
         view = memoryview(data)
         size = len(data)
         for start in range(0, size, MAX_SEGMENT):
-            chunk = bytes(view[start : start + MAX_SEGMENT])
+            chunk = (
+                data
+                if size <= MAX_SEGMENT and type(data) is bytes
+                else bytes(view[start : start + MAX_SEGMENT])
+            )
             flags = TCP_ACK | (TCP_PSH if start + MAX_SEGMENT >= size else 0)
             frame = maker.tcp(from_client, seq[from_client], seq[not from_client], flags, chunk)
             self.emit(ts, frame, comment)

@@ -412,15 +412,18 @@ class _PcapngExport:
                 self.comments.append(line)
         if record.fields.get("synthesised"):
             self.comments.append(rebuilt_note(record))
-        comment = "\n".join(self.comments) or None
-        self.comments.clear()
+        comment = None
+        if self.comments:
+            comment = "\n".join(self.comments) or None
+            self.comments.clear()
         from_client = (record.direction is Direction.OUT) is not self.accepted
         if self.conv is not None:
             self.conv.send(from_client, record.wire, ts, comment)
         else:
             assert self.maker is not None
             self.writer.packet(ts, self.maker.udp(from_client, record.wire), comment)
-        self.last_ts = max(self.last_ts, ts)
+        if ts > self.last_ts:
+            self.last_ts = ts
 
     def finish(self) -> None:
         """Close the TCP connection (FIN both ways) and flush."""

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.capture.formats import ExportCancelled, export_jsonl, iter_jsonl, read_jsonl
+from inspector.capture.formats.jsonl import jsonl_line, jsonl_lines
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.render import record_to_json
@@ -174,3 +175,16 @@ def test_fuzz_jsonl_structures(lines: list[Any]) -> None:
 @given(st.binary(max_size=300))
 def test_fuzz_jsonl_bytes(data: bytes) -> None:
     _read_or_capture_error(data)
+
+
+def test_batched_lines_are_the_one_record_lines() -> None:
+    shared = {"opcode": "text", "fin": True, "ranges": [["payload", 2, 4]]}
+    records = [
+        Record(0, 10, Direction.IN, Kind.FRAME, b"\x81\x02hi", b"hi", shared),
+        Record(1, 10, Direction.IN, Kind.FRAME, b"\x82\x01\xff", b"\xff", shared),
+        Record(2, 11, Direction.IN, Kind.MESSAGE, b"x\n", b"x", {"t_ns": "mine", "size": 3}),
+        Record(3, 12, Direction.META, Kind.INFO, fields={"message": "odd", "blob": b"\x01"}),
+        Record(4, 13, Direction.OUT, Kind.DATA, b"\x00"),
+    ]
+    for _ in range(2):  # the second pass reuses the encoded fields
+        assert jsonl_lines(records) == [jsonl_line(r) for r in records]
