@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from inspector.ui.session_tab import SessionTab
 from pytestqt.qtbot import QtBot
 from servers import HOST, ServerLoop, websocket_accept
 
@@ -17,6 +16,7 @@ from inspector.capture.files import STATE_RUNNING
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Kind
 from inspector.ui.main_window import MainWindow
+from inspector.ui.tabs.session import SessionTab
 
 WAIT_MS = 30_000
 MESSAGES = 1_000_000  # the most the peer sends, whoever leaves first
