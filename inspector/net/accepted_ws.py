@@ -191,6 +191,10 @@ class AcceptedWebSocket(AcceptedStream):
         """Send a ping frame."""
         self._send_with(lambda ws: ws.send_ping(payload))
 
+    def send_pong(self, payload: bytes = b"") -> None:
+        """Send a pong frame (unsolicited, or answering a ping by hand)."""
+        self._send_with(lambda ws: ws.send_pong(payload))
+
     def _send_with(self, make: Callable[[Any], bytes]) -> None:
         ws = self._engine()
         try:

@@ -1,0 +1,264 @@
+"""Being the server in the window: Listen, real clients, the connections list, sending,
+broadcasting, rules, disconnecting, stopping, and reopening the capture."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+from ui_helpers import compose
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from inspector.capture.store import CaptureStore
+from inspector.core.records import Direction, Kind, Record
+from inspector.core.rules import ActionKind, MatchKind, Rule
+from inspector.ui.listen_options import store_rules
+from inspector.ui.main_window import MainWindow
+from inspector.ui.tabs.server import ServerTab
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _cert_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The made localhost certificate goes under tmp_path, never the user's folder."""
+    monkeypatch.setenv("INSPECTOR_CERT_DIR", str(tmp_path / "certs"))
+
+
+def _run(qtbot: QtBot, coro: Any) -> Any:
+    """Run a coroutine on the qasync loop while Qt spins; return its result."""
+    task = asyncio.ensure_future(coro)
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    return task.result()
+
+
+def _listen(qtbot: QtBot, window: MainWindow, url: str) -> ServerTab:
+    before = window.tabs.count()
+    window.connect_bar.set_text(url)
+    window.connect_bar.listen_button.click()
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
+    tab = window.current_tab()
+    assert isinstance(tab, ServerTab)
+    qtbot.waitUntil(lambda: tab.listener_state == "listening", timeout=WAIT_MS)
+    return tab
+
+
+def _conn_records(tab: ServerTab, number: int) -> list[Record]:
+    entry = tab.entry(number)
+    assert entry is not None and entry.store is not None
+    return list(entry.store.records(0, entry.store.count()))
+
+
+def _shown(tab: ServerTab) -> list[Record]:
+    model = tab.model
+    assert model is not None
+    return [r for r in (model.record_at(row) for row in range(model.rowCount())) if r]
+
+
+class _Client:
+    """A websockets client kept open across the test's steps, reading in the background."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.received: list[str | bytes] = []
+        self.ws: Any = None
+        self.reader: asyncio.Task[None] | None = None
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+
+    async def open(self) -> None:
+        self.ws = await ws_connect(self.url, compression=None)
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.ws:
+                self.received.append(message)
+        except ConnectionClosed:
+            pass
+        self.close_code = self.ws.close_code
+        self.close_reason = self.ws.close_reason
+
+    async def close(self) -> None:
+        await self.ws.close()
+        if self.reader is not None:
+            await self.reader
+
+
+@pytest.fixture
+def clients(qtbot: QtBot) -> Iterator[Callable[[str], _Client]]:
+    made: list[_Client] = []
+
+    def make(url: str) -> _Client:
+        client = _Client(url)
+        _run(qtbot, client.open())
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if client.reader is not None and not client.reader.done():
+            client.reader.cancel()
+            qtbot.waitUntil(client.reader.done, timeout=WAIT_MS)
+
+
+def test_websocket_server_tab_send_broadcast_disconnect_stop(
+    qtbot: QtBot, window: MainWindow, clients: Callable[[str], _Client], capture_dir: Path
+) -> None:
+    tab = _listen(qtbot, window, "ws://127.0.0.1:0/")
+    assert tab.listener.port != 0
+    assert f":{tab.listener.port}/" in tab.banner.text()
+    assert "loopback only" in tab.banner.text()
+    url = tab.listener.url
+    first = clients(url)
+    second = clients(url)
+    qtbot.waitUntil(lambda: len(tab.connections.entries) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(tab.listener.open_connections) == 2, timeout=WAIT_MS)
+
+    # A client message: recorded masked, the upgrade in Headers (request and response).
+    _run(qtbot, first.ws.send("hello server"))
+    qtbot.waitUntil(
+        lambda: any(r.payload == b"hello server" for r in _conn_records(tab, 1)), timeout=WAIT_MS
+    )
+    tab.select_connection(1)
+    assert tab.view is tab.entry(1).view
+    qtbot.waitUntil(lambda: any(r.payload == b"hello server" for r in _shown(tab)), timeout=WAIT_MS)
+    inbound = next(r for r in _shown(tab) if r.payload == b"hello server")
+    assert inbound.direction is Direction.IN
+    assert inbound.fields["masked"] is True and inbound.fields["mask_key"]
+    context = tab.view.context
+    assert context.request is not None and context.request.direction is Direction.IN
+    assert context.response is not None and context.response.fields["status"] == 101
+
+    # Send to the selected connection only.
+    compose(tab, "just you")
+    qtbot.waitUntil(lambda: "just you" in first.received, timeout=WAIT_MS)
+    assert "just you" not in second.received
+
+    # Broadcast to every connection.
+    tab.target.setCurrentIndex(tab.target.findData("all"))
+    compose(tab, "everyone")
+    qtbot.waitUntil(
+        lambda: "everyone" in first.received and "everyone" in second.received, timeout=WAIT_MS
+    )
+
+    # "All connections": interleaved, with the connection column; the filter works there.
+    tab.select_connection(None)
+    assert tab.view is tab.all_view
+    model = tab.model
+    assert model is not None
+    rows = _shown(tab)
+    conns = {model.index(row, model.columnCount() - 1).data() for row in range(len(rows))}
+    assert {"#1", "#2", "-"} <= conns
+    tab.filter_bar.edit.setText("everyone")
+    qtbot.waitUntil(lambda: 0 < model.rowCount() < len(rows), timeout=WAIT_MS)
+    assert all(b"everyone" in (r.payload or b"") for r in _shown(tab))
+    tab.filter_bar.edit.setText("")
+
+    # Disconnect one with a chosen close code and reason.
+    tab.select_connection(2)
+    tab.close_code.setValue(4001)
+    tab.close_reason.setText("bye two")
+    tab.disconnect_button.click()
+    qtbot.waitUntil(lambda: second.close_code is not None, timeout=WAIT_MS)
+    assert (second.close_code, second.close_reason) == (4001, "bye two")
+    qtbot.waitUntil(lambda: tab.entry(2).conn.ended, timeout=WAIT_MS)
+    row = tab.connections.row_of(2)
+    qtbot.waitUntil(lambda: tab.connections.index(row, 9).data() == "4001", timeout=WAIT_MS)
+    assert int(tab.connections.index(row, 4).data()) >= 1  # messages in
+
+    # Stop: the rest closed gracefully, the capture finished with one session each.
+    tab.stop_button.click()
+    qtbot.waitUntil(lambda: tab.listener_state == "stopped", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: first.close_code is not None, timeout=WAIT_MS)
+    assert first.close_code == 1000
+    path = tab.capture_path
+    assert path is not None and path.parent == capture_dir
+    with CaptureStore.open(path) as store:
+        sessions = store.sessions()
+    assert len(sessions) == 3
+    assert sessions[0].options["role"] == "listener"
+    assert [s.options.get("conn") for s in sessions[1:]] == [1, 2]
+    assert all(s.state != "running" for s in sessions)
+
+
+def test_rule_answers_and_ctrl_l_listens_on_tcp(
+    qtbot: QtBot, window: MainWindow, settings: Any
+) -> None:
+    store_rules(
+        settings, [Rule(MatchKind.REGEX, ActionKind.REPLY, r"^PING (\d+)", template="PONG {{1}}")]
+    )
+    window.connect_bar.set_text("tcp://127.0.0.1:0")
+    window.connect_bar.focus_endpoint()
+    QTest.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: isinstance(window.current_tab(), ServerTab), timeout=WAIT_MS)
+    tab = window.current_tab()
+    assert isinstance(tab, ServerTab)
+    qtbot.waitUntil(lambda: tab.listener_state == "listening", timeout=WAIT_MS)
+
+    async def talk() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", tab.listener.port)
+        writer.write(b"PING 7")
+        await writer.drain()
+        answer = await reader.read(100)
+        writer.close()
+        await writer.wait_closed()
+        return answer
+
+    assert _run(qtbot, talk()) == b"PONG 7"
+    qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: tab.entry(1).conn is not None and tab.entry(1).conn.ended, timeout=WAIT_MS
+    )
+    kinds = [r.kind for r in _conn_records(tab, 1)]
+    assert Kind.CONNECT in kinds and Kind.CLOSED in kinds
+
+
+def test_udp_listen_send_to_one_client(qtbot: QtBot, window: MainWindow) -> None:
+    tab = _listen(qtbot, window, "udp://127.0.0.1:0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.sendto(b"hi", ("127.0.0.1", tab.listener.port))
+        qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
+        tab.select_connection(1)
+        qtbot.waitUntil(lambda: tab.entry(1).conn is not None, timeout=WAIT_MS)
+        compose(tab, "hello udp")
+        got: list[bytes] = []
+
+        def received() -> bool:
+            try:
+                got.append(sock.recv(100))
+            except BlockingIOError:
+                return False
+            return True
+
+        qtbot.waitUntil(received, timeout=WAIT_MS)
+    assert got == [b"hello udp"]
+
+
+def test_listen_on_every_interface_says_so(qtbot: QtBot, window: MainWindow) -> None:
+    tab = _listen(qtbot, window, "tcp://0.0.0.0:0")
+    assert "every interface" in tab.banner.text()
+
+
+def test_listen_on_a_used_port_fails_in_one_line(qtbot: QtBot, window: MainWindow) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        window.connect_bar.set_text(f"tcp://127.0.0.1:{port}")
+        window.connect_bar.listen_button.click()
+        qtbot.waitUntil(lambda: isinstance(window.current_tab(), ServerTab), timeout=WAIT_MS)
+        tab = window.current_tab()
+        assert isinstance(tab, ServerTab)
+        qtbot.waitUntil(lambda: tab.state == "failed", timeout=WAIT_MS)
+    assert "in use" in tab.banner.text()
+    assert "\n" not in (tab.failure or "")
