@@ -262,3 +262,42 @@ def test_listen_on_a_used_port_fails_in_one_line(qtbot: QtBot, window: MainWindo
         qtbot.waitUntil(lambda: tab.state == "failed", timeout=WAIT_MS)
     assert "in use" in tab.banner.text()
     assert "\n" not in (tab.failure or "")
+
+
+def test_listen_capture_reopens_as_a_read_only_server_tab(
+    qtbot: QtBot, window: MainWindow, clients: Callable[[str], _Client]
+) -> None:
+    tab = _listen(qtbot, window, "ws://127.0.0.1:0/")
+    one = clients(tab.listener.url)
+    two = clients(tab.listener.url)
+    _run(qtbot, one.ws.send("from one"))
+    _run(qtbot, two.ws.send("from two"))
+    qtbot.waitUntil(lambda: len(tab.connections.entries) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: any(r.payload == b"from two" for r in _conn_records(tab, 2)), timeout=WAIT_MS
+    )
+    tab.stop_button.click()
+    qtbot.waitUntil(lambda: tab.listener_state == "stopped", timeout=WAIT_MS)
+    path = tab.capture_path
+    assert path is not None
+
+    opened = window.captures.open_path(path)
+    assert len(opened) == 1
+    again = opened[0]
+    assert isinstance(again, ServerTab) and again.read_only
+    assert window.current_tab() is again
+    assert "read-only" in again.banner.text()
+    assert not again.composer.isEnabled() and not again.stop_button.isEnabled()
+    assert [(e.number, e.state) for e in again.connections.entries] == [
+        (1, "closed"),
+        (2, "closed"),
+    ]
+    row = again.connections.row_of(2)
+    received = [r for r in _conn_records(again, 2) if r.direction is Direction.IN]
+    assert again.connections.index(row, 4).data() == str(len(received))
+    payloads = [r.payload for r in _shown(again)]
+    assert b"from one" in payloads and b"from two" in payloads
+    again.select_connection(1)
+    shown = [r.payload for r in _shown(again)]
+    assert b"from one" in shown and b"from two" not in shown
+    assert again.view.context.request is not None

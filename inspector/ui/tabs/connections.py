@@ -28,8 +28,16 @@ _Index = QModelIndex | QPersistentModelIndex
 #: the capture still have every record, and the entry says how many it left out.
 ALL_LIMIT = 500_000
 
-CONN_COLUMNS = ("#", "Peer", "State", "Opened", "Msgs in", "Msgs out", "Bytes in",
+CONN_COLUMNS = ("#", "Peer", "State", "Opened", "In", "Out", "Bytes in",
                 "Bytes out", "Ended", "Close code")  # fmt: skip
+_COLUMN_TIPS = {
+    4: "Records received from the client (handshake, frames or messages)",
+    5: "Records sent to the client",
+    6: "Bytes received, as on the wire",
+    7: "Bytes sent, as on the wire",
+    8: "How the connection ended",
+    9: "WebSocket close code",
+}
 #: The connection column of the interleaved view (after the model's own columns).
 COL_CONN = len(COLUMNS)
 
@@ -158,8 +166,12 @@ class ConnectionsModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return CONN_COLUMNS[section] if 0 <= section < len(CONN_COLUMNS) else None
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(CONN_COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return CONN_COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _COLUMN_TIPS.get(section)
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
