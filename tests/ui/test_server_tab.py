@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.rules import ActionKind, MatchKind, Rule
+from inspector.ui.help_menu import window_shortcuts
 from inspector.ui.listen_options import store_rules
 from inspector.ui.main_window import MainWindow
 from inspector.ui.tabs.server import ServerTab
@@ -220,6 +221,8 @@ def test_rule_answers_and_ctrl_l_listens_on_tcp(
     )
     kinds = [r.kind for r in _conn_records(tab, 1)]
     assert Kind.CONNECT in kinds and Kind.CLOSED in kinds
+    listed = window_shortcuts(window)
+    assert any(s.keys == "Ctrl+L" and "Listen" in s.action for s in listed)
 
 
 def test_udp_listen_send_to_one_client(qtbot: QtBot, window: MainWindow) -> None:
