@@ -49,12 +49,16 @@ class AcceptedWebSocket(AcceptedStream):
         options: SessionOptions,
         recorder: Recorder,
         endpoint: Endpoint,
+        answer: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(number, transport, options, recorder)
         from inspector.protocols.ws import WebSocketConnection
         from inspector.protocols.wsstate import Role
 
-        self.ws: Any = WebSocketConnection(endpoint, options, recorder, role=Role.SERVER)
+        # ``answer(request)``: None accepts the upgrade, a wshandshake.Refusal refuses it.
+        self.ws: Any = WebSocketConnection(
+            endpoint, options, recorder, role=Role.SERVER, answer=answer
+        )
         #: Called once, when the upgrade succeeded (the listener then greets it).
         self.on_ready: Callable[[Connection], None] | None = None
         self._upgraded = False

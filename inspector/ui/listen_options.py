@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
 from inspector.core.rulefile import dump_rules, parse_rules
 from inspector.core.rules import Rule, RuleError
+from inspector.protocols.wshandshake import Refusal
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.settings import Settings
@@ -58,6 +60,29 @@ class ListenOptions:
     cert_file: str | None = None
     key_file: str | None = None
     max_connections: int | None = None
+    #: WebSocket: accept an upgrade to any path (False: only the listening URL's path).
+    any_path: bool = True
+    #: WebSocket: refuse every upgrade with this HTTP status (None: accept) and body.
+    refuse_status: int | None = None
+    refuse_body: str = ""
+
+    def answer(self, target: str) -> Callable[[Any], Refusal | None] | None:
+        """How upgrade requests are answered (None: accept every one): refused with the
+        chosen status, or 404 for a path other than ``target`` when only it is served."""
+        if self.any_path and self.refuse_status is None:
+            return None
+        path = target.split("?", 1)[0]
+        status, body = self.refuse_status, self.refuse_body
+
+        def answer(request: Any) -> Refusal | None:
+            if status is not None:
+                return Refusal(status, body)
+            asked = str(request.path).split("?", 1)[0]
+            if asked != path:
+                return Refusal(404, f"no WebSocket at {asked}: this server answers {path}\n")
+            return None
+
+        return answer
 
     def session_options(self) -> SessionOptions:
         """The options every accepted connection runs with."""
@@ -149,6 +174,23 @@ class ListenDialog(QDialog):
         self.auto_pong.setObjectName("listenAutoPong")
         self.auto_pong.setChecked(options.auto_pong)
         form.addRow("Auto pong", self.auto_pong)
+        self.any_path = QCheckBox("Accept any path (else only the URL's path; others get 404)")
+        self.any_path.setObjectName("listenAnyPath")
+        self.any_path.setChecked(options.any_path)
+        form.addRow("Paths", self.any_path)
+        self.refuse = QSpinBox()
+        self.refuse.setObjectName("listenRefuseStatus")
+        self.refuse.setRange(0, 599)
+        self.refuse.setSpecialValueText("accept upgrades")
+        self.refuse.setValue(options.refuse_status or 0)
+        self.refuse.setToolTip(
+            "Refuse every upgrade with this HTTP status, to see how a client copes"
+        )
+        form.addRow("Refuse with status", self.refuse)
+        self.refuse_body = QLineEdit(options.refuse_body)
+        self.refuse_body.setObjectName("listenRefuseBody")
+        self.refuse_body.setPlaceholderText("body of the refusal")
+        form.addRow("Refusal body", self.refuse_body)
         layout.addWidget(ws)
 
         stream = QGroupBox("TCP and TLS (tcp://, tls://)")
@@ -286,6 +328,9 @@ class ListenDialog(QDialog):
         if (cert is None) != (key is None):
             raise ValueError("give both a certificate and its key, or neither")
         mib = self.max_size.value()
+        refuse = self.refuse.value() or None
+        if refuse is not None and not 200 <= refuse <= 599:
+            raise ValueError("a refusal's status is an HTTP status from 200 to 599")
         return ListenOptions(
             subprotocols=tuple(p.strip() for p in self.subprotocols.text().split(",") if p.strip()),
             compression=self.compression.isChecked(),
@@ -295,6 +340,9 @@ class ListenDialog(QDialog):
             cert_file=cert,
             key_file=key,
             max_connections=self.max_connections.value() or None,
+            any_path=self.any_path.isChecked(),
+            refuse_status=refuse,
+            refuse_body=self.refuse_body.text(),
         )
 
     def accept(self) -> None:

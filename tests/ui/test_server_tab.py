@@ -15,13 +15,13 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 from ui_helpers import compose
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.rules import ActionKind, MatchKind, Rule
 from inspector.ui.help_menu import window_shortcuts
-from inspector.ui.listen_options import store_rules
+from inspector.ui.listen_options import ListenOptions, store_options, store_rules
 from inspector.ui.main_window import MainWindow
 from inspector.ui.tabs.server import ServerTab
 
@@ -304,3 +304,39 @@ def test_listen_capture_reopens_as_a_read_only_server_tab(
     shown = [r.payload for r in _shown(again)]
     assert b"from one" in shown and b"from two" not in shown
     assert again.view.context.request is not None
+
+
+def test_websocket_options_one_path_and_refusing_the_upgrade(
+    qtbot: QtBot, window: MainWindow, settings: Any
+) -> None:
+    store_options(settings, ListenOptions(any_path=False, subprotocols=("chat",)))
+    tab = _listen(qtbot, window, "ws://127.0.0.1:0/feed")
+
+    async def status_of(url: str, **kwargs: Any) -> int | str:
+        try:
+            async with ws_connect(url, **kwargs) as ws:
+                return f"open {ws.subprotocol}"
+        except InvalidStatus as exc:
+            return exc.response.status_code
+
+    base = f"ws://127.0.0.1:{tab.listener.port}"
+    assert _run(qtbot, status_of(f"{base}/other")) == 404
+    assert _run(qtbot, status_of(f"{base}/feed", subprotocols=["chat"])) == "open chat"
+
+    store_options(settings, ListenOptions(refuse_status=418, refuse_body="no tea today"))
+    refusing = _listen(qtbot, window, "ws://127.0.0.1:0/")
+    assert _run(qtbot, status_of(refusing.listener.url)) == 418
+    qtbot.waitUntil(lambda: len(refusing.connections.entries) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: any(
+            r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
+            for r in _conn_records(refusing, 1)
+        ),
+        timeout=WAIT_MS,
+    )
+    answer = next(
+        r
+        for r in _conn_records(refusing, 1)
+        if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
+    )
+    assert answer.fields["status"] == 418 and answer.payload == b"no tea today"

@@ -338,6 +338,8 @@ class ServerTab(RecordsTab):
             self._failed(f"cannot listen: {exc}")
             return
         self.listener.on_connection = self._connection_ready
+        if self.endpoint.is_websocket:
+            self.listener.answer = self.listen_options.answer(self.endpoint.target)
         self._show_state()
         spawn(self._listen(), f"listening on {self.url}")
 
