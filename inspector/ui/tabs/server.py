@@ -137,13 +137,17 @@ class ServerTab(RecordsTab):
         self.conn_table.setModel(self.connections)
         self.conn_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.conn_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.conn_table.verticalHeader().hide()
+        vertical = self.conn_table.verticalHeader()
+        vertical.hide()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.conn_table.setWordWrap(False)
         self.conn_table.setShowGrid(False)
         self.conn_table.setAlternatingRowColors(True)
         header = self.conn_table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((36, 130, 70, 90, 60, 60, 70, 70, 160)):
+        for column, width in enumerate((36, 130, 90, 90, 60, 60, 70, 70, 220)):
             self.conn_table.setColumnWidth(column, width)
         self.conn_table.selectionModel().currentRowChanged.connect(self._conn_selected)
 
@@ -473,9 +477,11 @@ class ServerTab(RecordsTab):
         if changed:
             entries, self._new_entries = self._new_entries, []
             self.connections.add(entries)
+        # This tick's records of every session, put in time order for "All connections".
+        arrived: list[tuple[int, int, int | None, Record]] = []
         rec = self.recorder
         if rec is not None:
-            self._to_all(rec.drain(), None, 0)
+            arrived += [(r.t_ns, 0, None, r) for r in rec.drain()]
         listener = self.listener
         c_in = c_out = b_in = b_out = 0
         for entry in self.connections.entries:
@@ -488,7 +494,8 @@ class ServerTab(RecordsTab):
                 batch = recorder.drain()
                 if batch:
                     changed = True
-                    self._to_all(batch, entry.number, entry.start_offset_ns)
+                    offset = entry.start_offset_ns
+                    arrived += [(r.t_ns + offset, entry.number, entry.number, r) for r in batch]
                     view = entry.view
                     if view is not None and view.model is not None:
                         view.model.append(batch)
@@ -500,6 +507,7 @@ class ServerTab(RecordsTab):
             c_out += recorder.count_out
             b_in += recorder.bytes_in
             b_out += recorder.bytes_out
+        self._to_all(arrived)
         counters = Counters(c_in, c_out, b_in, b_out)
         if changed or counters != self._counters:
             self.connections.refresh()
@@ -514,10 +522,15 @@ class ServerTab(RecordsTab):
         if changed:
             self._show_state()
 
-    def _to_all(self, batch: Sequence[Record], conn: int | None, offset: int) -> None:
-        if not batch:
+    def _to_all(self, arrived: list[tuple[int, int, int | None, Record]]) -> None:
+        """Append one tick's records (listener time, order, connection, record) to "All
+        connections" in time order."""
+        if not arrived:
             return
-        added = self.all_records.take(batch, conn, offset)
+        arrived.sort(key=lambda item: (item[0], item[1]))
+        added: list[Record] = []
+        for t_ns, _order, conn, record in arrived:
+            added += self.all_records.take([record], conn, t_ns - record.t_ns)
         model = self.all_view.model
         if added and model is not None:
             model.append(added)
