@@ -4,7 +4,9 @@ broadcasting, rules, disconnecting, stopping, and reopening the capture."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -340,3 +342,35 @@ def test_websocket_options_one_path_and_refusing_the_upgrade(
         if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
     )
     assert answer.fields["status"] == 418 and answer.payload == b"no tea today"
+
+
+def test_tls_listener_shows_the_made_certificate_and_closing_the_tab_stops_it(
+    qtbot: QtBot, window: MainWindow, settings: Any, tmp_path: Path
+) -> None:
+    store_rules(settings, [Rule(MatchKind.ANY, ActionKind.ECHO)])
+    tab = _listen(qtbot, window, "tls://127.0.0.1:0")
+    assert tab.tls is not None and tab.tls.self_signed
+    assert tab.tls.fingerprint in tab.banner.text()
+    context = ssl.create_default_context(cafile=str(tab.tls.cert_path))
+
+    async def talk() -> tuple[bytes, bytes]:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", tab.listener.port, ssl=context, server_hostname="localhost"
+        )
+        writer.write(b"over tls")
+        await writer.drain()
+        echoed = await reader.read(100)
+        window.close_tab(window.tabs.indexOf(tab))  # closing the tab stops the listener
+        rest = await reader.read()  # the server closes: EOF
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+        return echoed, rest
+
+    assert _run(qtbot, talk()) == (b"over tls", b"")
+    qtbot.waitUntil(lambda: tab.listener_state == "stopped", timeout=WAIT_MS)
+    path = tab.capture_path
+    assert path is not None
+    with CaptureStore.open(path) as store:
+        sessions = store.sessions()
+    assert [s.state for s in sessions] == ["stopped", "closed"]
