@@ -44,7 +44,7 @@ from inspector.ui.replay import ReplayChoice, ReplayDialog
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
-from inspector.ui.tabs.server import is_listen_capture, open_server_capture
+from inspector.ui.tabs.server_capture import is_listen_capture, open_server_capture
 from inspector.ui.tabs.session import SessionTab
 
 log = logging.getLogger(__name__)

@@ -297,3 +297,34 @@ class AllRecordsView(RecordsView):
         model = super().show_source(source, started_wall_ns, scheme, follow=follow)
         self._place_conn()
         return model
+
+
+def send_to(conn: Any, action: Any, close: Any) -> None:
+    """Perform one composed message on an accepted connection (SessionError and
+    ValueError carry one line)."""
+    kind = action.action
+    if kind == "close":
+        if not hasattr(conn, "ws"):
+            raise ValueError("close frames are for WebSocket connections")
+        close(conn, action.code, action.reason)
+    elif kind == "text":
+        sender = getattr(conn, "send_text", None)
+        if sender is not None:
+            sender(action.payload.decode("utf-8"))
+        else:
+            conn.send(action.payload)
+    elif kind == "binary":
+        sender = getattr(conn, "send_binary", None)
+        (sender or conn.send)(action.payload)
+    elif kind == "ping":
+        if not hasattr(conn, "send_ping"):
+            raise ValueError("pings are for WebSocket connections")
+        conn.send_ping(action.payload)
+    elif kind == "pong":
+        if not hasattr(conn, "send_pong"):
+            raise ValueError("pongs are for WebSocket connections")
+        conn.send_pong(action.payload)
+    elif kind == "raw":
+        conn.send_raw(action.payload)
+    else:
+        conn.send(action.payload)

@@ -59,6 +59,7 @@ from inspector.ui.tabs.connections import (
     AllRecordsView,
     ConnectionsModel,
     ConnEntry,
+    send_to,
 )
 from inspector.ui.tabs.records_view import RecordsView
 
@@ -66,8 +67,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds a graceful stop may take before connections are dropped.
 STOP_WAIT = 3.0
-#: Records of a listen capture read into "All connections" when it is opened.
-ALL_LIMIT_READ = 200_000
 #: Rows of a connection's records read back for its panes when its view is first shown.
 _HEAD, _TAIL = 64, 2000
 _EVERYWHERE = ("0.0.0.0", "::", "")
@@ -351,6 +350,7 @@ class ServerTab(RecordsTab):
         self.listener_state = "failed"
         self.failure = message
         self._tick()
+        self._timer.stop()
         self._show_state()
         self.stateChanged.emit(self.state)
         self.notice.emit(f"{self.title}: {message}")
@@ -424,48 +424,11 @@ class ServerTab(RecordsTab):
         with contextlib.suppress(Exception):
             self._show_state()
 
-    # -- a listen capture, read-only ----------------------------------------------------
-
-    def show_capture(self, path: Path, owner: CaptureStore, sessions: Sequence[Any]) -> None:
-        """Show a listen capture: the listener's records and every connection's, from the
-        file (nothing is listening; the composer is greyed)."""
+    def show_read_only(self, counters: Counters) -> None:
+        """Show the tab as a capture of a server: nothing listens, nothing is sent."""
         self.read_only = True
         self.listener_state = "stopped"
-        self.capture_store = owner
-        self.store = owner
-        self.capture_path = Path(path)
-        listener_wall = int(sessions[0].started_wall_ns)
-        merged: list[tuple[int, int, int | None, Record]] = []
-        own = owner.records(0, min(owner.count(), ALL_LIMIT_READ))
-        merged += [(r.t_ns, 0, None, r) for r in own]
-        entries: list[ConnEntry] = []
-        for order, session in enumerate(sessions[1:], start=1):
-            options = session.options if isinstance(session.options, dict) else {}
-            number = options.get("conn")
-            number = number if isinstance(number, int) else order
-            store = CaptureStore.open(path, session_id=session.id)
-            offset = int(session.started_wall_ns) - listener_wall
-            entry = ConnEntry(
-                number, str(options.get("peer", "?")), store, int(session.started_wall_ns), offset
-            )
-            entry.summary = session.summary if isinstance(session.summary, dict) else {}
-            entry.state = str(session.state)
-            entries.append(entry)
-            budget = ALL_LIMIT_READ - len(merged)
-            if budget > 0:
-                records = store.records(0, min(store.count(), budget))
-                merged += [(r.t_ns + offset, order, number, r) for r in records]
-        merged.sort(key=lambda item: (item[0], item[1]))
-        for t_ns, _order, number, record in merged:
-            offset = t_ns - record.t_ns
-            self.all_records.take([record], number, offset)
-        self.connections.add(entries)
-        model = self.all_view.model
-        if model is not None:
-            model.extend_to(self.all_records.count())
-        self.all_view.load(self.all_records, _HEAD, _TAIL)
-        totals = [e.totals() for e in entries]
-        self._counters = Counters(*(sum(t[i] for t in totals) for i in range(4)))
+        self._counters = counters
         self.composer.setToolTip("A capture is read-only: listen again to answer clients")
         self._show_state()
 
@@ -679,62 +642,3 @@ class ServerTab(RecordsTab):
         for store in stores:
             with contextlib.suppress(CaptureError):
                 store.close()
-
-
-def is_listen_capture(sessions: Sequence[Any]) -> bool:
-    """True when a capture's first session is a listener's (``inspector listen -o`` or a
-    server tab wrote it)."""
-    if not sessions:
-        return False
-    options = getattr(sessions[0], "options", None)
-    return isinstance(options, dict) and options.get("role") == "listener"
-
-
-def open_server_capture(path: Path, sessions: Sequence[Any], settings: Settings) -> ServerTab:
-    """A read-only server tab of a listen capture: the listener's session and one
-    connection per other session (CaptureError when the file cannot be read)."""
-    first = sessions[0]
-    try:
-        endpoint = parse_endpoint(str(first.endpoint), listen=True)
-    except InspectorError:
-        endpoint = parse_endpoint("tcp://unknown:0", listen=True)
-    owner = CaptureStore.open(path, session_id=first.id)
-    tab = ServerTab(endpoint, ListenOptions(), (), settings, None)
-    try:
-        tab.show_capture(path, owner, sessions)
-    except CaptureError:
-        owner.close()
-        tab.deleteLater()
-        raise
-    return tab
-
-
-def send_to(conn: Any, action: SendAction, close: Any) -> None:
-    """Perform one composed message on an accepted connection (SessionError and
-    ValueError carry one line)."""
-    kind = action.action
-    if kind == "close":
-        if not hasattr(conn, "ws"):
-            raise ValueError("close frames are for WebSocket connections")
-        close(conn, action.code, action.reason)
-    elif kind == "text":
-        sender = getattr(conn, "send_text", None)
-        if sender is not None:
-            sender(action.payload.decode("utf-8"))
-        else:
-            conn.send(action.payload)
-    elif kind == "binary":
-        sender = getattr(conn, "send_binary", None)
-        (sender or conn.send)(action.payload)
-    elif kind == "ping":
-        if not hasattr(conn, "send_ping"):
-            raise ValueError("pings are for WebSocket connections")
-        conn.send_ping(action.payload)
-    elif kind == "pong":
-        if not hasattr(conn, "send_pong"):
-            raise ValueError("pongs are for WebSocket connections")
-        conn.send_pong(action.payload)
-    elif kind == "raw":
-        conn.send_raw(action.payload)
-    else:
-        conn.send(action.payload)
