@@ -351,7 +351,9 @@ def test_tls_listener_shows_the_made_certificate_and_closing_the_tab_stops_it(
     tab = _listen(qtbot, window, "tls://127.0.0.1:0")
     assert tab.tls is not None and tab.tls.self_signed
     assert tab.tls.fingerprint in tab.banner.text()
-    context = ssl.create_default_context(cafile=str(tab.tls.cert_path))
+    exported = tmp_path / "trust-me.pem"
+    assert tab.cert_button.isVisibleTo(tab) and tab.export_certificate(exported)
+    context = ssl.create_default_context(cafile=str(exported))
 
     async def talk() -> tuple[bytes, bytes]:
         reader, writer = await asyncio.open_connection(

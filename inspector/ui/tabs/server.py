@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -183,6 +185,15 @@ class ServerTab(RecordsTab):
         self.stop_button.setObjectName("stopListeningButton")
         self.stop_button.setToolTip("Close every connection gracefully and finish the capture")
         self.stop_button.clicked.connect(self.stop)
+        self.cert_button = QPushButton("Export certificate…")
+        self.cert_button.setObjectName("serverCertButton")
+        self.cert_button.setToolTip(
+            "Save the certificate this server presents (PEM), to tell a client, browser "
+            "or OS to trust it"
+        )
+        self.cert_button.clicked.connect(self._export_dialog)
+        self.cert_button.hide()
+        self.top_row.addWidget(self.cert_button)
         self.top_row.addWidget(self.disconnect_button)
         self.top_row.addWidget(self.stop_button)
 
@@ -280,6 +291,7 @@ class ServerTab(RecordsTab):
         if self.tls is not None:
             made = " (made for localhost)" if self.tls.self_signed else ""
             text += f"\nCertificate SHA-256 {self.tls.fingerprint}{made}"
+            self.cert_button.show()
         live = sum(1 for e in self.connections.entries if e.conn is not None and not e.conn.ended)
         text += f"  ·  {live} open, {len(self.connections.entries)} accepted"
         if self.capture_problem:
@@ -423,6 +435,27 @@ class ServerTab(RecordsTab):
         """Called by the listener: the connection can carry messages."""
         with contextlib.suppress(Exception):
             self._show_state()
+
+    @guarded
+    def _export_dialog(self, *_: object) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export certificate", "localhost-cert.pem", "PEM (*.pem *.crt)"
+        )
+        if path:
+            self.export_certificate(Path(path))
+
+    def export_certificate(self, target: Path) -> bool:
+        """Write the certificate the listener presents (PEM) to ``target``."""
+        tls = self.tls
+        if tls is None:
+            return False
+        try:
+            target.write_text(ssl.DER_cert_to_PEM_cert(tls.cert_der), encoding="ascii")
+        except OSError as exc:
+            self.notice.emit(f"cannot write {target}: {exc.strerror or exc}")
+            return False
+        self.notice.emit(f"Certificate saved to {target}")
+        return True
 
     def show_read_only(self, counters: Counters) -> None:
         """Show the tab as a capture of a server: nothing listens, nothing is sent."""
