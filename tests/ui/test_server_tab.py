@@ -376,3 +376,34 @@ def test_tls_listener_shows_the_made_certificate_and_closing_the_tab_stops_it(
     with CaptureStore.open(path) as store:
         sessions = store.sessions()
     assert [s.state for s in sessions] == ["stopped", "closed"]
+
+
+def test_garbage_instead_of_an_upgrade_is_recorded_and_the_tab_goes_on(
+    qtbot: QtBot, window: MainWindow, clients: Callable[[str], _Client]
+) -> None:
+    tab = _listen(qtbot, window, "ws://127.0.0.1:0/")
+
+    async def garbage() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", tab.listener.port)
+        writer.write(b"HELLO? \x00\xff not http\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+        return answer
+
+    answer = _run(qtbot, garbage())
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 4")  # closed, or told why
+    qtbot.waitUntil(
+        lambda: tab.entry(1) is not None and tab.entry(1).ended_text() != "", timeout=WAIT_MS
+    )
+    errors = [r for r in _conn_records(tab, 1) if r.kind is Kind.ERROR]
+    assert errors and "\n" not in errors[0].fields["message"]
+    assert errors[0].wire.startswith(b"HELLO? ")  # the garbage itself is recorded
+    good = clients(tab.listener.url)
+    _run(qtbot, good.ws.send("still here"))
+    qtbot.waitUntil(
+        lambda: any(r.payload == b"still here" for r in _conn_records(tab, 2)), timeout=WAIT_MS
+    )
+    assert tab.listener_state == "listening"
