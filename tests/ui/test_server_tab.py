@@ -407,3 +407,36 @@ def test_garbage_instead_of_an_upgrade_is_recorded_and_the_tab_goes_on(
         lambda: any(r.payload == b"still here" for r in _conn_records(tab, 2)), timeout=WAIT_MS
     )
     assert tab.listener_state == "listening"
+
+
+def test_many_clients_at_once_are_each_listed_and_recorded(
+    qtbot: QtBot, window: MainWindow, settings: Any
+) -> None:
+    store_rules(settings, [Rule(MatchKind.ANY, ActionKind.ECHO)])
+    tab = _listen(qtbot, window, "tcp://127.0.0.1:0")
+    count = 100
+
+    async def one(n: int) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", tab.listener.port)
+        writer.write(f"client {n}".encode())
+        await writer.drain()
+        echoed = await reader.read(100)
+        writer.close()
+        await writer.wait_closed()
+        return echoed
+
+    async def all_of_them() -> list[bytes]:
+        return await asyncio.gather(*(one(n) for n in range(count)))
+
+    answers = _run(qtbot, all_of_them())
+    assert sorted(answers) == sorted(f"client {n}".encode() for n in range(count))
+    qtbot.waitUntil(lambda: len(tab.connections.entries) == count, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(e.finished for e in tab.connections.entries), timeout=WAIT_MS)
+    assert tab.connections.rowCount() == count + 1
+    echoed = [
+        r
+        for r in tab.all_records.records(0, tab.all_records.count())
+        if r.direction is Direction.OUT
+    ]
+    assert len(echoed) == count
+    assert tab.counters.records_out == count
