@@ -6,7 +6,9 @@ selects an echoed frame and one of its fields, and saves:
 
 - docs/screenshot.png: a WebSocket session with the decoded frame, its bytes and timing;
 - docs/screenshot-headers.png: the same session showing the handshake headers;
-- docs/screenshot-tabs.png: WebSocket, TCP and UDP sessions side by side (TCP selected).
+- docs/screenshot-tabs.png: WebSocket, TCP and UDP sessions side by side (TCP selected);
+- docs/screenshot-server.png: a server tab (Listen on ws://127.0.0.1:0/) with two
+  websockets clients, one of them selected, a masked client frame decoded.
 
 Run: ``.venv/bin/python docs/make_screenshots.py``.
 """
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402  (the tests' loopback servers)
 
+from inspector.core.endpoints import parse_endpoint  # noqa: E402
 from inspector.core.records import Direction, Kind  # noqa: E402
 from inspector.ui.main_window import MainWindow  # noqa: E402
 from inspector.ui.settings import Settings  # noqa: E402
@@ -124,8 +127,54 @@ async def make(window: MainWindow, ws_url: str, tcp_url: str, udp_url: str) -> N
     await asyncio.sleep(0.3)
     window.grab().save(str(DOCS / "screenshot-tabs.png"))
 
+    await make_server(window)
     window.close()
     await wait_for(lambda: window.closed)
+
+
+async def make_server(window: MainWindow) -> None:
+    """A server tab with two real clients: one selected, its masked frame decoded."""
+    from websockets.asyncio.client import connect
+
+    tab = window.listen(parse_endpoint("ws://127.0.0.1:0/", listen=True))
+    assert tab is not None
+    await wait_for(lambda: tab.listener_state == "listening")
+    url = tab.listener.url
+    alice = await connect(url, compression=None, user_agent_header="alice-client/1.0")
+    bob = await connect(url, compression=None, user_agent_header="bob-client/2.3")
+    await alice.send(json.dumps({"type": "hello", "user": "alice"}))
+    await bob.send(json.dumps({"type": "hello", "user": "bob"}))
+    await alice.send(json.dumps({"type": "order", "side": "buy", "qty": 3, "price": 101.25}))
+    await wait_for(lambda: len(tab.connections.entries) == 2)
+    tab.select_connection(1)
+    await wait_for(lambda: tab.view.model is not None and tab.view.model.total >= 5)
+    tab.composer.set_mode("json")
+    tab.composer.set_text('{"type": "fill", "qty": 3}')
+    tab.composer.send()
+    tab.target.setCurrentIndex(tab.target.findData("all"))
+    tab.composer.set_text('{"type": "tick", "price": 101.5}')
+    tab.composer.send()
+    await alice.recv()
+    await alice.recv()
+    await bob.recv()
+    await asyncio.sleep(0.3)
+    tab.target.setCurrentIndex(tab.target.findData("selected"))
+    row = find_row(
+        tab,  # type: ignore[arg-type]
+        lambda r: (
+            r.kind is Kind.FRAME and r.direction is Direction.IN and b"order" in (r.payload or b"")
+        ),
+    )
+    tab.select_row(row)
+    item = tab.details.tree.item_for("mask_key") or tab.details.tree.item_for("opcode")
+    if item is not None:
+        tab.details.tree.setCurrentItem(item)
+    tab.details.show_headers_tab()
+    tab.composer.set_text('{"type": "bye"}')
+    await asyncio.sleep(0.4)
+    window.grab().save(str(DOCS / "screenshot-server.png"))
+    await alice.close()
+    await bob.close()
 
 
 def main() -> int:
@@ -153,7 +202,8 @@ def main() -> int:
             for server in (ws, tcp, udp):
                 server.stop()
             server_loop.close()
-    for name in ("screenshot.png", "screenshot-headers.png", "screenshot-tabs.png"):
+    names = ("screenshot.png", "screenshot-headers.png", "screenshot-tabs.png")
+    for name in (*names, "screenshot-server.png"):
         print(DOCS / name)
     return 0
 

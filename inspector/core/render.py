@@ -97,7 +97,9 @@ def summary_text(record: Record) -> str:
     message = record.message
     kind = record.kind
     if kind is Kind.HANDSHAKE:
-        if record.direction is Direction.OUT:
+        # The request is the client's: outbound in a client session, inbound when this
+        # side is the server (a listener's connection), so its fields tell, not the arrow.
+        if "method" in fields or ("status" not in fields and record.direction is Direction.OUT):
             return f"{fields.get('method', 'GET')} {fields.get('target', '/')}"
         text = f"{fields.get('status', '')} {fields.get('reason', '')}".strip()
         extras = [

@@ -39,12 +39,16 @@ class AcceptedWebSocket(AcceptedStream):
         options: SessionOptions,
         recorder: Recorder,
         endpoint: Endpoint,
+        answer: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(number, transport, options, recorder)
         from inspector.protocols.ws import WebSocketConnection
         from inspector.protocols.wsstate import Role
 
-        self.ws: Any = WebSocketConnection(endpoint, options, recorder, role=Role.SERVER)
+        # ``answer(request)``: None accepts the upgrade, a wshandshake.Refusal refuses it.
+        self.ws: Any = WebSocketConnection(
+            endpoint, options, recorder, role=Role.SERVER, answer=answer
+        )
         #: Called once, when the upgrade succeeded (the listener then greets it).
         self.on_ready: Callable[[Connection], None] | None = None
         self._upgraded = False
@@ -180,6 +184,10 @@ class AcceptedWebSocket(AcceptedStream):
     def send_ping(self, payload: bytes = b"") -> None:
         """Send a ping frame."""
         self._send_with(lambda ws: ws.send_ping(payload))
+
+    def send_pong(self, payload: bytes = b"") -> None:
+        """Send a pong frame (unsolicited, or answering a ping by hand)."""
+        self._send_with(lambda ws: ws.send_pong(payload))
 
     def _send_with(self, make: Callable[[Any], bytes]) -> None:
         ws = self._engine()

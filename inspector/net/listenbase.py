@@ -105,6 +105,9 @@ class Listener:
         self.ended_count = 0
         self.on_connection: Callable[[Connection], None] | None = None
         self.on_connection_end: Callable[[Connection], None] | None = None
+        #: ws:// and wss://: how each upgrade request is answered (None: accept every
+        #: one; else ``answer(request)`` returns None to accept or a Refusal).
+        self.answer: Callable[[Any], Any] | None = None
         self._open: dict[int, Connection] = {}
         #: Accepted but not ready yet (a TLS handshake or WebSocket upgrade under way).
         self._not_ready: set[int] = set()

@@ -44,6 +44,7 @@ from inspector.ui.replay import ReplayChoice, ReplayDialog
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.server_capture import is_listen_capture, open_server_capture
 from inspector.ui.tabs.session import SessionTab
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,8 @@ class CaptureActions(QObject):
         """A native capture: every session read-only, paged from SQLite."""
         with CaptureStore.open(path) as first:
             sessions = first.sessions()
+        if is_listen_capture(sessions):  # a listener and its connections: one server tab
+            return [open_server_capture(path, sessions, self.settings)]  # type: ignore[list-item]
         self._note_skipped(path, len(sessions))
         tabs: list[CaptureTab] = []
         try:

@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -261,6 +263,11 @@ class ConnectBar(QWidget):
 
     #: (endpoint: Endpoint, options: SessionOptions)
     connectRequested = Signal(object, object)
+    #: (endpoint: Endpoint): listen on the typed address (port 0 allowed).
+    listenRequested = Signal(object)
+    #: The Listen button's menu: edit the listen options, edit the rules.
+    listenOptionsRequested = Signal()
+    rulesRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -321,6 +328,27 @@ class ConnectBar(QWidget):
         self.connect_button.setDefault(True)
         self.connect_button.clicked.connect(self.request_connect)
 
+        # Listen beside Connect: the same URL forms, the window becomes the server. The
+        # arrow holds what a listener starts with (server options, TLS, rules).
+        self.listen_button = QToolButton()
+        self.listen_button.setObjectName("listenButton")
+        self.listen_button.setText("Listen")
+        self.listen_button.setAccessibleName("Listen")
+        self.listen_button.setToolTip(
+            "Be the server: listen on the address in a new tab (Ctrl+L); port 0 picks a "
+            "free port, 0.0.0.0 or [::] listens on every interface"
+        )
+        self.listen_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.listen_button.clicked.connect(self.request_listen)
+        listen_menu = QMenu(self.listen_button)
+        self.listen_options_action = listen_menu.addAction("Listen options…")
+        self.listen_options_action.setObjectName("listenOptionsAction")
+        self.listen_options_action.triggered.connect(self.listenOptionsRequested)
+        self.rules_action = listen_menu.addAction("Rules…")
+        self.rules_action.setObjectName("rulesAction")
+        self.rules_action.triggered.connect(self.rulesRequested)
+        self.listen_button.setMenu(listen_menu)
+
         self.error_label = QLabel()
         self.error_label.setObjectName("endpointError")
         self.error_label.setAccessibleName("Endpoint error")
@@ -333,6 +361,7 @@ class ConnectBar(QWidget):
         layout.addWidget(self.reset_button)
         layout.addWidget(self.options_button)
         layout.addWidget(self.connect_button)
+        layout.addWidget(self.listen_button)
         outer = QVBoxLayout()
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
@@ -410,6 +439,23 @@ class ConnectBar(QWidget):
             return None
         self._clear_error()
         return endpoint
+
+    def parse_listen(self) -> Endpoint | None:
+        """The typed address to listen on (port 0: a free port), or None after marking
+        the field with the reason."""
+        try:
+            endpoint = parse_endpoint(self.text(), listen=True)
+        except EndpointError as exc:
+            self.show_error(str(exc))
+            return None
+        self._clear_error()
+        return endpoint
+
+    @guarded
+    def request_listen(self, *_: object) -> None:
+        endpoint = self.parse_listen()
+        if endpoint is not None:
+            self.listenRequested.emit(endpoint)
 
     @guarded
     def request_connect(self) -> None:

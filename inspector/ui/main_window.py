@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -41,13 +42,22 @@ from inspector.ui.capture_actions import CaptureActions, WindowHooks
 from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import add_reporter, guarded, remove_reporter, spawn
 from inspector.ui.help_menu import HelpMenus
+from inspector.ui.listen_options import (
+    ListenDialog,
+    store_options,
+    store_rules,
+    stored_options,
+    stored_rules,
+)
 from inspector.ui.models.records import TIME_FORMATS
 from inspector.ui.problem_bar import ProblemBar
+from inspector.ui.rules_dialog import RulesDialog
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
 from inspector.ui.tabs.records_view import TIME_LABELS
+from inspector.ui.tabs.server import ServerTab
 from inspector.ui.tabs.session import SessionTab
 
 log = logging.getLogger(__name__)
@@ -153,6 +163,9 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         """Every connection between the window's parts (a tab's own: :meth:`_connect_tab`)."""
         self.connect_bar.connectRequested.connect(self.connect_requested)
+        self.connect_bar.listenRequested.connect(self.listen)
+        self.connect_bar.listenOptionsRequested.connect(self.edit_listen_options)
+        self.connect_bar.rulesRequested.connect(self.edit_rules)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._current_changed)
         self.welcome.linkActivated.connect(self.fill_endpoint)
@@ -196,6 +209,18 @@ class MainWindow(QMainWindow):
         self.close_action = add(menu, "&Close tab", "Ctrl+W", self.close_current, "closeTabAction")
         menu.addSeparator()
         menu.addAction(self.captures.replay_action)
+        menu.addSeparator()
+        self.listen_action = add(
+            menu,
+            "&Listen on the address",
+            "Ctrl+L",
+            self.connect_bar.request_listen,
+            "listenAction",
+        )
+        self.listen_options_action = add(
+            menu, "Listen &options…", "", self.edit_listen_options, "listenOptionsAction"
+        )
+        self.rules_action = add(menu, "R&ules…", "", self.edit_rules, "rulesAction")
 
         # View ▸ Time column: the same choice as the table header's context menu.
         view = self.menuBar().addMenu("&View")
@@ -300,6 +325,40 @@ class MainWindow(QMainWindow):
             self.connect_bar.follow(endpoint, options)
             return tab
         return self.open_session(endpoint, options)
+
+    @guarded
+    def listen(self, endpoint: Endpoint) -> ServerTab:
+        """Listen on ``endpoint`` in a new server tab, with the stored options and rules."""
+        tab = ServerTab(
+            endpoint,
+            stored_options(self.settings),
+            stored_rules(self.settings),
+            self.settings,
+            self.capture_dir,
+        )
+        self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
+        self.add_tab(tab)
+        return tab
+
+    @guarded
+    def edit_listen_options(self, *_: object) -> None:
+        """The options new server tabs listen with (WebSocket server, TLS, limits)."""
+        dialog = ListenDialog(stored_options(self.settings), self)
+        try:
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                store_options(self.settings, dialog.options())
+        finally:
+            dialog.deleteLater()
+
+    @guarded
+    def edit_rules(self, *_: object) -> None:
+        """The rules new server tabs answer with (kept with the settings)."""
+        dialog = RulesDialog(stored_rules(self.settings), self)
+        try:
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                store_rules(self.settings, dialog.rules())
+        finally:
+            dialog.deleteLater()
 
     def _save_from_faults(self, tab: RecordsTab, path: Path) -> None:
         """Save As from a tab's disk notice: the same road as File ▸ Save As."""
@@ -418,6 +477,8 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         if isinstance(tab, SessionTab):
             tab.disconnect()
+        elif isinstance(tab, ServerTab):
+            tab.disconnect_selected()
 
     @guarded
     def reconnect_current(self, *_: object) -> None:

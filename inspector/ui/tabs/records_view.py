@@ -66,6 +66,9 @@ class RecordsView(QWidget):
         self.settings = settings
         self.model: RecordTableModel | None = None
         self.scheme = ""
+        #: The session's side is the server (a listener's connection): the inbound
+        #: handshake is the request, the outbound one our response.
+        self.server_side = False
         self._at_bottom = True
         self._request: Record | None = None
         self._response: Record | None = None
@@ -155,7 +158,7 @@ class RecordsView(QWidget):
     ) -> RecordTableModel:
         """Show ``source`` (replacing what was shown); ``follow`` keeps the newest row in
         view as a live session appends."""
-        model = RecordTableModel(source, started_wall_ns, self)
+        model = self.make_model(source, started_wall_ns)
         model.set_time_format(self.settings.time_format())
         old = self.model
         self.model = model
@@ -190,6 +193,10 @@ class RecordsView(QWidget):
         self.update_counts()
         return model
 
+    def make_model(self, source: RecordSource, started_wall_ns: int) -> RecordTableModel:
+        """The table model over ``source`` (a server tab's view adds a connection column)."""
+        return RecordTableModel(source, started_wall_ns, self)
+
     def load(self, source: RecordSource, head: int, tail: int) -> None:
         """Show every record ``source`` holds now (paged), reading ``head`` records from
         the start for the session panes and ``tail`` from the end for the traffic plot."""
@@ -217,7 +224,7 @@ class RecordsView(QWidget):
                 self._phases.append(record)
                 changed = True
                 if record.kind is Kind.HANDSHAKE:
-                    if record.direction is Direction.OUT:
+                    if (record.direction is Direction.OUT) is not self.server_side:
                         self._request = record
                     else:
                         self._response = record
