@@ -12,6 +12,9 @@ the stream, which the wire bytes alone do not give.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import WS_FRAMES, MessageRun, register_framing
 from inspector.protocols.wireframes import read_header
@@ -31,25 +34,41 @@ def run_records(run: MessageRun) -> list[Record] | None:
     seq, t_ns, direction, kind = run.seq, run.t_ns, run.direction, run.kind
     out: list[Record] = []
     append = out.append
+    make = make_record
+    shapes: dict[int, Mapping[str, Any]] = {}  # first and second byte -> the fields
     while pos < end:
         first = data[pos]
-        if first != 0x81 and first != 0x82:
+        if (first != 0x81 and first != 0x82) or end - pos < 2:
             return None
-        header = read_header(data, pos, end)
-        if header is None or header[0] > 4:
-            return None
-        header_len, length = header
-        stop = pos + header_len + length
+        second = data[pos + 1]
+        if second < 126:  # the common case: a 7-bit length, one shape per size
+            fields = shapes.get(first << 8 | second)
+            if fields is None:
+                fields = shapes[first << 8 | second] = _fields(first, 2, second)
+            header_len = 2
+            stop = pos + 2 + second
+        else:
+            header = read_header(data, pos, end)
+            if header is None or header[0] > 4:
+                return None
+            header_len, length = header
+            stop = pos + header_len + length
+            fields = _fields(first, header_len, length)
         if stop > end:
             return None
-        fields = shared_fields((first, header_len, length, False, False))
-        if fields is None:
-            fields = plain_frame_fields(first, header_len, length, False)
-        append(make_record(seq, t_ns, direction, kind, data[pos:stop],
-                           data[pos + header_len : stop], fields))  # fmt: skip
+        append(make(seq, t_ns, direction, kind, data[pos:stop], data[pos + header_len : stop],
+                    fields))  # fmt: skip
         seq += 1
         pos = stop
     return out if len(out) == run.count else None
+
+
+def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
+    """The fields the fast path gives an uncompressed frame of this shape."""
+    fields = shared_fields((first, header_len, length, False, False))
+    if fields is None:
+        fields = plain_frame_fields(first, header_len, length, False)
+    return fields
 
 
 register_framing(WS_FRAMES, run_records)
