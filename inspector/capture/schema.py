@@ -20,15 +20,25 @@ from typing import Any
 
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record, make_record
-from inspector.core.runs import LEN16, LEN32, LINES, MessageRun
+from inspector.core.runs import LEN16, LEN32, LINES, WS_FRAMES, MessageRun
 
-#: The framings whose messages a run row can hold.
-RUN_FRAMINGS = (LINES, LEN16, LEN32)
+#: The stream framings whose messages a run row can hold (schema 3 on; kind "message").
+STREAM_FRAMINGS = (LINES, LEN16, LEN32)
+#: Every framing a run row can hold: schema 4 adds plain WebSocket frames (kind "frame").
+RUN_FRAMINGS = (*STREAM_FRAMINGS, WS_FRAMES)
 
 #: Bump when an older reader would misread a file written by this version.
 #: 2: field_sets, and records.fields may be a reference "=ID" to one of them.
 #: 3: run rows (payload_is_wire < 0): one row holds the framed messages of one read.
-SCHEMA_VERSION = 3
+#: 4: runs of the plain WebSocket frames of one read ("ws-frames" framing).
+SCHEMA_VERSION = 4
+
+
+def run_framings(version: int) -> tuple[str, ...]:
+    """The framings of the run rows a file of schema ``version`` may hold."""
+    return RUN_FRAMINGS if version >= 4 else STREAM_FRAMINGS if version >= 3 else ()
+
+
 #: ``PRAGMA application_id``: the bytes "SKCP" (Socket Inspector CaPture), at offset 68.
 APPLICATION_ID = 0x534B4350
 APPLICATION = "socket-inspector"
@@ -482,10 +492,14 @@ FieldSetResolver = Callable[[str], "dict[str, Any]"]
 
 
 def decode_rows(
-    row: tuple[Any, ...], resolve: FieldSetResolver | None = None, runs: bool = True
+    row: tuple[Any, ...],
+    resolve: FieldSetResolver | None = None,
+    runs: bool = True,
+    framings: tuple[str, ...] = RUN_FRAMINGS,
 ) -> list[Record]:
     """The records a row of RECORD_COLUMNS stands for: one, or a run's messages (schema
-    3; ``runs`` False for older files, where a run row is damage)."""
+    3; ``runs`` False for older files, where a run row is damage; ``framings``: those
+    the file's schema allows, see :func:`run_framings`)."""
     code = row_payload_code(row)
     if type(code) is not int or code >= PAYLOAD_IN_COLUMN or not runs:  # not a RUN
         return [decode_row(row, resolve)]
@@ -495,18 +509,25 @@ def decode_rows(
     seq, wire = first.seq, first.wire
     framing = first.fields.get("framing")
     if (
-        first.kind is not Kind.MESSAGE
+        first.kind is not (Kind.FRAME if framing == WS_FRAMES else Kind.MESSAGE)
         or first.direction is Direction.META
-        or framing not in RUN_FRAMINGS
+        or framing not in framings
         or first.payload is not None
     ):
         raise CaptureError(
             f"record {seq} of the capture is damaged: payload_is_wire {code} marks a run "
             "of framed messages, but it is not one (not 0, 1 or an offset inside the wire)"
         )
+    if framing == WS_FRAMES:
+        # Imported here: it needs websockets, which a capture of other traffic never does.
+        from inspector.protocols import wsruns  # noqa: F401  (registers the framing)
     records = MessageRun(seq, first.t_ns, first.direction, first.kind, wire, count, framing)
-    made = records.records()
-    if len(made) != count or sum(len(record.wire) for record in made) != len(wire):
+    try:
+        made = records.records()
+    except ValueError:
+        made = []
+    whole = framing == WS_FRAMES  # its maker refuses bytes that are not whole frames
+    if len(made) != count or not (whole or sum(len(r.wire) for r in made) == len(wire)):
         raise CaptureError(
             f"record {seq} of the capture is damaged: its run holds {len(made)} whole "
             f"messages of {framing} framing in {len(wire)} bytes, not {count}"

@@ -43,6 +43,7 @@ from inspector.capture.schema import (
     PAYLOAD_IS_WIRE,
     PAYLOAD_SQL,
     RECORD_COLUMNS,
+    RUN_FRAMINGS,
     RUN_SQL,
     SESSION_COLUMNS,
     CaptureSession,
@@ -62,6 +63,7 @@ from inspector.capture.schema import (
     row_end,
     row_payload_code,
     row_seq,
+    run_framings,
 )
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
@@ -114,6 +116,7 @@ class CaptureStore(RecordSink):
         self._pending_count = 0  # records in _pending (a run counts its messages)
         #: Run rows are valid in files of schema 3 on; an older file holding one is damaged.
         self._runs = True
+        self._framings = RUN_FRAMINGS
         self._commit_interval = commit_interval
         self._batch_limit = BATCH_LIMIT if writable else 1 << 62
         self._commit_due = time.monotonic() + commit_interval if writable else float("inf")
@@ -260,6 +263,7 @@ class CaptureStore(RecordSink):
         if version < 2:  # field sets came with schema 2: a reference is damage here
             store._resolve = None
         store._runs = version >= 3
+        store._framings = run_framings(version)
         return store
 
     # -- state ------------------------------------------------------------------
@@ -606,8 +610,10 @@ class CaptureStore(RecordSink):
         """The records of a row read from the file (a run's come from the cache)."""
         code = row_payload_code(row)
         if self._runs and type(code) is int and code < PAYLOAD_IN_COLUMN:  # PayloadKind.RUN
-            return self._expanded(row_seq(row), lambda: decode_rows(row, self._resolve))
-        return decode_rows(row, self._resolve, self._runs)
+            return self._expanded(
+                row_seq(row), lambda: decode_rows(row, self._resolve, True, self._framings)
+            )
+        return decode_rows(row, self._resolve, self._runs, self._framings)
 
     def _expanded(self, seq: int, make: Callable[[], list[Record]]) -> list[Record]:
         """The records of the run starting at ``seq``, made once while it stays cached."""
@@ -699,7 +705,7 @@ class CaptureStore(RecordSink):
                         f"SELECT {RECORD_COLUMNS} FROM records WHERE session_id = ? AND seq = ?",
                         (self._session.id, seq),
                     ).fetchone()
-                    take(decode_rows(row, self._resolve))
+                    take(decode_rows(row, self._resolve, True, self._framings))
         for item in self._pending:
             if dir_values is not None and item.direction.value not in dir_values:
                 continue

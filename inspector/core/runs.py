@@ -21,6 +21,9 @@ from inspector.core.records import Direction, Kind, Record, make_record
 
 #: The framings a run can be cut by (the values of ``Framing``'s members).
 LINES, LEN16, LEN32 = "lines", "len16", "len32"
+#: Plain WebSocket frames of one read; their records are made by
+#: ``inspector.protocols.wsruns``, which registers itself (:func:`register_framing`).
+WS_FRAMES = "ws-frames"
 #: The width of the length prefix of each length-prefixed framing.
 PREFIX_WIDTH: Mapping[str, int] = MappingProxyType({LEN16: 2, LEN32: 4})
 
@@ -101,6 +104,16 @@ def cut_prefixed(data: bytes, width: int) -> list[Message]:
     return out
 
 
+#: Record makers of the framings a protocol adds (e.g. WebSocket frames), by name: they
+#: return a run's records, or None when its bytes are not exactly ``count`` messages.
+_MAKERS: dict[str, Callable[[MessageRun], list[Record] | None]] = {}
+
+
+def register_framing(framing: str, make: Callable[[MessageRun], list[Record] | None]) -> None:
+    """Let runs of ``framing`` be made into records by ``make`` (a protocol's own cutter)."""
+    _MAKERS[framing] = make
+
+
 def cutter(framing: str) -> Callable[[bytes], list[Message]] | None:
     """The function that cuts a run of ``framing`` into messages (None: not a run's)."""
     if framing == LINES:
@@ -138,7 +151,14 @@ class MessageRun:
         return cut(self.wire)
 
     def records(self) -> list[Record]:
-        """The run's records, as the framer makes them from the same bytes."""
+        """The run's records, as the framer makes them from the same bytes (a
+        registered framing's maker: ValueError when the bytes are not its messages)."""
+        make = _MAKERS.get(self.framing)
+        if make is not None:
+            made = make(self)
+            if made is None:
+                raise ValueError(f"not {self.count} whole messages of {self.framing} framing")
+            return made
         seq, t_ns, direction, kind, framing = (
             self.seq, self.t_ns, self.direction, self.kind, self.framing,
         )  # fmt: skip
@@ -152,4 +172,6 @@ class MessageRun:
 
     def bodies(self) -> list[bytes]:
         """The messages without their prefixes or terminators."""
+        if self.framing in _MAKERS:
+            return [record.payload or b"" for record in self.records()]
         return [body for _wire, body, _ranges in self.messages()]

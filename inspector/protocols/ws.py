@@ -364,8 +364,8 @@ class WebSocketConnection:
                 self._on_frames(head, p.events_received(), t_ns)
             if self._at_frame_boundary():
                 keep = self._records.keep_messages
-                take = take_plain_frames(data, size_limit(p), idle_deflate(p), keep)
-                if take.items:
+                take = take_plain_frames(data, size_limit(p), idle_deflate(p), keep, True)
+                if take.count:
                     self._records.plain(take, t_ns)
                 data = take.rest
                 if take.failure is not None:

@@ -53,14 +53,24 @@ class FastTake:
     #: Why a compressed frame could not be inflated or decoded: the library's parser
     #: would fail the connection for it; ``rest`` starts with that frame.
     failure: Exception | None
+    #: How many frames were taken (``len(items)`` unless they are a run).
+    count: int = 0
+    #: As a run (``run`` asked, no compression): the frames' bytes back to back, and
+    #: ``items`` is empty (inspector.protocols.wsruns makes their records).
+    run: bytes | None = None
 
 
 def take_plain_frames(
-    data: bytes, limit: int | None, deflate: PerMessageDeflate | None, keep: bool = True
+    data: bytes,
+    limit: int | None,
+    deflate: PerMessageDeflate | None,
+    keep: bool = True,
+    run: bool = False,
 ) -> FastTake:
     """The whole plain frames at the start of ``data``, given the payload size limit and
     the idle deflate decoder (None without compression or mid-message); ``keep`` False
-    leaves out the messages (each frame is one message: their count is ``len(items)``).
+    leaves out the messages (each frame is one message: their count is ``count``);
+    ``run`` True without compression gives the frames as one run instead of items.
 
     Everything else (control frames, fragments, masked frames, bad text) stops the scan:
     the rest goes to the library and the tap. When inflating fails the decoder has moved
@@ -75,6 +85,8 @@ def take_plain_frames(
     size = 0
     compressed = last_compressed = False
     failure: Exception | None = None
+    if run and deflate is None:
+        return _take_run(data, limit, keep)
     while end - pos >= 2:
         first = data[pos]
         if first == 0x81 or first == 0xC1:
@@ -120,7 +132,45 @@ def take_plain_frames(
         pos = stop
     rest = data[pos:] if pos else data
     carry = failure is None and worth_carrying(rest, limit, deflate is not None)
-    return FastTake(items, messages, size, pos, rest, carry, last_compressed, failure)
+    return FastTake(items, messages, size, pos, rest, carry, last_compressed, failure, len(items))
+
+
+def _take_run(data: bytes, limit: int | None, keep: bool) -> FastTake:
+    """:func:`take_plain_frames` without compression, the frames kept as one run."""
+    end = len(data)
+    pos = count = size = 0
+    messages: list[tuple[str, bytes]] = []
+    add_message = messages.append
+    while end - pos >= 2:
+        first = data[pos]
+        if first != 0x81 and first != 0x82:
+            break
+        header = read_header(data, pos, end)
+        if header is None or header[0] > 4:
+            break  # masked, 64-bit length, or the length is not here yet
+        header_len, length = header
+        stop = pos + header_len + length
+        if stop > end or (limit is not None and length > limit):
+            break
+        if first == 0x81:
+            payload = data[pos + header_len : stop]
+            if not payload.isascii():
+                try:
+                    payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    break
+            if keep:
+                add_message(("text", payload))
+                size += length
+        elif keep:
+            add_message(("binary", data[pos + header_len : stop]))
+            size += length
+        count += 1
+        pos = stop
+    rest = data[pos:] if pos else data
+    carry = worth_carrying(rest, limit)
+    wire = data[:pos] if pos < end else data
+    return FastTake([], messages, size, pos, rest, carry, False, None, count, wire)
 
 
 def worth_carrying(rest: bytes, limit: int | None, deflate: bool = False) -> bool:

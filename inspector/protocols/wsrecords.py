@@ -18,6 +18,7 @@ from inspector.protocols.messages import MessageQueue
 from inspector.protocols.wireframes import WireFrame, opcode_name, parse_frame
 from inspector.protocols.wsfast import FastTake
 from inspector.protocols.wsfields import frame_fields
+from inspector.protocols.wsruns import WS_FRAMES
 
 
 def request_fields(request: Request) -> dict[str, Any]:
@@ -119,10 +120,15 @@ class WsRecords:
     def plain(self, take: FastTake, t_ns: int) -> None:
         """Record the plain frames the receive fast path took, and their messages."""
         self._in_compressed = take.last_compressed
-        self.messages_in += len(take.items)
+        self.messages_in += take.count
         if take.messages:
             self.messages.extend(take.messages, take.size)
-        self.recorder.record_many(Direction.IN, Kind.FRAME, t_ns, take.items)
+        if take.run is not None:
+            self.recorder.record_run(
+                Direction.IN, Kind.FRAME, t_ns, take.run, take.count, WS_FRAMES
+            )
+        else:
+            self.recorder.record_many(Direction.IN, Kind.FRAME, t_ns, take.items)
 
     def untapped(self, frame: Frame, t_ns: int) -> None:
         """Record an event the tap has no bytes for (it lost the stream); never expected."""

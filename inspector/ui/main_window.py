@@ -551,7 +551,8 @@ class MainWindow(QMainWindow):
         """Quitting: the window goes at once; its sessions close behind it."""
         self.hide()
         for tab in self.session_tabs():
-            self._stop_showing(tab)
+            if isinstance(tab, SessionTab):  # a capture tab has no live records
+                self._stop_showing(tab)
 
     @staticmethod
     def _stop_showing(tab: SessionTab) -> None:
