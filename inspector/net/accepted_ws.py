@@ -17,12 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
-from inspector.core.errors import InspectorError
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.net.accepted import AcceptedStream
 from inspector.net.connection import Connection
-from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
+from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
 
 #: Seconds the server waits for the client's TCP close after the closing handshake
 #: before closing itself (RFC 6455 §7.1.1: the server closes first, at once).
@@ -39,12 +38,15 @@ class AcceptedWebSocket(AcceptedStream):
         options: SessionOptions,
         recorder: Recorder,
         endpoint: Endpoint,
+        server: ServerOptions | None = None,
     ) -> None:
         super().__init__(number, transport, options, recorder)
         from inspector.protocols.ws import WebSocketConnection
         from inspector.protocols.wsstate import Role
 
-        self.ws: Any = WebSocketConnection(endpoint, options, recorder, role=Role.SERVER)
+        self.ws: Any = WebSocketConnection(
+            endpoint, options, recorder, role=Role.SERVER, server=server
+        )
         #: Called once, when the upgrade succeeded (the listener then greets it).
         self.on_ready: Callable[[Connection], None] | None = None
         self._upgraded = False
@@ -75,6 +77,7 @@ class AcceptedWebSocket(AcceptedStream):
         self.messages_in = ws.messages_in
         messages = ws.take_messages()
         if messages and self.on_messages is not None and not self.ended:
+            self.message_types = tuple(kind == "text" for kind, _body in messages)
             self.on_messages(self, [body for _kind, body in messages])
         self._follow()
 
@@ -185,9 +188,9 @@ class AcceptedWebSocket(AcceptedStream):
         ws = self._engine()
         try:
             self._write(make(ws))
-        except InspectorError:
+        except SessionError:
             raise
-        except Exception as exc:  # the engine's own refusal: one line for the user
+        except Exception as exc:  # the engine's refusal (closing, bad payload): one line
             raise SessionNotOpenError(str(exc) or type(exc).__name__) from None
         self._follow()
 

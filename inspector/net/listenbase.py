@@ -16,7 +16,7 @@ from typing import Any
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import RuleEngine, Step, StepKind
@@ -87,6 +87,7 @@ class Listener:
         rules: RuleEngine | None = None,
         max_connections: int | None = None,
         tls: ServerTLS | None = None,
+        server: ServerOptions | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.options = options
@@ -95,6 +96,8 @@ class Listener:
         self.rules = rules if rules else None
         self.max_connections = max_connections
         self.tls = tls
+        #: ws:// and wss://: how upgrade requests are answered (None: accept them all).
+        self.server = server
         self.state = ListenerState.STARTING
         self.port = endpoint.port
         self.local = ""
@@ -260,10 +263,12 @@ class Listener:
         rules = self.rules
         if rules is None:
             return
-        for body in bodies:
+        types = conn.message_types
+        for index, body in enumerate(bodies):
             if conn.ended:
                 return
-            self.perform(conn, rules.on_message(conn.number, body))
+            text = types[index] if types is not None and index < len(types) else None
+            self.perform(conn, rules.on_message(conn.number, body, text))
 
     def perform(self, conn: Connection, steps: list[Step]) -> None:
         """Perform rule steps for ``conn``: now, or after each step's delay."""

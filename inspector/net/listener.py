@@ -95,7 +95,9 @@ class StreamListener(Listener):
         if self.websocket:
             from inspector.net.accepted_ws import AcceptedWebSocket
 
-            conn = AcceptedWebSocket(number, transport, self.options, recorder, self.endpoint)
+            conn = AcceptedWebSocket(
+                number, transport, self.options, recorder, self.endpoint, self.server
+            )
             conn.on_ready = self._ready  # after the upgrade, not now
         else:
             conn = AcceptedStream(number, transport, self.options, recorder)

@@ -63,11 +63,15 @@ class WsRecords:
         wire: bytes = b"",
         phase: str = "session",
         close_code: int | None = None,
+        answered: int | None = None,
     ) -> None:
-        """Record an ERROR with the bytes that caused it (inbound), or none (meta)."""
+        """Record an ERROR with the bytes that caused it (inbound), or none (meta);
+        ``answered`` is the HTTP status a server sent back for them."""
         fields: dict[str, Any] = {"message": line}
         if close_code is not None:
             fields["close_code"] = close_code
+        if answered is not None:
+            fields["answered_status"] = answered
         fields["phase"] = phase
         direction = Direction.IN if wire else Direction.META
         self.recorder.record(direction, Kind.ERROR, t_ns, wire, None, fields)
