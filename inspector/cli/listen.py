@@ -130,7 +130,8 @@ def build_listen_parser() -> OneLineParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="accept this subprotocol when the client offers it (repeatable, in preference order)",
+        help="accept this subprotocol when the client offers it (repeatable; the first "
+        "one the client offers that is on the list is chosen)",
     )
     ws.add_argument(
         "--require-subprotocol",

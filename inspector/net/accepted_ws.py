@@ -22,6 +22,7 @@ from inspector.core.recorder import Recorder
 from inspector.net.accepted import AcceptedStream
 from inspector.net.connection import Connection
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
+from inspector.protocols.wshandshake import Answer
 
 #: Seconds the server waits for the client's TCP close after the closing handshake
 #: before closing itself (RFC 6455 §7.1.1: the server closes first, at once).
@@ -39,13 +40,14 @@ class AcceptedWebSocket(AcceptedStream):
         recorder: Recorder,
         endpoint: Endpoint,
         server: ServerOptions | None = None,
+        answer: Answer | None = None,
     ) -> None:
         super().__init__(number, transport, options, recorder)
         from inspector.protocols.ws import WebSocketConnection
         from inspector.protocols.wsstate import Role
 
         self.ws: Any = WebSocketConnection(
-            endpoint, options, recorder, role=Role.SERVER, server=server
+            endpoint, options, recorder, role=Role.SERVER, server=server, answer=answer
         )
         #: Called once, when the upgrade succeeded (the listener then greets it).
         self.on_ready: Callable[[Connection], None] | None = None

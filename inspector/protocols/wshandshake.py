@@ -106,9 +106,17 @@ def server_protocol(options: SessionOptions, deflate: str | None = None) -> Insp
         if options.compression
         else None
     )
+    accepted = list(options.subprotocols)
+
+    def select(_protocol: object, offered: Sequence[str]) -> Any:
+        """The first offered subprotocol that is accepted; None goes on without one
+        (refusing a client without one is the answer's choice, ServerOptions)."""
+        return next((name for name in offered if name in accepted), None)
+
     return InspectedServerProtocol(
         extensions=extensions,
-        subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
+        subprotocols=accepted or None,  # type: ignore[arg-type]
+        select_subprotocol=select,
         max_size=options.max_size,
         auto_pong=options.auto_pong,
     )
