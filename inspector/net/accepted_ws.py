@@ -54,6 +54,8 @@ class AcceptedWebSocket(AcceptedStream):
         self._upgraded = False
         self._eof_fed = False
         self._close_timer: asyncio.TimerHandle | None = None
+        #: While the rules answer one read: what they send, written at once afterwards.
+        self._cork: list[bytes] | None = None
 
     @property
     def upgraded(self) -> bool:
@@ -80,7 +82,14 @@ class AcceptedWebSocket(AcceptedStream):
         messages = ws.take_messages()
         if messages and self.on_messages is not None and not self.ended:
             self.message_types = tuple(kind == "text" for kind, _body in messages)
-            self.on_messages(self, [body for _kind, body in messages])
+            # The answers to one read leave in one write (one system call, not one each).
+            self._cork = []
+            try:
+                self.on_messages(self, [body for _kind, body in messages])
+            finally:
+                corked, self._cork = self._cork, None
+                if corked:
+                    self._write(b"".join(corked))
         self._follow()
 
     def _follow(self) -> None:
@@ -147,6 +156,9 @@ class AcceptedWebSocket(AcceptedStream):
     # -- writing ----------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        if self._cork is not None:
+            self._cork.append(data)
+            return
         transport = self._transport
         if not transport.is_closing():
             transport.write(data)
@@ -194,7 +206,8 @@ class AcceptedWebSocket(AcceptedStream):
             raise
         except Exception as exc:  # the engine's refusal (closing, bad payload): one line
             raise SessionNotOpenError(str(exc) or type(exc).__name__) from None
-        self._follow()
+        if self._cork is None:
+            self._follow()  # else once the read's answers are written
 
     def send_raw(self, data: bytes) -> None:
         """Not offered: bytes outside frames would corrupt the stream."""
