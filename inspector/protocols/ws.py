@@ -136,8 +136,9 @@ class WebSocketConnection:
         #: The start of a frame the receive fast path holds until its next read.
         self._carry = b""
         #: False sends every byte through the library and the tap (tests compare both).
-        #: The server role reads masked frames, which never take the fast path.
-        self.fast_path = role is Role.CLIENT
+        #: The server role's fast path takes masked frames (RFC 6455 §5.1).
+        self.fast_path = True
+        self._masked_in = role is Role.SERVER
 
     # -- state -------------------------------------------------------------------
 
@@ -402,7 +403,9 @@ class WebSocketConnection:
                 self._on_frames(head, p.events_received(), t_ns)
             if self._at_frame_boundary():
                 keep = self._records.keep_messages
-                take = take_plain_frames(data, size_limit(p), idle_deflate(p), keep)
+                take = take_plain_frames(
+                    data, size_limit(p), idle_deflate(p), keep, self._masked_in
+                )
                 if take.items:
                     self._records.plain(take, t_ns)
                 data = take.rest
