@@ -181,10 +181,13 @@ class AcceptedWebSocket(AcceptedStream):
 
     def send_message(self, data: bytes, text: bool) -> None:
         """Send what a rule asked for: text when it says so and the bytes are UTF-8."""
-        if text:
-            self.send(data)
-        else:
-            self.send_binary(data)
+        data = bytes(data)
+        if text and not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = False
+        self._send_with(lambda ws: ws.send_message(data, text))
 
     def send_text(self, text: str) -> None:
         """Send a text message."""

@@ -69,6 +69,7 @@ from inspector.protocols.wslib import (
     idle_deflate,
     parser_error,
     peer_closed_first,
+    plain_send_ok,
     size_limit,
 )
 from inspector.protocols.wsrecords import WsRecords, request_fields
@@ -610,6 +611,25 @@ class WebSocketConnection:
         data = bytes(data)
         self._protocol.send_binary(data)
         return self._flush(None, data, user=True)
+
+    def send_message(self, data: bytes, text: bool) -> bytes:
+        """Send one whole message, ``data`` already UTF-8 when ``text``; return the bytes
+        to write. The server role frames it itself when the library would write exactly
+        header and payload (no extension, nothing queued): the echo's hot path."""
+        p = self._protocol
+        if not plain_send_ok(p):
+            return self.send_text(data.decode("utf-8")) if text else self.send_binary(data)
+        size = len(data)
+        first = 0x81 if text else 0x82
+        if size < 126:
+            header = bytes((first, size))
+        elif size < 65536:
+            header = bytes((first, 126)) + size.to_bytes(2, "big")
+        else:
+            header = bytes((first, 127)) + size.to_bytes(8, "big")
+        wire = header + data
+        self._records.sent_plain(wire, len(header), data)
+        return wire
 
     def send_ping(self, data: bytes = b"") -> bytes:
         """Send a ping (RFC 6455 §5.5.2); return the bytes to write."""

@@ -144,6 +144,13 @@ class WsRecords:
             },
         )
 
+    def sent_plain(self, wire: bytes, header_len: int, payload: bytes) -> None:
+        """Record a whole unmasked text or binary frame framed without the library (the
+        same record :meth:`outbound` makes of it)."""
+        wf = WireFrame(wire, header_len, len(payload))
+        fields = frame_fields(wf, payload, False, False)
+        self.recorder.record(Direction.OUT, Kind.FRAME, None, wire, payload, fields)
+
     def outbound(
         self, chunks: list[bytes], t_ns: int | None, payload: bytes | None, user: bool
     ) -> bytes:

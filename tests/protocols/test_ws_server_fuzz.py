@@ -85,3 +85,28 @@ def test_server_fast_path_records_exactly_what_the_library_path_records(
         slow.server.close_code,
         slow.server.failure,
     )
+
+
+@given(st.one_of(st.text(max_size=200).map(str.encode), st.binary(max_size=70_000)), st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_a_message_framed_without_the_library_is_what_the_library_frames(
+    data: bytes, as_text: bool
+) -> None:
+    try:
+        text = data.decode("utf-8") if as_text else None
+    except UnicodeDecodeError:
+        text = None
+    pairs = []
+    for fast in (True, False):
+        pair = ServerPair(SessionOptions(compression=False), client_compression=False)
+        pair.handshake()
+        pair.records()
+        if fast:
+            wire = pair.server.send_message(data, text is not None)
+        elif text is not None:
+            wire = pair.server.send_text(text)
+        else:
+            wire = pair.server.send_binary(data)
+        (record,) = pair.records()
+        pairs.append((wire, record.wire, record.payload, dict(record.fields)))
+    assert pairs[0] == pairs[1]
