@@ -111,7 +111,7 @@ def test_autobahn_server_performance_cases() -> None:
 #: negotiated window and context rules, which is what the suite checks, while the
 #: listener inflates what the client compressed for real.
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1800)  # ~2.5 min on an idle 2-core machine; 15 min seen when loaded
 def test_autobahn_server_deflate_cases() -> None:
     verdicts = asyncio.run(run_against_listen(["12.*", "13.*"], 4, ["--compression-level", "0"]))
     _check(verdicts, expected_count=216)
