@@ -1,4 +1,5 @@
-"""``inspector listen URL``: be the server for tcp://, tls:// and udp:// clients, headless.
+"""``inspector listen URL``: be the server for ws://, wss://, tcp://, tls:// and udp://
+clients, headless.
 
 It binds (port 0 picks a free port), prints ``listening on URL`` (with ``--json`` the
 LISTENING record), then every record of the listener and of each connection, as
@@ -64,7 +65,14 @@ fingerprint is in the LISTENING record. UDP: each client address is one connecti
 exit status: 0 stopped normally (--connections, --duration, SIGINT or SIGTERM);
 1 cannot listen (address in use, permission denied, bad certificate); 2 wrong usage.
 
+WebSocket: a URL path other than / is the only one accepted (404 for others) unless
+--any-path; --refuse STATUS answers every upgrade with that status (a client's failure
+path); wss:// prints the certificate's SHA-256 as tls:// does.
+
 examples:
+  inspector listen ws://127.0.0.1:9000/ --echo
+  inspector listen ws://127.0.0.1:9000/feed --subprotocol v2.json --require-subprotocol
+  inspector listen ws://127.0.0.1:9000/ --refuse 503 --refuse-header 'Retry-After: 30'
   inspector listen tcp://127.0.0.1:9000 --echo
   inspector listen tcp://127.0.0.1:0 --framing lines --reply '^PING (\\d+)=>PONG {{1}}'
   inspector listen tls://127.0.0.1:8443 --greet 'hello {{conn}}\\n' -o server.sockcap
@@ -81,7 +89,9 @@ def build_listen_parser() -> OneLineParser:
         epilog=LISTEN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("url", metavar="URL", help="tcp://, tls:// or udp:// address to listen on")
+    p.add_argument(
+        "url", metavar="URL", help="ws://, wss://, tcp://, tls:// or udp:// address to listen on"
+    )
     answer = p.add_argument_group("answering")
     answer.add_argument("--echo", action="store_true", help="send every message back")
     answer.add_argument(
