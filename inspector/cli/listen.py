@@ -1,4 +1,5 @@
-"""``inspector listen URL``: be the server for tcp://, tls:// and udp:// clients, headless.
+"""``inspector listen URL``: be the server for ws://, wss://, tcp://, tls:// and udp://
+clients, headless.
 
 It binds (port 0 picks a free port), prints ``listening on URL`` (with ``--json`` the
 LISTENING record), then every record of the listener and of each connection, as
@@ -33,12 +34,13 @@ from inspector.cli.output import Printer
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError, InspectorError, UsageError
-from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
+from inspector.core.options import DEFAULT_MAX_SIZE, Framing, ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Kind, Record
 from inspector.core.render import record_line, record_to_json
 from inspector.core.rulefile import load_rules
 from inspector.core.rules import ActionKind, MatchKind, Rule, RuleEngine, RuleError, compile_rule
+from inspector.protocols.wshandshake import deflate_params
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorders
 FLUSH_INTERVAL = 0.2  # seconds between two commits of the capture file
@@ -63,7 +65,14 @@ fingerprint is in the LISTENING record. UDP: each client address is one connecti
 exit status: 0 stopped normally (--connections, --duration, SIGINT or SIGTERM);
 1 cannot listen (address in use, permission denied, bad certificate); 2 wrong usage.
 
+WebSocket: a URL path other than / is the only one accepted (404 for others) unless
+--any-path; --refuse STATUS answers every upgrade with that status (a client's failure
+path); wss:// prints the certificate's SHA-256 as tls:// does.
+
 examples:
+  inspector listen ws://127.0.0.1:9000/ --echo
+  inspector listen ws://127.0.0.1:9000/feed --subprotocol v2.json --require-subprotocol
+  inspector listen ws://127.0.0.1:9000/ --refuse 503 --refuse-header 'Retry-After: 30'
   inspector listen tcp://127.0.0.1:9000 --echo
   inspector listen tcp://127.0.0.1:0 --framing lines --reply '^PING (\\d+)=>PONG {{1}}'
   inspector listen tls://127.0.0.1:8443 --greet 'hello {{conn}}\\n' -o server.sockcap
@@ -80,7 +89,9 @@ def build_listen_parser() -> OneLineParser:
         epilog=LISTEN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("url", metavar="URL", help="tcp://, tls:// or udp:// address to listen on")
+    p.add_argument(
+        "url", metavar="URL", help="ws://, wss://, tcp://, tls:// or udp:// address to listen on"
+    )
     answer = p.add_argument_group("answering")
     answer.add_argument("--echo", action="store_true", help="send every message back")
     answer.add_argument(
@@ -129,13 +140,61 @@ def build_listen_parser() -> OneLineParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="accept this subprotocol when the client offers it (repeatable, in preference order)",
+        help="accept this subprotocol when the client offers it (repeatable; the first "
+        "one the client offers that is on the list is chosen)",
+    )
+    ws.add_argument(
+        "--require-subprotocol",
+        action="store_true",
+        help="refuse (400) a client that offers none of the --subprotocol names",
+    )
+    ws.add_argument(
+        "--any-path",
+        action="store_true",
+        help="accept every request path (the default when the URL's path is /; "
+        "otherwise only that path is accepted and others get 404)",
     )
     ws.add_argument(
         "--no-compress",
         dest="compression",
         action="store_false",
         help="do not accept permessage-deflate",
+    )
+    ws.add_argument(
+        "--deflate",
+        metavar="PARAMS",
+        help="permessage-deflate parameters to ask for, e.g. "
+        "'server_no_context_takeover; server_max_window_bits=10'",
+    )
+    ws.add_argument(
+        "--compression-level",
+        type=_level,
+        metavar="0-9",
+        help="zlib level of the messages sent (0: stored blocks, fastest; default 6)",
+    )
+    ws.add_argument(
+        "--no-auto-pong",
+        dest="auto_pong",
+        action="store_false",
+        help="leave pings unanswered (to test a client's keepalive timeout)",
+    )
+    ws.add_argument(
+        "--refuse",
+        type=_status,
+        metavar="STATUS",
+        help="answer every upgrade with this HTTP status (to test a client's failure handling)",
+    )
+    ws.add_argument(
+        "--refuse-header",
+        dest="refuse_headers",
+        action="append",
+        default=[],
+        type=_header,
+        metavar="'NAME: VALUE'",
+        help="with --refuse: a header of the refusal (repeatable)",
+    )
+    ws.add_argument(
+        "--refuse-body", type=unescape, metavar="TEXT", help="with --refuse: the refusal's body"
     )
     conn.add_argument("--cert", metavar="FILE", help="TLS: certificate chain (PEM)")
     conn.add_argument("--key", metavar="FILE", help="TLS: private key of --cert (PEM)")
@@ -164,6 +223,55 @@ def build_listen_parser() -> OneLineParser:
     shown.add_argument("--json", action="store_true", help="print records as JSON lines")
     shown.add_argument("--quiet", action="store_true", help="print only the listening line")
     return p
+
+
+def _level(text: str) -> int:
+    """A zlib level, 0 to 9."""
+    if not text.isdigit() or not 0 <= int(text) <= 9:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a zlib level (0 to 9)")
+    return int(text)
+
+
+def _status(text: str) -> int:
+    """An HTTP status a refusal may use: 200 to 599 but not 101."""
+    if not text.isdigit() or not 200 <= int(text) <= 599:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an HTTP status from 200 to 599")
+    return int(text)
+
+
+def _header(text: str) -> tuple[str, str]:
+    """'Name: value' as (name, value)."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    bad = any(ch in text for ch in "\r\n\0") or not name or any(ch in name for ch in " \t")
+    if not sep or bad:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'Name: value'")
+    return name, value
+
+
+def server_options(args: argparse.Namespace, endpoint: Endpoint) -> ServerOptions:
+    """How ws:// upgrades are answered, from the options; UsageError with one line."""
+    if (args.refuse_headers or args.refuse_body is not None) and args.refuse is None:
+        raise UsageError("--refuse-header and --refuse-body go with --refuse STATUS")
+    if args.require_subprotocol and not args.subprotocols:
+        raise UsageError("--require-subprotocol needs at least one --subprotocol NAME")
+    if args.deflate is not None:
+        if not args.compression:
+            raise UsageError("--deflate and --no-compress contradict each other")
+        try:
+            deflate_params(args.deflate)
+        except InspectorError as exc:
+            raise UsageError(f"--deflate: {exc}") from None
+    path = endpoint.target.split("?", 1)[0] or "/"
+    body = args.refuse_body.decode("utf-8", "replace") if args.refuse_body is not None else ""
+    return ServerOptions(
+        path=None if args.any_path or path == "/" else path,
+        require_subprotocol=args.require_subprotocol,
+        deflate=args.deflate,
+        refuse_status=args.refuse,
+        refuse_headers=tuple(args.refuse_headers),
+        refuse_body=body,
+    )
 
 
 def rules_from_args(args: argparse.Namespace) -> list[Rule]:
@@ -234,7 +342,10 @@ class ListenRun:
             max_size=args.max_size,
             subprotocols=tuple(args.subprotocols),
             compression=args.compression,
+            compression_level=args.compression_level,
+            auto_pong=args.auto_pong,
         )
+        self.server = server_options(args, endpoint) if endpoint.is_websocket else None
         self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet)
         self.stdout = stdout
         self.stderr = stderr
@@ -268,6 +379,7 @@ class ListenRun:
             rules=RuleEngine(self.rules) if self.rules else None,
             max_connections=self.args.max_connections,
             tls=tls,
+            server=self.server,
         )
         listener.on_connection_end = self._connection_ended
         try:
@@ -464,8 +576,20 @@ def run_listen(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> in
     except EndpointError as exc:
         stderr.write(f"inspector listen: {exc}\n")
         return EXIT_USAGE
-    if not endpoint.is_websocket and (args.subprotocols or not args.compression):
-        stderr.write("inspector listen: --subprotocol and --no-compress are for ws:// and wss://\n")
+    ws_only = (
+        args.subprotocols
+        or not args.compression
+        or not args.auto_pong
+        or args.require_subprotocol
+        or args.any_path
+        or args.deflate is not None
+        or args.compression_level is not None
+        or args.refuse is not None
+        or args.refuse_headers
+        or args.refuse_body is not None
+    )
+    if not endpoint.is_websocket and ws_only:
+        stderr.write("inspector listen: the WebSocket options are for ws:// and wss://\n")
         return EXIT_USAGE
     try:
         rules = rules_from_args(args)

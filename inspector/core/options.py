@@ -38,3 +38,21 @@ class SessionOptions:
     verify: bool = True
     cafile: str | None = None
     connect_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """How a ws:// or wss:// listener answers upgrade requests (beside SessionOptions:
+    subprotocols, compression, max_size and auto_pong apply to both roles)."""
+
+    #: The only request path accepted (others get 404); None accepts every path.
+    path: str | None = None
+    #: Refuse (400) a client that offers none of SessionOptions.subprotocols.
+    require_subprotocol: bool = False
+    #: permessage-deflate parameters the server asks for, as in the header (RFC 7692
+    #: §7.1), e.g. "server_no_context_takeover; server_max_window_bits=10"; None: none.
+    deflate: str | None = None
+    #: Refuse every upgrade with this HTTP status (to test a client's failure handling).
+    refuse_status: int | None = None
+    refuse_headers: tuple[tuple[str, str], ...] = ()
+    refuse_body: str = ""

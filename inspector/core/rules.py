@@ -282,11 +282,13 @@ def _equal(found: Any, expected: Any) -> bool:
 class _Event:
     """What a match saw: the message, its text, regex groups, parsed JSON (lazily)."""
 
-    __slots__ = ("conn", "data", "groups", "json", "named", "text")
+    __slots__ = ("conn", "data", "groups", "is_text", "json", "named", "text")
 
-    def __init__(self, conn: int, data: bytes | None) -> None:
+    def __init__(self, conn: int, data: bytes | None, is_text: bool | None = None) -> None:
         self.conn = conn
         self.data = data
+        #: The message's own type (WebSocket text or binary); None: the transport has none.
+        self.is_text = is_text
         self.text: str | None = None if data is None else data.decode("utf-8", "surrogateescape")
         self.groups: tuple[str | None, ...] = ()
         self.named: dict[str, str | None] = {}
@@ -327,9 +329,11 @@ class RuleEngine:
         """True when some rule reacts to new connections."""
         return any(c.rule.match is MatchKind.CONNECT for c in self._compiled)
 
-    def on_message(self, conn: int, data: bytes) -> list[Step]:
-        """The steps for one message received on connection ``conn``."""
-        event = _Event(conn, data)
+    def on_message(self, conn: int, data: bytes, text: bool | None = None) -> list[Step]:
+        """The steps for one message received on connection ``conn``; ``text`` is the
+        message's WebSocket type (an echo keeps it), None where the transport has no types
+        (an echo is text when the bytes are UTF-8)."""
+        event = _Event(conn, data, text)
         return self._run([c for c in self._compiled if c.rule.match in _MESSAGE_KINDS], event)
 
     def on_connect(self, conn: int) -> list[Step]:
@@ -397,7 +401,8 @@ class RuleEngine:
         if action is ActionKind.ECHO or (
             compiled.body is None and not compiled.parts and event.data is not None
         ):
-            data, text = event.data or b"", _is_text(event.data or b"")
+            data = event.data or b""
+            text = event.is_text if event.is_text is not None else _is_text(data)
         elif compiled.body is not None:
             data, text = compiled.body, rule.hex is None
         else:

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
-from inspector.core.errors import InspectorError
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.net.accepted import AcceptedStream
 from inspector.net.connection import Connection
-from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
+from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
+from inspector.protocols.wshandshake import Answer
 
 #: Seconds the server waits for the client's TCP close after the closing handshake
 #: before closing itself (RFC 6455 §7.1.1: the server closes first, at once).
@@ -39,21 +39,23 @@ class AcceptedWebSocket(AcceptedStream):
         options: SessionOptions,
         recorder: Recorder,
         endpoint: Endpoint,
-        answer: Callable[[Any], Any] | None = None,
+        server: ServerOptions | None = None,
+        answer: Answer | None = None,
     ) -> None:
         super().__init__(number, transport, options, recorder)
         from inspector.protocols.ws import WebSocketConnection
         from inspector.protocols.wsstate import Role
 
-        # ``answer(request)``: None accepts the upgrade, a wshandshake.Refusal refuses it.
         self.ws: Any = WebSocketConnection(
-            endpoint, options, recorder, role=Role.SERVER, answer=answer
+            endpoint, options, recorder, role=Role.SERVER, server=server, answer=answer
         )
         #: Called once, when the upgrade succeeded (the listener then greets it).
         self.on_ready: Callable[[Connection], None] | None = None
         self._upgraded = False
         self._eof_fed = False
         self._close_timer: asyncio.TimerHandle | None = None
+        #: While the rules answer one read: what they send, written at once afterwards.
+        self._cork: list[bytes] | None = None
 
     @property
     def upgraded(self) -> bool:
@@ -79,7 +81,15 @@ class AcceptedWebSocket(AcceptedStream):
         self.messages_in = ws.messages_in
         messages = ws.take_messages()
         if messages and self.on_messages is not None and not self.ended:
-            self.on_messages(self, [body for _kind, body in messages])
+            self.message_types = tuple(kind == "text" for kind, _body in messages)
+            # The answers to one read leave in one write (one system call, not one each).
+            self._cork = []
+            try:
+                self.on_messages(self, [body for _kind, body in messages])
+            finally:
+                corked, self._cork = self._cork, None
+                if corked:
+                    self._write(b"".join(corked))
         self._follow()
 
     def _follow(self) -> None:
@@ -146,6 +156,9 @@ class AcceptedWebSocket(AcceptedStream):
     # -- writing ----------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        if self._cork is not None:
+            self._cork.append(data)
+            return
         transport = self._transport
         if not transport.is_closing():
             transport.write(data)
@@ -168,10 +181,13 @@ class AcceptedWebSocket(AcceptedStream):
 
     def send_message(self, data: bytes, text: bool) -> None:
         """Send what a rule asked for: text when it says so and the bytes are UTF-8."""
-        if text:
-            self.send(data)
-        else:
-            self.send_binary(data)
+        data = bytes(data)
+        if text and not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = False
+        self._send_with(lambda ws: ws.send_message(data, text))
 
     def send_text(self, text: str) -> None:
         """Send a text message."""
@@ -193,11 +209,12 @@ class AcceptedWebSocket(AcceptedStream):
         ws = self._engine()
         try:
             self._write(make(ws))
-        except InspectorError:
+        except SessionError:
             raise
-        except Exception as exc:  # the engine's own refusal: one line for the user
+        except Exception as exc:  # the engine's refusal (closing, bad payload): one line
             raise SessionNotOpenError(str(exc) or type(exc).__name__) from None
-        self._follow()
+        if self._cork is None:
+            self._follow()  # else once the read's answers are written
 
     def send_raw(self, data: bytes) -> None:
         """Not offered: bytes outside frames would corrupt the stream."""

@@ -39,6 +39,9 @@ class Connection:
         self.not_sent = 0
         #: Called once per read with the messages it completed (the rules use it).
         self.on_messages: Callable[[Connection, list[bytes]], None] | None = None
+        #: WebSocket only: whether each message last passed to ``on_messages`` is text
+        #: (False: binary); None where the transport has no message types.
+        self.message_types: tuple[bool, ...] | None = None
         #: Called once, after the CLOSED record.
         self.on_end: Callable[[Connection], None] | None = None
         self._state = SessionState.OPEN

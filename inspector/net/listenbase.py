@@ -16,7 +16,7 @@ from typing import Any
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import RuleEngine, Step, StepKind
@@ -87,6 +87,7 @@ class Listener:
         rules: RuleEngine | None = None,
         max_connections: int | None = None,
         tls: ServerTLS | None = None,
+        server: ServerOptions | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.options = options
@@ -95,6 +96,8 @@ class Listener:
         self.rules = rules if rules else None
         self.max_connections = max_connections
         self.tls = tls
+        #: ws:// and wss://: how upgrade requests are answered (None: accept them all).
+        self.server = server
         self.state = ListenerState.STARTING
         self.port = endpoint.port
         self.local = ""
@@ -105,9 +108,6 @@ class Listener:
         self.ended_count = 0
         self.on_connection: Callable[[Connection], None] | None = None
         self.on_connection_end: Callable[[Connection], None] | None = None
-        #: ws:// and wss://: how each upgrade request is answered (None: accept every
-        #: one; else ``answer(request)`` returns None to accept or a Refusal).
-        self.answer: Callable[[Any], Any] | None = None
         self._open: dict[int, Connection] = {}
         #: Accepted but not ready yet (a TLS handshake or WebSocket upgrade under way).
         self._not_ready: set[int] = set()
@@ -263,10 +263,12 @@ class Listener:
         rules = self.rules
         if rules is None:
             return
-        for body in bodies:
+        types = conn.message_types
+        for index, body in enumerate(bodies):
             if conn.ended:
                 return
-            self.perform(conn, rules.on_message(conn.number, body))
+            text = types[index] if types is not None and index < len(types) else None
+            self.perform(conn, rules.on_message(conn.number, body, text))
 
     def perform(self, conn: Connection, steps: list[Step]) -> None:
         """Perform rule steps for ``conn``: now, or after each step's delay."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspector.core.endpoints import Endpoint, Scheme
 from inspector.core.options import SessionOptions
@@ -32,6 +32,9 @@ from inspector.net.listenbase import (
     describe_listen_error,
 )
 from inspector.net.resolve import format_address
+
+if TYPE_CHECKING:
+    from inspector.protocols.wshandshake import Answer
 
 __all__ = [
     "BACKLOG",
@@ -54,6 +57,9 @@ class StreamListener(Listener):
         self._servers: list[asyncio.Server] = []
         #: ws:// and wss://: each connection is upgraded by the engine's server role.
         self.websocket = self.endpoint.is_websocket
+        #: ws:// and wss://: decides each upgrade itself (None: by ``server``, the
+        #: listener's ServerOptions); a fault in it is recorded and answered with 500.
+        self.answer: Answer | None = None
 
     async def _bind(self) -> tuple[Any, int]:
         loop = asyncio.get_running_loop()
@@ -96,7 +102,7 @@ class StreamListener(Listener):
             from inspector.net.accepted_ws import AcceptedWebSocket
 
             conn = AcceptedWebSocket(
-                number, transport, self.options, recorder, self.endpoint, self.answer
+                number, transport, self.options, recorder, self.endpoint, self.server, self.answer
             )
             conn.on_ready = self._ready  # after the upgrade, not now
         else:

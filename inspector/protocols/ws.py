@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from websockets.exceptions import InvalidMessage
 from websockets.frames import Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CLOSING, OPEN
 
 from inspector.core.endpoints import Endpoint
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.protocols.ending import Ending, Initiator
@@ -55,7 +56,9 @@ from inspector.protocols.wsfields import (
 )
 from inspector.protocols.wshandshake import (
     Answer,
+    Refusal,
     client_protocol,
+    server_answer,
     server_protocol,
     unreadable_line,
     upgrade_request,
@@ -66,6 +69,7 @@ from inspector.protocols.wslib import (
     idle_deflate,
     parser_error,
     peer_closed_first,
+    plain_send_ok,
     size_limit,
 )
 from inspector.protocols.wsrecords import WsRecords, request_fields
@@ -98,6 +102,7 @@ class WebSocketConnection:
         *,
         role: Role = Role.CLIENT,
         answer: Answer | None = None,
+        server: ServerOptions | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._options = options
@@ -107,8 +112,12 @@ class WebSocketConnection:
         #: The peer as messages name it: "server" (client role) or "client".
         self._peer = str(role.peer)
         self._protocol: InspectedClientProtocol | InspectedServerProtocol = (
-            client_protocol(endpoint, options) if role is Role.CLIENT else server_protocol(options)
+            client_protocol(endpoint, options)
+            if role is Role.CLIENT
+            else server_protocol(options, server.deflate if server is not None else None)
         )
+        if answer is None and server is not None:
+            answer = server_answer(server, options.subprotocols)
         self._answer = answer
         self._tap = WireFrameParser()
         self._phases = PhaseMachine(role)
@@ -128,8 +137,9 @@ class WebSocketConnection:
         #: The start of a frame the receive fast path holds until its next read.
         self._carry = b""
         #: False sends every byte through the library and the tap (tests compare both).
-        #: The server role reads masked frames, which never take the fast path.
-        self.fast_path = role is Role.CLIENT
+        #: The server role's fast path takes masked frames (RFC 6455 §5.1).
+        self.fast_path = True
+        self._masked_in = role is Role.SERVER
 
     # -- state -------------------------------------------------------------------
 
@@ -279,8 +289,12 @@ class WebSocketConnection:
         )
         p = self._protocol
         assert isinstance(p, InspectedServerProtocol)
-        refusal = self._answer(request) if self._answer is not None else None
-        response = p.accept(request) if refusal is None else p.reject(refusal.status, refusal.text)
+        refusal = self._answer_request(request, t_ns)
+        if refusal is None:
+            response = p.accept(request)
+        else:
+            response = p.reject(refusal.status, refusal.text)
+            _set_headers(response, refusal.headers)
         p.send_response(response)
         wire, eof = _written(p.data_to_send())
         self._response_out = wire
@@ -302,12 +316,34 @@ class WebSocketConnection:
             self._phases.enter(Phase.REFUSED)
         return b""
 
-    def _handshake_error(self, line: str, t_ns: int, wire: bytes = b"") -> None:
+    def _answer_request(self, request: Request, t_ns: int) -> Refusal | None:
+        """The owner's answer to the upgrade request; a fault in it is recorded as one
+        line and answered with 500, never raised into the transport."""
+        if self._answer is None:
+            return None
+        try:
+            return self._answer(request)
+        except Exception as exc:  # the owner's code: the connection survives it
+            line = f"answering the upgrade request failed: {one_line(exc)}"
+            self._records.error(line, t_ns, phase="handshake")
+            return Refusal(500, "The server failed to answer the upgrade request.\n")
+
+    def _bad_request(self, line: str, raw: bytes, t_ns: int) -> None:
+        """Answer an unreadable upgrade request with 400 (server role); the ERROR record
+        keeps the bytes that were read and says what was answered."""
+        p = self._protocol
+        assert isinstance(p, InspectedServerProtocol)
+        self._response_out = p.reject(400, f"Bad Request: {line}\n").serialize()
+        self._handshake_error(line, t_ns, raw, answered=400)
+
+    def _handshake_error(
+        self, line: str, t_ns: int, wire: bytes = b"", answered: int | None = None
+    ) -> None:
         """Fail the connection during the opening handshake with one recorded line."""
         self._handshake = bytearray()
         self._phases.enter(Phase.REFUSED)
         self._set_failure(line)
-        self._records.error(line, t_ns, wire, phase="handshake")
+        self._records.error(line, t_ns, wire, phase="handshake", answered=answered)
 
     def _after_handshake_step(self, t_ns: int) -> None:
         """Handle the library's events while the upgrade is being read."""
@@ -326,7 +362,11 @@ class WebSocketConnection:
                 frames.append(event)
         if not answered and p.handshake_exc is not None and self.phase is Phase.HANDSHAKE:
             raw = bytes(self._handshake)
-            self._handshake_error(unreadable_line(self._role, raw, p.handshake_exc), t_ns, raw)
+            line = unreadable_line(self._role, raw, p.handshake_exc)
+            if self._role is Role.SERVER and raw and type(p.handshake_exc) is InvalidMessage:
+                self._bad_request(line, raw, t_ns)
+            else:
+                self._handshake_error(line, t_ns, raw)
         if (leftover or frames) and self.phase is Phase.OPEN:
             self._on_frames(leftover, frames, t_ns)
 
@@ -364,7 +404,9 @@ class WebSocketConnection:
                 self._on_frames(head, p.events_received(), t_ns)
             if self._at_frame_boundary():
                 keep = self._records.keep_messages
-                take = take_plain_frames(data, size_limit(p), idle_deflate(p), keep, True)
+                take = take_plain_frames(
+                    data, size_limit(p), idle_deflate(p), keep, run=True, masked=self._masked_in
+                )
                 if take.count:
                     self._records.plain(take, t_ns)
                 data = take.rest
@@ -570,6 +612,25 @@ class WebSocketConnection:
         self._protocol.send_binary(data)
         return self._flush(None, data, user=True)
 
+    def send_message(self, data: bytes, text: bool) -> bytes:
+        """Send one whole message, ``data`` already UTF-8 when ``text``; return the bytes
+        to write. The server role frames it itself when the library would write exactly
+        header and payload (no extension, nothing queued): the echo's hot path."""
+        p = self._protocol
+        if not plain_send_ok(p):
+            return self.send_text(data.decode("utf-8")) if text else self.send_binary(data)
+        size = len(data)
+        first = 0x81 if text else 0x82
+        if size < 126:
+            header = bytes((first, size))
+        elif size < 65536:
+            header = bytes((first, 126)) + size.to_bytes(2, "big")
+        else:
+            header = bytes((first, 127)) + size.to_bytes(8, "big")
+        wire = header + data
+        self._records.sent_plain(wire, len(header), data)
+        return wire
+
     def send_ping(self, data: bytes = b"") -> bytes:
         """Send a ping (RFC 6455 §5.5.2); return the bytes to write."""
         return self._send_control(self._protocol.send_ping, bytes(data), "ping")
@@ -624,6 +685,17 @@ def _head_end(raw: bytes) -> int:
     """Where the HTTP head in ``raw`` ends (after its blank line), else its length."""
     end = raw.find(b"\r\n\r\n")
     return len(raw) if end < 0 else end + 4
+
+
+def _set_headers(response: Response, headers: tuple[tuple[str, str], ...]) -> None:
+    """Put the owner's headers on a refusal: the first of a name replaces the library's."""
+    replaced: set[str] = set()
+    for name, value in headers:
+        key = name.lower()
+        if key not in replaced and name in response.headers:
+            del response.headers[name]
+        replaced.add(key)
+        response.headers[name] = value
 
 
 def _written(chunks: list[bytes]) -> tuple[bytes, bool]:

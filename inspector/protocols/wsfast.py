@@ -18,15 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from websockets.extensions.permessage_deflate import PerMessageDeflate
-from websockets.frames import BINARY, TEXT, Frame
+from websockets.frames import BINARY, TEXT, Frame, apply_mask
 
-from inspector.protocols.wireframes import plain_length_pending, read_header
-from inspector.protocols.wsfields import plain_frame_fields, shared_fields
+from inspector.protocols.wireframes import WireFrame, plain_length_pending, read_header
+from inspector.protocols.wsfields import frame_fields, plain_frame_fields, shared_fields
 from inspector.protocols.wslib import inflate
 
 #: The fast path keeps an unfinished frame of at most this many bytes itself; a larger
 #: one goes to the library and the tap, which buffer it without copying.
 CARRY_MAX = 1 << 16
+
+#: Header lengths of masked frames with a 7- or 16-bit length.
+_MASKED = (6, 8)
 
 #: One frame record's data: (wire bytes, payload, fields).
 Item = tuple[bytes, bytes, Mapping[str, Any]]
@@ -66,15 +69,18 @@ def take_plain_frames(
     deflate: PerMessageDeflate | None,
     keep: bool = True,
     run: bool = False,
+    masked: bool = False,
 ) -> FastTake:
     """The whole plain frames at the start of ``data``, given the payload size limit and
     the idle deflate decoder (None without compression or mid-message); ``keep`` False
     leaves out the messages (each frame is one message: their count is ``count``);
     ``run`` True without compression gives the frames as one run instead of items.
+    ``masked`` True (the server role) takes masked frames instead of unmasked ones, as a
+    server must receive them (RFC 6455 §5.1), and unmasks their payload (never as a run).
 
-    Everything else (control frames, fragments, masked frames, bad text) stops the scan:
-    the rest goes to the library and the tap. When inflating fails the decoder has moved
-    on, so the caller fails the connection as the library's parser would.
+    Everything else (control frames, fragments, frames masked the wrong way, bad text)
+    stops the scan: the rest goes to the library and the tap. When inflating fails the
+    decoder has moved on, so the caller fails the connection as the library's parser would.
     """
     end = len(data)
     pos = 0
@@ -85,7 +91,7 @@ def take_plain_frames(
     size = 0
     compressed = last_compressed = False
     failure: Exception | None = None
-    if run and deflate is None:
+    if run and deflate is None and not masked:
         return _take_run(data, limit, keep)
     while end - pos >= 2:
         first = data[pos]
@@ -99,13 +105,15 @@ def take_plain_frames(
         if compressed and deflate is None:
             break  # RSV1 without the extension: the library's error to report
         header = read_header(data, pos, end)
-        if header is None or header[0] > 4:
-            break  # masked, 64-bit length, or the length is not here yet
+        if header is None or (header[0] not in _MASKED if masked else header[0] > 4):
+            break  # masked the wrong way, 64-bit length, or the length is not here yet
         header_len, length = header
         stop = pos + header_len + length
         if stop > end or (limit is not None and length > limit):
             break
         payload = data[pos + header_len : stop]
+        if masked:
+            payload = apply_mask(payload, data[pos + header_len - 4 : pos + header_len])
         if compressed:
             assert deflate is not None
             try:
@@ -121,9 +129,13 @@ def take_plain_frames(
                 if compressed:
                     failure = exc
                 break
-        fields = shared_fields((first, header_len, length, compressed, False))
-        if fields is None:
-            fields = plain_frame_fields(first, header_len, length, compressed)
+        if masked:  # the mask key differs per frame: fields of its own
+            wire_frame = WireFrame(data[pos:stop], header_len, length)
+            fields = frame_fields(wire_frame, payload, compressed, False)
+        else:
+            fields = shared_fields((first, header_len, length, compressed, False))
+            if fields is None:
+                fields = plain_frame_fields(first, header_len, length, compressed)
         last_compressed = compressed
         add_item((data[pos:stop], payload, fields))
         if keep:
@@ -131,7 +143,7 @@ def take_plain_frames(
             size += len(payload)
         pos = stop
     rest = data[pos:] if pos else data
-    carry = failure is None and worth_carrying(rest, limit, deflate is not None)
+    carry = failure is None and worth_carrying(rest, limit, deflate is not None, masked)
     return FastTake(items, messages, size, pos, rest, carry, last_compressed, failure, len(items))
 
 
@@ -173,15 +185,20 @@ def _take_run(data: bytes, limit: int | None, keep: bool) -> FastTake:
     return FastTake([], messages, size, pos, rest, carry, False, None, count, wire)
 
 
-def worth_carrying(rest: bytes, limit: int | None, deflate: bool = False) -> bool:
-    """True when ``rest`` is the unfinished start of what may be a small plain frame."""
+def worth_carrying(
+    rest: bytes, limit: int | None, deflate: bool = False, masked: bool = False
+) -> bool:
+    """True when ``rest`` is the unfinished start of what may be a small plain frame
+    (masked ones with ``masked``)."""
     have = len(rest)
     if not have or not (rest[0] in (0x81, 0x82) or (deflate and rest[0] in (0xC1, 0xC2))):
         return False
     header = read_header(rest, 0, have)
     if header is None:
+        if masked:
+            return have < 2 or (rest[1] == 0xFE and have < 4)
         return plain_length_pending(rest)
     header_len, length = header
-    if header_len > 4:
-        return False  # masked, or a 64-bit length: the library's to handle
+    if header_len not in _MASKED if masked else header_len > 4:
+        return False  # masked the wrong way, or a 64-bit length: the library's to handle
     return have < header_len + length <= CARRY_MAX and (limit is None or length <= limit)

@@ -186,6 +186,10 @@ _SHARED_MAX = 4096
 #: :func:`plain_frame_fields` (the cache is cleared in place, never replaced).
 shared_fields = _SHARED.get
 
+#: The ranges of each frame shape (header_len, masked, payload_len): read-only lists
+#: shared by every record of that shape (masked frames cannot share whole field dicts).
+_RANGES: dict[tuple[int, bool, int], list[list[Any]]] = {}
+
 
 def frame_fields(
     wf: WireFrame,
@@ -216,7 +220,12 @@ def frame_fields(
     fields = template.copy()
     pl = wf.payload_len
     fields["payload_len"] = pl
-    fields["ranges"] = range_lists(hl, masked, pl)
+    ranges = _RANGES.get((hl, masked, pl))
+    if ranges is None:
+        if len(_RANGES) >= _SHARED_MAX:
+            _RANGES.clear()
+        ranges = _RANGES[hl, masked, pl] = range_lists(hl, masked, pl)
+    fields["ranges"] = ranges
     if masked:
         fields["mask_key"] = wire[hl - 4 : hl].hex()
     if first & 0x0F == 8:

@@ -4,8 +4,9 @@ each role, the request a client sends, a server's answer, and one-line reasons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidURI
@@ -18,7 +19,7 @@ from websockets.uri import parse_uri
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import EndpointError
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.protocols.deflate import parse_deflate_offer
 from inspector.protocols.wsclient import InspectedClientProtocol, InspectedServerProtocol
 from inspector.protocols.wsfields import one_line
@@ -28,10 +29,12 @@ from inspector.protocols.wsstate import Role
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """How a server-side connection refuses an upgrade: the HTTP status and body text."""
+    """How a server-side connection refuses an upgrade: the HTTP status, body text and
+    extra headers (the first of a name replaces the library's, the next are added)."""
 
     status: int
     text: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 #: A server-side connection's answer to an upgrade request: None accepts it
@@ -93,19 +96,27 @@ def client_protocol(endpoint: Endpoint | None, options: SessionOptions) -> Inspe
     )
 
 
-def server_protocol(options: SessionOptions) -> InspectedServerProtocol:
+def server_protocol(options: SessionOptions, deflate: str | None = None) -> InspectedServerProtocol:
     """websockets' server protocol object: accepts the session's subprotocols and, with
-    compression on, permessage-deflate."""
+    compression on, permessage-deflate with the ``deflate`` parameters (RFC 7692 §7.1)."""
     level = options.compression_level
     settings = None if level is None else {"level": max(0, min(9, int(level)))}
     extensions = (
-        [ServerPerMessageDeflateFactory(compress_settings=settings)]
+        [ServerPerMessageDeflateFactory(**deflate_params(deflate), compress_settings=settings)]
         if options.compression
         else None
     )
+    accepted = list(options.subprotocols)
+
+    def select(_protocol: object, offered: Sequence[str]) -> Any:
+        """The first offered subprotocol that is accepted; None goes on without one
+        (refusing a client without one is the answer's choice, ServerOptions)."""
+        return next((name for name in offered if name in accepted), None)
+
     return InspectedServerProtocol(
         extensions=extensions,
-        subprotocols=list(options.subprotocols) or None,  # type: ignore[arg-type]
+        subprotocols=accepted or None,  # type: ignore[arg-type]
+        select_subprotocol=select,
         max_size=options.max_size,
         auto_pong=options.auto_pong,
     )
@@ -122,3 +133,40 @@ def deflate_offer(options: SessionOptions) -> ClientPerMessageDeflateFactory:
     except ValueError as exc:
         raise WebSocketSendError(f"invalid permessage-deflate offer: {exc}") from None
     return ClientPerMessageDeflateFactory(**params, compress_settings=settings)
+
+
+def deflate_params(text: str | None) -> dict[str, Any]:
+    """Keyword arguments of websockets' ``ServerPerMessageDeflateFactory`` for the
+    parameters a server asks for; WebSocketSendError (one line) when they are invalid."""
+    if not text:
+        return {}
+    try:
+        params = parse_deflate_offer(text)
+    except ValueError as exc:
+        raise WebSocketSendError(f"invalid permessage-deflate parameters: {exc}") from None
+    if params.get("client_max_window_bits") in (None, True):  # an offer's word only
+        params.pop("client_max_window_bits", None)
+    return params
+
+
+def server_answer(server: ServerOptions, subprotocols: Sequence[str]) -> Answer:
+    """The answer to upgrade requests that ``server`` asks for: refuse them all, refuse
+    a wrong path (404) or a client without an accepted subprotocol (400), else accept."""
+
+    def answer(request: Request) -> Refusal | None:
+        if server.refuse_status is not None:
+            return Refusal(server.refuse_status, server.refuse_body, server.refuse_headers)
+        if server.path is not None and request.path.split("?", 1)[0] != server.path:
+            return Refusal(404, f"No WebSocket endpoint at {request.path}; try {server.path}\n")
+        if server.require_subprotocol:
+            offered = [
+                name.strip()
+                for value in request.headers.get_all("Sec-WebSocket-Protocol")
+                for name in value.split(",")
+            ]
+            if not any(name in subprotocols for name in offered):
+                wanted = ", ".join(subprotocols) or "(none configured)"
+                return Refusal(400, f"This server requires a subprotocol: {wanted}\n")
+        return None
+
+    return answer

@@ -17,7 +17,7 @@ from typing import Any
 from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import CloseCode, Frame
-from websockets.protocol import Protocol
+from websockets.protocol import OPEN, SERVER, Protocol
 from websockets.streams import StreamReader
 
 
@@ -118,4 +118,18 @@ def peer_closed_first(protocol: Protocol) -> bool:
     """True when the peer sent the first close frame (RFC 6455 §7.1.2)."""
     return protocol.close_rcvd_then_sent is True or (
         protocol.close_rcvd is not None and protocol.close_sent is None
+    )
+
+
+def plain_send_ok(protocol: Protocol) -> bool:
+    """True when a whole text or binary message may be framed without the library: the
+    connection is open, no extension transforms frames, no fragmented message is being
+    sent, nothing is queued to write, and frames are not masked (the server side). The
+    library would write exactly the frame's header and payload then (RFC 6455 §5.2)."""
+    return (
+        protocol.state is OPEN
+        and not protocol.extensions
+        and not protocol.expect_continuation_frame
+        and not protocol.writes
+        and protocol.side is SERVER
     )

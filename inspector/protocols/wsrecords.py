@@ -64,11 +64,15 @@ class WsRecords:
         wire: bytes = b"",
         phase: str = "session",
         close_code: int | None = None,
+        answered: int | None = None,
     ) -> None:
-        """Record an ERROR with the bytes that caused it (inbound), or none (meta)."""
+        """Record an ERROR with the bytes that caused it (inbound), or none (meta);
+        ``answered`` is the HTTP status a server sent back for them."""
         fields: dict[str, Any] = {"message": line}
         if close_code is not None:
             fields["close_code"] = close_code
+        if answered is not None:
+            fields["answered_status"] = answered
         fields["phase"] = phase
         direction = Direction.IN if wire else Direction.META
         self.recorder.record(direction, Kind.ERROR, t_ns, wire, None, fields)
@@ -145,6 +149,13 @@ class WsRecords:
                 "error": "the frame's bytes could not be followed on the wire",
             },
         )
+
+    def sent_plain(self, wire: bytes, header_len: int, payload: bytes) -> None:
+        """Record a whole unmasked text or binary frame framed without the library (the
+        same record :meth:`outbound` makes of it)."""
+        wf = WireFrame(wire, header_len, len(payload))
+        fields = frame_fields(wf, payload, False, False)
+        self.recorder.record(Direction.OUT, Kind.FRAME, None, wire, payload, fields)
 
     def outbound(
         self, chunks: list[bytes], t_ns: int | None, payload: bytes | None, user: bool

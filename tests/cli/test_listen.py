@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -41,7 +42,7 @@ class Listening:
         else:
             assert self.first.startswith("listening on ")
             self.url = self.first.removeprefix("listening on ").strip()
-        self.port = int(self.url.rsplit(":", 1)[1].rstrip("/"))
+        self.port = int(urlsplit(self.url).port or 0)
 
     def finish(self) -> tuple[int, str, str]:
         """Wait for the exit; (status, the rest of stdout, stderr).
