@@ -139,6 +139,7 @@ class StreamPair:
         self._lost = {Side.CLIENT: False, Side.UPSTREAM: False}
         self._pauses: dict[Side, set[str]] = {Side.CLIENT: set(), Side.UPSTREAM: set()}
         self._early: list[bytes] = []
+        self._early_paused: list[asyncio.Transport] = []
         self._ended = asyncio.Event()
         self._started = recorder.now()
         self.websocket = self.config.listen.is_websocket
@@ -234,6 +235,10 @@ class StreamPair:
             self.on_data(Side.CLIENT, data)
         self._early = []
         self._set_reading(Side.CLIENT, "opening", True)
+        for transport in self._early_paused:
+            if not transport.is_closing():
+                transport.resume_reading()
+        self._early_paused = []
 
     _phase = "resolve"
 
@@ -401,9 +406,11 @@ class StreamPair:
         if self.state is PairState.CONNECTING:
             self._early.append(data)
             transport = self._legs[side]
-            if transport is not None:
+            if transport is not None and transport not in self._early_paused:
+                # Before TLS with the client is done this is still the plain transport.
                 with contextlib.suppress(RuntimeError, AttributeError):
                     transport.pause_reading()
+                self._early_paused.append(transport)
             return
         t_ns = self.recorder.now()
         if not self._head_done[side]:
