@@ -436,7 +436,9 @@ class StreamPair:
             decision = None
         else:
             decision = shaper.push(data, False)
-        if tap is not None:
+        if tap is not None and decision is None:
+            tap.take(data, t_ns)
+        elif tap is not None:
             frames = tap.frames(data)
             if frames:
                 tap.record(

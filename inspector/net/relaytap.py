@@ -20,6 +20,7 @@ from websockets.frames import Frame, Opcode
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.protocols.wireframes import WireFrame, WireFrameParser
+from inspector.protocols.wsfast import take_plain_frames
 from inspector.protocols.wsfields import frame_fields
 
 #: The largest HTTP head (request or response) the relay reads before giving up.
@@ -187,6 +188,36 @@ class FrameTap:
         self.messages = 0
         self._compressed = False  # the message being continued was compressed
         self._broken: str | None = None  # why inflating stopped, if it did
+        self._in_fragment = False  # a fragmented message is under way
+
+    def take(self, data: bytes, t_ns: int) -> None:
+        """Record every frame ``data`` completes. Whole plain frames at a frame boundary
+        (unmasked FIN text/binary, as a server floods them) are recorded straight from
+        the bytes by the client's receive fast path; the rest goes through the parser."""
+        parser = self.parser
+        pos, end = 0, len(data)
+        while parser.buffered and pos < end:  # finish the frame a previous read began
+            size = parser.partial_size()
+            need = 1 if size is None else max(size - parser.buffered, 1)
+            done = parser.feed(data[pos : pos + need])
+            pos += need
+            if done:
+                self.record(done, t_ns)
+        if pos >= end:
+            return
+        rest = data[pos:] if pos else data
+        if not self._in_fragment and self._broken is None and parser.error is None:
+            fast = take_plain_frames(rest, None, self.deflate, keep=False)
+            if fast.items:
+                self.messages += len(fast.items)
+                self.recorder.record_many(self.direction, Kind.FRAME, t_ns, fast.items)
+            if fast.failure is not None:
+                self._broken = f"cannot inflate: {fast.failure}"
+            rest = fast.rest
+        if rest:
+            frames = parser.feed(rest)
+            if frames:
+                self.record(frames, t_ns)
 
     def frames(self, data: bytes) -> list[WireFrame]:
         """The whole frames ``data`` completes (the parser keeps the rest)."""
@@ -212,11 +243,13 @@ class FrameTap:
         payload = wf.unmasked_payload()
         if opcode in (1, 2):
             self._compressed = wf.rsv1
+            self._in_fragment = not wf.fin
             if wf.fin:
                 self.messages += 1
         elif opcode == 0:
             if wf.fin:
                 self.messages += 1
+                self._in_fragment = False
         else:
             return payload, False, None
         compressed = self._compressed
