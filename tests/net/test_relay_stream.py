@@ -351,3 +351,30 @@ def test_two_hundred_pairs_at_once_lose_nothing(tcp_echo_server: RunningServer) 
     results, exact = run(scenario())
     assert all(results) and len(results) == 200
     assert exact == 200
+
+
+def test_stopping_closes_open_pairs_and_max_connections_refuses(
+    tcp_echo_server: RunningServer,
+) -> None:
+    async def scenario() -> tuple[bytes, bytes, list, list]:
+        relay, rec = await start_relay("tcp://127.0.0.1:0", tcp_echo_server.url, max_connections=1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"open")
+        async with asyncio.timeout(WAIT):
+            await reader.readexactly(4)
+        second_reader, second = await asyncio.open_connection("127.0.0.1", relay.port)
+        async with asyncio.timeout(WAIT):
+            refused = await second_reader.read()  # closed at once: one pair is the limit
+        await relay.stop()
+        async with asyncio.timeout(WAIT):
+            rest = await reader.read()
+        writer.close()
+        second.close()
+        return rest, refused, rec.conns[1].records, rec.listener.records
+
+    rest, refused, records, own = run(scenario())
+    assert rest == b"" and refused == b""
+    assert records[-1].kind is Kind.CLOSED and records[-1].fields["initiated_by"] == "relay"
+    kinds = [r.kind for r in own]
+    assert kinds[0] is Kind.LISTENING and Kind.REFUSED in kinds and kinds[-1] is Kind.CLOSED
+    assert own[0].fields["upstream"] == tcp_echo_server.url
