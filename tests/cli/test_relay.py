@@ -104,6 +104,23 @@ def test_socat_through_the_relay_json_capture_show_and_exports(
         )
         assert exported.returncode == 0, exported.stderr
         assert target.stat().st_size > 0
+    if shutil.which("tshark") is not None:
+        # Two legs, two TCP conversations Wireshark follows, each carrying every byte.
+        pcap = str(tmp_path / "relay.pcapng")
+        conv = subprocess.run(["tshark", "-r", pcap, "-q", "-z", "conv,tcp"],
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT)  # fmt: skip
+        rows = [line for line in conv.stdout.splitlines() if "<->" in line]
+        assert len(rows) == 2, conv.stdout
+        for stream in (0, 1):
+            follow = subprocess.run(
+                ["tshark", "-r", pcap, "-q", "-z", f"follow,tcp,raw,{stream}"],
+                capture_output=True, text=True, timeout=RUN_TIMEOUT,
+            )  # fmt: skip
+            body = "".join(
+                line.strip() for line in follow.stdout.splitlines()
+                if line.strip() and all(c in "0123456789abcdef" for c in line.strip())
+            )  # fmt: skip
+            assert bytes.fromhex(body) == sent + sent  # both directions: echoed
     lines = (tmp_path / "relay.jsonl").read_text().splitlines()
     assert any('"dir": "out"' in line or '"dir":"out"' in line for line in lines)
 
