@@ -158,6 +158,7 @@ class StreamPair:
         self._taps: dict[Side, FrameTap | None] = {Side.CLIENT: None, Side.UPSTREAM: None}
         self._held_frames: list[bytes] = []  # client bytes after the request, before the answer
         self.refused = False  # the upstream refused the upgrade: the rest is plain data
+        self._phase = "resolve"  # of the upstream's opening, for its failure's record
         sock = transport.get_extra_info("socket")
         recorder.record(
             Direction.META,
@@ -240,8 +241,6 @@ class StreamPair:
                 transport.resume_reading()
         self._early_paused = []
 
-    _phase = "resolve"
-
     def _os_line(self, exc: OSError) -> str:
         where = self.config.upstream.netloc
         if isinstance(exc, socket.gaierror):
@@ -263,14 +262,20 @@ class StreamPair:
                     client, self._protocols[Side.CLIENT], tls.context, server_side=True
                 )
         except TimeoutError:
-            self._fail_early(f"TLS handshake with the client {self.peer} timed out", "tls")
+            self._fail_early(
+                f"TLS handshake with the client {self.peer} timed out", "tls", "client"
+            )
             return False
         except (ssl.SSLError, OSError, RuntimeError) as exc:
             line = describe_ssl_error(exc) if isinstance(exc, ssl.SSLError) else str(exc)
-            self._fail_early(f"TLS handshake with the client {self.peer} failed: {line}", "tls")
+            self._fail_early(
+                f"TLS handshake with the client {self.peer} failed: {line}", "tls", "client"
+            )
             return False
         if transport is None or self.ended:
-            self._fail_early(f"the client {self.peer} closed during the TLS handshake", "tls")
+            self._fail_early(
+                f"the client {self.peer} closed during the TLS handshake", "tls", "client"
+            )
             return False
         self._legs[Side.CLIENT] = transport  # type: ignore[assignment]
         ssl_object = transport.get_extra_info("ssl_object")
@@ -377,8 +382,9 @@ class StreamPair:
             )
         self._fail_early(line, phase)
 
-    def _fail_early(self, line: str, phase: str) -> None:
-        """Record an opening failure and end: the client's connection is closed."""
+    def _fail_early(self, line: str, phase: str, by: str = "server") -> None:
+        """Record an opening failure and end: the client's connection is closed.
+        ``by`` is who failed it: the upstream ("server") or the client's TLS."""
         if self.ended:
             return
         self.recorder.record(Direction.META, Kind.ERROR, fields={"message": line, "phase": phase})
@@ -386,7 +392,7 @@ class StreamPair:
         client = self._legs[Side.CLIENT]
         if client is not None:
             client.close()
-        self.initiated_by = "server" if phase not in ("tls",) or "client" not in line else "client"
+        self.initiated_by = by
         self._finish(line, clean=False, state=PairState.FAILED)
 
     # -- relaying ---------------------------------------------------------------

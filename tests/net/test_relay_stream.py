@@ -378,3 +378,27 @@ def test_stopping_closes_open_pairs_and_max_connections_refuses(
     kinds = [r.kind for r in own]
     assert kinds[0] is Kind.LISTENING and Kind.REFUSED in kinds and kinds[-1] is Kind.CLOSED
     assert own[0].fields["upstream"] == tcp_echo_server.url
+
+
+def test_a_client_speaking_plain_text_to_a_tls_relay_is_one_line(
+    tcp_echo_server: RunningServer, tmp_path: object
+) -> None:
+    tls = server_tls(directory=tmp_path)  # type: ignore[arg-type]
+
+    async def scenario() -> list:
+        relay, rec = await start_relay("tls://127.0.0.1:0", tcp_echo_server.url, tls=tls)
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with asyncio.timeout(WAIT):
+            await reader.read()
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return rec.conns[1].records
+
+    records = run(scenario())
+    errors = [r for r in records if r.kind is Kind.ERROR]
+    assert len(errors) == 1 and errors[0].fields["phase"] == "tls"
+    assert "TLS handshake with the client" in (errors[0].message or "")
+    assert not [r for r in records if r.kind is Kind.RESOLVE]  # the upstream was never asked
+    assert records[-1].fields["initiated_by"] == "client"
