@@ -41,6 +41,11 @@ be dropped) and UDP datagrams; tcp/tls streams take delay, jitter, rate and
 --cut-after-bytes. Every effect is in the records (held_ms, lost, cut fields; an INFO
 line per cut).
 
+rules: --rules FILE (the listen rules format) sees each message going one way
+(--rules-on c2s, s2c or both; tcp/tls: each read, udp: each datagram). A message no
+rule matches is forwarded; a match is answered by the relay (reply, echo) and not
+forwarded, or closes (close) or resets (drop) the pair.
+
 exit status: 0 stopped normally; 1 cannot listen; 2 wrong usage.
 
 examples:
@@ -130,6 +135,18 @@ def build_relay_parser() -> OneLineParser:
         default="reset",
         help="how a cut ends both sides (default reset)",
     )
+    rules = p.add_argument_group("rules (tcp/tls, udp)")
+    rules.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="answer matching messages from the relay (the listen rules file format)",
+    )
+    rules.add_argument(
+        "--rules-on",
+        choices=("c2s", "s2c", "both"),
+        default="c2s",
+        help="the direction whose messages the rules see (default c2s)",
+    )
     stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
     stop.add_argument(
         "--connections", type=_number(int, 1, "a number"), metavar="N", help="stop after N pairs"
@@ -165,6 +182,20 @@ def faults_from_args(args: argparse.Namespace, datagram: bool, websocket: bool) 
                 raise UsageError(f"{flag} is a percentage (0-100)")
     mode = CutMode(args.cut_mode)
     return {d: Faults(**v, cut_mode=mode) for d, v in values.items()}
+
+
+def relay_rules(path: str, on: str) -> Any:
+    """The rules of ``path`` for the directions ``on`` names; UsageError with one line."""
+    from inspector.core.rulefile import load_rules
+    from inspector.core.rules import RuleEngine, RuleError
+    from inspector.net.relayrules import RelayRules
+
+    try:
+        engine = RuleEngine(load_rules(path))
+    except RuleError as exc:
+        raise UsageError(f"--rules: {exc}") from None
+    directions = frozenset({"c2s", "s2c"} if on == "both" else {on})
+    return RelayRules(engine, directions)
 
 
 class RelayRun(ListenRun):
@@ -225,6 +256,11 @@ def run_relay(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int
             raise UsageError("--cert and --key are for listening on tls:// or wss://")
         if args.origin is not None and not listen.is_websocket:
             raise UsageError("--origin is for ws:// and wss:// relays")
+        rules = None
+        if args.rules is not None:
+            if listen.is_websocket:
+                raise UsageError("--rules is for tcp/tls and udp relays (not WebSocket yet)")
+            rules = relay_rules(args.rules, args.rules_on)
         options = SessionOptions(
             verify=not args.insecure,
             cafile=args.cafile,
@@ -240,6 +276,7 @@ def run_relay(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int
             s2c=faults["s2c"],
             max_connections=args.max_connections,
             udp_idle=args.udp_idle,
+            rules=rules,
         )
         return asyncio.run(RelayRun(config, args, out, stderr).run())
     except (UsageError, RelayError) as exc:

@@ -32,6 +32,7 @@ from inspector.net.listener import (
 )
 from inspector.net.relayfaults import Faults
 from inspector.net.relaypair import StreamPair
+from inspector.net.relayrules import RelayRules
 from inspector.net.resolve import family_name, format_address
 
 #: Seconds the relay waits for a pair to close gracefully when it stops.
@@ -52,7 +53,8 @@ class RelayConfig:
 
     ``options`` are the upstream connection's (verify, cafile, connect_timeout); ``tls``
     the certificate shown to clients on tls:// and wss://; ``c2s`` / ``s2c`` the faults
-    of each direction; ``origin`` replaces the client's Origin header (WebSocket).
+    of each direction; ``origin`` replaces the client's Origin header (WebSocket);
+    ``rules`` answer matching messages of a direction from the relay (tcp/tls, udp).
     """
 
     listen: Endpoint
@@ -64,6 +66,7 @@ class RelayConfig:
     s2c: Faults = field(default_factory=Faults)
     max_connections: int | None = None
     udp_idle: float = 60.0
+    rules: RelayRules | None = None
 
 
 def check_pairing(listen: Endpoint, upstream: Endpoint) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Decision, Fate, Faults, Shaper
+from inspector.net.relayrules import RelayRules, perform
 from inspector.net.relaytap import (
     FrameTap,
     HeadError,
@@ -423,6 +424,9 @@ class StreamPair:
             self._head(side, data, t_ns)
             return
         tap = self._taps[side]
+        rules = self.config.rules
+        if rules is not None and not self.websocket and self._ruled(side, data, t_ns, rules):
+            return
         shaper = self._shapers[side]
         if tap is not None and shaper is not None and shaper.faults.per_message:
             frames = tap.frames(data)
@@ -457,6 +461,37 @@ class StreamPair:
             self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
         if decision is not None and decision.fate is Fate.CUT:
             self._cut(side, decision)
+
+    def _ruled(self, side: Side, data: bytes, t_ns: int, rules: RelayRules) -> bool:
+        """True when a rule took this read (recorded, not forwarded, its steps done)."""
+        c2s = side is Side.CLIENT
+        steps = rules.steps(c2s, self.number, data)
+        if not steps:
+            return False
+        fields = {"rule": steps[0].rule, "forwarded": False}
+        self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
+
+        def reset() -> None:
+            self.initiated_by = "relay"
+            self._reset(Side.CLIENT)
+            self._reset(Side.UPSTREAM)
+            self._finish("reset by a rule", clean=False)
+
+        def close() -> None:
+            self.initiated_by = "relay"
+            self._close_both()
+
+        perform(
+            steps,
+            c2s=c2s,
+            recorder=self.recorder,
+            kind=Kind.DATA,
+            answer=self._writer(side),
+            close=close,
+            reset=reset,
+            alive=lambda: not self.ended,
+        )
+        return True
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""

@@ -22,6 +22,7 @@ from inspector.net.listener import bind_addresses
 from inspector.net.relay import RecorderFor, Relay, RelayConfig
 from inspector.net.relayfaults import Fate, Shaper
 from inspector.net.relaypair import ARROWS, PairState, Side
+from inspector.net.relayrules import perform
 from inspector.net.resolve import family_name, format_address, resolve
 
 #: Datagrams a pair keeps while its upstream socket is being opened.
@@ -181,6 +182,24 @@ class DatagramPair:
 
     def _relay(self, side: Side, data: bytes, write: Any) -> None:
         self._last = asyncio.get_running_loop().time()
+        rules = self.config.rules
+        if rules is not None:
+            c2s = side is Side.CLIENT
+            steps = rules.steps(c2s, self.number, data)
+            if steps:
+                fields = {"peer": self.peer, "rule": steps[0].rule, "forwarded": False}
+                self.recorder.record(side.direction, Kind.DATAGRAM, None, data, data, fields)
+                perform(
+                    steps,
+                    c2s=c2s,
+                    recorder=self.recorder,
+                    kind=Kind.DATAGRAM,
+                    answer=self._to_client if c2s else self._to_upstream,
+                    close=lambda: self._finish("closed by a rule", clean=True),
+                    reset=lambda: self._finish("ended by a rule", clean=False),
+                    alive=lambda: not self.ended,
+                )
+                return
         shaper = self._shapers[side]
         fields: dict[str, Any] = {"peer": self.peer}
         if shaper is None:

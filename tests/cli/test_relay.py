@@ -175,6 +175,8 @@ def test_udp_relay_with_socat(udp_echo_server: RunningServer) -> None:
         (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--delay-ms", "x2s:5"], "is not a number"),
         (["tcp://127.0.0.1:0", "nope://x"], "inspector relay:"),
         (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--origin", "x"], "--origin is for ws"),
+        (["ws://127.0.0.1:0/", "ws://127.0.0.1:9/", "--rules", "r.toml"], "not WebSocket yet"),
+        (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--rules", "/no/such.toml"], "--rules:"),
     ],
 )
 def test_bad_usage_is_one_line_and_status_2(argv: list[str], needle: str) -> None:
