@@ -301,3 +301,33 @@ def test_loss_drops_whole_messages_and_says_so(ws_server: RunningServer) -> None
     request = next(r for r in records if r.kind is Kind.HANDSHAKE)
     assert "Sec-WebSocket-Extensions" in request.fields["rewritten"]
     assert any("loss 100%" in m for m in messages(records))
+
+
+def test_two_hundred_websocket_pairs_at_once_lose_nothing(ws_server: RunningServer) -> None:
+    async def scenario() -> tuple[list[bool], int]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url)
+
+        async def one(n: int) -> bool:
+            texts = [f"pair {n} message {i}" for i in range(5)]
+            async with connect(f"ws://127.0.0.1:{relay.port}/", open_timeout=WAIT) as ws:
+                for text in texts:
+                    await ws.send(text)
+                got = [await ws.recv() for _ in texts]
+            return got == texts
+
+        async with asyncio.timeout(120):
+            results = await asyncio.gather(*(one(n) for n in range(200)))
+        await ended(relay, 200)
+        await relay.stop()
+        whole = sum(
+            1
+            for sink in rec.conns.values()
+            if len(data_payloads(sink.records, Direction.OUT)) == 5
+            and len(data_payloads(sink.records, Direction.IN)) == 5
+            and sink.records[-1].fields.get("clean") is True
+        )
+        return results, whole
+
+    results, whole = run(scenario(), timeout=180)
+    assert all(results) and len(results) == 200
+    assert whole == 200
