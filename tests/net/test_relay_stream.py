@@ -402,3 +402,38 @@ def test_a_client_speaking_plain_text_to_a_tls_relay_is_one_line(
     assert "TLS handshake with the client" in (errors[0].message or "")
     assert not [r for r in records if r.kind is Kind.RESOLVE]  # the upstream was never asked
     assert records[-1].fields["initiated_by"] == "client"
+
+
+def test_rate_and_jitter_hold_chunks_in_order(tcp_echo_server: RunningServer) -> None:
+    async def scenario() -> tuple[bytes, bytes, list]:
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0",
+            tcp_echo_server.url,
+            c2s=Faults(rate_kbps=16.0, jitter_ms=40.0),  # 2,000 bytes a second
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        sent = b""
+        for n in range(10):
+            chunk = f"{n:03d}".encode() * 50  # 150 bytes each
+            writer.write(chunk)
+            await writer.drain()
+            sent += chunk
+            async with asyncio.timeout(WAIT):  # one read each: wait until it is recorded
+                while len(wire_of(rec.conns[1].records, Direction.OUT)) < len(sent):
+                    await asyncio.sleep(0.002)
+        async with asyncio.timeout(WAIT):
+            echoed = await reader.readexactly(len(sent))
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return sent, echoed, rec.conns[1].records
+
+    sent, echoed, records = run(scenario())
+    assert echoed == sent  # order kept through jitter and the rate limit
+    held = [
+        r.fields.get("held_ms", 0)
+        for r in records
+        if r.kind is Kind.DATA and r.direction is Direction.OUT
+    ]
+    assert len(held) == 10 and max(held) > 200  # 1,500 bytes at 2,000 B/s queue up
+    assert any("rate 16 kbit/s" in m and "± 40 ms" in m for m in messages(records))
