@@ -331,3 +331,33 @@ def test_two_hundred_websocket_pairs_at_once_lose_nothing(ws_server: RunningServ
     results, whole = run(scenario(), timeout=180)
     assert all(results) and len(results) == 200
     assert whole == 200
+
+
+def test_cut_after_messages_closes_both_sides(ws_server: RunningServer) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    from inspector.net.relayfaults import CutMode
+
+    async def scenario() -> tuple[list[str], list[Record]]:
+        relay, rec = await start_relay(
+            "ws://127.0.0.1:0/",
+            ws_server.url,
+            s2c=Faults(cut_after_messages=2, cut_mode=CutMode.CLOSE),
+        )
+        got: list[str] = []
+        async with connect(f"ws://127.0.0.1:{relay.port}/") as ws:
+            with pytest.raises(ConnectionClosed):
+                for n in range(5):
+                    await ws.send(f"m{n}")
+                    got.append(str(await ws.recv()))
+        await ended(relay)
+        await relay.stop()
+        return got, rec.conns[1].records
+
+    got, records = run(scenario())
+    assert got == ["m0", "m1"]
+    cut = [r for r in records if r.kind is Kind.INFO and r.fields.get("cut")]
+    assert len(cut) == 1 and cut[0].fields["cut"] == "close"
+    assert "server → client" in (cut[0].message or "")
+    request = next(r for r in records if r.kind is Kind.HANDSHAKE)
+    assert "Sec-WebSocket-Extensions" in request.fields["rewritten"]  # messages uncompressed
