@@ -230,7 +230,10 @@ class StreamPair:
         except OSError as exc:
             self._upstream_failed(self._os_line(exc), self._phase)
             return
-        if self.ended:
+        if self.ended:  # the client left while the upstream was being opened
+            upstream = self._legs[Side.UPSTREAM]
+            if upstream is not None:
+                upstream.abort()
             return
         self.state = PairState.OPEN
         for data in self._early:
