@@ -19,9 +19,9 @@ from typing import Any
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.listener import bind_addresses
-from inspector.net.relay import RecorderFor, Relay, RelayConfig
+from inspector.net.relaybase import RecorderFor, Relay, RelayConfig
 from inspector.net.relayfaults import Fate, Shaper
-from inspector.net.relaypair import ARROWS, PairState, Side
+from inspector.net.relaylegs import ARROWS, PairState, Side
 from inspector.net.relayrules import perform
 from inspector.net.resolve import family_name, format_address, resolve
 
