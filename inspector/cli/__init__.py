@@ -49,6 +49,10 @@ def run_command(
             from inspector.cli.listen import run_listen
 
             return run_listen(rest, stdout, err)
+        if command == "relay":
+            from inspector.cli.relay import run_relay
+
+            return run_relay(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")

@@ -24,7 +24,7 @@ PROG = "inspector"
 USAGE_EXIT = 2
 
 #: Subcommands run headless by inspector.cli; anything else opens the desktop app.
-COMMANDS = ("probe", "listen", "show", "export")
+COMMANDS = ("probe", "listen", "relay", "show", "export")
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
@@ -32,6 +32,7 @@ MAIN_EXAMPLES = """\
 commands:
   probe URL [options]   open one session without a window, send, print every record
   listen URL [options]  be the server: accept tcp/tls/udp clients, answer by rules
+  relay LISTEN UPSTREAM sit between a client and a server, record both directions
   show FILE [options]   print the records of a capture, HAR or JSON Lines file
   export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
 

@@ -345,7 +345,7 @@ class ListenRun:
             compression_level=args.compression_level,
             auto_pong=args.auto_pong,
         )
-        self.server = server_options(args, endpoint) if endpoint.is_websocket else None
+        self.server = self._server_options(args, endpoint)
         self.printer = Printer(stdout, as_json=args.json, quiet=args.quiet)
         self.stdout = stdout
         self.stderr = stderr
@@ -361,31 +361,13 @@ class ListenRun:
 
     async def run(self) -> int:
         """Run until a stop condition; return the exit status."""
-        from inspector.net.listener import ListenError, create_listener
+        from inspector.net.listener import ListenError
 
-        tls = None
-        if self.endpoint.secure:
-            from inspector.net.certs import server_tls
-
-            alpn = ["http/1.1"] if self.endpoint.is_websocket else None
-            tls = server_tls(self.args.cert, self.args.key, alpn=alpn)  # CertificateError: exit 1
-        elif self.args.cert or self.args.key:
-            raise UsageError("--cert and --key are for tls:// (and wss://)")
-        self.listener = listener = create_listener(
-            self.endpoint,
-            self.options,
-            self.recorder,
-            self._recorder_for,
-            rules=RuleEngine(self.rules) if self.rules else None,
-            max_connections=self.args.max_connections,
-            tls=tls,
-            server=self.server,
-        )
-        listener.on_connection_end = self._connection_ended
+        self.listener = listener = self._make_listener()
         try:
             await listener.start()
         except ListenError as exc:
-            self.stderr.write(f"inspector listen: {exc}\n")
+            self.stderr.write(f"inspector {self.command}: {exc}\n")
             return EXIT_FAILED
         try:
             self._open_capture()
@@ -410,6 +392,50 @@ class ListenRun:
             self._finish_capture()
         return EXIT_OK
 
+    command = "listen"
+
+    def _server_options(self, args: argparse.Namespace, endpoint: Endpoint) -> ServerOptions | None:
+        """How ws:// upgrades are answered (None for the other schemes)."""
+        return server_options(args, endpoint) if endpoint.is_websocket else None
+
+    def _make_listener(self) -> Any:
+        """The listener this command runs (``inspector relay`` makes a relay instead)."""
+        from inspector.net.listener import create_listener
+
+        tls = None
+        if self.endpoint.secure:
+            from inspector.net.certs import server_tls
+
+            alpn = ["http/1.1"] if self.endpoint.is_websocket else None
+            tls = server_tls(self.args.cert, self.args.key, alpn=alpn)  # CertificateError: exit 1
+        elif self.args.cert or self.args.key:
+            raise UsageError("--cert and --key are for tls:// (and wss://)")
+        listener = create_listener(
+            self.endpoint,
+            self.options,
+            self.recorder,
+            self._recorder_for,
+            rules=RuleEngine(self.rules) if self.rules else None,
+            max_connections=self.args.max_connections,
+            tls=tls,
+            server=self.server,
+        )
+        listener.on_connection_end = self._connection_ended
+        return listener
+
+    def _role_options(self, role: str, **more: Any) -> dict[str, Any]:
+        """The options stored with a session of this command's capture."""
+        return {**dataclasses.asdict(self.options), "role": role, **more}
+
+    def _first_text(self) -> list[str]:
+        """The first lines printed (without --json)."""
+        lines = [f"listening on {self.listener.url}"]
+        tls = self.listener.tls
+        if tls is not None and not self.args.quiet:
+            made = "made for localhost, " if tls.self_signed else ""
+            lines.append(f"certificate SHA-256 {tls.fingerprint} ({made}{tls.cert_path})")
+        return lines
+
     # -- capture ----------------------------------------------------------------
 
     def _open_capture(self) -> None:
@@ -422,7 +448,7 @@ class ListenRun:
             path,
             endpoint=self.listener.url,
             scheme=str(self.endpoint.scheme),
-            options={**dataclasses.asdict(self.options), "role": "listener"},
+            options=self._role_options("listener"),
             clock=self.recorder.clock,
             overwrite=True,
         )
@@ -434,12 +460,7 @@ class ListenRun:
         clock = SessionClock()
         sink = None
         if self.store is not None:
-            options = {
-                **dataclasses.asdict(self.options),
-                "role": "server",
-                "conn": number,
-                "peer": peer,
-            }
+            options = self._role_options("server", conn=number, peer=peer)
             try:
                 sink = self.store.add_session(
                     endpoint=self.listener.url,
@@ -449,11 +470,18 @@ class ListenRun:
                 )
                 self._conn_stores[number] = sink
             except InspectorError as exc:
-                self.stderr.write(f"inspector listen: connection {number} not recorded: {exc}\n")
+                self.stderr.write(
+                    f"inspector {self.command}: connection {number} not recorded: {exc}\n"
+                )
         recorder = Recorder(sink, clock=clock, consumed=self.consumed)
         if self.consumed:
             self._draining.append((number, peer, recorder))
         return recorder
+
+    def _connections(self) -> dict[int, Any]:
+        """Connections (a relay's pairs) by number."""
+        found = getattr(self.listener, "connections", None)
+        return found if found is not None else self.listener.pairs
 
     def _connection_ended(self, conn: Any) -> None:
         store = self._conn_stores.pop(conn.number, None)
@@ -469,14 +497,16 @@ class ListenRun:
         if store is None:
             return
         for number in list(self._conn_stores):
-            conn = self.listener.connections.get(number)
+            conn = self._connections().get(number)
             child = self._conn_stores.pop(number)
             if conn is not None:
                 child.finish(str(conn.state), conn.summary())
         store.finish(str(self.listener.state), self.listener.summary())
         store.close()
         if store.error is not None:
-            self.stderr.write(f"inspector listen: capture not fully written: {store.error}\n")
+            self.stderr.write(
+                f"inspector {self.command}: capture not fully written: {store.error}\n"
+            )
 
     async def _flush(self) -> None:
         assert self.store is not None
@@ -494,11 +524,7 @@ class ListenRun:
             lines = [self._json(r, None, None) for r in first]
             self.printer.write("\n".join(lines) + "\n")
         else:
-            lines = [f"listening on {self.listener.url}"]
-            tls = self.listener.tls
-            if tls is not None and not self.args.quiet:
-                made = "made for localhost, " if tls.self_signed else ""
-                lines.append(f"certificate SHA-256 {tls.fingerprint} ({made}{tls.cert_path})")
+            lines = self._first_text()
             rest = [r for r in self.recorder.drain() if r.kind is not Kind.LISTENING]
             lines += [self._line(r, None, None) for r in rest]
             self.stdout.write("\n".join(lines) + "\n")
@@ -522,7 +548,7 @@ class ListenRun:
         for number, peer, recorder in self._draining:
             clock = recorder.clock
             stamped += [(clock.wall_ns(r.t_ns), fmt(r, number, peer)) for r in recorder.drain()]
-            conn = self.listener.connections.get(number)
+            conn = self._connections().get(number)
             if conn is None or not conn.ended:
                 keep.append((number, peer, recorder))
         self._draining = keep
@@ -563,7 +589,7 @@ class ListenRun:
         self._signals += 1
         self._stop.set()
         if self._signals > 1 and self.listener is not None:
-            for conn in list(self.listener.connections.values()):
+            for conn in list(self._connections().values()):
                 conn.abort()
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.options import SessionOptions
@@ -21,6 +22,36 @@ AGENT = "socket-inspector"
 POLL = 0.05  # seconds: a safety net; a read wakes the echo loop at once (Session.on_data)
 CASE_TIMEOUT = 120.0  # seconds: a bound on one case, never asserted (minutes when loaded)
 SERVER = Path(__file__).with_name("fuzzing_server.py")
+
+
+class Relay:
+    """A relay (the engine of ``inspector relay``) in front of the fuzzing server."""
+
+    def __init__(self) -> None:
+        self.relay: Any = None
+        self.pairs = 0
+        self.clean = 0
+
+    async def start(self, upstream: str) -> str:
+        """Relay to ``upstream``; return the base URL the client uses instead."""
+        from inspector.net.relay import RelayConfig, create_relay
+
+        def recorder_for(_number: int, _peer: str) -> Recorder:
+            return Recorder(consumed=False)
+
+        config = RelayConfig(parse_endpoint("ws://127.0.0.1:0/", listen=True),
+                             parse_endpoint(upstream + "/"))  # fmt: skip
+        self.relay = create_relay(config, Recorder(consumed=False), recorder_for)
+        self.relay.on_pair_end = self._ended
+        await self.relay.start()
+        return f"ws://127.0.0.1:{self.relay.port}"
+
+    def _ended(self, pair: Any) -> None:
+        self.pairs += 1
+        self.clean += bool(pair.clean)
+
+    async def stop(self) -> None:
+        await self.relay.stop()
 
 
 @dataclass(slots=True)
@@ -93,11 +124,13 @@ async def run_suite(
     parallel: int = 1,
     compression_level: int | None = None,
     deflate_offer: str | None = None,
+    relay: Relay | None = None,
 ) -> tuple[dict[str, tuple[str, str, bool]], dict[str, CaseRun]]:
     """Run ``cases`` against kosoku's fuzzing server; return each case's verdicts
     (behavior, close behavior, passed) and the engine's runs, keyed by case id.
     ``parallel`` cases run at once, each on its own connection (the fuzzing server
-    serves them side by side). The server runs in a process of its own."""
+    serves them side by side). The server runs in a process of its own. With ``relay``
+    (a ``RelayThrough``) every case goes through ``inspector relay``'s engine."""
     server = await asyncio.create_subprocess_exec(
         sys.executable,
         str(SERVER),
@@ -109,6 +142,8 @@ async def run_suite(
     try:
         port = int(await asyncio.wait_for(server.stdout.readline(), CASE_TIMEOUT))
         base = f"ws://127.0.0.1:{port}"
+        if relay is not None:
+            base = await relay.start(base)
         count_run = await echo_session(base + "/getCaseCount", compression=False)
         count = int(next(r.payload for r in count_run.records if r.kind == "frame"
                          and r.fields.get("opcode") == "text"))  # fmt: skip
@@ -132,6 +167,8 @@ async def run_suite(
         results = json.loads(await asyncio.wait_for(server.stdout.readline(), CASE_TIMEOUT))
         await asyncio.wait_for(server.wait(), CASE_TIMEOUT)
     finally:
+        if relay is not None:
+            await relay.stop()
         if server.returncode is None:
             server.kill()
             await server.wait()

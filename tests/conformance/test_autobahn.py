@@ -11,7 +11,7 @@ import asyncio
 import fnmatch
 
 import pytest
-from ab_client import CaseRun, run_suite
+from ab_client import CaseRun, Relay, run_suite
 
 from inspector.core.records import Direction, Kind
 
@@ -118,6 +118,24 @@ def test_autobahn_deflate_cases() -> None:
         if r.kind is Kind.FRAME and r.direction is Direction.IN and r.fields.get("rsv1")
     ]  # fmt: skip
     assert compressed, "no compressed frame was recorded"
+
+
+#: The relay's transparency check: the plain groups and 12.1 (deflate, default
+#: parameters, 18 cases) with every case going through the relay's engine; each verdict
+#: must be what the client gets directly (the same EXPECTED). About a minute here.
+RELAY_CASES = [*PLAIN_CASES, "12.1.*"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_autobahn_through_the_relay_keeps_every_verdict() -> None:
+    relay = Relay()
+    verdicts, _runs = asyncio.run(
+        run_suite(RELAY_CASES, compression=True, keep=False, parallel=3,
+                  compression_level=0, relay=relay)
+    )  # fmt: skip
+    _check(verdicts, expected_count=258)
+    assert relay.pairs >= len(verdicts)
 
 
 def _offending(run: CaseRun, first_byte: int) -> int:

@@ -347,6 +347,9 @@ class _PcapngExport:
         self.last_wire: dict[Direction, bytes] = {}
         #: A listener's connection: what this side sent goes from the server.
         self.accepted = False
+        #: A relay pair: the upstream leg is a second conversation (relay → server).
+        self.upstream_maker: PacketMaker | None = None
+        self.upstream_conv: TcpConversation | None = None
 
     def _carries(self, record: Record) -> bool:
         """True when the record's wire bytes go into a packet."""
@@ -370,6 +373,7 @@ class _PcapngExport:
             endpoint,
         )
         self.maker = PacketMaker(ends)
+        self._begin_upstream(first_ts)
         if self.udp or first_ts is None:
             return
         self.conv = TcpConversation(self.maker, self.writer.packet)
@@ -417,6 +421,9 @@ class _PcapngExport:
             comment = "\n".join(self.comments) or None
             self.comments.clear()
         from_client = (record.direction is Direction.OUT) is not self.accepted
+        if self.upstream_maker is not None:
+            self._relayed(record, ts, comment)
+            return
         if self.conv is not None:
             self.conv.send(from_client, record.wire, ts, comment)
         else:
@@ -424,6 +431,61 @@ class _PcapngExport:
             self.writer.packet(ts, self.maker.udp(from_client, record.wire), comment)
         if ts > self.last_ts:
             self.last_ts = ts
+
+    def _begin_upstream(self, first_ts: int | None) -> None:
+        """A relay pair (a CONNECT with ``leg: upstream``): its second conversation."""
+        connect = next(
+            (r for r in self.metas if r.kind is Kind.CONNECT and r.fields.get("leg") == "upstream"),
+            None,
+        )
+        if connect is None:
+            return
+        local_ip, local_port = parse_host_port(connect.fields.get("local"))
+        peer_ip, peer_port = parse_host_port(connect.fields.get("peer"))
+        ends = _accepted_endpoints(local_ip, local_port, peer_ip, peer_port)
+        if ends is None:
+            return
+        self.accepted = True  # the first CONNECT is the client's, accepted by the relay
+        self.upstream_maker = PacketMaker(ends)
+        if self.udp or first_ts is None:
+            return
+        self.upstream_conv = TcpConversation(self.upstream_maker, self.writer.packet)
+        t_ack = self.start + connect.t_ns
+        duration = connect.fields.get("duration_ns")
+        t_syn = t_ack - duration if isinstance(duration, int) and duration >= 0 else t_ack
+        self.upstream_conv.open(min(t_syn, first_ts), min(t_ack, first_ts))
+
+    def _relayed(self, record: Record, ts: int, comment: str | None) -> None:
+        """A relay pair's record: on the leg it was read from, then (unless a fault
+        dropped it) on the leg it was written to, ``held_ms`` later."""
+        assert self.maker is not None and self.upstream_maker is not None
+        c2s = record.direction is Direction.OUT
+        wire = record.wire
+        sent = wire
+        if record.fields.get("lost"):
+            sent = b""
+        elif record.fields.get("cut"):
+            sent = wire[: int(record.fields.get("sent_bytes") or 0)]
+        held = record.fields.get("held_ms")
+        later = ts + int(held * 1_000_000) if isinstance(held, (int, float)) else ts
+        legs = [
+            (self.maker, self.conv, wire, ts),
+            (self.upstream_maker, self.upstream_conv, sent, later),
+        ]
+        if not c2s:
+            legs = [
+                (self.upstream_maker, self.upstream_conv, wire, ts),
+                (self.maker, self.conv, sent, later),
+            ]
+        for index, (maker, conv, data, at) in enumerate(legs):
+            if not data and index:
+                continue
+            note = comment if index == 0 else None
+            if conv is not None:
+                conv.send(c2s, data, at, note)
+            else:
+                self.writer.packet(at, maker.udp(c2s, data), note)
+            self.last_ts = max(self.last_ts, at)
 
     def finish(self) -> None:
         """Close the TCP connection (FIN both ways) and flush."""
@@ -440,4 +502,6 @@ class _PcapngExport:
             end_ts = self.last_ts if closed is None else max(self.last_ts, self.start + closed.t_ns)
             client_first = closed is None or closed.fields.get("initiated_by") != "server"
             self.conv.close(end_ts, client_first, "\n".join(self.comments) or None)
+            if self.upstream_conv is not None:
+                self.upstream_conv.close(end_ts, client_first, None)
         self.writer.flush()

@@ -1,0 +1,209 @@
+"""What every relay shares: its configuration, the pairing rule, numbering and stopping.
+
+:mod:`inspector.net.relay` (tcp/tls, ws/wss) and :mod:`inspector.net.relayudp` (udp)
+build on :class:`Relay`; ``create_relay`` there picks one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.net.certs import ServerTLS
+from inspector.net.listener import ListenError, ListenerState, describe_listen_error
+from inspector.net.relayfaults import Faults
+from inspector.net.relayrules import RelayRules
+from inspector.net.resolve import family_name, format_address
+
+STOP_TIMEOUT = 5.0
+
+RecorderFor = Callable[[int, str], Recorder]
+
+
+class RelayError(InspectorError):
+    """A relay that cannot be made as asked (schemes that do not pair): one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """What a relay does: where it listens, where it forwards, and how it treats traffic.
+
+    ``options`` are the upstream connection's (verify, cafile, connect_timeout); ``tls``
+    the certificate shown to clients on tls:// and wss://; ``c2s`` / ``s2c`` the faults
+    of each direction; ``origin`` replaces the client's Origin header (WebSocket);
+    ``rules`` answer matching messages of a direction from the relay (tcp/tls, udp).
+    """
+
+    listen: Endpoint
+    upstream: Endpoint
+    options: SessionOptions = field(default_factory=SessionOptions)
+    tls: ServerTLS | None = None
+    origin: str | None = None
+    c2s: Faults = field(default_factory=Faults)
+    s2c: Faults = field(default_factory=Faults)
+    max_connections: int | None = None
+    udp_idle: float = 60.0
+    rules: RelayRules | None = None
+
+
+def check_pairing(listen: Endpoint, upstream: Endpoint) -> None:
+    """RelayError when the two schemes cannot be relayed (ws ↔ tcp, udp ↔ tcp)."""
+
+    def family(e: Endpoint) -> str:
+        return "udp" if e.is_datagram else "ws" if e.is_websocket else "tcp"
+
+    if family(listen) != family(upstream):
+        raise RelayError(
+            f"cannot relay {listen.scheme}:// to {upstream.scheme}://: pairs are ws/wss ↔ "
+            "ws/wss, tcp/tls ↔ tcp/tls and udp ↔ udp"
+        )
+
+
+class Relay:
+    """What every relay shares: state, numbering, its own records, pairs, stopping."""
+
+    def __init__(self, config: RelayConfig, recorder: Recorder, recorder_for: RecorderFor) -> None:
+        check_pairing(config.listen, config.upstream)
+        self.config = config
+        self.endpoint = config.listen
+        self.recorder = recorder
+        self.recorder_for = recorder_for
+        self.state = ListenerState.STARTING
+        self.port = config.listen.port
+        self.local = ""
+        self.pairs: dict[int, Any] = {}
+        self.accepted = 0
+        self.refused = 0
+        self.ended_count = 0
+        self.on_pair: Callable[[Any], None] | None = None
+        self.on_pair_end: Callable[[Any], None] | None = None
+        self._open: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        """The URL clients connect to (the real port once listening)."""
+        e = self.endpoint
+        return Endpoint(e.scheme, e.host, self.port, e.target).url
+
+    @property
+    def tls(self) -> ServerTLS | None:
+        return self.config.tls
+
+    async def start(self) -> None:
+        """Bind; ListenError (recorded too) when it cannot."""
+        try:
+            sockname, family = await self._bind()
+        except OSError as exc:
+            message = describe_listen_error(exc, self.endpoint)
+            self.recorder.record(
+                Direction.META, Kind.ERROR, fields={"message": message, "phase": "listen"}
+            )
+            self.state = ListenerState.FAILED
+            self.recorder.record(
+                Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
+            )
+            raise ListenError(message) from None
+        self.port = sockname[1]
+        self.local = format_address(sockname)
+        self.state = ListenerState.LISTENING
+        fields: dict[str, Any] = {
+            "url": self.url,
+            "local": self.local,
+            "family": family_name(family),
+            "upstream": self.config.upstream.url,
+            "max_connections": self.config.max_connections,
+        }
+        if self.config.tls is not None:
+            fields["cert_sha256"] = self.config.tls.fingerprint
+            fields["self_signed"] = self.config.tls.self_signed
+        self.recorder.record(Direction.META, Kind.LISTENING, fields=fields)
+
+    async def _bind(self) -> tuple[Any, int]:
+        raise NotImplementedError
+
+    def _admit(self, peer: str) -> int | None:
+        """The number for a new pair from ``peer``, or None (refused, recorded)."""
+        if self.state is not ListenerState.LISTENING:
+            return None
+        limit = self.config.max_connections
+        if limit is not None and len(self._open) >= limit:
+            self.refused += 1
+            self.recorder.record(
+                Direction.META,
+                Kind.REFUSED,
+                fields={"peer": peer, "message": f"refused {peer}: {limit} pairs already open"},
+            )
+            return None
+        self.accepted += 1
+        number = self.accepted
+        self.recorder.record(
+            Direction.META,
+            Kind.ACCEPTED,
+            fields={"conn": number, "peer": peer, "local": self.local},
+        )
+        self._open.add(number)
+        return number
+
+    def _pair_ended(self, pair: Any) -> None:
+        self._open.discard(pair.number)
+        self.ended_count += 1
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"pair {pair.number} ({pair.peer}) ended: {pair.end_message}",
+                "conn": pair.number,
+                "peer": pair.peer,
+                "clean": pair.clean,
+            },
+        )
+        if self.on_pair_end is not None:
+            self.on_pair_end(pair)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _stop_accepting(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop accepting, close every pair gracefully, write CLOSED."""
+        if self.state in (ListenerState.STOPPED, ListenerState.STOPPING):
+            return
+        self.state = ListenerState.STOPPING
+        self._stop_accepting()
+        pairs = [p for p in self.pairs.values() if not p.ended]
+        if pairs:
+            await asyncio.gather(*(p.close(timeout) for p in pairs))
+        for task in list(self._tasks):
+            task.cancel()
+        self.state = ListenerState.STOPPED
+        self.recorder.record(
+            Direction.META,
+            Kind.CLOSED,
+            fields={
+                "message": f"stopped relaying after {self.accepted} connections",
+                "clean": True,
+                "initiated_by": "server",
+            },
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The relay session's summary in the capture."""
+        return {
+            "url": self.url,
+            "upstream": self.config.upstream.url,
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "ended": self.ended_count,
+        }

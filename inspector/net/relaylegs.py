@@ -1,0 +1,320 @@
+"""The two legs of a relayed stream connection: who is who, flow control, and the end.
+
+:class:`PairEnding` is the half of :class:`~inspector.net.relaypair.StreamPair` that
+does not depend on what is relayed: reading paused for a reason and resumed when no
+reason is left (the other leg backed up, a shaper holding too much, the recorder's
+consumer lagging), half-closes passed on as half-closes, resets as resets, and the one
+CLOSED record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.net.relayfaults import Shaper
+
+#: Bytes asked of the socket per read on both legs.
+READ_SIZE = 64 * 1024
+
+
+class Side(StrEnum):
+    """A pair's two legs: towards the client, towards the upstream server."""
+
+    CLIENT = "client"
+    UPSTREAM = "upstream"
+
+    @property
+    def other(self) -> Side:
+        return Side.UPSTREAM if self is Side.CLIENT else Side.CLIENT
+
+    @property
+    def direction(self) -> Direction:
+        """The direction of what this leg reads: client → server is OUT, server → client IN."""
+        return Direction.OUT if self is Side.CLIENT else Direction.IN
+
+    @property
+    def peer_name(self) -> str:
+        return "client" if self is Side.CLIENT else "server"
+
+
+#: "client → server" and "server → client", by the leg that reads.
+ARROWS = {Side.CLIENT: "client → server", Side.UPSTREAM: "server → client"}
+
+
+class PairState(StrEnum):
+    """Where a pair is: opening the upstream, relaying, or ended."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class Leg(asyncio.Protocol):
+    """Hands one leg's transport events to its pair."""
+
+    def __init__(self, pair: PairEnding, side: Side) -> None:
+        self.pair = pair
+        self.side = side
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(getattr(transport, "max_size", None), int):
+            transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.pair.on_data(self.side, data)
+
+    def eof_received(self) -> bool:
+        return self.pair.on_eof(self.side)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pair.on_lost(self.side, exc)
+
+    def pause_writing(self) -> None:
+        self.pair.on_write_paused(self.side, True)
+
+    def resume_writing(self) -> None:
+        self.pair.on_write_paused(self.side, False)
+
+
+class PairEnding:
+    """Flow control and ending, over the state a StreamPair keeps."""
+
+    recorder: Recorder
+    state: PairState
+    failure: str | None
+    end_message: str | None
+    clean: bool | None
+    initiated_by: str
+    refused: bool
+    on_end: Callable[[Any], None] | None
+    _legs: dict[Side, asyncio.Transport | None]
+    _eof: dict[Side, bool]
+    _lost: dict[Side, bool]
+    _pauses: dict[Side, set[str]]
+    _shapers: dict[Side, Shaper | None]
+    _ended: asyncio.Event
+    _started: int
+
+    def on_data(self, side: Side, data: bytes) -> None:
+        """One read of leg ``side`` (what is relayed decides what it means)."""
+        raise NotImplementedError
+
+    # -- flow control -----------------------------------------------------------
+
+    def _set_reading(self, side: Side, reason: str, on: bool) -> None:
+        reasons = self._pauses[side]
+        before = bool(reasons)
+        if on:
+            reasons.discard(reason)
+        else:
+            reasons.add(reason)
+        after = bool(reasons)
+        transport = self._legs[side]
+        if before == after or transport is None or transport.is_closing():
+            return
+        with contextlib.suppress(RuntimeError, AttributeError):
+            if after:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def on_write_paused(self, side: Side, paused: bool) -> None:
+        """Leg ``side`` cannot write as fast as the other reads: pause the other's reads."""
+        name = side.peer_name
+        other = side.other.peer_name
+        message = (
+            f"backed up: the {name} is not reading; pausing reads from the {other}"
+            if paused
+            else f"the {name} reads again; reading from the {other}"
+        )
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={"message": message, "backed_up": paused, "leg": str(side)},
+        )
+        self._set_reading(side.other, "backed_up", not paused)
+
+    def _consumer(self, paused: bool) -> None:
+        """The recorder's consumer lags: both legs wait for it."""
+        for side in (Side.CLIENT, Side.UPSTREAM):
+            self._set_reading(side, "consumer", not paused)
+
+    # -- ending -----------------------------------------------------------------
+
+    def on_eof(self, side: Side) -> bool:
+        """A half-close: recorded and passed on as a half-close (after held bytes)."""
+        if self._eof[side] or self.ended:
+            return True
+        self._eof[side] = True
+        if self.initiated_by == "none":
+            self.initiated_by = side.peer_name
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"the {side.peer_name} half-closed (EOF): passed on to the "
+                f"{side.other.peer_name}",
+                "half_close": True,
+                "leg": str(side),
+            },
+        )
+        shaper = self._shapers[side]
+        if shaper is not None and not shaper.idle:
+            shaper.on_empty = lambda: self._pass_eof(side.other)
+        else:
+            self._pass_eof(side.other)
+        return True
+
+    def _pass_eof(self, side: Side) -> None:
+        """Half-close leg ``side`` (a TLS leg cannot: it is closed); both done: close."""
+        transport = self._legs[side]
+        if transport is None or transport.is_closing():
+            return
+        if self._eof[side]:
+            self._close_both()
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:
+            transport.close()
+
+    def on_lost(self, side: Side, exc: Exception | None) -> None:
+        """A leg's transport ended: pass a reset on as a reset, a close as a close."""
+        if self._lost[side]:
+            return
+        self._lost[side] = True
+        if self.ended:
+            return
+        if self.state is PairState.CONNECTING and side is Side.CLIENT:
+            self.initiated_by = "client"
+            upstream = self._legs[Side.UPSTREAM]
+            if upstream is not None:
+                upstream.abort()
+            self._finish("the client left before the upstream was open", clean=False)
+            return
+        other = side.other
+        if exc is not None:
+            if self.initiated_by == "none":
+                self.initiated_by = side.peer_name
+            line = f"the {side.peer_name} reset the connection: resetting the {other.peer_name}"
+            if not isinstance(exc, ConnectionResetError):
+                line = (
+                    f"the {side.peer_name}'s connection failed ({exc}): "
+                    f"resetting the {other.peer_name}"
+                )
+            self.recorder.record(
+                Direction.META, Kind.INFO, fields={"message": line, "reset": True, "leg": str(side)}
+            )
+            self._reset(other)
+            self._finish(line, clean=False)
+            return
+        if not self._eof[side]:
+            if self.initiated_by == "none":
+                self.initiated_by = side.peer_name
+            shaper = self._shapers[side]
+            if shaper is not None and not shaper.idle:
+                shaper.on_empty = lambda: self._close(other)
+            else:
+                self._close(other)
+        if self._lost[other] or self._legs[other] is None:
+            self._finish_closed()
+
+    def _close(self, side: Side) -> None:
+        transport = self._legs[side]
+        if transport is not None and not transport.is_closing():
+            transport.close()
+        elif self._lost[side.other]:
+            self._finish_closed()
+
+    def _close_both(self) -> None:
+        self.state = PairState.CLOSING if not self.ended else self.state
+        for side in (Side.CLIENT, Side.UPSTREAM):
+            transport = self._legs[side]
+            if transport is not None and not transport.is_closing():
+                transport.close()
+            elif transport is None:
+                self._lost[side] = True
+        if all(self._lost.values()):
+            self._finish_closed()
+
+    def _reset(self, side: Side) -> None:
+        """Abort leg ``side`` with SO_LINGER 0, so its peer sees a reset."""
+        transport = self._legs[side]
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(Exception):
+            transport.abort()
+
+    def abort(self) -> None:
+        """Drop both legs now."""
+        if self.ended:
+            return
+        for side in (Side.CLIENT, Side.UPSTREAM):
+            transport = self._legs[side]
+            if transport is not None:
+                transport.abort()
+        self._finish("aborted by the relay", clean=False)
+
+    async def close(self, timeout: float) -> None:
+        """Close both legs gracefully (held bytes flushed by the transports); abort late."""
+        if self.ended:
+            return
+        if self.initiated_by == "none":
+            self.initiated_by = "relay"
+        self._close_both()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._ended.wait()
+        except TimeoutError:
+            self.abort()
+
+    def _finish_closed(self) -> None:
+        who = self.initiated_by
+        first = "the relay" if who == "relay" else f"the {who}" if who != "none" else "both sides"
+        clean = self.failure is None and not self.refused
+        self._finish(self.failure or f"closed ({first} closed first)", clean=clean)
+
+    def _finish(self, message: str, *, clean: bool, state: PairState | None = None) -> None:
+        """Write the CLOSED record once and tell the relay."""
+        if self.ended:
+            return
+        for shaper in self._shapers.values():
+            if shaper is not None:
+                shaper.cancel()
+        self.state = state or (PairState.CLOSED if clean else PairState.FAILED)
+        self.end_message = message
+        self.clean = clean
+        r = self.recorder
+        self.recorder.record(
+            Direction.META,
+            Kind.CLOSED,
+            fields={
+                "message": message,
+                "clean": clean,
+                "initiated_by": self.initiated_by,
+                "bytes_c2s": r.bytes_out,
+                "bytes_s2c": r.bytes_in,
+                "duration_ns": r.now() - self._started,
+            },
+        )
+        for side in (Side.CLIENT, Side.UPSTREAM):
+            transport = self._legs[side]
+            if transport is not None and not transport.is_closing():
+                transport.close()
+        self._ended.set()
+        if self.on_end is not None:
+            self.on_end(self)
