@@ -55,6 +55,18 @@ def options_from_args(args: argparse.Namespace) -> SessionOptions:
         verify=not args.insecure,
         cafile=args.cafile,
         connect_timeout=args.timeout,
+        proxy=args.proxy,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+        client_key_password=args.client_key_password,
+        ping_interval=args.ping_interval,
+        ping_timeout=args.ping_timeout,
+        keepalive=args.keepalive,
+        keepalive_text=args.keepalive_text,
+        reconnect=args.reconnect,
+        reconnect_max=args.reconnect_max,
+        family=args.family,
+        bind=args.bind,
     )
 
 

@@ -11,6 +11,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net.proxy import UDP_PROXY_REFUSAL, ProxyError, proxy_for
 from inspector.net.resolve import Address, format_address, resolve
 from inspector.net.session import (
     CLOSE_TIMEOUT,
@@ -50,8 +51,11 @@ class DatagramSession(Session):
         self.unreachable = 0
 
     async def _open(self) -> None:
+        if proxy_for(self.options.proxy, self.endpoint) is not None:
+            self._phase = "proxy"
+            raise ProxyError(UDP_PROXY_REFUSAL)
         addresses, self.phases["resolve_ns"] = await resolve(
-            self.endpoint, self.recorder, socket.SOCK_DGRAM
+            self.endpoint, self.recorder, socket.SOCK_DGRAM, family=self.options.family
         )
         await self._connect(addresses)
         self.recorder.set_flow_control(self._pause_reading, self._resume_reading)
