@@ -3,8 +3,11 @@ certificates in PEM (key together or apart, encrypted or not) and PKCS#12."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +46,46 @@ def mtls_server(
     running = servers.start_tcp_echo(server_loop, ssl_context=context)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def blocking_mtls_server(tls_ca: trustme.CA, client_ca: trustme.CA) -> Iterator[RunningServer]:
+    """A thread-per-connection TLS echo server on Python's blocking ssl sockets, which
+    (unlike asyncio's TLS server) sends the TLS alert when it refuses a client's
+    certificate, as OpenSSL-based servers do."""
+    context = servers.server_ssl_context(tls_ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    client_ca.configure_trust(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve_one(conn: socket.socket) -> None:
+        with conn:
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.settimeout(10)
+                    while data := tls.recv(65536):
+                        tls.sendall(data)
+            except (OSError, ssl.SSLError):
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    yield RunningServer("tls", port, _stop=lambda: None, _loop=None)  # type: ignore[arg-type]
+    stop.set()
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+    listener.close()
+    thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +162,36 @@ def test_client_certificate_is_accepted(
     sent = sink.of(Kind.TLS)[0].fields["client_cert"]
     assert sent["sha256"] == files["sha256"] and sent["subject"] and sent["issuer"]
     assert PASSWORD not in repr([r.fields for r in sink.records])
+
+
+def test_no_client_certificate_is_refused_in_one_line(
+    blocking_mtls_server: RunningServer, tls_ca_file: str
+) -> None:
+    _opened, session, sink = echo(blocking_mtls_server.url, cafile=tls_ca_file)
+    assert not session.ok
+    assert "client certificate" in session.failure and "\n" not in session.failure
+    assert sink.of(Kind.ERROR)
+
+
+def test_untrusted_client_certificate_is_rejected(
+    blocking_mtls_server: RunningServer, tls_ca_file: str, files: dict[str, str]
+) -> None:
+    _opened, session, _sink = echo(
+        blocking_mtls_server.url, cafile=tls_ca_file, client_cert=files["stranger.pem"]
+    )
+    assert not session.ok
+    assert session.failure.startswith("the server rejected the client certificate: "), (
+        session.failure
+    )
+
+
+def test_trusted_client_certificate_on_the_blocking_server(
+    blocking_mtls_server: RunningServer, tls_ca_file: str, files: dict[str, str]
+) -> None:
+    opened, session, _sink = echo(
+        blocking_mtls_server.url, cafile=tls_ca_file, client_cert=files["both.pem"]
+    )
+    assert opened and session.ok, session.failure
 
 
 @pytest.mark.parametrize(
