@@ -390,6 +390,11 @@ def build_probe_parser() -> OneLineParser:
         "--reconnect-max", type=_number(int, 1, "a whole number"), metavar="N",
         help="with --reconnect: at most N attempts after the first (default: no limit)",
     )  # fmt: skip
+    beat.add_argument(
+        "--reconnect-delay", type=_number(float, 0, "a number of seconds", strict=True),
+        default=1.0, metavar="SECONDS",
+        help="with --reconnect: the first wait (default 1; doubling, at most 30 s)",
+    )  # fmt: skip
     run = p.add_argument_group("when to stop")
     run.add_argument(
         "--wait", type=_number(float, 0, "a number of seconds"), metavar="SECONDS",

@@ -58,6 +58,8 @@ class SessionOptions:
     #: ``reconnect_max`` times (None: no limit).
     reconnect: bool = False
     reconnect_max: int | None = None
+    #: Seconds before the first reconnection (then doubling, at most 30 s).
+    reconnect_delay: float = 1.0
     #: "ipv4" or "ipv6" to use only that family's addresses; None: both (Happy Eyeballs).
     family: str | None = None
     #: The source address "ADDR[:PORT]" (IPv6 in brackets with a port); None: any.
