@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -42,6 +42,7 @@ _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
 _OPENING_STEPS = {
     "resolve": "name resolution",
     "connect": "connect",
+    "proxy": "the proxy's exchange",
     "tls": "the TLS handshake",
     "handshake": "the WebSocket upgrade",
 }
@@ -62,6 +63,20 @@ class Phase:
         return self.end_ns - self.start_ns
 
 
+def is_proxy_phase(r: Record) -> bool:
+    """True for the record that ends the proxy's exchange (the CONNECT answer or the
+    SOCKS negotiation: an INFO record with ``proxy`` and ``duration_ns``)."""
+    return r.kind is Kind.INFO and "proxy" in r.fields and "duration_ns" in r.fields
+
+
+def proxy_succeeded(r: Record) -> bool:
+    """True when the proxy's exchange ``r`` opened the tunnel."""
+    status = r.fields.get("status")
+    if isinstance(status, int):
+        return 200 <= status < 300
+    return r.fields.get("reply_code") == 0
+
+
 def _sent_by_user(r: Record) -> bool:
     return r.direction is Direction.OUT and r.kind in _TRAFFIC_KINDS and not r.automatic
 
@@ -80,6 +95,8 @@ def phases_from(records: Iterable[Record]) -> list[Phase]:
         duration = r.fields.get("duration_ns")
         duration = duration if isinstance(duration, int) and duration >= 0 else None
         name = {Kind.RESOLVE: "resolve", Kind.CONNECT: "connect", Kind.TLS: "tls"}.get(r.kind)
+        if is_proxy_phase(r):
+            name = "proxy"
         if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT:
             request_t = r.t_ns
             continue
@@ -114,7 +131,10 @@ def ready_ns(records: Iterable[Record], scheme: str = "") -> int | None:
     present are."""
     connect = tls = None
     upgrade: Record | None = None
+    proxy: Record | None = None
     for r in records:
+        if proxy is None and is_proxy_phase(r):
+            proxy = r
         if r.kind is Kind.CONNECT and connect is None:
             connect = r.t_ns
         elif r.kind is Kind.TLS and tls is None:
@@ -124,6 +144,10 @@ def ready_ns(records: Iterable[Record], scheme: str = "") -> int | None:
     if connect is None:
         return None
     ends = [connect]
+    if proxy is not None:
+        if not proxy_succeeded(proxy):
+            return None  # the proxy refused: the session never reached its server
+        ends.append(proxy.t_ns)
     if scheme in ("tls", "wss") or (not scheme and tls is not None):
         if tls is None:
             return None  # the TLS handshake failed (a refused certificate, say)
@@ -135,6 +159,96 @@ def ready_ns(records: Iterable[Record], scheme: str = "") -> int | None:
             return None
         ends.append(upgrade.t_ns)
     return max(ends)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrips:
+    """Ping round trips of a session (ns): how many, and their spread."""
+
+    count: int
+    last: int
+    minimum: int
+    median: int
+    p99: int
+    maximum: int
+
+    def line(self) -> str:
+        """One line for the Timing pane."""
+        return (
+            f"Ping round trip: last {format_duration(self.last)}, "
+            f"min {format_duration(self.minimum)}, "
+            f"median {format_duration(self.median)}, "
+            f"p99 {format_duration(self.p99)}, "
+            f"max {format_duration(self.maximum)} ({self.count} pings)"
+        )
+
+
+def round_trips(values: Sequence[int]) -> RoundTrips | None:
+    """The spread of ``values`` (p99 by nearest rank); None without any."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    n = len(ordered)
+    median = ordered[(n - 1) // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) // 2
+    p99 = ordered[max(0, -(-99 * n // 100) - 1)]
+    return RoundTrips(n, values[-1], ordered[0], median, p99, ordered[-1])
+
+
+class RoundTripChart(QWidget):
+    """Every ping round trip of the session as a dot on session time, with the median
+    and p99 as lines: how the latency moved, not only its last 60 s."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("roundTripChart")
+        self.setAccessibleName("Ping round trips over the session")
+        self.points: list[tuple[int, int]] = []
+        self.stats: RoundTrips | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(110)
+
+    def set_points(self, points: Sequence[tuple[int, int]]) -> None:
+        """Replace the (t_ns of the pong, round trip ns) points shown."""
+        self.points = list(points)
+        self.stats = round_trips([rtt for _, rtt in self.points])
+        self.setAccessibleDescription(self.stats.line() if self.stats else "")
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        """Wide enough to read, as tall as fixed."""
+        return QSize(320, self.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Axis, median and p99 lines, one dot per round trip."""
+        if not self.points or self.stats is None:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        dark = theme.is_dark(self)
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        fm = self.fontMetrics()
+        area = QRectF(
+            8, fm.height() + 4, max(1, self.width() - 16), self.height() - fm.height() - 12
+        )
+        peak = max(1, self.stats.maximum)
+        first = self.points[0][0]
+        span = max(1, self.points[-1][0] - first)
+        painter.setPen(QPen(text, 1))
+        painter.drawText(8, fm.ascent() + 2, f"round trip (max {format_duration(peak)})")
+        painter.drawLine(area.bottomLeft(), area.bottomRight())
+        for value, name in ((self.stats.median, "median"), (self.stats.p99, "p99")):
+            y = area.bottom() - value / peak * area.height()
+            pen = QPen(text, 1, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+            painter.drawText(QPointF(area.right() - fm.horizontalAdvance(name) - 2, y - 2), name)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.kind_colour(Kind.TLS, dark))
+        for t, rtt in self.points:
+            x = area.left() + (t - first) / span * area.width()
+            y = area.bottom() - rtt / peak * area.height()
+            painter.drawEllipse(QPointF(x, y), 2.5, 2.5)
+        painter.end()
 
 
 class Waterfall(QWidget):
@@ -293,6 +407,8 @@ class TimingView(QWidget):
         self.plot = TrafficPlot(self.counter)
         self.rtt = QLabel()
         self.rtt.setObjectName("pingRtt")
+        self.rtt.setWordWrap(True)
+        self.rtt_chart = RoundTripChart()
         inner = QWidget()
         column = QVBoxLayout(inner)
         heading = QLabel("Phases")
@@ -309,6 +425,7 @@ class TimingView(QWidget):
             traffic_heading,
             self.plot,
             self.rtt,
+            self.rtt_chart,
         ):
             column.addWidget(widget)
         column.addStretch(1)
@@ -346,6 +463,8 @@ class TimingView(QWidget):
         self.total.clear()
         self.tls_box.hide()
         self.rtt.hide()
+        self.rtt_chart.set_points([])
+        self.rtt_chart.hide()
         self.plot.update()
 
     def set_phases(self, records: Sequence[Record], scheme: str | None = None) -> None:
@@ -353,7 +472,7 @@ class TimingView(QWidget):
         says which opening steps the session needs before it is ready."""
         if scheme is not None:
             self._scheme = scheme
-        self._phase_records = [r for r in records if r.kind in _PHASE_KINDS]
+        self._phase_records = [r for r in records if r.kind in _PHASE_KINDS or is_proxy_phase(r)]
         if self._first_byte is None:
             self._first_byte = next(
                 (r for r in records if r.direction is Direction.IN and r.kind in _TRAFFIC_KINDS),
@@ -377,7 +496,7 @@ class TimingView(QWidget):
                 elif self._first_send is None and _sent_by_user(r):
                     self._first_send = r
                     phases_changed = self._first_byte is None
-            elif r.kind in _PHASE_KINDS:
+            elif r.kind in _PHASE_KINDS or is_proxy_phase(r):
                 self._phase_records.append(r)
                 phases_changed = True
             elif r.kind is Kind.ERROR and self._failed_in is None:
@@ -455,14 +574,11 @@ class TimingView(QWidget):
         self.plot.update()
         rtts = self.counter.rtts
         if rtts:
-            values = [rtt for _, rtt in rtts]
-            self.rtt.setText(
-                f"Ping round trip: last {format_duration(values[-1])}, "
-                f"min {format_duration(min(values))}, "
-                f"avg {format_duration(sum(values) / len(values))}, "
-                f"max {format_duration(max(values))} ({len(values)} pings)"
-            )
+            self.rtt_chart.set_points(list(rtts))
+            assert self.rtt_chart.stats is not None
+            self.rtt.setText(self.rtt_chart.stats.line())
             self.rtt.show()
+            self.rtt_chart.show()
 
 
 def _name(value: Any) -> str | None:
