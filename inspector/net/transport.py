@@ -89,6 +89,7 @@ class TransportSession(Session):
         super().__init__(endpoint, options, recorder)
         self._transport: asyncio.Transport | None = None
         self._peer_eof = False
+        self._proxied = False
 
     # -- opening -----------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class TransportSession(Session):
             )
             await self._connect(addresses)
         else:
+            self._proxied = True
             await self._connect_via(proxy)
         if self.endpoint.secure:
             await self._start_tls()
@@ -268,7 +270,9 @@ class TransportSession(Session):
         reason, so the user sees what was rejected and may choose to connect anyway."""
         self._abort_transport()
         cert = None
-        if peer:
+        if peer and not self._proxied:
+            # Through a proxy the peer address is the proxy's: the certificate cannot be
+            # read again without a second tunnel, so the refusal is recorded without it.
             cert = await fetch_certificate(peer, self.endpoint.host, CERT_FETCH_TIMEOUT)
         message = describe_ssl_error(exc, cert)
         self.tls = {"verified": False, "server_hostname": self.endpoint.host, "cert": cert}

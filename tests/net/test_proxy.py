@@ -276,3 +276,12 @@ def test_captures_keep_no_proxy_password() -> None:
 def test_bare_host_port_is_an_http_proxy(tmp_path: Path) -> None:
     proxy = parse_proxy("127.0.0.1:3128")
     assert proxy.scheme is ProxyScheme.HTTP and proxy.port == 3128
+
+
+def test_refused_certificate_through_a_proxy_is_one_line(
+    http_proxy: proxies.RunningProxy, wss_server: RunningServer
+) -> None:
+    opened, session, sink = exchange(wss_server.url, proxy=http_proxy.url())
+    assert not opened and session.failure.startswith("TLS certificate rejected")
+    error = sink.of(Kind.ERROR)[0]
+    assert error.fields["phase"] == "tls" and error.fields["verified"] is False
