@@ -116,3 +116,35 @@ def use_client_certificate(context: ssl.SSLContext, options: SessionOptions) -> 
         "sha256": hashlib.sha256(der).hexdigest(),
         "file": os.path.basename(options.client_cert or ""),
     }
+
+
+#: TLS record content type and handshake message type (RFC 8446 §5.1, §4).
+_HANDSHAKE, _CERTIFICATE_REQUEST = 22, 13
+
+
+class CertificateRequestWatch:
+    """Notes whether the server sent a CertificateRequest during the handshake.
+
+    Python's ssl has no public way to tell; CPython's ``SSLContext._msg_callback`` (a
+    debugging hook, present since 3.8) sees each handshake message. Where it is missing,
+    ``asked`` stays None: not known. :meth:`done` detaches it after the handshake, so
+    the data path pays nothing for it.
+    """
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        self.asked: bool | None = None
+        if hasattr(context, "_msg_callback"):
+            self.asked = False
+            context._msg_callback = self._seen  # type: ignore[attr-defined]
+
+    def _seen(
+        self, _conn: Any, direction: str, _version: Any, content: Any, message: Any, _data: Any
+    ) -> None:
+        if direction == "read" and content == _HANDSHAKE and message == _CERTIFICATE_REQUEST:
+            self.asked = True
+
+    def done(self) -> None:
+        """Stop watching (the handshake is over)."""
+        if self.asked is not None:
+            self._context._msg_callback = None  # type: ignore[attr-defined]

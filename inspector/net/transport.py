@@ -24,7 +24,7 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.clientcert import use_client_certificate
+from inspector.net.clientcert import CertificateRequestWatch, use_client_certificate
 from inspector.net.proxy import Proxy, ProxyError, negotiate, proxy_for
 from inspector.net.resolve import (
     Address,
@@ -234,6 +234,7 @@ class TransportSession(Session):
         sent_cert = (
             use_client_certificate(context, self.options) if self.options.client_cert else None
         )
+        watch = CertificateRequestWatch(context)
         start = self.recorder.now()
         protocol = self._transport.get_protocol()
         peer = self._transport.get_extra_info("peername")
@@ -244,6 +245,8 @@ class TransportSession(Session):
         except ssl.SSLCertVerificationError as exc:
             await self._certificate_rejected(exc, peer)
             raise
+        finally:
+            watch.done()
         duration = self.recorder.now() - start
         if transport is None:
             raise ConnectionAbortedError("the connection closed during the TLS handshake")
@@ -251,12 +254,11 @@ class TransportSession(Session):
         self.phases["tls_ns"] = duration
         verified = self.options.verify
         fields = describe_tls(transport.get_extra_info("ssl_object"), verified, self.endpoint.host)
+        # Whether the server asked for a client certificate (None: not known). A server
+        # that refuses the one sent says so by an alert (TLS 1.3: on the first read).
+        fields["client_cert_requested"] = watch.asked
         if sent_cert is not None:
-            # Python's ssl does not tell whether the server sent a CertificateRequest:
-            # the certificate is offered, and a server that refuses it says so by an
-            # alert (with TLS 1.3 on the first read after the handshake).
             fields["client_cert"] = sent_cert
-            fields["client_cert_requested"] = None
         self.tls = dict(fields)
         fields["duration_ns"] = duration
         self.recorder.record(Direction.META, Kind.TLS, fields=fields)

@@ -188,10 +188,23 @@ def test_untrusted_client_certificate_is_rejected(
 def test_trusted_client_certificate_on_the_blocking_server(
     blocking_mtls_server: RunningServer, tls_ca_file: str, files: dict[str, str]
 ) -> None:
-    opened, session, _sink = echo(
+    opened, session, sink = echo(
         blocking_mtls_server.url, cafile=tls_ca_file, client_cert=files["both.pem"]
     )
     assert opened and session.ok, session.failure
+    tls = sink.of(Kind.TLS)[0].fields
+    assert tls["client_cert_requested"] is True
+    assert tls["client_cert"]["sha256"] == files["sha256"]
+
+
+def test_a_server_that_asks_for_nothing(
+    tls_echo_server: RunningServer, tls_ca_file: str, files: dict[str, str]
+) -> None:
+    opened, session, sink = echo(
+        tls_echo_server.url, cafile=tls_ca_file, client_cert=files["both.pem"]
+    )
+    assert opened and session.ok, session.failure
+    assert sink.of(Kind.TLS)[0].fields["client_cert_requested"] is False
 
 
 @pytest.mark.parametrize(
