@@ -395,6 +395,7 @@ class TimingView(QWidget):
             "Issuer",
             "Valid",
             "SHA-256",
+            "Client certificate",
         ):
             label = QLabel()
             label.setWordWrap(True)
@@ -562,6 +563,7 @@ class TimingView(QWidget):
             if cert
             else None,
             "SHA-256": _fingerprint(cert.get("sha256")),
+            "Client certificate": client_certificate_text(f),
         }
         for key, value in values.items():
             label = self.tls_labels[key]
@@ -579,6 +581,20 @@ class TimingView(QWidget):
             self.rtt.setText(self.rtt_chart.stats.line())
             self.rtt.show()
             self.rtt_chart.show()
+
+
+def client_certificate_text(f: Mapping[str, Any]) -> str | None:
+    """What the TLS record says of the client certificate: asked for, and which sent."""
+    sent = f.get("client_cert")
+    asked = f.get("client_cert_requested")
+    if isinstance(sent, Mapping):
+        what = f"sent {sent.get('subject') or '?'} (SHA-256 {str(sent.get('sha256', ''))[:16]}…)"
+        return what + (", not asked for" if asked is False else "")
+    if asked is True:
+        return "asked for by the server; none sent"
+    if asked is False:
+        return "not asked for"
+    return None
 
 
 def _name(value: Any) -> str | None:

@@ -84,3 +84,22 @@ def test_round_trip_chart_uses_the_engine_measure(qtbot: QtBot) -> None:
     )
     view.clear()
     assert view.rtt_chart.isHidden()
+
+
+def test_tls_box_names_the_client_certificate(qtbot: QtBot) -> None:
+    view = TimingView()
+    qtbot.addWidget(view)
+    tls = meta(
+        Kind.TLS,
+        3_000_000,
+        version="TLSv1.3",
+        verified=True,
+        duration_ns=1_000_000,
+        client_cert_requested=True,
+        client_cert={"subject": "CN=me", "sha256": "ab" * 32},
+    )
+    view.set_phases([meta(Kind.CONNECT, 2_000_000, duration_ns=1), tls], "tls")
+    assert view.tls_labels["Client certificate"].text().startswith("sent CN=me (SHA-256 abab")
+    asked = meta(Kind.TLS, 3_000_000, verified=True, client_cert_requested=True)
+    view.set_phases([asked], "tls")
+    assert view.tls_labels["Client certificate"].text() == "asked for by the server; none sent"
