@@ -138,3 +138,12 @@ def test_interleaving_order() -> None:
     v4 = [(socket.AF_INET, (f"10.0.0.{i}", 1)) for i in (1, 2, 3)]
     ordered = happy_eyeballs_order([*v6, *v4])
     assert [a[1][0] for a in ordered] == ["::1", "10.0.0.1", "::2", "10.0.0.2", "10.0.0.3"]
+
+
+def test_udp_bind_sets_the_source_port(udp_echo_server: RunningServer) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    opened, session, sink = exchange(udp_echo_server.url, bind=f"127.0.0.1:{port}")
+    assert opened and session.ok, session.failure
+    assert sink.of(Kind.CONNECT)[0].fields["local"] == f"127.0.0.1:{port}"
