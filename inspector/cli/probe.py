@@ -72,6 +72,30 @@ def options_from_args(args: argparse.Namespace) -> SessionOptions:
     )
 
 
+def check_reach_options(args: argparse.Namespace, endpoint: Endpoint) -> None:
+    """Options that cannot apply to ``endpoint``'s scheme are a usage error (one line)."""
+    scheme = f"{endpoint.scheme}://"
+    if not endpoint.is_websocket:
+        for flag, value in (
+            ("--ping-interval", args.ping_interval),
+            ("--ping-timeout", args.ping_timeout),
+        ):
+            if value is not None:
+                raise UsageError(f"{flag} is for ws:// and wss:// (use --keepalive on {scheme})")
+    elif args.keepalive is not None:
+        raise UsageError(f"--keepalive is for tcp, tls and udp (use --ping-interval on {scheme})")
+    if args.ping_timeout is not None and args.ping_interval is None:
+        raise UsageError("--ping-timeout needs --ping-interval (the pings it waits for)")
+    if not endpoint.secure:
+        for flag, value in (("--cert", args.client_cert), ("--key", args.client_key)):
+            if value is not None:
+                raise UsageError(f"{flag} is for tls:// and wss:// (TLS client certificates)")
+    if args.client_key is not None and args.client_cert is None:
+        raise UsageError("--key needs --cert (the certificate it belongs to)")
+    if args.reconnect_max is not None and not args.reconnect:
+        raise UsageError("--reconnect-max needs --reconnect")
+
+
 def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
     """Read --send-file files and check --send text; raise UsageError with one line."""
     payloads: list[Payload] = []
@@ -400,6 +424,7 @@ def run_probe(
     stderr: TextIO | None = None,
 ) -> int:
     """Run ``inspector probe`` for parsed arguments; return the exit status."""
+    check_reach_options(args, endpoint)
     payloads = resolve_sends(args.sends, endpoint)
     options = options_from_args(args)
     out = stdout if stdout is not None else sys.stdout

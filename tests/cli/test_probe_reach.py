@@ -86,3 +86,22 @@ def test_ipv4_only_and_bind(tcp_echo_server: servers.RunningServer) -> None:
     assert connect["local"].startswith("127.0.0.1:") and connect["bind"] == "127.0.0.1"
     v6 = probe(tcp_echo_server.url, "--ipv6")
     assert "no IPv6 address" in _one_error_line(v6)
+
+
+@pytest.mark.parametrize(
+    ("url", "flags", "problem"),
+    [
+        ("tcp://127.0.0.1:1", ["--ping-interval", "1"], "--ping-interval is for ws:// and wss://"),
+        ("ws://127.0.0.1:1/", ["--keepalive", "1"], "--keepalive is for tcp, tls and udp"),
+        ("ws://127.0.0.1:1/", ["--ping-timeout", "1"], "--ping-timeout needs --ping-interval"),
+        ("tcp://127.0.0.1:1", ["--cert", "c.pem"], "--cert is for tls:// and wss://"),
+        ("tls://127.0.0.1:1", ["--key", "k.pem"], "--key needs --cert"),
+        ("tcp://127.0.0.1:1", ["--reconnect-max", "2"], "--reconnect-max needs --reconnect"),
+    ],
+)
+def test_options_for_another_scheme_are_usage_errors(
+    url: str, flags: list[str], problem: str
+) -> None:
+    result = probe(url, *flags)
+    assert result.returncode == 2 and problem in result.stderr
+    assert len(result.stderr.splitlines()) == 1
