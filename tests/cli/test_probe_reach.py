@@ -3,6 +3,7 @@ reconnecting: the options reach the engine and the failures are one line."""
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 from pathlib import Path
@@ -48,6 +49,8 @@ def test_ping_interval_records_round_trips(ws_server: servers.RunningServer) -> 
     assert result.returncode == 0, result.stderr
     pongs = frames(records(result), "in", "pong")
     assert pongs and all(p["rtt_ns"] > 0 for p in pongs)
+    lines = probe(ws_server.url, "--ping-interval", "0.02", "--wait", "0.2").stdout
+    assert re.search(r"← pong +1  \"1\"  rtt [0-9.]+ ms", lines), lines
 
 
 @pytest.mark.skipif(not proxies.available("microsocks"), reason="microsocks is not installed")
