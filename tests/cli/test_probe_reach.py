@@ -54,15 +54,22 @@ def test_ping_interval_records_round_trips(ws_server: servers.RunningServer) -> 
 
 
 @pytest.mark.skipif(not proxies.available("microsocks"), reason="microsocks is not installed")
-def test_probe_through_socks5(tcp_echo_server: servers.RunningServer) -> None:
+def test_probe_through_socks5(tcp_echo_server: servers.RunningServer, tmp_path: Path) -> None:
+    out = tmp_path / "socks.sockcap"
     with proxies.microsocks(auth=True) as proxy:
         result = probe(
             tcp_echo_server.url, "--proxy", proxy.url("socks5h"), "--send", "x", "--count",
-            "1", "--json",
+            "1", "--json", "-o", str(out),
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert any(r.get("proxy") == "socks5h" for r in records(result))
         assert proxies.PASSWORD not in result.stdout
+        # The capture (records and stored options, WAL included) never holds the password.
+        for path in tmp_path.iterdir():
+            assert proxies.PASSWORD.encode() not in path.read_bytes(), path.name
+        with sqlite3.connect(out) as conn:
+            (options,) = conn.execute("SELECT options FROM sessions").fetchone()
+        assert "[redacted]" in str(options)
         wrong = probe(tcp_echo_server.url, "--proxy", proxy.url(password="bad-pass-9"))
         line = _one_error_line(wrong)
         assert wrong.returncode == 1 and "SOCKS5 proxy" in line and "refused" in line
