@@ -6,7 +6,8 @@ from pytestqt.qtbot import QtBot
 from websockets.frames import Opcode
 
 from inspector.core.records import Direction, Kind, Record
-from inspector.ui.widgets.timing import TimingView, phases_from, ready_ns, round_trips
+from inspector.ui.widgets.roundtrip import round_trips
+from inspector.ui.widgets.timing import TimingView, phases_from, ready_ns
 
 
 def meta(kind: Kind, t_ns: int, **fields: object) -> Record:
