@@ -68,6 +68,7 @@ from inspector.capture.schema import (
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
+from inspector.core.options import stored_options
 from inspector.core.recorder import RecordSink
 from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import MessageRun
@@ -87,7 +88,7 @@ _KINDS: dict[str, Kind] = {member.value: member for member in Kind}
 def _options_mapping(options: Any) -> Mapping[str, Any]:
     """Session options as a mapping (SessionOptions and other dataclasses accepted)."""
     if dataclasses.is_dataclass(options) and not isinstance(options, type):
-        return dataclasses.asdict(options)
+        return stored_options(dataclasses.asdict(options))
     return options if isinstance(options, Mapping) else {}
 
 

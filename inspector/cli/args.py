@@ -202,6 +202,33 @@ def _number(kind: type, minimum: float, what: str, *, strict: bool = False) -> A
     return convert
 
 
+def _keepalive_text(text: str) -> str:
+    """--keepalive-text with its escapes turned into the text it stands for."""
+    return unescape(text).decode("utf-8", "surrogateescape")
+
+
+def _bind(text: str) -> str:
+    """Check a --bind value (the engine parses it again with the same rules)."""
+    from ipaddress import ip_address
+
+    raw = text.strip()
+    host, port = raw, ""
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise argparse.ArgumentTypeError(f"{text!r}: write [IPv6]:PORT")
+        port = rest[1:]
+    elif raw.count(":") == 1:
+        host, _, port = raw.partition(":")
+    if port and (not port.isdigit() or int(port) > 65535):
+        raise argparse.ArgumentTypeError(f"{text!r}: {port!r} is not a port")
+    try:
+        ip_address(host.split("%", 1)[0])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {host!r} is not an IP address") from None
+    return raw
+
+
 def build_main_parser() -> OneLineParser:
     """The top-level parser: desktop app options; lists the headless commands."""
     parser = OneLineParser(
@@ -303,6 +330,71 @@ def build_probe_parser() -> OneLineParser:
         "--framing", type=Framing, choices=list(Framing), default=Framing.RAW,
         metavar="{raw,lines,len16,len32}",
         help="tcp/tls: cut the stream into messages (default raw: one record per read)",
+    )  # fmt: skip
+    reach = p.add_argument_group("proxies, client certificates, addresses")
+    reach.add_argument(
+        "--proxy", metavar="URL",
+        help="connect through a proxy: http://[user:pass@]host:port (HTTP CONNECT), "
+        "socks5://…, socks5h://… (the proxy resolves the name), or 'env' to follow "
+        "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY as curl does",
+    )  # fmt: skip
+    reach.add_argument(
+        "--cert", dest="client_cert", metavar="FILE",
+        help="TLS: present this client certificate (PEM, with or without its key, or PKCS#12)",
+    )  # fmt: skip
+    reach.add_argument(
+        "--key", dest="client_key", metavar="FILE", help="TLS: the client certificate's PEM key"
+    )
+    reach.add_argument(
+        "--key-password", dest="client_key_password", metavar="TEXT",
+        help="TLS: password of an encrypted key or PKCS#12 file",
+    )  # fmt: skip
+    family = reach.add_mutually_exclusive_group()
+    family.add_argument(
+        "--ipv4", "-4", dest="family", action="store_const", const="ipv4",
+        help="use IPv4 addresses only",
+    )  # fmt: skip
+    family.add_argument(
+        "--ipv6", "-6", dest="family", action="store_const", const="ipv6",
+        help="use IPv6 addresses only",
+    )  # fmt: skip
+    reach.add_argument(
+        "--bind", type=_bind, metavar="ADDR[:PORT]",
+        help="source address (and port) of the connection ([v6]:PORT for IPv6 with a port)",
+    )  # fmt: skip
+    beat = p.add_argument_group("heartbeats and reconnecting")
+    beat.add_argument(
+        "--ping-interval", type=_number(float, 0, "a number of seconds", strict=True),
+        metavar="SECONDS",
+        help="WebSocket: send a ping (payload: a counter) every SECONDS; each pong "
+        "record has the round-trip time",
+    )  # fmt: skip
+    beat.add_argument(
+        "--ping-timeout", type=_number(float, 0, "a number of seconds", strict=True),
+        metavar="SECONDS",
+        help="WebSocket: close with 1011 when a pong has not come within SECONDS",
+    )  # fmt: skip
+    beat.add_argument(
+        "--keepalive", type=_number(float, 0, "a number of seconds", strict=True),
+        metavar="SECONDS", help="tcp/tls/udp: send --keepalive-text every SECONDS",
+    )  # fmt: skip
+    beat.add_argument(
+        "--keepalive-text", default="\n", type=_keepalive_text, metavar="TEXT",
+        help="what --keepalive sends (escapes as --send; default a newline)",
+    )  # fmt: skip
+    beat.add_argument(
+        "--reconnect", action="store_true",
+        help="open the session again after it ends abnormally (back-off 1, 2, 4 … 30 s); "
+        "every attempt is a session of the capture",
+    )  # fmt: skip
+    beat.add_argument(
+        "--reconnect-max", type=_number(int, 1, "a whole number"), metavar="N",
+        help="with --reconnect: at most N attempts after the first (default: no limit)",
+    )  # fmt: skip
+    beat.add_argument(
+        "--reconnect-delay", type=_number(float, 0, "a number of seconds", strict=True),
+        default=1.0, metavar="SECONDS",
+        help="with --reconnect: the first wait (default 1; doubling, at most 30 s)",
     )  # fmt: skip
     run = p.add_argument_group("when to stop")
     run.add_argument(

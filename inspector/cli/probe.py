@@ -25,6 +25,7 @@ from inspector.core.errors import InspectorError, UsageError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import CaptureLimit, Recorder
 from inspector.net.factory import content_action, create_session, send_message
+from inspector.net.reconnect import backoff_delay, reconnect_line, should_reconnect
 from inspector.net.session import Session
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
@@ -56,7 +57,44 @@ def options_from_args(args: argparse.Namespace) -> SessionOptions:
         verify=not args.insecure,
         cafile=args.cafile,
         connect_timeout=args.timeout,
+        proxy=args.proxy,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+        client_key_password=args.client_key_password,
+        ping_interval=args.ping_interval,
+        ping_timeout=args.ping_timeout,
+        keepalive=args.keepalive,
+        keepalive_text=args.keepalive_text,
+        reconnect=args.reconnect,
+        reconnect_max=args.reconnect_max,
+        reconnect_delay=args.reconnect_delay,
+        family=args.family,
+        bind=args.bind,
     )
+
+
+def check_reach_options(args: argparse.Namespace, endpoint: Endpoint) -> None:
+    """Options that cannot apply to ``endpoint``'s scheme are a usage error (one line)."""
+    scheme = f"{endpoint.scheme}://"
+    if not endpoint.is_websocket:
+        for flag, value in (
+            ("--ping-interval", args.ping_interval),
+            ("--ping-timeout", args.ping_timeout),
+        ):
+            if value is not None:
+                raise UsageError(f"{flag} is for ws:// and wss:// (use --keepalive on {scheme})")
+    elif args.keepalive is not None:
+        raise UsageError(f"--keepalive is for tcp, tls and udp (use --ping-interval on {scheme})")
+    if args.ping_timeout is not None and args.ping_interval is None:
+        raise UsageError("--ping-timeout needs --ping-interval (the pings it waits for)")
+    if not endpoint.secure:
+        for flag, value in (("--cert", args.client_cert), ("--key", args.client_key)):
+            if value is not None:
+                raise UsageError(f"{flag} is for tls:// and wss:// (TLS client certificates)")
+    if args.client_key is not None and args.client_cert is None:
+        raise UsageError("--key needs --cert (the certificate it belongs to)")
+    if args.reconnect_max is not None and not args.reconnect:
+        raise UsageError("--reconnect-max needs --reconnect")
 
 
 def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
@@ -131,13 +169,50 @@ class ProbeRun:
         self._done = asyncio.Event()  # --count reached
         self._received = 0
         self.send_failure: str | None = None
+        self._owner_store: CaptureStore | None = None
+        self._arrived: asyncio.Event | None = None
 
     # -- the session --------------------------------------------------------------
 
     async def run(self) -> int:
-        """Run the whole probe; return the exit status."""
+        """Run the whole probe (and its reconnections); return the exit status."""
         if self.output is not None:
             self.store = self._create_store(self.output)
+        self._owner_store = self.store
+        self._new_session()
+        self._install_signals()
+        ticker = asyncio.create_task(self._tick())
+        flusher = asyncio.create_task(self._flush_periodically()) if self.store else None
+        attempts = 0
+        try:
+            while True:
+                await self._run_session()
+                session = self.session
+                assert session is not None
+                if self.interrupted or not should_reconnect(self.options, session.ok, attempts):
+                    break
+                attempts += 1
+                delay = backoff_delay(attempts, self.options.reconnect_delay)
+                self.stderr.write(
+                    f"inspector: {session.failure or 'the session ended'}; "
+                    f"{reconnect_line(attempts, delay)}\n"
+                )
+                await self._until_stopped(asyncio.sleep(delay))
+                if self._stop.is_set():
+                    break
+                self._next_session()
+        finally:
+            for task in (ticker, flusher):
+                if task is not None:
+                    task.cancel()
+            self._remove_signals()
+            assert self.recorder is not None
+            self.printer.emit(self.recorder.drain())
+            self._finish_store()
+        return self._exit_status()
+
+    def _new_session(self) -> None:
+        """A recorder and a session into the current capture session (if any)."""
         # With --quiet nothing reads the records: keep no queue of them.
         self.recorder = Recorder(
             self.store,
@@ -147,23 +222,36 @@ class ProbeRun:
         )
         self.session = create_session(self.endpoint, self.options, self.recorder)
         self.session.keep_messages = self.echo  # --count needs only the count
-        self._install_signals()
-        ticker = asyncio.create_task(self._tick())
-        flusher = asyncio.create_task(self._flush_periodically()) if self.store else None
-        try:
-            opened = await self._until_stopped(self.session.open())
-            if opened:
-                self._send_all()
-                await self._until_stopped(self._wait_for_end())
-                await self._close()
-        finally:
-            for task in (ticker, flusher):
-                if task is not None:
-                    task.cancel()
-            self._remove_signals()
-            self.printer.emit(self.recorder.drain())
-            self._finish_store()
-        return self._exit_status()
+        if self.echo and self._arrived is not None:
+            self.session.on_data = self._arrived.set
+
+    def _next_session(self) -> None:
+        """Finish this attempt's capture session and start the next attempt's."""
+        assert self.recorder is not None
+        self.printer.emit(self.recorder.drain())
+        self.send_failure = None
+        if self._owner_store is not None:
+            self._finish_store(close_owner=False)
+            self.clock = SessionClock()
+            self.store = self._owner_store.add_session(
+                endpoint=self.endpoint.url,
+                scheme=str(self.endpoint.scheme),
+                options=self.options,
+                clock=self.clock,
+            )
+        else:
+            self.clock = SessionClock()
+        self._new_session()
+
+    async def _run_session(self) -> None:
+        """Open, send, wait for the stop condition, close."""
+        session = self.session
+        assert session is not None
+        opened = await self._until_stopped(session.open())
+        if opened:
+            self._send_all()
+            await self._until_stopped(self._wait_for_end())
+            await self._close()
 
     def _create_store(self, path: str) -> CaptureStore:
         return CaptureStore.create(
@@ -245,7 +333,7 @@ class ProbeRun:
         """Drain and print records; echo or count complete messages."""
         assert self.recorder is not None and self.session is not None
         interval = ECHO_INTERVAL if self.echo else PRINT_INTERVAL
-        arrived = asyncio.Event()
+        arrived = self._arrived = asyncio.Event()
         if self.echo:  # answer each read at once, not on the next tick
             self.session.on_data = arrived.set
         while True:
@@ -281,14 +369,18 @@ class ProbeRun:
             await asyncio.sleep(FLUSH_INTERVAL)
             self.store.flush()
 
-    def _finish_store(self) -> None:
+    def _finish_store(self, close_owner: bool = True) -> None:
+        """Finish the current capture session; close the file unless more will follow."""
         if self.store is None:
             return
         session = self.session
         try:
             if session is not None:
                 self.store.finish(str(session.state), session.summary())
-            self.store.close()
+            if self.store is not self._owner_store:
+                self.store.close()
+            if close_owner and self._owner_store is not None:
+                self._owner_store.close()
         except InspectorError as exc:
             self.stderr.write(f"inspector: {exc}\n")
             return
@@ -334,6 +426,7 @@ def run_probe(
     stderr: TextIO | None = None,
 ) -> int:
     """Run ``inspector probe`` for parsed arguments; return the exit status."""
+    check_reach_options(args, endpoint)
     payloads = resolve_sends(args.sends, endpoint)
     options = options_from_args(args)
     out = stdout if stdout is not None else sys.stdout

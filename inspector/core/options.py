@@ -38,6 +38,32 @@ class SessionOptions:
     verify: bool = True
     cafile: str | None = None
     connect_timeout: float = 10.0
+    #: Connect through a proxy: "http://[user:pass@]host:port" (HTTP CONNECT),
+    #: "socks5://…", "socks5h://…" (the proxy resolves the name) or "env" (the
+    #: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY variables, read as curl reads them).
+    proxy: str | None = None
+    #: Client certificate for mutual TLS: a PEM file (with or without its key) or a
+    #: PKCS#12 file (.p12/.pfx); the PEM key when it is apart; the password of either.
+    client_cert: str | None = None
+    client_key: str | None = None
+    client_key_password: str | None = None
+    #: WebSocket: send a ping (its payload a counter) every this many seconds.
+    ping_interval: float | None = None
+    #: WebSocket: close with 1011 when a ping's pong has not come within this many seconds.
+    ping_timeout: float | None = None
+    #: tcp://, tls://, udp://: send ``keepalive_text`` every this many seconds.
+    keepalive: float | None = None
+    keepalive_text: str = ""
+    #: Open the session again after it ends abnormally (exponential back-off), at most
+    #: ``reconnect_max`` times (None: no limit).
+    reconnect: bool = False
+    reconnect_max: int | None = None
+    #: Seconds before the first reconnection (then doubling, at most 30 s).
+    reconnect_delay: float = 1.0
+    #: "ipv4" or "ipv6" to use only that family's addresses; None: both (Happy Eyeballs).
+    family: str | None = None
+    #: The source address "ADDR[:PORT]" (IPv6 in brackets with a port); None: any.
+    bind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +82,31 @@ class ServerOptions:
     refuse_status: int | None = None
     refuse_headers: tuple[tuple[str, str], ...] = ()
     refuse_body: str = ""
+
+
+#: Option fields whose values are secrets: never written to a capture as they are.
+SECRET_OPTIONS = ("client_key_password",)
+
+
+def hide_url_password(text: str | None) -> str | None:
+    """A URL such as a proxy setting with its password replaced by "[redacted]"."""
+    if not text or "@" not in text:
+        return text
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    credentials, _, where = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}{sep}{user}{':[redacted]' if colon else ''}@{where}"
+
+
+def stored_options(mapping: dict[str, object]) -> dict[str, object]:
+    """Options as a capture keeps them: the proxy's password and the key's password hidden."""
+    out = dict(mapping)
+    proxy = out.get("proxy")
+    if isinstance(proxy, str):
+        out["proxy"] = hide_url_password(proxy)
+    for name in SECRET_OPTIONS:
+        if out.get(name):
+            out[name] = "[redacted]"
+    return out

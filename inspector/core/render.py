@@ -152,6 +152,9 @@ def record_line(record: Record, limit: int = DEFAULT_PREVIEW) -> str:
         preview = summary_text(record)
     if record.fields.get("error"):
         preview = f"{preview}  [{escape_text(str(record.fields['error']))}]".lstrip()
+    rtt = record.fields.get("rtt_ns")
+    if isinstance(rtt, int) and not isinstance(rtt, bool):
+        preview = f"{preview}  rtt {rtt / 1e6:.3g} ms"
     return (
         f"{record.t_ns / 1e9:10.6f} {ARROWS[record.direction]} "
         f"{kind_label(record):<14} {record.size:>7}  {preview}"

@@ -11,7 +11,8 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.resolve import Address, format_address, resolve
+from inspector.net.proxy import UDP_PROXY_REFUSAL, ProxyError, proxy_for
+from inspector.net.resolve import Address, bind_address, format_address, parse_bind, resolve
 from inspector.net.session import (
     CLOSE_TIMEOUT,
     Session,
@@ -50,8 +51,11 @@ class DatagramSession(Session):
         self.unreachable = 0
 
     async def _open(self) -> None:
+        if proxy_for(self.options.proxy, self.endpoint) is not None:
+            self._phase = "proxy"
+            raise ProxyError(UDP_PROXY_REFUSAL)
         addresses, self.phases["resolve_ns"] = await resolve(
-            self.endpoint, self.recorder, socket.SOCK_DGRAM
+            self.endpoint, self.recorder, socket.SOCK_DGRAM, family=self.options.family
         )
         await self._connect(addresses)
         self.recorder.set_flow_control(self._pause_reading, self._resume_reading)
@@ -60,8 +64,11 @@ class DatagramSession(Session):
     async def _connect(self, addresses: list[Address]) -> None:
         """Open a socket connected to the first usable address (no packet is sent)."""
         loop = asyncio.get_running_loop()
+        bind = parse_bind(self.options.bind) if self.options.bind else None
 
         async def open_on(sock: socket.socket, sockaddr: Any) -> Any:
+            if bind is not None:
+                sock.bind(bind_address(bind, sock.family))
             sock.connect(sockaddr)  # a UDP connect sends nothing; it fixes the peer
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: _DatagramProtocol(self), sock=sock

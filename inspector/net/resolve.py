@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 
@@ -78,30 +79,118 @@ def family_name(family: int) -> str:
     return str(family)
 
 
+class AddressError(InspectorError, ValueError):
+    """A source address that is not one (one line)."""
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """ "ADDR[:PORT]" ("[v6]:PORT" or a bare IPv6 address) into (address, port);
+    AddressError with one line otherwise."""
+    import ipaddress
+
+    raw = text.strip()
+    host, port = raw, 0
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise AddressError(f"--bind {text!r}: write [IPv6]:PORT")
+        port_text = rest[1:]
+    elif raw.count(":") == 1:
+        host, _, port_text = raw.partition(":")
+    else:
+        port_text = ""
+    if port_text:
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise AddressError(f"--bind {text!r}: {port_text!r} is not a port")
+        port = int(port_text)
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        raise AddressError(f"--bind {text!r}: {host!r} is not an IP address") from None
+    return host, port
+
+
+def bind_address(bind: tuple[str, int], family: int) -> tuple[Any, ...]:
+    """The sockaddr to bind a ``family`` socket to; OSError when the address is of the
+    other family (that address of the peer cannot be reached from it)."""
+    host, port = bind
+    is_v6 = ":" in host
+    if is_v6 != (family == socket.AF_INET6):
+        raise OSError(f"the source address {host} is not {family_name(family)}")
+    return (host, port, 0, 0) if is_v6 else (host, port)
+
+
+def happy_eyeballs_order(addresses: list[Address]) -> list[Address]:
+    """The order to try ``addresses`` in (RFC 8305 §4): the resolver's first family
+    first, then the families alternating."""
+    if not addresses:
+        return []
+    first = addresses[0][0]
+    ours = [a for a in addresses if a[0] == first]
+    others = [a for a in addresses if a[0] != first]
+    ordered: list[Address] = []
+    for index in range(max(len(ours), len(others))):
+        ordered.extend(group[index] for group in (ours, others) if index < len(group))
+    return ordered
+
+
+def _family_number(family: str | None) -> int | None:
+    if family == "ipv4":
+        return socket.AF_INET
+    if family == "ipv6":
+        return socket.AF_INET6
+    return None
+
+
 async def resolve(
-    endpoint: Endpoint, recorder: Recorder, socktype: int
+    endpoint: Endpoint,
+    recorder: Recorder,
+    socktype: int,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    family: str | None = None,
+    role: str | None = None,
 ) -> tuple[list[Address], int]:
-    """Look up ``endpoint.host`` (IPv6 literals included), record a RESOLVE with the
-    addresses and return them with the time it took; socket.gaierror if none."""
+    """Look up ``endpoint.host`` (or ``host``: a proxy's), IPv6 literals included;
+    record a RESOLVE with every address, the ones ``family`` ("ipv4"/"ipv6") kept and
+    the order they will be tried in; return them in that order with the time it took;
+    socket.gaierror if none is left."""
+    name = endpoint.host if host is None else host
     start = recorder.now()
-    infos = await resolver(endpoint.host, endpoint.port, socktype)
+    infos = await resolver(name, endpoint.port if port is None else port, socktype)
     duration = recorder.now() - start
     seen: set[tuple[int, tuple[Any, ...]]] = set()
-    addresses: list[Address] = []
-    for family, _type, _proto, _name, sockaddr in infos:
-        key = (family, tuple(sockaddr))
+    found: list[Address] = []
+    for fam, _type, _proto, _name, sockaddr in infos:
+        key = (fam, tuple(sockaddr))
         if key not in seen:
             seen.add(key)
-            addresses.append((family, tuple(sockaddr)))
-    recorder.record(
-        Direction.META,
-        Kind.RESOLVE,
-        fields={
-            "host": endpoint.host,
-            "addresses": [str(sockaddr[0]) for _family, sockaddr in addresses],
-            "duration_ns": duration,
-        },
-    )
-    if not addresses:
+            found.append((fam, tuple(sockaddr)))
+    wanted = _family_number(family)
+    kept = [a for a in found if wanted is None or a[0] == wanted]
+    addresses = happy_eyeballs_order(kept)
+    fields: dict[str, Any] = {
+        "host": name,
+        "addresses": [str(sockaddr[0]) for _family, sockaddr in found],
+        "duration_ns": duration,
+    }
+    if role is not None:
+        fields["role"] = role
+    if family is not None:
+        fields["family"] = family
+    if len(kept) != len(found) or len({a[0] for a in kept}) > 1:
+        fields["order"] = [str(sockaddr[0]) for _family, sockaddr in addresses]
+    if len({a[0] for a in kept}) > 1:
+        fields["reason"] = (
+            "both families: tried in the order above, the next one started 250 ms after "
+            "the one before unless it failed sooner (Happy Eyeballs, RFC 8305)"
+        )
+    recorder.record(Direction.META, Kind.RESOLVE, fields=fields)
+    if not found:
         raise socket.gaierror(socket.EAI_NONAME, "no addresses found")
+    if not addresses:
+        raise socket.gaierror(
+            socket.EAI_ADDRFAMILY, f"no {'IPv4' if wanted == socket.AF_INET else 'IPv6'} address"
+        )
     return addresses, duration

@@ -21,6 +21,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net import heartbeat
 from inspector.net.resolve import Address, family_name, format_address
 from inspector.net.tlsinfo import describe_ssl_error
 from inspector.protocols.ending import Ending, Initiator
@@ -99,6 +100,7 @@ class Session:
         self._opening: asyncio.Future[None] | None = None
         self._in_open = False
         self._ended = asyncio.Event()
+        self._heartbeat: heartbeat.Heartbeat | None = None
 
     # -- state -------------------------------------------------------------------
 
@@ -221,6 +223,9 @@ class Session:
             self._reached_open = True
             self._phase = "session"
             self._set_state(SessionState.OPEN)
+            if heartbeat.wanted(self.options, self.endpoint.is_websocket):
+                self._heartbeat = heartbeat.Heartbeat(self)
+                self._heartbeat.start()
 
     # -- sending -----------------------------------------------------------------
 
@@ -354,6 +359,8 @@ class Session:
         failure."""
         if self.ended:
             return
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         ending = self._ending(message, clean, close_code, close_reason)
         if self.failure is None:
             self.failure = ending.failure

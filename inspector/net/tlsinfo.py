@@ -117,6 +117,8 @@ def describe_ssl_error(exc: ssl.SSLError, cert: dict[str, Any] | None = None) ->
             line += f" ({hint(cert or {})})"
         return line
     reason = exc.reason or exc.strerror or str(exc)
+    if str(reason) in CLIENT_CERT_REJECTIONS:
+        return f"the server rejected the client certificate: {reason}"
     hint = _SSL_HINTS.get(str(reason))
     return f"TLS handshake failed: {hint} ({reason})" if hint else f"TLS handshake failed: {reason}"
 
@@ -174,6 +176,20 @@ async def fetch_certificate(
         transport.abort()
     return describe_certificate(der) if der else None
 
+
+#: TLS alerts a server sends when it does not accept the client's certificate.
+CLIENT_CERT_REJECTIONS = frozenset(
+    {
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "SSLV3_ALERT_CERTIFICATE_REVOKED",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "TLSV1_ALERT_ACCESS_DENIED",
+        "TLSV1_ALERT_DECRYPT_ERROR",
+    }
+)
 
 _NOT_TLS = "the server did not answer in TLS; is this a plain TCP port?"
 _SSL_HINTS = {

@@ -12,15 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ipaddress
 import socket
 import ssl
+from asyncio import staggered
 from typing import Any
 
+from inspector import __version__
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.resolve import Address, resolve
+from inspector.net.clientcert import CertificateRequestWatch, use_client_certificate
+from inspector.net.proxy import Proxy, ProxyError, negotiate, proxy_for
+from inspector.net.resolve import (
+    Address,
+    bind_address,
+    family_name,
+    format_address,
+    parse_bind,
+    resolve,
+)
 from inspector.net.session import Session, SessionNotOpenError
 from inspector.net.tlsinfo import (
     client_context,
@@ -39,6 +52,11 @@ CERT_FETCH_TIMEOUT = 3.0
 #: which the GUI's event loop (qasync runs asyncio on it) cannot paint. 64 KiB bounds one
 #: callback to about a thousand frames; throughput is the same, only calls are smaller.
 READ_SIZE = 64 * 1024
+
+#: Seconds between starting two connection attempts (RFC 8305 §5 recommends 250 ms).
+HAPPY_EYEBALLS_DELAY = 0.25
+
+USER_AGENT = f"socket-inspector/{__version__}"
 
 
 class _TransportProtocol(asyncio.Protocol):
@@ -71,14 +89,20 @@ class TransportSession(Session):
         super().__init__(endpoint, options, recorder)
         self._transport: asyncio.Transport | None = None
         self._peer_eof = False
+        self._proxied = False
 
     # -- opening -----------------------------------------------------------------
 
     async def _open(self) -> None:
-        addresses, self.phases["resolve_ns"] = await resolve(
-            self.endpoint, self.recorder, socket.SOCK_STREAM
-        )
-        await self._connect(addresses)
+        proxy = proxy_for(self.options.proxy, self.endpoint)
+        if proxy is None:
+            addresses, self.phases["resolve_ns"] = await resolve(
+                self.endpoint, self.recorder, socket.SOCK_STREAM, family=self.options.family
+            )
+            await self._connect(addresses)
+        else:
+            self._proxied = True
+            await self._connect_via(proxy)
         if self.endpoint.secure:
             await self._start_tls()
         self._install_flow_control()
@@ -86,16 +110,120 @@ class TransportSession(Session):
 
     async def _connect(self, addresses: list[Address]) -> None:
         """Connect to the first address that answers (recorded as CONNECT)."""
+        sock = await self._connect_socket(addresses, self.endpoint.netloc)
+        await self._adopt(sock)
+
+    async def _adopt(self, sock: socket.socket) -> None:
+        """Make the connected ``sock`` the session's transport."""
         loop = asyncio.get_running_loop()
-
-        async def open_on(sock: socket.socket, sockaddr: Any) -> Any:
-            await loop.sock_connect(sock, sockaddr)
+        try:
             transport, _ = await loop.create_connection(lambda: _TransportProtocol(self), sock=sock)
-            return transport
-
-        transport, _sock = await self._connect_first(addresses, socket.SOCK_STREAM, open_on)
+        except BaseException:
+            sock.close()
+            raise
         self._transport = transport
         _limit_read_size(transport)
+
+    async def _connect_socket(self, addresses: list[Address], where: str) -> socket.socket:
+        """A socket connected to one of ``addresses``: tried in order, each next one
+        started HAPPY_EYEBALLS_DELAY after the one before unless that failed sooner
+        (RFC 8305 §5); the first to connect wins. Records CONNECT with every attempt."""
+        self._phase = "connect"
+        bind = parse_bind(self.options.bind) if self.options.bind else None
+        attempts: list[dict[str, Any]] = [
+            {"address": format_address(sockaddr), "result": "not tried"}
+            for _family, sockaddr in addresses
+        ]
+        start = self.recorder.now()
+
+        async def attempt(index: int) -> socket.socket:
+            family, sockaddr = addresses[index]
+            attempts[index]["result"] = "trying"
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setblocking(False)
+                if bind is not None:
+                    sock.bind(bind_address(bind, family))
+                await asyncio.get_running_loop().sock_connect(sock, sockaddr)
+            except asyncio.CancelledError:
+                sock.close()
+                attempts[index]["result"] = "cancelled: another address connected first"
+                raise
+            except OSError as exc:
+                sock.close()
+                attempts[index]["result"] = exc.strerror or str(exc) or type(exc).__name__
+                raise
+            attempts[index]["result"] = "connected"
+            return sock
+
+        if len(addresses) == 1:
+            winner: socket.socket | None = await attempt(0)
+        else:
+            winner, _index, errors = await staggered.staggered_race(
+                [functools.partial(attempt, i) for i in range(len(addresses))],
+                HAPPY_EYEBALLS_DELAY,
+            )
+            if winner is None:
+                raise next((e for e in reversed(errors) if isinstance(e, OSError)), None) or (
+                    OSError(f"no address of {where} answered")
+                )
+        assert winner is not None
+        duration = self.recorder.now() - start
+        self.phases["connect_ns"] = duration
+        fields: dict[str, Any] = {
+            "local": format_address(winner.getsockname()),
+            "peer": format_address(winner.getpeername()),
+            "family": family_name(winner.family),
+            "duration_ns": duration,
+        }
+        if len(addresses) > 1:
+            fields["attempts"] = attempts
+        if bind is not None:
+            fields["bind"] = self.options.bind
+        self.recorder.record(Direction.META, Kind.CONNECT, fields=fields)
+        return winner
+
+    async def _connect_via(self, proxy: Proxy) -> None:
+        """Connect to ``proxy`` and have it open the tunnel to the endpoint (recorded:
+        the proxy's RESOLVE and CONNECT, then its own exchange as INFO records)."""
+        host = self.endpoint.host
+        if not proxy.remote_names and not _is_address(host):
+            addresses, _ = await resolve(
+                self.endpoint, self.recorder, socket.SOCK_STREAM, family=self.options.family
+            )
+            host = str(addresses[0][1][0])
+        self._phase = "resolve"
+        try:
+            addresses, self.phases["resolve_ns"] = await resolve(
+                self.endpoint,
+                self.recorder,
+                socket.SOCK_STREAM,
+                host=proxy.host,
+                port=proxy.port,
+                role="proxy",
+            )
+        except socket.gaierror as exc:
+            raise ProxyError(
+                f"cannot resolve the proxy {proxy.host!r}: {exc.strerror or exc}"
+            ) from None
+        try:
+            sock = await self._connect_socket(addresses, proxy.netloc)
+        except OSError as exc:
+            reason = (
+                "nothing listens there"
+                if isinstance(exc, ConnectionRefusedError)
+                else (exc.strerror or str(exc))
+            )
+            raise ProxyError(f"cannot reach the proxy {proxy.netloc}: {reason}") from None
+        self._phase = "proxy"
+        start = self.recorder.now()
+        try:
+            await negotiate(proxy, sock, host, self.endpoint.port, self.recorder, USER_AGENT)
+        except BaseException:
+            sock.close()
+            raise
+        self.phases["proxy_ns"] = self.recorder.now() - start
+        await self._adopt(sock)
 
     async def _start_tls(self) -> None:
         """Upgrade the connection to TLS and record what the handshake showed."""
@@ -103,6 +231,10 @@ class TransportSession(Session):
         loop = asyncio.get_running_loop()
         self._phase = "tls"
         context = client_context(self.options, self.alpn)
+        sent_cert = (
+            use_client_certificate(context, self.options) if self.options.client_cert else None
+        )
+        watch = CertificateRequestWatch(context)
         start = self.recorder.now()
         protocol = self._transport.get_protocol()
         peer = self._transport.get_extra_info("peername")
@@ -113,6 +245,8 @@ class TransportSession(Session):
         except ssl.SSLCertVerificationError as exc:
             await self._certificate_rejected(exc, peer)
             raise
+        finally:
+            watch.done()
         duration = self.recorder.now() - start
         if transport is None:
             raise ConnectionAbortedError("the connection closed during the TLS handshake")
@@ -120,6 +254,11 @@ class TransportSession(Session):
         self.phases["tls_ns"] = duration
         verified = self.options.verify
         fields = describe_tls(transport.get_extra_info("ssl_object"), verified, self.endpoint.host)
+        # Whether the server asked for a client certificate (None: not known). A server
+        # that refuses the one sent says so by an alert (TLS 1.3: on the first read).
+        fields["client_cert_requested"] = watch.asked
+        if sent_cert is not None:
+            fields["client_cert"] = sent_cert
         self.tls = dict(fields)
         fields["duration_ns"] = duration
         self.recorder.record(Direction.META, Kind.TLS, fields=fields)
@@ -133,7 +272,9 @@ class TransportSession(Session):
         reason, so the user sees what was rejected and may choose to connect anyway."""
         self._abort_transport()
         cert = None
-        if peer:
+        if peer and not self._proxied:
+            # Through a proxy the peer address is the proxy's: the certificate cannot be
+            # read again without a second tunnel, so the refusal is recorded without it.
             cert = await fetch_certificate(peer, self.endpoint.host, CERT_FETCH_TIMEOUT)
         message = describe_ssl_error(exc, cert)
         self.tls = {"verified": False, "server_hostname": self.endpoint.host, "cert": cert}
@@ -227,3 +368,11 @@ def _limit_read_size(transport: asyncio.BaseTransport) -> None:
     """Make the selector transport read at most READ_SIZE bytes per callback."""
     if isinstance(getattr(transport, "max_size", None), int):
         transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True

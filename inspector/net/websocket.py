@@ -174,11 +174,20 @@ class WebSocketSession(TransportSession):
         self._write(ws.send_binary(data))
         self._follow(ws)
 
-    def send_ping(self, payload: bytes = b"") -> None:
-        """Send a ping frame (at most 125 bytes)."""
+    def send_ping(self, payload: bytes = b"", automatic: bool = False) -> None:
+        """Send a ping frame (at most 125 bytes); ``automatic``: a heartbeat's."""
         ws = self._protocol()
-        self._write(ws.send_ping(payload))
+        self._write(ws.send_ping(payload, automatic))
         self._follow(ws)
+
+    def awaiting_pong(self, payload: bytes) -> bool:
+        """True while the ping with ``payload`` has had no pong."""
+        return self.ws is not None and self.ws.awaiting_pong(payload)
+
+    @property
+    def round_trips(self) -> list[int]:
+        """Every ping round trip measured so far (ns)."""
+        return self.ws.round_trips if self.ws is not None else []
 
     def send_pong(self, payload: bytes = b"") -> None:
         """Send a pong frame (at most 125 bytes)."""

@@ -631,19 +631,29 @@ class WebSocketConnection:
         self._records.sent_plain(wire, len(header), data)
         return wire
 
-    def send_ping(self, data: bytes = b"") -> bytes:
-        """Send a ping (RFC 6455 §5.5.2); return the bytes to write."""
-        return self._send_control(self._protocol.send_ping, bytes(data), "ping")
+    def send_ping(self, data: bytes = b"", automatic: bool = False) -> bytes:
+        """Send a ping (RFC 6455 §5.5.2); return the bytes to write. ``automatic``
+        marks a heartbeat's ping (the engine's, not the user's)."""
+        return self._send_control(self._protocol.send_ping, bytes(data), "ping", not automatic)
+
+    def awaiting_pong(self, data: bytes) -> bool:
+        """True while the ping with payload ``data`` has had no pong."""
+        return bytes(data) in self._records.pings
+
+    @property
+    def round_trips(self) -> list[int]:
+        """Every ping round trip measured so far (ns), in order."""
+        return self._records.rtts
 
     def send_pong(self, data: bytes = b"") -> bytes:
         """Send an unsolicited or manual pong (RFC 6455 §5.5.3); return the bytes to write."""
         return self._send_control(self._protocol.send_pong, bytes(data), "pong")
 
-    def _send_control(self, send: Any, data: bytes, what: str) -> bytes:
+    def _send_control(self, send: Any, data: bytes, what: str, user: bool = True) -> bytes:
         self._check_can_send(True)
         check_control(data, what)
         send(data)
-        return self._flush(None, data, user=True)
+        return self._flush(None, data, user=user)
 
     def send_close(self, code: int | None = 1000, reason: str = "") -> bytes:
         """Start the closing handshake (RFC 6455 §7.1.2); return the bytes to write."""

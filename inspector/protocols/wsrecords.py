@@ -30,6 +30,13 @@ def request_fields(request: Request) -> dict[str, Any]:
     }
 
 
+PING_OPCODE, PONG_OPCODE = 0x9, 0xA
+#: Pings remembered while waiting for their pongs (the oldest forgotten first).
+MAX_PENDING_PINGS = 256
+#: Round trips kept for the summary (a day of pings every second is far fewer).
+MAX_RTTS = 100_000
+
+
 class WsRecords:
     """Makes the records of one connection; assembles the inbound messages."""
 
@@ -43,6 +50,11 @@ class WsRecords:
         self.messages_in = 0
         #: Queue completed messages for the consumer; off when nobody takes them.
         self.keep_messages = True
+        #: Pings sent and not yet answered: payload -> the ping record's time, so the
+        #: pong that echoes a payload gets the round trip (``rtt_ns``) as a field.
+        self.pings: dict[bytes, int] = {}
+        #: Every round trip measured, in order (ns).
+        self.rtts: list[int] = []
 
     # -- handshake and errors ----------------------------------------------------
 
@@ -96,7 +108,17 @@ class WsRecords:
         else:
             compressed = opcode < 8 and bool(wf.wire[0] & 0x40)
         fields = frame_fields(wf, payload, compressed, automatic, error)
-        self.recorder.record(direction, Kind.FRAME, t_ns, wf.wire, payload, fields)
+        if opcode == PONG_OPCODE and direction is Direction.IN and payload in self.pings:
+            sent = self.pings.pop(payload)
+            now = self.recorder.now() if t_ns is None else t_ns
+            fields = {**fields, "rtt_ns": now - sent}
+            if len(self.rtts) < MAX_RTTS:
+                self.rtts.append(now - sent)
+        record = self.recorder.record(direction, Kind.FRAME, t_ns, wf.wire, payload, fields)
+        if opcode == PING_OPCODE and direction is Direction.OUT and error is None:
+            if len(self.pings) >= MAX_PENDING_PINGS:
+                self.pings.pop(next(iter(self.pings)))
+            self.pings[payload] = record.t_ns
 
     def inbound(self, wf: WireFrame, frame: Frame, t_ns: int) -> None:
         """Record one accepted inbound frame and collect the messages it completes."""

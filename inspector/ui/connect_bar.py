@@ -45,6 +45,7 @@ from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
 from inspector.protocols.deflate import parse_deflate_offer
 from inspector.ui import theme
 from inspector.ui.guard import guarded
+from inspector.ui.reach_options import ReachOptions, reach_summary
 
 _FRAMING_LABELS = {
     Framing.RAW: "Raw (one record per read)",
@@ -146,6 +147,9 @@ class OptionsDialog(QDialog):
         tls_form.addRow("CA file", cafile_row)
         layout.addWidget(tls)
 
+        self.reach = ReachOptions(options)
+        layout.addWidget(self.reach)
+
         general = QFormLayout()
         self.timeout = QDoubleSpinBox()
         self.timeout.setRange(0.5, 300.0)
@@ -183,7 +187,7 @@ class OptionsDialog(QDialog):
                 parse_deflate_offer(offer)
             except ValueError as exc:
                 raise ValueError(f"Deflate offer: {exc}") from None
-        return dataclasses.replace(
+        edited = dataclasses.replace(
             self._options,
             headers=headers,
             subprotocols=subprotocols,
@@ -200,6 +204,7 @@ class OptionsDialog(QDialog):
             cafile=self.cafile.text().strip() or None,
             connect_timeout=self.timeout.value(),
         )
+        return self.reach.apply(edited)
 
     def accept(self) -> None:
         try:
@@ -255,6 +260,7 @@ def options_summary(options: SessionOptions, defaults: SessionOptions = DEFAULT_
         parts.append("own CA file" if options.cafile else "system CAs")
     if options.connect_timeout != defaults.connect_timeout:
         parts.append(f"timeout {options.connect_timeout:g} s")
+    parts.extend(reach_summary(options, defaults))
     return " · ".join(p for p in parts if p)
 
 

@@ -43,6 +43,7 @@ from inspector.ui.models.records import (
 from inspector.ui.models.source import RecordSource
 from inspector.ui.settings import Settings
 from inspector.ui.widgets.context import RecordContext
+from inspector.ui.widgets.timing import is_proxy_phase
 
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
 _SENT_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
@@ -220,7 +221,7 @@ class RecordsView(QWidget):
         detail panes; True when any of them was among ``records``."""
         changed = False
         for record in records:
-            if record.kind in _PHASE_KINDS:
+            if record.kind in _PHASE_KINDS or is_proxy_phase(record):
                 self._phases.append(record)
                 changed = True
                 if record.kind is Kind.HANDSHAKE:

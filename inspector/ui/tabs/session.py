@@ -37,6 +37,7 @@ from inspector.ui.preferences import capture_limit
 from inspector.ui.rawframe_dialog import RAW_ACTION, send_raw_frame
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
+from inspector.ui.tabs.auto_reconnect import AutoReconnect
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.records_view import RecordsView
 from inspector.ui.tabs.replay_bar import ReplayBar
@@ -95,6 +96,9 @@ class SessionTab(RecordsTab):
         #: True once any session of this tab reached OPEN.
         self.ever_opened = False
         self._send_failed = False  # the last send from the composer failed
+        self.auto_reconnect = AutoReconnect(self)
+        self.auto_reconnect.due.connect(self._reconnect_automatically)
+        self.auto_reconnect.changed.connect(self._show_state)
 
         self.attempt_box = QComboBox()
         self.attempt_box.setObjectName("attemptBox")
@@ -186,6 +190,8 @@ class SessionTab(RecordsTab):
             text += f" — {session.failure}"
         if self.internal_error is not None:
             text += f" — {self.internal_error}"
+        if self.auto_reconnect.waiting:
+            text += f" — {self.auto_reconnect.note()}"
         if self.unverified:
             text += f"  ·  ⚠ {UNVERIFIED_TEXT}"
         if self.capture_problem:
@@ -276,10 +282,13 @@ class SessionTab(RecordsTab):
         try:
             if state is SessionState.OPEN:
                 self.ever_opened = True
+                self.auto_reconnect.opened()
             self._show_state()
             self.stateChanged.emit(str(state))
             if state in (SessionState.CLOSED, SessionState.FAILED):
                 self._finish_capture()
+                session = self.session
+                self.auto_reconnect.ended(self.options, session is not None and session.ok)
         except Exception:
             log.exception("state change handling failed")
 
@@ -296,6 +305,7 @@ class SessionTab(RecordsTab):
     @guarded
     def disconnect(self) -> None:
         """Close the session gracefully (cancel it while still connecting)."""
+        self.auto_reconnect.hold()
         session = self.session
         if session is None:
             return
@@ -307,6 +317,13 @@ class SessionTab(RecordsTab):
     @guarded
     def reconnect(self) -> None:
         """Start a new session to the same endpoint in this tab (and a new capture)."""
+        self.auto_reconnect.cancel()
+        self.auto_reconnect.release()
+        spawn(self._reconnect(), f"reconnecting to {self.endpoint.url}")
+
+    @guarded
+    def _reconnect_automatically(self) -> None:
+        """The back-off is over: the next attempt (its count goes on)."""
         spawn(self._reconnect(), f"reconnecting to {self.endpoint.url}")
 
     @property

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from inspector.core.records import Direction, Kind, Record
 from inspector.ui import theme
 from inspector.ui.widgets.fieldtext import format_duration
+from inspector.ui.widgets.roundtrip import RoundTripChart
 from inspector.ui.widgets.traffic import TrafficCounter, TrafficPlot
 
 REPAINT_MS = 250
@@ -42,6 +43,7 @@ _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
 _OPENING_STEPS = {
     "resolve": "name resolution",
     "connect": "connect",
+    "proxy": "the proxy's exchange",
     "tls": "the TLS handshake",
     "handshake": "the WebSocket upgrade",
 }
@@ -62,6 +64,20 @@ class Phase:
         return self.end_ns - self.start_ns
 
 
+def is_proxy_phase(r: Record) -> bool:
+    """True for the record that ends the proxy's exchange (the CONNECT answer or the
+    SOCKS negotiation: an INFO record with ``proxy`` and ``duration_ns``)."""
+    return r.kind is Kind.INFO and "proxy" in r.fields and "duration_ns" in r.fields
+
+
+def proxy_succeeded(r: Record) -> bool:
+    """True when the proxy's exchange ``r`` opened the tunnel."""
+    status = r.fields.get("status")
+    if isinstance(status, int):
+        return 200 <= status < 300
+    return r.fields.get("reply_code") == 0
+
+
 def _sent_by_user(r: Record) -> bool:
     return r.direction is Direction.OUT and r.kind in _TRAFFIC_KINDS and not r.automatic
 
@@ -80,6 +96,8 @@ def phases_from(records: Iterable[Record]) -> list[Phase]:
         duration = r.fields.get("duration_ns")
         duration = duration if isinstance(duration, int) and duration >= 0 else None
         name = {Kind.RESOLVE: "resolve", Kind.CONNECT: "connect", Kind.TLS: "tls"}.get(r.kind)
+        if is_proxy_phase(r):
+            name = "proxy"
         if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT:
             request_t = r.t_ns
             continue
@@ -114,7 +132,10 @@ def ready_ns(records: Iterable[Record], scheme: str = "") -> int | None:
     present are."""
     connect = tls = None
     upgrade: Record | None = None
+    proxy: Record | None = None
     for r in records:
+        if proxy is None and is_proxy_phase(r):
+            proxy = r
         if r.kind is Kind.CONNECT and connect is None:
             connect = r.t_ns
         elif r.kind is Kind.TLS and tls is None:
@@ -124,6 +145,10 @@ def ready_ns(records: Iterable[Record], scheme: str = "") -> int | None:
     if connect is None:
         return None
     ends = [connect]
+    if proxy is not None:
+        if not proxy_succeeded(proxy):
+            return None  # the proxy refused: the session never reached its server
+        ends.append(proxy.t_ns)
     if scheme in ("tls", "wss") or (not scheme and tls is not None):
         if tls is None:
             return None  # the TLS handshake failed (a refused certificate, say)
@@ -281,6 +306,7 @@ class TimingView(QWidget):
             "Issuer",
             "Valid",
             "SHA-256",
+            "Client certificate",
         ):
             label = QLabel()
             label.setWordWrap(True)
@@ -293,6 +319,8 @@ class TimingView(QWidget):
         self.plot = TrafficPlot(self.counter)
         self.rtt = QLabel()
         self.rtt.setObjectName("pingRtt")
+        self.rtt.setWordWrap(True)
+        self.rtt_chart = RoundTripChart()
         inner = QWidget()
         column = QVBoxLayout(inner)
         heading = QLabel("Phases")
@@ -309,6 +337,7 @@ class TimingView(QWidget):
             traffic_heading,
             self.plot,
             self.rtt,
+            self.rtt_chart,
         ):
             column.addWidget(widget)
         column.addStretch(1)
@@ -346,6 +375,8 @@ class TimingView(QWidget):
         self.total.clear()
         self.tls_box.hide()
         self.rtt.hide()
+        self.rtt_chart.set_points([])
+        self.rtt_chart.hide()
         self.plot.update()
 
     def set_phases(self, records: Sequence[Record], scheme: str | None = None) -> None:
@@ -353,7 +384,7 @@ class TimingView(QWidget):
         says which opening steps the session needs before it is ready."""
         if scheme is not None:
             self._scheme = scheme
-        self._phase_records = [r for r in records if r.kind in _PHASE_KINDS]
+        self._phase_records = [r for r in records if r.kind in _PHASE_KINDS or is_proxy_phase(r)]
         if self._first_byte is None:
             self._first_byte = next(
                 (r for r in records if r.direction is Direction.IN and r.kind in _TRAFFIC_KINDS),
@@ -377,7 +408,7 @@ class TimingView(QWidget):
                 elif self._first_send is None and _sent_by_user(r):
                     self._first_send = r
                     phases_changed = self._first_byte is None
-            elif r.kind in _PHASE_KINDS:
+            elif r.kind in _PHASE_KINDS or is_proxy_phase(r):
                 self._phase_records.append(r)
                 phases_changed = True
             elif r.kind is Kind.ERROR and self._failed_in is None:
@@ -443,6 +474,7 @@ class TimingView(QWidget):
             if cert
             else None,
             "SHA-256": _fingerprint(cert.get("sha256")),
+            "Client certificate": client_certificate_text(f),
         }
         for key, value in values.items():
             label = self.tls_labels[key]
@@ -455,14 +487,25 @@ class TimingView(QWidget):
         self.plot.update()
         rtts = self.counter.rtts
         if rtts:
-            values = [rtt for _, rtt in rtts]
-            self.rtt.setText(
-                f"Ping round trip: last {format_duration(values[-1])}, "
-                f"min {format_duration(min(values))}, "
-                f"avg {format_duration(sum(values) / len(values))}, "
-                f"max {format_duration(max(values))} ({len(values)} pings)"
-            )
+            self.rtt_chart.set_points(list(rtts))
+            assert self.rtt_chart.stats is not None
+            self.rtt.setText(self.rtt_chart.stats.line())
             self.rtt.show()
+            self.rtt_chart.show()
+
+
+def client_certificate_text(f: Mapping[str, Any]) -> str | None:
+    """What the TLS record says of the client certificate: asked for, and which sent."""
+    sent = f.get("client_cert")
+    asked = f.get("client_cert_requested")
+    if isinstance(sent, Mapping):
+        what = f"sent {sent.get('subject') or '?'} (SHA-256 {str(sent.get('sha256', ''))[:16]}…)"
+        return what + (", not asked for" if asked is False else "")
+    if asked is True:
+        return "asked for by the server; none sent"
+    if asked is False:
+        return "not asked for"
+    return None
 
 
 def _name(value: Any) -> str | None:

@@ -36,7 +36,7 @@ class TrafficCounter:
         """Forget everything."""
         self.buckets: dict[int, list[int]] = {}
         self.latest_s = 0
-        self.rtts: deque[tuple[int, int]] = deque(maxlen=1000)  # (t_ns of pong, rtt_ns)
+        self.rtts: deque[tuple[int, int]] = deque(maxlen=10_000)  # (t_ns of pong, rtt_ns)
         self._pings: OrderedDict[bytes, int] = OrderedDict()
 
     def add(self, records: Sequence[Record]) -> None:
@@ -79,7 +79,10 @@ class TrafficCounter:
                 self._pings.popitem(last=False)
         elif opcode == "pong" and inbound:
             sent = self._pings.pop(payload, None)
-            if sent is not None:
+            measured = r.fields.get("rtt_ns")  # the engine's, when it sent the ping
+            if isinstance(measured, int) and measured >= 0:
+                self.rtts.append((r.t_ns, measured))
+            elif sent is not None:
                 self.rtts.append((r.t_ns, r.t_ns - sent))
 
     def series(self, column: int) -> list[int]:
