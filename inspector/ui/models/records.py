@@ -12,15 +12,17 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QColor, QFont, QGuiApplication
 
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.render import ARROWS, escape_text, kind_label, payload_preview, summary_text
+from inspector.protocols.decoders.tree import Decoded
+from inspector.protocols.decoders.where import passes
 from inspector.ui import theme
 from inspector.ui.models.filter import RecordFilter
 from inspector.ui.models.source import RecordSource
@@ -30,8 +32,10 @@ log = logging.getLogger(__name__)
 
 #: Model order; the records view shows Wire beside Length (a moved header section), so
 #: the older columns keep their numbers.
-COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview", "Wire")
-COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW, COL_WIRE = range(len(COLUMNS))
+COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview", "Wire", "Latency")
+COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW, COL_WIRE, COL_LATENCY = range(
+    len(COLUMNS)
+)
 
 #: Returns the record's sequence number (int) for any cell.
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -62,6 +66,11 @@ def preview_text(record: Record) -> str:
     return text
 
 
+def _partner_tint(dark: bool) -> QColor:
+    """The background of the selected record's request or response."""
+    return QColor("#3d3a1e") if dark else QColor("#fff3b0")
+
+
 def record_category(record: Record) -> str:
     """How a row is drawn: error, automatic, control, meta, in or out."""
     if record.kind is Kind.ERROR or record.fields.get("error"):
@@ -87,6 +96,14 @@ class RecordTableModel(QAbstractTableModel):
         self._filter = RecordFilter()
         self._cache: OrderedDict[int, Record] = OrderedDict()
         self._time_format = "relative"
+        #: Decoding hooks a records view sets: the decoder's one-line summary for the
+        #: preview column, the decoded record for filters on decoded fields, and a
+        #: request's or response's latency (ns) once paired.
+        self.summary_of: Callable[[Record], str | None] | None = None
+        self.decoded_of: Callable[[Record], Decoded | None] | None = None
+        self.latency_of: Callable[[int], int | None] | None = None
+        #: Rows tinted as the selected record's partner (its request or response).
+        self.tinted: frozenset[int] = frozenset()
 
     # -- feeding --------------------------------------------------------------------
 
@@ -120,7 +137,7 @@ class RecordTableModel(QAbstractTableModel):
                 self.endInsertRows()
             return
         self._total = total
-        shown = [r.seq for r in records if self._filter.matches(r)]
+        shown = [r.seq for r in records if self._filter.matches(r) and self._decoded_pass(r)]
         if shown:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
@@ -157,7 +174,30 @@ class RecordTableModel(QAbstractTableModel):
                 text if record_filter.regex else None,
             )
             self._rows = [seq for seq in seqs if seq < self._total]
+            if record_filter.conditions:
+                self._rows = self._decoded_rows(self._rows)
         self.endResetModel()
+
+    def _decoded_pass(self, record: Record) -> bool:
+        """True when the record's decoded facts pass the filter's conditions."""
+        conditions = self._filter.conditions
+        if not conditions:
+            return True
+        decoded = self.decoded_of(record) if self.decoded_of is not None else None
+        return passes(list(conditions), decoded)
+
+    def _decoded_rows(self, seqs: list[int]) -> list[int]:
+        """The seqs whose records pass the decoded conditions, read a page at a time."""
+        wanted = set(seqs)
+        out: list[int] = []
+        start = 0
+        while start < self._total:
+            page = self._source.records(start, _PAGE * 8)
+            if not page:
+                break
+            out.extend(r.seq for r in page if r.seq in wanted and self._decoded_pass(r))
+            start = page[-1].seq + 1
+        return out
 
     @property
     def record_filter(self) -> RecordFilter:
@@ -262,6 +302,8 @@ class RecordTableModel(QAbstractTableModel):
                 return "Payload bytes (unmasked, decompressed)"
             if section == COL_WIRE:
                 return "Bytes on the wire (frame header, mask, compressed payload)"
+            if section == COL_LATENCY:
+                return "Time between a request and its response (on both rows of a pair)"
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -277,6 +319,8 @@ class RecordTableModel(QAbstractTableModel):
             return record.seq
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(record, column)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return _partner_tint(theme.is_dark()) if record.seq in self.tinted else None
         if role == Qt.ItemDataRole.FontRole:
             category = record_category(record)
             if category in ("automatic", "meta", "control", "error"):
@@ -286,14 +330,15 @@ class RecordTableModel(QAbstractTableModel):
                 return font
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in (COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE):
+            if column in (COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE, COL_LATENCY):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if column == COL_DIR:
                 return int(Qt.AlignmentFlag.AlignCenter)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_PREVIEW:
-                return preview_text(record)
+                summary = self.summary_of(record) if self.summary_of is not None else None
+                return f"{summary}\n{preview_text(record)}" if summary else preview_text(record)
             if column == COL_DIR:
                 return {"out": "sent", "in": "received", "meta": "session event"}[record.direction]
             if column == COL_KIND and record.automatic:
@@ -315,6 +360,13 @@ class RecordTableModel(QAbstractTableModel):
             return str(record.size)
         if column == COL_WIRE:
             return str(len(record.wire)) if record.wire else ""
+        if column == COL_LATENCY:
+            latency = self.latency_of(record.seq) if self.latency_of is not None else None
+            return "" if latency is None else f"{latency / 1e6:.3f} ms"
+        if self.summary_of is not None:
+            summary = self.summary_of(record)
+            if summary:
+                return window_text(summary)
         return preview_text(record)
 
     def _time_text(self, record: Record) -> str:
