@@ -105,11 +105,26 @@ def test_socketio_event_is_decoded_paired_and_measured(
     # The Latency pane counts the pair.
     view.show_stats()
     qtbot.waitUntil(lambda: view.pairing.done, timeout=WAIT_MS)
-    view._refresh_stats()
+    view.draw_stats()
     assert view.stats.count == 1
     assert view.stats.unanswered == 0
     assert "pairs 1" in view.stats.summary.text()
     assert "p50" in view.stats.summary.text()
+
+    # The saved capture, reopened: the decoder is chosen again from the recorded
+    # handshake, and the same pair is found in the background.
+    path = tab.capture_path
+    assert path is not None
+    tab.disconnect()
+    qtbot.waitUntil(lambda: tab.state == "closed", timeout=WAIT_MS)
+    (capture,) = window.captures.open_path(path)
+    again = capture.view
+    assert again.decoding.chosen == "socketio"
+    qtbot.waitUntil(lambda: again.pairing.done, timeout=WAIT_MS)
+    assert len(again.pairing.matching) == 1
+    assert not capture.table.isColumnHidden(COL_LATENCY)
+    again.show_stats()
+    assert again.stats.count == 1 and again.stats.unanswered == 0
 
 
 def test_decode_as_switches_and_filters_on_decoded_fields(

@@ -16,6 +16,7 @@ opened). The Latency column is hidden until the first pair is found.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
@@ -429,7 +430,7 @@ class RecordsView(QWidget):
         self._maybe_pair()
         if self.details.tabs.currentWidget() is self.stats_scroll:
             self.pairing.start()
-        self._refresh_stats()
+        self.draw_stats()
         self.table.viewport().update()
         index = self.table.currentIndex()
         if index.isValid():
@@ -458,7 +459,7 @@ class RecordsView(QWidget):
     def _tab_changed(self, index: int) -> None:
         if self.details.tabs.widget(index) is self.stats_scroll:
             self.pairing.start()
-            self._refresh_stats()
+            self.draw_stats()
 
     @guarded
     def _pairing_changed(self) -> None:
@@ -476,7 +477,17 @@ class RecordsView(QWidget):
 
     @guarded
     def _refresh_stats(self) -> None:
+        """Redraw the Latency pane if it is shown (the timer's way, while pairing runs)."""
+        if self.stats.isVisible():
+            self.draw_stats()
+
+    def draw_stats(self) -> None:
+        """Redraw the Latency pane now; the next timed redraw waits twenty times as long
+        as this one took (sorting a million latencies is not free)."""
+        began = time.perf_counter()
         self.stats.show_pairing(self.pairing, self.decoding.chosen)
+        spent_ms = (time.perf_counter() - began) * 1000
+        self._stats_timer.setInterval(max(_STATS_REFRESH_MS, int(spent_ms * 20)))
 
     @guarded
     def _table_menu(self, pos: QPoint) -> None:

@@ -1,8 +1,8 @@
 """Request ↔ response pairing for a records view, and the Latency pane that shows it.
 
-:class:`Pairing` reads a session's records a page at a time from a QTimer, a few
-milliseconds per tick, asks the decoder for each record's pairing ids and pairs them
-as ``core.matching.match`` does (a response with the oldest unanswered request of its
+:class:`Pairing` reads a session's records a page at a time from a QTimer (ten
+milliseconds of work, then a pause), asks the decoder for each record's pairing ids
+and pairs them as ``core.matching.match`` does (a response with the oldest unanswered request of its
 id sent the other way), so a capture of a million records is paired while the window
 stays responsive, and a live session keeps being paired as records arrive.
 :class:`StatsPane` draws the count, unanswered, percentiles, a histogram and latency
@@ -31,9 +31,12 @@ from inspector.ui.models.source import RecordSource
 log = logging.getLogger(__name__)
 
 #: Records read from the source per page.
-PAGE = 2048
-#: Milliseconds of work per timer tick before the event loop gets the thread back.
-TICK_MS = 12
+PAGE = 256
+#: Milliseconds of work per timer tick before the event loop gets the thread back, and
+#: the pause between ticks: pairing takes at most a third of the thread, so a flood
+#: being received (on the same event loop) keeps its pace.
+TICK_MS = 10
+PAUSE_MS = 20
 
 
 class Pairing(QObject):
@@ -45,7 +48,7 @@ class Pairing(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._timer = QTimer(self)
-        self._timer.setInterval(0)
+        self._timer.setInterval(PAUSE_MS)
         self._timer.timeout.connect(self._tick)
         self._source: Callable[[], RecordSource] | None = None
         self._total: Callable[[], int] = lambda: 0
