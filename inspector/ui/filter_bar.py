@@ -136,12 +136,13 @@ class FilterBar(QWidget):
         self._current = record_filter
         self.filterChanged.emit(record_filter)
 
-    def set_counts(self, shown: int, total: int) -> None:
-        """Show "N of M" while a filter is set, "M records" otherwise."""
+    def set_counts(self, shown: int, total: int, *, busy: bool = False) -> None:
+        """Show "N of M" while a filter is set ("N of M, filtering…" while a filter on
+        decoded fields is still testing records), "M records" otherwise."""
         if self._current.empty:
             self.count.setText(f"{total} records")
         else:
-            self.count.setText(f"{shown} of {total}")
+            self.count.setText(f"{shown} of {total}" + (", filtering…" if busy else ""))
 
 
 def conditions_of(text: str) -> tuple[Condition, ...]:

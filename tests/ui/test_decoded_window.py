@@ -137,17 +137,33 @@ def test_decode_as_switches_and_filters_on_decoded_fields(
     # A filter on a decoded field keeps the one event.
     view.filter_bar.edit.setText('event == "chat"')
     view.filter_bar.apply()
+    qtbot.waitUntil(lambda: not tab.model.scanning, timeout=WAIT_MS)
     assert tab.model.rowCount() == 1
     assert records(tab)[0].payload == CHAT.encode()
     assert view.filter_bar.count.text() == f"1 of {total}"
     view.filter_bar.edit.setText("type ~ ^ACK")
     view.filter_bar.apply()
+    qtbot.waitUntil(lambda: not tab.model.scanning, timeout=WAIT_MS)
     assert [r.payload[:3] for r in records(tab)] == [b"431"]
     view.filter_bar.edit.setText("event == ")
-    view.filter_bar.apply()  # an empty value is text "" : nothing has it
+    view.filter_bar.apply()  # an empty value is the text "": no event is empty
+    qtbot.waitUntil(lambda: not tab.model.scanning, timeout=WAIT_MS)
+    assert tab.model.rowCount() == 0
+    assert view.filter_bar.count.text() == f"0 of {total}"
+    # A new event while the filter is set is tested as it arrives.
+    view.filter_bar.edit.setText('event == "chat" && ack_id == 2')
+    view.filter_bar.apply()
+    qtbot.waitUntil(lambda: not tab.model.scanning, timeout=WAIT_MS)
+    assert tab.model.rowCount() == 0
+    compose(tab, '422["chat","again"]')
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=WAIT_MS)
+    assert records(tab)[0].payload == b'422["chat","again"]'
+    # Its ack, hidden by the filter, is paired as it arrives.
+    qtbot.waitUntil(lambda: len(view.pairing.matching) == 2, timeout=WAIT_MS)
+    assert tab.model.rowCount() == 1
     view.filter_bar.edit.setText("")
     view.filter_bar.apply()
-    assert tab.model.rowCount() == total
+    assert tab.model.rowCount() == tab.model.total > total
 
     # Decode as None: no application layer, the raw preview, no pairs.
     view.set_decoder("none")

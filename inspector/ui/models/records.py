@@ -4,18 +4,28 @@ Modelled on Wireshark's packet list: rows are appended in batches by the bridge 
 beginInsertRows/endInsertRows per flush), column text is built at display time, and
 only a small LRU cache of records is kept, so a session of a million records costs
 no more memory than one of a hundred. With a filter set, the model maps rows to the
-sequence numbers the store reported as matching, and tests each new batch itself.
+sequence numbers the store reported as matching, and tests each new batch itself; a
+filter on decoded fields tests the store's matches in the background, rows appearing
+as they are found.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QGuiApplication
 
 from inspector.core.errors import CaptureError
@@ -46,6 +56,9 @@ _CONTROL_OPCODES = frozenset({"ping", "pong", "close"})
 _PAGE = 256
 _CACHE_SIZE = 4096
 _PREVIEW_CHARS = 160
+#: A filter on decoded fields tests records this many ms per tick, then pauses.
+_SCAN_TICK_MS = 15
+_SCAN_PAUSE_MS = 5
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -87,6 +100,9 @@ def record_category(record: Record) -> str:
 class RecordTableModel(QAbstractTableModel):
     """Rows of one session's records; the bridge calls :meth:`append` per flush."""
 
+    #: A filter on decoded fields has tested every record.
+    scanFinished = Signal()
+
     def __init__(self, source: RecordSource, started_wall_ns: int = 0, parent: Any = None) -> None:
         super().__init__(parent)
         self._source = source
@@ -104,6 +120,9 @@ class RecordTableModel(QAbstractTableModel):
         self.latency_of: Callable[[int], int | None] | None = None
         #: Rows tinted as the selected record's partner (its request or response).
         self.tinted: frozenset[int] = frozenset()
+        self._scan: tuple[set[int], int, int] | None = None  # wanted, next seq, end
+        self._held: list[int] = []  # live records that passed while the scan runs
+        self._scan_timer: QTimer | None = None
 
     # -- feeding --------------------------------------------------------------------
 
@@ -138,6 +157,9 @@ class RecordTableModel(QAbstractTableModel):
             return
         self._total = total
         shown = [r.seq for r in records if self._filter.matches(r) and self._decoded_pass(r)]
+        if shown and self._scan is not None:  # after the older records being tested
+            self._held.extend(shown)
+            return
         if shown:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
@@ -162,6 +184,7 @@ class RecordTableModel(QAbstractTableModel):
     def set_filter(self, record_filter: RecordFilter) -> None:
         """Show only the records passing ``record_filter`` (asks the store for old ones)."""
         self.beginResetModel()
+        self._stop_scan()
         self._filter = record_filter
         if record_filter.empty:
             self._rows = None
@@ -175,7 +198,8 @@ class RecordTableModel(QAbstractTableModel):
             )
             self._rows = [seq for seq in seqs if seq < self._total]
             if record_filter.conditions:
-                self._rows = self._decoded_rows(self._rows)
+                self._start_scan(self._rows)
+                self._rows = []
         self.endResetModel()
 
     def _decoded_pass(self, record: Record) -> bool:
@@ -186,18 +210,60 @@ class RecordTableModel(QAbstractTableModel):
         decoded = self.decoded_of(record) if self.decoded_of is not None else None
         return passes(list(conditions), decoded)
 
-    def _decoded_rows(self, seqs: list[int]) -> list[int]:
-        """The seqs whose records pass the decoded conditions, read a page at a time."""
-        wanted = set(seqs)
-        out: list[int] = []
-        start = 0
-        while start < self._total:
-            page = self._source.records(start, _PAGE * 8)
-            if not page:
-                break
-            out.extend(r.seq for r in page if r.seq in wanted and self._decoded_pass(r))
-            start = page[-1].seq + 1
-        return out
+    @property
+    def scanning(self) -> bool:
+        """True while a filter on decoded fields is still testing older records."""
+        return self._scan is not None
+
+    def _start_scan(self, seqs: list[int]) -> None:
+        """Test the store's matches against the decoded conditions in the background:
+        rows appear as they are found, so a big capture never freezes the window."""
+        self._scan = (set(seqs), 0, max(seqs) + 1 if seqs else 0)
+        self._held = []
+        if self._scan_timer is None:
+            self._scan_timer = QTimer(self)
+            self._scan_timer.setInterval(_SCAN_PAUSE_MS)
+            self._scan_timer.timeout.connect(self._scan_tick)
+        self._scan_timer.start()
+
+    def _stop_scan(self) -> None:
+        self._scan = None
+        self._held = []
+        if self._scan_timer is not None:
+            self._scan_timer.stop()
+
+    def _scan_tick(self) -> None:
+        """Test records for a few milliseconds; show those that pass."""
+        scan = self._scan
+        if scan is None or self._rows is None:
+            self._stop_scan()
+            return
+        wanted, position, end = scan
+        found: list[int] = []
+        deadline = time.perf_counter() + _SCAN_TICK_MS / 1000
+        try:
+            while position < end and time.perf_counter() < deadline:
+                page = self._source.records(position, min(_PAGE, end - position))
+                if not page:
+                    position = end
+                    break
+                found.extend(r.seq for r in page if r.seq in wanted and self._decoded_pass(r))
+                position = page[-1].seq + 1
+        except CaptureError as exc:
+            log.warning("filter stopped at record %d: %s", position, exc)
+            position = end
+        if position >= end:
+            found.extend(self._held)
+            self._stop_scan()
+        else:
+            self._scan = (wanted, position, end)
+        if found:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(found) - 1)
+            self._rows.extend(found)
+            self.endInsertRows()
+        if self._scan is None:
+            self.scanFinished.emit()
 
     @property
     def record_filter(self) -> RecordFilter:

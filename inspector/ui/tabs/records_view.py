@@ -216,6 +216,8 @@ class RecordsView(QWidget):
             model.rowsAboutToBeInserted.connect(self._before_insert)
             model.rowsInserted.connect(self._after_insert)
         model.modelReset.connect(self.update_counts)
+        model.rowsInserted.connect(self.update_counts)
+        model.scanFinished.connect(self.update_counts)
         self.decoding.set_session(self._endpoint, scheme)
         model.decoded_of = self.decoding.decode
         model.latency_of = self.pairing.latency.get
@@ -299,7 +301,7 @@ class RecordsView(QWidget):
     def update_counts(self) -> None:
         model = self.model
         if model is not None:
-            self.filter_bar.set_counts(model.rowCount(), model.total)
+            self.filter_bar.set_counts(model.rowCount(), model.total, busy=model.scanning)
 
     # -- following and selecting ----------------------------------------------------
 
