@@ -122,7 +122,7 @@ def test_socketio_event_is_decoded_paired_and_measured(
     assert again.decoding.chosen == "socketio"
     qtbot.waitUntil(lambda: again.pairing.done, timeout=WAIT_MS)
     assert len(again.pairing.matching) == 1
-    assert not capture.table.isColumnHidden(COL_LATENCY)
+    qtbot.waitUntil(lambda: not capture.table.isColumnHidden(COL_LATENCY), timeout=WAIT_MS)
     again.show_stats()
     assert again.stats.count == 1 and again.stats.unanswered == 0
 

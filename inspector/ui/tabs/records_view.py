@@ -227,6 +227,7 @@ class RecordsView(QWidget):
         )
         model.latency_of = self.pairing.latency.get
         self.table.setColumnHidden(COL_LATENCY, True)
+        self.pairing.set_live(follow)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         if not self.filter_bar.current.empty:
             model.set_filter(self.filter_bar.current)
@@ -465,21 +466,24 @@ class RecordsView(QWidget):
 
     @guarded
     def _pairing_changed(self) -> None:
+        """New pairs: show them at most every few hundred ms (a repaint per tick would
+        cost more than the pairing)."""
+        if not self._stats_timer.isActive():
+            self._stats_timer.start()
+
+    @guarded
+    def _refresh_stats(self) -> None:
+        """Show what pairing found: the Latency column, the selected record's pair, and
+        the Latency pane if it is shown."""
         if self.pairing.latency and self.table.isColumnHidden(COL_LATENCY):
             self.table.setColumnHidden(COL_LATENCY, False)
         self.table.viewport().update()
-        if not self._stats_timer.isActive():
-            self._stats_timer.start()
         index = self.table.currentIndex()
         record = self.details.record
         partner = self.pairing.partner.get(record.seq) if record is not None else None
         model = self.model
         if partner is not None and index.isValid() and model and partner not in model.tinted:
             self._current_changed(index, index)
-
-    @guarded
-    def _refresh_stats(self) -> None:
-        """Redraw the Latency pane if it is shown (the timer's way, while pairing runs)."""
         if self.stats.isVisible():
             self.draw_stats()
 

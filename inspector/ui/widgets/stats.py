@@ -33,10 +33,12 @@ log = logging.getLogger(__name__)
 #: Records read from the source per page.
 PAGE = 256
 #: Milliseconds of work per timer tick before the event loop gets the thread back, and
-#: the pause between ticks: pairing takes at most a third of the thread, so a flood
-#: being received (on the same event loop) keeps its pace.
+#: the pause between ticks while a live session receives: pairing takes at most a
+#: third of the thread, so a flood (on the same event loop) keeps its pace. A capture
+#: file is paired with a short pause only.
 TICK_MS = 10
 PAUSE_MS = 20
+FILE_PAUSE_MS = 2
 
 
 class Pairing(QObject):
@@ -77,6 +79,10 @@ class Pairing(QObject):
         live tab may swap) with a decoder from ``make_decoder``."""
         self.reset()
         self._source, self._total, self._make_decoder = source, total, make_decoder
+
+    def set_live(self, live: bool) -> None:
+        """Pause longer between ticks while a live session is receiving."""
+        self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
 
     def start(self) -> None:
         """Begin (or resume, after new records) pairing in the background."""
