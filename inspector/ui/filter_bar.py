@@ -1,11 +1,19 @@
-"""The filter above the records: direction, kind, text or regex; shows "N of M"."""
+"""The filter above the records: direction, kind, text or regex; shows "N of M".
+
+Text of the form ``NAME OP VALUE`` (``event == "chat"``, ``topic ~ "sensors/"``,
+several joined by ``&&``) filters on decoded fields, as ``inspector show --where``
+does, with the same parser (``protocols.decoders.where``).
+"""
 
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from inspector.core.records import Direction, Kind
+from inspector.protocols.decoders.where import Condition
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.models.filter import FilterError, RecordFilter
@@ -23,6 +31,8 @@ _KINDS = (
     ("Errors", frozenset({Kind.ERROR})),
     *((kind.value.capitalize(), frozenset({kind})) for kind in Kind),
 )
+#: Text that is a test on decoded fields rather than a search: NAME then an operator.
+_CONDITION_START = re.compile(r"^\s*[A-Za-z_][\w.-]*\s*(==|!=|!~|~)")
 _DEBOUNCE_MS = 150
 _ERROR_CHARS = 27  # width of the regex error beside the field, in average characters
 
@@ -38,7 +48,7 @@ class FilterBar(QWidget):
         self.edit = QLineEdit()
         self.edit.setObjectName("filterEdit")
         self.edit.setAccessibleName("Filter records")
-        self.edit.setPlaceholderText("Filter payloads (Ctrl+F)")
+        self.edit.setPlaceholderText('Filter payloads, or decoded fields: event == "chat" (Ctrl+F)')
         self.edit.setClearButtonEnabled(True)
         self.regex = QCheckBox(".*")
         self.regex.setObjectName("filterRegex")
@@ -88,12 +98,15 @@ class FilterBar(QWidget):
         return self._current
 
     def build(self) -> RecordFilter:
-        """The filter as set; raise FilterError for a bad regex."""
+        """The filter as set; raise FilterError for a bad regex or condition."""
+        text = self.edit.text()
+        conditions = () if self.regex.isChecked() else conditions_of(text)
         return RecordFilter.build(
             _DIRECTIONS[self.direction.currentIndex()][1],
             _KINDS[self.kind.currentIndex()][1],
-            self.edit.text(),
+            "" if conditions else text,
             self.regex.isChecked(),
+            conditions,
         )
 
     @guarded
@@ -123,9 +136,22 @@ class FilterBar(QWidget):
         self._current = record_filter
         self.filterChanged.emit(record_filter)
 
-    def set_counts(self, shown: int, total: int) -> None:
-        """Show "N of M" while a filter is set, "M records" otherwise."""
+    def set_counts(self, shown: int, total: int, *, busy: bool = False) -> None:
+        """Show "N of M" while a filter is set ("N of M, filtering…" while a filter on
+        decoded fields is still testing records), "M records" otherwise."""
         if self._current.empty:
             self.count.setText(f"{total} records")
         else:
-            self.count.setText(f"{shown} of {total}")
+            self.count.setText(f"{shown} of {total}" + (", filtering…" if busy else ""))
+
+
+def conditions_of(text: str) -> tuple[Condition, ...]:
+    """The decoded-field tests in ``text`` (``A == 1 && B ~ x``), or () when it is a plain
+    search; FilterError when it starts like a test and is not one."""
+    parts = [part for part in text.split("&&")]
+    if not all(_CONDITION_START.match(part) for part in parts):
+        return ()
+    try:
+        return tuple(Condition.parse(part) for part in parts)
+    except ValueError as exc:
+        raise FilterError(f"invalid field test: {exc}") from None

@@ -221,6 +221,10 @@ class MainWindow(QMainWindow):
             menu, "Listen &options…", "", self.edit_listen_options, "listenOptionsAction"
         )
         self.rules_action = add(menu, "R&ules…", "", self.edit_rules, "rulesAction")
+        # Decode as…, decoded summaries and latency statistics of the current tab.
+        self.decoding_menu = menu.addMenu("&Decoding")
+        self.decoding_menu.setObjectName("decodingMenu")
+        self.decoding_menu.aboutToShow.connect(self._fill_decoding_menu)
 
         # View ▸ Time column: the same choice as the table header's context menu.
         view = self.menuBar().addMenu("&View")
@@ -471,6 +475,13 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         if tab is not None:
             tab.focus_filter()
+
+    @guarded
+    def _fill_decoding_menu(self) -> None:
+        self.decoding_menu.clear()
+        tab = self.current_tab()
+        if tab is not None:
+            tab.view.fill_session_menu(self.decoding_menu)
 
     @guarded
     def disconnect_current(self, *_: object) -> None:

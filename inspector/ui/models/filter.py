@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from inspector.core.records import Direction, Kind, Record
+from inspector.protocols.decoders.where import Condition
 
 
 class FilterError(ValueError):
@@ -30,6 +31,8 @@ class RecordFilter:
     text: str = ""
     regex: bool = False
     pattern: re.Pattern[str] | None = None
+    #: Tests on decoded fields (``event == "chat"``); the records model applies them.
+    conditions: tuple[Condition, ...] = ()
 
     @classmethod
     def build(
@@ -38,6 +41,7 @@ class RecordFilter:
         kinds: Iterable[Kind] | None,
         text: str,
         regex: bool,
+        conditions: Iterable[Condition] = (),
     ) -> RecordFilter:
         """Make a filter, compiling ``text`` when it is a regex; raise FilterError if bad."""
         pattern = None
@@ -53,11 +57,15 @@ class RecordFilter:
             text,
             regex,
             pattern,
+            tuple(conditions),
         )
 
     @property
     def empty(self) -> bool:
-        return self.directions is None and self.kinds is None and not self.text
+        return (
+            self.directions is None and self.kinds is None and not self.text
+            and not self.conditions
+        )  # fmt: skip
 
     def matches(self, record: Record) -> bool:
         """True when the record passes every part of the filter."""

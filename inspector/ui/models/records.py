@@ -4,23 +4,35 @@ Modelled on Wireshark's packet list: rows are appended in batches by the bridge 
 beginInsertRows/endInsertRows per flush), column text is built at display time, and
 only a small LRU cache of records is kept, so a session of a million records costs
 no more memory than one of a hundred. With a filter set, the model maps rows to the
-sequence numbers the store reported as matching, and tests each new batch itself.
+sequence numbers the store reported as matching, and tests each new batch itself; a
+filter on decoded fields tests the store's matches in the background, rows appearing
+as they are found.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QGuiApplication
 
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.render import ARROWS, escape_text, kind_label, payload_preview, summary_text
+from inspector.protocols.decoders.tree import Decoded
+from inspector.protocols.decoders.where import passes
 from inspector.ui import theme
 from inspector.ui.models.filter import RecordFilter
 from inspector.ui.models.source import RecordSource
@@ -30,8 +42,10 @@ log = logging.getLogger(__name__)
 
 #: Model order; the records view shows Wire beside Length (a moved header section), so
 #: the older columns keep their numbers.
-COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview", "Wire")
-COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW, COL_WIRE = range(len(COLUMNS))
+COLUMNS = ("No.", "Time", "", "Kind", "Length", "Preview", "Wire", "Latency")
+COL_SEQ, COL_TIME, COL_DIR, COL_KIND, COL_LENGTH, COL_PREVIEW, COL_WIRE, COL_LATENCY = range(
+    len(COLUMNS)
+)
 
 #: Returns the record's sequence number (int) for any cell.
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -42,6 +56,9 @@ _CONTROL_OPCODES = frozenset({"ping", "pong", "close"})
 _PAGE = 256
 _CACHE_SIZE = 4096
 _PREVIEW_CHARS = 160
+#: A filter on decoded fields tests records this many ms per tick, then pauses.
+_SCAN_TICK_MS = 15
+_SCAN_PAUSE_MS = 5
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -62,6 +79,11 @@ def preview_text(record: Record) -> str:
     return text
 
 
+def _partner_tint(dark: bool) -> QColor:
+    """The background of the selected record's request or response."""
+    return QColor("#3d3a1e") if dark else QColor("#fff3b0")
+
+
 def record_category(record: Record) -> str:
     """How a row is drawn: error, automatic, control, meta, in or out."""
     if record.kind is Kind.ERROR or record.fields.get("error"):
@@ -78,6 +100,9 @@ def record_category(record: Record) -> str:
 class RecordTableModel(QAbstractTableModel):
     """Rows of one session's records; the bridge calls :meth:`append` per flush."""
 
+    #: A filter on decoded fields has tested every record.
+    scanFinished = Signal()
+
     def __init__(self, source: RecordSource, started_wall_ns: int = 0, parent: Any = None) -> None:
         super().__init__(parent)
         self._source = source
@@ -87,6 +112,17 @@ class RecordTableModel(QAbstractTableModel):
         self._filter = RecordFilter()
         self._cache: OrderedDict[int, Record] = OrderedDict()
         self._time_format = "relative"
+        #: Decoding hooks a records view sets: the decoder's one-line summary for the
+        #: preview column, the decoded record for filters on decoded fields, and a
+        #: request's or response's latency (ns) once paired.
+        self.summary_of: Callable[[Record], str | None] | None = None
+        self.decoded_of: Callable[[Record], Decoded | None] | None = None
+        self.latency_of: Callable[[int], int | None] | None = None
+        #: Rows tinted as the selected record's partner (its request or response).
+        self.tinted: frozenset[int] = frozenset()
+        self._scan: tuple[set[int], int, int] | None = None  # wanted, next seq, end
+        self._held: list[int] = []  # live records that passed while the scan runs
+        self._scan_timer: QTimer | None = None
 
     # -- feeding --------------------------------------------------------------------
 
@@ -120,7 +156,10 @@ class RecordTableModel(QAbstractTableModel):
                 self.endInsertRows()
             return
         self._total = total
-        shown = [r.seq for r in records if self._filter.matches(r)]
+        shown = [r.seq for r in records if self._filter.matches(r) and self._decoded_pass(r)]
+        if shown and self._scan is not None:  # after the older records being tested
+            self._held.extend(shown)
+            return
         if shown:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
@@ -145,6 +184,7 @@ class RecordTableModel(QAbstractTableModel):
     def set_filter(self, record_filter: RecordFilter) -> None:
         """Show only the records passing ``record_filter`` (asks the store for old ones)."""
         self.beginResetModel()
+        self._stop_scan()
         self._filter = record_filter
         if record_filter.empty:
             self._rows = None
@@ -157,7 +197,73 @@ class RecordTableModel(QAbstractTableModel):
                 text if record_filter.regex else None,
             )
             self._rows = [seq for seq in seqs if seq < self._total]
+            if record_filter.conditions:
+                self._start_scan(self._rows)
+                self._rows = []
         self.endResetModel()
+
+    def _decoded_pass(self, record: Record) -> bool:
+        """True when the record's decoded facts pass the filter's conditions."""
+        conditions = self._filter.conditions
+        if not conditions:
+            return True
+        decoded = self.decoded_of(record) if self.decoded_of is not None else None
+        return passes(list(conditions), decoded)
+
+    @property
+    def scanning(self) -> bool:
+        """True while a filter on decoded fields is still testing older records."""
+        return self._scan is not None
+
+    def _start_scan(self, seqs: list[int]) -> None:
+        """Test the store's matches against the decoded conditions in the background:
+        rows appear as they are found, so a big capture never freezes the window."""
+        self._scan = (set(seqs), 0, max(seqs) + 1 if seqs else 0)
+        self._held = []
+        if self._scan_timer is None:
+            self._scan_timer = QTimer(self)
+            self._scan_timer.setInterval(_SCAN_PAUSE_MS)
+            self._scan_timer.timeout.connect(self._scan_tick)
+        self._scan_timer.start()
+
+    def _stop_scan(self) -> None:
+        self._scan = None
+        self._held = []
+        if self._scan_timer is not None:
+            self._scan_timer.stop()
+
+    def _scan_tick(self) -> None:
+        """Test records for a few milliseconds; show those that pass."""
+        scan = self._scan
+        if scan is None or self._rows is None:
+            self._stop_scan()
+            return
+        wanted, position, end = scan
+        found: list[int] = []
+        deadline = time.perf_counter() + _SCAN_TICK_MS / 1000
+        try:
+            while position < end and time.perf_counter() < deadline:
+                page = self._source.records(position, min(_PAGE, end - position))
+                if not page:
+                    position = end
+                    break
+                found.extend(r.seq for r in page if r.seq in wanted and self._decoded_pass(r))
+                position = page[-1].seq + 1
+        except CaptureError as exc:
+            log.warning("filter stopped at record %d: %s", position, exc)
+            position = end
+        if position >= end:
+            found.extend(self._held)
+            self._stop_scan()
+        else:
+            self._scan = (wanted, position, end)
+        if found:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(found) - 1)
+            self._rows.extend(found)
+            self.endInsertRows()
+        if self._scan is None:
+            self.scanFinished.emit()
 
     @property
     def record_filter(self) -> RecordFilter:
@@ -262,6 +368,8 @@ class RecordTableModel(QAbstractTableModel):
                 return "Payload bytes (unmasked, decompressed)"
             if section == COL_WIRE:
                 return "Bytes on the wire (frame header, mask, compressed payload)"
+            if section == COL_LATENCY:
+                return "Time between a request and its response (on both rows of a pair)"
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -277,6 +385,8 @@ class RecordTableModel(QAbstractTableModel):
             return record.seq
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(record, column)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return _partner_tint(theme.is_dark()) if record.seq in self.tinted else None
         if role == Qt.ItemDataRole.FontRole:
             category = record_category(record)
             if category in ("automatic", "meta", "control", "error"):
@@ -286,14 +396,15 @@ class RecordTableModel(QAbstractTableModel):
                 return font
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in (COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE):
+            if column in (COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE, COL_LATENCY):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if column == COL_DIR:
                 return int(Qt.AlignmentFlag.AlignCenter)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_PREVIEW:
-                return preview_text(record)
+                summary = self.summary_of(record) if self.summary_of is not None else None
+                return f"{summary}\n{preview_text(record)}" if summary else preview_text(record)
             if column == COL_DIR:
                 return {"out": "sent", "in": "received", "meta": "session event"}[record.direction]
             if column == COL_KIND and record.automatic:
@@ -315,6 +426,13 @@ class RecordTableModel(QAbstractTableModel):
             return str(record.size)
         if column == COL_WIRE:
             return str(len(record.wire)) if record.wire else ""
+        if column == COL_LATENCY:
+            latency = self.latency_of(record.seq) if self.latency_of is not None else None
+            return "" if latency is None else f"{latency / 1e6:.3f} ms"
+        if self.summary_of is not None:
+            summary = self.summary_of(record)
+            if summary:
+                return window_text(summary)
         return preview_text(record)
 
     def _time_text(self, record: Record) -> str:

@@ -94,6 +94,10 @@ class RecordsTab(QWidget):
     def install_view(self, view: RecordsView) -> RecordsView:
         """Make ``view`` the tab's current records view (shown, wired)."""
         view.notice.connect(self.notice)
+        previous = self.__dict__.get("view")
+        if isinstance(previous, RecordsView):  # a reconnect keeps the tab's Decode as choice
+            view.set_decoder(previous.decoding.choice)
+        view.set_endpoint(self.endpoint.url)
         filter_row = view.filter_bar.layout()
         assert filter_row is not None
         # The growing-frame line sits beside the record count, where it moves nothing.

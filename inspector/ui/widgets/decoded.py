@@ -18,6 +18,8 @@ from PySide6.QtGui import QBrush, QFontDatabase
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from inspector.core.records import Kind, Record
+from inspector.protocols.decoders.tree import Decoded
+from inspector.protocols.decoders.tree import Field as DecodedField
 from inspector.ui import theme
 from inspector.ui.widgets.fieldtext import (
     CLOSE_CODES,
@@ -36,6 +38,10 @@ from inspector.ui.widgets.fieldtext import (
 RANGE_ROLE = Qt.ItemDataRole.UserRole  # (start, end) of the item's bytes in ``wire``
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the range name the item stands for
 JSON_ROLE = Qt.ItemDataRole.UserRole + 2  # a JSON container not yet expanded
+PAYLOAD_RANGE_ROLE = Qt.ItemDataRole.UserRole + 3  # (start, end) of a decoded field in the payload
+LINK_ROLE = Qt.ItemDataRole.UserRole + 4  # the seq of a record the item links to
+#: The top-level item of the application layer (the payload decoder's tree).
+APPLICATION_LABEL = "Application"
 
 TEXT_PREVIEW = 16 * 1024  # characters of payload text shown
 JSON_PARSE_LIMIT = 8 * 1024 * 1024  # larger payloads are not parsed as JSON
@@ -55,6 +61,10 @@ class DecodedTree(QTreeWidget):
     """The decoded fields of the selected record, with byte ranges and a payload tree."""
 
     rangeSelected = Signal(int, int)
+    #: A decoded field's bytes, as offsets into the record's payload.
+    payloadRangeSelected = Signal(int, int)
+    #: A link to another record (a request's response, or back) was clicked.
+    recordLinked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +84,8 @@ class DecodedTree(QTreeWidget):
         self._dark = False
         self.currentItemChanged.connect(self._on_current)
         self.itemExpanded.connect(self._on_expanded)
+        self.itemClicked.connect(self._on_clicked)
+        self.itemActivated.connect(self._on_clicked)
 
     # -- public API ------------------------------------------------------------------
 
@@ -108,6 +120,54 @@ class DecodedTree(QTreeWidget):
         """The first item whose Field column reads ``label``."""
         found = self.findItems(label, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive, 0)
         return found[0] if found else None
+
+    def add_decoded(self, decoded: Decoded | None, link: tuple[str, int] | None = None) -> None:
+        """Show the application layer under the frame fields: the decoder's summary, its
+        fields with their payload byte ranges, an error as one line, and ``link`` (text,
+        seq) to the record this one is paired with."""
+        if decoded is None and link is None:
+            return
+        title = decoded.summary if decoded is not None else ""
+        top = self._item(None, APPLICATION_LABEL, window_text(title)[:400])
+        top.setToolTip(1, title[:4000])
+        if decoded is not None:
+            self._item(top, "Decoder", decoded.decoder)
+            if decoded.error is not None:
+                self._error(top, "Not decoded", decoded.error)
+            budget = [NODE_CAP]
+            for f in decoded.fields:
+                self._decoded_field(top, f, budget)
+        if link is not None:
+            item = self._item(top, "Paired", link[0], colour="success")
+            item.setData(0, LINK_ROLE, int(link[1]))
+            item.setToolTip(1, f"Click to select record #{link[1]}")
+            font = item.font(1)
+            font.setUnderline(True)
+            item.setFont(1, font)
+        top.setExpanded(True)
+
+    def _decoded_field(self, parent: QTreeWidgetItem, f: DecodedField, budget: list[int]) -> None:
+        """One decoded field and its children (at most NODE_CAP in the whole tree)."""
+        if budget[0] <= 0:
+            return
+        budget[0] -= 1
+        label = f.name + (" (guess)" if f.guess else "")
+        item = self._item(parent, label, window_text(f.text)[:400])
+        if f.start is not None and f.end is not None:
+            item.setData(0, PAYLOAD_RANGE_ROLE, (int(f.start), int(f.end)))
+            item.setText(2, "payload " + bytes_label(f.start, f.end))
+        for child in f.children:
+            self._decoded_field(item, child, budget)
+        if len(f.children) <= 8 and f.children:
+            item.setExpanded(True)
+
+    def application_item(self) -> QTreeWidgetItem | None:
+        """The top-level item of the decoded application layer, if shown."""
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            if item.text(0) == APPLICATION_LABEL:
+                return item
+        return None
 
     # -- building --------------------------------------------------------------------
 
@@ -473,6 +533,15 @@ class DecodedTree(QTreeWidget):
         rng = current.data(0, RANGE_ROLE)
         if rng:
             self.rangeSelected.emit(int(rng[0]), int(rng[1]))
+            return
+        payload_rng = current.data(0, PAYLOAD_RANGE_ROLE)
+        if payload_rng:
+            self.payloadRangeSelected.emit(int(payload_rng[0]), int(payload_rng[1]))
+
+    def _on_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        seq = item.data(0, LINK_ROLE)
+        if seq is not None:
+            self.recordLinked.emit(int(seq))
 
 
 def _plain(value: Any) -> str:

@@ -1,0 +1,311 @@
+"""Request ↔ response pairing for a records view, and the Latency pane that shows it.
+
+:class:`Pairing` reads a session's records a page at a time from a QTimer (ten
+milliseconds of work, then a pause), asks the decoder for each record's pairing ids
+and pairs them as ``core.matching.match`` does (a response with the oldest unanswered request of its
+id sent the other way), so a capture of a million records is paired while the window
+stays responsive, and a live session keeps being paired as records arrive.
+:class:`StatsPane` draws the count, unanswered, percentiles, a histogram and latency
+over time with QPainter.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from inspector.core.errors import CaptureError
+from inspector.core.matching import HISTOGRAM_BOUNDS_NS, REQUEST, Matching, statistics
+from inspector.core.records import Direction
+from inspector.protocols.decoders.session import SessionDecoder
+from inspector.ui import theme
+from inspector.ui.guard import guarded
+from inspector.ui.models.source import RecordSource
+
+log = logging.getLogger(__name__)
+
+#: Records read from the source per page.
+PAGE = 256
+#: Milliseconds of work per timer tick before the event loop gets the thread back, and
+#: the pause between ticks while a live session receives: pairing takes at most a
+#: third of the thread, so a flood (on the same event loop) keeps its pace. A capture
+#: file is paired with a short pause only.
+TICK_MS = 10
+PAUSE_MS = 20
+FILE_PAUSE_MS = 2
+
+
+class Pairing(QObject):
+    """Pairs one session's requests and responses incrementally, off the receive path."""
+
+    #: Emitted after a tick that found new pairs or reached the end of the records.
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setInterval(PAUSE_MS)
+        self._timer.timeout.connect(self._tick)
+        self._source: Callable[[], RecordSource] | None = None
+        self._total: Callable[[], int] = lambda: 0
+        self._make_decoder: Callable[[], SessionDecoder | None] = lambda: None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every pair (a new source or another decoder)."""
+        self._timer.stop()
+        self._decoder: SessionDecoder | None = None
+        self._next = 0
+        self._sent: dict[str, deque[tuple[int, int]]] = {}
+        self._received: dict[str, deque[tuple[int, int]]] = {}
+        self.matching = Matching()
+        self.partner: dict[int, int] = {}
+        self.latency: dict[int, int] = {}  # seq of either side -> ns
+        self.started = False
+
+    def attach(
+        self,
+        source: Callable[[], RecordSource],
+        total: Callable[[], int],
+        make_decoder: Callable[[], SessionDecoder | None],
+    ) -> None:
+        """Pair the first ``total()`` records of ``source()`` (the model's source, which a
+        live tab may swap) with a decoder from ``make_decoder``."""
+        self.reset()
+        self._source, self._total, self._make_decoder = source, total, make_decoder
+
+    def set_live(self, live: bool) -> None:
+        """Pause longer between ticks while a live session is receiving."""
+        self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
+
+    def start(self) -> None:
+        """Begin (or resume, after new records) pairing in the background."""
+        if self._source is None:
+            return
+        if not self.started:
+            self.started = True
+            self._decoder = self._make_decoder()
+        if self._decoder is not None and self._next < self._total():
+            self._timer.start()
+
+    @property
+    def done(self) -> bool:
+        """True when every record known so far has been read."""
+        return self.started and self._next >= self._total()
+
+    @property
+    def read(self) -> int:
+        """How many records have been read."""
+        return self._next
+
+    def unanswered(self) -> list[int]:
+        """Requests still waiting for an answer, by seq."""
+        return sorted(seq for side in (self._sent, self._received)
+                      for queue in side.values() for seq, _ in queue)  # fmt: skip
+
+    @guarded
+    def _tick(self) -> None:
+        decoder = self._decoder
+        source = self._source() if self._source is not None else None
+        total = self._total()
+        if decoder is None or source is None or self._next >= total:
+            self._timer.stop()
+            self.changed.emit()
+            return
+        deadline = time.perf_counter() + TICK_MS / 1000
+        found = len(self.matching)
+        while self._next < total and time.perf_counter() < deadline:
+            try:
+                page = source.records(self._next, min(PAGE, total - self._next))
+            except CaptureError as exc:  # a closed or unreadable capture: try again later
+                log.info("pairing stopped at record %d: %s", self._next, exc)
+                self._timer.stop()
+                return
+            if not page:
+                self._next = total
+                break
+            for record in page:
+                ids = decoder.exchanges(record)
+                if ids:
+                    self._feed(record.seq, record.t_ns, record.direction is Direction.OUT, ids)
+            self._next = page[-1].seq + 1
+        if self._next >= total:
+            self._timer.stop()
+            self.matching.unanswered = self.unanswered()
+            self.changed.emit()
+        elif len(self.matching) != found:
+            self.changed.emit()
+
+    def _feed(self, seq: int, t_ns: int, outbound: bool, ids: object) -> None:
+        """One message, as ``core.matching.match`` pairs it."""
+        m = self.matching
+        for role, key in ids:  # type: ignore[attr-defined]
+            if role == REQUEST:
+                mine = self._sent if outbound else self._received
+                mine.setdefault(key, deque()).append((seq, t_ns))
+                continue
+            queue = (self._received if outbound else self._sent).get(key)
+            if not queue:
+                m.unsolicited.append(seq)
+                continue
+            req_seq, req_t = queue.popleft()
+            m.request_seqs.append(req_seq)
+            m.response_seqs.append(seq)
+            m.request_t_ns.append(req_t)
+            m.latencies_ns.append(t_ns - req_t)
+            self.partner[req_seq] = seq
+            self.partner[seq] = req_seq
+            self.latency[req_seq] = self.latency[seq] = t_ns - req_t
+
+
+def format_ms(ns: float | None) -> str:
+    """A latency in milliseconds, three significant places for small ones."""
+    if ns is None:
+        return "-"
+    ms = ns / 1e6
+    return f"{ms:.3f} ms" if ms < 10 else f"{ms:.1f} ms"
+
+
+class StatsPane(QWidget):
+    """Count, unanswered, p50/p90/p99/max, a histogram and latency over time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statsPane")
+        self.setAccessibleName("Latency statistics")
+        self.summary = QLabel("No pairs yet: choose a decoder that pairs requests (Decode as…)")
+        self.summary.setObjectName("statsSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.histogram = _Histogram()
+        self.timeline = _Timeline()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.histogram, 1)
+        layout.addWidget(self.timeline, 1)
+        self.count = 0
+        self.unanswered = 0
+
+    def show_pairing(self, pairing: Pairing, decoder: str) -> None:
+        """Refresh from ``pairing`` (``decoder`` names what paired them)."""
+        matching = pairing.matching
+        unanswered = pairing.unanswered() if pairing.done else None
+        self.count = len(matching)
+        self.unanswered = len(unanswered) if unanswered is not None else 0
+        if not pairing.started:
+            self.summary.setText("Not paired yet")
+        elif not matching.latencies_ns and pairing.done:
+            self.summary.setText(f"No pairs found ({decoder}); Decode as… may choose another")
+        else:
+            stats = statistics(matching)
+            waiting = (f"unanswered {self.unanswered}" if unanswered is not None
+                       else f"reading… {pairing.read:,} records")  # fmt: skip
+            self.summary.setText(
+                f"pairs {stats.count:,}  {waiting}  unsolicited {stats.unsolicited:,}"
+                f"  ({decoder})\n"
+                f"p50 {format_ms(stats.p50_ns)}  p90 {format_ms(stats.p90_ns)}  "
+                f"p99 {format_ms(stats.p99_ns)}  max {format_ms(stats.max_ns)}"
+            )
+            self.histogram.set_counts(list(stats.histogram))
+        self.timeline.set_points(matching.request_t_ns, matching.latencies_ns)
+
+
+class _Histogram(QWidget):
+    """Bars of the latency histogram over ``HISTOGRAM_BOUNDS_NS``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("statsHistogram")
+        self.setMinimumHeight(60)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.counts: list[int] = []
+
+    def set_counts(self, counts: list[int]) -> None:
+        self.counts = counts
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        dark = theme.is_dark(self)
+        text = self.palette().text().color()
+        counts = self.counts or [0] * (len(HISTOGRAM_BOUNDS_NS) + 1)
+        labels = ["≤" + _bound(b) for b in HISTOGRAM_BOUNDS_NS]
+        labels.append(">" + _bound(HISTOGRAM_BOUNDS_NS[-1]))
+        fm = painter.fontMetrics()
+        base = self.height() - fm.height() - 2
+        width = self.width() / max(1, len(counts))
+        top = max(counts) or 1
+        colour = QColor(theme.direction_colour(Direction.IN, dark))
+        for i, n in enumerate(counts):
+            h = (base - fm.height()) * n / top
+            rect = QRectF(i * width + 1, base - h, max(1.0, width - 2), h)
+            painter.fillRect(rect, colour)
+            if n:
+                painter.setPen(text)
+                painter.drawText(QRectF(i * width, base - h - fm.height(), width, fm.height()),
+                                 Qt.AlignmentFlag.AlignCenter, str(n))  # fmt: skip
+            if i % 2 == 0:
+                painter.setPen(text)
+                painter.drawText(QRectF(i * width - width / 2, base + 1, width * 2, fm.height()),
+                                 Qt.AlignmentFlag.AlignCenter, labels[i])  # fmt: skip
+        painter.end()
+
+
+class _Timeline(QWidget):
+    """Each pair's latency (y) at its request's time (x), at most one dot per pixel column."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("statsTimeline")
+        self.setMinimumHeight(60)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.times: list[int] = []
+        self.latencies: list[int] = []
+
+    def set_points(self, times: list[int], latencies: list[int]) -> None:
+        self.times, self.latencies = times, latencies
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        text = self.palette().text().color()
+        fm = painter.fontMetrics()
+        painter.setPen(text)
+        n = len(self.latencies)
+        if not n:
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "latency over time")
+            painter.end()
+            return
+        t0, t1 = min(self.times), max(self.times)
+        top = max(self.latencies) or 1
+        painter.drawText(2, fm.ascent(), f"max {format_ms(top)}")
+        painter.drawText(2, self.height() - 2, f"{(t1 - t0) / 1e9:.3f} s of requests")
+        left, bottom = 2.0, self.height() - fm.height() - 2.0
+        height = bottom - fm.height()
+        span = max(1, t1 - t0)
+        width = max(1.0, self.width() - 4.0)
+        step = max(1, n // max(1, int(width) * 4))  # a million pairs: a sample per pixel
+        painter.setPen(QPen(self.palette().mid().color()))
+        painter.drawLine(QPointF(left, bottom), QPointF(left + width, bottom))
+        painter.drawLine(QPointF(left, bottom), QPointF(left, bottom - height))
+        colour = QColor(theme.direction_colour(Direction.OUT, theme.is_dark(self)))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        radius = 3.0 if n < 500 else 1.5
+        for i in range(0, n, step):
+            x = left + radius + (width - 2 * radius) * (self.times[i] - t0) / span
+            y = bottom - height * self.latencies[i] / top
+            painter.drawEllipse(QPointF(x, y), radius, radius)
+        painter.end()
+
+
+def _bound(ns: int) -> str:
+    ms = ns / 1e6
+    return f"{ms:g}ms" if ms < 1000 else f"{ms / 1000:g}s"
