@@ -55,8 +55,8 @@ from inspector.ui.models.records import (
 from inspector.ui.models.source import RecordSource
 from inspector.ui.settings import Settings
 from inspector.ui.widgets.context import RecordContext
-from inspector.ui.widgets.timing import is_proxy_phase
 from inspector.ui.widgets.stats import Pairing, StatsPane, format_ms
+from inspector.ui.widgets.timing import is_proxy_phase
 
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
 _SENT_KINDS = frozenset({Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM})
@@ -528,4 +528,3 @@ class RecordsView(QWidget):
             go = QAction(f"Go to paired record #{partner}", menu)
             go.triggered.connect(lambda _=False, seq=partner: self.select_seq(seq))
             menu.addAction(go)
-
