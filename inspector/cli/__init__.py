@@ -49,6 +49,10 @@ def run_command(
             from inspector.cli.listen import run_listen
 
             return run_listen(rest, stdout, err)
+        if command == "compare":
+            from inspector.cli.compare import run_compare_command
+
+            return run_compare_command(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")

@@ -24,7 +24,7 @@ PROG = "inspector"
 USAGE_EXIT = 2
 
 #: Subcommands run headless by inspector.cli; anything else opens the desktop app.
-COMMANDS = ("probe", "listen", "show", "export")
+COMMANDS = ("probe", "listen", "show", "export", "compare")
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
@@ -34,6 +34,7 @@ commands:
   listen URL [options]  be the server: accept tcp/tls/udp clients, answer by rules
   show FILE [options]   print the records of a capture, HAR or JSON Lines file
   export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
+  compare [options]     one workload over tcp, tls, udp, ws and http, measured side by side
 
 examples:
   inspector                                   open the desktop app
