@@ -22,9 +22,15 @@ from inspector.cli.args import PROG, OneLineParser
 from inspector.cli.compare_report import text_table, write_report
 from inspector.core.clock import SessionClock
 from inspector.core.errors import UsageError
-from inspector.net.compare import Transport, Workload, parse_transports
+from inspector.net.compare import (
+    CompareReport,
+    Transport,
+    TransportResult,
+    Workload,
+    parse_transports,
+)
 from inspector.net.compare_delay import Conditions
-from inspector.net.compare_run import CompareConfig, run_compare
+from inspector.net.compare_run import CompareConfig, partial_report, run_compare
 
 COMPARE_EXAMPLES = """\
 transports: tcp-len32, tcp-lines, tls, udp, ws, ws-deflate, wss, http-keepalive,
@@ -122,11 +128,21 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
         stderr.write(f"inspector compare: {exc}\n")
         return 2
 
-    def progress(result: object) -> None:
-        if not as_json:
-            stderr.write(f"  {getattr(result, 'transport', '')} done\n")
+    done: list[TransportResult] = []
 
-    report = asyncio.run(run_compare(config, progress))
+    def progress(result: TransportResult) -> None:
+        done.append(result)
+        if not as_json:
+            state = "ok" if result.ok else "failed"
+            stderr.write(f"inspector compare: {result.transport} {state}\n")
+
+    async def main() -> CompareReport:
+        try:
+            return await run_compare(config, progress)
+        except asyncio.CancelledError:  # Ctrl+C: report what ran, servers already stopped
+            return partial_report(config, done)
+
+    report = asyncio.run(main())
     if as_json:
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
@@ -137,4 +153,6 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
         except OSError as exc:
             stderr.write(f"inspector compare: cannot write {report_path}: {exc.strerror}\n")
             return 1
+    if report.cancelled:
+        return 130
     return 0 if all(r.ok for r in report.results) else 1

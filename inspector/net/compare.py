@@ -141,13 +141,26 @@ def _tls_round_trips(record: Record) -> int:
     return 1 if str(record.fields.get("version", "")).endswith("1.3") else 2
 
 
-def measure_records(records: Iterable[Record]) -> ClientMeasure:
+def is_marker(record: Record, markers: frozenset[bytes]) -> bool:
+    """True for the workload's own signals (the end of a stream, its answer, the ask
+    for a push), which are not messages of the conversation."""
+    if record.fields.get("marker"):
+        return True
+    body = record.payload if record.payload is not None else record.wire
+    return body.rstrip(b"\r\n") in markers
+
+
+def measure_records(
+    records: Iterable[Record], *, datagram: bool = False, markers: frozenset[bytes] = frozenset()
+) -> ClientMeasure:
     """Count one client session's records.
 
-    Round trips are counted, not timed: each TCP connect is one (SYN → SYN-ACK), each
+    Round trips are counted, not timed: each TCP connect is one (SYN → SYN-ACK; a UDP
+    ``datagram`` socket's connect sends nothing and is none), each
     TLS handshake one (TLS 1.3) or two, and each time the client sent something and then
     read the peer's answer is one more (an upgrade, a request and its response, a
     message and its echo). The set-up is everything up to the first traffic record.
+    Bytes per message leave out ``markers`` (see :func:`is_marker`).
     """
     setup: dict[str, int] = {}
     setup_out = setup_in = 0
@@ -161,7 +174,7 @@ def measure_records(records: Iterable[Record]) -> ClientMeasure:
             continue  # the closing handshake (and pings) are not the conversation
         if kind is Kind.CONNECT:
             connections += 1
-            rt += 1
+            rt += 0 if datagram else 1
         elif kind is Kind.TLS:
             rt += _tls_round_trips(record)
         duration = record.fields.get("duration_ns")
@@ -184,6 +197,8 @@ def measure_records(records: Iterable[Record]) -> ClientMeasure:
                 in_setup = False
                 setup_rt = rt
             payload = len(record.payload) if record.payload is not None else len(record.wire)
+            if markers and is_marker(record, markers):
+                continue
             if record.direction is Direction.OUT:
                 out = WireCount(
                     out.messages + 1, out.wire + len(record.wire), out.payload + payload

@@ -29,6 +29,7 @@ from inspector.net.resolve import format_address
 #: How long a long-poll is held before it is answered 204 (seconds).
 LONG_POLL_HOLD = 30.0
 MAX_BODY = 16 << 20
+MAX_PUSH = 1_000_000
 
 
 class HttpError(InspectorError):
@@ -115,7 +116,7 @@ class HttpServer:
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
-        except (h11.ProtocolError, OSError, HttpError):
+        except (h11.ProtocolError, OSError, HttpError, ValueError):
             pass
         finally:
             self._tasks.discard(task)
@@ -133,6 +134,8 @@ class HttpServer:
             return 204, b""
         if parts.path == "/push":
             count, size = int(query.get("n", "0")), int(query.get("s", "0"))
+            if not (0 <= count <= MAX_PUSH and 0 <= size <= MAX_BODY):
+                return 400, b""
             box = self.mailbox(client)
             times = self.pushed.setdefault(client, [])
             for _ in range(count):
@@ -215,8 +218,11 @@ class HttpClient:
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=64 << 10)
         self._reader, self._writer = reader, writer
 
-    async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
-        """Send one request and read its response: (status, body); HttpError on failure."""
+    async def request(
+        self, method: str, target: str, body: bytes = b"", *, marker: bool = False
+    ) -> tuple[int, bytes]:
+        """Send one request and read its response: (status, body); HttpError on failure.
+        ``marker``: a signal of the workload, not a message (its records say so)."""
         if self._conn is None:
             await self._connect()
         conn, reader, writer = self._conn, self._reader, self._writer
@@ -228,8 +234,10 @@ class HttpClient:
         if body:
             out += conn.send(h11.Data(data=body))
         out += conn.send(h11.EndOfMessage())
-        self.recorder.record(Direction.OUT, Kind.DATA, wire=out, payload=body,
-                             fields={"method": method, "target": target})  # fmt: skip
+        fields: dict[str, object] = {"method": method, "target": target}
+        if marker:
+            fields["marker"] = True
+        self.recorder.record(Direction.OUT, Kind.DATA, wire=out, payload=body, fields=fields)
         writer.write(out)
         wire = bytearray()
         status = 0
@@ -252,8 +260,11 @@ class HttpClient:
         except (h11.ProtocolError, OSError) as exc:
             await self.close()
             raise HttpError(f"HTTP exchange failed: {exc}") from None
+        answer_fields: dict[str, object] = {"status": status}
+        if marker:
+            answer_fields["marker"] = True
         self.recorder.record(Direction.IN, Kind.DATA, wire=bytes(wire), payload=bytes(answer),
-                             fields={"status": status})  # fmt: skip
+                             fields=answer_fields)  # fmt: skip
         if self.keep_alive and conn.our_state is h11.DONE and conn.their_state is h11.DONE:
             conn.start_next_cycle()
         else:

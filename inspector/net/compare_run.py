@@ -37,6 +37,7 @@ from inspector.net.compare import (
 from inspector.net.compare_delay import Conditions
 from inspector.net.compare_http import HttpClient
 from inspector.net.compare_lab import (
+    DONE,
     PUSH_ASK,
     STREAM_END,
     BuiltIn,
@@ -188,24 +189,34 @@ async def _session_client(
 
 
 async def _http_client(
-    transport: Transport, host: str, port: int, recorder: Recorder, config: CompareConfig,
-    client_id: str,
-) -> ClientRun:  # fmt: skip
+    transport: Transport, url: str, recorder: Recorder, config: CompareConfig, client_id: str
+) -> ClientRun:
+    """One HTTP client: POST per message (kept alive), or polling (a new connection per
+    request; the answer fetched by a poll), or long-polling (the poll is held)."""
+    parts = urlsplit(url)
+    prefix = parts.path.rstrip("/")
     keep = transport is not Transport.HTTP_POLLING
-    client = HttpClient(host, port, recorder, keep_alive=keep)
+    client = HttpClient(parts.hostname or "127.0.0.1", parts.port or 80, recorder, keep_alive=keep)
     run = ClientRun()
     payload = b"x" * config.size
     wait = "&wait=1" if transport is Transport.HTTP_LONGPOLL else ""
+    mailbox = f"c={client_id}"
+
+    async def ask(method: str, target: str, body: bytes = b"", marker: bool = False
+                  ) -> tuple[int, bytes]:  # fmt: skip
+        async with asyncio.timeout(config.answer_timeout):
+            return await client.request(method, prefix + target, body, marker=marker)
+
     start = time.monotonic_ns()
     try:
         if config.workload is Workload.RR:
             for _ in range(config.count):
                 sent = time.monotonic_ns()
                 if transport is Transport.HTTP_KEEPALIVE:
-                    await client.request("POST", "/echo", payload)
+                    await ask("POST", "/echo", payload)
                 else:  # polling: send, then ask for the answer
-                    await client.request("POST", f"/msg?c={client_id}", payload)
-                    status, _ = await client.request("GET", f"/poll?c={client_id}{wait}")
+                    await ask("POST", f"/msg?{mailbox}", payload)
+                    status, _ = await ask("GET", f"/poll?{mailbox}{wait}")
                     if status != 200:
                         run.lost += 1
                         continue
@@ -213,14 +224,14 @@ async def _http_client(
                 run.done += 1
         elif config.workload is Workload.STREAM:
             for _ in range(config.count):
-                await client.request("POST", f"/msg?c={client_id}", payload)
+                await ask("POST", f"/msg?{mailbox}", payload)
             run.done = config.count
         else:
-            await client.request("POST", f"/push?c={client_id}&n={config.count}&s={config.size}")
+            await ask("POST", f"/push?{mailbox}&n={config.count}&s={config.size}", marker=True)
             polls = 0
             while run.done < config.count and polls < 4 * config.count + 100:
                 polls += 1
-                status, body = await client.request("GET", f"/poll?c={client_id}{wait}")
+                status, body = await ask("GET", f"/poll?{mailbox}{wait}")
                 if status == 200:
                     made = stamp_of(body)
                     if made is not None:
@@ -230,7 +241,7 @@ async def _http_client(
         run.elapsed_ns = time.monotonic_ns() - start
     finally:
         await client.close()
-    run.connections = client.connections
+        run.connections = client.connections
     return run
 
 
@@ -280,9 +291,7 @@ async def run_transport(
         cafile = built.cafile if built is not None else None
         cpu_start = time.thread_time()
         if transport.is_http:
-            parts = urlsplit(url)
-            host, port = parts.hostname or "127.0.0.1", parts.port or 80
-            coros = [_http_client(transport, host, port, rec, config, f"c{i}")
+            coros = [_http_client(transport, url, rec, config, f"c{i}")
                      for i, rec in enumerate(recorders)]  # fmt: skip
         else:
             coros = [_session_client(transport, url, cafile, rec, config) for rec in recorders]
@@ -318,7 +327,9 @@ def _result(
     transport: Transport, url: str, config: CompareConfig, runs: list[ClientRun],
     sinks: list[TeeSink], cpu: float, capture: str | None, server_received: int | None,
 ) -> TransportResult:  # fmt: skip
-    measures = [measure_records(sink.records) for sink in sinks]
+    udp = transport is Transport.UDP
+    markers = frozenset({STREAM_END, DONE, PUSH_ASK})
+    measures = [measure_records(sink.records, datagram=udp, markers=markers) for sink in sinks]
     messages = sum(r.done for r in runs)
     lost = sum(r.lost for r in runs)
     notes: list[str] = []
@@ -382,6 +393,13 @@ async def run_compare(
                     progress(result)
     finally:
         lab.close()
+    return partial_report(config, results, cancelled=False)
+
+
+def partial_report(
+    config: CompareConfig, results: list[TransportResult], *, cancelled: bool = True
+) -> CompareReport:
+    """The report of the transports that ran (all of them, or those before a cancel)."""
     c = config.conditions
     return CompareReport(config.workload.value, config.count, config.size, config.clients,
-                         c.delay_ms, c.jitter_ms, c.loss, tuple(results))  # fmt: skip
+                         c.delay_ms, c.jitter_ms, c.loss, tuple(results), cancelled)  # fmt: skip

@@ -79,3 +79,34 @@ def test_json_and_markdown_and_a_failing_row(tmp_path: Path) -> None:
 def test_wrong_usage_is_one_line() -> None:
     code, _, err = _compare("--transports", "carrier-pigeon")
     assert code == 2 and err.count("\n") == 1 and "carrier-pigeon" in err
+
+
+def test_ctrl_c_stops_cleanly_and_prints_what_ran(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "compare", "-n", "20000",
+         "--transports", "tcp-lines,http-polling", "--capture-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # the first transport finished
+        assert "tcp-lines ok" in line
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert "tcp-lines" in out and "(cancelled" in out
+    for capture in tmp_path.glob("*.sockcap"):  # each one closed and readable
+        store = CaptureStore.open(capture)
+        store.close()
+    assert (tmp_path / "compare-tcp-lines.sockcap").exists()

@@ -108,3 +108,48 @@ def test_push_latency_is_measured_from_the_server_stamp() -> None:
     for name in ("ws", "http-longpoll"):
         assert results[name].messages == 4 and len(results[name].latencies_ns) == 4
     assert results["ws"].overhead_in == 2
+
+
+def test_udp_connects_with_no_round_trip_and_stream_markers_are_not_messages() -> None:
+    config = CompareConfig(workload=Workload.STREAM, count=6, size=64,
+                           transports=(Transport.WS, Transport.UDP))  # fmt: skip
+    results = {r.transport: r for r in _run(config).results}
+    assert results["udp"].setup_round_trips == 0
+    ws = results["ws"]
+    assert ws.ok and ws.messages == 6
+    assert ws.payload_out == 64 and ws.overhead_out == 6  # END is the workload's, not a message
+    assert ws.payload_in == 0
+
+
+def test_concurrent_clients_each_run_the_workload() -> None:
+    config = CompareConfig(count=4, clients=3, transports=(Transport.TCP_LINES,))
+    (result,) = _run(config).results
+    assert result.ok and result.clients == 3
+    assert result.messages == 12 and len(result.latencies_ns) == 12
+    assert result.connections == 3
+    assert result.overhead_out == result.overhead_in == 1  # the newline
+
+
+def test_cancelling_stops_the_servers_and_their_thread() -> None:
+    import threading
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        first = asyncio.Event()
+
+        def progress(result: TransportResult) -> None:
+            seen.append(result.transport)
+            first.set()
+
+        config = CompareConfig(count=50, transports=(Transport.TCP_LEN32, Transport.WS,
+                                                     Transport.HTTP_POLLING))  # fmt: skip
+        task = asyncio.create_task(run_compare(config, progress))
+        await first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen[0] == "tcp-len32" and len(seen) < 3
+    assert not any(t.name == "compare-servers" for t in threading.enumerate())
