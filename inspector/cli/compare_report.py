@@ -14,8 +14,8 @@ from pathlib import Path
 from inspector.net.compare import CompareReport, TransportResult
 
 HEADERS = ("transport", "setup ms", "setup RT", "out B/msg (ovh)", "in B/msg (ovh)",
-           "p50 ms", "p90 ms", "p99 ms", "max ms", "msg/s", "MB/s", "conns", "RT/msg",
-           "cpu s")  # fmt: skip
+           "p50 ms", "p90 ms", "p99 ms", "max ms", "msg/s", "MB/s", "lost", "conns",
+           "RT/msg", "cpu s")  # fmt: skip
 
 
 def _ms(ns: int | None) -> str:
@@ -39,6 +39,7 @@ def row_cells(r: TransportResult) -> list[str]:
         _ms(max(r.latencies_ns) if r.latencies_ns else None),
         f"{r.messages_per_s:.0f}",
         f"{r.mb_per_s:.2f}",
+        str(r.lost),
         str(r.connections),
         f"{r.round_trips_per_message:.2f}",
         f"{r.cpu_s:.3f}",
@@ -54,7 +55,8 @@ def title_of(report: CompareReport) -> str:
 def text_table(report: CompareReport) -> str:
     """The results as an aligned plain-text table."""
     rows = [list(HEADERS)] + [row_cells(r) for r in report.results]
-    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(len(HEADERS))]
+    full = [row for row in rows if len(row) == len(HEADERS)]  # a failed row spans the rest
+    widths = [max(len(row[i]) for row in full) for i in range(len(HEADERS))]
     lines = [title_of(report)]
     for row in rows:
         if len(row) == 2 and row[1].startswith("FAILED"):

@@ -24,7 +24,7 @@ from inspector.core.clock import SessionClock
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.errors import InspectorError
 from inspector.core.recorder import Recorder, RecordSink
-from inspector.core.records import Record
+from inspector.core.records import Direction, Record
 from inspector.core.runs import MessageRun
 from inspector.net.compare import (
     CompareReport,
@@ -52,6 +52,7 @@ from inspector.net.session import Session
 #: Seconds a client waits for one answer (a lost UDP datagram is counted, not waited for).
 ANSWER_TIMEOUT = 10.0
 UDP_ANSWER_TIMEOUT = 1.0
+UDP_END_TRIES = 5
 
 
 class CompareError(InspectorError):
@@ -168,8 +169,13 @@ async def _session_client(
                 session.send(payload)
                 if index % 64 == 63:
                     await asyncio.sleep(0)  # let the transport write
-            session.send(STREAM_END)
-            if not await inbox.wait_for(1, config.answer_timeout):
+            # A datagram may be lost: UDP repeats the end until it is answered.
+            tries = UDP_END_TRIES if transport is Transport.UDP else 1
+            for _ in range(tries):
+                session.send(STREAM_END)
+                if await inbox.wait_for(1, timeout):
+                    break
+            else:
                 raise CompareError("the server never answered the end of the stream")
             run.done = config.count
         else:
@@ -335,7 +341,10 @@ def _result(
     notes: list[str] = []
     if (transport is Transport.UDP and config.workload is Workload.STREAM
             and server_received is not None):  # fmt: skip
-        lost = max(0, config.count * config.clients - (server_received - config.clients))
+        # The server counted the stream's messages and each end marker that arrived.
+        ends = sum(1 for sink in sinks for r in sink.records
+                   if r.direction is Direction.OUT and r.payload == STREAM_END)  # fmt: skip
+        lost = max(0, config.count * config.clients - (server_received - ends))
         messages = config.count * config.clients - lost
         notes.append(f"server received {messages} of {config.count * config.clients}")
     phases: dict[str, int] = {}
