@@ -19,7 +19,6 @@ from typing import TextIO
 
 from inspector.capture.store import CaptureStore
 from inspector.cli.args import PROG, OneLineParser
-from inspector.cli.compare_report import text_table, write_report
 from inspector.core.clock import SessionClock
 from inspector.core.errors import UsageError
 from inspector.net.compare import (
@@ -30,6 +29,7 @@ from inspector.net.compare import (
     parse_transports,
 )
 from inspector.net.compare_delay import Conditions
+from inspector.net.compare_report import text_table, write_report
 from inspector.net.compare_run import CompareConfig, partial_report, run_compare
 
 COMPARE_EXAMPLES = """\
