@@ -16,11 +16,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from inspector.capture.store import CaptureStore
 from inspector.cli.args import PROG, OneLineParser
 from inspector.core.clock import SessionClock
-from inspector.core.errors import UsageError
+from inspector.core.endpoints import parse_endpoint
+from inspector.core.errors import EndpointError, UsageError
 from inspector.net.compare import (
     CompareReport,
     Transport,
@@ -79,6 +81,28 @@ def _open_capture(path: Path, endpoint: str, scheme: str, clock: SessionClock) -
     )
 
 
+def check_url(transport: Transport, url: str) -> str:
+    """``url`` when it suits ``transport`` (its scheme, a host and port); UsageError otherwise."""
+    if transport.is_http:
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme != "http" or not parts.hostname:
+            raise UsageError(f"--url {transport.value}={url}: write http://host[:port][/path]")
+        return url
+    try:
+        endpoint = parse_endpoint(url)
+    except EndpointError as exc:
+        raise UsageError(f"--url {transport.value}={url}: {exc}") from None
+    if endpoint.scheme != transport.scheme:
+        raise UsageError(
+            f"--url {transport.value}={url}: {transport.value} needs a {transport.scheme}:// URL"
+        )
+    return url
+
+
 def config_from_args(argv: Sequence[str]) -> tuple[CompareConfig, bool, Path | None]:
     """Parse and check the command line: (config, json, report path); UsageError otherwise."""
     args = build_compare_parser().parse_args(list(argv))
@@ -100,9 +124,10 @@ def config_from_args(argv: Sequence[str]) -> tuple[CompareConfig, bool, Path | N
         if not sep or not url:
             raise UsageError(f"--url {item!r}: write TRANSPORT=URL, e.g. ws=ws://host:8080/")
         try:
-            urls[Transport(name)] = url
+            transport = Transport(name)
         except ValueError:
             raise UsageError(f"--url {item!r}: unknown transport {name!r}") from None
+        urls[transport] = check_url(transport, url)
     if args.report is not None and args.report.suffix.lower() not in (".md", ".html", ".htm"):
         raise UsageError("--report FILE ends in .html or .md")
     config = CompareConfig(

@@ -53,6 +53,8 @@ from inspector.net.session import Session
 ANSWER_TIMEOUT = 10.0
 UDP_ANSWER_TIMEOUT = 1.0
 UDP_END_TRIES = 5
+#: Empty polls (204) in a row before an answer counts as lost.
+MAX_EMPTY_POLLS = 1000
 
 
 class CompareError(InspectorError):
@@ -161,9 +163,14 @@ async def _session_client(
                 if await inbox.wait_for(run.done + run.lost + 1, timeout):
                     run.latencies.append(inbox.arrivals[-1][0] - sent)
                     run.done += 1
-                else:
+                elif transport is Transport.UDP:
                     run.lost += 1
                     inbox.arrivals.append((0, b""))  # keep counting in step
+                else:  # a reliable transport that does not answer is not an echo server
+                    raise CompareError(
+                        f"no answer to message {run.done + 1} within {timeout:g} s "
+                        "(the server must echo each message)"
+                    )
         elif config.workload is Workload.STREAM:
             for index in range(config.count):
                 session.send(payload)
@@ -210,8 +217,17 @@ async def _http_client(
 
     async def ask(method: str, target: str, body: bytes = b"", marker: bool = False
                   ) -> tuple[int, bytes]:  # fmt: skip
-        async with asyncio.timeout(config.answer_timeout):
-            return await client.request(method, prefix + target, body, marker=marker)
+        try:
+            async with asyncio.timeout(config.answer_timeout):
+                status, answer = await client.request(method, prefix + target, body,
+                                                      marker=marker)  # fmt: skip
+        except TimeoutError:
+            raise CompareError(f"{method} {prefix + target}: no answer within "
+                               f"{config.answer_timeout:g} s") from None  # fmt: skip
+        if status not in (200, 204):
+            raise CompareError(f"{method} {prefix + target} answered {status} (see "
+                               "docs/sockets-vs-websockets.md for what the server must do)")
+        return status, answer
 
     start = time.monotonic_ns()
     try:
@@ -222,7 +238,11 @@ async def _http_client(
                     await ask("POST", "/echo", payload)
                 else:  # polling: send, then ask for the answer
                     await ask("POST", f"/msg?{mailbox}", payload)
-                    status, _ = await ask("GET", f"/poll?{mailbox}{wait}")
+                    status = 204
+                    for _poll in range(MAX_EMPTY_POLLS):  # an empty poll (204) asks again
+                        status, _ = await ask("GET", f"/poll?{mailbox}{wait}")
+                        if status == 200:
+                            break
                     if status != 200:
                         run.lost += 1
                         continue

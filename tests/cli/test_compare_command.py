@@ -110,3 +110,40 @@ def test_ctrl_c_stops_cleanly_and_prints_what_ran(tmp_path: Path) -> None:
         store = CaptureStore.open(capture)
         store.close()
     assert (tmp_path / "compare-tcp-lines.sockcap").exists()
+
+
+def test_a_url_must_suit_its_transport() -> None:
+    for bad in ("ws=tcp://127.0.0.1:9", "http-polling=ws://127.0.0.1:9/", "udp=udp://nohost"):
+        code, _, err = _compare("--url", bad)
+        assert code == 2 and err.count("\n") == 1 and bad.split("=")[0] in err
+
+
+def test_an_http_server_that_is_not_the_built_in_one_fails_its_row_only(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from inspector.net.compare import Transport
+    from inspector.net.compare_run import CompareConfig, run_compare
+
+    async def scenario() -> dict:
+        async def not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(not_found, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        config = CompareConfig(count=2, transports=(Transport.HTTP_KEEPALIVE, Transport.WS),
+                               urls={Transport.HTTP_KEEPALIVE: f"http://127.0.0.1:{port}/api"})
+        async with server:
+            report = await run_compare(config)
+        return {r.transport: r for r in report.results}
+
+    rows = asyncio.run(scenario())
+    assert rows["http-keepalive"].error == (
+        "POST /api/echo answered 404 (see docs/sockets-vs-websockets.md for what the server "
+        "must do)"
+    )
+    assert rows["ws"].ok
+    assert not any(t.name == "compare-servers" for t in threading.enumerate())
