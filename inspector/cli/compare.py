@@ -69,6 +69,8 @@ def build_compare_parser() -> OneLineParser:
     p.add_argument("--delay-ms", type=float, default=0.0, help="added one-way delay")
     p.add_argument("--jitter-ms", type=float, default=0.0, help="added random delay on top")
     p.add_argument("--loss", type=float, default=0.0, help="UDP datagrams lost (0..1)")
+    p.add_argument("--insecure", action="store_true",
+                   help="accept any certificate of your own tls:// and wss:// --url")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--report", type=Path, help="write FILE.html or FILE.md")
     p.add_argument("--capture-dir", type=Path, help="keep one capture per transport here")
@@ -140,6 +142,7 @@ def config_from_args(argv: Sequence[str]) -> tuple[CompareConfig, bool, Path | N
         conditions=Conditions(args.delay_ms, args.jitter_ms, args.loss),
         capture_dir=args.capture_dir,
         open_capture=_open_capture,
+        verify=not args.insecure,
     )
     return config, args.json, args.report
 

@@ -73,7 +73,9 @@ def rules_for(workload: Workload, count: int, size: int) -> RuleEngine:
     return PushRules(count, size)
 
 
-def transport_options(transport: Transport, cafile: str | None = None) -> SessionOptions:
+def transport_options(
+    transport: Transport, cafile: str | None = None, verify: bool = True
+) -> SessionOptions:
     """Both sides' session options for a transport (framing, compression, trust)."""
     framing = {Transport.TCP_LEN32: Framing.LEN32, Transport.TCP_LINES: Framing.LINES,
                Transport.TLS: Framing.LEN32}.get(transport, Framing.RAW)  # fmt: skip
@@ -81,6 +83,7 @@ def transport_options(transport: Transport, cafile: str | None = None) -> Sessio
         framing=framing,
         compression=transport is Transport.WS_DEFLATE,
         cafile=cafile,
+        verify=verify,
         auto_pong=True,
     )
 

@@ -79,6 +79,8 @@ class CompareConfig:
     #: ``finish`` and ``close`` (capture.store.CaptureStore.create; net does not import
     #: capture). None: no captures even with ``capture_dir``.
     open_capture: Callable[[Path, str, str, SessionClock], Any] | None = None
+    #: False: accept any certificate of the user's own tls:// and wss:// endpoints.
+    verify: bool = True
 
 
 class TeeSink(RecordSink):
@@ -147,7 +149,8 @@ async def _session_client(
     transport: Transport, url: str, cafile: str | None, recorder: Recorder, config: CompareConfig
 ) -> ClientRun:
     endpoint = parse_endpoint(url)
-    session = create_session(endpoint, transport_options(transport, cafile), recorder)
+    options = transport_options(transport, cafile, verify=config.verify or cafile is not None)
+    session = create_session(endpoint, options, recorder)
     inbox = _Inbox(session)
     if not await session.open():
         raise CompareError(session.failure or "could not open the session")

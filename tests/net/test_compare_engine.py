@@ -153,3 +153,23 @@ def test_cancelling_stops_the_servers_and_their_thread() -> None:
     seen = asyncio.run(scenario())
     assert seen[0] == "tcp-len32" and len(seen) < 3
     assert not any(t.name == "compare-servers" for t in threading.enumerate())
+
+
+def test_an_untrusted_certificate_fails_its_row_unless_insecure(tmp_path) -> None:
+    from inspector.net.certs import server_tls
+    from inspector.net.compare_lab import start_builtin
+
+    async def scenario(verify: bool) -> TransportResult:
+        built = await start_builtin(Transport.WSS, Workload.RR, 2, 64, tmp_path)
+        try:
+            config = CompareConfig(count=2, transports=(Transport.WSS,),
+                                   urls={Transport.WSS: built.url}, verify=verify)  # fmt: skip
+            return (await run_compare(config)).results[0]
+        finally:
+            await built.stop()
+
+    assert server_tls(directory=tmp_path).self_signed
+    refused = asyncio.run(scenario(True))
+    assert not refused.ok and "certificate" in (refused.error or "")
+    accepted = asyncio.run(scenario(False))
+    assert accepted.ok and accepted.overhead_out == 6 and accepted.setup_round_trips == 3

@@ -180,7 +180,7 @@ class CompareTab(QWidget):
                 config.workload, config.count, config.size, config.clients,
                 config.transports, config.urls, config.conditions,
                 config.capture_dir / f"compare-{stamp}", config.answer_timeout,
-                config.open_capture,
+                config.open_capture, config.verify,
             )  # fmt: skip
         self.heading.setText(title_of(partial_report(config, [], cancelled=False)))
         self._show_progress()
