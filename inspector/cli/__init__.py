@@ -53,6 +53,10 @@ def run_command(
             from inspector.cli.relay import run_relay
 
             return run_relay(rest, stdout, err)
+        if command == "compare":
+            from inspector.cli.compare import run_compare_command
+
+            return run_compare_command(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")

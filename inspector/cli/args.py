@@ -24,7 +24,7 @@ PROG = "inspector"
 USAGE_EXIT = 2
 
 #: Subcommands run headless by inspector.cli; anything else opens the desktop app.
-COMMANDS = ("probe", "listen", "relay", "show", "export")
+COMMANDS = ("probe", "listen", "relay", "show", "export", "compare")
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
@@ -35,6 +35,7 @@ commands:
   relay LISTEN UPSTREAM sit between a client and a server, record both directions
   show FILE [options]   print the records of a capture, HAR or JSON Lines file
   export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
+  compare [options]     one workload over tcp, tls, udp, ws and http, measured side by side
 
 examples:
   inspector                                   open the desktop app

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
+from inspector.net.compare_run import CompareConfig
 from inspector.ui import faults, theme
 from inspector.ui.bridge import Counters
 from inspector.ui.capture_actions import CaptureActions, WindowHooks
@@ -56,6 +57,7 @@ from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.compare import CompareDialog, CompareTab
 from inspector.ui.tabs.records_view import TIME_LABELS
 from inspector.ui.tabs.server import ServerTab
 from inspector.ui.tabs.session import SessionTab
@@ -225,6 +227,9 @@ class MainWindow(QMainWindow):
         self.decoding_menu = menu.addMenu("&Decoding")
         self.decoding_menu.setObjectName("decodingMenu")
         self.decoding_menu.aboutToShow.connect(self._fill_decoding_menu)
+        self.compare_action = add(
+            menu, "Compare &transports…", "", self.compare_transports, "compareAction"
+        )
 
         # View ▸ Time column: the same choice as the table header's context menu.
         view = self.menuBar().addMenu("&View")
@@ -416,15 +421,35 @@ class MainWindow(QMainWindow):
                 self._check_time_format(tab.model.time_format)
 
     @guarded
+    def compare_transports(self, *_: object) -> None:
+        """Session ▸ Compare transports…: choose, then run in a Compare tab."""
+        dialog = CompareDialog(self)
+        if dialog.exec() == CompareDialog.DialogCode.Accepted:
+            self.open_compare(dialog.choice(self.capture_dir))
+
+    def open_compare(self, config: CompareConfig) -> CompareTab:
+        """Add a Compare tab for ``config``, make it current and start it."""
+        tab = CompareTab(config)
+        index = self.tabs.addTab(tab, tab.title)
+        self.tabs.setTabToolTip(index, "transports compared side by side")
+        self.stack.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentIndex(index)
+        tab.start()
+        return tab
+
+    @guarded
     def close_tab(self, index: int) -> None:
         """Close a session's tab: end the session gracefully, then remove it."""
         tab = self.tabs.widget(index)
+        if isinstance(tab, CompareTab):
+            self.tabs.removeTab(index)
+            self._tabs_gone()
+            spawn(_close_compare(tab), "closing the comparison")
+            return
         if not isinstance(tab, RecordsTab):
             return
         self.tabs.removeTab(index)
-        if self.tabs.count() == 0:
-            self.stack.setCurrentIndex(0)
-            self.connect_bar.focus_endpoint()
+        self._tabs_gone()
 
         async def finish() -> None:
             try:
@@ -434,6 +459,11 @@ class MainWindow(QMainWindow):
                 tab.deleteLater()
 
         spawn(finish(), f"closing {tab.endpoint.url}")
+
+    def _tabs_gone(self) -> None:
+        if self.tabs.count() == 0:
+            self.stack.setCurrentIndex(0)
+            self.connect_bar.focus_endpoint()
 
     @guarded
     def next_tab(self, *_: object) -> None:
@@ -511,6 +541,9 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self, timeout: float = QUIT_WAIT) -> None:
         """Close every session (gracefully, within ``timeout``) and finish the captures."""
+        for i in range(self.tabs.count()):
+            if isinstance(compare := self.tabs.widget(i), CompareTab):
+                await compare.shutdown()
         tabs = self.session_tabs()
         if not tabs:
             return
@@ -575,3 +608,11 @@ class MainWindow(QMainWindow):
     def closed(self) -> bool:
         """True once every session is closed and the window has closed."""
         return self._closed
+
+
+async def _close_compare(tab: CompareTab) -> None:
+    """Cancel a closed Compare tab's run, then delete it."""
+    try:
+        await tab.shutdown()
+    finally:
+        tab.deleteLater()

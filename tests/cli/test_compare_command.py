@@ -1,0 +1,149 @@
+"""``inspector compare``: the table, --json, the report file and its captures."""
+
+from __future__ import annotations
+
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+from inspector.capture.store import CaptureStore
+from inspector.cli import run_command
+
+
+class _Report(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.charts: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "figure":
+            self.charts.append(dict(attrs)["id"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _compare(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_command(["compare", "-n", "3", *args], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_html_report_holds_every_table_row_and_chart(tmp_path: Path) -> None:
+    report = tmp_path / "cmp.html"
+    code, out, _ = _compare("--transports", "tcp-lines,ws", "--report", str(report),
+                            "--capture-dir", str(tmp_path / "caps"))  # fmt: skip
+    assert code == 0
+    assert "tcp-lines" in out and "ws" in out
+    parsed = _Report()
+    parsed.feed(report.read_text(encoding="utf-8"))
+    assert parsed.rows[0][0] == "transport"
+    assert [row[0] for row in parsed.rows[1:]] == ["tcp-lines", "ws"]
+    assert parsed.charts == ["chart-latency", "chart-overhead", "chart-setup"]
+    assert report.read_text().count("<svg") == 3
+    store = CaptureStore.open(tmp_path / "caps" / "compare-ws.sockcap")
+    try:
+        assert store.count() > 0
+    finally:
+        store.close()
+
+
+def test_json_and_markdown_and_a_failing_row(tmp_path: Path) -> None:
+    report = tmp_path / "cmp.md"
+    code, out, _ = _compare("--transports", "tcp-len32,udp", "--json", "--report", str(report),
+                            "--url", "tcp-len32=tcp://127.0.0.1:1")  # fmt: skip
+    assert code == 1  # one transport failed
+    data = json.loads(out)
+    rows = {r["transport"]: r for r in data["results"]}
+    assert rows["tcp-len32"]["ok"] is False and rows["tcp-len32"]["error"]
+    assert rows["udp"]["ok"] is True and rows["udp"]["messages"] == 3
+    text = report.read_text(encoding="utf-8")
+    assert "| tcp-len32 | FAILED" in text and "| udp |" in text
+    for chart in ("latency", "overhead", "setup"):
+        assert f"cmp-{chart}.svg" in text and (tmp_path / f"cmp-{chart}.svg").exists()
+
+
+def test_wrong_usage_is_one_line() -> None:
+    code, _, err = _compare("--transports", "carrier-pigeon")
+    assert code == 2 and err.count("\n") == 1 and "carrier-pigeon" in err
+
+
+def test_ctrl_c_stops_cleanly_and_prints_what_ran(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "compare", "-n", "20000",
+         "--transports", "tcp-lines,http-polling", "--capture-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # the first transport finished
+        assert "tcp-lines ok" in line
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert "tcp-lines" in out and "(cancelled" in out
+    for capture in tmp_path.glob("*.sockcap"):  # each one closed and readable
+        store = CaptureStore.open(capture)
+        store.close()
+    assert (tmp_path / "compare-tcp-lines.sockcap").exists()
+
+
+def test_a_url_must_suit_its_transport() -> None:
+    for bad in ("ws=tcp://127.0.0.1:9", "http-polling=ws://127.0.0.1:9/", "udp=udp://nohost"):
+        code, _, err = _compare("--url", bad)
+        assert code == 2 and err.count("\n") == 1 and bad.split("=")[0] in err
+
+
+def test_an_http_server_that_is_not_the_built_in_one_fails_its_row_only(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from inspector.net.compare import Transport
+    from inspector.net.compare_run import CompareConfig, run_compare
+
+    async def scenario() -> dict:
+        async def not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(not_found, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        config = CompareConfig(count=2, transports=(Transport.HTTP_KEEPALIVE, Transport.WS),
+                               urls={Transport.HTTP_KEEPALIVE: f"http://127.0.0.1:{port}/api"})
+        async with server:
+            report = await run_compare(config)
+        return {r.transport: r for r in report.results}
+
+    rows = asyncio.run(scenario())
+    assert rows["http-keepalive"].error == (
+        "POST /api/echo answered 404 (see docs/sockets-vs-websockets.md for what the server "
+        "must do)"
+    )
+    assert rows["ws"].ok
+    assert not any(t.name == "compare-servers" for t in threading.enumerate())
