@@ -58,19 +58,31 @@ def build_compare_parser() -> OneLineParser:
         description="Run one workload over several transports and measure them side by side.",
         epilog=COMPARE_EXAMPLES,
     )
-    p.add_argument("--workload", choices=[w.value for w in Workload], default="rr",
-                   help="rr: request/response; stream: one way; push: the server sends")
+    p.add_argument(
+        "--workload",
+        choices=[w.value for w in Workload],
+        default="rr",
+        help="rr: request/response; stream: one way; push: the server sends",
+    )
     p.add_argument("-n", "--count", type=int, default=200, help="messages per client")
     p.add_argument("--size", type=int, default=64, help="payload bytes per message")
     p.add_argument("--clients", type=int, default=1, help="concurrent clients")
     p.add_argument("--transports", default=",".join(t.value for t in Transport))
-    p.add_argument("--url", action="append", default=[], metavar="TRANSPORT=URL",
-                   help="use your own endpoint for a transport (repeatable)")
+    p.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        metavar="TRANSPORT=URL",
+        help="use your own endpoint for a transport (repeatable)",
+    )
     p.add_argument("--delay-ms", type=float, default=0.0, help="added one-way delay")
     p.add_argument("--jitter-ms", type=float, default=0.0, help="added random delay on top")
     p.add_argument("--loss", type=float, default=0.0, help="UDP datagrams lost (0..1)")
-    p.add_argument("--insecure", action="store_true",
-                   help="accept any certificate of your own tls:// and wss:// --url")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept any certificate of your own tls:// and wss:// --url",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--report", type=Path, help="write FILE.html or FILE.md")
     p.add_argument("--capture-dir", type=Path, help="keep one capture per transport here")

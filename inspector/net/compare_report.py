@@ -120,10 +120,13 @@ def latency_chart(results: Sequence[TransportResult]) -> str:
         y = 30 + 22 * i
         p50, p90, p99, peak = r.latency(0.5), r.latency(0.9), r.latency(0.99), max(r.latencies_ns)
         parts.append(f'<text x="10" y="{y + 14}">{html.escape(r.transport)}</text>')
-        parts.append(f'<rect class="box" x="{x(p50):.1f}" y="{y}" '
-                     f'width="{max(1.0, x(p90) - x(p50)):.1f}" height="16" fill="#6aa84f"/>')
-        parts.append(f'<line x1="{x(p99):.1f}" x2="{x(p99):.1f}" y1="{y}" y2="{y + 16}" '
-                     'stroke="#cc0000"/>')
+        parts.append(
+            f'<rect class="box" x="{x(p50):.1f}" y="{y}" '
+            f'width="{max(1.0, x(p90) - x(p50)):.1f}" height="16" fill="#6aa84f"/>'
+        )
+        parts.append(
+            f'<line x1="{x(p99):.1f}" x2="{x(p99):.1f}" y1="{y}" y2="{y + 16}" stroke="#cc0000"/>'
+        )
         parts.append(f'<circle cx="{x(peak):.1f}" cy="{y + 8}" r="3" fill="#333"/>')
         parts.append(f'<text x="545" y="{y + 13}">{_ms(p50)}</text>')  # fmt: skip
     parts.append("</svg>")

@@ -228,8 +228,10 @@ async def _http_client(
             raise CompareError(f"{method} {prefix + target}: no answer within "
                                f"{config.answer_timeout:g} s") from None  # fmt: skip
         if status not in (200, 204):
-            raise CompareError(f"{method} {prefix + target} answered {status} (see "
-                               "docs/sockets-vs-websockets.md for what the server must do)")
+            raise CompareError(
+                f"{method} {prefix + target} answered {status} (see "
+                "docs/sockets-vs-websockets.md for what the server must do)"
+            )
         return status, answer
 
     start = time.monotonic_ns()

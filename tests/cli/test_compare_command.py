@@ -134,8 +134,11 @@ def test_an_http_server_that_is_not_the_built_in_one_fails_its_row_only(tmp_path
 
         server = await asyncio.start_server(not_found, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        config = CompareConfig(count=2, transports=(Transport.HTTP_KEEPALIVE, Transport.WS),
-                               urls={Transport.HTTP_KEEPALIVE: f"http://127.0.0.1:{port}/api"})
+        config = CompareConfig(
+            count=2,
+            transports=(Transport.HTTP_KEEPALIVE, Transport.WS),
+            urls={Transport.HTTP_KEEPALIVE: f"http://127.0.0.1:{port}/api"},
+        )
         async with server:
             report = await run_compare(config)
         return {r.transport: r for r in report.results}

@@ -81,9 +81,7 @@ def test_cancel_keeps_the_rows_that_finished(qtbot: QtBot, window: MainWindow) -
     assert tab.again_button.isEnabled() and not tab.cancel_button.isEnabled()
 
 
-def test_closing_the_window_cancels_a_running_comparison(
-    qtbot: QtBot, window: MainWindow
-) -> None:
+def test_closing_the_window_cancels_a_running_comparison(qtbot: QtBot, window: MainWindow) -> None:
     config = CompareConfig(count=3000, transports=(Transport.UDP, Transport.HTTP_POLLING))
     tab = window.open_compare(config)
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=WAIT_MS)
