@@ -49,6 +49,14 @@ def run_command(
             from inspector.cli.listen import run_listen
 
             return run_listen(rest, stdout, err)
+        if command == "run":
+            from inspector.cli.run import run_run
+
+            return run_run(rest, stdout, err)
+        if command == "workspace":
+            from inspector.cli.workspace import run_workspace
+
+            return run_workspace(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")

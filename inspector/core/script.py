@@ -39,7 +39,7 @@ _MATCH_KEYS = {"text", "contains", "regex", "json_path", "equals", "where", "dec
 _KEYS: Mapping[StepKind, frozenset[str]] = MappingProxyType(
     {
         StepKind.CONNECT: frozenset({"endpoint", "url"}),
-        StepKind.SEND: frozenset({"message", "text", "json", "hex", "binary"}),
+        StepKind.SEND: frozenset({"message", "text", "json", "hex"}),
         StepKind.EXPECT: frozenset({"within", "timeout", *_MATCH_KEYS}),
         StepKind.EXTRACT: frozenset({"var", "regex", "group", "json_path"}),
         StepKind.WAIT: frozenset({"seconds"}),
@@ -152,7 +152,7 @@ def _step(table: Any, number: int, where: str) -> Step:
         _number(args, key, where, whole=True)
     if kind is StepKind.CONNECT and len(set(args) & {"endpoint", "url"}) != 1:
         raise WorkspaceError(f"{where}: connect needs endpoint or url")
-    if kind is StepKind.SEND and len(set(args) & {"message", "text", "json", "hex", "binary"}) != 1:
+    if kind is StepKind.SEND and len(set(args) & {"message", "text", "json", "hex"}) != 1:
         raise WorkspaceError(f"{where}: send needs one of message, text, json or hex")
     if kind is StepKind.EXPECT:
         _check_match(args, where)

@@ -329,3 +329,47 @@ def find_root(script: Path) -> Path:
         if (folder / MARKER).is_file():
             return folder
     return script.parent
+
+
+def socketio_event(event: str, args: tuple[Any, ...], namespace: str = "/") -> str:
+    """The text of a Socket.IO v5 EVENT packet over Engine.IO 4: ``42["event",…]``."""
+    prefix = "" if namespace in ("", "/") else f"{namespace},"
+    return "42" + prefix + json.dumps([event, *args], ensure_ascii=False, separators=(",", ":"))
+
+
+def message_payload(message: SavedMessage, scope: Scope, root: Path) -> tuple[bytes, bool]:
+    """A saved message's bytes with its variables filled in, and whether it is text."""
+    where = f"message {message.name!r}"
+    fmt = message.format
+    if fmt is MessageFormat.SOCKETIO:
+        args = tuple(_fill_value(arg, scope, where) for arg in message.args)
+        event = scope.fill(message.event, where)
+        return socketio_event(event, args, message.namespace).encode(), True
+    body = scope.fill(message.body, where)
+    if fmt is MessageFormat.HEX:
+        try:
+            return bytes.fromhex(body), False
+        except ValueError:
+            raise WorkspaceError(f"{where}: hex is not hexadecimal digits") from None
+    if fmt is MessageFormat.FILE:
+        path = root / body
+        try:
+            return path.read_bytes(), False
+        except OSError as exc:
+            raise WorkspaceError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    if fmt is MessageFormat.JSON:
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise WorkspaceError(f"{where}: json is not JSON after variables: {exc}") from None
+    return body.encode("utf-8"), True
+
+
+def _fill_value(value: Any, scope: Scope, where: str) -> Any:
+    if isinstance(value, str):
+        return scope.fill(value, where)
+    if isinstance(value, list):
+        return [_fill_value(v, scope, where) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _fill_value(v, scope, where) for k, v in value.items()}
+    return value

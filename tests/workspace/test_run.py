@@ -1,0 +1,319 @@
+"""``inspector run`` against the real echo servers: passing scripts, a failing assertion
+(exit 1, the right step), variables, captures and JUnit XML read as CI tools read it."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from inspector.capture.store import CaptureStore
+from inspector.cli import run_command
+from inspector.core.records import Direction, Kind
+from tests.servers import RunningServer
+
+
+def make_workspace(root: Path, ws_url: str, tcp_url: str = "") -> Path:
+    """A small workspace: endpoints, messages, two environments and a scripts folder."""
+    (root / "scripts").mkdir(parents=True)
+    (root / "workspace.toml").write_text('version = 1\nname = "echo"\n')
+    (root / "endpoints.toml").write_text(
+        f"""
+[[endpoint]]
+name = "echo"
+url = "{{{{base}}}}/chat"
+headers = {{ Authorization = "Bearer {{{{token}}}}" }}
+subprotocols = ["chat.v1"]
+connect_timeout = 5
+
+[[endpoint]]
+name = "line-echo"
+url = "{tcp_url}"
+framing = "lines"
+"""
+    )
+    (root / "messages.toml").write_text(
+        """
+[[message]]
+name = "hello"
+text = "hello {{user}}"
+
+[[message]]
+name = "order"
+json = '{"op": "order", "id": 7, "user": "{{user}}"}'
+
+[[message]]
+name = "blob"
+hex = "00 01 ff"
+"""
+    )
+    (root / "environments.toml").write_text(
+        f"""
+[environment.dev]
+base = "{ws_url.rstrip("/")}"
+user = "alice"
+token = "dev-token"
+
+[environment.loop]
+base = "{{{{base}}}}"
+"""
+    )
+    return root
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = run_command(["run", *argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+CHAT = """
+name = "chat"
+
+[[step]]
+do = "connect"
+endpoint = "echo"
+
+[[step]]
+do = "send"
+message = "order"
+
+[[step]]
+do = "expect"
+json_path = "$.op"
+equals = "order"
+timeout = 10
+
+[[step]]
+do = "extract"
+var = "order_id"
+json_path = "id"
+
+[[step]]
+do = "send"
+text = "id={{order_id}} for {{user}}"
+
+[[step]]
+do = "expect"
+within = "any"
+regex = "^id=(\\\\d+) for alice$"
+
+[[step]]
+do = "repeat"
+times = 3
+
+[[step]]
+do = "send"
+message = "hello"
+
+[[step]]
+do = "expect"
+text = "hello alice"
+
+[[step]]
+do = "end"
+
+[[step]]
+do = "send"
+text = "close-me"
+
+[[step]]
+do = "assert"
+close_code = 4000
+received = 5
+sent = 6
+latency_ms_max = 30000
+"""
+
+
+def test_a_script_passes_against_the_echo_server(ws_server: RunningServer, tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    (root / "scripts" / "chat.toml").write_text(CHAT)
+    capture = tmp_path / "run.sockcap"
+    junit = tmp_path / "report.xml"
+    status, out, err = run(str(root / "scripts" / "chat.toml"), "--env", "dev",
+                           "-o", str(capture), "--junit", str(junit))  # fmt: skip
+    assert (status, err) == (0, ""), out
+    assert "chat: 11 of 11 steps passed" in out
+    assert 'step 4 (extract): order_id = "7"' in out
+    store = CaptureStore.open(capture)
+    try:
+        records = list(store.records(0, store.count()))
+    finally:
+        store.close()
+    handshake = next(
+        r for r in records if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
+    )
+    assert b"Authorization: Bearer dev-token" in handshake.wire
+    assert b"GET /chat " in handshake.wire
+    sent = [r.payload for r in records if r.kind is Kind.FRAME and r.direction is Direction.OUT]
+    assert b"id=7 for alice" in sent
+    steps = [r.fields["script_step"] for r in records if "script_step" in r.fields]
+    assert steps[:3] == [1, 2, 3]
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("11", "0", "0")
+
+
+def test_a_failing_expect_exits_1_naming_the_step(ws_server: RunningServer, tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    script = root / "scripts" / "wrong.toml"
+    script.write_text(
+        """
+[[step]]
+do = "connect"
+url = "{{base}}/"
+
+[[step]]
+do = "send"
+text = "pong?"
+
+[[step]]
+do = "expect"
+text = "ping!"
+
+[[step]]
+do = "send"
+text = "never sent"
+"""
+    )
+    junit = tmp_path / "report.xml"
+    status, out, err = run(str(script), "--env", "dev", "--junit", str(junit))
+    assert status == 1
+    assert err == 'inspector run: wrong: step 3 (expect): expected text "ping!", got "pong?"\n'
+    assert out.splitlines()[-1].startswith("skip step 4 (send)")
+    tree = ElementTree.parse(junit)
+    cases = tree.getroot().iter("testcase")
+    outcome = {c.get("name"): [child.tag for child in c] for c in cases}
+    assert outcome["step 3 (expect)"] == ["failure"]
+    assert outcome["step 4 (send)"] == ["skipped"]
+    assert outcome["step 1 (connect)"] == ["system-out"]
+    failure = tree.getroot().find("testsuite/testcase/failure")
+    assert failure is not None and "ping!" in (failure.get("message") or "")
+
+
+def test_a_wrong_close_code_and_a_timeout_fail(ws_server: RunningServer, tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    script = root / "scripts" / "close.toml"
+    script.write_text(
+        f"""
+[[step]]
+do = "connect"
+url = "{ws_server.url}"
+
+[[step]]
+do = "send"
+text = "close-me"
+
+[[step]]
+do = "assert"
+close_code = 1000
+"""
+    )
+    status, _, err = run(str(script))
+    assert status == 1
+    assert err.endswith("step 3 (assert): expected close code 1000, got close code 4000\n")
+    script.write_text(
+        f"""
+[[step]]
+do = "connect"
+url = "{ws_server.url}"
+
+[[step]]
+do = "expect"
+contains = "anything"
+timeout = 0.2
+"""
+    )
+    status, _, err = run(str(script), "--json")
+    assert status == 1
+    assert err.endswith('expected a message containing "anything", got no message within 0.2 s\n')
+
+
+def test_tcp_lines_and_saved_endpoint_options(
+    ws_server: RunningServer, tcp_echo_server: RunningServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url, tcp_echo_server.url)
+    script = root / "scripts" / "tcp.toml"
+    script.write_text(
+        """
+[[step]]
+do = "connect"
+endpoint = "line-echo"
+
+[[step]]
+do = "repeat"
+max = 5
+until = { text = "3" }
+
+[[step]]
+do = "send"
+text = "{{n}}\\n"
+
+[[step]]
+do = "expect"
+regex = "^\\\\d$"
+
+[[step]]
+do = "end"
+
+[[step]]
+do = "close"
+"""
+    )
+    status, out, err = run(str(script), "--var", "n=3", "--json")
+    assert (status, err) == (0, "")
+    lines = [json.loads(line) for line in out.splitlines()]
+    repeat = [line for line in lines if line["kind"] == "repeat"]
+    assert repeat[0]["status"] == "passed" and "after 1 rounds" in repeat[0]["message"]
+
+
+def test_unknown_and_self_referring_variables_stop_before_sending(
+    ws_server: RunningServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    script = root / "scripts" / "vars.toml"
+    script.write_text('[[step]]\ndo = "connect"\nendpoint = "echo"\n\n'
+                      '[[step]]\ndo = "send"\ntext = "{{nobody}}"\n')  # fmt: skip
+    capture = tmp_path / "never.sockcap"
+    status, out, err = run(str(script), "--env", "dev", "-o", str(capture))
+    assert status == 2 and out == ""
+    assert err.startswith("inspector run: vars: step 2 (send): unknown variable {{nobody}} (known:")
+    assert not capture.exists()
+    status, _, err = run(str(script), "--env", "loop")
+    assert status == 2
+    assert "variable {{base}} refers to itself (base → base)" in err
+    status, _, err = run(str(script), "--env", "nope")
+    assert status == 2 and "no environment 'nope' (known: dev, loop)" in err
+
+
+def test_process_environment_variables(
+    ws_server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    script = root / "scripts" / "token.toml"
+    script.write_text(
+        f"""
+[[step]]
+do = "connect"
+url = "{ws_server.url}"
+
+[[step]]
+do = "send"
+text = "token {{{{env.SI_TEST_TOKEN}}}}"
+
+[[step]]
+do = "expect"
+text = "token s3cret"
+"""
+    )
+    monkeypatch.delenv("SI_TEST_TOKEN", raising=False)
+    status, _, err = run(str(script))
+    assert status == 2 and "{{env.SI_TEST_TOKEN}}: SI_TEST_TOKEN is not set" in err
+    monkeypatch.setenv("SI_TEST_TOKEN", "s3cret")
+    status, _, err = run(str(script))
+    assert (status, err) == (0, "")
+    assert "s3cret" not in "".join(p.read_text() for p in root.glob("*.toml"))
