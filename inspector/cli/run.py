@@ -21,10 +21,22 @@ from pathlib import Path
 from typing import TextIO
 from xml.etree import ElementTree
 
+from inspector.capture.store import CaptureStore
+from inspector.core.clock import SessionClock
+from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
+from inspector.core.options import SessionOptions
+from inspector.core.recorder import RecordSink
 from inspector.core.script import load_script
 from inspector.core.workspace import find_root, load_workspace
-from inspector.net.script_runner import ScriptResult, ScriptRunner, StepResult, StepStatus
+from inspector.net.script_runner import (
+    ScriptResult,
+    ScriptRunner,
+    SessionSinks,
+    StepResult,
+    StepStatus,
+)
+from inspector.net.session import Session
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 _MARKS = {StepStatus.PASSED: "ok  ", StepStatus.FAILED: "FAIL", StepStatus.SKIPPED: "skip"}
@@ -69,6 +81,42 @@ def build_run_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="CAPTURE", help="record every session here")
     parser.add_argument("--json", action="store_true", help="one JSON object per step")
     return parser
+
+
+class CaptureSinks(SessionSinks):
+    """Every session of a run in one capture file (-o), a session each."""
+
+    def __init__(self, path: str, stderr: TextIO) -> None:
+        self.path = path
+        self.stderr = stderr
+        self.owner: CaptureStore | None = None
+        self.stores: list[CaptureStore] = []
+
+    def open(self, endpoint: Endpoint, options: SessionOptions, clock: SessionClock) -> RecordSink:
+        common = {
+            "endpoint": endpoint.url,
+            "scheme": str(endpoint.scheme),
+            "options": options,
+            "clock": clock,
+        }
+        if self.owner is None:
+            self.owner = CaptureStore.create(self.path, overwrite=True, **common)
+            return self.owner
+        store = self.owner.add_session(**common)
+        self.stores.append(store)
+        return store
+
+    def finish(self, sink: RecordSink, session: Session) -> None:
+        if isinstance(sink, CaptureStore):
+            sink.finish(str(session.state), session.summary())
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+        if self.owner is not None:
+            self.owner.close()
+            if self.owner.error is not None:
+                self.stderr.write(f"inspector run: capture not fully written: {self.owner.error}\n")
 
 
 def _variables(pairs: Sequence[str]) -> dict[str, str]:
@@ -165,7 +213,8 @@ def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
             out.write((step_json(result) if args.json else step_line(result)) + "\n")
             out.flush()
 
-        runner = ScriptRunner(script, workspace, scope, args.output, on_step=show)
+        sinks = CaptureSinks(args.output, stderr) if args.output else None
+        runner = ScriptRunner(script, workspace, scope, sinks, on_step=show)
         runner.check()
     except InspectorError as exc:
         stderr.write(f"inspector run: {exc}\n")

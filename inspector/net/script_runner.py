@@ -18,10 +18,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-from inspector.capture.store import CaptureStore
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import InspectorError
@@ -86,10 +84,27 @@ class _Stopped(Exception):
     """A step failed and its result is recorded: stop the run (and any loop around it)."""
 
 
+class SessionSinks:
+    """Where each session's records go besides the runner (a capture file, given by the
+    command that runs the script: net/ does not know the capture package)."""
+
+    def open(
+        self, endpoint: Endpoint, options: SessionOptions, clock: SessionClock
+    ) -> RecordSink | None:
+        """The sink of a new session (None: keep no records)."""
+        return None
+
+    def finish(self, sink: RecordSink, session: Session) -> None:
+        """A session ended: write its summary."""
+
+    def close(self) -> None:
+        """The run ended."""
+
+
 class _ClosedWatch(RecordSink):
     """A sink in front of the capture that remembers the CLOSED record's close code."""
 
-    def __init__(self, store: CaptureStore | None) -> None:
+    def __init__(self, store: RecordSink | None) -> None:
         self.store = store
         self.close_code: int | None = None
         self.closed = False
@@ -132,20 +147,19 @@ class ScriptRunner:
         script: Script,
         workspace: Workspace,
         scope: Scope,
-        capture: str | Path | None = None,
+        sinks: SessionSinks | None = None,
         on_step: Callable[[StepResult], None] | None = None,
     ) -> None:
         self.script = script
         self.workspace = workspace
         self.scope = scope
-        self.capture = None if capture is None else str(capture)
+        self.sinks = sinks or SessionSinks()
         self.on_step = on_step
         self.session: Session | None = None
         self.endpoint: Endpoint | None = None
         self.recorder: Recorder | None = None
         self._watch: _ClosedWatch | None = None
-        self._owner: CaptureStore | None = None
-        self._stores: list[tuple[CaptureStore, Session]] = []
+        self._stores: list[tuple[RecordSink, Session]] = []
         self._inbox: deque[bytes] = deque()
         self._arrived = asyncio.Event()
         self._last: bytes | None = None
@@ -154,7 +168,6 @@ class ScriptRunner:
         self.sent = 0
         self.received = 0
         self._results: dict[int, StepResult] = {}
-        self._clock = SessionClock()
 
     def check(self) -> None:
         """Fill every variable once (extracted names count as known): the error comes
@@ -289,8 +302,8 @@ class ScriptRunner:
         else:
             url = str(args["url"])
         endpoint = parse_endpoint(url)
-        self._watch = _ClosedWatch(self._new_store(endpoint, options))
-        clock = self._clock
+        clock = SessionClock()
+        self._watch = _ClosedWatch(self.sinks.open(endpoint, options, clock))
         self.recorder = Recorder(self._watch, clock=clock, consumed=False)
         session = create_session(endpoint, options, self.recorder)
         session.on_data = self._arrived.set
@@ -301,21 +314,6 @@ class ScriptRunner:
         if not await session.open():
             raise StepFailed(f"to connect to {endpoint.url}", session.failure or "no session")
         return f"connected to {endpoint.url}"
-
-    def _new_store(self, endpoint: Endpoint, options: SessionOptions) -> CaptureStore | None:
-        if self.capture is None:
-            return None
-        self._clock = SessionClock()
-        common = {
-            "endpoint": endpoint.url,
-            "scheme": str(endpoint.scheme),
-            "options": options,
-            "clock": self._clock,
-        }
-        if self._owner is None:
-            self._owner = CaptureStore.create(self.capture, overwrite=True, **common)
-            return self._owner
-        return self._owner.add_session(**common)
 
     def _open_session(self) -> Session:
         if self.session is None or self.session.ended:
@@ -515,10 +513,7 @@ class ScriptRunner:
             session.abort()
 
     def _close_capture(self) -> None:
-        for store, session in self._stores:
+        for sink, session in self._stores:
             with contextlib.suppress(InspectorError):
-                store.finish(str(session.state), session.summary())
-                if store is not self._owner:
-                    store.close()
-        if self._owner is not None:
-            self._owner.close()
+                self.sinks.finish(sink, session)
+        self.sinks.close()
