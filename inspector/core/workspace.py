@@ -323,12 +323,14 @@ def save_workspace(workspace: Workspace) -> None:
 
 
 def find_root(script: Path) -> Path:
-    """The workspace a script belongs to: the nearest folder up (at most two levels)
-    holding workspace.toml, else the script's own folder."""
-    for folder in (script.parent, script.parent.parent, script.parent.parent.parent)[:3]:
-        if (folder / MARKER).is_file():
-            return folder
-    return script.parent
+    """The workspace a script belongs to: the nearest folder up (at most three levels)
+    holding workspace.toml; else the parent of a ``scripts`` folder; else the script's
+    own folder."""
+    folder = script.resolve().parent
+    for candidate in (folder, *folder.parents[:2]):
+        if (candidate / MARKER).is_file():
+            return candidate
+    return folder.parent if folder.name == SCRIPTS else folder
 
 
 def socketio_event(event: str, args: tuple[Any, ...], namespace: str = "/") -> str:

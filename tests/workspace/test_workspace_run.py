@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
+import app_servers
 import pytest
+from servers import RunningServer, ServerLoop
 
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
 from inspector.core.records import Direction, Kind
-from tests.servers import RunningServer
 
 
 def make_workspace(root: Path, ws_url: str, tcp_url: str = "") -> Path:
@@ -317,3 +319,71 @@ text = "token s3cret"
     status, _, err = run(str(script))
     assert (status, err) == (0, "")
     assert "s3cret" not in "".join(p.read_text() for p in root.glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def socketio_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
+    server = app_servers.start_socketio_server(server_loop)
+    yield server
+    server.stop()
+
+
+def test_socketio_events_by_decoded_field(socketio_server: RunningServer, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "scripts").mkdir(parents=True)
+    (root / "messages.toml").write_text(
+        '[[message]]\nname = "chat"\nevent = "chat"\nargs = ["hi {{user}}"]\n'
+    )
+    script = root / "scripts" / "sio.toml"
+    url = socketio_server.url_for("/socket.io/?EIO=4&transport=websocket")
+    script.write_text(
+        f"""
+[[step]]
+do = "connect"
+url = "{url}"
+
+[[step]]
+do = "expect"
+where = 'engine == "open"'
+decoder = "socketio"
+
+[[step]]
+do = "send"
+text = "40"
+
+[[step]]
+do = "expect"
+where = 'type == "CONNECT"'
+
+[[step]]
+do = "send"
+text = "421{{{{chat}}}}"
+
+[[step]]
+do = "expect"
+within = "any"
+regex = '^431\\['
+
+[[step]]
+do = "extract"
+var = "echo"
+regex = '"echo":"([^"]*)"'
+
+[[step]]
+do = "send"
+message = "chat"
+
+[[step]]
+do = "expect"
+where = 'event == "chat"'
+timeout = 0.5
+"""
+    )
+    status, out, err = run(str(script), "--var", "user=bo", "--var", 'chat=["chat","yo"]')
+    # The server answers acks and emits nothing back for an event without an ack: the
+    # last expect names its decoded condition and what came (nothing).
+    assert status == 1, out + err
+    assert 'step 7 (extract): echo = "yo"' in out
+    assert err.endswith(
+        "step 9 (expect): expected decoded event == \"chat\", got no message within 0.5 s\n"
+    )
