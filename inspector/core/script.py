@@ -33,12 +33,16 @@ class StepKind(StrEnum):
     END = "end"
     CLOSE = "close"
     ASSERT = "assert"
+    LISTEN = "listen"  # a server script: listen on a URL (port 0: any; {{listen_url}} says)
+    ACCEPT = "accept"  # wait for the next client; later steps talk to it
 
 
 _MATCH_KEYS = {"text", "contains", "regex", "json_path", "equals", "where", "decoder"}
 _KEYS: Mapping[StepKind, frozenset[str]] = MappingProxyType(
     {
         StepKind.CONNECT: frozenset({"endpoint", "url"}),
+        StepKind.LISTEN: frozenset({"endpoint", "url"}),
+        StepKind.ACCEPT: frozenset({"timeout"}),
         StepKind.SEND: frozenset({"message", "text", "json", "hex"}),
         StepKind.EXPECT: frozenset({"within", "timeout", *_MATCH_KEYS}),
         StepKind.EXTRACT: frozenset({"var", "regex", "group", "json_path"}),
@@ -150,8 +154,8 @@ def _step(table: Any, number: int, where: str) -> Step:
         _number(args, key, where)
     for key in ("times", "max", "code", "close_code", "received", "received_min", "sent", "group"):
         _number(args, key, where, whole=True)
-    if kind is StepKind.CONNECT and len(set(args) & {"endpoint", "url"}) != 1:
-        raise WorkspaceError(f"{where}: connect needs endpoint or url")
+    if kind in (StepKind.CONNECT, StepKind.LISTEN) and len(set(args) & {"endpoint", "url"}) != 1:
+        raise WorkspaceError(f"{where}: {kind} needs endpoint or url")
     if kind is StepKind.SEND and len(set(args) & {"message", "text", "json", "hex"}) != 1:
         raise WorkspaceError(f"{where}: send needs one of message, text, json or hex")
     if kind is StepKind.EXPECT:

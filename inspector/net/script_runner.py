@@ -25,12 +25,16 @@ from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder, RecordSink
-from inspector.core.records import Direction, Kind, Record
+from inspector.core.records import Direction, Kind
 from inspector.core.script import DEFAULT_TIMEOUT, Script, Step, StepKind, strings_of
 from inspector.core.variables import Scope
 from inspector.core.workspace import Workspace, message_payload
 from inspector.net import script_match
-from inspector.net.factory import content_action, create_session, send_message
+from inspector.net.connection import Connection
+from inspector.net.factory import create_session
+from inspector.net.listenbase import Listener
+from inspector.net.listener import create_listener
+from inspector.net.script_peers import ClientPeer, ClosedWatch, Peer, ServerPeer
 from inspector.net.session import Session
 
 
@@ -94,44 +98,11 @@ class SessionSinks:
         """The sink of a new session (None: keep no records)."""
         return None
 
-    def finish(self, sink: RecordSink, session: Session) -> None:
-        """A session ended: write its summary."""
+    def finish(self, sink: RecordSink, session: Session | Connection | Listener) -> None:
+        """A session (a listener, an accepted client) ended: write its summary."""
 
     def close(self) -> None:
         """The run ended."""
-
-
-class _ClosedWatch(RecordSink):
-    """A sink in front of the capture that remembers the CLOSED record's close code."""
-
-    def __init__(self, store: RecordSink | None) -> None:
-        self.store = store
-        self.close_code: int | None = None
-        self.closed = False
-
-    def _see(self, record: Record) -> None:
-        if record.kind is Kind.CLOSED:
-            self.closed = True
-            self.close_code = record.fields.get("close_code")
-
-    def write(self, record: Record) -> None:
-        self._see(record)
-        if self.store is not None:
-            self.store.write(record)
-
-    def write_many(self, records: list[Record]) -> None:
-        for record in records:
-            self._see(record)
-        if self.store is not None:
-            self.store.write_many(records)
-
-    def write_run(self, run: Any) -> None:
-        if self.store is not None:
-            self.store.write_run(run)
-
-    def flush(self) -> None:
-        if self.store is not None:
-            self.store.flush()
 
 
 def extracted_names(script: Script) -> list[str]:
@@ -155,11 +126,13 @@ class ScriptRunner:
         self.scope = scope
         self.sinks = sinks or SessionSinks()
         self.on_step = on_step
-        self.session: Session | None = None
+        self.peer: Peer | None = None
         self.endpoint: Endpoint | None = None
         self.recorder: Recorder | None = None
-        self._watch: _ClosedWatch | None = None
-        self._stores: list[tuple[RecordSink, Session]] = []
+        self.listener: Listener | None = None
+        self._accepted: deque[Connection] = deque()
+        self._watches: dict[int, ClosedWatch] = {}
+        self._stores: list[tuple[RecordSink, Session | Connection | Listener]] = []
         self._inbox: deque[bytes] = deque()
         self._arrived = asyncio.Event()
         self._last: bytes | None = None
@@ -176,7 +149,7 @@ class ScriptRunner:
         for step in self.script.walk():
             where = f"{self.script.name}: {step.label}"
             self.scope.check([(text, where) for text in strings_of(dict(step.args))], later)
-            if step.kind is StepKind.CONNECT and "endpoint" in step.args:
+            if step.kind in (StepKind.CONNECT, StepKind.LISTEN) and "endpoint" in step.args:
                 saved = self.workspace.endpoint(str(step.args["endpoint"]))
                 if saved is None:
                     raise InspectorError(
@@ -208,7 +181,7 @@ class ScriptRunner:
         except _Stopped:
             pass
         finally:
-            await self._end_session()
+            await self._stop_listener()
             self._close_capture()
         results = tuple(
             self._results.get(s.number, StepResult(s, StepStatus.SKIPPED))
@@ -243,7 +216,7 @@ class ScriptRunner:
 
     def _done(self, result: StepResult) -> None:
         self._results[result.step.number] = result
-        if self.recorder is not None and self.session is not None and not self.session.ended:
+        if self.recorder is not None and (self.peer is None or not self.peer.ended):
             line = result.message or f"{result.step.label}: {result.status}"
             self.recorder.record(
                 Direction.META,
@@ -285,45 +258,102 @@ class ScriptRunner:
             return await self._repeat(step, args)
         if kind is StepKind.CLOSE:
             return await self._close(args)
+        if kind is StepKind.LISTEN:
+            return await self._listen(args)
+        if kind is StepKind.ACCEPT:
+            return await self._accept(float(args.get("timeout", DEFAULT_TIMEOUT)))
         return await self._assert(args)
+
+    def _target(self, args: dict[str, Any]) -> tuple[str, SessionOptions]:
+        """The URL and options of a connect or listen step, variables filled in."""
+        if "endpoint" not in args:
+            return str(args["url"]), SessionOptions()
+        saved = self.workspace.endpoint(str(args["endpoint"]))
+        assert saved is not None  # checked before the run
+        where = f"endpoint {saved.name!r}"
+        url = self.scope.fill(saved.url, where)
+        headers = tuple(
+            (h, self.scope.fill(v, f"{where} header {h}")) for h, v in saved.options.headers
+        )
+        return url, dataclasses.replace(saved.options, headers=headers)
 
     async def _connect(self, args: dict[str, Any]) -> str:
         await self._end_session()
-        options = SessionOptions()
-        if "endpoint" in args:
-            saved = self.workspace.endpoint(str(args["endpoint"]))
-            assert saved is not None  # checked before the run
-            where = f"endpoint {saved.name!r}"
-            url = self.scope.fill(saved.url, where)
-            headers = tuple(
-                (h, self.scope.fill(v, f"{where} header {h}")) for h, v in saved.options.headers
-            )
-            options = dataclasses.replace(saved.options, headers=headers)
-        else:
-            url = str(args["url"])
+        url, options = self._target(args)
         endpoint = parse_endpoint(url)
         clock = SessionClock()
-        self._watch = _ClosedWatch(self.sinks.open(endpoint, options, clock))
-        self.recorder = Recorder(self._watch, clock=clock, consumed=False)
+        watch = ClosedWatch(self.sinks.open(endpoint, options, clock))
+        self.recorder = Recorder(watch, clock=clock, consumed=False)
         session = create_session(endpoint, options, self.recorder)
-        session.on_data = self._arrived.set
-        self.session, self.endpoint = session, endpoint
+        self.peer, self.endpoint = ClientPeer(session, watch, self._arrived.set), endpoint
         self._inbox.clear()
-        if self._watch.store is not None:
-            self._stores.append((self._watch.store, session))
+        if watch.store is not None:
+            self._stores.append((watch.store, session))
         if not await session.open():
             raise StepFailed(f"to connect to {endpoint.url}", session.failure or "no session")
         return f"connected to {endpoint.url}"
 
-    def _open_session(self) -> Session:
-        if self.session is None or self.session.ended:
+    async def _listen(self, args: dict[str, Any]) -> str:
+        await self._stop_listener()
+        url, options = self._target(args)
+        endpoint = parse_endpoint(url, listen=True)
+        clock = SessionClock()
+        sink = self.sinks.open(endpoint, options, clock)
+        self.recorder = Recorder(sink, clock=clock, consumed=False)
+
+        def recorder_for(number: int, peer: str) -> Recorder:
+            conn_clock = SessionClock()
+            watch = ClosedWatch(self.sinks.open(endpoint, options, conn_clock))
+            self._watches[number] = watch
+            return Recorder(watch, clock=conn_clock, consumed=False)
+
+        listener = create_listener(endpoint, options, self.recorder, recorder_for)
+        listener.on_connection = self._on_connection
+        self.listener, self.endpoint = listener, endpoint
+        if sink is not None:
+            self._stores.append((sink, listener))
+        await listener.start()
+        self.scope.extracted["listen_url"] = listener.url
+        return f"listening on {listener.url}"
+
+    def _on_connection(self, conn: Connection) -> None:
+        self._accepted.append(conn)
+        watch = self._watches.get(conn.number)
+        if watch is not None and watch.store is not None:
+            self._stores.append((watch.store, conn))
+        self._arrived.set()
+
+    async def _accept(self, timeout: float) -> str:
+        listener = self.listener
+        if listener is None:
+            raise StepFailed("a listener", "none (listen first)")
+        await self._end_session()
+        deadline = time.monotonic() + timeout
+        while not self._accepted:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StepFailed(f"a client on {listener.url}", f"none within {timeout:g} s")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._arrived.wait()
+        conn = self._accepted.popleft()
+        assert self.endpoint is not None
+        watch = self._watches.get(conn.number) or ClosedWatch(None)
+        self.peer = ServerPeer(conn, self.endpoint, watch, self._arrived.set)
+        self._inbox.clear()
+        self.recorder = conn.recorder
+        return f"client {conn.number} from {conn.peer}"
+
+    def _open_session(self) -> Peer:
+        if self.peer is None or self.peer.ended:
             raise StepFailed(
                 "an open session",
-                "none (connect first)"
-                if self.session is None
-                else f"the session ended ({self.session.failure or 'closed'})",
+                "none (connect or accept first)"
+                if self.peer is None
+                else f"the session ended ({self.peer.failure or 'closed'})",
             )
-        return self.session
+        return self.peer
 
     def _send(self, args: dict[str, Any]) -> str:
         session = self._open_session()
@@ -337,15 +367,15 @@ class ScriptRunner:
         else:
             data, text = str(args.get("text", args.get("json", ""))).encode("utf-8"), True
         self._sent_at = time.monotonic_ns()
-        send_message(session, content_action(self.endpoint, text), data)
+        session.send(data, text)
         self.sent += 1
         return f"sent {len(data)} bytes"
 
     def _pull(self) -> None:
-        if self.session is not None:
-            taken = self.session.take_messages()
+        if self.peer is not None:
+            taken = self.peer.take()
             self.received += len(taken)
-            self._inbox.extend(body for _, body in taken)
+            self._inbox.extend(taken)
 
     async def _next_message(self, deadline: float) -> bytes | None:
         """The next inbound message, or None when the time ran out or the session ended."""
@@ -393,8 +423,7 @@ class ScriptRunner:
                 return f"matched {script_match.preview(body)}{latency}"
             if args.get("within", "next") == "next":
                 raise StepFailed(want, script_match.preview(body))
-        session = self.session
-        if session is not None and session.ended:
+        if self.peer is not None and self.peer.ended:
             got = f"the session ended ({self._close_text()})"
         else:
             got = f"no message within {timeout:g} s"
@@ -403,8 +432,8 @@ class ScriptRunner:
         raise StepFailed(want, got)
 
     def _close_text(self) -> str:
-        code = self._watch.close_code if self._watch is not None else None
-        failure = self.session.failure if self.session is not None else None
+        code = self.peer.watch.close_code if self.peer is not None else None
+        failure = self.peer.failure if self.peer is not None else None
         return failure or (f"close code {code}" if code is not None else "closed")
 
     def _extract(self, args: dict[str, Any]) -> str:
@@ -453,31 +482,22 @@ class ScriptRunner:
         )
 
     async def _close(self, args: dict[str, Any]) -> str:
-        session = self._open_session()
+        peer = self._open_session()
         timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
-        if self.endpoint is not None and self.endpoint.is_websocket and "code" in args:
-            send_message(
-                session, "close", code=int(args["code"]), reason=str(args.get("reason", ""))
-            )
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await session.wait_closed()
-            if not session.ended:
-                session.abort()
-        else:
-            await session.close(timeout)
+        code = int(args["code"]) if "code" in args else None
+        await peer.close(code, str(args.get("reason", "")), timeout)
         self._pull()
         return f"closed ({self._close_text()})"
 
     async def _assert(self, args: dict[str, Any]) -> str:
         checks: list[str] = []
         if "close_code" in args:
-            session = self.session
-            if session is not None and not session.ended:
+            peer = self.peer
+            if peer is not None and not peer.ended:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(DEFAULT_TIMEOUT):
-                        await session.wait_closed()
-            code = self._watch.close_code if self._watch is not None else None
+                        await peer.wait_closed()
+            code = peer.watch.close_code if peer is not None else None
             if code != int(args["close_code"]):
                 raise StepFailed(
                     f"close code {args['close_code']}",
@@ -504,13 +524,18 @@ class ScriptRunner:
     # -- the end ---------------------------------------------------------------------
 
     async def _end_session(self) -> None:
-        session = self.session
-        if session is None or session.ended:
+        """Close the current conversation (a client session; an accepted client)."""
+        peer = self.peer
+        if peer is None or peer.ended:
             return
         with contextlib.suppress(InspectorError):
-            await session.close(2.0)
-        if not session.ended:
-            session.abort()
+            await peer.close(None, "", 2.0)
+
+    async def _stop_listener(self) -> None:
+        await self._end_session()
+        if self.listener is not None:
+            with contextlib.suppress(InspectorError):
+                await self.listener.stop(2.0)
 
     def _close_capture(self) -> None:
         for sink, session in self._stores:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -16,6 +18,8 @@ from servers import RunningServer, ServerLoop
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
 from inspector.core.records import Direction, Kind
+
+RUN_TIMEOUT = 60  # seconds: a bound on every subprocess and read, never an assertion
 
 
 def make_workspace(root: Path, ws_url: str, tcp_url: str = "") -> Path:
@@ -385,5 +389,109 @@ timeout = 0.5
     assert status == 1, out + err
     assert 'step 7 (extract): echo = "yo"' in out
     assert err.endswith(
-        "step 9 (expect): expected decoded event == \"chat\", got no message within 0.5 s\n"
+        'step 9 (expect): expected decoded event == "chat", got no message within 0.5 s\n'
     )
+
+
+SERVER_SCRIPT = """
+name = "greeter"
+
+[[step]]
+do = "listen"
+url = "{scheme}://127.0.0.1:0"
+
+[[step]]
+do = "accept"
+timeout = 60
+
+[[step]]
+do = "expect"
+regex = "^hello (\\\\w+)"
+timeout = 60
+
+[[step]]
+do = "extract"
+var = "who"
+regex = "^hello (\\\\w+)"
+
+[[step]]
+do = "send"
+text = "welcome {{{{who}}}}"
+
+[[step]]
+do = "expect"
+text = "bye"
+timeout = 60
+
+[[step]]
+do = "close"
+code = 4100
+reason = "done"
+
+[[step]]
+do = "assert"
+received = 2
+sent = 1
+"""
+
+
+def start_run(script: Path, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "inspector", "run", str(script), *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def test_a_listening_script_answers_a_websocket_client(tmp_path: Path) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    script = tmp_path / "greeter.toml"
+    script.write_text(SERVER_SCRIPT.format(scheme="ws"))
+    capture = tmp_path / "server.sockcap"
+    proc = start_run(script, "-o", str(capture), "--junit", str(tmp_path / "r.xml"))
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("ok   step 1 (listen): listening on ws://127.0.0.1:"), first
+        url = first.rsplit(" ", 1)[1].strip()
+        with connect(url, open_timeout=RUN_TIMEOUT) as client:
+            client.send("hello ada")
+            assert client.recv(timeout=RUN_TIMEOUT) == "welcome ada"
+            client.send("bye")
+            with pytest.raises(ConnectionClosed) as closed:
+                client.recv(timeout=RUN_TIMEOUT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4100
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait(timeout=RUN_TIMEOUT)
+    assert (proc.returncode, err) == (0, ""), out
+    assert "greeter: 8 of 8 steps passed" in out
+    suite = ElementTree.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0"
+    store = CaptureStore.open(capture)
+    try:
+        kinds = {r.kind for r in store.records(0, store.count())}
+    finally:
+        store.close()
+    assert Kind.LISTENING in kinds
+
+
+def test_a_listening_tcp_script_fails_on_the_wrong_message(tmp_path: Path) -> None:
+    import socket
+
+    script = tmp_path / "greeter.toml"
+    script.write_text(SERVER_SCRIPT.format(scheme="tcp"))
+    proc = start_run(script)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        port = int(first.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=RUN_TIMEOUT) as client:
+            client.sendall(b"goodbye\n")
+            _, err = proc.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait(timeout=RUN_TIMEOUT)
+    assert proc.returncode == 1
+    expected = r"expected a message matching /^hello (\w+)/, got " + json.dumps("goodbye\n")
+    assert err == f"inspector run: greeter: step 3 (expect): {expected}\n"
