@@ -92,7 +92,14 @@ def matches(match: Mapping[str, Any], body: bytes, endpoint: Endpoint | None) ->
 
 
 def condition(match: Mapping[str, Any]) -> Condition:
-    """The decoders' condition of a ``where`` (ValueError with one line)."""
+    """The decoders' condition of a ``where`` (ValueError with one line, also for an
+    unknown ``decoder``)."""
+    name = match.get("decoder")
+    if name:
+        try:
+            registry.get(str(name))
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
     return Condition.parse(str(match["where"]))
 
 
@@ -102,7 +109,10 @@ def _decoded_test(match: Mapping[str, Any], body: bytes, endpoint: Endpoint | No
         context = registry.DecodeContext(scheme=str(endpoint.scheme), host=endpoint.host,
                                          port=endpoint.port, target=endpoint.target)  # fmt: skip
     name = match.get("decoder")
-    decoder = registry.get(str(name)) if name else registry.choose(context, body)
+    try:
+        decoder = registry.get(str(name)) if name else registry.choose(context, body)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
     if decoder is None:
         return False
     return condition(match).test(decoder.run(body, context))

@@ -149,6 +149,12 @@ class ScriptRunner:
         for step in self.script.walk():
             where = f"{self.script.name}: {step.label}"
             self.scope.check([(text, where) for text in strings_of(dict(step.args))], later)
+            match = step.args.get("until") if step.kind is StepKind.REPEAT else step.args
+            if isinstance(match, Mapping) and "where" in match and "{{" not in str(match):
+                try:
+                    script_match.condition(match)
+                except ValueError as exc:
+                    raise InspectorError(f"{where}: {exc}") from None
             if step.kind in (StepKind.CONNECT, StepKind.LISTEN) and "endpoint" in step.args:
                 saved = self.workspace.endpoint(str(step.args["endpoint"]))
                 if saved is None:

@@ -140,8 +140,15 @@ def test_a_script_passes_against_the_echo_server(ws_server: RunningServer, tmp_p
     (root / "scripts" / "chat.toml").write_text(CHAT)
     capture = tmp_path / "run.sockcap"
     junit = tmp_path / "report.xml"
-    status, out, err = run(str(root / "scripts" / "chat.toml"), "--env", "dev",
-                           "-o", str(capture), "--junit", str(junit))  # fmt: skip
+    status, out, err = run(
+        str(root / "scripts" / "chat.toml"),
+        "--env",
+        "dev",
+        "-o",
+        str(capture),
+        "--junit",
+        str(junit),
+    )
     assert (status, err) == (0, ""), out
     assert "chat: 11 of 11 steps passed" in out
     assert 'step 4 (extract): order_id = "7"' in out
@@ -282,8 +289,10 @@ def test_unknown_and_self_referring_variables_stop_before_sending(
 ) -> None:
     root = make_workspace(tmp_path / "ws", ws_server.url)
     script = root / "scripts" / "vars.toml"
-    script.write_text('[[step]]\ndo = "connect"\nendpoint = "echo"\n\n'
-                      '[[step]]\ndo = "send"\ntext = "{{nobody}}"\n')  # fmt: skip
+    script.write_text(
+        '[[step]]\ndo = "connect"\nendpoint = "echo"\n\n'
+        '[[step]]\ndo = "send"\ntext = "{{nobody}}"\n'
+    )
     capture = tmp_path / "never.sockcap"
     status, out, err = run(str(script), "--env", "dev", "-o", str(capture))
     assert status == 2 and out == ""
@@ -436,8 +445,12 @@ sent = 1
 
 
 def start_run(script: Path, *argv: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "inspector", "run", str(script), *argv],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "inspector", "run", str(script), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_a_listening_script_answers_a_websocket_client(tmp_path: Path) -> None:
@@ -495,3 +508,18 @@ def test_a_listening_tcp_script_fails_on_the_wrong_message(tmp_path: Path) -> No
     assert proc.returncode == 1
     expected = r"expected a message matching /^hello (\w+)/, got " + json.dumps("goodbye\n")
     assert err == f"inspector run: greeter: step 3 (expect): {expected}\n"
+
+
+def test_bad_decoded_conditions_are_found_before_the_run(tmp_path: Path) -> None:
+    script = tmp_path / "where.toml"
+    for where, line in (
+        ('decoder = "nonesuch"\nwhere = \'event == "x"\'', "no decoder 'nonesuch' (known: "),
+        ("where = 'event ~ \"(\"'", "bad regular expression in 'event ~ \"(\"'"),
+    ):
+        script.write_text(
+            f'[[step]]\ndo = "connect"\nurl = "ws://127.0.0.1:9/"\n\n'
+            f'[[step]]\ndo = "expect"\n{where}\n'
+        )
+        status, out, err = run(str(script))
+        assert (status, out) == (2, "")
+        assert err.startswith(f"inspector run: where: step 2 (expect): {line}"), err
