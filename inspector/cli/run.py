@@ -22,6 +22,7 @@ from typing import TextIO
 from xml.etree import ElementTree
 
 from inspector.capture.store import CaptureStore
+from inspector.cli.args import OneLineParser
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
@@ -57,7 +58,7 @@ examples:
 
 def build_run_parser() -> argparse.ArgumentParser:
     """The options of ``inspector run``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="inspector run",
         description="Run a workspace script without a window.",
         epilog=RUN_EXAMPLES,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from inspector.cli.args import OneLineParser
 from inspector.core.errors import InspectorError
 from inspector.core.workspace import MARKER, save_workspace
 from inspector.core.workspace_import import import_file
@@ -16,7 +17,7 @@ from inspector.core.workspace_import import import_file
 
 def build_workspace_parser() -> argparse.ArgumentParser:
     """The ``inspector workspace`` subcommands."""
-    parser = argparse.ArgumentParser(prog="inspector workspace", description="Workspace folders.")
+    parser = OneLineParser(prog="inspector workspace", description="Workspace folders.")
     commands = parser.add_subparsers(dest="action", required=True)
     imp = commands.add_parser("import", help="a Postman collection v2.1 or Insomnia export")
     imp.add_argument("file", help="the exported JSON file")

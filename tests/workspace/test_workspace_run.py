@@ -523,3 +523,17 @@ def test_bad_decoded_conditions_are_found_before_the_run(tmp_path: Path) -> None
         status, out, err = run(str(script))
         assert (status, out) == (2, "")
         assert err.startswith(f"inspector run: where: step 2 (expect): {line}"), err
+
+
+def test_usage_errors_are_one_line_and_status_2(tmp_path: Path) -> None:
+    script = tmp_path / "s.toml"
+    script.write_text('[[step]]\ndo = "wait"\nseconds = 0\n')
+    for argv, line in (
+        ((), "inspector run: the following arguments are required: file"),
+        ((str(tmp_path / "missing.toml"),), "inspector run: cannot read "),
+        ((str(script), "--var", "novalue"), "inspector run: --var 'novalue': give NAME=VALUE"),
+    ):
+        status, _, err = run(*argv)
+        assert status == 2 and err.startswith(line) and err.count("\n") == 1, err
+    status, out, err = run(str(script))
+    assert (status, err, out.splitlines()[-1]) == (0, "", "s: 1 of 1 steps passed")
