@@ -57,6 +57,14 @@ def run_command(
             from inspector.cli.compare import run_compare_command
 
             return run_compare_command(rest, stdout, err)
+        if command == "run":
+            from inspector.cli.run import run_run
+
+            return run_run(rest, stdout, err)
+        if command == "workspace":
+            from inspector.cli.workspace import run_workspace
+
+            return run_workspace(rest, stdout, err)
         return fail_usage(f"inspector: unknown command {command!r}")
     except UsageExit as exc:
         err.write(f"{exc}\n")

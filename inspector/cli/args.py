@@ -24,7 +24,7 @@ PROG = "inspector"
 USAGE_EXIT = 2
 
 #: Subcommands run headless by inspector.cli; anything else opens the desktop app.
-COMMANDS = ("probe", "listen", "relay", "show", "export", "compare")
+COMMANDS = ("probe", "listen", "relay", "show", "export", "compare", "run", "workspace")
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
@@ -36,6 +36,8 @@ commands:
   show FILE [options]   print the records of a capture, HAR or JSON Lines file
   export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
   compare [options]     one workload over tcp, tls, udp, ws and http, measured side by side
+  run SCRIPT [options]  run a workspace script (send, expect, assert); exit 1 on a failure
+  workspace import FILE DIR  turn a Postman or Insomnia export into a workspace folder
 
 examples:
   inspector                                   open the desktop app

@@ -1,0 +1,81 @@
+"""Postman v2.1 and Insomnia exports become workspaces; what does not map is listed.
+
+The sample files in samples/ were written by hand from Postman's collection v2.1
+schema and Insomnia's export format 4 (not exported by either application).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from inspector.cli import run_command
+from inspector.core.workspace import MessageFormat, load_workspace
+from inspector.core.workspace_import import import_file
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def test_postman_collection_imports_with_its_messages(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    status = run_command(
+        ["workspace", "import", str(SAMPLES / "postman_v21.json"), str(tmp_path / "ws")], out, err
+    )
+    assert status == 0, err.getvalue()
+    assert out.getvalue() == f"{tmp_path / 'ws'}: 1 endpoints, 3 messages, 1 environments\n"
+    ws = load_workspace(tmp_path / "ws")
+    (endpoint,) = ws.endpoints
+    assert endpoint.name == "Realtime / Chat socket"
+    assert endpoint.url == "{{base}}/chat?room=lobby"
+    assert endpoint.options.headers == (("Authorization", "Bearer {{token}}"),)
+    assert [(m.name, m.format) for m in ws.messages] == [
+        ("Realtime / Chat socket / body", MessageFormat.JSON),
+        ("Realtime / Chat socket / say hello", MessageFormat.TEXT),
+        ("Realtime / Chat socket / leave", MessageFormat.JSON),
+    ]
+    assert ws.environments == {"postman": {"base": "ws://127.0.0.1:8765", "token": "dev-token"}}
+    skipped = err.getvalue().splitlines()
+    assert "not imported: Realtime / Chat socket: header 'X-Debug' is disabled" in skipped
+    assert (
+        "not imported: Health: GET https://api.example.test/health is not a WebSocket request"
+    ) in skipped
+    assert len(skipped) == 2
+
+
+def test_insomnia_export_imports_with_its_payloads(tmp_path: Path) -> None:
+    imported = import_file(SAMPLES / "insomnia_v4.json", tmp_path)
+    ws = imported.workspace
+    (endpoint,) = ws.endpoints
+    assert endpoint.url == "{{base}}/chat?room=lobby"
+    assert endpoint.options.headers == (("Authorization", "Bearer {{token}}"),)
+    assert [(m.name, m.format, m.body) for m in ws.messages] == [
+        ("Chat socket / join", MessageFormat.JSON, '{"op": "join"}'),
+        ("Chat socket / hello", MessageFormat.TEXT, "hello everyone"),
+    ]
+    assert ws.environments["Base Environment"] == {
+        "base": "ws://127.0.0.1:8765",
+        "token": "dev-token",
+    }
+    assert imported.not_mapped == (
+        "Chat socket: basic authentication (add it as a header)",
+        "Health: a request is not a WebSocket request",
+        "environment 'Base Environment': variable 'nested': a nested value (not a plain one)",
+    )
+
+
+def test_files_that_are_not_exports_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    for text, line in (
+        ("{", "not JSON"),
+        ("[]", "not a Postman collection or an Insomnia export"),
+        (json.dumps({"info": {"schema": "v2.0.0"}}), "not a Postman collection v2.1"),
+    ):
+        bad.write_text(text)
+        err = io.StringIO()
+        status = run_command(
+            ["workspace", "import", str(bad), str(tmp_path / "out")], io.StringIO(), err
+        )
+        assert status == 1
+        assert err.getvalue().startswith(f"inspector workspace: {bad}: {line}"), err.getvalue()
+        assert err.getvalue().count("\n") == 1
