@@ -31,7 +31,7 @@ _HEX_DIGITS = frozenset(string.hexdigits)
 MAIN_EXAMPLES = """\
 commands:
   probe URL [options]   open one session without a window, send, print every record
-  listen URL [options]  be the server: accept tcp/tls/udp clients, answer by rules
+  listen URL [options]  be the server: accept tcp/tls/udp/ws clients, answer by rules
   relay LISTEN UPSTREAM sit between a client and a server, record both directions
   show FILE [options]   print the records of a capture, HAR or JSON Lines file
   export FILE -o OUT    write a capture as pcapng (Wireshark), HAR or JSON Lines
