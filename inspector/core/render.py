@@ -205,7 +205,7 @@ def _line_middle(record: Record) -> str | None:
     line is only the payload preview (None: the line needs :func:`record_line`)."""
     fields = record.fields
     kind = record.kind
-    if kind is Kind.HANDSHAKE or fields.get("error"):
+    if kind is Kind.HANDSHAKE or fields.get("error") or "rtt_ns" in fields:
         return None
     if kind is Kind.FRAME and fields.get("opcode") == "close":
         return None
