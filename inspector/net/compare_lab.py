@@ -55,7 +55,7 @@ class PushRules(RuleEngine):
         self.count = count
         self.size = size
 
-    def on_message(self, conn: int, data: bytes) -> list[Step]:
+    def on_message(self, conn: int, data: bytes, text: bool | None = None) -> list[Step]:
         if data.rstrip(b"\r\n") != PUSH_ASK:
             return []
         return [Step(StepKind.SEND, stamped(self.size), text=False) for _ in range(self.count)]

@@ -599,10 +599,12 @@ class MainWindow(QMainWindow):
                 self._stop_showing(tab)
 
     @staticmethod
-    def _stop_showing(tab: SessionTab) -> None:
-        """A tab nobody sees any more: its records go to its capture only."""
-        if tab.bridge is not None:
-            tab.bridge.discard()
+    def _stop_showing(tab: RecordsTab) -> None:
+        """A tab nobody sees any more: its records go to its capture only (a live
+        session's bridge stops feeding the table; capture and server tabs have none)."""
+        bridge = getattr(tab, "bridge", None)
+        if bridge is not None:
+            bridge.discard()
 
     @property
     def closed(self) -> bool:

@@ -204,8 +204,8 @@ def test_hostile_scripts_are_one_line(tmp_path: Path, text: str | bytes, line: s
         ),
         (
             "endpoints.toml",
-            '[[endpoint]]\nname = "a"\nurl = "ws://h/"\nproxy = "x"',
-            "endpoints.toml: [[endpoint]] 1: unknown key 'proxy' (options: headers,",
+            '[[endpoint]]\nname = "a"\nurl = "ws://h/"\nproxie = "x"',
+            "endpoints.toml: [[endpoint]] 1: unknown key 'proxie' (options: headers,",
         ),
         (
             "endpoints.toml",

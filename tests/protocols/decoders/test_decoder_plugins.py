@@ -4,6 +4,7 @@ by subprotocol and ``inspector show --decode`` uses; a broken one is reported, n
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -51,15 +52,20 @@ def install(folder: Path, entry_points: str) -> Path:
 
 
 @pytest.fixture
-def plugin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def plugin_dir(tmp_path: Path) -> Iterator[Path]:
     folder = install(tmp_path, "[socket_inspector.decoders]\nreverse = tiny_reverse:DECODER\n"
                      "broken = tiny_reverse:broken\nmissing = tiny_reverse:NOPE\n")  # fmt: skip
-    monkeypatch.syspath_prepend(str(folder))
+    # Not monkeypatch.syspath_prepend: it calls pkg_resources when that is loaded, and
+    # kosoku (the in-process Autobahn client) loads a pkg_resources shim of its own.
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
     reload_plugins()
-    yield folder
-    monkeypatch.undo()
-    sys.modules.pop("tiny_reverse", None)
-    reload_plugins()
+    try:
+        yield folder
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("tiny_reverse", None)
+        reload_plugins()
 
 
 def test_plugin_decoder_is_registered_and_chosen(plugin_dir: Path) -> None:
