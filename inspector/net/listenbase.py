@@ -74,6 +74,27 @@ async def bind_addresses(endpoint: Endpoint, socktype: int) -> list[tuple[int, A
     return seen[:1] if endpoint.port == 0 else seen
 
 
+async def bind_stream_servers(
+    endpoint: Endpoint, factory: Callable[[], asyncio.Protocol], servers: list[asyncio.Server]
+) -> tuple[Any, int]:
+    """Listen with ``factory``'s protocols on every address of ``endpoint`` (the rest on
+    the first one's port, so port 0 means one port); each server is appended to
+    ``servers`` as it starts, so the caller can close them if this raises OSError.
+    Returns the first socket's name and family."""
+    loop = asyncio.get_running_loop()
+    first: tuple[Any, int] | None = None
+    for family, sockaddr in await bind_addresses(endpoint, socket.SOCK_STREAM):
+        port = first[0][1] if first is not None else sockaddr[1]
+        server = await loop.create_server(
+            factory, sockaddr[0], port, family=family, backlog=BACKLOG, reuse_address=True
+        )
+        servers.append(server)
+        if first is None:
+            first = (server.sockets[0].getsockname(), family)
+    assert first is not None
+    return first
+
+
 class Listener:
     """What every listener shares: state, numbering, records, rules, sending, stopping."""
 

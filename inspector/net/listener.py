@@ -15,7 +15,6 @@ TLS here, UDP in :mod:`inspector.net.udplisten`.
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import TYPE_CHECKING, Any
 
 from inspector.core.endpoints import Endpoint, Scheme
@@ -29,6 +28,7 @@ from inspector.net.listenbase import (
     ListenerState,
     RecorderFor,
     bind_addresses,
+    bind_stream_servers,
     describe_listen_error,
 )
 from inspector.net.resolve import format_address
@@ -62,28 +62,13 @@ class StreamListener(Listener):
         self.answer: Answer | None = None
 
     async def _bind(self) -> tuple[Any, int]:
-        loop = asyncio.get_running_loop()
-        addresses = await bind_addresses(self.endpoint, socket.SOCK_STREAM)
-        first: tuple[Any, int] | None = None
         try:
-            for family, sockaddr in addresses:
-                port = first[0][1] if first is not None else sockaddr[1]
-                server = await loop.create_server(
-                    lambda: ServerStreamProtocol(self._accept),
-                    sockaddr[0],
-                    port,
-                    family=family,
-                    backlog=BACKLOG,
-                    reuse_address=True,
-                )
-                self._servers.append(server)
-                if first is None:
-                    first = (server.sockets[0].getsockname(), family)
+            return await bind_stream_servers(
+                self.endpoint, lambda: ServerStreamProtocol(self._accept), self._servers
+            )
         except OSError:
             self._stop_accepting()
             raise
-        assert first is not None
-        return first
 
     def _accept(self, transport: asyncio.Transport, protocol: ServerStreamProtocol) -> None:
         peer = format_address(transport.get_extra_info("peername"))

@@ -12,12 +12,11 @@ directions. Stream schemes (tcp, tls, ws, wss) make a :class:`StreamPair`
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 from typing import Any
 
 from inspector.core.recorder import Recorder
-from inspector.net.listener import BACKLOG, ListenError, bind_addresses
+from inspector.net.listenbase import ListenError, bind_stream_servers
 from inspector.net.relaybase import (
     STOP_TIMEOUT,
     RecorderFor,
@@ -49,28 +48,13 @@ class StreamRelay(Relay):
         self._servers: list[asyncio.Server] = []
 
     async def _bind(self) -> tuple[Any, int]:
-        loop = asyncio.get_running_loop()
-        addresses = await bind_addresses(self.endpoint, socket.SOCK_STREAM)
-        first: tuple[Any, int] | None = None
         try:
-            for family, sockaddr in addresses:
-                port = first[0][1] if first is not None else sockaddr[1]
-                server = await loop.create_server(
-                    lambda: _Accept(self._accept),
-                    sockaddr[0],
-                    port,
-                    family=family,
-                    backlog=BACKLOG,
-                    reuse_address=True,
-                )
-                self._servers.append(server)
-                if first is None:
-                    first = (server.sockets[0].getsockname(), family)
+            return await bind_stream_servers(
+                self.endpoint, lambda: _Accept(self._accept), self._servers
+            )
         except OSError:
             self._stop_accepting()
             raise
-        assert first is not None
-        return first
 
     def _accept(self, transport: asyncio.Transport) -> None:
         peer = format_address(transport.get_extra_info("peername"))
