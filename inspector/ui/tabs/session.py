@@ -283,6 +283,10 @@ class SessionTab(RecordsTab):
             if state is SessionState.OPEN:
                 self.ever_opened = True
                 self.auto_reconnect.opened()
+            elif state in (SessionState.CLOSED, SessionState.FAILED) and self.bridge is not None:
+                # The rows catch up with the state: the close frame is shown when the
+                # tab says "Closed", not one timer tick later.
+                self.bridge.flush()
             self._show_state()
             self.stateChanged.emit(str(state))
             if state in (SessionState.CLOSED, SessionState.FAILED):
