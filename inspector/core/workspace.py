@@ -265,29 +265,41 @@ def message_to_table(message: SavedMessage) -> dict[str, Any]:
     return {"name": message.name, message.format.value: message.body}
 
 
-def load_workspace(root: str | Path) -> Workspace:
-    """Read a workspace folder (missing files are empty); WorkspaceError names the file."""
-    root = Path(root)
-    if not root.is_dir():
-        raise WorkspaceError(f"{root}: not a workspace folder")
+def _doc(root: Path, name: str) -> tuple[dict[str, Any], str]:
+    path = root / name
+    return (load_file(path) if path.exists() else {}), str(path)
 
-    def doc(name: str) -> tuple[dict[str, Any], str]:
-        path = root / name
-        return (load_file(path) if path.exists() else {}), str(path)
 
-    head, where = doc(MARKER)
+def read_head(root: Path) -> str:
+    """workspace.toml: its name (the folder's when none is given); checks the version."""
+    head, where = _doc(root, MARKER)
     version = head.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise WorkspaceError(
             f"{where}: version {version!r} is not {FORMAT_VERSION} (a newer program wrote it?)"
         )
-    data, where = doc(ENDPOINTS)
+    return str(head.get("name", root.name))
+
+
+def read_endpoints(root: Path) -> tuple[SavedEndpoint, ...]:
+    """endpoints.toml (empty when missing)."""
+    data, where = _doc(root, ENDPOINTS)
     endpoints = tuple(endpoint_from_table(t, w) for t, w in _tables(data, "endpoint", where))
     _unique([e.name for e in endpoints], where, "endpoint")
-    data, where = doc(MESSAGES)
+    return endpoints
+
+
+def read_messages(root: Path) -> tuple[SavedMessage, ...]:
+    """messages.toml (empty when missing)."""
+    data, where = _doc(root, MESSAGES)
     messages = tuple(message_from_table(t, w) for t, w in _tables(data, "message", where))
     _unique([m.name for m in messages], where, "message")
-    data, where = doc(ENVIRONMENTS)
+    return messages
+
+
+def read_environments(root: Path) -> dict[str, dict[str, str]]:
+    """environments.toml (empty when missing): plain values, numbers as their JSON text."""
+    data, where = _doc(root, ENVIRONMENTS)
     envs = data.get("environment", {})
     if not isinstance(envs, Mapping) or not all(isinstance(v, Mapping) for v in envs.values()):
         raise WorkspaceError(f"{where}: environments must be [environment.NAME] tables")
@@ -299,7 +311,17 @@ def load_workspace(root: str | Path) -> Workspace:
         environments[env_name] = {
             k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()
         }
-    return Workspace(root, str(head.get("name", root.name)), endpoints, messages, environments)
+    return environments
+
+
+def load_workspace(root: str | Path) -> Workspace:
+    """Read a workspace folder (missing files are empty); WorkspaceError names the file."""
+    root = Path(root)
+    if not root.is_dir():
+        raise WorkspaceError(f"{root}: not a workspace folder")
+    return Workspace(
+        root, read_head(root), read_endpoints(root), read_messages(root), read_environments(root)
+    )
 
 
 def save_workspace(workspace: Workspace) -> None:

@@ -52,6 +52,8 @@ class Composer(QWidget):
     """Message editor and send controls of one session."""
 
     sendRequested = Signal(object)  # SendAction
+    #: (mode, text): "Save to workspace…" from the Saved menu.
+    workspaceSaveRequested = Signal(str, str)
 
     def __init__(
         self, endpoint: Endpoint, settings: Settings, parent: QWidget | None = None
@@ -469,6 +471,12 @@ class Composer(QWidget):
         save = self.saved_menu.addAction("Save current message")
         save.setEnabled(bool(self.text()))
         save.triggered.connect(self.save_current)
+        to_workspace = self.saved_menu.addAction("Save to workspace…")
+        to_workspace.setObjectName("saveToWorkspaceAction")
+        to_workspace.setEnabled(bool(self.text()))
+        to_workspace.triggered.connect(
+            lambda: self.workspaceSaveRequested.emit(self.current_mode(), self.text())
+        )
         saved = self.settings.saved_messages(self.endpoint.url)
         if saved:
             self.saved_menu.addSeparator()

@@ -61,6 +61,7 @@ from inspector.ui.tabs.compare import CompareDialog, CompareTab
 from inspector.ui.tabs.records_view import TIME_LABELS
 from inspector.ui.tabs.server import ServerTab
 from inspector.ui.tabs.session import SessionTab
+from inspector.ui.workspace_actions import WorkspaceActions
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
                 self.notify, self.current_tab, self.add_tab, self.open_session, self.show_problem
             ),
         )
+        self.workspaces = WorkspaceActions(self, self, settings, capture_dir)
         self.setAcceptDrops(True)
         self._make_actions()
         self.help_menus = HelpMenus(self, settings)
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
         self.connect_bar.focus_endpoint()
+        self.workspaces.reopen_last()
 
     def _connect_signals(self) -> None:
         """Every connection between the window's parts (a tab's own: :meth:`_connect_tab`)."""
@@ -171,6 +174,8 @@ class MainWindow(QMainWindow):
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._current_changed)
         self.welcome.linkActivated.connect(self.fill_endpoint)
+        self.workspaces.results.captureKept.connect(self.captures.add_recent)
+        self.workspaces.results.openCapture.connect(self.captures.open_path)
         add_reporter(self.notify)
 
     def _connect_tab(self, tab: RecordsTab) -> None:
@@ -182,6 +187,7 @@ class MainWindow(QMainWindow):
         tab.faults.saveRequested.connect(lambda path, t=tab: self._save_from_faults(t, path))
         if isinstance(tab, SessionTab):
             tab.captureKept.connect(self.captures.add_recent)
+        self.workspaces.attach(tab)
 
     def _make_actions(self) -> None:
         def add(menu: QMenu, text: str, shortcut: str, slot: object, name: str) -> QAction:
@@ -196,6 +202,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.setObjectName("fileMenu")
         self.captures.fill_file_menu(file_menu)
+        self.workspaces.fill_file_menu(file_menu)
         file_menu.addSeparator()
         self.quit_action = add(file_menu, "&Quit", "Ctrl+Q", self.close, "quitAction")
 
@@ -269,6 +276,7 @@ class MainWindow(QMainWindow):
                 f"tab{number}Action",
             )
             self.tab_actions.append(action)
+        self.workspaces.fill_view_menu(view)
 
     @guarded
     def set_time_format(self, value: str) -> None:
@@ -541,6 +549,7 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self, timeout: float = QUIT_WAIT) -> None:
         """Close every session (gracefully, within ``timeout``) and finish the captures."""
+        await self.workspaces.shutdown()
         for i in range(self.tabs.count()):
             if isinstance(compare := self.tabs.widget(i), CompareTab):
                 await compare.shutdown()

@@ -17,6 +17,7 @@ from inspector.capture.formats.redact import is_secret_query_name
 MAX_RECENT = 20
 MAX_SAVED = 50
 MAX_HISTORY = 100
+MAX_RECENT_WORKSPACES = 10
 
 
 def without_secrets(url: str) -> str:
@@ -116,6 +117,34 @@ class Settings:
         saved = [item for item in self.saved_messages(endpoint) if item != text]
         self._set_strings(self._saved_key(endpoint), saved)
         return saved
+
+    # -- workspaces -----------------------------------------------------------------
+
+    def recent_workspaces(self) -> list[str]:
+        """Workspace folders opened before, most recent first."""
+        return self._strings("workspace/recent")
+
+    def add_recent_workspace(self, folder: str) -> list[str]:
+        """Move ``folder`` to the front of the recent workspaces and return the list."""
+        recent = [folder, *(item for item in self.recent_workspaces() if item != folder)]
+        self._set_strings("workspace/recent", recent[:MAX_RECENT_WORKSPACES])
+        return recent[:MAX_RECENT_WORKSPACES]
+
+    def last_workspace(self) -> str | None:
+        """The workspace open when the window last closed (None: none was)."""
+        value = self.qsettings.value("workspace/open", "")
+        return value if isinstance(value, str) and value else None
+
+    def set_last_workspace(self, folder: str | None) -> None:
+        self.qsettings.setValue("workspace/open", folder or "")
+
+    def workspace_environment(self, folder: str) -> str | None:
+        """The environment last chosen in this workspace."""
+        value = self.qsettings.value("workspace/env/" + folder.encode("utf-8").hex(), "")
+        return value if isinstance(value, str) and value else None
+
+    def set_workspace_environment(self, folder: str, name: str | None) -> None:
+        self.qsettings.setValue("workspace/env/" + folder.encode("utf-8").hex(), name or "")
 
     # -- layout ---------------------------------------------------------------------
 

@@ -78,6 +78,9 @@ class RecordsView(QWidget):
 
     #: One line for the status bar (a store that cannot be read while filtering).
     notice = Signal(str)
+    #: (QMenu, Record | None): the table's context menu is being built for the record
+    #: under the pointer; others may add their entries (Save to workspace…).
+    recordMenu = Signal(object, object)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -505,9 +508,17 @@ class RecordsView(QWidget):
 
     @guarded
     def _table_menu(self, pos: QPoint) -> None:
+        menu = self.record_menu(self.table.indexAt(pos).row())
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def record_menu(self, row: int) -> QMenu:
+        """The table's context menu for ``row`` (-1: no row under the pointer)."""
         menu = QMenu(self)
         self.fill_session_menu(menu)
-        menu.popup(self.table.viewport().mapToGlobal(pos))
+        model = self.model
+        record = model.record_at(row) if model is not None and row >= 0 else None
+        self.recordMenu.emit(menu, record)
+        return menu
 
     def fill_session_menu(self, menu: QMenu) -> None:
         """The decoding entries shared by the table's context menu and the Session menu."""

@@ -74,6 +74,8 @@ class SessionTab(RecordsTab):
 
     #: (path: Path): an attempt's capture file was finished by a reconnect.
     captureKept = Signal(object)
+    #: (mode, text): the composer's "Save to workspace…" (whichever composer is shown).
+    workspaceSaveRequested = Signal(str, str)
 
     def __init__(
         self,
@@ -128,6 +130,7 @@ class SessionTab(RecordsTab):
     def _make_composer(self) -> Composer:
         composer = Composer(self.endpoint, self.settings)
         composer.sendRequested.connect(self._send)
+        composer.workspaceSaveRequested.connect(self.workspaceSaveRequested)
         composer.set_sendable(False)
         return composer
 

@@ -1,0 +1,227 @@
+"""A workspace as the window keeps it while its files change on disk: each file read on
+its own, so one broken file is one problem line and the rest keeps working.
+
+A file that cannot be read keeps what was last read from it (its endpoints stay usable
+while the person fixes a typo); the problem line names the file and, where it can be
+found, the line. Also here: filling a text's variables as far as they are known (the
+composer shows the rest by name) and appending one saved message to ``messages.toml``
+without rewriting what a person wrote there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from inspector.core.script import load_script
+from inspector.core.variables import PLACEHOLDER, Scope, VariableError, names_in
+from inspector.core.workspace import (
+    ENDPOINTS,
+    ENVIRONMENTS,
+    MARKER,
+    MESSAGES,
+    SCRIPTS,
+    SavedEndpoint,
+    SavedMessage,
+    Workspace,
+    message_from_table,
+    message_to_table,
+    read_endpoints,
+    read_environments,
+    read_head,
+    read_messages,
+)
+from inspector.core.workspace_toml import WorkspaceError, dumps, load_file
+
+T = TypeVar("T")
+
+_TABLE_PLACE = re.compile(r"\[\[(\w+)\]\] (\d+)")
+_ENV_PLACE = re.compile(r"\[environment\.([^\]]+)\]")
+_HAS_LINE = re.compile(r"\bline \d+")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptEntry:
+    """One file of ``scripts/``: its script's name, or why it cannot be read."""
+
+    path: Path
+    name: str
+    steps: int = 0
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceState:
+    """What the window shows of a workspace: its parts, scripts and problem lines."""
+
+    workspace: Workspace
+    scripts: tuple[ScriptEntry, ...] = ()
+    problems: tuple[str, ...] = ()
+    #: True when the folder itself is gone (deleted or moved away).
+    missing: bool = False
+    #: The files whose last read failed (the part shown is the last good one).
+    broken: frozenset[str] = field(default_factory=frozenset)
+
+
+def with_line(message: str, path: Path) -> str:
+    """``message`` with the line of the place it names (``[[endpoint]] 2``,
+    ``[environment.dev]``) in ``path`` added, unless it already says a line."""
+    if _HAS_LINE.search(message):
+        return message
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return message
+    found = _TABLE_PLACE.search(message)
+    if found is not None:
+        header, wanted, seen = f"[[{found.group(1)}]]", int(found.group(2)), 0
+        for number, line in enumerate(lines, 1):
+            if line.strip().startswith(header):
+                seen += 1
+                if seen == wanted:
+                    return f"{message} (line {number})"
+        return message
+    found = _ENV_PLACE.search(message)
+    if found is not None:
+        header = f"[environment.{found.group(1)}]"
+        for number, line in enumerate(lines, 1):
+            if line.strip().startswith(header):
+                return f"{message} (line {number})"
+    return message
+
+
+def _part(
+    read: Callable[[Path], T],
+    root: Path,
+    name: str,
+    previous: T,
+    problems: list[str],
+    broken: set[str],
+) -> T:
+    try:
+        return read(root)
+    except WorkspaceError as exc:
+        problems.append(with_line(str(exc), root / name))
+        broken.add(name)
+        return previous
+
+
+def read_state(root: Path, previous: WorkspaceState | None = None) -> WorkspaceState:
+    """Read every file of the workspace at ``root`` on its own (see the module's note)."""
+    root = Path(root)
+    if not root.is_dir():
+        old = previous.workspace if previous is not None else Workspace(root, root.name)
+        gone = f"{root}: the workspace folder is gone (deleted or moved); nothing here can be used"
+        return WorkspaceState(Workspace(root, old.name), (), (gone,), True)
+    before = previous.workspace if previous is not None else Workspace(root, root.name)
+    problems: list[str] = []
+    broken: set[str] = set()
+    name = _part(read_head, root, MARKER, before.name, problems, broken)
+    endpoints = _part(read_endpoints, root, ENDPOINTS, before.endpoints, problems, broken)
+    messages = _part(read_messages, root, MESSAGES, before.messages, problems, broken)
+    environments = _part(
+        read_environments, root, ENVIRONMENTS, dict(before.environments), problems, broken
+    )
+    workspace = Workspace(root, name, endpoints, messages, environments)
+    scripts: list[ScriptEntry] = []
+    for path in workspace.scripts():
+        try:
+            script = load_script(path)
+        except WorkspaceError as exc:
+            line = with_line(str(exc), path)
+            problems.append(line)
+            broken.add(f"{SCRIPTS}/{path.name}")
+            scripts.append(ScriptEntry(path, path.stem, problem=line))
+            continue
+        scripts.append(ScriptEntry(path, script.name, sum(1 for _ in script.walk())))
+    return WorkspaceState(workspace, tuple(scripts), tuple(problems), False, frozenset(broken))
+
+
+def watched_paths(root: Path) -> list[Path]:
+    """The folders and files whose changes matter: the folder, ``scripts/`` and every
+    workspace file that exists."""
+    paths = [root]
+    for name in (MARKER, ENDPOINTS, MESSAGES, ENVIRONMENTS):
+        if (root / name).is_file():
+            paths.append(root / name)
+    scripts = root / SCRIPTS
+    if scripts.is_dir():
+        paths.append(scripts)
+        paths.extend(sorted(scripts.glob("*.toml")))
+    return paths
+
+
+# -- variables as far as they are known -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """A text with the variables that have values filled in; the others left as written."""
+
+    text: str
+    unresolved: tuple[str, ...]
+
+
+def fill_known(text: str, scope: Scope, where: str) -> Filled:
+    """Fill what ``scope`` knows; name what it does not (a loop is an unresolved name)."""
+    missing: list[str] = []
+
+    def one(found: re.Match[str]) -> str:
+        name = found.group(1)
+        try:
+            return scope.fill(found.group(0), where)
+        except VariableError:
+            if name not in missing:
+                missing.append(name)
+            return found.group(0)
+
+    return Filled(PLACEHOLDER.sub(one, text), tuple(missing))
+
+
+def unresolved_line(what: str, names: Iterable[str], environment: str | None) -> str:
+    """One line naming the variables that have no value, and where they were looked up."""
+    listed = ", ".join(f"{{{{{n}}}}}" for n in names)
+    where = f"environment {environment!r}" if environment else "no environment chosen"
+    return f"{what}: no value for {listed} ({where})"
+
+
+def endpoint_variables(endpoint: SavedEndpoint) -> list[str]:
+    """Every variable an endpoint's URL and header values use."""
+    names = names_in(endpoint.url)
+    for _, value in endpoint.options.headers:
+        names += names_in(value)
+    return list(dict.fromkeys(names))
+
+
+# -- saving one message -----------------------------------------------------------------
+
+
+def append_message(root: Path, message: SavedMessage) -> Path:
+    """Add ``message`` at the end of ``messages.toml`` (created if missing), keeping the
+    file's own text and comments; WorkspaceError when the name is taken or the file is
+    broken (it is not touched then)."""
+    path = root / MESSAGES
+    if not root.is_dir():
+        raise WorkspaceError(f"{root}: the workspace folder is gone")
+    existing = read_messages(root)
+    if any(m.name == message.name for m in existing):
+        raise WorkspaceError(f"{path}: a message is already called {message.name!r}")
+    table = message_to_table(message)
+    message_from_table(table, f"{path}: new message")  # what is written reads back
+    try:
+        before = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"cannot read {path}: {exc}") from None
+    text = before.rstrip("\n") + ("\n\n" if before.strip() else "") + dumps({"message": [table]})
+    temp = path.with_name(f".{path.name}.partial")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
+    load_file(path)
+    return path
