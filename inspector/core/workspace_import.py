@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.core.options import SessionOptions
+from inspector.core.postman_schema import collection_problems, item_problem, variable_problem
 from inspector.core.variables import PLACEHOLDER
 from inspector.core.workspace import MessageFormat, SavedEndpoint, SavedMessage, Workspace
 from inspector.core.workspace_toml import WorkspaceError
@@ -112,14 +113,19 @@ def _from_insomnia(text: str) -> str:
     return _INSOMNIA_VARIABLE.sub(r"{{\1}}", text)
 
 
-def _postman_items(items: Any, prefix: str, build: _Builder, variables: Mapping[str, str]) -> None:
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        name = _text(item.get("name")) or "unnamed"
+def _postman_items(
+    items: Any, prefix: str, build: _Builder, variables: Mapping[str, str], path: str = "item"
+) -> None:
+    for n, item in enumerate(items if isinstance(items, list) else []):
+        here = f"{path}[{n}]"
+        name = (_text(item.get("name")) if isinstance(item, Mapping) else "") or "unnamed"
         full = f"{prefix}{name}"
+        problem = item_problem(item, here)
+        if problem is not None:
+            build.skipped.append(f"{full}: does not fit the Postman v2.1 schema: {problem}")
+            continue
         if isinstance(item.get("item"), list):
-            _postman_items(item["item"], f"{full} / ", build, variables)
+            _postman_items(item["item"], f"{full} / ", build, variables, f"{here}.item")
             continue
         request = item.get("request")
         url = _postman_url(request.get("url") if isinstance(request, Mapping) else request)
@@ -156,9 +162,8 @@ def _postman_items(items: Any, prefix: str, build: _Builder, variables: Mapping[
                 )
                 build.message(f"{full} / {_text(message.get('name')) or 'message'}", text)
         for response in item.get("response", []) or []:
-            build.skipped.append(
-                f"{full}: saved response {_text(response.get('name'))!r} (an HTTP example response)"
-            )
+            label = _text(response.get("name")) if isinstance(response, Mapping) else ""
+            build.skipped.append(f"{full}: saved response {label!r} (an HTTP example response)")
 
 
 def import_postman(doc: Mapping[str, Any], root: Path, where: str) -> Imported:
@@ -167,12 +172,21 @@ def import_postman(doc: Mapping[str, Any], root: Path, where: str) -> Imported:
     schema = _text(info.get("schema")) if isinstance(info, Mapping) else ""
     if not schema.endswith(POSTMAN_SCHEMA):
         raise WorkspaceError(f"{where}: not a Postman collection v2.1 (info.schema is {schema!r})")
+    problems = collection_problems(doc)
+    if problems:
+        raise WorkspaceError(
+            f"{where}: does not fit the Postman collection v2.1 schema: {'; '.join(problems)}"
+        )
     build = _Builder()
-    variables = {
-        _text(v.get("key")): v.get("value", "")
-        for v in doc.get("variable", []) or []
-        if isinstance(v, Mapping) and _text(v.get("key"))
-    }
+    variables: dict[str, Any] = {}
+    for n, variable in enumerate(doc.get("variable", []) or []):
+        problem = variable_problem(variable, f"variable[{n}]")
+        if problem is not None:
+            build.skipped.append(f"collection variable: {problem}")
+            continue
+        key = _text(variable.get("key", variable.get("id")))
+        if key:
+            variables[key] = variable.get("value", "")
     plain = {k: v for k, v in variables.items() if isinstance(v, str)}
     _postman_items(doc.get("item"), "", build, plain)
     if variables:

@@ -79,3 +79,53 @@ def test_files_that_are_not_exports_are_one_line(tmp_path: Path) -> None:
         assert status == 1
         assert err.getvalue().startswith(f"inspector workspace: {bad}: {line}"), err.getvalue()
         assert err.getvalue().count("\n") == 1
+
+
+def test_postman_items_that_break_the_v21_schema_are_named_and_the_rest_imports(
+    tmp_path: Path,
+) -> None:
+    doc = json.loads((SAMPLES / "postman_v21.json").read_text())
+    folder = doc["item"][0]["item"]
+    folder.append(
+        {
+            "name": "No key",
+            "request": {"url": "ws://127.0.0.1:1/a", "header": [{"value": "x"}]},
+        }
+    )
+    folder.append(
+        {
+            "name": "Odd body",
+            "request": {"url": "ws://127.0.0.1:1/b", "body": {"mode": "telepathy"}},
+        }
+    )
+    folder.append({"name": "No request"})
+    doc["variable"].append({"value": "a value without a key"})
+    path = tmp_path / "collection.json"
+    path.write_text(json.dumps(doc))
+    imported = import_file(path, tmp_path / "ws")
+    assert [e.name for e in imported.workspace.endpoints] == ["Realtime / Chat socket"]
+    schema_lines = [line for line in imported.not_mapped if "schema" in line or "variable" in line]
+    assert schema_lines == [
+        "collection variable: variable[2]: needs a key (a string)",
+        "Realtime / No key: does not fit the Postman v2.1 schema: "
+        "item[0].item[1].request.header[0].key: required, a string",
+        "Realtime / Odd body: does not fit the Postman v2.1 schema: "
+        "item[0].item[2].request.body.mode: 'telepathy' is not one of "
+        "file, formdata, graphql, raw, urlencoded",
+        "Realtime / No request: does not fit the Postman v2.1 schema: "
+        "item[0].item[3]: an item needs a request",
+    ]
+
+    # A document that is not a collection at all stops the import, in one line.
+    del doc["item"]
+    doc["info"]["name"] = 7
+    path.write_text(json.dumps(doc))
+    err = io.StringIO()
+    status = run_command(
+        ["workspace", "import", str(path), str(tmp_path / "out")], io.StringIO(), err
+    )
+    assert status == 1
+    assert err.getvalue() == (
+        f"inspector workspace: {path}: does not fit the Postman collection v2.1 schema: "
+        "item: required; info.name: required, a string\n"
+    )
