@@ -39,8 +39,13 @@ from inspector.core.workspace_toml import WorkspaceError, dumps, load_file
 T = TypeVar("T")
 
 _TABLE_PLACE = re.compile(r"\[\[(\w+)\]\] (\d+)")
+_STEP_PLACE = re.compile(r"\bstep (\d+):")
 _ENV_PLACE = re.compile(r"\[environment\.([^\]]+)\]")
-_HAS_LINE = re.compile(r"\bline \d+")
+_HAS_LINE = re.compile(r"\(at line \d+")  # tomllib's own "(at line 2, column 8)"
+#: The key a message is about: "unknown key 'x'", "has no key 'x'", or the word right
+#: after its place ("[[endpoint]] 2: verify: true or false").
+_NAMED_KEY = re.compile(r"(?:unknown key|has no key) '([^']+)'")
+_KEY_AFTER = re.compile(r"^(?: \([^)]*\))?:? ([A-Za-z_][\w-]*)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,30 +72,44 @@ class WorkspaceState:
 
 
 def with_line(message: str, path: Path) -> str:
-    """``message`` with the line of the place it names (``[[endpoint]] 2``,
-    ``[environment.dev]``) in ``path`` added, unless it already says a line."""
+    """``message`` with the line of what it names (``[[endpoint]] 2: verify``,
+    ``step 3``, ``[environment.dev]``, a top-level key) in ``path`` added, unless it
+    already says a line or the place cannot be found."""
     if _HAS_LINE.search(message):
         return message
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return message
-    found = _TABLE_PLACE.search(message)
-    if found is not None:
-        header, wanted, seen = f"[[{found.group(1)}]]", int(found.group(2)), 0
-        for number, line in enumerate(lines, 1):
+    rest = message.split(f"{path}:", 1)[-1]
+    header: str | None = None
+    wanted = 1
+    if (found := _TABLE_PLACE.search(rest)) is not None:
+        header, wanted = f"[[{found.group(1)}]]", int(found.group(2))
+    elif (found := _STEP_PLACE.search(rest)) is not None:
+        header, wanted = "[[step]]", int(found.group(1))
+    elif (found := _ENV_PLACE.search(rest)) is not None:
+        header = found.group(0)
+    after = rest[found.end() :] if found is not None else rest
+    key_match = _NAMED_KEY.search(after) or _KEY_AFTER.match(after)
+    key = key_match.group(1) if key_match else None
+    begin, seen = 0, 0
+    if header is not None:
+        for number, line in enumerate(lines):
             if line.strip().startswith(header):
                 seen += 1
                 if seen == wanted:
-                    return f"{message} (line {number})"
-        return message
-    found = _ENV_PLACE.search(message)
-    if found is not None:
-        header = f"[environment.{found.group(1)}]"
-        for number, line in enumerate(lines, 1):
-            if line.strip().startswith(header):
-                return f"{message} (line {number})"
-    return message
+                    begin = number
+                    break
+        else:
+            return message
+    for number in range(begin + (header is not None), len(lines)):
+        text = lines[number].strip()
+        if text.startswith("["):
+            break
+        if key is not None and re.match(rf"{re.escape(key)}\s*=", text):
+            return f"{message} (line {number + 1})"
+    return f"{message} (line {begin + 1})" if header is not None else message
 
 
 def _part(
