@@ -118,6 +118,8 @@ class ScriptResultsPane(QDockWidget):
     captureKept = Signal(object)
     #: (Path): "Open capture": show the run's capture file in tabs.
     openCapture = Signal(object)
+    #: (Path, step number): double-click on a step: show its records in the capture.
+    stepRecordsRequested = Signal(object, int)
 
     def __init__(self, capture_dir: Path | None, parent: QWidget | None = None) -> None:
         super().__init__("Script results", parent)
@@ -146,6 +148,8 @@ class ScriptResultsPane(QDockWidget):
         self.steps.setAccessibleName("Script steps")
         self.steps.setRootIsDecorated(False)
         self.steps.setHeaderLabels(list(_COLUMNS))
+        self.steps.setToolTip("Double-click a step to see its records in the run's capture")
+        self.steps.itemActivated.connect(self._step_activated)
         self.output = QPlainTextEdit()
         self.output.setObjectName("scriptOutput")
         self.output.setAccessibleName("Script output")
@@ -242,6 +246,8 @@ class ScriptResultsPane(QDockWidget):
             item.setToolTip(3, result.message)
             if result.status is StepStatus.FAILED:
                 item.setForeground(1, theme.error_text(theme.is_dark(self)))
+            for column in (1, 2):
+                self.steps.resizeColumnToContents(column)
         if result.status is not StepStatus.SKIPPED:
             self.output.appendPlainText(step_line(result))
 
@@ -287,6 +293,22 @@ class ScriptResultsPane(QDockWidget):
         self.heading.setStyleSheet(f"color: {colour}" if colour else "")
         self.heading.setText(text)
         self.heading.setToolTip(text)
+
+    @guarded
+    def _step_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        number = next((n for n, row in self._rows.items() if row is item), None)
+        if number is None:
+            return
+        if self.capture_path is None:
+            self.output.appendPlainText(
+                "the step's records can be shown once the run is over and recorded"
+            )
+            return
+        self.stepRecordsRequested.emit(self.capture_path, number)
+
+    def activate_step(self, number: int) -> None:
+        """What a double-click on step ``number`` does."""
+        self._step_activated(self._rows[number])
 
     @guarded
     def _open_capture(self, *_: object) -> None:

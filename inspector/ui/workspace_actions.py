@@ -18,10 +18,11 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QTabWidget
 
+from inspector.capture.store import CaptureStore
 from inspector.core.endpoints import Endpoint, parse_endpoint
-from inspector.core.errors import InspectorError
+from inspector.core.errors import CaptureError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record
 from inspector.core.variables import Scope
@@ -33,10 +34,12 @@ from inspector.core.workspace_state import (
     fill_known,
     unresolved_line,
 )
+from inspector.ui.capture_actions import CaptureActions
 from inspector.ui.guard import guarded
 from inspector.ui.script_results import ScriptResultsPane
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.base import RecordsTab
+from inspector.ui.tabs.capture import CaptureTab
 from inspector.ui.tabs.session import SessionTab
 from inspector.ui.workspace_panel import WorkspacePanel
 
@@ -48,6 +51,10 @@ _PAYLOAD_KINDS = (Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM)
 class WindowSide(Protocol):
     """What the workspace side needs of the main window."""
 
+    tabs: QTabWidget
+    captures: CaptureActions
+
+    def session_tabs(self) -> list[RecordsTab]: ...
     def current_tab(self) -> RecordsTab | None: ...
     def open_session(self, endpoint: Endpoint, options: SessionOptions) -> SessionTab | None: ...
     def notify(self, message: str) -> None: ...
@@ -132,6 +139,7 @@ class WorkspaceActions(QObject):
         self.panel.endpointActivated.connect(self.open_endpoint)
         self.panel.messageChosen.connect(self.use_message)
         self.panel.scriptRunRequested.connect(self.run_script)
+        self.results.stepRecordsRequested.connect(self.show_step)
         self.panel.environment_box.currentIndexChanged.connect(self._environment_changed)
         self.save_dialog: QInputDialog | None = None
 
@@ -356,6 +364,44 @@ class WorkspaceActions(QObject):
         env = self.panel.environment()
         return self.results.run(entry.path, state.workspace, self.panel.scope(), env)
 
+    @guarded
+    def show_step(self, path: Path, number: int) -> CaptureTab | None:
+        """Show the run's capture (opening it if no tab shows it) at the result record
+        of step ``number``, between the traffic the step caused."""
+        place = step_record(path, number)
+        tabs = [
+            t
+            for t in self.side.session_tabs()
+            if isinstance(t, CaptureTab) and t.source_path == path
+        ]
+        if not tabs:
+            tabs = [t for t in self.side.captures.open_path(path) if isinstance(t, CaptureTab)]
+        if not tabs:
+            return None
+        tab = next((t for t in tabs if place and t.captured.id == place[0]), tabs[0])
+        self.side.tabs.setCurrentWidget(tab)
+        if place is not None:
+            tab.view.select_seq(place[1])
+        return tab
+
     async def shutdown(self) -> None:
         """Quitting: stop a running script (its sessions close, its capture is kept)."""
         await self.results.shutdown()
+
+
+def step_record(path: Path, number: int) -> tuple[int, int] | None:
+    """The session and sequence number of step ``number``'s last result record in a
+    run's capture (None: not recorded, or the file cannot be read)."""
+    found: tuple[int, int] | None = None
+    try:
+        with CaptureStore.open(path) as first:
+            sessions = first.sessions()
+        for session in sessions:
+            with CaptureStore.open(path, session_id=session.id) as store:
+                for page in store.pages():
+                    for record in page:
+                        if record.kind is Kind.INFO and record.fields.get("script_step") == number:
+                            found = (session.id, record.seq)
+    except CaptureError:
+        return None
+    return found

@@ -250,7 +250,8 @@ class WorkspacePanel(QDockWidget):
                 self._leaf(env, ItemKind.VARIABLE, key, value, key)
         group = self._group("Scripts", len(state.scripts))
         for entry in state.scripts:
-            detail = entry.problem or f"{entry.steps} steps · {entry.path.name}"
+            steps = f"{entry.steps} step{'s' if entry.steps != 1 else ''}"
+            detail = entry.problem or f"{steps} · {entry.path.name}"
             item = self._leaf(group, ItemKind.SCRIPT, entry.name, detail, entry)
             if entry.problem:
                 item.setForeground(0, theme.error_text(theme.is_dark(self)))

@@ -17,6 +17,7 @@ from inspector.core.workspace import SavedMessage
 from inspector.ui.guard import remove_reporter
 from inspector.ui.main_window import MainWindow
 from inspector.ui.settings import Settings
+from inspector.ui.tabs.capture import CaptureTab
 from inspector.ui.tabs.session import SessionTab
 from inspector.ui.workspace_panel import ItemKind
 from tests.servers import RunningServer
@@ -284,10 +285,30 @@ def test_a_script_runs_in_the_window_and_is_recorded(
     steps = [r for r in recs if r.kind is Kind.INFO and "script_step" in r.fields]
     assert [r.fields["status"] for r in steps][:3] == ["passed", "passed", "passed"]
 
-    # "Open capture" shows it in a tab.
-    before = window.tabs.count()
+    # A double-click on a step shows its records: the capture opens at its result,
+    # right after the message the expect matched.
+    results.activate_step(3)
+    tab = window.current_tab()
+    assert isinstance(tab, CaptureTab)
+    assert tab.source_path == path
+    model = tab.view.model
+    assert model is not None
+    row = tab.view.table.currentIndex().row()
+    shown = model.record_at(row)
+    assert shown is not None and shown.fields["script_step"] == 3
+    before = model.record_at(row - 1)
+    assert before is not None and before.payload == b"hello alice"
+    assert before.direction is Direction.IN
+    # Step 1's result, in the same tab (not a second copy of the capture).
+    count = window.tabs.count()
+    results.activate_step(1)
+    assert window.tabs.count() == count
+    shown = model.record_at(tab.view.table.currentIndex().row())
+    assert shown is not None and shown.fields["script_step"] == 1
+
+    # "Open capture" shows it in a tab too.
     results.open_button.click()
-    qtbot.waitUntil(lambda: window.tabs.count() > before, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.tabs.count() > count, timeout=WAIT_MS)
 
 
 def test_a_failing_script_names_its_step_and_a_long_one_can_be_stopped(
