@@ -43,6 +43,7 @@ from inspector.ui.tabs.capture import CaptureTab
 from inspector.ui.tabs.session import SessionTab
 from inspector.ui.workspace_panel import WorkspacePanel
 
+OPEN_SHORTCUT = "Ctrl+Shift+O"
 PANEL_SHORTCUT = "Ctrl+Shift+E"
 RESULTS_SHORTCUT = "Ctrl+Shift+J"
 _PAYLOAD_KINDS = (Kind.FRAME, Kind.DATA, Kind.MESSAGE, Kind.DATAGRAM)
@@ -156,6 +157,8 @@ class WorkspaceActions(QObject):
             window.addAction(action)
         self.open_action = QAction("Open &Workspace…", window)
         self.open_action.setObjectName("openWorkspaceAction")
+        self.open_action.setShortcut(QKeySequence(OPEN_SHORTCUT))
+        self.open_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.open_action.triggered.connect(self.open_dialog)
         self.close_action = QAction("Close Wor&kspace", window)
         self.close_action.setObjectName("closeWorkspaceAction")
