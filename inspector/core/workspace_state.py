@@ -244,3 +244,69 @@ def append_message(root: Path, message: SavedMessage) -> Path:
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
     load_file(path)
     return path
+
+
+def _message_blocks(lines: list[str]) -> tuple[list[str], list[list[str]]]:
+    """messages.toml's lines before the first ``[[message]]``, and each message's lines
+    (the comment lines right above a header go with it, except those opening the file)."""
+    starts = [n for n, line in enumerate(lines) if line.strip().startswith("[[message]]")]
+    begins = []
+    for start in starts:
+        begin = start
+        while begin > 0 and lines[begin - 1].lstrip().startswith("#"):
+            begin -= 1
+        if begin == 0:  # comments that open the file are the file's, not the table's
+            begin = start
+        begins.append(begin)
+    if not begins:
+        return lines, []
+    blocks = [lines[b:e] for b, e in zip(begins, [*begins[1:], len(lines)], strict=True)]
+    return lines[: begins[0]], blocks
+
+
+def reorder_messages(root: Path, names: list[str]) -> Path:
+    """Write messages.toml with its ``[[message]]`` tables in the order of ``names``,
+    each moved whole with its comments; WorkspaceError (file untouched) when the names
+    are not exactly the file's, or the file cannot be read."""
+    path = root / MESSAGES
+    existing = [m.name for m in read_messages(root)]
+    if sorted(existing) != sorted(names):
+        raise WorkspaceError(f"{path}: changed on disk meanwhile; nothing was moved")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"cannot read {path}: {exc}") from None
+    head, blocks = _message_blocks(text.splitlines())
+    if len(blocks) != len(existing):
+        raise WorkspaceError(f"{path}: its [[message]] tables could not be told apart")
+    by_name = dict(zip(existing, blocks, strict=True))
+    moved: list[str] = list(head)
+    for name in names:
+        block = list(by_name[name])
+        while block and not block[-1].strip():
+            block.pop()
+        if moved and moved[-1].strip():
+            moved.append("")
+        moved += block
+    new_text = "\n".join(moved) + "\n"
+    temp = path.with_name(f".{path.name}.partial")
+    try:
+        temp.write_text(new_text, encoding="utf-8")
+        check = [m.name for m in read_messages_text(temp)]
+        if check != names:
+            raise WorkspaceError(f"{path}: the tables could not be moved apart; nothing was moved")
+        temp.replace(path)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+def read_messages_text(path: Path) -> tuple[SavedMessage, ...]:
+    """The messages of a messages.toml file at any path."""
+    data = load_file(path)
+    items = data.get("message", [])
+    if not isinstance(items, list):
+        raise WorkspaceError(f"{path}: message must be [[message]] tables")
+    return tuple(message_from_table(t, f"{path}: [[message]] {n}") for n, t in enumerate(items, 1))

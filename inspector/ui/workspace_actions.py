@@ -32,6 +32,7 @@ from inspector.core.workspace_state import (
     ScriptEntry,
     append_message,
     fill_known,
+    reorder_messages,
     unresolved_line,
 )
 from inspector.ui.capture_actions import CaptureActions
@@ -140,6 +141,7 @@ class WorkspaceActions(QObject):
         self.panel.endpointActivated.connect(self.open_endpoint)
         self.panel.messageChosen.connect(self.use_message)
         self.panel.scriptRunRequested.connect(self.run_script)
+        self.panel.messagesReordered.connect(self.reorder_messages)
         self.results.stepRecordsRequested.connect(self.show_step)
         self.panel.environment_box.currentIndexChanged.connect(self._environment_changed)
         self.save_dialog: QInputDialog | None = None
@@ -354,6 +356,20 @@ class WorkspaceActions(QObject):
             return False
         self.panel.reload()
         self.side.notify(f"saved message {message.name!r} to {path}")
+        return True
+
+    @guarded
+    def reorder_messages(self, names: list[str]) -> bool:
+        """Dragged messages: messages.toml in the new order (one line if it cannot be)."""
+        root = self._save_root()
+        if root is None:
+            return False
+        try:
+            reorder_messages(root, names)
+        except InspectorError as exc:
+            self.side.notify(f"Reordering messages: {exc}")
+            return False
+        self.panel.reload()
         return True
 
     # -- scripts ----------------------------------------------------------------------

@@ -5,6 +5,8 @@ The folder is watched (QFileSystemWatcher): a change made in any editor is read 
 after a short quiet time (an editor's save is often several writes and a rename), so
 the tree follows at once. Each file is read on its own (core.workspace_state): a broken
 file is one line naming it and its line, and what was read before from it stays usable.
+Saved messages are reordered by dragging them (messages.toml is rewritten in that
+order, each table moved whole with its comments).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
@@ -56,6 +60,40 @@ def _preview(message: SavedMessage) -> str:
     return f"{message.format}: " + (body if len(body) <= 48 else body[:47] + "…")
 
 
+class WorkspaceTree(QTreeWidget):
+    """The panel's tree; saved messages can be dragged to a new place among them (the
+    file is rewritten in that order and the tree follows the file, so the drop itself
+    moves nothing here)."""
+
+    #: (dragged message's name, target message's name, after the target)
+    messageDropped = Signal(str, str, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """A message dropped above or below another message: say so, move nothing."""
+        source = self.currentItem()
+        pos = event.position().toPoint()
+        target = self.itemAt(pos)
+        event.setDropAction(Qt.DropAction.IgnoreAction)
+        event.accept()
+        if (
+            source is None
+            or target is None
+            or source is target
+            or source.data(0, _KIND) != ItemKind.MESSAGE
+            or target.data(0, _KIND) != ItemKind.MESSAGE
+        ):
+            return
+        after = pos.y() > self.visualItemRect(target).center().y()
+        self.messageDropped.emit(source.text(0), target.text(0), after)
+
+
 class WorkspacePanel(QDockWidget):
     """The dock that shows one workspace and tells the window what the person picked."""
 
@@ -67,6 +105,8 @@ class WorkspacePanel(QDockWidget):
     scriptRunRequested = Signal(object)
     #: (WorkspaceState): the workspace was read (again).
     reloaded = Signal(object)
+    #: (list of names): the saved messages in the order the person dragged them to.
+    messagesReordered = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Workspace", parent)
@@ -87,7 +127,8 @@ class WorkspacePanel(QDockWidget):
         self.problem.setWordWrap(True)
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem.hide()
-        self.tree = QTreeWidget()
+        self.tree = WorkspaceTree()
+        self.tree.messageDropped.connect(self._message_dropped)
         self.tree.setObjectName("workspaceTree")
         self.tree.setAccessibleName("Workspace")
         self.tree.setHeaderHidden(True)
@@ -226,6 +267,10 @@ class WorkspacePanel(QDockWidget):
         parent: QTreeWidgetItem, kind: ItemKind, label: str, detail: str, value: object
     ) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent, [label, detail])
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if kind is ItemKind.MESSAGE:
+            flags |= Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        item.setFlags(flags)
         item.setData(0, _KIND, kind)
         item.setData(0, _VALUE, value)
         item.setToolTip(0, detail)
@@ -241,6 +286,7 @@ class WorkspacePanel(QDockWidget):
         for endpoint in ws.endpoints:
             self._leaf(group, ItemKind.ENDPOINT, endpoint.name, endpoint.url, endpoint)
         group = self._group("Messages", len(ws.messages))
+        group.setFlags(group.flags() | Qt.ItemFlag.ItemIsDropEnabled)
         for message in ws.messages:
             self._leaf(group, ItemKind.MESSAGE, message.name, _preview(message), message)
         group = self._group("Environments", len(ws.environments))
@@ -306,6 +352,15 @@ class WorkspacePanel(QDockWidget):
             self.scriptRunRequested.emit(value)
         elif kind == ItemKind.ENVIRONMENT and isinstance(value, str):
             self.set_environment(value)
+
+    @guarded
+    def _message_dropped(self, name: str, target: str, after: bool) -> None:
+        order = [n for n in self.names(ItemKind.MESSAGE) if n != name]
+        if target not in order:
+            return
+        order.insert(order.index(target) + (1 if after else 0), name)
+        if order != self.names(ItemKind.MESSAGE):
+            self.messagesReordered.emit(order)
 
     def activate(self, kind: ItemKind, name: str) -> None:
         """What a double-click on the row called ``name`` does."""

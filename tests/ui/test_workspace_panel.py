@@ -8,6 +8,8 @@ import shutil
 import tomllib
 from pathlib import Path
 
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QInputDialog
 from pytestqt.qtbot import QtBot
 
@@ -98,6 +100,34 @@ def test_the_panel_shows_the_workspace_and_sends_a_saved_message(
     assert tab.composer.current_mode() == "json"
     wanted = b'{"op": "order", "who": "alice"}'
     wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == wanted)
+
+
+def test_messages_are_reordered_by_dragging(
+    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    open_dev(window, root)
+    panel = window.workspaces.panel
+    tree = panel.tree
+    source = panel.item_for(ItemKind.MESSAGE, "secret")
+    target = panel.item_for(ItemKind.MESSAGE, "hello")
+    assert source is not None and target is not None
+    tree.setCurrentItem(source)
+    rect = tree.visualItemRect(target)
+    event = QDropEvent(
+        QPointF(rect.center().x(), rect.top() + 1),
+        Qt.DropAction.MoveAction,
+        tree.mimeData([source]),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    tree.dropEvent(event)
+    qtbot.waitUntil(
+        lambda: panel.names(ItemKind.MESSAGE) == ["secret", "hello", "order"], timeout=WAIT_MS
+    )
+    text = (root / "messages.toml").read_text()
+    assert [m["name"] for m in tomllib.loads(text)["message"]] == ["secret", "hello", "order"]
+    assert text.startswith("# hand-written: this comment must survive a save\n")
 
 
 def test_unknown_variables_are_named_in_one_line_and_never_sent(

@@ -14,6 +14,7 @@ from inspector.core.workspace_state import (
     append_message,
     fill_known,
     read_state,
+    reorder_messages,
     unresolved_line,
     with_line,
 )
@@ -132,3 +133,26 @@ def test_appending_a_message_keeps_the_file_as_written(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="not valid TOML"):
         append_message(tmp_path, SavedMessage("x", MessageFormat.TEXT, "x"))
     assert path.read_text() == "[[message]\n"
+
+
+def test_messages_are_reordered_whole_with_their_comments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "messages.toml",
+        "# the file's own note\n\n"
+        '[[message]]\nname = "a"\ntext = "1"\n\n'
+        '# about b\n[[message]]\nname = "b"\njson = \'{"x": 1}\'\n\n'
+        '[[message]]\nname = "c"\nevent = "chat"\nargs = ["hi", { n = 1 }]\n',
+    )
+    reorder_messages(tmp_path, ["c", "a", "b"])
+    text = path.read_text()
+    assert text == (
+        "# the file's own note\n\n"
+        '[[message]]\nname = "c"\nevent = "chat"\nargs = ["hi", { n = 1 }]\n\n'
+        '[[message]]\nname = "a"\ntext = "1"\n\n'
+        '# about b\n[[message]]\nname = "b"\njson = \'{"x": 1}\'\n'
+    )
+    with pytest.raises(WorkspaceError, match="changed on disk meanwhile"):
+        reorder_messages(tmp_path, ["a", "b"])
+    assert path.read_text() == text
+    assert not list(tmp_path.glob(".*.partial"))
