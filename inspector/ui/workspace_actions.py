@@ -278,6 +278,8 @@ class WorkspaceActions(QObject):
         mode, filled = composer_content(message, self.panel.scope(), root)
         composer = tab.composer
         composer.set_mode(mode)
+        if tab.endpoint.is_websocket:  # a data frame, whatever was chosen before
+            composer.set_action("binary" if mode in ("hex", "file") else "text")
         composer.set_text(filled.text)
         if filled.unresolved:
             line = unresolved_line(

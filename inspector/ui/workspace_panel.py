@@ -156,7 +156,7 @@ class WorkspacePanel(QDockWidget):
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(RELOAD_DELAY_MS)
-        self._reload_timer.timeout.connect(self.reload)
+        self._reload_timer.timeout.connect(self._reload_now)
 
     # -- the workspace ----------------------------------------------------------------
 
@@ -181,6 +181,10 @@ class WorkspacePanel(QDockWidget):
         self._show_problems(())
 
     @guarded
+    def _reload_now(self) -> None:
+        if self.state is not None:
+            self.reload()
+
     def reload(self, root: Path | None = None) -> WorkspaceState:
         """Read the workspace again (after a change on disk) and show it."""
         folder = root if root is not None else self.root

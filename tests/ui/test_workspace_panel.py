@@ -92,7 +92,9 @@ def test_the_panel_shows_the_workspace_and_sends_a_saved_message(
     tab.composer.send()
     wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"hello alice")
 
-    # "Send now" from the context menu: straight to the server, JSON mode.
+    # "Send now" from the context menu: straight to the server, JSON mode, as a data
+    # frame even when the composer was left on Close.
+    tab.composer.set_action("close")
     menu = panel.context_menu(panel.item_for(ItemKind.MESSAGE, "order"))
     assert menu is not None
     send = next(a for a in menu.actions() if a.objectName() == "sendSavedAction")
@@ -398,3 +400,9 @@ def test_the_last_workspace_and_environment_come_back(
     finally:
         remove_reporter(again.notify)
         again.deleteLater()
+
+    # Close Workspace: nothing shown, nothing reopened next time.
+    window.workspaces.close_action.trigger()
+    assert window.workspaces.panel.root is None
+    assert window.workspaces.panel.names(ItemKind.ENDPOINT) == []
+    assert settings.last_workspace() is None
