@@ -21,6 +21,7 @@ from inspector.core.variables import PLACEHOLDER, Scope, VariableError, names_in
 from inspector.core.workspace import (
     ENDPOINTS,
     ENVIRONMENTS,
+    FORMAT_VERSION,
     MARKER,
     MESSAGES,
     SCRIPTS,
@@ -34,7 +35,7 @@ from inspector.core.workspace import (
     read_head,
     read_messages,
 )
-from inspector.core.workspace_toml import WorkspaceError, dumps, load_file
+from inspector.core.workspace_toml import WorkspaceError, dumps, load_file, save_file
 
 T = TypeVar("T")
 
@@ -219,9 +220,9 @@ def endpoint_variables(endpoint: SavedEndpoint) -> list[str]:
 
 
 def append_message(root: Path, message: SavedMessage) -> Path:
-    """Add ``message`` at the end of ``messages.toml`` (created if missing), keeping the
-    file's own text and comments; WorkspaceError when the name is taken or the file is
-    broken (it is not touched then)."""
+    """Add ``message`` at the end of ``messages.toml`` (created if missing, and
+    workspace.toml with it), keeping the file's own text and comments; WorkspaceError
+    when the name is taken or the file is broken (it is not touched then)."""
     path = root / MESSAGES
     if not root.is_dir():
         raise WorkspaceError(f"{root}: the workspace folder is gone")
@@ -243,6 +244,8 @@ def append_message(root: Path, message: SavedMessage) -> Path:
         temp.unlink(missing_ok=True)
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
     load_file(path)
+    if not (root / MARKER).exists():  # a folder used as a workspace becomes one
+        save_file(root / MARKER, {"version": FORMAT_VERSION, "name": root.name})
     return path
 
 

@@ -118,6 +118,10 @@ def test_appending_a_message_keeps_the_file_as_written(tmp_path: Path) -> None:
     assert tomllib.loads((tmp_path / "messages.toml").read_text()) == {
         "message": [{"name": "first", "text": 'say "hi"\n'}]
     }
+    assert tomllib.loads((tmp_path / "workspace.toml").read_text()) == {
+        "version": 1,
+        "name": tmp_path.name,
+    }
     path = tmp_path / "messages.toml"
     path.write_text("# ours\n" + path.read_text())
     append_message(tmp_path, SavedMessage("bytes", MessageFormat.HEX, "00 ff"))
