@@ -406,3 +406,25 @@ def test_the_last_workspace_and_environment_come_back(
     assert window.workspaces.panel.root is None
     assert window.workspaces.panel.names(ItemKind.ENDPOINT) == []
     assert settings.last_workspace() is None
+
+
+def test_recent_workspaces_in_the_file_menu(
+    window: MainWindow, ws_server: RunningServer, tmp_path: Path
+) -> None:
+    first = make_workspace(tmp_path / "first", ws_server.url)
+    second = make_workspace(tmp_path / "second", ws_server.url)
+    actions = window.workspaces
+    assert actions.open_workspace(first)
+    assert actions.open_workspace(second)
+    assert not actions.open_workspace(tmp_path / "nowhere")
+    assert (
+        window.statusBar().currentMessage() == f"{tmp_path / 'nowhere'}: no such workspace folder"
+    )
+    shutil.rmtree(second)
+    actions.recent_menu.aboutToShow.emit()
+    entries = {a.text(): a for a in actions.recent_menu.actions()}
+    assert list(entries) == [f"{second.resolve()} (missing)", str(first.resolve())]
+    assert not entries[f"{second.resolve()} (missing)"].isEnabled()
+    entries[str(first.resolve())].trigger()
+    assert actions.panel.root == first.resolve()
+    assert actions.panel.names(ItemKind.SCRIPT) == ["chat"]
