@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 _MARKS = {StepStatus.PASSED: "ok", StepStatus.FAILED: "FAIL", StepStatus.SKIPPED: "skip"}
 _COLUMNS = ("Step", "Status", "Time", "Result")
+PENDING, RUNNING, STOPPED = "pending", "running…", "stopped"
 
 
 class RunCaptureSinks(SessionSinks):
@@ -221,10 +222,18 @@ class ScriptResultsPane(QDockWidget):
         self.steps.clear()
         self._rows = {}
         for step in script.walk():
-            item = QTreeWidgetItem(self.steps, [step.label, "pending", "", ""])
+            item = QTreeWidgetItem(self.steps, [step.label, PENDING, "", ""])
             self._rows[step.number] = item
+        self._mark_running()
         for column in range(len(_COLUMNS) - 1):
             self.steps.resizeColumnToContents(column)
+
+    def _mark_running(self) -> None:
+        """The first step not yet ended (in a loop: its repeat) is the one running."""
+        for item in self._rows.values():
+            if item.text(1) in (PENDING, RUNNING):
+                item.setText(1, RUNNING)
+                return
 
     async def _run(self, runner: ScriptRunner, sinks: RunCaptureSinks | None) -> None:
         began = time.monotonic()
@@ -250,6 +259,8 @@ class ScriptResultsPane(QDockWidget):
                 self.steps.resizeColumnToContents(column)
         if result.status is not StepStatus.SKIPPED:
             self.output.appendPlainText(step_line(result))
+            if result.status is StepStatus.PASSED:
+                self._mark_running()
 
     def _ended(
         self, result: ScriptResult | None, sinks: RunCaptureSinks | None, took: float
@@ -259,8 +270,8 @@ class ScriptResultsPane(QDockWidget):
         if result is None:
             self.state = "stopped"
             for item in self._rows.values():
-                if item.text(1) == "pending":
-                    item.setText(1, "stopped")
+                if item.text(1) in (PENDING, RUNNING):
+                    item.setText(1, STOPPED)
             self._heading(f"stopped after {took:.2f} s", True)
             self.output.appendPlainText(f"stopped after {took:.2f} s")
         else:

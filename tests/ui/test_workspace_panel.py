@@ -371,6 +371,7 @@ def test_a_failing_script_names_its_step_and_a_long_one_can_be_stopped(
     panel.activate(ItemKind.SCRIPT, "slow")
     qtbot.waitUntil(lambda: results.status_of(1) == "passed", timeout=WAIT_MS)
     assert results.running
+    assert results.status_of(2) == "running…"
     results.stop_button.click()
     qtbot.waitUntil(lambda: results.state == "stopped", timeout=WAIT_MS)
     assert results.status_of(2) == "stopped"
