@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from inspector.core.script import load_script
-from inspector.core.variables import PLACEHOLDER, Scope, VariableError, names_in
+from inspector.core.variables import ENV_PREFIX, PLACEHOLDER, Scope, VariableError, names_in
 from inspector.core.workspace import (
     ENDPOINTS,
     ENVIRONMENTS,
@@ -202,10 +202,19 @@ def fill_known(text: str, scope: Scope, where: str) -> Filled:
 
 
 def unresolved_line(what: str, names: Iterable[str], environment: str | None) -> str:
-    """One line naming the variables that have no value, and where they were looked up."""
-    listed = ", ".join(f"{{{{{n}}}}}" for n in names)
-    where = f"environment {environment!r}" if environment else "no environment chosen"
-    return f"{what}: no value for {listed} ({where})"
+    """One line naming the variables that have no value, and where they were looked up
+    (``{{env.NAME}}`` in the process environment, the others in the environment)."""
+    names = list(names)
+    plain = [n for n in names if not n.startswith(ENV_PREFIX)]
+    process = [n for n in names if n.startswith(ENV_PREFIX)]
+    parts = []
+    if plain:
+        where = f"environment {environment!r}" if environment else "no environment chosen"
+        parts.append(f"no value for {', '.join(f'{{{{{n}}}}}' for n in plain)} ({where})")
+    if process:
+        listed = ", ".join(f"{{{{{n}}}}}" for n in process)
+        parts.append(f"{listed} not set in the process environment")
+    return f"{what}: {'; '.join(parts)}"
 
 
 def endpoint_variables(endpoint: SavedEndpoint) -> list[str]:

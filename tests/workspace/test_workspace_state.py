@@ -110,6 +110,10 @@ def test_variables_are_filled_as_far_as_they_are_known() -> None:
     assert unresolved_line("endpoint 'e'", ["base"], None) == (
         "endpoint 'e': no value for {{base}} (no environment chosen)"
     )
+    assert unresolved_line("message 'm'", ["env.API_TOKEN", "user"], "dev") == (
+        "message 'm': no value for {{user}} (environment 'dev'); "
+        "{{env.API_TOKEN}} not set in the process environment"
+    )
 
 
 def test_appending_a_message_keeps_the_file_as_written(tmp_path: Path) -> None:
