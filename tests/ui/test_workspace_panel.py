@@ -229,6 +229,11 @@ def test_edits_on_disk_show_at_once_and_a_broken_file_is_one_line(
     )
     assert panel.names(ItemKind.ENDPOINT) == []
 
+    # The folder comes back (a checkout, an undo): the panel picks it up again.
+    make_workspace(root, ws_server.url)
+    qtbot.waitUntil(lambda: panel.names(ItemKind.ENDPOINT) == ["echo"], timeout=WAIT_MS)
+    assert panel.problem_text is None
+
 
 def test_save_to_workspace_from_the_composer_and_a_record(
     qtbot: QtBot, window: MainWindow, ws_server: RunningServer, tmp_path: Path
