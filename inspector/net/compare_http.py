@@ -24,7 +24,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.compare import stamped
-from inspector.net.resolve import format_address
+from inspector.net.resolve import connect_fields
 
 #: How long a long-poll is held before it is answered 204 (seconds).
 LONG_POLL_HOLD = 30.0
@@ -205,16 +205,13 @@ class HttpClient:
                                  "phase": "connect"})  # fmt: skip
             raise HttpError(message) from None
         self.connections += 1
-        self.recorder.record(
-            Direction.META,
-            Kind.CONNECT,
-            fields={
-                "local": format_address(writer.get_extra_info("sockname")),
-                "peer": format_address(writer.get_extra_info("peername")),
-                "family": "ipv4",
-                "duration_ns": time.monotonic_ns() - start,
-            },
+        fields = connect_fields(
+            writer.get_extra_info("sockname"),
+            writer.get_extra_info("peername"),
+            "ipv4",
+            time.monotonic_ns() - start,
         )
+        self.recorder.record(Direction.META, Kind.CONNECT, fields=fields)
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=64 << 10)
         self._reader, self._writer = reader, writer
 
