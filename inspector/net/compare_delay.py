@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from inspector.net.loopserve import Handlers
 from inspector.net.relayfaults import Faults, Shaper
 
 
@@ -63,8 +64,7 @@ class DelayForwarder:
         self._clients: dict[tuple[str, int], tuple[Shaper, Shaper]] = {}
         #: Datagrams due to a client's upstream socket while it is still being opened.
         self._opening: dict[tuple[str, int], list[bytes]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers = Handlers()
 
     @property
     def dropped(self) -> int:
@@ -92,12 +92,7 @@ class DelayForwarder:
             up.close()
         for shaper in self._shapers:
             shaper.cancel()
-        # Aborting ends the pumps (asyncio's stream server reports a cancelled handler).
-        for writer in list(self._writers):
-            writer.transport.abort()
-        for task in list(self._tasks):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(task), 2.0)
+        await self._handlers.abort()
 
     def _shaper(
         self, write: Callable[[bytes], None], pause: Callable[[bool], None] = _no_pause
@@ -107,13 +102,8 @@ class DelayForwarder:
         return shaper
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self._writers.add(writer)
         self.connections += 1
-        up_writer: asyncio.StreamWriter | None = None
-        try:
+        with self._handlers.serving(writer):
             # SYN there, SYN-ACK back: the round trip a real network charges to connect.
             c = self.conditions
             await asyncio.sleep(2 * (c.delay_ms + self.rng.uniform(0, c.jitter_ms)) / 1000)
@@ -121,18 +111,15 @@ class DelayForwarder:
                 up_reader, up_writer = await asyncio.open_connection(*self.target)
             except OSError:
                 return
-            self._writers.add(up_writer)
-            to_server = self._shaper(_writer_of(up_writer), _pauser_of(writer))
-            to_client = self._shaper(_writer_of(writer), _pauser_of(up_writer))
-            async with asyncio.TaskGroup() as group:
-                group.create_task(_pump(reader, to_server, up_writer))
-                group.create_task(_pump(up_reader, to_client, writer))
-        finally:
-            self._tasks.discard(task)
-            self._writers.discard(writer)
-            writer.close()
-            if up_writer is not None:
-                self._writers.discard(up_writer)
+            self._handlers.add(up_writer)
+            try:
+                to_server = self._shaper(_writer_of(up_writer), _pauser_of(writer))
+                to_client = self._shaper(_writer_of(writer), _pauser_of(up_writer))
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(_pump(reader, to_server, up_writer))
+                    group.create_task(_pump(up_reader, to_client, writer))
+            finally:
+                self._handlers.discard(up_writer)
                 up_writer.close()
 
     def _from_client(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -146,9 +133,7 @@ class DelayForwarder:
             )
             self._clients[addr] = shapers
             self._opening[addr] = []
-            task = asyncio.get_running_loop().create_task(self._open_upstream(addr))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._handlers.track(asyncio.get_running_loop().create_task(self._open_upstream(addr)))
         shapers[0].push(data, True)
 
     def _to_upstream(self, addr: tuple[str, int], data: bytes) -> None:
