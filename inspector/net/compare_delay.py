@@ -91,7 +91,10 @@ class DelayForwarder:
         for up in self._upstreams.values():
             up.close()
         for shaper in self._shapers:
-            shaper.cancel()
+            shaper.cancel()  # what it held is dropped: wake a pump waiting for it to leave
+            if shaper.on_empty is not None:
+                wake, shaper.on_empty = shaper.on_empty, None
+                wake()
         await self._handlers.abort()
 
     def _shaper(

@@ -63,6 +63,26 @@ def test_tcp_is_delayed_both_ways_in_order_and_a_connect_costs_a_round_trip(
     assert rest_at >= 2 * delay_s  # a message's round trip on an open connection
 
 
+def test_stopping_with_bytes_held_ends_every_task(tcp_echo_server: RunningServer) -> None:
+    async def scenario() -> list[asyncio.Task[object]]:
+        forwarder = DelayForwarder(("127.0.0.1", tcp_echo_server.port), Conditions(delay_ms=100))
+        await forwarder.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", forwarder.port)
+        writer.write(b"a")
+        assert await reader.readexactly(1) == b"a"  # connected through, both ways
+        writer.write(b"held")
+        writer.write_eof()
+        # Until the pump has reached EOF and waits for "held" to leave its shaper.
+        while not any(s.on_empty is not None for s in forwarder._shapers):
+            await asyncio.sleep(0.001)
+        await forwarder.stop()
+        writer.close()
+        me = asyncio.current_task()
+        return [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+
+    assert _run(scenario()) == []
+
+
 def test_udp_loses_datagrams_both_ways_and_keeps_the_rest_in_order(
     udp_echo_server: RunningServer,
 ) -> None:
