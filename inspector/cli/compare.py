@@ -3,7 +3,7 @@
 Built-in servers on loopback answer (the listening engine with echo rules, and a small
 HTTP/1.1 server), or the user's own endpoints (``--url TRANSPORT=URL``). It prints a
 table (or ``--json``), writes ``--report`` (HTML with inline SVG charts, or Markdown
-with SVG charts beside it) and keeps each transport's capture in ``--capture-dir``.
+with PNG charts beside it) and keeps each transport's capture in ``--capture-dir``.
 Exit status: 0 every transport ran, 1 one or more failed (each says why in its row),
 2 wrong usage, 130 interrupted.
 """

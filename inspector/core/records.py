@@ -94,6 +94,15 @@ class Record:
             return None
 
 
+def is_utf8(data: bytes) -> bool:
+    """True when ``data`` is valid UTF-8 (a text message's payload, a close reason)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 _new = object.__new__
 _SET_SEQ, _SET_T, _SET_DIR, _SET_KIND, _SET_WIRE, _SET_PAYLOAD, _SET_FIELDS = (
     Record.__dict__[name].__set__

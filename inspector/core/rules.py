@@ -26,6 +26,7 @@ from random import SystemRandom
 from typing import Any
 
 from inspector.core.errors import InspectorError
+from inspector.core.records import is_utf8
 
 
 class RuleError(InspectorError):
@@ -72,7 +73,8 @@ _MESSAGE_KINDS = frozenset(
 #: ``seq`` counts the sends of each rule from 1 (a timer's ticks, a reply's answers).
 CONTEXT_NAMES = ("now", "unix_ms", "seq", "conn", "uuid", "random", "message")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
-_NO_VALUE = object()
+#: What :func:`json_at` gives for a path with nothing at its end.
+NO_VALUE = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,37 +248,43 @@ def _check_name(name: str, regex: re.Pattern[str] | None, match: MatchKind, wher
         raise RuleError(f"{where}: {{{{{name}}}}} is not a group of the regex")
 
 
-def _json_at(document: Any, path: tuple[str, ...]) -> Any:
-    """The value at a dotted path (list items by number), or _NO_VALUE."""
+def json_at(document: Any, path: tuple[str, ...]) -> Any:
+    """The value at a path's parts (list items by number), or NO_VALUE."""
     value = document
     for part in path:
         if isinstance(value, dict):
             if part not in value:
-                return _NO_VALUE
+                return NO_VALUE
             value = value[part]
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         else:
-            return _NO_VALUE
+            return NO_VALUE
     return value
 
 
 def _json_text(value: Any) -> str:
     """A JSON value inside a template: strings as they are, the rest as JSON."""
-    if value is _NO_VALUE or value is None:
-        return "" if value is _NO_VALUE else "null"
+    if value is NO_VALUE or value is None:
+        return "" if value is NO_VALUE else "null"
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _equal(found: Any, expected: Any) -> bool:
-    """A JSON field against a rule's value: equal, with bools apart from numbers."""
+def same_json(found: Any, expected: Any) -> bool:
+    """Two JSON values equal, with bools apart from numbers (``true`` is not ``1``)."""
     if isinstance(found, bool) or isinstance(expected, bool):
         return isinstance(found, bool) and isinstance(expected, bool) and found == expected
-    if isinstance(expected, str) and not isinstance(found, str):
-        return _json_text(found) == expected
     return bool(found == expected)
+
+
+def _equal(found: Any, expected: Any) -> bool:
+    """A JSON field against a rule's value: :func:`same_json`, or a string against the
+    field's text (``"5"`` matches ``5``)."""
+    if isinstance(expected, str) and not isinstance(found, (str, bool)):
+        return _json_text(found) == expected
+    return same_json(found, expected)
 
 
 class _Event:
@@ -292,11 +300,11 @@ class _Event:
         self.text: str | None = None if data is None else data.decode("utf-8", "surrogateescape")
         self.groups: tuple[str | None, ...] = ()
         self.named: dict[str, str | None] = {}
-        self.json: Any = _NO_VALUE
+        self.json: Any = NO_VALUE
 
     def document(self) -> Any:
-        """The message parsed as JSON, or _NO_VALUE when it is not JSON."""
-        if self.json is _NO_VALUE and self.text is not None:
+        """The message parsed as JSON, or NO_VALUE when it is not JSON."""
+        if self.json is NO_VALUE and self.text is not None:
             try:
                 self.json = json.loads(self.text)
             except (ValueError, RecursionError):
@@ -381,8 +389,8 @@ class RuleEngine:
             event.named = found.groupdict()
             return True
         if match is MatchKind.JSON:
-            value = _json_at(event.document(), compiled.path)
-            if value is _NO_VALUE:
+            value = json_at(event.document(), compiled.path)
+            if value is NO_VALUE:
                 return False
             return rule.value is None or _equal(value, rule.value)
         return False
@@ -402,7 +410,7 @@ class RuleEngine:
             compiled.body is None and not compiled.parts and event.data is not None
         ):
             data = event.data or b""
-            text = event.is_text if event.is_text is not None else _is_text(data)
+            text = event.is_text if event.is_text is not None else is_utf8(data)
         elif compiled.body is not None:
             data, text = compiled.body, rule.hex is None
         else:
@@ -439,19 +447,10 @@ class RuleEngine:
         if name == "message":
             return event.text or ""
         if name.startswith("json."):
-            return _json_text(_json_at(event.document(), tuple(name[5:].split("."))))
+            return _json_text(json_at(event.document(), tuple(name[5:].split("."))))
         if name.isdigit():
             number = int(name)
             value = event.groups[number] if number < len(event.groups) else None
         else:
             value = event.named.get(name)
         return value or ""
-
-
-def _is_text(data: bytes) -> bool:
-    """True when the bytes are UTF-8 (echoes keep a WebSocket message's type)."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True

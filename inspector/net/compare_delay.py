@@ -1,9 +1,12 @@
-"""A delaying forwarder on loopback: added one-way delay, jitter and (UDP) loss.
+"""The comparison's network conditions: a forwarder on loopback shaped by the relay's faults.
 
-Clients connect to the forwarder, which connects on to the target after one round
-trip (the handshake a real network charges) and delivers every chunk, in order, one
-way's delay later. It is deliberately small: the comparison's "network conditions".
-The relay with network faults (``net/relay*.py``) is meant to take its place.
+Every chunk (a TCP read, a datagram) goes through :class:`~inspector.net.relayfaults.Shaper`,
+the relay's own delay, jitter and loss, in order. What this forwarder adds is what the
+relay does not model and the comparison is about: a new TCP connection is charged one
+round trip before its first bytes pass (the SYN and SYN-ACK of a real network), which
+is the cost of polling with a new connection per request. It forwards bytes and records
+nothing, so TLS, WebSocket and HTTP pass through it unchanged and the client's capture
+stays the client's.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from inspector.net.loopserve import Handlers
+from inspector.net.relayfaults import Faults, Shaper
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,40 +33,15 @@ class Conditions:
     def active(self) -> bool:
         return self.delay_ms > 0 or self.jitter_ms > 0 or self.loss > 0
 
+    def faults(self) -> Faults:
+        """The relay's faults for one direction: a delay uniform in [delay, delay +
+        jitter] (the relay's jitter is ± around its delay), loss in percent."""
+        half = self.jitter_ms / 2
+        return Faults(delay_ms=self.delay_ms + half, jitter_ms=half, loss=self.loss * 100.0)
 
-class _Pipe:
-    """One direction of a forwarded connection: chunks delivered in order, later."""
 
-    def __init__(self, writer: asyncio.StreamWriter, conditions: Conditions, rng: random.Random):
-        self.writer = writer
-        self.conditions = conditions
-        self.rng = rng
-        self.queue: asyncio.Queue[tuple[float, bytes | None]] = asyncio.Queue()
-        self.last_due = 0.0
-
-    def put(self, data: bytes | None) -> None:
-        loop = asyncio.get_running_loop()
-        c = self.conditions
-        due = loop.time() + (c.delay_ms + self.rng.uniform(0, c.jitter_ms)) / 1000
-        self.last_due = max(self.last_due, due)  # a stream keeps its order
-        self.queue.put_nowait((self.last_due, data))
-
-    async def deliver(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                due, data = await self.queue.get()
-                wait = due - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if data is None:
-                    if self.writer.can_write_eof():
-                        self.writer.write_eof()
-                    return
-                self.writer.write(data)
-                await self.writer.drain()
-        except OSError:
-            return
+def _no_pause(_paused: bool) -> None:
+    """Datagrams are not paused: what a shaper holds is bounded by the workload."""
 
 
 class DelayForwarder:
@@ -73,14 +55,21 @@ class DelayForwarder:
         self.rng = random.Random(seed)
         self.port = 0
         self.connections = 0
-        self.dropped = 0
+        self._faults = conditions.faults()
+        self._shapers: list[Shaper] = []
         self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._upstreams: dict[tuple[str, int], asyncio.DatagramTransport] = {}
-        #: Datagrams from a client whose upstream socket is still being opened.
+        #: Per client address: its two shapers (to the server, back to the client).
+        self._clients: dict[tuple[str, int], tuple[Shaper, Shaper]] = {}
+        #: Datagrams due to a client's upstream socket while it is still being opened.
         self._opening: dict[tuple[str, int], list[bytes]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers = Handlers()
+
+    @property
+    def dropped(self) -> int:
+        """Datagrams lost on purpose, both ways."""
+        return sum(shaper.lost for shaper in self._shapers)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -101,63 +90,61 @@ class DelayForwarder:
             self._udp.close()
         for up in self._upstreams.values():
             up.close()
-        # Aborting ends the pumps (asyncio's stream server reports a cancelled handler).
-        for writer in list(self._writers):
-            writer.transport.abort()
-        for task in list(self._tasks):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(task), 2.0)
+        for shaper in self._shapers:
+            shaper.cancel()  # what it held is dropped: wake a pump waiting for it to leave
+            if shaper.on_empty is not None:
+                wake, shaper.on_empty = shaper.on_empty, None
+                wake()
+        await self._handlers.abort()
 
-    def _delay_s(self) -> float:
-        c = self.conditions
-        return (c.delay_ms + self.rng.uniform(0, c.jitter_ms)) / 1000
+    def _shaper(
+        self, write: Callable[[bytes], None], pause: Callable[[bool], None] = _no_pause
+    ) -> Shaper:
+        shaper = Shaper(self._faults, write, pause, rng=self.rng)
+        self._shapers.append(shaper)
+        return shaper
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self._writers.add(writer)
         self.connections += 1
-        up_writer: asyncio.StreamWriter | None = None
-        try:
+        with self._handlers.serving(writer):
             # SYN there, SYN-ACK back: the round trip a real network charges to connect.
-            await asyncio.sleep(2 * self._delay_s())
+            c = self.conditions
+            await asyncio.sleep(2 * (c.delay_ms + self.rng.uniform(0, c.jitter_ms)) / 1000)
             try:
                 up_reader, up_writer = await asyncio.open_connection(*self.target)
             except OSError:
                 return
-            self._writers.add(up_writer)
-            to_server = _Pipe(up_writer, self.conditions, self.rng)
-            to_client = _Pipe(writer, self.conditions, self.rng)
-            async with asyncio.TaskGroup() as group:
-                group.create_task(to_server.deliver())
-                group.create_task(to_client.deliver())
-                group.create_task(_pump(reader, to_server))
-                group.create_task(_pump(up_reader, to_client))
-        finally:
-            self._tasks.discard(task)
-            self._writers.discard(writer)
-            writer.close()
-            if up_writer is not None:
-                self._writers.discard(up_writer)
+            self._handlers.add(up_writer)
+            try:
+                to_server = self._shaper(_writer_of(up_writer), _pauser_of(writer))
+                to_client = self._shaper(_writer_of(writer), _pauser_of(up_writer))
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(_pump(reader, to_server, up_writer))
+                    group.create_task(_pump(up_reader, to_client, writer))
+            finally:
+                self._handlers.discard(up_writer)
                 up_writer.close()
 
     def _from_client(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self.rng.random() < self.conditions.loss:
-            self.dropped += 1
-            return
-        loop = asyncio.get_running_loop()
+        shapers = self._clients.get(addr)
+        if shapers is None:
+            front = self._udp
+            assert front is not None
+            shapers = (
+                self._shaper(lambda d: self._to_upstream(addr, d)),
+                self._shaper(lambda d: _send_quietly(front, d, addr)),
+            )
+            self._clients[addr] = shapers
+            self._opening[addr] = []
+            self._handlers.track(asyncio.get_running_loop().create_task(self._open_upstream(addr)))
+        shapers[0].push(data, True)
+
+    def _to_upstream(self, addr: tuple[str, int], data: bytes) -> None:
         upstream = self._upstreams.get(addr)
         if upstream is None:
-            if addr in self._opening:
-                self._opening[addr].append(data)
-                return
-            self._opening[addr] = [data]
-            task = loop.create_task(self._open_upstream(addr))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-        loop.call_later(self._delay_s(), _send_quietly, upstream, data, None)
+            self._opening.setdefault(addr, []).append(data)
+        else:
+            _send_quietly(upstream, data, None)
 
     async def _open_upstream(self, addr: tuple[str, int]) -> None:
         loop = asyncio.get_running_loop()
@@ -167,23 +154,52 @@ class DelayForwarder:
         self.connections += 1
         self._upstreams[addr] = transport
         for data in self._opening.pop(addr, []):
-            loop.call_later(self._delay_s(), _send_quietly, transport, data, None)
+            _send_quietly(transport, data, None)
 
     def _from_server(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self.rng.random() < self.conditions.loss:
-            self.dropped += 1
+        shapers = self._clients.get(addr)
+        if shapers is not None:
+            shapers[1].push(data, True)
+
+
+def _writer_of(writer: asyncio.StreamWriter) -> Callable[[bytes], None]:
+    """A shaper's output: the stream's transport, quietly nothing once it is closing."""
+    transport = writer.transport
+
+    def write(data: bytes) -> None:
+        if not transport.is_closing():
+            transport.write(data)
+
+    return write
+
+
+def _pauser_of(writer: asyncio.StreamWriter) -> Callable[[bool], None]:
+    """Pause and resume the reads of the stream that feeds a shaper (it holds too much)."""
+    transport = writer.transport
+
+    def pause(paused: bool) -> None:
+        if transport.is_closing():
             return
-        if self._udp is not None:
-            asyncio.get_running_loop().call_later(
-                self._delay_s(), _send_quietly, self._udp, data, addr
-            )
+        if paused:
+            transport.pause_reading()  # type: ignore[attr-defined]
+        else:
+            transport.resume_reading()  # type: ignore[attr-defined]
+
+    return pause
 
 
-async def _pump(reader: asyncio.StreamReader, pipe: _Pipe) -> None:
+async def _pump(reader: asyncio.StreamReader, shaper: Shaper, out: asyncio.StreamWriter) -> None:
+    """Feed one direction's reads to its shaper; at EOF, half-close once the held bytes left."""
     with contextlib.suppress(OSError):
         while data := await reader.read(65536):
-            pipe.put(data)
-    pipe.put(None)
+            shaper.push(data, False)
+    if not shaper.idle:
+        drained = asyncio.Event()
+        shaper.on_empty = drained.set
+        await drained.wait()
+    with contextlib.suppress(OSError):
+        if out.can_write_eof() and not out.transport.is_closing():
+            out.write_eof()
 
 
 def _send_quietly(

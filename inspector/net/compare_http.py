@@ -24,7 +24,8 @@ from inspector.core.errors import InspectorError
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.compare import stamped
-from inspector.net.resolve import format_address
+from inspector.net.loopserve import Handlers
+from inspector.net.resolve import connect_fields
 
 #: How long a long-poll is held before it is answered 204 (seconds).
 LONG_POLL_HOLD = 30.0
@@ -60,8 +61,7 @@ class HttpServer:
         self.requests = 0
         self.connections = 0
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers = Handlers()
 
     @property
     def url(self) -> str:
@@ -74,15 +74,9 @@ class HttpServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        # Aborting the connections ends their reads (a cancelled handler task is
-        # reported by asyncio's stream server as an unhandled error).
-        for writer in list(self._writers):
-            writer.transport.abort()
         for box in self.mailboxes.values():
-            box.arrived.set()
-        for task in list(self._tasks):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(task), 2.0)
+            box.arrived.set()  # a long poll waiting for a message returns
+        await self._handlers.abort()
 
     def mailbox(self, client: str) -> Mailbox:
         box = self.mailboxes.get(client)
@@ -91,13 +85,12 @@ class HttpServer:
         return box
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self._writers.add(writer)
         self.connections += 1
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 << 10)
-        try:
+        with (
+            self._handlers.serving(writer),
+            contextlib.suppress(h11.ProtocolError, OSError, HttpError, ValueError),
+        ):
             while True:
                 request, body = await _read_message(conn, reader, h11.Request)
                 if request is None:
@@ -116,12 +109,6 @@ class HttpServer:
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
-        except (h11.ProtocolError, OSError, HttpError, ValueError):
-            pass
-        finally:
-            self._tasks.discard(task)
-            self._writers.discard(writer)
-            writer.close()
 
     async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, bytes]:
         parts = urlsplit(request.target.decode("ascii", "replace"))
@@ -205,16 +192,13 @@ class HttpClient:
                                  "phase": "connect"})  # fmt: skip
             raise HttpError(message) from None
         self.connections += 1
-        self.recorder.record(
-            Direction.META,
-            Kind.CONNECT,
-            fields={
-                "local": format_address(writer.get_extra_info("sockname")),
-                "peer": format_address(writer.get_extra_info("peername")),
-                "family": "ipv4",
-                "duration_ns": time.monotonic_ns() - start,
-            },
+        fields = connect_fields(
+            writer.get_extra_info("sockname"),
+            writer.get_extra_info("peername"),
+            "ipv4",
+            time.monotonic_ns() - start,
         )
+        self.recorder.record(Direction.META, Kind.CONNECT, fields=fields)
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=64 << 10)
         self._reader, self._writer = reader, writer
 

@@ -1,17 +1,20 @@
 """The comparison's text table and report files (HTML with inline SVG charts, or Markdown).
 
-Charts are drawn as SVG by hand (bars and a latency box per transport): no plotting
-library, nothing to install, and the HTML report is one self-contained file. A
-Markdown report writes the same charts as .svg files beside it and links them.
+Charts are drawn by hand (:mod:`inspector.net.compare_charts`: bars and a latency box per
+transport): no plotting library, nothing to install, and the HTML report is one
+self-contained file. A Markdown report writes the same charts as PNG files beside it
+(:mod:`inspector.net.compare_png`) and links them, since Markdown viewers show PNG
+where many refuse SVG.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from pathlib import Path
 
 from inspector.net.compare import CompareReport, TransportResult
+from inspector.net.compare_charts import Chart, bar_chart, latency_chart, to_svg
+from inspector.net.compare_png import to_png
 
 HEADERS = ("transport", "setup ms", "setup RT", "out B/msg (ovh)", "in B/msg (ovh)",
            "p50 ms", "p90 ms", "p99 ms", "max ms", "msg/s", "MB/s", "lost", "conns",
@@ -83,57 +86,7 @@ def markdown_table(report: CompareReport) -> str:
     return "\n".join(lines)
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], unit: str) -> str:
-    """A horizontal bar chart as an SVG document."""
-    height = 40 + 22 * len(labels)
-    top = max([v for v in values if v > 0], default=1.0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" '
-             f'font-family="sans-serif" font-size="12" role="img">',
-             f"<title>{html.escape(title)}</title>",
-             f'<text x="10" y="18" font-weight="bold">{html.escape(title)}</text>']  # fmt: skip
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = 30 + 22 * i
-        width = max(0.0, 400 * value / top)
-        parts.append(f'<text x="10" y="{y + 14}">{html.escape(label)}</text>')
-        parts.append(f'<rect class="bar" x="130" y="{y}" width="{width:.1f}" height="16" '
-                     f'fill="#4a7fb5"/>')  # fmt: skip
-        parts.append(f'<text x="{136 + width:.1f}" y="{y + 13}">{value:.3g} {unit}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def latency_chart(results: Sequence[TransportResult]) -> str:
-    """Latency distribution per transport: p50-p90 box, p99 and max marks (ms, log-free)."""
-    rows = [r for r in results if r.ok and r.latencies_ns]
-    height = 40 + 22 * max(1, len(rows))
-    top = max((max(r.latencies_ns) for r in rows), default=1) / 1e6
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" '
-             'font-family="sans-serif" font-size="12" role="img">',
-             "<title>Round-trip latency (ms): p50-p90 box, p99 tick, max dot</title>",
-             '<text x="10" y="18" font-weight="bold">Latency (ms): p50-p90 box, '
-             "p99 tick, max dot</text>"]  # fmt: skip
-
-    def x(ns: int | None) -> float:
-        return 130 + 400 * ((ns or 0) / 1e6) / top
-
-    for i, r in enumerate(rows):
-        y = 30 + 22 * i
-        p50, p90, p99, peak = r.latency(0.5), r.latency(0.9), r.latency(0.99), max(r.latencies_ns)
-        parts.append(f'<text x="10" y="{y + 14}">{html.escape(r.transport)}</text>')
-        parts.append(
-            f'<rect class="box" x="{x(p50):.1f}" y="{y}" '
-            f'width="{max(1.0, x(p90) - x(p50)):.1f}" height="16" fill="#6aa84f"/>'
-        )
-        parts.append(
-            f'<line x1="{x(p99):.1f}" x2="{x(p99):.1f}" y1="{y}" y2="{y + 16}" stroke="#cc0000"/>'
-        )
-        parts.append(f'<circle cx="{x(peak):.1f}" cy="{y + 8}" r="3" fill="#333"/>')
-        parts.append(f'<text x="545" y="{y + 13}">{_ms(p50)}</text>')  # fmt: skip
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def charts(report: CompareReport) -> dict[str, str]:
+def chart_shapes(report: CompareReport) -> dict[str, Chart]:
     """The report's charts by file stem: latency, overhead per message, set-up cost."""
     ok = [r for r in report.results if r.ok]
     names = [r.transport for r in ok]
@@ -144,6 +97,16 @@ def charts(report: CompareReport) -> dict[str, str]:
         "setup": bar_chart("Set-up time (ms)", names, [r.setup_total_ns / 1e6 for r in ok],
                            "ms"),
     }  # fmt: skip
+
+
+def charts(report: CompareReport) -> dict[str, str]:
+    """The report's charts as SVG documents, by file stem (the HTML report, the window)."""
+    return {name: to_svg(chart) for name, chart in chart_shapes(report).items()}
+
+
+def png_charts(report: CompareReport) -> dict[str, bytes]:
+    """The same charts as PNG files' bytes, by file stem (the Markdown report)."""
+    return {name: to_png(chart) for name, chart in chart_shapes(report).items()}
 
 
 def html_report(report: CompareReport) -> str:
@@ -176,11 +139,11 @@ from the recorded wire bytes (TCP/IP headers not included). RT: counted round tr
 
 
 def markdown_report(report: CompareReport, path: Path) -> str:
-    """A Markdown report; its charts are written as SVG files beside ``path``."""
+    """A Markdown report; its charts are written as PNG files beside ``path``."""
     links = []
-    for name, svg in charts(report).items():
-        chart = path.with_name(f"{path.stem}-{name}.svg")
-        chart.write_text(svg, encoding="utf-8")
+    for name, png in png_charts(report).items():
+        chart = path.with_name(f"{path.stem}-{name}.png")
+        chart.write_bytes(png)
         links.append(f"![{name}]({chart.name})")
     captures = "\n".join(f"- {r.transport}: `{r.capture}`" for r in report.results if r.capture)
     return (f"# Transport comparison\n\n{title_of(report)}\n\n{markdown_table(report)}\n\n"

@@ -4,8 +4,9 @@ A listener (:mod:`inspector.net.listener`) holds one :class:`Connection` per cli
 :class:`~inspector.net.accepted.AcceptedStream` for tcp:// and tls://,
 :class:`~inspector.net.udplisten.AcceptedDatagram` per udp:// client address,
 :class:`~inspector.net.accepted_ws.AcceptedWebSocket` for ws:// and wss://. The base
-writes the one CLOSED record (``initiated_by`` names the role: "client" is the peer),
-runs delayed rule steps and sums the connection up for the capture.
+ends it with :func:`~inspector.net.session.record_closed`, the one writer of CLOSED
+records (``initiated_by`` names the role: "client" is the peer), runs delayed rule
+steps and sums the connection up for the capture.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState
+from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, SessionState, record_closed
+from inspector.protocols.ending import Ending, Initiator
 
 
 class Connection:
@@ -134,21 +136,11 @@ class Connection:
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
-        now = self.recorder.now()
         self.end_message, self.clean = message, clean
-        self.recorder.record(
-            Direction.META,
-            Kind.CLOSED,
-            t_ns=now,
-            fields={
-                "message": message,
-                "clean": clean,
-                "close_code": close_code,
-                "close_reason": close_reason,
-                "initiated_by": self.initiated_by,
-                "duration_ns": now - self._accepted_at,
-            },
+        ending = Ending(
+            message, clean, self.failure, close_code, close_reason, Initiator(self.initiated_by)
         )
+        record_closed(self.recorder, ending, self.recorder.now(), self._accepted_at)
         self.recorder.set_flow_control(None, None)
         self._state = SessionState.FAILED if self.failure else SessionState.CLOSED
         self._ended.set()

@@ -79,6 +79,18 @@ def family_name(family: int) -> str:
     return str(family)
 
 
+def connect_fields(
+    local: tuple[Any, ...] | None, peer: tuple[Any, ...] | None, family: str, duration_ns: int
+) -> dict[str, Any]:
+    """The fields every CONNECT record starts with: both addresses, family, time taken."""
+    return {
+        "local": format_address(local),
+        "peer": format_address(peer),
+        "family": family,
+        "duration_ns": duration_ns,
+    }
+
+
 class AddressError(InspectorError, ValueError):
     """A source address that is not one (one line)."""
 

@@ -11,11 +11,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from inspector.core import rules
 from inspector.core.endpoints import Endpoint
 from inspector.protocols.decoders import registry
 from inspector.protocols.decoders.where import Condition
 
-_NO_VALUE = object()
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
@@ -23,20 +23,12 @@ def json_at(document: Any, path: str) -> Any:
     """The value at ``a.b.0`` / ``$.a.b[0]``, or a marker object when there is none."""
     text = _INDEX.sub(r".\1", path.strip())
     text = text[1:] if text.startswith("$") else text
-    value = document
-    for part in (p for p in text.split(".") if p):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return _NO_VALUE
-    return value
+    return rules.json_at(document, tuple(p for p in text.split(".") if p))
 
 
 def found(value: Any) -> bool:
     """True unless ``value`` is json_at's "no such path" marker."""
-    return value is not _NO_VALUE
+    return value is not rules.NO_VALUE
 
 
 def as_text(value: Any) -> str:
@@ -64,12 +56,6 @@ def describe(match: Mapping[str, Any]) -> str:
     return f"decoded {match['where']}"
 
 
-def _equal(got: Any, expected: Any) -> bool:
-    if isinstance(got, bool) or isinstance(expected, bool):
-        return isinstance(got, bool) and isinstance(expected, bool) and got == expected
-    return bool(got == expected)
-
-
 def matches(match: Mapping[str, Any], body: bytes, endpoint: Endpoint | None) -> bool:
     """True when ``body`` is what ``match`` asks for (its strings already filled in)."""
     text = body.decode("utf-8", "replace")
@@ -84,7 +70,7 @@ def matches(match: Mapping[str, Any], body: bytes, endpoint: Endpoint | None) ->
             document = json.loads(text)
         except (ValueError, RecursionError):
             return False
-        if not _equal(json_at(document, str(match["json_path"])), match["equals"]):
+        if not rules.same_json(json_at(document, str(match["json_path"])), match["equals"]):
             return False
     if "where" in match:
         return _decoded_test(match, body, endpoint)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Protocol
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.recorder import RecordSink
@@ -46,28 +47,41 @@ class ClosedWatch(RecordSink):
             self.store.flush()
 
 
+class _Ends(Protocol):
+    """What a client session and an accepted connection both tell of their end."""
+
+    failure: str | None
+
+    @property
+    def ended(self) -> bool: ...
+
+    async def wait_closed(self) -> None: ...
+
+
 class Peer:
     """What a script step needs of the other side."""
 
-    endpoint: Endpoint
-    watch: ClosedWatch
+    def __init__(self, other: _Ends, endpoint: Endpoint, watch: ClosedWatch) -> None:
+        self._other = other
+        self.endpoint = endpoint
+        self.watch = watch
 
     @property
     def ended(self) -> bool:
         """True once the conversation ended."""
-        raise NotImplementedError
+        return self._other.ended
 
     @property
     def failure(self) -> str | None:
         """How it failed, if it did."""
-        raise NotImplementedError
-
-    def take(self) -> list[bytes]:
-        """Inbound messages since the last call."""
-        raise NotImplementedError
+        return self._other.failure
 
     async def wait_closed(self) -> None:
         """Until the conversation ended."""
+        await self._other.wait_closed()
+
+    def take(self) -> list[bytes]:
+        """Inbound messages since the last call."""
         raise NotImplementedError
 
     def send(self, data: bytes, text: bool) -> None:
@@ -83,24 +97,12 @@ class ClientPeer(Peer):
     """A session the script opened."""
 
     def __init__(self, session: Session, watch: ClosedWatch, arrived: Callable[[], None]) -> None:
+        super().__init__(session, session.endpoint, watch)
         self.session = session
-        self.endpoint = session.endpoint
-        self.watch = watch
         session.on_data = arrived
-
-    @property
-    def ended(self) -> bool:
-        return self.session.ended
-
-    @property
-    def failure(self) -> str | None:
-        return self.session.failure
 
     def take(self) -> list[bytes]:
         return [body for _, body in self.session.take_messages()]
-
-    async def wait_closed(self) -> None:
-        await self.session.wait_closed()
 
     def send(self, data: bytes, text: bool) -> None:
         send_message(self.session, content_action(self.endpoint, text), data)
@@ -126,9 +128,8 @@ class ServerPeer(Peer):
     def __init__(
         self, conn: Connection, endpoint: Endpoint, watch: ClosedWatch, arrived: Callable[[], None]
     ) -> None:
+        super().__init__(conn, endpoint, watch)
         self.conn = conn
-        self.endpoint = endpoint
-        self.watch = watch
         self._arrived = arrived
         self._inbox: list[bytes] = []
         conn.on_messages = self._got
@@ -137,20 +138,9 @@ class ServerPeer(Peer):
         self._inbox.extend(bodies)
         self._arrived()
 
-    @property
-    def ended(self) -> bool:
-        return self.conn.ended
-
-    @property
-    def failure(self) -> str | None:
-        return self.conn.failure
-
     def take(self) -> list[bytes]:
         taken, self._inbox = self._inbox, []
         return taken
-
-    async def wait_closed(self) -> None:
-        await self.conn.wait_closed()
 
     def send(self, data: bytes, text: bool) -> None:
         self.conn.send_message(data, text)

@@ -22,7 +22,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net import heartbeat
-from inspector.net.resolve import Address, family_name, format_address
+from inspector.net.resolve import Address, connect_fields, family_name
 from inspector.net.tlsinfo import describe_ssl_error
 from inspector.protocols.ending import Ending, Initiator
 from inspector.protocols.messages import MessageQueue
@@ -194,16 +194,13 @@ class Session:
                 raise
             duration = self.recorder.now() - start
             self.phases["connect_ns"] = duration
-            self.recorder.record(
-                Direction.META,
-                Kind.CONNECT,
-                fields={
-                    "local": format_address(transport.get_extra_info("sockname")),
-                    "peer": format_address(transport.get_extra_info("peername")),
-                    "family": family_name(family),
-                    "duration_ns": duration,
-                },
+            fields = connect_fields(
+                transport.get_extra_info("sockname"),
+                transport.get_extra_info("peername"),
+                family_name(family),
+                duration,
             )
+            self.recorder.record(Direction.META, Kind.CONNECT, fields=fields)
             return transport, sock
         assert last_error is not None
         raise last_error
@@ -347,13 +344,7 @@ class Session:
         self._abort_transport()
         self._finish(message, clean=False)
 
-    def _finish(
-        self,
-        message: str,
-        clean: bool,
-        close_code: int | None = None,
-        close_reason: str | None = None,
-    ) -> None:
+    def _finish(self, message: str, clean: bool) -> None:
         """End the session once: write the CLOSED record from how it ended (the protocol
         object's account when it has one), then move to CLOSED, or FAILED after a
         failure."""
@@ -361,7 +352,7 @@ class Session:
             return
         if self._heartbeat is not None:
             self._heartbeat.stop()
-        ending = self._ending(message, clean, close_code, close_reason)
+        ending = self._ending(message, clean)
         if self.failure is None:
             self.failure = ending.failure
         now = self.recorder.now()
@@ -372,18 +363,9 @@ class Session:
         self._ended.set()
         self._set_state(SessionState.FAILED if self.failure else SessionState.CLOSED)
 
-    def _ending(
-        self, message: str, clean: bool, close_code: int | None, close_reason: str | None
-    ) -> Ending:
+    def _ending(self, message: str, clean: bool) -> Ending:
         """How the session ended, as the session saw it (a protocol may know better)."""
-        return Ending(
-            message,
-            clean,
-            self.failure,
-            close_code,
-            close_reason,
-            Initiator(self._initiated_by),
-        )
+        return Ending(message, clean, self.failure, initiated_by=Initiator(self._initiated_by))
 
     # -- summary -----------------------------------------------------------------
 

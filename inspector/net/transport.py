@@ -29,6 +29,7 @@ from inspector.net.proxy import Proxy, ProxyError, negotiate, proxy_for
 from inspector.net.resolve import (
     Address,
     bind_address,
+    connect_fields,
     family_name,
     format_address,
     parse_bind,
@@ -170,12 +171,9 @@ class TransportSession(Session):
         assert winner is not None
         duration = self.recorder.now() - start
         self.phases["connect_ns"] = duration
-        fields: dict[str, Any] = {
-            "local": format_address(winner.getsockname()),
-            "peer": format_address(winner.getpeername()),
-            "family": family_name(winner.family),
-            "duration_ns": duration,
-        }
+        fields = connect_fields(
+            winner.getsockname(), winner.getpeername(), family_name(winner.family), duration
+        )
         if len(addresses) > 1:
             fields["attempts"] = attempts
         if bind is not None:

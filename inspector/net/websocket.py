@@ -262,35 +262,25 @@ class WebSocketSession(TransportSession):
         self._wake_opener()
         super()._abort_transport()
 
-    def _finish(
-        self,
-        message: str,
-        clean: bool,
-        close_code: int | None = None,
-        close_reason: str | None = None,
-    ) -> None:
+    def _finish(self, message: str, clean: bool) -> None:
         """Stop the closing timer, then end the session."""
         self._cancel_timer()
-        super()._finish(message, clean, close_code, close_reason)
+        super()._finish(message, clean)
 
-    def _ending(
-        self, message: str, clean: bool, close_code: int | None, close_reason: str | None
-    ) -> Ending:
+    def _ending(self, message: str, clean: bool) -> Ending:
         """The protocol's account once the transport ended; before that (an abort, a
         timeout, a failed upgrade), the session's, with the protocol's close details."""
         ws = self.ws
         if ws is None:
-            return super()._ending(message, clean, close_code, close_reason)
+            return super()._ending(message, clean)
         if ws.ending is not None:
             return ws.ending
-        if close_code is None:
-            close_code, close_reason = ws.close_code, ws.close_reason
         return Ending(
             message,
             clean,
             self.failure or ws.failure,
-            close_code,
-            close_reason,
+            ws.close_code,
+            ws.close_reason,
             Initiator(self._initiated_by),
         )
 

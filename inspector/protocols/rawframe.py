@@ -19,7 +19,9 @@ import struct
 from dataclasses import dataclass
 from enum import Enum
 
+from inspector.core.records import is_utf8
 from inspector.protocols.wireframes import opcode_name, unmask
+from inspector.protocols.wsstate import Role as Role  # the side that sends the frame
 
 #: Close codes an endpoint must not send in a close frame (RFC 6455 §7.4.1).
 NOT_SENDABLE_CLOSE = frozenset({1004, 1005, 1006, 1015})
@@ -32,13 +34,6 @@ class LengthForm(Enum):
     SHORTEST = "shortest"  # 7 bits up to 125, else 16 bits up to 65535, else 64 bits
     BITS16 = "16-bit"  # 126 then two bytes
     BITS64 = "64-bit"  # 127 then eight bytes
-
-
-class Role(Enum):
-    """Which side sends the frame: clients must mask, servers must not (RFC 6455 §5.1)."""
-
-    CLIENT = "client"
-    SERVER = "server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +149,7 @@ def violations(frame: RawFrame, role: Role = Role.CLIENT, extensions: bool = Fal
         out.append(f"a {opcode_name(op)} payload is at most 125 bytes (RFC 6455 §5.5)")
     if op == 0x8:
         out.extend(_close_violations(frame.payload))
-    if op == 0x1 and frame.fin and not _utf8(frame.payload):
+    if op == 0x1 and frame.fin and not is_utf8(frame.payload):
         out.append("a text message must be UTF-8 (RFC 6455 §5.6)")
     return out
 
@@ -169,14 +164,6 @@ def _close_violations(payload: bytes) -> list[str]:
     (code,) = struct.unpack("!H", payload[:2])
     if code in NOT_SENDABLE_CLOSE or code < 1000 or 1016 <= code <= 2999 or code >= 5000:
         out.append(f"close code {code} must not be sent (RFC 6455 §7.4)")
-    if not _utf8(payload[2:]):
+    if not is_utf8(payload[2:]):
         out.append("a close reason must be UTF-8 (RFC 6455 §5.5.1)")
     return out
-
-
-def _utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True

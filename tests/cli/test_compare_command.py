@@ -73,7 +73,8 @@ def test_json_and_markdown_and_a_failing_row(tmp_path: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert "| tcp-len32 | FAILED" in text and "| udp |" in text
     for chart in ("latency", "overhead", "setup"):
-        assert f"cmp-{chart}.svg" in text and (tmp_path / f"cmp-{chart}.svg").exists()
+        assert f"cmp-{chart}.png" in text
+        assert (tmp_path / f"cmp-{chart}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_wrong_usage_is_one_line() -> None:
