@@ -52,6 +52,7 @@ _FRAMING_LABELS = {
     Framing.LINES: "Lines (\\n or \\r\\n)",
     Framing.LEN16: "16-bit length prefix",
     Framing.LEN32: "32-bit length prefix",
+    Framing.MQTT: "MQTT packets (remaining length)",
 }
 
 
@@ -223,6 +224,7 @@ _FRAMING_SHORT = {
     Framing.LINES: "lines",
     Framing.LEN16: "16-bit lengths",
     Framing.LEN32: "32-bit lengths",
+    Framing.MQTT: "MQTT packets",
 }
 
 
