@@ -9,12 +9,15 @@ Over TCP the frames of the stream are cut at their NUL (or ``content-length``).
 
 from __future__ import annotations
 
+import re
+
 from inspector.core.errors import UsageError
 from inspector.protocols.speakers.base import NOTHING, Heard, Outgoing, SpeakOptions
 
 OPTIONS = ("host", "login", "passcode", "heart_beat", "accept_version", "command")
 #: The most bytes held of an unfinished frame before the conversation is given up.
 MAX_PENDING = 1 << 20
+_UNESCAPES = {"n": "\n", "r": "\r", "c": ":", "\\": "\\"}
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", ":": "\\c"})
 
 
@@ -177,6 +180,13 @@ class StompSpeaker:
         return [Outgoing(b"\n", self.text)]
 
 
+def _unescape(value: str) -> str:
+    """A header value as STOMP 1.2 escapes it, read back (an unknown escape kept)."""
+    if "\\" not in value:
+        return value
+    return re.sub(r"\\(.)", lambda m: _UNESCAPES.get(m.group(1), m.group(0)), value)
+
+
 def _whole_frame(buffer: bytearray) -> tuple[str, dict[str, str], bytes, int] | None:
     """(command, headers, body, end) of the whole frame at the start of ``buffer``."""
     head_end = buffer.find(b"\n\n")
@@ -189,9 +199,10 @@ def _whole_frame(buffer: bytearray) -> tuple[str, dict[str, str], bytes, int] | 
         return None
     lines = bytes(buffer[:head_end]).decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
     headers: dict[str, str] = {}
+    escaped = lines[0].strip() not in ("CONNECT", "CONNECTED")
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        headers.setdefault(name, value)
+        headers.setdefault(name, _unescape(value) if escaped else value)
     start = head_end + gap
     length = headers.get("content-length", "")
     if length.isdigit():
