@@ -306,7 +306,9 @@ class ProbeRun:
             for payload in self.payloads:
                 data, text = payload.data, payload.text
                 if payload.template is not None:
-                    context = self._compose_context()
+                    from inspector.net.speaking import compose_context  # only for --send-as
+
+                    context = compose_context(session)
                     built = payload.template.build(payload.values, context, self.ids)
                     data, text = built.data, built.text
                 action = content_action(self.endpoint, text)
@@ -321,15 +323,6 @@ class ProbeRun:
             # asked to send did not all go, so the run does not count as a success.
             left = len(self.payloads) - sent
             self.send_failure = f"{exc} ({left} of {len(self.payloads)} sends not sent)"
-
-    def _compose_context(self) -> ComposeContext:
-        """The session's facts that --send-as templates need."""
-        version = dict(self.options.speak_options).get("version", "4")
-        return ComposeContext(
-            subprotocol=getattr(self.session, "subprotocol", None),
-            websocket=self.endpoint.is_websocket,
-            mqtt_version=5 if version.strip() == "5" else 4,
-        )
 
     async def _wait_for_end(self) -> None:
         """Return when the peer closed, --count was reached or --wait ran out."""

@@ -25,6 +25,7 @@ from inspector.protocols.speakers import (
     Speaker,
     make_speaker,
 )
+from inspector.protocols.speakers.compose import ComposeContext
 
 if TYPE_CHECKING:
     from inspector.net.session import Session
@@ -38,8 +39,11 @@ def chosen_name(session: Session) -> str | None:
     """The speaker a session asks for: the named one, or for "auto" the one of the
     decoder its facts choose (subprotocol, URL, framing, port); None when none fits."""
     asked = session.options.speak
-    if asked != AUTO:
-        return asked
+    return protocol_of(session) if asked == AUTO else asked
+
+
+def protocol_of(session: Session) -> str | None:
+    """The protocol (with a client here) that the session's facts name, or None."""
     endpoint = session.endpoint
     context = DecodeContext(
         scheme=str(endpoint.scheme),
@@ -224,4 +228,16 @@ def _info(session: Session, message: str) -> None:
     session.recorder.record(Direction.META, Kind.INFO, fields={"message": message})
 
 
-__all__ = ["TITLES", "Speaking", "chosen_name"]
+def compose_context(session: Session | None) -> ComposeContext:
+    """The facts of ``session`` that protocol message templates need."""
+    if session is None:
+        return ComposeContext()
+    version = dict(session.options.speak_options).get("version", "4").strip()
+    return ComposeContext(
+        subprotocol=getattr(session, "subprotocol", None),
+        websocket=session.endpoint.is_websocket,
+        mqtt_version=5 if version == "5" else 4,
+    )
+
+
+__all__ = ["TITLES", "Speaking", "chosen_name", "compose_context", "protocol_of"]

@@ -46,6 +46,7 @@ from inspector.protocols.deflate import parse_deflate_offer
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.reach_options import ReachOptions, reach_summary
+from inspector.ui.speak_options import SpeakOptionsBox, speak_summary
 
 _FRAMING_LABELS = {
     Framing.RAW: "Raw (one record per read)",
@@ -150,6 +151,8 @@ class OptionsDialog(QDialog):
 
         self.reach = ReachOptions(options)
         layout.addWidget(self.reach)
+        self.speak = SpeakOptionsBox(options)
+        layout.addWidget(self.speak)
 
         general = QFormLayout()
         self.timeout = QDoubleSpinBox()
@@ -205,7 +208,7 @@ class OptionsDialog(QDialog):
             cafile=self.cafile.text().strip() or None,
             connect_timeout=self.timeout.value(),
         )
-        return self.reach.apply(edited)
+        return self.speak.apply(self.reach.apply(edited))
 
     def accept(self) -> None:
         try:
@@ -263,6 +266,7 @@ def options_summary(options: SessionOptions, defaults: SessionOptions = DEFAULT_
     if options.connect_timeout != defaults.connect_timeout:
         parts.append(f"timeout {options.connect_timeout:g} s")
     parts.extend(reach_summary(options, defaults))
+    parts.extend(speak_summary(options, defaults))
     return " · ".join(p for p in parts if p)
 
 
