@@ -11,10 +11,11 @@ is one ERROR record and the session's failure, and the session is closed.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
-from inspector.core.options import Framing
+from inspector.core.options import Framing, SessionOptions
 from inspector.core.records import Direction, Kind
 from inspector.protocols.decoders import DecodeContext, choose
 from inspector.protocols.speakers import (
@@ -27,8 +28,30 @@ from inspector.protocols.speakers import (
 )
 from inspector.protocols.speakers.compose import ComposeContext
 
-if TYPE_CHECKING:
-    from inspector.net.session import Session
+
+class Session(Protocol):
+    """What a protocol client needs of a session (duck-typed: ``net.session`` imports
+    this module, not the other way round)."""
+
+    options: SessionOptions
+    recorder: Any
+    failure: str | None
+    keep_messages: bool
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def endpoint(self) -> Endpoint: ...
+
+    @property
+    def ended(self) -> bool: ...
+
+    def _queued_messages(self) -> list[tuple[str, bytes]]: ...
+
+    def send(self, data: bytes, automatic: bool = ...) -> bool: ...
+
+    async def close(self, timeout: float = ...) -> None: ...
 
 #: The protocols' names as a person reads them.
 TITLES = {"socketio": "Socket.IO", "mqtt": "MQTT", "stomp": "STOMP",
@@ -180,11 +203,11 @@ class Speaking:
             for out in messages:
                 if session.endpoint.is_websocket:
                     if out.text:
-                        session.send_text(out.data.decode("utf-8"), automatic=True)  # type: ignore[call-arg]
+                        session.send_text(out.data.decode("utf-8"), automatic=True)  # type: ignore[attr-defined]
                     else:
-                        session.send_binary(out.data, automatic=True)  # type: ignore[call-arg]
+                        session.send_binary(out.data, automatic=True)  # type: ignore[attr-defined]
                 elif session.options.framing in (Framing.RAW, Framing.MQTT):
-                    session.send(out.data, automatic=True)  # type: ignore[call-arg]
+                    session.send(out.data, automatic=True)
                 else:  # the protocol's bytes delimit themselves: no prefix or newline
                     session.send_raw(out.data, automatic=True)  # type: ignore[attr-defined]
         except InspectorError:

@@ -10,6 +10,8 @@ import json
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -251,6 +253,16 @@ def test_stomp_heart_beats_both_ways(coilmq: app_servers.CoilMQ, tmp_path: Path)
     beats_in = [r for r in rows if r["dir"] == "in" and "decoded" in r
                 and r["decoded"]["facts"].get("command") == "heart-beat"]  # fmt: skip
     assert beats_in
+    # coilmq's heart-beat timers end once it sees the client gone: wait for that, so no
+    # thread of this test outlives it.
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while _timers() and time.monotonic() < deadline:
+        _timers()[0].join(timeout=0.1)
+    assert not _timers()
+
+
+def _timers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
 
 
 def test_stomp_error_frame_is_one_line(coilmq: app_servers.CoilMQ) -> None:

@@ -11,14 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from inspector.core.errors import UsageError
-from inspector.protocols.speakers.base import (
-    NOTHING,
-    Heard,
-    Outgoing,
-    SpeakOptions,
-    json_bytes,
-    json_object,
-)
+from inspector.protocols.speakers import base
 
 OPTIONS = ("ping",)
 SEPARATOR = b"\x1e"
@@ -26,7 +19,7 @@ SEPARATOR = b"\x1e"
 
 def record(value: dict[str, Any]) -> bytes:
     """One message: compact JSON and the record separator."""
-    return json_bytes(value) + SEPARATOR
+    return base.json_bytes(value) + SEPARATOR
 
 
 def handshake(protocol: str = "json", version: int = 1) -> bytes:
@@ -57,33 +50,34 @@ class SignalRSpeaker:
 
     name = "signalr"
 
-    def __init__(self, options: SpeakOptions) -> None:
+    def __init__(self, options: base.SpeakOptions) -> None:
         self.ping = options.number("ping", 15, 0, 86400) or None
         self.ready = False
         self._answered = False
 
-    def opening(self) -> list[Outgoing]:
+    def opening(self) -> list[base.Outgoing]:
         """The handshake request."""
-        return [Outgoing(handshake())]
+        return [base.Outgoing(handshake())]
 
-    def receive(self, payload: bytes, text: bool) -> Heard:
+    def receive(self, payload: bytes, text: bool) -> base.Heard:
         """The handshake response readies (or refuses); a Close with an error ends."""
         del text
         for part in payload.split(SEPARATOR):
             if not part.strip():
                 continue
-            value = json_object(part)
+            value = base.json_object(part)
             if value is None:
                 continue
             if not self._answered and "type" not in value:
                 self._answered = True
                 if "error" in value:
-                    return Heard(error=f"the SignalR server refused the handshake: "
-                                 f"{value['error']}")  # fmt: skip
+                    return base.Heard(error=f"the SignalR server refused the handshake: "
+                                      f"{value['error']}")  # fmt: skip
                 self.ready = True
             elif value.get("type") == 7 and value.get("error"):
-                return Heard(error=f"the SignalR server closed the connection: {value['error']}")
-        return NOTHING
+                why = value["error"]
+                return base.Heard(error=f"the SignalR server closed the connection: {why}")
+        return base.NOTHING
 
     def sent(self, payload: bytes) -> None:
         """Nothing the user sends changes this client's part."""
@@ -92,6 +86,6 @@ class SignalRSpeaker:
         """The ``ping`` option (15 s by default)."""
         return self.ping
 
-    def keepalive(self) -> list[Outgoing]:
+    def keepalive(self) -> list[base.Outgoing]:
         """A Ping."""
-        return [Outgoing(ping())]
+        return [base.Outgoing(ping())]
