@@ -62,8 +62,11 @@ sending: --send, --send-hex and --send-file may be repeated and mixed; they are 
 in command-line order. In --send text, \\r \\n \\t \\\\ and \\xNN (one byte) are understood.
 On WebSocket --send sends a text message, --send-hex/--send-file a binary one; on
 tcp/tls each is one message framed as --framing says (raw: the bytes as given; lines:
-a missing \\n is added; len16/len32: the length prefix is added); on udp each is one
-datagram.
+a missing \\n is added; len16/len32: the length prefix is added; mqtt: MQTT packets, sent
+as given and received one packet per record); on udp each is one datagram.
+--send-as TEMPLATE JSON builds a protocol message (socketio:event, mqtt:publish, …) from
+its fields; --speak acts as the protocol's client: its opening, answers and keep-alives
+(docs/decoders.md).
 
 output: one line per record (time since start, → out / ← in / · session, kind, size,
 preview); --json prints one JSON object per record instead; --quiet prints nothing.
@@ -361,7 +364,7 @@ def build_probe_parser() -> OneLineParser:
     )  # fmt: skip
     conn.add_argument(
         "--framing", type=Framing, choices=list(Framing), default=Framing.RAW,
-        metavar="{raw,lines,len16,len32}",
+        metavar="{raw,lines,len16,len32,mqtt}",
         help="tcp/tls: cut the stream into messages (default raw: one record per read)",
     )  # fmt: skip
     reach = p.add_argument_group("proxies, client certificates, addresses")

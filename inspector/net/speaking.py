@@ -121,7 +121,8 @@ class Speaking:
                                                                  "phase": "speak"})  # fmt: skip
             return None
         speaking = cls(session, speaker)
-        _info(session, f"acting as a {TITLES.get(name, name)} client")
+        article = "an" if name == "mqtt" else "a"
+        _info(session, f"acting as {article} {TITLES.get(name, name)} client")
         speaking._send(speaker.opening())
         speaking._task = asyncio.ensure_future(speaking._keepalive())
         return speaking
