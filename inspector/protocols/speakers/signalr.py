@@ -68,7 +68,7 @@ class SignalRSpeaker:
             value = base.json_object(part)
             if value is None:
                 continue
-            if not self._answered and "type" not in value:
+            if not self._answered and "type" not in value and "protocol" not in value:
                 self._answered = True
                 if "error" in value:
                     return base.Heard(error=f"the SignalR server refused the handshake: "
