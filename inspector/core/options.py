@@ -121,7 +121,7 @@ def stored_options(mapping: dict[str, object]) -> dict[str, object]:
     speak = out.get("speak_options")
     if isinstance(speak, list | tuple):
         out["speak_options"] = [
-            [pair[0], "[redacted]"] if pair and pair[0] in SECRET_SPEAK_OPTIONS else pair
+            [pair[0], "[redacted]" if pair[0] in SECRET_SPEAK_OPTIONS else pair[1]]
             for pair in speak
             if isinstance(pair, list | tuple) and len(pair) == 2
         ]

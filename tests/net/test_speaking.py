@@ -80,3 +80,19 @@ def test_no_client_over_udp(udp_echo_server: RunningServer) -> None:
     run(scenario())
     assert session.speaking is None
     assert "--speak mqtt: no protocol client over udp://" in [r.message for r in sink.of(Kind.INFO)]
+
+
+def test_captures_keep_the_client_but_not_its_passwords() -> None:
+    import json
+    from dataclasses import asdict
+
+    from inspector.core.options import SessionOptions, stored_options
+    from inspector.net.replay import options_from_mapping
+
+    options = SessionOptions(speak="mqtt", speak_options=(("client_id", "me"),
+                                                          ("password", "hunter2")))  # fmt: skip
+    stored = json.loads(json.dumps(stored_options(asdict(options))))
+    assert "hunter2" not in repr(stored)
+    back = options_from_mapping(stored)
+    assert back.speak == "mqtt"
+    assert back.speak_options == (("client_id", "me"), ("password", "[redacted]"))
