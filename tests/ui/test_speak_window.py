@@ -124,3 +124,15 @@ def test_protocol_dialog_shows_binary_messages_as_hex(qtbot: QtBot) -> None:
     wire = bytes.fromhex("3208000361 2f62000178")
     assert (action.action, action.payload) == ("data", wire)  # type: ignore[attr-defined]
     assert dialog.preview.toPlainText().endswith("00 02 78")  # the next packet id
+
+
+def test_mqtt_framing_chooses_the_mqtt_decoder() -> None:
+    from inspector.ui.decode_menu import ViewDecoding
+
+    decoding = ViewDecoding()
+    decoding.set_session("tcp://127.0.0.1:9000", "tcp")
+    assert decoding.chosen == "by content"
+    decoding.set_framing("mqtt")
+    assert decoding.chosen == "mqtt"
+    decoding.set_framing("lines")
+    assert decoding.chosen == "by content"
