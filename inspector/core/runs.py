@@ -61,7 +61,7 @@ def mqtt_ranges(size: int) -> list:
     remaining length, whose minimal encoding follows from the size) and the rest."""
     for width in range(1, 5):
         rest = size - 1 - width
-        if rest >= 0 and (rest < 128 ** width) and (width == 1 or rest >= 128 ** (width - 1)):
+        if rest >= 0 and (rest < 128**width) and (width == 1 or rest >= 128 ** (width - 1)):
             return [["fixed header", 0, 1 + width], ["packet", 1 + width, size]]
     return [["packet", 0, size]]
 

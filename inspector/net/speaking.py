@@ -53,6 +53,7 @@ class Session(Protocol):
 
     async def close(self, timeout: float = ...) -> None: ...
 
+
 #: The protocols' names as a person reads them.
 TITLES = {"socketio": "Socket.IO", "mqtt": "MQTT", "stomp": "STOMP",
           "graphql": "GraphQL over WebSocket", "signalr": "SignalR"}  # fmt: skip

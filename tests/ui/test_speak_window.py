@@ -81,9 +81,7 @@ def test_window_speaks_socketio_and_composes_an_event(
     dialog.set_field("name", "chat")
     dialog.set_field("args", '[{"text": "hi"}]')
     dialog.set_field("ack", "true")
-    assert dialog.preview.toPlainText() == (
-        'text message, 25 bytes\n420["chat",{"text":"hi"}]'
-    )
+    assert dialog.preview.toPlainText() == ('text message, 25 bytes\n420["chat",{"text":"hi"}]')
     dialog.send_button.click()
     ack = wait_row(qtbot, tab, _frame(Direction.IN, b"430["))
     assert records(tab)[ack].payload == b'430[{"ok":true,"echo":{"text":"hi"}}]'
