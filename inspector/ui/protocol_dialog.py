@@ -16,12 +16,11 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -99,11 +98,11 @@ class ProtocolMessageDialog(QDialog):
         self.error.setObjectName("protocolError")
         self.error.setWordWrap(True)
         self.error.hide()
-        self.send_button = QPushButton("Send")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.hide)
+        self.send_button = buttons.addButton("Send", QDialogButtonBox.ButtonRole.ActionRole)
         self.send_button.setObjectName("protocolSend")
         self.send_button.clicked.connect(self.send)
-        close = QPushButton("Close")
-        close.clicked.connect(self.hide)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.template)
@@ -111,11 +110,7 @@ class ProtocolMessageDialog(QDialog):
         layout.addWidget(QLabel("Exactly what will be sent:"))
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.error)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(close)
-        buttons.addWidget(self.send_button)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons)
         self._template_changed()
 
     def current(self) -> Template:
