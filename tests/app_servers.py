@@ -21,13 +21,19 @@ from typing import Any
 from servers import HOST, RunningServer, ServerLoop
 
 
-def start_socketio_server(loop: ServerLoop) -> RunningServer:
-    """A Socket.IO v5 server (Engine.IO 4) at ``/socket.io/``."""
+def start_socketio_server(loop: ServerLoop, ping_interval: float = 300) -> RunningServer:
+    """A Socket.IO v5 server (Engine.IO 4) at ``/socket.io/``, pinging every
+    ``ping_interval`` seconds; the namespace "/private" refuses every client."""
     import socketio
     from aiohttp import web
 
     async def start() -> RunningServer:
-        sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=300, ping_timeout=300)
+        sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=ping_interval,
+                                   ping_timeout=300, namespaces="*")  # fmt: skip
+
+        @sio.on("connect", namespace="/private")
+        async def refuse(sid: str, environ: Any, auth: Any = None) -> bool:
+            raise socketio.exceptions.ConnectionRefusedError("members only")
         app = web.Application()
         sio.attach(app)
 

@@ -19,6 +19,8 @@ from inspector.core.logs import DEFAULT_LOG_LEVEL, LOG_LEVELS
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing
 from inspector.core.records import Direction, Kind
 from inspector.protocols.deflate import parse_deflate_offer
+from inspector.protocols.speakers import speaker_names
+from inspector.protocols.speakers.compose import TEMPLATES
 
 PROG = "inspector"
 USAGE_EXIT = 2
@@ -60,8 +62,11 @@ sending: --send, --send-hex and --send-file may be repeated and mixed; they are 
 in command-line order. In --send text, \\r \\n \\t \\\\ and \\xNN (one byte) are understood.
 On WebSocket --send sends a text message, --send-hex/--send-file a binary one; on
 tcp/tls each is one message framed as --framing says (raw: the bytes as given; lines:
-a missing \\n is added; len16/len32: the length prefix is added); on udp each is one
-datagram.
+a missing \\n is added; len16/len32: the length prefix is added; mqtt: MQTT packets, sent
+as given and received one packet per record); on udp each is one datagram.
+--send-as TEMPLATE JSON builds a protocol message (socketio:event, mqtt:publish, …) from
+its fields; --speak acts as the protocol's client: its opening, answers and keep-alives
+(docs/decoders.md).
 
 output: one line per record (time since start, → out / ← in / · session, kind, size,
 preview); --json prints one JSON object per record instead; --quiet prints nothing.
@@ -115,6 +120,14 @@ class AppendSend(argparse.Action):
         sends = list(getattr(namespace, self.dest, None) or [])
         sends.append(Send(self.const, values))  # type: ignore[arg-type]
         setattr(namespace, self.dest, sends)
+
+
+def parse_speak_option(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` of --speak-option."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key.strip(), value
 
 
 def unescape(text: str) -> bytes:
@@ -288,6 +301,26 @@ def build_probe_parser() -> OneLineParser:
         "--send-file", dest="sends", action=AppendSend, const="file", metavar="PATH",
         help="send the contents of a file (WebSocket: binary message)",
     )  # fmt: skip
+    send.add_argument(
+        "--send-as", dest="sends", action=AppendSend, const="as", nargs=2,
+        metavar=("TEMPLATE", "JSON"),
+        help="send a protocol message built from a template and its fields, e.g. "
+        "socketio:event '{\"name\": \"chat\", \"args\": [\"hi\"], \"ack\": true}' "
+        "(templates: " + ", ".join(TEMPLATES) + "; docs/decoders.md)",
+    )  # fmt: skip
+    speak = p.add_argument_group("application protocol client (docs/decoders.md)")
+    speak.add_argument(
+        "--speak", nargs="?", const="auto", metavar="NAME",
+        help="act as the protocol's client: its opening, answers and keep-alives, "
+        "recorded as automatic; NAME is " + ", ".join(speaker_names()) + " (the default: "
+        "chosen as the decoder is, by subprotocol, URL, port or --framing)",
+    )  # fmt: skip
+    speak.add_argument(
+        "--speak-option", dest="speak_options", action="append", type=parse_speak_option,
+        default=[], metavar="KEY=VALUE",
+        help="a setting of the protocol client (repeatable), e.g. keepalive=30, "
+        "client_id=me, namespace=/chat, heart_beat=5000,5000, ping=10",
+    )  # fmt: skip
     ws = p.add_argument_group("WebSocket")
     ws.add_argument(
         "--header", dest="headers", action="append", type=parse_header, default=[],
@@ -331,7 +364,7 @@ def build_probe_parser() -> OneLineParser:
     )  # fmt: skip
     conn.add_argument(
         "--framing", type=Framing, choices=list(Framing), default=Framing.RAW,
-        metavar="{raw,lines,len16,len32}",
+        metavar="{raw,lines,len16,len32,mqtt}",
         help="tcp/tls: cut the stream into messages (default raw: one record per read)",
     )  # fmt: skip
     reach = p.add_argument_group("proxies, client certificates, addresses")

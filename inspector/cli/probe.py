@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from inspector.capture.store import CaptureStore
@@ -27,6 +27,14 @@ from inspector.core.recorder import CaptureLimit, Recorder
 from inspector.net.factory import content_action, create_session, send_message
 from inspector.net.reconnect import backoff_delay, reconnect_line, should_reconnect
 from inspector.net.session import Session
+from inspector.protocols.speakers import check_speak
+from inspector.protocols.speakers.compose import (
+    ComposeContext,
+    Ids,
+    Template,
+    parse_values,
+    template,
+)
 
 PRINT_INTERVAL = 0.05  # seconds between two drains of the recorder
 ECHO_INTERVAL = 0.005  # --echo polls for complete messages more often, to answer quickly
@@ -36,10 +44,14 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """One resolved --send*: the bytes and whether WebSocket should send them as text."""
+    """One resolved --send*: the bytes and whether WebSocket should send them as text;
+    for --send-as, the template and its fields, built when sent (its ids and the
+    negotiated subprotocol are known then)."""
 
     data: bytes
     text: bool
+    template: Template | None = None
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def options_from_args(args: argparse.Namespace) -> SessionOptions:
@@ -70,6 +82,8 @@ def options_from_args(args: argparse.Namespace) -> SessionOptions:
         reconnect_delay=args.reconnect_delay,
         family=args.family,
         bind=args.bind,
+        speak=args.speak,
+        speak_options=tuple(args.speak_options),
     )
 
 
@@ -95,6 +109,12 @@ def check_reach_options(args: argparse.Namespace, endpoint: Endpoint) -> None:
         raise UsageError("--key needs --cert (the certificate it belongs to)")
     if args.reconnect_max is not None and not args.reconnect:
         raise UsageError("--reconnect-max needs --reconnect")
+    if args.speak_options and args.speak is None:
+        raise UsageError("--speak-option needs --speak (the protocol client it sets)")
+    if args.speak is not None:
+        if endpoint.is_datagram:
+            raise UsageError("--speak is for ws, wss, tcp and tls (no protocol client over udp)")
+        check_speak(args.speak, dict(args.speak_options))
 
 
 def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
@@ -111,6 +131,12 @@ def resolve_sends(sends: list[Send], endpoint: Endpoint) -> list[Payload]:
             payloads.append(Payload(data, text=False))
         elif send.kind == "hex":
             payloads.append(Payload(bytes(send.value), text=False))  # type: ignore[arg-type]
+        elif send.kind == "as":
+            name, text = send.value  # type: ignore[misc]
+            chosen = template(name)
+            values = parse_values(name, text)
+            chosen.build(values, ComposeContext(websocket=endpoint.is_websocket), Ids())  # checks
+            payloads.append(Payload(b"", text=True, template=chosen, values=values))
         else:
             data = bytes(send.value)  # type: ignore[arg-type]
             if endpoint.is_websocket:
@@ -171,6 +197,8 @@ class ProbeRun:
         self.send_failure: str | None = None
         self._owner_store: CaptureStore | None = None
         self._arrived: asyncio.Event | None = None
+        #: Automatic ids of --send-as messages (one sequence per protocol, per run).
+        self.ids = Ids()
 
     # -- the session --------------------------------------------------------------
 
@@ -248,6 +276,13 @@ class ProbeRun:
         session = self.session
         assert session is not None
         opened = await self._until_stopped(session.open())
+        speaking = session.speaking
+        if opened and speaking is not None:
+            # What the user sends follows the protocol's opening (CONNACK, CONNECTED…).
+            timeout = self.options.connect_timeout
+            opened = bool(await self._until_stopped(speaking.wait_ready(timeout)))
+            if not opened and not session.ended:
+                await self._until_stopped(self._wait_for_end())
         if opened:
             self._send_all()
             await self._until_stopped(self._wait_for_end())
@@ -269,8 +304,15 @@ class ProbeRun:
         sent = 0
         try:
             for payload in self.payloads:
-                action = content_action(self.endpoint, payload.text)
-                if not send_message(session, action, payload.data):
+                data, text = payload.data, payload.text
+                if payload.template is not None:
+                    from inspector.net.speaking import compose_context  # only for --send-as
+
+                    context = compose_context(session)
+                    built = payload.template.build(payload.values, context, self.ids)
+                    data, text = built.data, built.text
+                action = content_action(self.endpoint, text)
+                if not send_message(session, action, data):
                     self.stderr.write(
                         f"inspector: send {sent + 1} of {len(self.payloads)} is empty: "
                         f"nothing to send on a raw {self.endpoint.scheme}:// stream\n"

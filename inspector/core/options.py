@@ -15,6 +15,7 @@ class Framing(StrEnum):
     LINES = "lines"  # up to and including "\n" (so "\r\n" too)
     LEN16 = "len16"  # 2-byte big-endian length prefix, then that many bytes
     LEN32 = "len32"  # 4-byte big-endian length prefix, then that many bytes
+    MQTT = "mqtt"  # MQTT control packets, each cut by its remaining length
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,12 @@ class SessionOptions:
     family: str | None = None
     #: The source address "ADDR[:PORT]" (IPv6 in brackets with a port); None: any.
     bind: str | None = None
+    #: Act as this application protocol's client (``protocols.speakers``): its opening,
+    #: answers and keep-alives, sent and recorded as automatic. "auto": the protocol of
+    #: the decoder the session's facts choose; None: speak no protocol.
+    speak: str | None = None
+    #: The speaker's settings (``--speak-option KEY=VALUE``), e.g. (("keepalive", "30"),).
+    speak_options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,8 @@ class ServerOptions:
 
 #: Option fields whose values are secrets: never written to a capture as they are.
 SECRET_OPTIONS = ("client_key_password",)
+#: Protocol-client settings (``speak_options`` keys) that are secrets, likewise.
+SECRET_SPEAK_OPTIONS = ("password", "passcode")
 
 
 def hide_url_password(text: str | None) -> str | None:
@@ -109,4 +118,11 @@ def stored_options(mapping: dict[str, object]) -> dict[str, object]:
     for name in SECRET_OPTIONS:
         if out.get(name):
             out[name] = "[redacted]"
+    speak = out.get("speak_options")
+    if isinstance(speak, list | tuple):
+        out["speak_options"] = [
+            [pair[0], "[redacted]" if pair[0] in SECRET_SPEAK_OPTIONS else pair[1]]
+            for pair in speak
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        ]
     return out

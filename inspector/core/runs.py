@@ -24,6 +24,9 @@ LINES, LEN16, LEN32 = "lines", "len16", "len32"
 #: Plain WebSocket frames of one read; their records are made by
 #: ``inspector.protocols.wsruns``, which registers itself (:func:`register_framing`).
 WS_FRAMES = "ws-frames"
+#: MQTT control packets cut by their remaining length (recorded a row per packet, never
+#: as a run).
+MQTT = "mqtt"
 #: The width of the length prefix of each length-prefixed framing.
 PREFIX_WIDTH: Mapping[str, int] = MappingProxyType({LEN16: 2, LEN32: 4})
 
@@ -53,6 +56,16 @@ def prefix_ranges(width: int, size: int) -> list:
     return [["length", 0, width], ["payload", width, size]]
 
 
+def mqtt_ranges(size: int) -> list:
+    """The byte ranges of an MQTT packet of ``size`` bytes: the fixed header (type and
+    remaining length, whose minimal encoding follows from the size) and the rest."""
+    for width in range(1, 5):
+        rest = size - 1 - width
+        if rest >= 0 and (rest < 128**width) and (width == 1 or rest >= 128 ** (width - 1)):
+            return [["fixed header", 0, 1 + width], ["packet", 1 + width, size]]
+    return [["packet", 0, size]]
+
+
 def message_fields(framing: str, body_len: int, size: int) -> Mapping[str, Any]:
     """The fields of a framed message: its framing and byte ranges. Messages of one
     shape share one read-only mapping (and its ranges list, which callers must not
@@ -61,7 +74,10 @@ def message_fields(framing: str, body_len: int, size: int) -> Mapping[str, Any]:
     fields = _FIELDS.get(key)
     if fields is None:
         width = PREFIX_WIDTH.get(framing)
-        ranges = line_ranges(body_len, size) if width is None else prefix_ranges(width, size)
+        if framing == MQTT:
+            ranges = mqtt_ranges(size)
+        else:
+            ranges = line_ranges(body_len, size) if width is None else prefix_ranges(width, size)
         fields = MappingProxyType({"framing": framing, "ranges": ranges})
         _remember(_FIELDS, key, fields)
     return fields

@@ -132,7 +132,7 @@ def options_from_table(table: Mapping[str, Any], where: str) -> SessionOptions:
 
 def _option_value(key: str, value: Any, where: str) -> Any:
     default = getattr(_DEFAULT_OPTIONS, key)
-    if key == "headers":
+    if key in ("headers", "speak_options"):
         pairs = value.items() if isinstance(value, Mapping) else value
         try:
             headers = tuple((str(name), str(text)) for name, text in pairs)
@@ -174,7 +174,7 @@ def options_to_table(options: SessionOptions) -> dict[str, Any]:
         value = getattr(options, name)
         if value == getattr(_DEFAULT_OPTIONS, name) or value is None:
             continue
-        if name == "headers":
+        if name in ("headers", "speak_options"):
             names = [h for h, _ in value]
             table[name] = dict(value) if len(set(names)) == len(names) else [list(p) for p in value]
         elif name == "subprotocols":

@@ -29,7 +29,7 @@ from inspector.net.connection import Connection
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
 from inspector.net.tlsinfo import describe_certificate, describe_ssl_error
-from inspector.protocols.framing import FramingError, make_framer
+from inspector.protocols.framing import RUN_FRAMINGS, FramingError, make_framer
 
 #: Bytes that may wait in a connection's write buffer; past it sends are refused
 #: (one line each) and broadcasts skip the connection, so a client that never reads
@@ -92,7 +92,7 @@ class AcceptedStream(Connection):
         super().__init__(number, peer, local, options, recorder)
         self._transport: asyncio.Transport = transport
         self._framer = make_framer(options.framing, options.max_size)
-        self._runs = options.framing is not Framing.RAW
+        self._runs = options.framing in RUN_FRAMINGS
         self._peer_eof = False
         self._consumer_lag = False  # the recorder's consumer is behind
         self._backed_up = False  # the client does not read what we write

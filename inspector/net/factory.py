@@ -76,6 +76,9 @@ def send_message(
     WebSocket send error, ``NotWebSocketError`` for a control frame off WebSocket.
     """
     what = Action(action)
+    speaking = session.speaking
+    if speaking is not None and what in (Action.TEXT, Action.BINARY, Action.DATA):
+        speaking.sent(payload)
     if what is Action.PING:
         session.send_ping(payload)
     elif what is Action.PONG:

@@ -218,7 +218,7 @@ def options_from_mapping(stored: Mapping[str, Any] | None) -> SessionOptions:
             continue
         value = stored[item.name]
         default = getattr(defaults, item.name)
-        if item.name == "headers" and isinstance(value, list | tuple):
+        if item.name in ("headers", "speak_options") and isinstance(value, list | tuple):
             pairs = [
                 (str(pair[0]), str(pair[1]))
                 for pair in value

@@ -14,7 +14,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
@@ -26,6 +26,9 @@ from inspector.net.resolve import Address, connect_fields, family_name
 from inspector.net.tlsinfo import describe_ssl_error
 from inspector.protocols.ending import Ending, Initiator
 from inspector.protocols.messages import MessageQueue
+
+if TYPE_CHECKING:
+    from inspector.net.speaking import Speaking
 
 #: Seconds a graceful close waits for the peer (closing handshake, EOF) before aborting.
 CLOSE_TIMEOUT = 5.0
@@ -101,6 +104,8 @@ class Session:
         self._in_open = False
         self._ended = asyncio.Event()
         self._heartbeat: heartbeat.Heartbeat | None = None
+        #: The application protocol's client this session acts as (``options.speak``).
+        self.speaking: Speaking | None = None
 
     # -- state -------------------------------------------------------------------
 
@@ -223,6 +228,10 @@ class Session:
             if heartbeat.wanted(self.options, self.endpoint.is_websocket):
                 self._heartbeat = heartbeat.Heartbeat(self)
                 self._heartbeat.start()
+            if self.options.speak:
+                from inspector.net.speaking import Speaking  # only sessions that speak
+
+                self.speaking = Speaking.start_for(self)
 
     # -- sending -----------------------------------------------------------------
 
@@ -276,7 +285,14 @@ class Session:
     def take_messages(self) -> list[tuple[str, bytes]]:
         """Inbound messages completed since the last call: ("text"|"binary"|"data"|
         "datagram", body). For --count and --echo; a consumer that never takes them
-        keeps only the latest (protocols.messages bounds the queue)."""
+        keeps only the latest (protocols.messages bounds the queue). A protocol client
+        reads them first and passes them on."""
+        if self.speaking is not None:
+            return self.speaking.take_passed()
+        return self._queued_messages()
+
+    def _queued_messages(self) -> list[tuple[str, bytes]]:
+        """The queued inbound messages (the transport's own queue)."""
         return self._messages.take()
 
     def partial_inbound(self) -> bytes:
@@ -352,6 +368,8 @@ class Session:
             return
         if self._heartbeat is not None:
             self._heartbeat.stop()
+        if self.speaking is not None:
+            self.speaking.stop()
         ending = self._ending(message, clean)
         if self.failure is None:
             self.failure = ending.failure

@@ -9,11 +9,16 @@ from typing import Any
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
-from inspector.core.records import Direction, Kind
+from inspector.core.records import FIELD_AUTOMATIC, Direction, Kind
 from inspector.core.runs import cutter, message_fields
 from inspector.net.session import CLOSE_TIMEOUT, SessionState, describe_os_error
 from inspector.net.transport import TransportSession
-from inspector.protocols.framing import FramingError, make_framer
+from inspector.protocols.framing import (
+    RUN_FRAMINGS,
+    FramingError,
+    make_framer,
+    mqtt_packet_size,
+)
 
 #: The fields of a raw read: none (one shared read-only mapping).
 _NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
@@ -27,7 +32,7 @@ class StreamSession(TransportSession):
         self._framer = make_framer(options.framing, options.max_size)
         #: Lines and length prefixes record the messages of a read as one run
         #: (Recorder.record_run); raw framing is a record per read anyway.
-        self._runs = options.framing is not Framing.RAW
+        self._runs = options.framing in RUN_FRAMINGS
 
     # -- opening -----------------------------------------------------------------
 
@@ -100,13 +105,20 @@ class StreamSession(TransportSession):
             )
 
     def partial_inbound(self) -> bytes:
-        """The incomplete line or length-prefixed message (raw framing keeps none)."""
+        """The incomplete line, length-prefixed message or MQTT packet (raw framing keeps
+        none)."""
         return self._framer.leftover()
 
     def partial_inbound_size(self) -> int | None:
-        """For a length prefix, the size of the whole message once the prefix arrived."""
+        """For a length prefix (or an MQTT remaining length), the size of the whole
+        message once the prefix arrived."""
         width = {Framing.LEN16: 2, Framing.LEN32: 4}.get(self.options.framing)
         rest = self._framer.leftover()
+        if self.options.framing is Framing.MQTT and rest:
+            try:
+                return mqtt_packet_size(rest)
+            except ValueError:
+                return None
         if width is None or len(rest) < width:
             return None
         return width + int.from_bytes(rest[:width], "big")
@@ -146,8 +158,9 @@ class StreamSession(TransportSession):
 
     # -- writing -----------------------------------------------------------------
 
-    def send(self, data: bytes) -> bool:
-        """Send one message, framed as the session frames (a length prefix, a newline).
+    def send(self, data: bytes, automatic: bool = False) -> bool:
+        """Send one message, framed as the session frames (a length prefix, a newline);
+        ``automatic`` marks a protocol client's own message (an opening, a keep-alive).
 
         False when the message frames to no bytes at all (an empty raw message): a stream
         has no empty message, so nothing is written and nothing is recorded.
@@ -157,26 +170,30 @@ class StreamSession(TransportSession):
         if not wire:
             return False
         transport.write(wire)
+        marked = {FIELD_AUTOMATIC: True} if automatic else {}
         if self.options.framing is Framing.RAW:
-            self.recorder.record(Direction.OUT, Kind.DATA, wire=wire, payload=wire)
+            self.recorder.record(
+                Direction.OUT, Kind.DATA, wire=wire, payload=wire, fields=marked or None
+            )
         else:
             self.recorder.record(
                 Direction.OUT,
                 Kind.MESSAGE,
                 wire=wire,
                 payload=body,
-                fields={"framing": str(self.options.framing), "ranges": ranges},
+                fields={"framing": str(self.options.framing), "ranges": ranges, **marked},
             )
         return True
 
-    def send_raw(self, data: bytes) -> bool:
+    def send_raw(self, data: bytes, automatic: bool = False) -> bool:
         """Write exactly these bytes, without framing (False for none: nothing written)."""
         transport = self._writable()
         data = bytes(data)
         if not data:
             return False
         transport.write(data)
-        self.recorder.record(Direction.OUT, Kind.DATA, wire=data, payload=data)
+        marked = {FIELD_AUTOMATIC: True} if automatic else None
+        self.recorder.record(Direction.OUT, Kind.DATA, wire=data, payload=data, fields=marked)
         return True
 
     # -- ending ------------------------------------------------------------------

@@ -69,6 +69,9 @@ class _TransportProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         session = self.session
         session._data_received(data, session.recorder.now())
+        speaking = session.speaking
+        if speaking is not None:
+            speaking.heard()
         if session.on_data is not None:
             session.on_data()
 

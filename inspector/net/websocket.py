@@ -45,7 +45,8 @@ class WebSocketSession(TransportSession):
         assert self._transport is not None
         self._phase = "handshake"
         ws = self.ws = WebSocketConnection(self.endpoint, self.options, self.recorder)
-        ws.keep_messages = self.keep_messages
+        # A protocol client reads the messages that come with the handshake's answer.
+        ws.keep_messages = self.keep_messages or bool(self.options.speak)
         self._handshake_waiter = asyncio.get_running_loop().create_future()
         self._handshake_start = self.recorder.now()
         self._transport.write(ws.start(self._handshake_start))
@@ -162,16 +163,16 @@ class WebSocketSession(TransportSession):
         self.send_binary(data)
         return True
 
-    def send_text(self, text: str) -> None:
-        """Send a text message."""
+    def send_text(self, text: str, automatic: bool = False) -> None:
+        """Send a text message; ``automatic``: a protocol client's own."""
         ws = self._protocol()
-        self._write(ws.send_text(text))
+        self._write(ws.send_text(text, automatic))
         self._follow(ws)
 
-    def send_binary(self, data: bytes) -> None:
-        """Send a binary message."""
+    def send_binary(self, data: bytes, automatic: bool = False) -> None:
+        """Send a binary message; ``automatic``: a protocol client's own."""
         ws = self._protocol()
-        self._write(ws.send_binary(data))
+        self._write(ws.send_binary(data, automatic))
         self._follow(ws)
 
     def send_ping(self, payload: bytes = b"", automatic: bool = False) -> None:
@@ -183,6 +184,11 @@ class WebSocketSession(TransportSession):
     def awaiting_pong(self, payload: bytes) -> bool:
         """True while the ping with ``payload`` has had no pong."""
         return self.ws is not None and self.ws.awaiting_pong(payload)
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, once the handshake is done."""
+        return self.ws.subprotocol if self.ws is not None else None
 
     @property
     def round_trips(self) -> list[int]:
@@ -214,7 +220,7 @@ class WebSocketSession(TransportSession):
         """The arriving frame's size on the wire once its header is whole."""
         return self.ws.partial_frame_size() if self.ws is not None else None
 
-    def take_messages(self) -> list[tuple[str, bytes]]:
+    def _queued_messages(self) -> list[tuple[str, bytes]]:
         """Inbound text/binary messages completed since the last call."""
         return self.ws.take_messages() if self.ws is not None else []
 

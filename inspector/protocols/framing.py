@@ -1,4 +1,5 @@
-"""TCP/TLS stream framers: cut a byte stream into messages (raw reads, lines, length-prefixed).
+"""TCP/TLS stream framers: cut a byte stream into messages (raw reads, lines,
+length-prefixed, MQTT packets).
 
 A framer is Sans-I/O: ``feed(data)`` returns every message completed by the bytes fed
 so far, each as ``(wire, body, ranges)`` where ``wire`` is the message exactly as on
@@ -14,7 +15,7 @@ from typing import Protocol
 
 from inspector.core.errors import InspectorError
 from inspector.core.options import Framing
-from inspector.core.runs import cut_lines, line_ranges, prefix_ranges
+from inspector.core.runs import cut_lines, line_ranges, mqtt_ranges, prefix_ranges
 
 #: One framed message: (wire bytes, body, [[range name, start, end], ...]).
 FramedMessage = tuple[bytes, bytes, list]
@@ -234,6 +235,73 @@ class LengthPrefixFramer:
         return (wire, body, prefix_ranges(self.width, len(wire)))
 
 
+def mqtt_packet_size(data: bytes | bytearray, pos: int = 0) -> int | None:
+    """The size of the MQTT control packet at ``data[pos:]`` (fixed header included),
+    from its remaining length (MQTT 3.1.1 §2.2.3); None while the length is incomplete.
+
+    Raises ValueError when the remaining length runs over four bytes.
+    """
+    value, shift = 0, 0
+    for index in range(pos + 1, min(pos + 5, len(data))):
+        byte = data[index]
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return index + 1 - pos + value
+        shift += 7
+    if len(data) - pos >= 5:
+        raise ValueError(f"the remaining length at byte {pos + 1} runs over four bytes")
+    return None
+
+
+class MqttFramer:
+    """MQTT control packets: each message is one packet, cut by its remaining length,
+    so a read holding several packets (or a part of one) becomes whole packets."""
+
+    framing = Framing.MQTT
+
+    def __init__(self, max_size: int | None) -> None:
+        self.max_size = max_size
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[FramedMessage]:
+        """Append ``data`` and return every complete packet."""
+        self._buffer += data
+        buffer = self._buffer
+        out: list[FramedMessage] = []
+        start = 0
+        while start < len(buffer):
+            try:
+                size = mqtt_packet_size(buffer, start)
+            except ValueError as exc:
+                raise FramingError(f"not an MQTT packet: {exc}", out, bytes(buffer[start:])
+                                   ) from None  # fmt: skip
+            if size is None:
+                break
+            if self.max_size is not None and size > self.max_size:
+                raise FramingError(
+                    f"MQTT packet of {size} bytes, over the {self.max_size}-byte limit",
+                    out,
+                    bytes(buffer[start:]),
+                )
+            if len(buffer) - start < size:
+                break
+            wire = bytes(buffer[start : start + size])
+            out.append((wire, wire, mqtt_ranges(size)))
+            start += size
+        if start:
+            del buffer[:start]
+        return out
+
+    def leftover(self) -> bytes:
+        """The incomplete last packet."""
+        return bytes(self._buffer)
+
+    def frame(self, body: bytes) -> FramedMessage:
+        """A packet goes out as it is: it carries its own length."""
+        body = bytes(body)
+        return (body, body, mqtt_ranges(len(body)))
+
+
 def _head(buffer: bytearray, size: int) -> bytes:
     """The first ``size`` bytes of ``buffer`` in one copy (``bytes(buffer[:size])``
     copies twice); the view is released before the caller trims the buffer."""
@@ -249,4 +317,10 @@ def make_framer(framing: Framing, max_size: int | None = None) -> Framer:
         return LengthPrefixFramer(2, max_size)
     if framing is Framing.LEN32:
         return LengthPrefixFramer(4, max_size)
+    if framing is Framing.MQTT:
+        return MqttFramer(max_size)
     return RawFramer()
+
+
+#: The framings whose framer cuts a read's whole messages as one run (``feed_run``).
+RUN_FRAMINGS = frozenset({Framing.LINES, Framing.LEN16, Framing.LEN32})

@@ -577,13 +577,19 @@ class WebSocketConnection:
 
     # -- sending -----------------------------------------------------------------
 
-    def _flush(self, t_ns: int | None, payload: bytes | None = None, user: bool = False) -> bytes:
+    def _flush(
+        self,
+        t_ns: int | None,
+        payload: bytes | None = None,
+        user: bool = False,
+        automatic: bool = False,
+    ) -> bytes:
         """Record what the library queued to write; return it; note EOF and the end."""
         chunks = self._protocol.data_to_send()
         frames = [chunk for chunk in chunks if chunk]
         if len(frames) < len(chunks):
             self.eof_requested = True  # an empty chunk asks to half-close (send EOF)
-        out = self._records.outbound(frames, t_ns, payload, user)
+        out = self._records.outbound(frames, t_ns, payload, user, automatic)
         if self._response_out:
             out, self._response_out = self._response_out + out, b""
         if self._ending is None and self._protocol.state is CLOSED:
@@ -598,19 +604,20 @@ class WebSocketConnection:
             raise WebSocketSendError("cannot send yet: the WebSocket handshake is not complete")
         raise WebSocketSendError(f"cannot send: the WebSocket connection is {state.name.lower()}")
 
-    def send_text(self, text: str) -> bytes:
-        """Send one text message in one frame; return the bytes to write."""
+    def send_text(self, text: str, automatic: bool = False) -> bytes:
+        """Send one text message in one frame; return the bytes to write. ``automatic``
+        marks a protocol client's own message (an opening, a keep-alive)."""
         self._check_can_send(False)
         data = text_bytes(text)
         self._protocol.send_text(data)
-        return self._flush(None, data, user=True)
+        return self._flush(None, data, user=True, automatic=automatic)
 
-    def send_binary(self, data: bytes) -> bytes:
+    def send_binary(self, data: bytes, automatic: bool = False) -> bytes:
         """Send one binary message in one frame; return the bytes to write."""
         self._check_can_send(False)
         data = bytes(data)
         self._protocol.send_binary(data)
-        return self._flush(None, data, user=True)
+        return self._flush(None, data, user=True, automatic=automatic)
 
     def send_message(self, data: bytes, text: bool) -> bytes:
         """Send one whole message, ``data`` already UTF-8 when ``text``; return the bytes

@@ -180,13 +180,19 @@ class WsRecords:
         self.recorder.record(Direction.OUT, Kind.FRAME, None, wire, payload, fields)
 
     def outbound(
-        self, chunks: list[bytes], t_ns: int | None, payload: bytes | None, user: bool
+        self,
+        chunks: list[bytes],
+        t_ns: int | None,
+        payload: bytes | None,
+        user: bool,
+        automatic: bool = False,
     ) -> bytes:
         """Record the frames about to be written; return them joined.
 
         ``user`` False marks them as the library's automatic answers (pong, close echo);
         a user's data or control frame is recorded with ``payload`` (the message before
-        compression) when given.
+        compression) when given; ``automatic`` marks such a frame as sent by the engine
+        all the same (a protocol client's opening or keep-alive).
         """
         for chunk in chunks:
             wf = parse_frame(chunk)
@@ -198,6 +204,6 @@ class WsRecords:
                 wf,
                 wf.unmasked_payload() if body is None else body,
                 t_ns,
-                automatic=not user,
+                automatic=automatic or not user,
             )
         return b"".join(chunks)

@@ -9,10 +9,13 @@ can end every line; for UDP the message is one datagram.
 A message can be sent repeatedly (Packet Sender's way): a count and an interval, both
 bounded, and the Send button turns into Stop while the run lasts. An error from the
 session stops the run; the next send attempt clears the previous error. "Raw frame…"
-opens the raw-frame composer (:mod:`inspector.ui.rawframe_dialog`).
+opens the raw-frame composer (:mod:`inspector.ui.rawframe_dialog`), "Protocol…" the
+protocol message composer (:mod:`inspector.ui.protocol_dialog`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.endpoints import Endpoint, Scheme
+from inspector.protocols.speakers.compose import ComposeContext
 from inspector.ui import theme
 from inspector.ui.compose_input import (
     LINE_ENDINGS,
@@ -162,6 +166,21 @@ class Composer(QWidget):
         self.raw_button.clicked.connect(self.open_raw_frame)
         self.raw_dialog: QWidget | None = None
 
+        self.protocol_button = QToolButton()
+        self.protocol_button.setObjectName("protocolButton")
+        self.protocol_button.setText("Protocol…")
+        self.protocol_button.setAccessibleName("Protocol message")
+        self.protocol_button.setToolTip(
+            "Build a Socket.IO, GraphQL, STOMP, MQTT, JSON-RPC or SignalR message from a "
+            "few fields, see its exact bytes, and send it"
+        )
+        self.protocol_button.clicked.connect(self.open_protocol)
+        self.protocol_dialog: QWidget | None = None
+        #: The session's facts for protocol messages (the tab sets it: the negotiated
+        #: subprotocol, the protocol its decoder chose).
+        self.protocol_context: Callable[[], ComposeContext] = ComposeContext
+        self.protocol_hint: Callable[[], str | None] = lambda: None
+
         self.error = QLabel()
         self.error.setObjectName("composerError")
         self.error.setAccessibleName("Composer error")
@@ -180,6 +199,7 @@ class Composer(QWidget):
         controls.addWidget(self.error)
         controls.addStretch(1)
         controls.addWidget(self.raw_button)
+        controls.addWidget(self.protocol_button)
         controls.addWidget(self.saved)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -364,6 +384,18 @@ class Composer(QWidget):
             dialog.sendRequested.connect(self._raw_requested)
             self.raw_dialog = dialog
         self.raw_dialog.show()
+
+    @guarded
+    def open_protocol(self, *_: object) -> None:
+        """Show the protocol composer (one per session: its automatic ids count on)."""
+        from inspector.ui.protocol_dialog import ProtocolMessageDialog  # loaded when asked
+
+        if self.protocol_dialog is None:
+            dialog = ProtocolMessageDialog(self.endpoint, self.protocol_context,
+                                           self.protocol_hint(), self)  # fmt: skip
+            dialog.sendRequested.connect(self._raw_requested)
+            self.protocol_dialog = dialog
+        self.protocol_dialog.show()
 
     @guarded
     def _raw_requested(self, action: SendAction) -> None:

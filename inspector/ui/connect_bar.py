@@ -46,12 +46,14 @@ from inspector.protocols.deflate import parse_deflate_offer
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.reach_options import ReachOptions, reach_summary
+from inspector.ui.speak_options import SpeakOptionsBox, speak_summary
 
 _FRAMING_LABELS = {
     Framing.RAW: "Raw (one record per read)",
     Framing.LINES: "Lines (\\n or \\r\\n)",
     Framing.LEN16: "16-bit length prefix",
     Framing.LEN32: "32-bit length prefix",
+    Framing.MQTT: "MQTT packets (remaining length)",
 }
 
 
@@ -149,6 +151,8 @@ class OptionsDialog(QDialog):
 
         self.reach = ReachOptions(options)
         layout.addWidget(self.reach)
+        self.speak = SpeakOptionsBox(options)
+        layout.addWidget(self.speak)
 
         general = QFormLayout()
         self.timeout = QDoubleSpinBox()
@@ -204,7 +208,7 @@ class OptionsDialog(QDialog):
             cafile=self.cafile.text().strip() or None,
             connect_timeout=self.timeout.value(),
         )
-        return self.reach.apply(edited)
+        return self.speak.apply(self.reach.apply(edited))
 
     def accept(self) -> None:
         try:
@@ -223,6 +227,7 @@ _FRAMING_SHORT = {
     Framing.LINES: "lines",
     Framing.LEN16: "16-bit lengths",
     Framing.LEN32: "32-bit lengths",
+    Framing.MQTT: "MQTT packets",
 }
 
 
@@ -261,6 +266,7 @@ def options_summary(options: SessionOptions, defaults: SessionOptions = DEFAULT_
     if options.connect_timeout != defaults.connect_timeout:
         parts.append(f"timeout {options.connect_timeout:g} s")
     parts.extend(reach_summary(options, defaults))
+    parts.extend(speak_summary(options, defaults))
     return " · ".join(p for p in parts if p)
 
 

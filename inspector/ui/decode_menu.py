@@ -42,6 +42,7 @@ class ViewDecoding:
         self._choice = choice
         self._endpoint = ""
         self._scheme = ""
+        self._framing = ""
         self._handshakes: list[Record] = []
         self._cache: OrderedDict[int, Decoded | None] = OrderedDict()
         self._decoder: SessionDecoder | None = None
@@ -73,6 +74,12 @@ class ViewDecoding:
         self._handshakes = []
         self._rebuild()
 
+    def set_framing(self, framing: str) -> None:
+        """The session's stream framing (``mqtt`` chooses the MQTT decoder)."""
+        if framing != self._framing:
+            self._framing = framing
+            self._rebuild()
+
     def observe(self, record: Record) -> None:
         """Learn the session's facts (target, subprotocol) from a handshake record."""
         if record.kind is Kind.HANDSHAKE:
@@ -85,7 +92,7 @@ class ViewDecoding:
             return None
         try:
             decoder = SessionDecoder(
-                self._choice, context_for(self._endpoint, self._scheme, framing="")
+                self._choice, context_for(self._endpoint, self._scheme, framing=self._framing)
             )
         except KeyError:  # a plugin decoder that is gone
             decoder = SessionDecoder(AUTO, context_for(self._endpoint, self._scheme))

@@ -45,6 +45,7 @@ _FRAMINGS = {
     Framing.LINES: "Lines (\\n or \\r\\n)",
     Framing.LEN16: "16-bit length prefix",
     Framing.LEN32: "32-bit length prefix",
+    Framing.MQTT: "MQTT packets (remaining length)",
 }
 
 

@@ -15,26 +15,17 @@ from typing import Any
 import cbor2
 import msgpack
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    MAX_DEPTH,
-    Budget,
-    Decoded,
-    Field,
-    Malformed,
-    failure,
-    json_safe,
-    short,
-)
 
 
 def _display(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return f"bytes[{len(value)}] {bytes(value[:16]).hex(' ')}{' …' if len(value) > 16 else ''}"
     if isinstance(value, str):
-        return short(repr(value))
-    return short(repr(json_safe(value)) if not isinstance(value, int | float | bool) else
-                 repr(value))  # fmt: skip
+        return tree.short(repr(value))
+    return tree.short(repr(tree.json_safe(value)) if not isinstance(value, int | float | bool) else
+                      repr(value))  # fmt: skip
 
 
 def _type(value: Any) -> str:
@@ -54,7 +45,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
     return value if value is None or isinstance(value, bool | int | float | str) else (
-        json_safe(value))  # fmt: skip
+        tree.json_safe(value))  # fmt: skip
 
 
 def _label(container: str, count: int) -> str:
@@ -73,17 +64,17 @@ class _MsgpackWalker:
         self.data = data
         self.unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=0)
         self.unpacker.feed(data)
-        self.budget = Budget()
+        self.budget = tree.Budget()
 
-    def item(self, name: str, depth: int) -> Field:
+    def item(self, name: str, depth: int) -> tree.Field:
         start = self.unpacker.tell()
         if start >= len(self.data):
-            raise Malformed(f"ends early at byte {start}")
+            raise tree.Malformed(f"ends early at byte {start}")
         head = self.data[start]
         is_array = 0x90 <= head <= 0x9F or head in (0xDC, 0xDD)
         is_map = 0x80 <= head <= 0x8F or head in (0xDE, 0xDF)
-        if (is_array or is_map) and depth < MAX_DEPTH and self.budget.take():
-            children: list[Field] = []
+        if (is_array or is_map) and depth < tree.MAX_DEPTH and self.budget.take():
+            children: list[tree.Field] = []
             if is_array:
                 count = self.unpacker.read_array_header()
                 for index in range(count):
@@ -103,50 +94,52 @@ class _MsgpackWalker:
                         continue
                     children.append(self.item(_key_name(key), depth + 1))
                 label = _label("map", count)
-            return Field(name, label, "array" if is_array else "map", None, start,
-                         self.unpacker.tell(), tuple(children))  # fmt: skip
+            return tree.Field(name, label, "array" if is_array else "map", None, start,
+                              self.unpacker.tell(), tuple(children))  # fmt: skip
         value = self.unpacker.unpack()
         self.budget.take()
         end = self.unpacker.tell()
         if isinstance(value, list | dict):
-            return Field(name, _label("array" if isinstance(value, list) else "map",
-                                      len(value)), "opaque", None, start, end)  # fmt: skip
+            return tree.Field(name, _label("array" if isinstance(value, list) else "map",
+                                           len(value)), "opaque", None, start, end)  # fmt: skip
         if isinstance(value, msgpack.ExtType):
-            return Field(name, f"ext type {value.code}: {_display(value.data)}", "ext",
-                         {"code": value.code, "data": value.data.hex()}, start, end)  # fmt: skip
-        return Field(name, _display(value), _type(value), _plain(value), start, end)
+            kept = {"code": value.code, "data": value.data.hex()}
+            shown = f"ext type {value.code}: {_display(value.data)}"
+            return tree.Field(name, shown, "ext", kept, start, end)
+        return tree.Field(name, _display(value), _type(value), _plain(value), start, end)
 
 
 def _key_name(key: Any) -> str:
-    return key if isinstance(key, str) else repr(json_safe(key))
+    return key if isinstance(key, str) else repr(tree.json_safe(key))
 
 
-def decode_msgpack(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_msgpack(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A MessagePack payload (one value or several back to back) as a tree."""
     del context
     if not payload:
-        return failure("msgpack", "MessagePack", "empty payload")
+        return tree.failure("msgpack", "MessagePack", "empty payload")
     walker = _MsgpackWalker(payload)
-    roots: list[Field] = []
+    roots: list[tree.Field] = []
     try:
         while walker.unpacker.tell() < len(payload):
             if len(roots) >= 256 or walker.budget.left <= 0:
-                roots.append(Field("…", f"{len(payload) - walker.unpacker.tell()} more bytes"))
+                roots.append(tree.Field("…", f"{len(payload) - walker.unpacker.tell()} more bytes"))
                 break
             roots.append(walker.item(f"value {len(roots)}" if roots else "MessagePack", 0))
-    except Malformed as exc:
-        return failure("msgpack", "MessagePack", str(exc))
+    except tree.Malformed as exc:
+        return tree.failure("msgpack", "MessagePack", str(exc))
     except (msgpack.OutOfData, ValueError, msgpack.ExtraData, msgpack.FormatError,
             msgpack.StackError) as exc:  # fmt: skip
-        return failure("msgpack", "MessagePack", f"at byte {walker.unpacker.tell()}: {exc}"
-                       if str(exc) else f"ends early at byte {walker.unpacker.tell()}")  # fmt: skip
+        at = walker.unpacker.tell()
+        reason = f"at byte {at}: {exc}" if str(exc) else f"ends early at byte {at}"
+        return tree.failure("msgpack", "MessagePack", reason)
     if len(roots) > 1:
         roots[0] = _renamed(roots[0], "value 0")
     summary = roots[0].text if len(roots) == 1 else f"{len(roots)} values"
-    return Decoded("msgpack", summary, tuple(roots))
+    return tree.Decoded("msgpack", summary, tuple(roots))
 
 
-def _renamed(field: Field, name: str) -> Field:
+def _renamed(field: tree.Field, name: str) -> tree.Field:
     return replace(field, name=name)
 
 
@@ -165,13 +158,13 @@ class _CborWalker:
         self.data = data
         self.stream = io.BytesIO(data)
         self.decoder = cbor2.CBORDecoder(self.stream)
-        self.budget = Budget()
+        self.budget = tree.Budget()
 
     def header(self, pos: int) -> tuple[int, int | None, int]:
         """(major type, argument or None for indefinite, offset after the header)."""
         data = self.data
         if pos >= len(data):
-            raise Malformed(f"ends early at byte {pos}")
+            raise tree.Malformed(f"ends early at byte {pos}")
         head = data[pos]
         major, info = head >> 5, head & 0x1F
         if info < 24:
@@ -180,19 +173,19 @@ class _CborWalker:
             return major, None, pos + 1
         size = {24: 1, 25: 2, 26: 4, 27: 8}.get(info)
         if size is None or pos + 1 + size > len(data):
-            raise Malformed(f"bad item header at byte {pos}")
+            raise tree.Malformed(f"bad item header at byte {pos}")
         return major, int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
 
-    def item(self, pos: int, name: str, depth: int) -> Field:
+    def item(self, pos: int, name: str, depth: int) -> tree.Field:
         major, count, after = self.header(pos)
-        if major in (4, 5) and depth < MAX_DEPTH and self.budget.take():
-            children: list[Field] = []
+        if major in (4, 5) and depth < tree.MAX_DEPTH and self.budget.take():
+            children: list[tree.Field] = []
             at = after
             index = 0
             while count is None or index < count:
                 if count is None:
                     if at >= len(self.data):
-                        raise Malformed(f"ends early at byte {at}")
+                        raise tree.Malformed(f"ends early at byte {at}")
                     if self.data[at] == _BREAK:
                         at += 1
                         break
@@ -208,58 +201,59 @@ class _CborWalker:
                 at = child.end
                 index += 1
             container = "array" if major == 4 else "map"
-            return Field(name, _label(container, index), container, None, pos, at,
-                         tuple(children))  # fmt: skip
+            return tree.Field(name, _label(container, index), container, None, pos, at,
+                              tuple(children))  # fmt: skip
         return self.scalar(pos, name)
 
-    def scalar(self, pos: int, name: str) -> Field:
+    def scalar(self, pos: int, name: str) -> tree.Field:
         self.budget.take()
         self.stream.seek(pos)
         try:
             value = self.decoder.decode()
         except cbor2.CBORDecodeEOF:
-            raise Malformed(f"ends early after byte {pos}") from None
+            raise tree.Malformed(f"ends early after byte {pos}") from None
         except (cbor2.CBORDecodeError, ValueError, OverflowError, TypeError) as exc:
-            raise Malformed(f"at byte {pos}: {exc}") from None
+            raise tree.Malformed(f"at byte {pos}: {exc}") from None
         end = self.stream.tell()
         if isinstance(value, list | dict | tuple):
-            return Field(name, _label("map" if isinstance(value, dict) else "array",
-                                      len(value)), "opaque", None, pos, end)  # fmt: skip
+            return tree.Field(name, _label("map" if isinstance(value, dict) else "array",
+                                           len(value)), "opaque", None, pos, end)  # fmt: skip
         if isinstance(value, cbor2.CBORTag):
-            return Field(name, f"tag {value.tag}: {_display(value.value)}", "tag",
-                         {"tag": value.tag, "value": json_safe(value.value)}, pos, end)  # fmt: skip
+            kept = {"tag": value.tag, "value": tree.json_safe(value.value)}
+            shown = f"tag {value.tag}: {_display(value.value)}"
+            return tree.Field(name, shown, "tag", kept, pos, end)
         if isinstance(value, cbor2.CBORSimpleValue):
-            return Field(name, f"simple({value.value})", "simple", value.value, pos, end)
+            return tree.Field(name, f"simple({value.value})", "simple", value.value, pos, end)
         if value is cbor2.undefined:
-            return Field(name, "undefined", "undefined", None, pos, end)
-        return Field(name, _display(value), _type(value), _plain(value), pos, end)
+            return tree.Field(name, "undefined", "undefined", None, pos, end)
+        return tree.Field(name, _display(value), _type(value), _plain(value), pos, end)
 
 
-def decode_cbor(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_cbor(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A CBOR payload (one data item, or a sequence of them) as a tree."""
     del context
     if not payload:
-        return failure("cbor", "CBOR", "empty payload")
+        return tree.failure("cbor", "CBOR", "empty payload")
     walker = _CborWalker(payload)
-    roots: list[Field] = []
+    roots: list[tree.Field] = []
     pos = 0
     try:
         while pos < len(payload):
             if len(roots) >= 256 or walker.budget.left <= 0:
-                roots.append(Field("…", f"{len(payload) - pos} more bytes"))
+                roots.append(tree.Field("…", f"{len(payload) - pos} more bytes"))
                 break
             field = walker.item(pos, "CBOR", 0)
             assert field.end is not None
             roots.append(field)
             pos = field.end
-    except Malformed as exc:
-        return failure("cbor", "CBOR", str(exc))
+    except tree.Malformed as exc:
+        return tree.failure("cbor", "CBOR", str(exc))
     except (struct.error, RecursionError) as exc:
-        return failure("cbor", "CBOR", str(exc) or type(exc).__name__)
+        return tree.failure("cbor", "CBOR", str(exc) or type(exc).__name__)
     if len(roots) > 1:
         roots = [_renamed(r, f"item {i}") for i, r in enumerate(roots)]
     summary = roots[0].text if len(roots) == 1 else f"{len(roots)} items"
-    return Decoded("cbor", summary, tuple(roots))
+    return tree.Decoded("cbor", summary, tuple(roots))
 
 
 CBOR = register(Decoder("cbor", "CBOR", decode_cbor))

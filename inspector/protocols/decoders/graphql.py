@@ -12,17 +12,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.jsontree import json_fields, parse_json
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    Decoded,
-    Exchange,
-    Field,
-    Malformed,
-    Role,
-    failure,
-    short,
-)
 
 #: Message types that start an operation, and those that answer one.
 STARTS = frozenset({"subscribe", "start"})
@@ -35,17 +27,17 @@ KNOWN = STARTS | ANSWERS | frozenset({
 _OPERATION = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
 
-def _exchanges(message: dict[str, Any], context: DecodeContext) -> tuple[Exchange, ...]:
+def _exchanges(message: dict[str, Any], context: DecodeContext) -> tuple[tree.Exchange, ...]:
     del context
     kind = message.get("type")
     ident = message.get("id")
     if ident is None or kind not in STARTS | ANSWERS:
         return ()
-    role = Role.REQUEST if kind in STARTS else Role.RESPONSE
-    return (Exchange(role, f"graphql {json.dumps(ident)}"),)
+    role = tree.Role.REQUEST if kind in STARTS else tree.Role.RESPONSE
+    return (tree.Exchange(role, f"graphql {json.dumps(ident)}"),)
 
 
-def exchanges(payload: bytes, context: DecodeContext) -> tuple[Exchange, ...]:
+def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
     """The operation id of a subscribe/start (request) or of its first answer (response)."""
     value = json.loads(payload)
     return _exchanges(value, context) if isinstance(value, dict) else ()
@@ -59,16 +51,16 @@ def operation(query: Any) -> tuple[str, str | None]:
     return (match.group(1), match.group(2)) if match else ("query", None)
 
 
-def decode_graphql(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_graphql(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """One GraphQL-over-WebSocket message: type, id, operation and its payload tree."""
     try:
         message = parse_json(payload)
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            raise Malformed('not an object with a "type"')
-    except Malformed as exc:
-        return failure("graphql", "GraphQL over WebSocket", str(exc))
+            raise tree.Malformed('not an object with a "type"')
+    except tree.Malformed as exc:
+        return tree.failure("graphql", "GraphQL over WebSocket", str(exc))
     kind = message["type"]
-    tree = json_fields(payload, name="message")
+    parsed = json_fields(payload, name="message")
     facts: dict[str, Any] = {"type": kind}
     summary = kind
     if "id" in message:
@@ -83,16 +75,16 @@ def decode_graphql(payload: bytes, context: DecodeContext) -> Decoded:
             facts["operation_name"] = name
         summary += f" {op_kind}{' ' + name if name else ''}"
         if body.get("variables"):
-            summary += f" {short(json.dumps(body['variables']), 40)}"
+            summary += f" {tree.short(json.dumps(body['variables']), 40)}"
     elif kind in ("next", "data") and isinstance(body, dict):
-        summary += f" {short(json.dumps(body.get('data', body.get('errors'))), 60)}"
+        summary += f" {tree.short(json.dumps(body.get('data', body.get('errors'))), 60)}"
     elif kind == "error" or (isinstance(body, dict) and body.get("errors")):
-        summary += f" {short(json.dumps(body), 60)}"
+        summary += f" {tree.short(json.dumps(body), 60)}"
     if kind not in KNOWN:
         summary += " (unknown type)"
-    fields = tuple(replace(child, name=child.name) for child in tree.children)
-    return Decoded("graphql", summary, fields, facts=facts,
-                   exchanges=_exchanges(message, context))  # fmt: skip
+    fields = tuple(replace(child, name=child.name) for child in parsed.children)
+    return tree.Decoded("graphql", summary, fields, facts=facts,
+                        exchanges=_exchanges(message, context))  # fmt: skip
 
 
 def _sniff(payload: bytes) -> bool:
@@ -106,4 +98,4 @@ GRAPHQL = register(Decoder(
     subprotocols=("graphql-transport-ws", "graphql-ws"), sniff=_sniff, exchange=exchanges,
 ))  # fmt: skip
 
-__all__ = ["GRAPHQL", "Field", "decode_graphql", "exchanges", "operation"]
+__all__ = ["GRAPHQL", "decode_graphql", "exchanges", "operation"]

@@ -6,45 +6,37 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.jsontree import json_fields, parse_json
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    Decoded,
-    Exchange,
-    Field,
-    Malformed,
-    Role,
-    failure,
-    short,
-)
 
 
 def _kind(message: Any) -> str:
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-        raise Malformed('a message is not an object with "jsonrpc": "2.0"')
+        raise tree.Malformed('a message is not an object with "jsonrpc": "2.0"')
     if "method" in message:
         return "request" if "id" in message else "notification"
     if "result" in message or "error" in message:
         return "response" if "error" not in message else "error"
-    raise Malformed("neither a request (method) nor a response (result or error)")
+    raise tree.Malformed("neither a request (method) nor a response (result or error)")
 
 
 def _key(message: dict[str, Any]) -> str:
     return "json-rpc " + json.dumps(message.get("id"), sort_keys=True)
 
 
-def _exchanges(messages: list[Any]) -> tuple[Exchange, ...]:
+def _exchanges(messages: list[Any]) -> tuple[tree.Exchange, ...]:
     out = []
     for message in messages:
         kind = _kind(message)
         if kind == "request":
-            out.append(Exchange(Role.REQUEST, _key(message)))
+            out.append(tree.Exchange(tree.Role.REQUEST, _key(message)))
         elif kind in ("response", "error") and message.get("id") is not None:
-            out.append(Exchange(Role.RESPONSE, _key(message)))
+            out.append(tree.Exchange(tree.Role.RESPONSE, _key(message)))
     return tuple(out)
 
 
-def exchanges(payload: bytes, context: DecodeContext) -> tuple[Exchange, ...]:
+def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
     """The ids of the requests or responses in a message or batch."""
     del context
     value = json.loads(payload)
@@ -58,11 +50,11 @@ def _summary(message: dict[str, Any], kind: str) -> str:
     if kind == "error":
         error = message.get("error")
         text = error.get("message") if isinstance(error, dict) else error
-        return f"error{ident} {short(str(text), 50)}"
-    return f"response{ident} {short(json.dumps(message.get('result')), 50)}"
+        return f"error{ident} {tree.short(str(text), 50)}"
+    return f"response{ident} {tree.short(json.dumps(message.get('result')), 50)}"
 
 
-def decode_jsonrpc(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_jsonrpc(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A JSON-RPC message or batch: kind, method, id, params or result per message."""
     del context
     try:
@@ -70,13 +62,13 @@ def decode_jsonrpc(payload: bytes, context: DecodeContext) -> Decoded:
         batch = isinstance(value, list)
         messages = value if batch else [value]
         if batch and not messages:
-            raise Malformed("an empty batch")
+            raise tree.Malformed("an empty batch")
         kinds = [_kind(m) for m in messages]
-    except Malformed as exc:
-        return failure("jsonrpc", "JSON-RPC", str(exc))
-    tree = json_fields(payload, name="batch" if batch else "JSON-RPC")
-    items = tree.children if batch else (tree,)
-    fields: list[Field] = []
+    except tree.Malformed as exc:
+        return tree.failure("jsonrpc", "JSON-RPC", str(exc))
+    parsed = json_fields(payload, name="batch" if batch else "JSON-RPC")
+    items = parsed.children if batch else (parsed,)
+    fields: list[tree.Field] = []
     for index, (message, kind, item) in enumerate(zip(messages, kinds, items, strict=False)):
         name = f"[{index}] {kind}" if batch else kind
         fields.append(replace(item, name=name, text=_summary(message, kind)))
@@ -89,8 +81,8 @@ def decode_jsonrpc(payload: bytes, context: DecodeContext) -> Decoded:
             facts["id"] = first["id"]
     summary = (_summary(first, kinds[0]) if not batch else
                f"batch of {len(messages)}: " + ", ".join(sorted(set(kinds))))  # fmt: skip
-    return Decoded("jsonrpc", summary, tuple(fields), facts=facts,
-                   exchanges=_exchanges(messages))  # fmt: skip
+    return tree.Decoded("jsonrpc", summary, tuple(fields), facts=facts,
+                        exchanges=_exchanges(messages))  # fmt: skip
 
 
 def _sniff(payload: bytes) -> bool:

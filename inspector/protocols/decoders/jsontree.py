@@ -13,16 +13,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    MAX_DEPTH,
-    Budget,
-    Decoded,
-    Field,
-    Malformed,
-    failure,
-    short,
-)
 
 _WHITESPACE = " \t\n\r"
 _SCALAR = json.JSONDecoder()
@@ -33,19 +25,19 @@ def parse_json(payload: bytes, what: str = "JSON") -> Any:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Malformed(f"not UTF-8 at byte {exc.start}") from None
+        raise tree.Malformed(f"not UTF-8 at byte {exc.start}") from None
     try:
         return json.loads(text)
     except RecursionError:
-        raise Malformed("nested too deeply") from None
+        raise tree.Malformed("nested too deeply") from None
     except ValueError as exc:
-        raise Malformed(str(exc)) from None
+        raise tree.Malformed(str(exc)) from None
 
 
-def json_fields(payload: bytes, base: int = 0, name: str = "value") -> Field:
+def json_fields(payload: bytes, base: int = 0, name: str = "value") -> tree.Field:
     """The tree of a JSON payload (which must be valid JSON), ranges shifted by ``base``."""
     text = payload.decode("utf-8")
-    scanner = _Scanner(text, Budget())
+    scanner = _Scanner(text, tree.Budget())
     start = scanner.skip_ws(0)
     root = scanner.value(start, name, 0)
     if not text.isascii():
@@ -59,7 +51,7 @@ def describe(value: Any) -> str:
         return f"{{…}} {len(value)} key{'s' if len(value) != 1 else ''}"
     if isinstance(value, list):
         return f"[…] {len(value)} item{'s' if len(value) != 1 else ''}"
-    return short(json.dumps(value, ensure_ascii=False))
+    return tree.short(json.dumps(value, ensure_ascii=False))
 
 
 def _type_of(value: Any) -> str:
@@ -77,7 +69,7 @@ def _type_of(value: Any) -> str:
 class _Scanner:
     """Walks valid JSON text and builds fields (character offsets)."""
 
-    def __init__(self, text: str, budget: Budget) -> None:
+    def __init__(self, text: str, budget: tree.Budget) -> None:
         self.text = text
         self.budget = budget
 
@@ -87,20 +79,20 @@ class _Scanner:
             i += 1
         return i
 
-    def value(self, i: int, name: str, depth: int) -> Field:
+    def value(self, i: int, name: str, depth: int) -> tree.Field:
         """The field of the value starting at ``i`` (its ``end`` is where it stops)."""
         text = self.text
         ch = text[i]
-        if ch not in "[{" or depth >= MAX_DEPTH or self.budget.left <= 0:
+        if ch not in "[{" or depth >= tree.MAX_DEPTH or self.budget.left <= 0:
             value, end = _SCALAR.raw_decode(text, i)
             if isinstance(value, dict | list):
                 self.budget.take()
-                return Field(name, describe(value), "object" if isinstance(value, dict)
-                             else "array", None, i, end)  # fmt: skip
+                return tree.Field(name, describe(value), "object" if isinstance(value, dict)
+                                  else "array", None, i, end)  # fmt: skip
             self.budget.take()
-            return Field(name, describe(value), _type_of(value), value, i, end)
+            return tree.Field(name, describe(value), _type_of(value), value, i, end)
         self.budget.take()
-        children: list[Field] = []
+        children: list[tree.Field] = []
         j = self.skip_ws(i + 1)
         closing = "}" if ch == "{" else "]"
         index = 0
@@ -131,14 +123,14 @@ class _Scanner:
             if text[j] == ",":
                 j = self.skip_ws(j + 1)
         if hidden:
-            children.append(Field("…", f"{hidden} more not shown"))
+            children.append(tree.Field("…", f"{hidden} more not shown"))
         kind = "object" if ch == "{" else "array"
         label = f"{{…}} {index} key{'s' if index != 1 else ''}" if ch == "{" else (
             f"[…] {index} item{'s' if index != 1 else ''}")  # fmt: skip
-        return Field(name, label, kind, None, i, j + 1, tuple(children))
+        return tree.Field(name, label, kind, None, i, j + 1, tuple(children))
 
 
-def _to_bytes(root: Field, text: str) -> Field:
+def _to_bytes(root: tree.Field, text: str) -> tree.Field:
     """The same tree with character offsets turned into UTF-8 byte offsets."""
     offsets = [0] * (len(text) + 1)
     total = 0
@@ -147,7 +139,7 @@ def _to_bytes(root: Field, text: str) -> Field:
         total += len(ch.encode("utf-8", "surrogatepass"))
     offsets[len(text)] = total
 
-    def convert(field: Field) -> Field:
+    def convert(field: tree.Field) -> tree.Field:
         return replace(
             field,
             start=None if field.start is None else offsets[field.start],
@@ -158,15 +150,15 @@ def _to_bytes(root: Field, text: str) -> Field:
     return convert(root)
 
 
-def decode_json(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_json(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A JSON payload as a tree with byte ranges."""
     del context
     try:
         value = parse_json(payload)
-    except Malformed as exc:
-        return failure("json", "JSON", str(exc))
+    except tree.Malformed as exc:
+        return tree.failure("json", "JSON", str(exc))
     root = json_fields(payload, name="JSON")
-    return Decoded("json", describe(value), (root,))
+    return tree.Decoded("json", describe(value), (root,))
 
 
 def _looks_like_json(payload: bytes) -> bool:

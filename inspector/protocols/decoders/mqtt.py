@@ -11,28 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register, sniff
-from inspector.protocols.decoders.tree import (
-    Decoded,
-    Exchange,
-    Field,
-    Malformed,
-    Role,
-    failure,
-    short,
-)
 
 TYPES = {1: "CONNECT", 2: "CONNACK", 3: "PUBLISH", 4: "PUBACK", 5: "PUBREC", 6: "PUBREL",
          7: "PUBCOMP", 8: "SUBSCRIBE", 9: "SUBACK", 10: "UNSUBSCRIBE", 11: "UNSUBACK",
          12: "PINGREQ", 13: "PINGRESP", 14: "DISCONNECT", 15: "AUTH"}  # fmt: skip
 VERSION_OPTION = "mqtt_version"
 #: (request type, response type, key prefix): how MQTT pairs its packets.
-_PAIRS = {"CONNECT": ("connect", Role.REQUEST), "CONNACK": ("connect", Role.RESPONSE),
-          "SUBSCRIBE": ("sub", Role.REQUEST), "SUBACK": ("sub", Role.RESPONSE),
-          "UNSUBSCRIBE": ("unsub", Role.REQUEST), "UNSUBACK": ("unsub", Role.RESPONSE),
-          "PUBACK": ("pub", Role.RESPONSE), "PUBREC": ("pub", Role.RESPONSE),
-          "PUBREL": ("rel", Role.REQUEST), "PUBCOMP": ("rel", Role.RESPONSE),
-          "PINGREQ": ("ping", Role.REQUEST), "PINGRESP": ("ping", Role.RESPONSE)}  # fmt: skip
+_REQ, _RESP = tree.Role.REQUEST, tree.Role.RESPONSE
+_PAIRS = {"CONNECT": ("connect", _REQ), "CONNACK": ("connect", _RESP),
+          "SUBSCRIBE": ("sub", _REQ), "SUBACK": ("sub", _RESP),
+          "UNSUBSCRIBE": ("unsub", _REQ), "UNSUBACK": ("unsub", _RESP),
+          "PUBACK": ("pub", _RESP), "PUBREC": ("pub", _RESP),
+          "PUBREL": ("rel", _REQ), "PUBCOMP": ("rel", _RESP),
+          "PINGREQ": ("ping", _REQ), "PINGRESP": ("ping", _RESP)}  # fmt: skip
 
 # MQTT 5 properties: id -> (name, reader kind)
 _PROPS = {0x01: ("payload format", "byte"), 0x02: ("message expiry", "u32"),
@@ -60,7 +53,7 @@ class _Reader:
     def need(self, count: int, what: str) -> int:
         start = self.pos
         if start + count > self.end:
-            raise Malformed(f"{what} is cut at byte {start}")
+            raise tree.Malformed(f"{what} is cut at byte {start}")
         self.pos += count
         return start
 
@@ -83,7 +76,7 @@ class _Reader:
             if not byte & 0x80:
                 return value
             shift += 7
-        raise Malformed(f"{what} is longer than four bytes")
+        raise tree.Malformed(f"{what} is longer than four bytes")
 
     def binary(self, what: str) -> bytes:
         length = self.u16(what)
@@ -95,35 +88,35 @@ class _Reader:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise Malformed(f"{what} is not UTF-8") from None
+            raise tree.Malformed(f"{what} is not UTF-8") from None
 
-    def field(self, name: str, read: Callable[[str], Any]) -> tuple[Any, Field]:
+    def field(self, name: str, read: Callable[[str], Any]) -> tuple[Any, tree.Field]:
         start = self.pos
         value = read(name)
-        shown = short(repr(value)) if isinstance(value, str) else (
+        shown = tree.short(repr(value)) if isinstance(value, str) else (
             value.hex(" ") if isinstance(value, bytes) else str(value))  # fmt: skip
         kept = value.hex() if isinstance(value, bytes) else value
-        return value, Field(name, shown, type(value).__name__, kept, start, self.pos)
+        return value, tree.Field(name, shown, type(value).__name__, kept, start, self.pos)
 
-    def properties(self) -> Field:
+    def properties(self) -> tree.Field:
         start = self.pos
         length = self.varint("properties length")
         end = self.pos + length
         if end > self.end:
-            raise Malformed(f"properties run past the packet at byte {start}")
-        children: list[Field] = []
+            raise tree.Malformed(f"properties run past the packet at byte {start}")
+        children: list[tree.Field] = []
         while self.pos < end:
             prop_start = self.pos
             ident = self.varint("property id")
             name, kind = _PROPS.get(ident, (None, None))
             if name is None:
-                raise Malformed(f"unknown property 0x{ident:02x} at byte {prop_start}")
+                raise tree.Malformed(f"unknown property 0x{ident:02x} at byte {prop_start}")
             if kind == "pair":
                 value: Any = [self.string(name), self.string(name)]
                 shown = f"{value[0]}={value[1]}"
             elif kind == "str":
                 value = self.string(name)
-                shown = short(repr(value))
+                shown = tree.short(repr(value))
             elif kind == "bin":
                 value = self.binary(name).hex()
                 shown = value
@@ -132,29 +125,33 @@ class _Reader:
                          "varint": self.varint}[str(kind)](name)  # fmt: skip
                 shown = str(value)
             if self.pos > end:
-                raise Malformed(f"property {name} runs past the properties at byte {prop_start}")
-            children.append(Field(name, shown, str(kind), value, prop_start, self.pos))
-        return Field("properties", f"{len(children)}", "properties", None, start, end,
-                     tuple(children))  # fmt: skip
+                raise tree.Malformed(
+                    f"property {name} runs past the properties at byte {prop_start}"
+                )
+            children.append(tree.Field(name, shown, str(kind), value, prop_start, self.pos))
+        return tree.Field("properties", f"{len(children)}", "properties", None, start, end,
+                          tuple(children))  # fmt: skip
 
 
-def _packet(data: bytes, pos: int, version: int) -> tuple[Field, dict[str, Any], int]:
+def _packet(data: bytes, pos: int, version: int) -> tuple[tree.Field, dict[str, Any], int]:
     """One packet at ``pos``: its field, its facts and where the next one starts."""
     start = pos
     head = data[pos]
     kind = TYPES.get(head >> 4)
     if kind is None:
-        raise Malformed(f"packet type 0 at byte {pos}")
+        raise tree.Malformed(f"packet type 0 at byte {pos}")
     flags = head & 0x0F
     reader = _Reader(data, pos + 1, len(data))
     length = reader.varint("remaining length")
     body = reader.pos
     if body + length > len(data):
-        raise Malformed(f"{kind} at byte {start} needs {body + length - len(data)} more bytes")
+        raise tree.Malformed(f"{kind} at byte {start} needs {body + length - len(data)} more bytes")
     end = body + length
     r = _Reader(data, body, end)
-    children = [Field("type", f"{kind} (flags {flags:04b})", "enum", kind, start, start + 1),
-                Field("remaining length", str(length), "int", length, start + 1, body)]  # fmt: skip
+    children = [
+        tree.Field("type", f"{kind} (flags {flags:04b})", "enum", kind, start, start + 1),
+        tree.Field("remaining length", str(length), "int", length, start + 1, body),
+    ]
     facts: dict[str, Any] = {"type": kind}
 
     def add(name: str, read: Callable[[str], Any]) -> Any:
@@ -191,7 +188,7 @@ def _packet(data: bytes, pos: int, version: int) -> tuple[Field, dict[str, Any],
         qos = (flags >> 1) & 3
         facts.update(qos=qos, retain=bool(flags & 1), dup=bool(flags & 8))
         if qos == 3:
-            raise Malformed(f"PUBLISH with QoS 3 at byte {start}")
+            raise tree.Malformed(f"PUBLISH with QoS 3 at byte {start}")
         facts["topic"] = add("topic", r.string)
         if qos:
             facts["packet_id"] = add("packet id", r.u16)
@@ -226,7 +223,7 @@ def _packet(data: bytes, pos: int, version: int) -> tuple[Field, dict[str, Any],
         if r.pos < end:
             children.append(r.properties())
     if r.pos != end:
-        raise Malformed(f"{kind} at byte {start} has {end - r.pos} bytes left over")
+        raise tree.Malformed(f"{kind} at byte {start} has {end - r.pos} bytes left over")
     summary = kind
     if "topic" in facts:
         summary += f" {facts['topic']!r}"
@@ -234,36 +231,38 @@ def _packet(data: bytes, pos: int, version: int) -> tuple[Field, dict[str, Any],
         summary += f" id={facts['packet_id']}"
     if kind == "PUBLISH":
         summary += f" qos={facts['qos']}" + (" retain" if facts["retain"] else "")
-    return Field(kind, summary, "packet", None, start, end, tuple(children)), facts, end
+    return tree.Field(kind, summary, "packet", None, start, end, tuple(children)), facts, end
 
 
-def _payload(data: bytes, start: int, end: int) -> Field:
+def _payload(data: bytes, start: int, end: int) -> tree.Field:
     """A PUBLISH payload: decoded when it looks like JSON (or another known format)."""
     body = data[start:end]
     inner = sniff(body) if body else None
     if inner is not None:
         decoded = inner.run(body, DecodeContext())
         if decoded.ok and decoded.fields:
-            return Field("payload", f"{inner.name}: {decoded.summary}", "payload", None, start,
-                         end, tuple(f.shifted(start) for f in decoded.fields))  # fmt: skip
+            return tree.Field("payload", f"{inner.name}: {decoded.summary}", "payload", None, start,
+                              end, tuple(f.shifted(start) for f in decoded.fields))  # fmt: skip
     try:
         text = body.decode("utf-8")
-        return Field("payload", short(repr(text)), "string", text[:4096], start, end)
+        return tree.Field("payload", tree.short(repr(text)), "string", text[:4096], start, end)
     except UnicodeDecodeError:
-        return Field("payload", f"bytes[{len(body)}] {body[:16].hex(' ')}", "bytes",
-                     body[:4096].hex(), start, end)  # fmt: skip
+        return tree.Field("payload", f"bytes[{len(body)}] {body[:16].hex(' ')}", "bytes",
+                          body[:4096].hex(), start, end)  # fmt: skip
 
 
-def _packets(payload: bytes, version: int) -> tuple[list[Field], list[dict[str, Any]], str | None]:
+def _packets(
+    payload: bytes, version: int
+) -> tuple[list[tree.Field], list[dict[str, Any]], str | None]:
     """The packets of a payload and why the rest (if any) is not a packet; Malformed when
     not even the first one is."""
-    fields: list[Field] = []
+    fields: list[tree.Field] = []
     facts: list[dict[str, Any]] = []
     pos = 0
     while pos < len(payload) and len(fields) < 1000:
         try:
             field, fact, pos = _packet(payload, pos, version)
-        except Malformed as exc:
+        except tree.Malformed as exc:
             if not fields:
                 raise
             return fields, facts, str(exc)
@@ -274,17 +273,17 @@ def _packets(payload: bytes, version: int) -> tuple[list[Field], list[dict[str, 
     return fields, facts, None
 
 
-def decode_mqtt(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_mqtt(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """The MQTT packets in a payload."""
     if not payload:
-        return failure("mqtt", "MQTT", "empty payload")
+        return tree.failure("mqtt", "MQTT", "empty payload")
     known = context.options.get(VERSION_OPTION)
     tries = [known] if known in (3, 4, 5) else [4, 5]
     error = ""
     for version in tries:
         try:
             fields, facts, problem = _packets(payload, int(version))  # type: ignore[arg-type]
-        except Malformed as exc:
+        except tree.Malformed as exc:
             error = error or str(exc)
             continue
         first = dict(facts[0])
@@ -293,26 +292,28 @@ def decode_mqtt(payload: bytes, context: DecodeContext) -> Decoded:
         summary = fields[0].text if len(fields) == 1 else (
             f"{len(fields)} packets: " + ", ".join(f.text for f in fields[:4])
             + (" …" if len(fields) > 4 else ""))  # fmt: skip
-        error = None if problem is None else failure("mqtt", "MQTT", problem).error
-        return Decoded("mqtt", short(summary, 120), tuple(fields), error=error, facts=first,
-                       exchanges=_exchanges(facts))  # fmt: skip
-    return failure("mqtt", "MQTT", error)
+        error = None if problem is None else tree.failure("mqtt", "MQTT", problem).error
+        return tree.Decoded("mqtt", tree.short(summary, 120), tuple(fields), error=error,
+                            facts=first, exchanges=_exchanges(facts))  # fmt: skip
+    return tree.failure("mqtt", "MQTT", error)
 
 
-def _exchanges(facts: list[dict[str, Any]]) -> tuple[Exchange, ...]:
+def _exchanges(facts: list[dict[str, Any]]) -> tuple[tree.Exchange, ...]:
     out = []
     for fact in facts:
         kind = fact["type"]
         if kind == "PUBLISH":
             if fact.get("qos"):
-                out.append(Exchange(Role.REQUEST, f"mqtt pub {fact['packet_id']}"))
+                out.append(tree.Exchange(tree.Role.REQUEST, f"mqtt pub {fact['packet_id']}"))
             continue
         pair = _PAIRS.get(kind)
         if pair is None:
             continue
         prefix, role = pair
         ident = fact.get("packet_id")
-        out.append(Exchange(role, f"mqtt {prefix}" + (f" {ident}" if ident is not None else "")))
+        out.append(
+            tree.Exchange(role, f"mqtt {prefix}" + (f" {ident}" if ident is not None else ""))
+        )
     return tuple(out)
 
 

@@ -15,16 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    MAX_DEPTH,
-    Budget,
-    Decoded,
-    Field,
-    Malformed,
-    failure,
-    short,
-)
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 _WIRE_NAMES = {VARINT: "varint", I64: "i64", LEN: "len", SGROUP: "sgroup", EGROUP: "egroup",
@@ -40,7 +32,7 @@ def read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
     shift = 0
     while True:
         if pos >= end:
-            raise Malformed(f"varint runs past the end at byte {pos}")
+            raise tree.Malformed(f"varint runs past the end at byte {pos}")
         byte = data[pos]
         pos += 1
         value |= (byte & 0x7F) << shift
@@ -48,7 +40,7 @@ def read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
             return value & 0xFFFFFFFFFFFFFFFF, pos
         shift += 7
         if shift >= 70:
-            raise Malformed(f"varint longer than 10 bytes before byte {pos}")
+            raise tree.Malformed(f"varint longer than 10 bytes before byte {pos}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +64,7 @@ def wire_fields(data: bytes, start: int, end: int) -> list[_Wire]:
         key, pos = read_varint(data, pos, end)
         number, wire_type = key >> 3, key & 7
         if number == 0 or number > 0x1FFFFFFF:
-            raise Malformed(f"field number {number} at byte {tag_start}")
+            raise tree.Malformed(f"field number {number} at byte {tag_start}")
         if wire_type == VARINT:
             value_start = pos
             value, pos = read_varint(data, pos, end)
@@ -80,15 +72,15 @@ def wire_fields(data: bytes, start: int, end: int) -> list[_Wire]:
         elif wire_type in (I64, I32):
             size = 8 if wire_type == I64 else 4
             if pos + size > end:
-                raise Malformed(f"field {number} runs past the end at byte {pos}")
+                raise tree.Malformed(f"field {number} runs past the end at byte {pos}")
             out.append(_Wire(number, wire_type, tag_start, pos, pos + size,
                              int.from_bytes(data[pos : pos + size], "little")))  # fmt: skip
             pos += size
         elif wire_type == LEN:
             length, value_start = read_varint(data, pos, end)
             if value_start + length > end:
-                raise Malformed(f"field {number} says {length} bytes at byte {tag_start}, "
-                                f"{end - value_start} left")  # fmt: skip
+                raise tree.Malformed(f"field {number} says {length} bytes at byte {tag_start}, "
+                                     f"{end - value_start} left")  # fmt: skip
             pos = value_start + length
             out.append(_Wire(number, wire_type, tag_start, value_start, pos,
                              data[value_start:pos]))  # fmt: skip
@@ -96,7 +88,7 @@ def wire_fields(data: bytes, start: int, end: int) -> list[_Wire]:
             # Groups are deprecated; shown as markers, their contents as sibling fields.
             out.append(_Wire(number, wire_type, tag_start, pos, pos, b""))
         else:
-            raise Malformed(f"wire type {wire_type} at byte {tag_start}")
+            raise tree.Malformed(f"wire type {wire_type} at byte {tag_start}")
     return out
 
 
@@ -105,13 +97,13 @@ class _Guesser:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.budget = Budget()
+        self.budget = tree.Budget()
 
-    def message(self, start: int, end: int, depth: int) -> list[Field]:
+    def message(self, start: int, end: int, depth: int) -> list[tree.Field]:
         return [self.field(w, depth) for w in wire_fields(self.data, start, end)
                 if self.budget.take()]  # fmt: skip
 
-    def field(self, wire: _Wire, depth: int) -> Field:
+    def field(self, wire: _Wire, depth: int) -> tree.Field:
         name = f"{wire.number}"
         kind = _WIRE_NAMES[wire.wire_type]
         if wire.wire_type == VARINT:
@@ -121,34 +113,34 @@ class _Guesser:
             text = f"{value}" + (f" (int64 {signed})" if signed != value else "")
             if zigzag != signed:
                 text += f" (sint {zigzag})"
-            return Field(name, text, kind, value, wire.start, wire.end)
+            return tree.Field(name, text, kind, value, wire.start, wire.end)
         if wire.wire_type in (I64, I32):
             raw = int(wire.value)  # type: ignore[arg-type]
             size = 8 if wire.wire_type == I64 else 4
             as_float = struct.unpack("<d" if size == 8 else "<f", raw.to_bytes(size, "little"))[0]
-            return Field(name, f"{raw} (float {as_float:g})", kind, raw, wire.start, wire.end)
+            return tree.Field(name, f"{raw} (float {as_float:g})", kind, raw, wire.start, wire.end)
         if wire.wire_type in (SGROUP, EGROUP):
-            return Field(name, "group start" if wire.wire_type == SGROUP else "group end",
-                         kind, None, wire.start, wire.end)  # fmt: skip
+            return tree.Field(name, "group start" if wire.wire_type == SGROUP else "group end",
+                              kind, None, wire.start, wire.end)  # fmt: skip
         blob = bytes(wire.value)  # type: ignore[arg-type]
-        if blob and depth < MAX_DEPTH:
+        if blob and depth < tree.MAX_DEPTH:
             try:
                 inner = wire_fields(self.data, wire.value_start, wire.end)
-            except Malformed:
+            except tree.Malformed:
                 inner = None
             if inner and not _looks_like_text(blob):
                 children = tuple(self.field(w, depth + 1) for w in inner if self.budget.take())
                 label = f"message? {len(inner)} field{'s' if len(inner) != 1 else ''}"
-                return Field(name, label, "message", None, wire.start, wire.end, children,
-                             guess=True)  # fmt: skip
+                return tree.Field(name, label, "message", None, wire.start, wire.end, children,
+                          guess=True)  # fmt: skip
         try:
             text = blob.decode("utf-8")
         except UnicodeDecodeError:
-            return Field(name, f"bytes[{len(blob)}] {blob[:16].hex(' ')}"
-                         f"{' …' if len(blob) > 16 else ''}", "bytes", blob.hex(),
-                         wire.start, wire.end)  # fmt: skip
-        return Field(name, short(repr(text)), "string", text, wire.start, wire.end,
-                     guess=True)  # fmt: skip
+            return tree.Field(name, f"bytes[{len(blob)}] {blob[:16].hex(' ')}"
+                              f"{' …' if len(blob) > 16 else ''}", "bytes", blob.hex(),
+                              wire.start, wire.end)  # fmt: skip
+        return tree.Field(name, tree.short(repr(text)), "string", text, wire.start, wire.end,
+                          guess=True)  # fmt: skip
 
 
 def _looks_like_text(blob: bytes) -> bool:
@@ -212,11 +204,11 @@ class _Named:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.budget = Budget()
+        self.budget = tree.Budget()
         self.guesser = _Guesser(data)
 
-    def message(self, descriptor: Any, start: int, end: int, depth: int) -> list[Field]:
-        out: list[Field] = []
+    def message(self, descriptor: Any, start: int, end: int, depth: int) -> list[tree.Field]:
+        out: list[tree.Field] = []
         for wire in wire_fields(self.data, start, end):
             if not self.budget.take():
                 continue
@@ -228,23 +220,23 @@ class _Named:
                 out.extend(self.field(fd, wire, depth))
         return out
 
-    def field(self, fd: Any, wire: _Wire, depth: int) -> list[Field]:
+    def field(self, fd: Any, wire: _Wire, depth: int) -> list[tree.Field]:
         from google.protobuf.descriptor import FieldDescriptor as FD
 
         name = fd.name
-        if fd.type == FD.TYPE_MESSAGE and wire.wire_type == LEN and depth < MAX_DEPTH:
+        if fd.type == FD.TYPE_MESSAGE and wire.wire_type == LEN and depth < tree.MAX_DEPTH:
             children = tuple(self.message(fd.message_type, wire.value_start, wire.end, depth + 1))
-            return [Field(name, fd.message_type.name, "message", None, wire.start, wire.end,
-                          children)]  # fmt: skip
+            return [tree.Field(name, fd.message_type.name, "message", None, wire.start, wire.end,
+                               children)]  # fmt: skip
         if wire.wire_type == LEN and fd.type not in (FD.TYPE_STRING, FD.TYPE_BYTES,
                                                      FD.TYPE_MESSAGE):  # fmt: skip
             return self.packed(fd, wire)
         value = _scalar(fd, wire.wire_type, wire.value)
-        return [Field(name, _show(fd, value), _type_name(fd), value, wire.start, wire.end)]
+        return [tree.Field(name, _show(fd, value), _type_name(fd), value, wire.start, wire.end)]
 
-    def packed(self, fd: Any, wire: _Wire) -> list[Field]:
+    def packed(self, fd: Any, wire: _Wire) -> list[tree.Field]:
         """The elements of a packed repeated field, each with its bytes."""
-        out: list[Field] = []
+        out: list[tree.Field] = []
         pos, end = wire.value_start, wire.end
         index = 0
         size = _fixed_size(fd)
@@ -252,7 +244,7 @@ class _Named:
             item_start = pos
             if size:
                 if pos + size > end:
-                    raise Malformed(f"packed field {fd.name} is cut at byte {pos}")
+                    raise tree.Malformed(f"packed field {fd.name} is cut at byte {pos}")
                 raw: int | bytes = int.from_bytes(self.data[pos : pos + size], "little")
                 pos += size
                 wire_type = I64 if size == 8 else I32
@@ -260,13 +252,13 @@ class _Named:
                 raw, pos = read_varint(self.data, pos, end)
                 wire_type = VARINT
             value = _scalar(fd, wire_type, raw)
-            out.append(Field(f"{fd.name}[{index}]", _show(fd, value), _type_name(fd), value,
-                             item_start, pos))  # fmt: skip
+            out.append(tree.Field(f"{fd.name}[{index}]", _show(fd, value), _type_name(fd), value,
+                                  item_start, pos))  # fmt: skip
             index += 1
         return out
 
 
-def _rename(field: Field, name: str) -> Field:
+def _rename(field: tree.Field, name: str) -> tree.Field:
     return replace(field, name=name)
 
 
@@ -325,37 +317,37 @@ def _show(fd: Any, value: Any) -> str:
         named = fd.enum_type.values_by_number.get(value)
         return f"{named.name} ({value})" if named is not None else str(value)
     if isinstance(value, str) and fd.type == FD.TYPE_STRING:
-        return short(repr(value))
-    return short(str(value))
+        return tree.short(repr(value))
+    return tree.short(str(value))
 
 
-def decode_protobuf(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_protobuf(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A Protobuf message: named with a schema in the context, else from the wire alone."""
     schema = context.options.get(SCHEMA_OPTION)
     if isinstance(schema, ProtoSchema):
         return _decode_named(payload, schema)
     try:
         fields = _Guesser(payload).message(0, len(payload), 0)
-    except Malformed as exc:
-        return failure("protobuf", "Protobuf", str(exc))
+    except tree.Malformed as exc:
+        return tree.failure("protobuf", "Protobuf", str(exc))
     summary = f"message {len(fields)} field{'s' if len(fields) != 1 else ''} (no schema)"
-    return Decoded("protobuf", summary, tuple(fields))
+    return tree.Decoded("protobuf", summary, tuple(fields))
 
 
-def _decode_named(payload: bytes, schema: ProtoSchema) -> Decoded:
+def _decode_named(payload: bytes, schema: ProtoSchema) -> tree.Decoded:
     from google.protobuf.message import DecodeError
 
     name = schema.descriptor.full_name
     try:
         schema.message_class.FromString(payload)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        return failure("protobuf", f"Protobuf {name}", str(exc) or "cannot be parsed")
+        return tree.failure("protobuf", f"Protobuf {name}", str(exc) or "cannot be parsed")
     try:
         fields = _Named(payload).message(schema.descriptor, 0, len(payload), 0)
-    except Malformed as exc:
-        return failure("protobuf", f"Protobuf {name}", str(exc))
-    return Decoded("protobuf", f"{name} {len(fields)} field{'s' if len(fields) != 1 else ''}",
-                   tuple(fields))  # fmt: skip
+    except tree.Malformed as exc:
+        return tree.failure("protobuf", f"Protobuf {name}", str(exc))
+    return tree.Decoded("protobuf", f"{name} {len(fields)} field{'s' if len(fields) != 1 else ''}",
+                        tuple(fields))  # fmt: skip
 
 
 PROTOBUF = register(Decoder("protobuf", "Protobuf", decode_protobuf))

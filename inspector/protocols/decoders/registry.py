@@ -161,8 +161,9 @@ _CONTENT_ORDER = ("signalr", "jsonrpc", "json", "gzip", "zstd")
 def choose(context: DecodeContext, sample: bytes | None = None) -> Decoder | None:
     """The decoder a session's facts (or, failing those, a payload) point to.
 
-    Subprotocol first (what both sides agreed), then the URL's shape, then the TCP
-    port convention, then the content of ``sample``.
+    Subprotocol first (what both sides agreed), then the URL's shape, then a framing
+    named after a protocol (``--framing mqtt``), then the TCP port convention, then the
+    content of ``sample``.
     """
     known = decoders()
     subprotocol = (context.subprotocol or "").lower()
@@ -174,6 +175,8 @@ def choose(context: DecodeContext, sample: bytes | None = None) -> Decoder | Non
         for decoder in known.values():
             if decoder.path and re.search(decoder.path, context.target):
                 return decoder
+    if context.framing and context.framing in known:  # --framing mqtt: MQTT packets
+        return known[context.framing]
     if context.port is not None and context.scheme in ("tcp", "tls"):
         for decoder in known.values():
             if context.port in decoder.ports:

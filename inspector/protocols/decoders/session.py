@@ -108,15 +108,7 @@ class SessionDecoder:
     def decode(self, record: Record) -> Decoded | None:
         """The decoded record, or None when it has no payload or nothing decodes it."""
         self.observe(record)
-        payload = payload_of(record)
-        if payload is None:
-            return None
-        decoder = self.decoder_for(payload)
-        if decoder is None:
-            return None
-        decoded = decoder.run(payload, self.context)
-        self._remember(decoded)
-        return decoded
+        return self._decode_payload(payload_of(record))
 
     def exchanges(self, record: Record) -> tuple[Exchange, ...]:
         """The pairing ids of a record (the decoders' fast path where they have one)."""
@@ -161,7 +153,7 @@ class SessionDecoder:
             if head is None:
                 waiting = self._attachments_expected(payload)
                 if not waiting:
-                    yield record, self._decode_payload(record, payload)
+                    yield record, self._decode_payload(payload)
                     continue
                 head, attachments = record, []
                 held.append((record, payload))
@@ -211,9 +203,10 @@ class SessionDecoder:
                 if decoder is not None:
                     yield record, decoder.run(payload, replace(self.context, options=options))
                     continue
-            yield record, self._decode_payload(record, payload)
+            yield record, self._decode_payload(payload)
 
-    def _decode_payload(self, record: Record, payload: bytes | None) -> Decoded | None:
+    def _decode_payload(self, payload: bytes | None) -> Decoded | None:
+        """``payload`` decoded by its decoder, remembering what later records need."""
         if payload is None:
             return None
         decoder = self.decoder_for(payload)

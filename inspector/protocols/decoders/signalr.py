@@ -12,17 +12,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.jsontree import json_fields, parse_json
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    Decoded,
-    Exchange,
-    Field,
-    Malformed,
-    Role,
-    failure,
-    short,
-)
 
 SEPARATOR = 0x1E
 TYPES = {1: "Invocation", 2: "StreamItem", 3: "Completion", 4: "StreamInvocation",
@@ -32,17 +24,17 @@ TYPES = {1: "Invocation", 2: "StreamItem", 3: "Completion", 4: "StreamInvocation
 def _messages(payload: bytes) -> list[tuple[int, int, Any]]:
     """(start, end, value) of each message; Malformed when one is not JSON."""
     if not payload.endswith(b"\x1e"):
-        raise Malformed("does not end with the record separator 0x1E")
+        raise tree.Malformed("does not end with the record separator 0x1E")
     out = []
     pos = 0
     while pos < len(payload) and len(out) < 1000:
         end = payload.index(b"\x1e", pos)
         try:
             value = parse_json(payload[pos:end])
-        except Malformed as exc:
-            raise Malformed(f"message at byte {pos}: {exc}") from None
+        except tree.Malformed as exc:
+            raise tree.Malformed(f"message at byte {pos}: {exc}") from None
         if not isinstance(value, dict):
-            raise Malformed(f"message at byte {pos} is not an object")
+            raise tree.Malformed(f"message at byte {pos} is not an object")
         out.append((pos, end, value))
         pos = end + 1
     return out
@@ -66,43 +58,43 @@ def _describe(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         facts["invocation_id"] = value["invocationId"]
         text += f" id={value['invocationId']}"
     if "arguments" in value:
-        text += f" {short(json.dumps(value['arguments']), 50)}"
+        text += f" {tree.short(json.dumps(value['arguments']), 50)}"
     if "result" in value:
-        text += f" result={short(json.dumps(value['result']), 40)}"
+        text += f" result={tree.short(json.dumps(value['result']), 40)}"
     if "error" in value:
         facts["error"] = value["error"]
         text += f" error={value['error']!r}"
     return text, facts
 
 
-def _exchange(value: dict[str, Any]) -> Exchange | None:
+def _exchange(value: dict[str, Any]) -> tree.Exchange | None:
     ident = value.get("invocationId")
     kind = value.get("type")
     if ident is None:
         return None
     if kind in (1, 4):
-        return Exchange(Role.REQUEST, f"signalr {ident}")
+        return tree.Exchange(tree.Role.REQUEST, f"signalr {ident}")
     if kind in (2, 3):
-        return Exchange(Role.RESPONSE, f"signalr {ident}")
+        return tree.Exchange(tree.Role.RESPONSE, f"signalr {ident}")
     return None
 
 
-def decode_signalr(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_signalr(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """The hub messages in a payload."""
     del context
     try:
         messages = _messages(payload)
-    except Malformed as exc:
-        return failure("signalr", "SignalR JSON", str(exc))
-    fields: list[Field] = []
+    except tree.Malformed as exc:
+        return tree.failure("signalr", "SignalR JSON", str(exc))
+    fields: list[tree.Field] = []
     texts: list[str] = []
-    exchanges: list[Exchange] = []
+    exchanges: list[tree.Exchange] = []
     first: dict[str, Any] = {}
     for start, end, value in messages:
         text, facts = _describe(value)
         first = first or facts
-        tree = json_fields(payload[start:end], start, "message")
-        fields.append(replace(tree, name=facts["type"], text=text))
+        parsed = json_fields(payload[start:end], start, "message")
+        fields.append(replace(parsed, name=facts["type"], text=text))
         texts.append(text)
         found = _exchange(value)
         if found is not None:
@@ -110,8 +102,8 @@ def decode_signalr(payload: bytes, context: DecodeContext) -> Decoded:
     summary = texts[0] if len(texts) == 1 else f"{len(texts)} messages: " + "; ".join(texts[:3])
     if len(messages) > 1:
         first = {**first, "messages": len(messages)}
-    return Decoded("signalr", short(summary, 120), tuple(fields), facts=first,
-                   exchanges=tuple(exchanges))  # fmt: skip
+    return tree.Decoded("signalr", tree.short(summary, 120), tuple(fields), facts=first,
+                        exchanges=tuple(exchanges))  # fmt: skip
 
 
 def _sniff(payload: bytes) -> bool:

@@ -17,17 +17,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from inspector.protocols.decoders import tree
 from inspector.protocols.decoders.jsontree import json_fields, parse_json
 from inspector.protocols.decoders.registry import DecodeContext, Decoder, register
-from inspector.protocols.decoders.tree import (
-    Decoded,
-    Exchange,
-    Field,
-    Malformed,
-    Role,
-    failure,
-    short,
-)
 
 ENGINE_TYPES = {"0": "open", "1": "close", "2": "ping", "3": "pong", "4": "message",
                 "5": "upgrade", "6": "noop"}  # fmt: skip
@@ -69,10 +61,15 @@ def attachments_expected(payload: bytes) -> int:
     return head.attachments if head is not None and head.type.startswith("BINARY") else 0
 
 
-_ROLES = {b"2": Role.REQUEST, b"5": Role.REQUEST, b"3": Role.RESPONSE, b"6": Role.RESPONSE}
+_ROLES = {
+    b"2": tree.Role.REQUEST,
+    b"5": tree.Role.REQUEST,
+    b"3": tree.Role.RESPONSE,
+    b"6": tree.Role.RESPONSE,
+}
 
 
-def exchanges(payload: bytes, context: DecodeContext) -> tuple[Exchange, ...]:
+def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
     """The ack id of an event (a request) or of an ack (its response).
 
     The fast path of statistics: the head is matched without building a PacketHead."""
@@ -85,18 +82,18 @@ def exchanges(payload: bytes, context: DecodeContext) -> tuple[Exchange, ...]:
     if role is None or ack is None:
         return ()
     namespace = ns[:-1].decode("utf-8", "replace") if ns else "/"
-    return (Exchange(role, f"socket.io {namespace} {int(ack)}"),)
+    return (tree.Exchange(role, f"socket.io {namespace} {int(ack)}"),)
 
 
-def decode_socketio(payload: bytes, context: DecodeContext) -> Decoded:
+def decode_socketio(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """An Engine.IO message and the Socket.IO packet inside it."""
     if not payload:
-        return failure("socketio", "Engine.IO", "empty message")
+        return tree.failure("socketio", "Engine.IO", "empty message")
     first = payload[:1].decode("latin-1")
     if first not in ENGINE_TYPES:
         return _binary(payload, context)
     engine = ENGINE_TYPES[first]
-    engine_field = Field("engine.io type", f"{first} {engine}", "enum", engine, 0, 1)
+    engine_field = tree.Field("engine.io type", f"{first} {engine}", "enum", engine, 0, 1)
     if engine != "message":
         fields = [engine_field]
         rest = payload[1:]
@@ -104,61 +101,61 @@ def decode_socketio(payload: bytes, context: DecodeContext) -> Decoded:
         if rest:
             try:
                 parse_json(rest) if engine == "open" else None
-                data = json_fields(rest, 1, "data") if engine == "open" else Field(
-                    "data", short(rest.decode("utf-8", "replace")), "string",
+                data = json_fields(rest, 1, "data") if engine == "open" else tree.Field(
+                    "data", tree.short(rest.decode("utf-8", "replace")), "string",
                     rest.decode("utf-8", "replace"), 1, len(payload))  # fmt: skip
-            except (Malformed, UnicodeDecodeError) as exc:
-                return failure("socketio", "Engine.IO", f"{engine} data: {exc}")
+            except (tree.Malformed, UnicodeDecodeError) as exc:
+                return tree.failure("socketio", "Engine.IO", f"{engine} data: {exc}")
             fields.append(data)
-            summary += f" {short(rest.decode('utf-8', 'replace'), 60)}"
-        return Decoded("socketio", summary, tuple(fields), facts={"engine": engine})
+            summary += f" {tree.short(rest.decode('utf-8', 'replace'), 60)}"
+        return tree.Decoded("socketio", summary, tuple(fields), facts={"engine": engine})
     head = packet_head(payload)
     if head is None:
-        return failure("socketio", "Socket.IO", f"packet type {payload[1:2]!r} is not 0-6")
-    fields = [engine_field, Field("type", f"{payload[1:2].decode()} {head.type}", "enum",
-                                  head.type, 1, 2)]  # fmt: skip
+        return tree.failure("socketio", "Socket.IO", f"packet type {payload[1:2]!r} is not 0-6")
+    fields = [engine_field, tree.Field("type", f"{payload[1:2].decode()} {head.type}", "enum",
+                                       head.type, 1, 2)]  # fmt: skip
     facts: dict[str, Any] = {"engine": engine, "type": head.type, "namespace": head.namespace}
     if head.attachments:
-        fields.append(Field("attachments", str(head.attachments), "int", head.attachments))
+        fields.append(tree.Field("attachments", str(head.attachments), "int", head.attachments))
         facts["attachments"] = head.attachments
-    fields.append(Field("namespace", head.namespace, "string", head.namespace))
+    fields.append(tree.Field("namespace", head.namespace, "string", head.namespace))
     if head.ack_id is not None:
-        fields.append(Field("ack id", str(head.ack_id), "int", head.ack_id))
+        fields.append(tree.Field("ack id", str(head.ack_id), "int", head.ack_id))
         facts["ack_id"] = head.ack_id
     data_bytes = payload[head.data_start :]
     summary = f"{head.type} {head.namespace}"
     if data_bytes:
         try:
             value = parse_json(data_bytes)
-        except Malformed as exc:
-            return failure("socketio", "Socket.IO", f"{head.type} data: {exc}")
+        except tree.Malformed as exc:
+            return tree.failure("socketio", "Socket.IO", f"{head.type} data: {exc}")
         data = json_fields(data_bytes, head.data_start, "data")
         if context.attachments:
             data = _join(data, value, context.attachments)
         if head.type in ("EVENT", "BINARY_EVENT"):
             if not isinstance(value, list) or not value or not isinstance(value[0], str):
-                return failure("socketio", "Socket.IO", "an event's data is not [name, …]")
+                return tree.failure("socketio", "Socket.IO", "an event's data is not [name, …]")
             facts["event"] = value[0]
             facts["args"] = len(value) - 1
             children = data.children
-            fields.append(Field("event", value[0], "string", value[0], children[0].start,
-                                children[0].end))  # fmt: skip
+            fields.append(tree.Field("event", value[0], "string", value[0], children[0].start,
+                                     children[0].end))  # fmt: skip
             args = tuple(_rename(c, f"arg {i}") for i, c in enumerate(children[1:]))
-            fields.append(Field("arguments", f"{len(args)}", "array", None, data.start,
-                                data.end, args))  # fmt: skip
+            fields.append(tree.Field("arguments", f"{len(args)}", "array", None, data.start,
+                                     data.end, args))  # fmt: skip
             shown = _args_text(value[1:], context.attachments)
-            summary = f"{head.type} {value[0]!r}" + (f" {short(shown, 60)}" if shown else "")
+            summary = f"{head.type} {value[0]!r}" + (f" {tree.short(shown, 60)}" if shown else "")
             if head.namespace != "/":
                 summary += f" ns={head.namespace}"
         else:
             fields.append(data)
             shown = _args_text(value, context.attachments) if isinstance(value, list) else (
                 json.dumps(value, ensure_ascii=False))  # fmt: skip
-            summary += f" {short(shown, 60)}"
+            summary += f" {tree.short(shown, 60)}"
     if head.ack_id is not None:
         summary += f" ack={head.ack_id}"
-    return Decoded("socketio", summary, tuple(fields), facts=facts,
-                   exchanges=exchanges(payload, context))  # fmt: skip
+    return tree.Decoded("socketio", summary, tuple(fields), facts=facts,
+                        exchanges=exchanges(payload, context))  # fmt: skip
 
 
 def _args_text(args: list[Any], attachments: tuple[bytes, ...]) -> str:
@@ -180,14 +177,14 @@ def _args_text(args: list[Any], attachments: tuple[bytes, ...]) -> str:
     return ", ".join(json.dumps(show(a), ensure_ascii=False) for a in args)
 
 
-def _rename(field: Field, name: str) -> Field:
+def _rename(field: tree.Field, name: str) -> tree.Field:
     return replace(field, name=name)
 
 
-def _join(data: Field, value: Any, attachments: tuple[bytes, ...]) -> Field:
+def _join(data: tree.Field, value: Any, attachments: tuple[bytes, ...]) -> tree.Field:
     """The data tree with each placeholder object shown as the attachment it stands for."""
 
-    def visit(field: Field, val: Any) -> Field:
+    def visit(field: tree.Field, val: Any) -> tree.Field:
         if isinstance(val, dict) and val.get("_placeholder") is True and isinstance(
             val.get("num"), int):  # fmt: skip
             num = val["num"]
@@ -212,13 +209,13 @@ def _join(data: Field, value: Any, attachments: tuple[bytes, ...]) -> Field:
     return visit(data, value)
 
 
-def _binary(payload: bytes, context: DecodeContext) -> Decoded:
+def _binary(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A binary message: the attachment of the binary packet before it."""
     owner = context.options.get("socketio_attachment_of")
     text = f"binary attachment {len(payload)} bytes"
     if isinstance(owner, tuple) and len(owner) == 2:
         text = f"attachment {owner[1]} of #{owner[0]}, {len(payload)} bytes"
-    field = Field(
+    field = tree.Field(
         "attachment",
         f"bytes[{len(payload)}] {payload[:16].hex(' ')}{' …' if len(payload) > 16 else ''}",
         "bytes",
@@ -226,7 +223,7 @@ def _binary(payload: bytes, context: DecodeContext) -> Decoded:
         0,
         len(payload),
     )
-    return Decoded("socketio", text, (field,), facts={"engine": "binary"})
+    return tree.Decoded("socketio", text, (field,), facts={"engine": "binary"})
 
 
 SOCKETIO = register(Decoder("socketio", "Socket.IO", decode_socketio,

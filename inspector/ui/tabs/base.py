@@ -98,6 +98,7 @@ class RecordsTab(QWidget):
         if isinstance(previous, RecordsView):  # a reconnect keeps the tab's Decode as choice
             view.set_decoder(previous.decoding.choice)
         view.set_endpoint(self.endpoint.url)
+        view.decoding.set_framing(str(self.options.framing))
         filter_row = view.filter_bar.layout()
         assert filter_row is not None
         # The growing-frame line sits beside the record count, where it moves nothing.

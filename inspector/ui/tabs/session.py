@@ -26,6 +26,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Record
 from inspector.net.factory import create_session, send_message
 from inspector.net.session import Session, SessionState
+from inspector.net.speaking import compose_context, protocol_of
 from inspector.ui import theme
 from inspector.ui.bridge import Counters, SessionBridge
 from inspector.ui.capture_files import create_capture
@@ -129,10 +130,22 @@ class SessionTab(RecordsTab):
 
     def _make_composer(self) -> Composer:
         composer = Composer(self.endpoint, self.settings)
+        composer.protocol_context = lambda: compose_context(self.session)
+        composer.protocol_hint = self._protocol_hint
         composer.sendRequested.connect(self._send)
         composer.workspaceSaveRequested.connect(self.workspaceSaveRequested)
         composer.set_sendable(False)
         return composer
+
+    def _protocol_hint(self) -> str | None:
+        """The protocol the session speaks, or the one its facts name (the protocol
+        composer opens on its templates)."""
+        session = self.session
+        if session is None:
+            return None
+        if session.speaking is not None:
+            return session.speaking.name
+        return protocol_of(session)
 
     # -- state ----------------------------------------------------------------------
 
