@@ -46,6 +46,11 @@ _STREAM_KINDS = frozenset({MessageKind.DATA})
 _OPCODES = {MessageKind.TEXT: 1, MessageKind.BINARY: 2}
 
 
+def _close_body(code: int, reason: str) -> bytes:
+    """A close frame's payload: the code (RFC 6455 §5.5.1) and the UTF-8 reason."""
+    return code.to_bytes(2, "big") + reason.encode("utf-8")[:123]
+
+
 def way_of(side: Side) -> Way:
     """The way of what leg ``side`` reads: the client's reads go c2s."""
     return Way.C2S if side is Side.CLIENT else Way.S2C
@@ -313,8 +318,9 @@ class PairMessages:
         for opcode, body, action in actions:
             if isinstance(action, list):
                 self._perform_rule(side, action)
-            elif reframer.closed and opcode < 8:
-                self._drop_after_close(side)
+            elif reframer.closed:  # nothing follows a close (RFC 6455 §5.5.1)
+                if opcode < 8:
+                    self._drop_after_close(side)
             else:
                 self._send_message(side, opcode, body, action)
         if failure is not None:
@@ -376,6 +382,15 @@ class PairMessages:
             self.initiated_by = "relay"
             self._close_both()
 
+        def close_step(step: Step) -> None:
+            """Close both WebSockets with the rule's code and reason; each peer then
+            ends its TCP connection as the closing handshake says."""
+            self.initiated_by = "relay"
+            body = _close_body(step.close_code or 1000, step.close_reason)
+            for leg in (Side.CLIENT, Side.UPSTREAM):
+                if self._send_or_pend(leg, 8, body, {"relayed": "rule", "rule": step.rule}):
+                    self._close_both()
+
         perform(
             steps,
             c2s=c2s,
@@ -386,6 +401,7 @@ class PairMessages:
             reset=self._rule_reset,
             alive=lambda: not self.ended,
             answer_step=answer,
+            close_step=close_step,
         )
 
     def _rule_reset(self) -> None:
