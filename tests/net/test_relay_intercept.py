@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +22,7 @@ from websockets.extensions.permessage_deflate import (
     ServerPerMessageDeflateFactory,
 )
 
+from inspector.capture.formats import export_pcapng
 from inspector.core.records import Direction, Kind, Record
 from inspector.net.intercept import (
     HeldMessage,
@@ -56,15 +62,12 @@ def intercepting(mode: str, expression: str = "") -> tuple[Interceptor, Queue]:
     return interceptor, queue
 
 
-def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
-    tcp_echo_server: RunningServer,
-) -> None:
+def tcp_session(upstream: str) -> tuple[list[bytes], list[Record], Queue]:
+    """A tcp pair whose reads are forwarded, edited, dropped, and two messages injected."""
     interceptor, queue = intercepting("c2s")
 
     async def scenario() -> tuple[list[bytes], list[Record]]:
-        relay, rec = await start_relay(
-            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
-        )
+        relay, rec = await start_relay("tcp://127.0.0.1:0", upstream, intercept=interceptor)
         reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
         got: list[bytes] = []
 
@@ -95,6 +98,13 @@ def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
         return got, rec.conns[1].records
 
     got, records = run(scenario())
+    return got, records, queue
+
+
+def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
+    tcp_echo_server: RunningServer,
+) -> None:
+    got, records, queue = tcp_session(tcp_echo_server.url)
     assert got == [b"one\n", b"TWO\n", b"from the relay\n", b"echo me\n"]
     assert [r.outcome for r in queue.resolutions] == [
         Outcome.FORWARDED, Outcome.EDITED, Outcome.DROPPED
@@ -280,3 +290,44 @@ def test_held_messages_of_an_ending_connection_are_dropped_with_the_reason(
     (gone,) = queue.resolutions
     assert gone.outcome is Outcome.DROPPED and gone.sent is None
     assert gone.reason.startswith("dropped: the connection ended (")
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_pcapng_puts_held_and_injected_bytes_on_the_leg_that_carried_them(
+    tcp_echo_server: RunningServer, tmp_path: Path
+) -> None:
+    _, records, _ = tcp_session(tcp_echo_server.url)
+    path = tmp_path / "relay.pcapng"
+    session = _Session(f"tcp://127.0.0.1:{port_of(records)}", "tcp", time.time_ns(), {})
+    with path.open("wb") as out:
+        export_pcapng(out, session, records)
+    shown = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "tcp.len > 0", "-T", "fields",
+         "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.payload"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    streams: dict[tuple[str, str], bytes] = {}
+    for line in shown.stdout.splitlines():
+        stream, srcport, payload = line.split("\t")
+        key = (stream, srcport)
+        streams[key] = streams.get(key, b"") + bytes.fromhex(payload)
+    assert sorted(streams.values()) == sorted(
+        [
+            b"one\ntwo\nthree\n",  # the client wrote, to the relay
+            b"one\nTWO\nfrom the relay\necho me\n",  # the relay wrote, to the client
+            b"one\nTWO\necho me\n",  # the relay wrote, to the server
+            b"one\nTWO\necho me\n",  # the server echoed
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    endpoint: str
+    scheme: str
+    started_wall_ns: int
+    summary: dict[str, Any]
+
+
+def port_of(records: list[Record]) -> int:
+    return int(str(records[0].fields["local"]).rsplit(":", 1)[1])
