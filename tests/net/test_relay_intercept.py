@@ -32,6 +32,7 @@ from inspector.net.intercept import (
     Outcome,
     Resolution,
 )
+from inspector.net.relaymessages import HOLD_LIMIT
 
 
 class Queue(InterceptObserver):
@@ -331,3 +332,48 @@ class _Session:
 
 def port_of(records: list[Record]) -> int:
     return int(str(records[0].fields["local"]).rsplit(":", 1)[1])
+
+
+def test_held_bytes_past_the_limit_pause_the_sender_until_resolved(
+    tcp_echo_server: RunningServer,
+) -> None:
+    """Memory stays bounded: past HOLD_LIMIT of held reads the client's leg stops reading."""
+    interceptor, _ = intercepting("c2s")
+    total = HOLD_LIMIT + (2 << 20)
+
+    async def scenario() -> tuple[int, int, list[Record]]:
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"x" * total)
+
+        def paused() -> bool:
+            return any(
+                r.fields.get("backed_up") and "held messages" in (r.message or "")
+                for r in rec.conns[1].records
+            )
+
+        await until(paused)
+        held_at_pause = sum(len(m.payload) for m in interceptor.queue)
+        interceptor.set_mode("off")  # what comes next passes; what is held goes on now
+        interceptor.forward_all()
+        received = 0
+        async with asyncio.timeout(WAIT):
+            while received < total:
+                chunk = await reader.read(1 << 20)
+                assert chunk, "the relay closed early"
+                received += len(chunk)
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return held_at_pause, received, rec.conns[1].records
+
+    held_at_pause, received, records = run(scenario())
+    assert HOLD_LIMIT < held_at_pause <= HOLD_LIMIT + (256 << 10)
+    assert received == total
+    lines = [
+        r.message for r in records if r.kind is Kind.INFO and "held messages" in (r.message or "")
+    ]
+    assert lines[0] == "held messages from the client passed 4 MiB: pausing its reads"
+    assert "held messages from the client are under 4 MiB: reading again" in lines
