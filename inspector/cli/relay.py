@@ -50,10 +50,10 @@ relay (reply, echo) and not forwarded, or closes (close; WebSocket: a close fram
 the rule's code to both sides) or resets (drop) the pair.
 
 intercept: --intercept c2s|s2c|both holds each message going that way (tcp/tls: each
-read; ws/wss: each whole message) that --intercept-filter picks (the records filter's
-language: text, a regex with --intercept-regex, or decoded-field tests such as
-'event == "chat"'), prints it as "held #ID  #CONN WAY KIND SIZE  PREVIEW", and waits for
-a command on stdin:
+read; ws/wss: each whole message; udp: each datagram) that --intercept-filter picks
+(the records filter's language: text, a regex with --intercept-regex, or decoded-field
+tests such as 'event == "chat"'), prints it as "held #ID  #CONN WAY KIND SIZE
+PREVIEW", and waits for a command on stdin:
   f ID  forward      e ID TEXT  send TEXT instead      d ID  drop
   fa    forward all  da         drop all               l     list what is held
   i c2s|s2c [#CONN] TEXT        inject a new message   help  every command
@@ -166,7 +166,7 @@ def build_relay_parser() -> OneLineParser:
     rules.add_argument(
         "--intercept",
         choices=("c2s", "s2c", "both"),
-        help="hold messages going this way until a command on stdin (tcp/tls, ws/wss)",
+        help="hold messages going this way until a command on stdin",
     )
     rules.add_argument(
         "--intercept-filter",
@@ -230,7 +230,7 @@ def relay_rules(path: str, on: str) -> Any:
     return RelayRules(engine, directions)
 
 
-def interceptor_from_args(args: argparse.Namespace, datagram: bool) -> Any:
+def interceptor_from_args(args: argparse.Namespace) -> Any:
     """The Interceptor ``--intercept`` asks for (None without); UsageError with one line."""
     from inspector.net.intercept import InterceptMode, Interceptor, MessageFilterError
 
@@ -238,8 +238,6 @@ def interceptor_from_args(args: argparse.Namespace, datagram: bool) -> Any:
         if args.intercept_filter or args.intercept_regex:
             raise UsageError("--intercept-filter and --intercept-regex need --intercept")
         return None
-    if datagram:
-        raise UsageError("--intercept is for tcp/tls and ws/wss relays")
     try:
         return Interceptor(InterceptMode(args.intercept), args.intercept_filter,
                            args.intercept_regex)  # fmt: skip
@@ -346,7 +344,7 @@ def run_relay(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int
         rules = None
         if args.rules is not None:
             rules = relay_rules(args.rules, args.rules_on)
-        intercept = interceptor_from_args(args, listen.is_datagram)
+        intercept = interceptor_from_args(args)
         options = SessionOptions(
             verify=not args.insecure,
             cafile=args.cafile,

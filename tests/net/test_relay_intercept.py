@@ -377,3 +377,48 @@ def test_held_bytes_past_the_limit_pause_the_sender_until_resolved(
     ]
     assert lines[0] == "held messages from the client passed 4 MiB: pausing its reads"
     assert "held messages from the client are under 4 MiB: reading again" in lines
+
+
+def test_udp_datagrams_are_held_edited_dropped_and_injected(
+    udp_echo_server: RunningServer,
+) -> None:
+    interceptor, queue = intercepting("s2c")
+
+    async def scenario() -> tuple[list[bytes], list[Record]]:
+        relay, rec = await start_relay(
+            "udp://127.0.0.1:0", udp_echo_server.url, intercept=interceptor
+        )
+        loop = asyncio.get_running_loop()
+        got: asyncio.Queue[bytes] = asyncio.Queue()
+
+        class Client(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: object) -> None:
+                got.put_nowait(data)
+
+        transport, _ = await loop.create_datagram_endpoint(
+            Client, remote_addr=("127.0.0.1", relay.port)
+        )
+        received: list[bytes] = []
+        transport.sendto(b"first")  # its echo is held
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.edit(interceptor.queue[0].id, b"FIRST")
+        async with asyncio.timeout(WAIT):
+            received.append(await got.get())
+        transport.sendto(b"second")
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.drop(interceptor.queue[0].id)
+        interceptor.inject(1, "s2c", b"from the relay")
+        async with asyncio.timeout(WAIT):
+            received.append(await got.get())
+        transport.close()
+        await relay.stop()
+        return received, rec.conns[1].records
+
+    received, records = run(scenario())
+    assert received == [b"FIRST", b"from the relay"]
+    assert [r.outcome for r in queue.resolutions] == [Outcome.EDITED, Outcome.DROPPED]
+    datagrams = [r for r in records if r.kind is Kind.DATAGRAM]
+    held = [r.wire for r in datagrams if r.fields.get("forwarded") is False]
+    assert held == [b"first", b"second"]
+    sent = [(r.wire, r.fields["relayed"]) for r in datagrams if r.fields.get("injected")]
+    assert sent == [(b"FIRST", "edited"), (b"from the relay", "injected")]
