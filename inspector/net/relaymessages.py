@@ -26,6 +26,7 @@ once; a data message after the close of its direction is dropped with the reason
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from websockets.exceptions import ProtocolError
@@ -36,7 +37,7 @@ from inspector.core.records import Direction, Kind
 from inspector.core.rules import Step
 from inspector.net.intercept import HeldMessage, Interceptor, MessageKind, Way
 from inspector.net.relayfaults import Fate, Shaper
-from inspector.net.relaylegs import ARROWS, PairState, Side
+from inspector.net.relaylegs import ARROWS, PairCommon, PairState, Side
 from inspector.net.relayrules import RelayRules, perform
 from inspector.net.relaytap import DeflateAgreement, FrameTap
 from inspector.protocols.decoders.registry import DecodeContext
@@ -171,7 +172,7 @@ class Reframer:
         return wire, wf, extensions is not None
 
 
-class PairMessages:
+class PairMessages(PairCommon):
     """Message-mode relaying and the InterceptPort, over the state a StreamPair keeps."""
 
     recorder: Recorder
@@ -194,10 +195,6 @@ class PairMessages:
     _watch: bool
     _early_messages: bool
     _request_target: str
-
-    @property
-    def ended(self) -> bool:
-        raise NotImplementedError
 
     def _init_messages(self) -> None:
         self._interceptor = self.config.intercept
@@ -300,17 +297,54 @@ class PairMessages:
             if paused
             else f"held messages from the {name} are under {HOLD_LIMIT >> 20} MiB: reading again"
         )
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={"message": message, "backed_up": paused, "leg": str(side)},
-        )
+        self._note_backed_up(side, paused, message)
         self._set_reading(side, "intercept", not paused)
 
     def _set_reading(self, side: Side, reason: str, on: bool) -> None:
         raise NotImplementedError
 
     # -- tcp/tls -----------------------------------------------------------------------
+
+    def _ruled(self, side: Side, data: bytes, t_ns: int, rules: RelayRules) -> bool:
+        """True when a rule took this read (recorded, not forwarded, its steps done)."""
+        steps = rules.steps(side is Side.CLIENT, self.number, data)
+        if not steps:
+            return False
+        fields = {"rule": steps[0].rule, "forwarded": False}
+        self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
+        self._perform(side, steps, Kind.DATA, self._writer(side))
+        return True
+
+    def _perform(
+        self,
+        side: Side,
+        steps: list[Step],
+        kind: Kind,
+        answer: Callable[[bytes], None],
+        answer_step: Callable[[Step], None] | None = None,
+        close_step: Callable[[Step], None] | None = None,
+    ) -> None:
+        """Do the steps of a rule that took a message read on ``side``."""
+
+        def close() -> None:
+            self.initiated_by = "relay"
+            self._close_both()
+
+        perform(
+            steps,
+            c2s=side is Side.CLIENT,
+            recorder=self.recorder,
+            kind=kind,
+            answer=answer,
+            close=close,
+            reset=self._rule_reset,
+            alive=lambda: not self.ended,
+            answer_step=answer_step,
+            close_step=close_step,
+        )
+
+    def _writer(self, side: Side) -> Callable[[bytes], None]:
+        raise NotImplementedError
 
     def _held_read(self, side: Side, data: bytes, t_ns: int) -> bool:
         """True when the interceptor holds this read (recorded, not forwarded)."""
@@ -487,17 +521,12 @@ class PairMessages:
 
     def _perform_rule(self, side: Side, steps: list[Step]) -> None:
         """A rule took a WebSocket message: answer the sender, or close or reset."""
-        c2s = side is Side.CLIENT
         back = side.other  # the leg whose reads go towards the sender
 
         def answer(step: Step) -> None:
             fields = {"relayed": "rule", "rule": step.rule}
             if self._send_or_pend(back, 1 if step.text else 2, step.data, fields) is not None:
                 self._drop_after_close(back)
-
-        def close() -> None:
-            self.initiated_by = "relay"
-            self._close_both()
 
         def close_step(step: Step) -> None:
             """Close both WebSockets with the rule's code and reason; each peer then
@@ -508,18 +537,7 @@ class PairMessages:
                 if self._send_or_pend(leg, 8, body, {"relayed": "rule", "rule": step.rule}):
                     self._close_both()
 
-        perform(
-            steps,
-            c2s=c2s,
-            recorder=self.recorder,
-            kind=Kind.FRAME,
-            answer=lambda data: None,
-            close=close,
-            reset=self._rule_reset,
-            alive=lambda: not self.ended,
-            answer_step=answer,
-            close_step=close_step,
-        )
+        self._perform(side, steps, Kind.FRAME, lambda _data: None, answer, close_step)
 
     def _rule_reset(self) -> None:
         raise NotImplementedError
