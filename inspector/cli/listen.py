@@ -204,16 +204,12 @@ def build_listen_parser() -> OneLineParser:
         metavar="N",
         help="refuse clients while N connections are open",
     )
-    add_stopping_and_output(p, "stop after N connections have ended", "the listening line")
-    return p
-
-
-def add_stopping_and_output(p: argparse.ArgumentParser, connections: str, first: str) -> None:
-    """The stopping (``--connections``, ``--duration``) and output (``-o``, ``--json``,
-    ``--quiet``) options of ``listen`` and ``relay``."""
     stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
     stop.add_argument(
-        "--connections", type=_number(int, 1, "a number"), metavar="N", help=connections
+        "--connections",
+        type=_number(int, 1, "a number"),
+        metavar="N",
+        help="stop after N connections have ended",
     )
     stop.add_argument(
         "--duration",
@@ -225,7 +221,8 @@ def add_stopping_and_output(p: argparse.ArgumentParser, connections: str, first:
     out.add_argument("-o", "--output", metavar="FILE", help="record to this capture file")
     shown = out.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="print records as JSON lines")
-    shown.add_argument("--quiet", action="store_true", help=f"print only {first}")
+    shown.add_argument("--quiet", action="store_true", help="print only the listening line")
+    return p
 
 
 def _level(text: str) -> int:
