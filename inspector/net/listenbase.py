@@ -20,16 +20,10 @@ from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import RuleEngine, Step, StepKind
+from inspector.net import hosting
 from inspector.net.accepted import AcceptedStream
 from inspector.net.certs import ServerTLS
 from inspector.net.connection import Connection
-from inspector.net.hosting import (
-    record_accepted,
-    record_bind_failure,
-    record_ended,
-    record_listening,
-    record_refused,
-)
 from inspector.net.resolve import format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError
 
@@ -170,14 +164,14 @@ class Listener:
             sockname, family = await self._bind()
         except OSError as exc:
             message = describe_listen_error(exc, self.endpoint)
-            record_bind_failure(self.recorder, message)
+            hosting.record_bind_failure(self.recorder, message)
             self.state = ListenerState.FAILED
             self._close_listener(message, clean=False)
             raise ListenError(message) from None
         self.port = sockname[1]
         self.local = format_address(sockname)
         self.state = ListenerState.LISTENING
-        record_listening(
+        hosting.record_listening(
             self.recorder,
             self.endpoint,
             self.url,
@@ -204,11 +198,11 @@ class Listener:
         if limit is not None and len(self._open) + self._starting() >= limit:
             self.refused += 1
             message = f"refused {peer}: {limit} connections already open (max connections: {limit})"
-            record_refused(self.recorder, peer, message)
+            hosting.record_refused(self.recorder, peer, message)
             return None
         self.accepted += 1
         number = self.accepted
-        record_accepted(self.recorder, number, peer, self.local)
+        hosting.record_accepted(self.recorder, number, peer, self.local)
         return number
 
     def _starting(self) -> int:
@@ -252,7 +246,7 @@ class Listener:
         self._open.pop(conn.number, None)
         self._not_ready.discard(conn.number)
         self.ended_count += 1
-        record_ended(
+        hosting.record_ended(
             self.recorder, "connection", conn.number, conn.peer, conn.end_message, conn.clean
         )
         if self.on_connection_end is not None:

@@ -16,14 +16,8 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net import hosting
 from inspector.net.certs import ServerTLS
-from inspector.net.hosting import (
-    record_accepted,
-    record_bind_failure,
-    record_ended,
-    record_listening,
-    record_refused,
-)
 from inspector.net.intercept import Interceptor
 from inspector.net.listener import ListenError, ListenerState, describe_listen_error
 from inspector.net.relayfaults import Faults
@@ -118,7 +112,7 @@ class Relay:
             sockname, family = await self._bind()
         except OSError as exc:
             message = describe_listen_error(exc, self.endpoint)
-            record_bind_failure(self.recorder, message)
+            hosting.record_bind_failure(self.recorder, message)
             self.state = ListenerState.FAILED
             self.recorder.record(
                 Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
@@ -127,7 +121,7 @@ class Relay:
         self.port = sockname[1]
         self.local = format_address(sockname)
         self.state = ListenerState.LISTENING
-        record_listening(
+        hosting.record_listening(
             self.recorder,
             self.endpoint,
             self.url,
@@ -148,18 +142,22 @@ class Relay:
         limit = self.config.max_connections
         if limit is not None and len(self._open) >= limit:
             self.refused += 1
-            record_refused(self.recorder, peer, f"refused {peer}: {limit} pairs already open")
+            hosting.record_refused(
+                self.recorder, peer, f"refused {peer}: {limit} pairs already open"
+            )
             return None
         self.accepted += 1
         number = self.accepted
-        record_accepted(self.recorder, number, peer, self.local)
+        hosting.record_accepted(self.recorder, number, peer, self.local)
         self._open.add(number)
         return number
 
     def _pair_ended(self, pair: Any) -> None:
         self._open.discard(pair.number)
         self.ended_count += 1
-        record_ended(self.recorder, "pair", pair.number, pair.peer, pair.end_message, pair.clean)
+        hosting.record_ended(
+            self.recorder, "pair", pair.number, pair.peer, pair.end_message, pair.clean
+        )
         if self.on_pair_end is not None:
             self.on_pair_end(pair)
 
