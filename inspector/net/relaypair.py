@@ -25,7 +25,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Decision, Fate, Faults, Shaper
 from inspector.net.relaylegs import ARROWS, Leg, PairEnding, PairState, Side
-from inspector.net.relayrules import RelayRules, perform
+from inspector.net.relaymessages import PairMessages
 from inspector.net.relaytap import (
     FrameTap,
     HeadError,
@@ -48,7 +48,7 @@ from inspector.net.tlsinfo import (
 TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
-class StreamPair(PairEnding):
+class StreamPair(PairEnding, PairMessages):
     """A relayed tcp/tls/ws/wss connection and its upstream connection."""
 
     def __init__(self, relay: Any, number: int, transport: asyncio.Transport, recorder: Recorder):
@@ -96,6 +96,7 @@ class StreamPair(PairEnding):
         self._held_frames: list[bytes] = []  # client bytes after the request, before the answer
         self.refused = False  # the upstream refused the upgrade: the rest is plain data
         self._phase = "resolve"  # of the upstream's opening, for its failure's record
+        self._init_messages()
         sock = transport.get_extra_info("socket")
         recorder.record(
             Direction.META,
@@ -114,26 +115,12 @@ class StreamPair(PairEnding):
     # -- state ------------------------------------------------------------------
 
     @property
-    def ended(self) -> bool:
-        return self._ended.is_set()
-
-    @property
     def is_open(self) -> bool:
         return self.state is PairState.OPEN
 
-    async def wait_closed(self) -> None:
-        await self._ended.wait()
-
-    def summary(self) -> dict[str, Any]:
-        """What the capture's session summary and the listing show."""
+    def _summary_counts(self) -> dict[str, Any]:
         r = self.recorder
         return {
-            "conn": self.number,
-            "peer": self.peer,
-            "upstream": self.config.upstream.url,
-            "state": str(self.state),
-            "clean": self.clean,
-            "message": self.end_message,
             "initiated_by": self.initiated_by,
             "bytes_c2s": r.bytes_out,
             "bytes_s2c": r.bytes_in,
@@ -172,6 +159,8 @@ class StreamPair(PairEnding):
                 upstream.abort()
             return
         self.state = PairState.OPEN
+        if self._interceptor is not None:
+            self._interceptor.attach(self.number, self)
         for data in self._early:
             self.on_data(Side.CLIENT, data)
         self._early = []
@@ -253,17 +242,7 @@ class StreamPair(PairEnding):
             except OSError as exc:
                 error = exc
                 continue
-            self.recorder.record(
-                Direction.META,
-                Kind.CONNECT,
-                fields={
-                    "leg": "upstream",
-                    "local": format_address(transport.get_extra_info("sockname")),
-                    "peer": format_address(transport.get_extra_info("peername")),
-                    "family": family_name(family),
-                    "duration_ns": self.recorder.now() - start,
-                },
-            )
+            self._record_upstream_connect(transport, family, start)
             break
         if transport is None:
             raise error or OSError("no address to connect to")
@@ -363,9 +342,26 @@ class StreamPair(PairEnding):
             self._head(side, data, t_ns)
             return
         tap = self._taps[side]
-        rules = self.config.rules
-        if rules is not None and not self.websocket and self._ruled(side, data, t_ns, rules):
-            return
+        if self._watch and self.websocket:
+            if (
+                self._reframers[side] is None
+                and tap is not None
+                and tap.at_message_boundary
+                and self._wants_messages(side)
+            ):
+                self._terminate(side)
+            if self._reframers[side] is not None:
+                self._terminated_read(side, data, t_ns)
+                return
+            if tap is None and side is Side.CLIENT and self._early_messages:
+                self._held_frames.append(data)  # read on once the upgrade is answered
+                return
+        elif self._watch:  # tcp/tls: rules first, then the intercept switch
+            rules = self.config.rules
+            if rules is not None and self._ruled(side, data, t_ns, rules):
+                return
+            if self._interceptor is not None and self._held_read(side, data, t_ns):
+                return
         shaper = self._shapers[side]
         if tap is not None and shaper is not None and shaper.faults.per_message:
             frames = tap.frames(data)
@@ -377,6 +373,8 @@ class StreamPair(PairEnding):
                 if decision.fate is Fate.CUT:
                     self._cut(side, decision)
             tap.record(frames, t_ns, extra)
+            if self._watch:
+                self._after_transparent_read(side)
             return
         if shaper is None:
             other = self._legs[side.other]
@@ -400,37 +398,23 @@ class StreamPair(PairEnding):
             self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
         if decision is not None and decision.fate is Fate.CUT:
             self._cut(side, decision)
+        if tap is not None and self._watch:
+            self._after_transparent_read(side)
 
-    def _ruled(self, side: Side, data: bytes, t_ns: int, rules: RelayRules) -> bool:
-        """True when a rule took this read (recorded, not forwarded, its steps done)."""
-        c2s = side is Side.CLIENT
-        steps = rules.steps(c2s, self.number, data)
-        if not steps:
-            return False
-        fields = {"rule": steps[0].rule, "forwarded": False}
-        self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
+    def _rule_reset(self) -> None:
+        """A rule resets the pair: both legs aborted with a reset."""
+        self.initiated_by = "relay"
+        self._reset(Side.CLIENT)
+        self._reset(Side.UPSTREAM)
+        self._finish("reset by a rule", clean=False)
 
-        def reset() -> None:
-            self.initiated_by = "relay"
-            self._reset(Side.CLIENT)
-            self._reset(Side.UPSTREAM)
-            self._finish("reset by a rule", clean=False)
-
-        def close() -> None:
-            self.initiated_by = "relay"
-            self._close_both()
-
-        perform(
-            steps,
-            c2s=c2s,
-            recorder=self.recorder,
-            kind=Kind.DATA,
-            answer=self._writer(side),
-            close=close,
-            reset=reset,
-            alive=lambda: not self.ended,
-        )
-        return True
+    def _finish(self, message: str, *, clean: bool, state: PairState | None = None) -> None:
+        """End the pair (PairEnding) and drop what the interceptor holds of it."""
+        if self.ended:
+            return
+        super()._finish(message, clean=clean, state=state)
+        if self._interceptor is not None:
+            self._interceptor.detach(self.number, f"the connection ended ({message})")
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""
@@ -447,7 +431,8 @@ class StreamPair(PairEnding):
     def _head(self, side: Side, data: bytes, t_ns: int) -> None:
         """The WebSocket upgrade: the request rewritten, the answer passed on unchanged."""
         buf = self._heads[side]
-        if side is Side.UPSTREAM:
+        watch = self._watch
+        if side is Side.UPSTREAM and not watch:
             self._forward(side, data)  # the answer goes back unchanged, at once
         buf += data
         try:
@@ -465,14 +450,19 @@ class StreamPair(PairEnding):
             strip = self._faults[Side.CLIENT].per_message or self._faults[Side.UPSTREAM].per_message
             host = host_header(443 if up.secure else 80, up.host, up.port)
             wire, changed = rewrite_request(head, host, self.config.origin, strip)
-            self._forward(side, wire + rest)
+            # Messages a terminated direction will read are kept until the answer.
+            self._early_messages = watch and self._wants_messages(side)
+            self._forward(side, wire if self._early_messages else wire + rest)
             fields = request_fields(head)
+            self._request_target = str(fields["target"])
             fields["rewritten"] = changed
             self.recorder.record(Direction.OUT, Kind.HANDSHAKE, t_ns, head.wire, None, fields)
             if rest:
                 self._held_frames.append(rest)
             return
         fields = response_fields(head)
+        if watch:
+            self._forward(side, head.wire)
         self.recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, head.wire, None, fields)
         if fields["status"] != 101:
             self.refused = True
@@ -482,15 +472,33 @@ class StreamPair(PairEnding):
             )
             self.failure = line
             if rest:
+                if watch:
+                    self._forward(side, rest)
                 self.recorder.record(Direction.IN, Kind.DATA, t_ns, rest, rest)
             held, self._held_frames = self._held_frames, []
             for chunk in held:
+                if self._early_messages:
+                    self._forward(Side.CLIENT, chunk)
                 self.recorder.record(Direction.OUT, Kind.DATA, t_ns, chunk, chunk)
             return
         agreement = deflate_agreement(fields["extensions"])
         for s in (Side.CLIENT, Side.UPSTREAM):
             deflate = agreement.decoder(s is Side.CLIENT) if agreement is not None else None
             self._taps[s] = FrameTap(self.recorder, s.direction, deflate)
+        if watch:
+            request = self._request_target
+            self._upgraded(agreement, request, fields["subprotocol"])
+            held, self._held_frames = self._held_frames, []
+            if rest:
+                self.on_data(side, rest)
+            for chunk in held:
+                if self._early_messages:
+                    self.on_data(Side.CLIENT, chunk)
+                else:
+                    tap = self._taps[Side.CLIENT]
+                    assert tap is not None
+                    tap.record(tap.frames(chunk), t_ns)
+            return
         if rest:
             tap = self._taps[side]
             assert tap is not None

@@ -29,11 +29,11 @@ class RelayRules:
     engine: RuleEngine
     directions: frozenset[str] = frozenset({"c2s"})
 
-    def steps(self, c2s: bool, conn: int, data: bytes) -> list[Step]:
+    def steps(self, c2s: bool, conn: int, data: bytes, text: bool | None = None) -> list[Step]:
         """The steps for one message going one way ([] : forward it unchanged)."""
         if ("c2s" if c2s else "s2c") not in self.directions:
             return []
-        return self.engine.on_message(conn, data)
+        return self.engine.on_message(conn, data, text)
 
 
 def perform(
@@ -46,8 +46,15 @@ def perform(
     close: Callable[[], None],
     reset: Callable[[], None],
     alive: Callable[[], bool],
+    answer_step: Callable[[Step], None] | None = None,
+    close_step: Callable[[Step], None] | None = None,
 ) -> None:
-    """Do a matched message's steps: answer the sender, or close, or reset the pair."""
+    """Do a matched message's steps: answer the sender, or close, or reset the pair.
+
+    ``answer_step``, when given, sends and records an answer itself (a WebSocket
+    relay frames it as a message); otherwise ``answer`` writes the bytes and they are
+    recorded here. ``close_step``, when given, closes with the step's code and reason
+    (a WebSocket close) in place of ``close``."""
     loop = asyncio.get_running_loop()
     towards_sender = Direction.IN if c2s else Direction.OUT
     for step in steps:
@@ -55,7 +62,9 @@ def perform(
         def act(step: Step = step) -> None:
             if not alive():
                 return
-            if step.kind in (StepKind.SEND, StepKind.SEND_ALL):
+            if step.kind in (StepKind.SEND, StepKind.SEND_ALL) and answer_step is not None:
+                answer_step(step)
+            elif step.kind in (StepKind.SEND, StepKind.SEND_ALL):
                 answer(step.data)
                 recorder.record(
                     towards_sender,
@@ -71,7 +80,10 @@ def perform(
                     Kind.INFO,
                     fields={"message": f"rule {step.rule + 1} closes the pair", "rule": step.rule},
                 )
-                close()
+                if close_step is not None:
+                    close_step(step)
+                else:
+                    close()
             else:
                 recorder.record(
                     Direction.META,
