@@ -24,6 +24,10 @@ LINES, LEN16, LEN32 = "lines", "len16", "len32"
 #: Plain WebSocket frames of one read; their records are made by
 #: ``inspector.protocols.wsruns``, which registers itself (:func:`register_framing`).
 WS_FRAMES = "ws-frames"
+#: Masked WebSocket frames a client sent, as the server role reads them (schema 5).
+WS_MASKED_FRAMES = "ws-masked-frames"
+#: Unmasked WebSocket frames the server role sent while answering one read (schema 5).
+WS_SENT_FRAMES = "ws-sent-frames"
 #: The width of the length prefix of each length-prefixed framing.
 PREFIX_WIDTH: Mapping[str, int] = MappingProxyType({LEN16: 2, LEN32: 4})
 
