@@ -34,7 +34,13 @@ from inspector.cli.output import Printer
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError, InspectorError, UsageError
-from inspector.core.options import DEFAULT_MAX_SIZE, Framing, ServerOptions, SessionOptions
+from inspector.core.options import (
+    DEFAULT_MAX_SIZE,
+    UDP_IDLE,
+    Framing,
+    ServerOptions,
+    SessionOptions,
+)
 from inspector.core.recorder import Recorder
 from inspector.core.records import Kind, Record
 from inspector.core.render import record_line, record_to_json
@@ -203,6 +209,14 @@ def build_listen_parser() -> OneLineParser:
         type=_number(int, 1, "a number"),
         metavar="N",
         help="refuse clients while N connections are open",
+    )
+    conn.add_argument(
+        "--udp-idle",
+        type=_number(float, 0, "a number of seconds"),
+        default=UDP_IDLE,
+        metavar="SECONDS",
+        help=f"udp://: end a client's connection after SECONDS without a datagram from it "
+        f"(default {UDP_IDLE:g}; 0: never)",
     )
     stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
     stop.add_argument(
@@ -395,8 +409,13 @@ class ListenRun:
     command = "listen"
 
     def _server_options(self, args: argparse.Namespace, endpoint: Endpoint) -> ServerOptions | None:
-        """How ws:// upgrades are answered (None for the other schemes)."""
-        return server_options(args, endpoint) if endpoint.is_websocket else None
+        """How ws:// upgrades are answered and udp:// clients are forgotten (None for
+        tcp:// and tls://)."""
+        if endpoint.is_websocket:
+            return server_options(args, endpoint)
+        if endpoint.is_datagram:
+            return ServerOptions(udp_idle=args.udp_idle or None)
+        return None
 
     def _make_listener(self) -> Any:
         """The listener this command runs (``inspector relay`` makes a relay instead)."""

@@ -66,10 +66,20 @@ class SessionOptions:
     bind: str | None = None
 
 
+#: Seconds a udp:// client may stay silent before its connection ends ("idle"): UDP has
+#: no goodbye, and a minute is longer than a live client's usual keepalive while still
+#: letting a list of clients that went away empty itself.
+UDP_IDLE = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
-    """How a ws:// or wss:// listener answers upgrade requests (beside SessionOptions:
-    subprotocols, compression, max_size and auto_pong apply to both roles)."""
+    """How a listener treats its clients beyond SessionOptions (subprotocols,
+    compression, max_size and auto_pong apply to both roles): how ws:// and wss://
+    upgrade requests are answered, and when a silent udp:// client is forgotten.
+
+    The command line (``inspector listen``) and the window build this one value; the
+    listener and the WebSocket engine are the one place that acts on it."""
 
     #: The only request path accepted (others get 404); None accepts every path.
     path: str | None = None
@@ -82,6 +92,9 @@ class ServerOptions:
     refuse_status: int | None = None
     refuse_headers: tuple[tuple[str, str], ...] = ()
     refuse_body: str = ""
+    #: udp://: end a client's connection after this many seconds without a datagram
+    #: from it (None: never).
+    udp_idle: float | None = UDP_IDLE
 
 
 #: Option fields whose values are secrets: never written to a capture as they are.
