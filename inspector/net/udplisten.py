@@ -79,7 +79,7 @@ class AcceptedDatagram(Connection):
         """End the connection ("idle") once the client sends nothing for ``seconds``.
 
         One timer per connection, moved only when it fires early: a datagram costs a
-        clock read, not a new timer."""
+        clock read, not a new timer; once the connection has ended it does nothing."""
         self._idle = seconds
         if seconds is not None and not self.ended:
             self._idle_timer = self._loop.call_at(self._heard + seconds, self._check_idle)
@@ -96,18 +96,6 @@ class AcceptedDatagram(Connection):
         if self.initiated_by == "none":
             self.initiated_by = "server"
         self._finish(f"idle: nothing from {self.peer} for {idle:g} s", clean=True)
-
-    def _finish(
-        self,
-        message: str,
-        clean: bool,
-        close_code: int | None = None,
-        close_reason: str | None = None,
-    ) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        super()._finish(message, clean, close_code, close_reason)
 
     def _received(self, data: bytes) -> None:
         if self.ended:

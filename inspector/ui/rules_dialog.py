@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -32,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from inspector.core.rulefile import load_rules, save_rules
 from inspector.core.rules import ActionKind, MatchKind, Rule, RuleError, compile_rule
-from inspector.ui import theme
 from inspector.ui.guard import guarded
+from inspector.ui.widgets.formparts import CheckedDialog
 
 MATCH_LABELS = {
     MatchKind.ANY: "Any message",
@@ -98,7 +97,7 @@ def _json_value(text: str) -> Any:
     return value if isinstance(value, str | int | float | bool) else text
 
 
-class RuleEditor(QDialog):
+class RuleEditor(CheckedDialog):
     """Edits one rule; OK only when it compiles."""
 
     def __init__(self, rule: Rule | None = None, parent: QWidget | None = None) -> None:
@@ -166,20 +165,9 @@ class RuleEditor(QDialog):
         self.next.setChecked(rule.next)
         form.addRow("", self.next)
 
-        self.error = QLabel()
-        self.error.setObjectName("ruleError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        self.add_error_and_buttons(layout, "ruleError")
         self.match.currentIndexChanged.connect(self._follow_kinds)
         self.action.currentIndexChanged.connect(self._follow_kinds)
         self._follow_kinds()
@@ -228,17 +216,11 @@ class RuleEditor(QDialog):
         compile_rule(made)
         return made
 
-    def accept(self) -> None:
-        try:
-            self.rule()
-        except RuleError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()
+    def check(self) -> None:
+        self.rule()
 
 
-class RulesDialog(QDialog):
+class RulesDialog(CheckedDialog):
     """The ordered rule list: add, edit, remove, move, load and save a rules file."""
 
     def __init__(self, rules: list[Rule], parent: QWidget | None = None) -> None:
@@ -277,21 +259,10 @@ class RulesDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.list, 1)
         row.addLayout(buttons)
-        self.error = QLabel()
-        self.error.setObjectName("rulesError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        ok = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        ok.accepted.connect(self.accept)
-        ok.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(row, 1)
-        layout.addWidget(self.error)
-        layout.addWidget(ok)
+        self.add_error_and_buttons(layout, "rulesError")
         self._fill()
 
     def rules(self) -> list[Rule]:
@@ -355,10 +326,6 @@ class RulesDialog(QDialog):
         rules[row], rules[row + step] = rules[row + step], rules[row]
         self._fill(row + step)
 
-    def _fail(self, message: str) -> None:
-        self.error.setText(message)
-        self.error.show()
-
     @guarded
     def _load_dialog(self, *_: object) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -372,7 +339,7 @@ class RulesDialog(QDialog):
         try:
             self.set_rules(load_rules(path))
         except RuleError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return False
         self.error.hide()
         return True
@@ -388,7 +355,7 @@ class RulesDialog(QDialog):
         try:
             save_rules(path, self._rules)
         except RuleError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             return False
         self.error.hide()
         return True

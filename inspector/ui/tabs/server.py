@@ -336,6 +336,10 @@ class ServerTab(RecordsTab):
                 o = self.listen_options
                 self.tls = server_tls(o.cert_file, o.key_file, directory=self.cert_dir, alpn=alpn)
             rules = RuleEngine(self.rules) if self.rules else None
+            try:
+                server = self.listen_options.server_options(self.endpoint.target)
+            except ValueError as exc:
+                raise InspectorError(str(exc)) from None
             self.listener = create_listener(
                 self.endpoint,
                 self.options,
@@ -344,6 +348,7 @@ class ServerTab(RecordsTab):
                 rules=rules,
                 max_connections=self.listen_options.max_connections,
                 tls=self.tls,
+                server=server,
             )
         except InspectorError as exc:  # a certificate, a rule, a scheme: one line
             self._failed(str(exc))
@@ -353,8 +358,6 @@ class ServerTab(RecordsTab):
             self._failed(f"cannot listen: {exc}")
             return
         self.listener.on_connection = self._connection_ready
-        if self.endpoint.is_websocket:
-            self.listener.answer = self.listen_options.answer(self.endpoint.target)
         self._show_state()
         spawn(self._listen(), f"listening on {self.url}")
 
