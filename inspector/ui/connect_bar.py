@@ -47,7 +47,7 @@ from inspector.ui.reach_options import ReachOptions, reach_summary
 from inspector.ui.widgets.formparts import (
     CheckedDialog,
     file_row,
-    framing_box,
+    framing_group,
     headers_text,
     parse_headers,
     size_box,
@@ -105,11 +105,7 @@ class OptionsDialog(CheckedDialog):
         ws_form.addRow("Max message size", self.max_size)
         layout.addWidget(ws)
 
-        stream = QGroupBox("TCP and TLS (tcp://, tls://)")
-        stream_form = QFormLayout(stream)
-        self.framing = framing_box(options.framing)
-        stream_form.addRow("Framing", self.framing)
-        layout.addWidget(stream)
+        self.framing = framing_group(layout, options.framing)
 
         tls = QGroupBox("TLS (tls://, wss://)")
         tls_form = QFormLayout(tls)

@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -44,7 +43,7 @@ from inspector.ui.settings import Settings
 from inspector.ui.widgets.formparts import (
     CheckedDialog,
     file_row,
-    framing_box,
+    framing_group,
     headers_text,
     parse_headers,
     size_box,
@@ -219,11 +218,7 @@ class ListenDialog(CheckedDialog):
         form.addRow("Refusal headers", self.refuse_headers)
         layout.addWidget(ws)
 
-        stream = QGroupBox("TCP and TLS (tcp://, tls://)")
-        stream_form = QFormLayout(stream)
-        self.framing = framing_box(options.framing)
-        stream_form.addRow("Framing", self.framing)
-        layout.addWidget(stream)
+        self.framing = framing_group(layout, options.framing)
 
         udp = QGroupBox("UDP (udp://)")
         udp_form = QFormLayout(udp)
@@ -308,26 +303,19 @@ class ListenDialog(CheckedDialog):
 
     @guarded
     def _export(self, *_: object) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export certificate", "localhost-cert.pem", "PEM (*.pem *.crt)"
-        )
-        if path:
-            self.export_certificate(Path(path))
+        path = self.ask_path("Export certificate", "PEM (*.pem *.crt)", "localhost-cert.pem")
+        if path is not None:
+            self.export_certificate(path)
 
     def export_certificate(self, target: Path) -> bool:
         """Write the certificate this listener presents (PEM) to ``target``."""
         import ssl
 
-        try:
-            tls = self._tls()
-            target.write_text(ssl.DER_cert_to_PEM_cert(tls.cert_der), encoding="ascii")
-        except InspectorError as exc:
-            self.fail(str(exc))
-            return False
-        except OSError as exc:
-            self.fail(f"cannot write {target}: {exc.strerror or exc}")
-            return False
-        return True
+        def write() -> None:
+            der = self._tls().cert_der
+            target.write_text(ssl.DER_cert_to_PEM_cert(der), encoding="ascii")
+
+        return self.attempt(write, target)
 
     def options(self) -> ListenOptions:
         """The options as edited; ValueError with one line when they cannot work."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.rulefile import load_rules, save_rules
-from inspector.core.rules import ActionKind, MatchKind, Rule, RuleError, compile_rule
+from inspector.core.rules import ActionKind, MatchKind, Rule, compile_rule
 from inspector.ui.guard import guarded
 from inspector.ui.widgets.formparts import CheckedDialog
 
@@ -328,34 +327,20 @@ class RulesDialog(CheckedDialog):
 
     @guarded
     def _load_dialog(self, *_: object) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load rules", "", "Rules (*.toml);;All files (*)"
-        )
-        if path:
-            self.load(Path(path))
+        path = self.ask_path("Load rules", "Rules (*.toml);;All files (*)")
+        if path is not None:
+            self.load(path)
 
     def load(self, path: Path) -> bool:
         """Replace the list with the rules in ``path`` (one line when it cannot)."""
-        try:
-            self.set_rules(load_rules(path))
-        except RuleError as exc:
-            self.fail(str(exc))
-            return False
-        self.error.hide()
-        return True
+        return self.attempt(lambda: self.set_rules(load_rules(path)))
 
     @guarded
     def _save_dialog(self, *_: object) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save rules", "rules.toml", "Rules (*.toml)")
-        if path:
-            self.save(Path(path))
+        path = self.ask_path("Save rules", "Rules (*.toml)", "rules.toml")
+        if path is not None:
+            self.save(path)
 
     def save(self, path: Path) -> bool:
         """Write the list as a rules file ``inspector listen --rules`` reads."""
-        try:
-            save_rules(path, self._rules)
-        except RuleError as exc:
-            self.fail(str(exc))
-            return False
-        self.error.hide()
-        return True
+        return self.attempt(lambda: save_rules(path, self._rules), path)

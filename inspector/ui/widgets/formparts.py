@@ -4,12 +4,16 @@ header lines, so each looks and reads the same in every dialog."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -64,12 +68,31 @@ class CheckedDialog(QDialog):
         self.error.show()
 
     def accept(self) -> None:
+        if self.attempt(self.check):
+            super().accept()
+
+    def attempt(self, action: Callable[[], object], writing: Path | None = None) -> bool:
+        """Run ``action``; True when it worked (the error line hidden), else its one
+        line shown (an OSError as "cannot write ``writing``: why")."""
         try:
-            self.check()
+            action()
         except (ValueError, InspectorError) as exc:
             self.fail(str(exc))
-            return
-        super().accept()
+            return False
+        except OSError as exc:
+            self.fail(f"cannot write {writing}: {exc.strerror or exc}")
+            return False
+        self.error.hide()
+        return True
+
+    def ask_path(self, title: str, filters: str, save_as: str | None = None) -> Path | None:
+        """A file chosen in a file dialog (to save as, named ``save_as`` at first, when
+        given; else to open); None when cancelled."""
+        if save_as is not None:
+            path, _ = QFileDialog.getSaveFileName(self, title, save_as, filters)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, title, "", filters)
+        return Path(path) if path else None
 
 
 def framing_box(current: Framing) -> QComboBox:
@@ -78,6 +101,16 @@ def framing_box(current: Framing) -> QComboBox:
     for framing, label in FRAMING_LABELS.items():
         box.addItem(label, framing)
     box.setCurrentIndex(list(FRAMING_LABELS).index(current))
+    return box
+
+
+def framing_group(layout: QVBoxLayout, current: Framing) -> QComboBox:
+    """The "TCP and TLS" group with the framing choice, added to ``layout``."""
+    group = QGroupBox("TCP and TLS (tcp://, tls://)")
+    form = QFormLayout(group)
+    box = framing_box(current)
+    form.addRow("Framing", box)
+    layout.addWidget(group)
     return box
 
 
