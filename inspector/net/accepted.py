@@ -173,6 +173,10 @@ class AcceptedStream(Connection):
         if self._held is not None:
             self._held.append((data, t_ns))
             return
+        self._read(data, t_ns)
+
+    def _read(self, data: bytes, t_ns: int) -> None:
+        """One read of an open connection, all its records stamped ``t_ns``."""
         want = self.on_messages is not None
         read = record_read(
             self._framer, self.options.framing, self.recorder, data, t_ns, bodies=want

@@ -66,12 +66,7 @@ class AcceptedWebSocket(AcceptedStream):
 
     # -- reading ----------------------------------------------------------------
 
-    def _data_received(self, data: bytes, t_ns: int) -> None:
-        if self.ended:
-            return
-        if self._held is not None:
-            self._held.append((data, t_ns))
-            return
+    def _read(self, data: bytes, t_ns: int) -> None:
         ws = self.ws
         out = ws.receive_data(data, t_ns)
         if out:

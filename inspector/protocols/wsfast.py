@@ -107,16 +107,11 @@ def take_plain_frames(
         compressed = first > 0xC0
         if compressed and deflate is None:
             break  # RSV1 without the extension: the library's error to report
-        header = read_header(data, pos, end)
-        if header is None or (header[0] not in _MASKED if masked else header[0] > 4):
-            break  # masked the wrong way, 64-bit length, or the length is not here yet
-        header_len, length = header
-        stop = pos + header_len + length
-        if stop > end or (limit is not None and length > limit):
+        found = _frame_at(data, pos, end, limit, masked)
+        if found is None:
             break
-        payload = data[pos + header_len : stop]
-        if masked:
-            payload = apply_mask(payload, data[pos + header_len - 4 : pos + header_len])
+        header_len, stop, payload = found
+        length = stop - pos - header_len
         if compressed:
             assert deflate is not None
             try:
@@ -161,16 +156,11 @@ def _take_run(data: bytes, limit: int | None, keep: bool, masked: bool) -> FastT
         first = data[pos]
         if first != 0x81 and first != 0x82:
             break
-        header = read_header(data, pos, end)
-        if header is None or (header[0] not in _MASKED if masked else header[0] > 4):
-            break  # masked the wrong way, 64-bit length, or the length is not here yet
-        header_len, length = header
-        stop = pos + header_len + length
-        if stop > end or (limit is not None and length > limit):
+        found = _frame_at(data, pos, end, limit, masked)
+        if found is None:
             break
-        payload = data[pos + header_len : stop]
-        if masked:
-            payload = apply_mask(payload, data[pos + header_len - 4 : pos + header_len])
+        _header_len, stop, payload = found
+        length = len(payload)
         if first == 0x81:
             if not payload.isascii():
                 try:
@@ -190,6 +180,26 @@ def _take_run(data: bytes, limit: int | None, keep: bool, masked: bool) -> FastT
     wire = data[:pos] if pos < end else data
     framing = WS_MASKED_FRAMES if masked else WS_FRAMES
     return FastTake([], messages, size, pos, rest, carry, False, None, count, wire, framing)
+
+
+def _frame_at(
+    data: bytes, pos: int, end: int, limit: int | None, masked: bool
+) -> tuple[int, int, bytes] | None:
+    """(header length, end, payload unmasked) of the whole frame at ``pos`` when its
+    header has a plain frame's shape (masked with ``masked``) and its length is within
+    ``limit``; None stops the scan (masked the wrong way, a 64-bit length, too large, or
+    not all here yet)."""
+    header = read_header(data, pos, end)
+    if header is None or (header[0] not in _MASKED if masked else header[0] > 4):
+        return None
+    header_len, length = header
+    stop = pos + header_len + length
+    if stop > end or (limit is not None and length > limit):
+        return None
+    start = pos + header_len
+    if masked:
+        return header_len, stop, apply_mask(data[start:stop], data[start - 4 : start])
+    return header_len, stop, data[start:stop]
 
 
 def worth_carrying(

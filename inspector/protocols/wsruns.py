@@ -93,30 +93,31 @@ def run_records(run: MessageRun) -> list[Record] | None:
 def _masked_records(run: MessageRun) -> list[Record] | None:
     """:func:`run_records` of masked frames: each payload unmasked with its frame's key,
     and fields of its own (they hold that key)."""
-    data = run.wire
-    end = len(data)
-    pos = 0
-    seq, t_ns, direction, kind = run.seq, run.t_ns, run.direction, run.kind
-    out: list[Record] = []
-    append = out.append
-    while pos < end:
-        first = data[pos]
-        if (first != 0x81 and first != 0x82) or end - pos < 2 or data[pos + 1] < 0x80:
+    records: list[Record] = []
+    data, pos = run.wire, 0
+    while pos < len(data):
+        frame = _masked_frame(data, pos)
+        if frame is None:
             return None
-        header = read_header(data, pos, end)
-        if header is None or (header[0] != 6 and header[0] != 8):
-            return None
-        header_len, length = header
-        stop = pos + header_len + length
-        if stop > end:
-            return None
-        wire = data[pos:stop]
-        payload = apply_mask(wire[header_len:], wire[header_len - 4 : header_len])
-        fields = frame_fields(WireFrame(wire, header_len, length), payload, False, False)
-        append(make_record(seq, t_ns, direction, kind, wire, payload, fields))
-        seq += 1
-        pos = stop
-    return out if len(out) == run.count else None
+        key_end = pos + frame.header_len
+        payload = apply_mask(frame.wire[frame.header_len :], data[key_end - 4 : key_end])
+        fields = frame_fields(frame, payload, False, False)
+        seq = run.seq + len(records)
+        record = make_record(seq, run.t_ns, run.direction, run.kind, frame.wire, payload, fields)
+        records.append(record)
+        pos += len(frame.wire)
+    return records if len(records) == run.count else None
+
+
+def _masked_frame(data: bytes, pos: int) -> WireFrame | None:
+    """The whole masked FIN text or binary frame (7- or 16-bit length) at ``pos``."""
+    if data[pos] not in (0x81, 0x82) or len(data) - pos < 2 or data[pos + 1] < 0x80:
+        return None
+    header = read_header(data, pos, len(data))
+    if header is None or header[0] not in (6, 8) or pos + header[0] + header[1] > len(data):
+        return None
+    header_len, length = header
+    return WireFrame(data[pos : pos + header_len + length], header_len, length)
 
 
 def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:

@@ -44,18 +44,11 @@ from inspector.protocols.deflate import parse_deflate_offer
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.reach_options import ReachOptions, reach_summary
-from inspector.ui.widgets.formparts import (
-    CheckedDialog,
-    file_row,
-    framing_group,
-    headers_text,
-    parse_headers,
-    size_box,
-    size_value,
-)
+from inspector.ui.widgets import formparts
+from inspector.ui.widgets.formparts import parse_headers
 
 
-class OptionsDialog(CheckedDialog):
+class OptionsDialog(formparts.CheckedDialog):
     """Edits the SessionOptions of the next session."""
 
     def __init__(self, options: SessionOptions, parent: QWidget | None = None) -> None:
@@ -67,7 +60,7 @@ class OptionsDialog(CheckedDialog):
 
         ws = QGroupBox("WebSocket (ws://, wss://)")
         ws_form = QFormLayout(ws)
-        self.headers = QPlainTextEdit(headers_text(options.headers))
+        self.headers = QPlainTextEdit(formparts.headers_text(options.headers))
         self.headers.setObjectName("headersEdit")
         self.headers.setPlaceholderText("Authorization: Bearer …\nX-Custom: value")
         self.headers.setFixedHeight(70)
@@ -101,18 +94,18 @@ class OptionsDialog(CheckedDialog):
         self.auto_pong = QCheckBox("Answer pings automatically")
         self.auto_pong.setChecked(options.auto_pong)
         ws_form.addRow("Auto pong", self.auto_pong)
-        self.max_size = size_box(options.max_size)
+        self.max_size = formparts.size_box(options.max_size)
         ws_form.addRow("Max message size", self.max_size)
         layout.addWidget(ws)
 
-        self.framing = framing_group(layout, options.framing)
+        self.framing = formparts.framing_group(layout, options.framing)
 
         tls = QGroupBox("TLS (tls://, wss://)")
         tls_form = QFormLayout(tls)
         self.verify = QCheckBox("Verify the server certificate")
         self.verify.setChecked(options.verify)
         tls_form.addRow("Verify", self.verify)
-        self.cafile = file_row(
+        self.cafile = formparts.file_row(
             tls_form, "CA file", options.cafile, "system trust store", "CA certificates (PEM)"
         )
         layout.addWidget(tls)
@@ -151,7 +144,7 @@ class OptionsDialog(CheckedDialog):
                 None if self.compression_level.value() < 0 else self.compression_level.value()
             ),
             auto_pong=self.auto_pong.isChecked(),
-            max_size=size_value(self.max_size),
+            max_size=formparts.size_value(self.max_size),
             framing=Framing(self.framing.currentData()),
             verify=self.verify.isChecked(),
             cafile=self.cafile.text().strip() or None,

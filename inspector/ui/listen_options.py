@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -42,12 +39,15 @@ from inspector.ui.guard import guarded
 from inspector.ui.settings import Settings
 from inspector.ui.widgets.formparts import (
     CheckedDialog,
+    check_box,
     file_row,
     framing_group,
     headers_text,
+    number_box,
     parse_headers,
     size_box,
     size_value,
+    text_line,
 )
 
 _OPTIONS_KEY = "listen/options"
@@ -171,45 +171,49 @@ class ListenDialog(CheckedDialog):
 
         ws = QGroupBox("WebSocket server (ws://, wss://)")
         form = QFormLayout(ws)
-        self.subprotocols = QLineEdit(", ".join(options.subprotocols))
-        self.subprotocols.setObjectName("listenSubprotocols")
-        self.subprotocols.setPlaceholderText("chat, superchat (the first offered on the list)")
+        self.subprotocols = text_line(
+            "listenSubprotocols",
+            ", ".join(options.subprotocols),
+            "chat, superchat (the first offered on the list)",
+        )
         form.addRow("Subprotocols", self.subprotocols)
-        self.require_subprotocol = QCheckBox("Refuse (400) a client that offers none of them")
-        self.require_subprotocol.setObjectName("listenRequireSubprotocol")
-        self.require_subprotocol.setChecked(options.require_subprotocol)
+        self.require_subprotocol = check_box(
+            "listenRequireSubprotocol",
+            "Refuse (400) a client that offers none of them",
+            options.require_subprotocol,
+        )
         form.addRow("", self.require_subprotocol)
-        self.compression = QCheckBox("Accept permessage-deflate")
-        self.compression.setObjectName("listenCompression")
-        self.compression.setChecked(options.compression)
+        self.compression = check_box(
+            "listenCompression", "Accept permessage-deflate", options.compression
+        )
         form.addRow("Compression", self.compression)
-        self.deflate = QLineEdit(options.deflate or "")
-        self.deflate.setObjectName("listenDeflate")
-        self.deflate.setPlaceholderText("server_no_context_takeover; server_max_window_bits=10")
+        self.deflate = text_line(
+            "listenDeflate",
+            options.deflate or "",
+            "server_no_context_takeover; server_max_window_bits=10",
+        )
         form.addRow("Deflate parameters", self.deflate)
         self.max_size = size_box(options.max_size)
         self.max_size.setObjectName("listenMaxSize")
         form.addRow("Largest message", self.max_size)
-        self.auto_pong = QCheckBox("Answer pings automatically")
-        self.auto_pong.setObjectName("listenAutoPong")
-        self.auto_pong.setChecked(options.auto_pong)
+        self.auto_pong = check_box(
+            "listenAutoPong", "Answer pings automatically", options.auto_pong
+        )
         form.addRow("Auto pong", self.auto_pong)
-        self.any_path = QCheckBox("Accept any path (else only the URL's path; others get 404)")
-        self.any_path.setObjectName("listenAnyPath")
-        self.any_path.setChecked(options.any_path)
+        self.any_path = check_box(
+            "listenAnyPath",
+            "Accept any path (else only the URL's path; others get 404)",
+            options.any_path,
+        )
         form.addRow("Paths", self.any_path)
-        self.refuse = QSpinBox()
-        self.refuse.setObjectName("listenRefuseStatus")
-        self.refuse.setRange(0, 599)
-        self.refuse.setSpecialValueText("accept upgrades")
-        self.refuse.setValue(options.refuse_status or 0)
+        self.refuse = number_box(
+            "listenRefuseStatus", 0, 599, options.refuse_status or 0, special="accept upgrades"
+        )
         self.refuse.setToolTip(
             "Refuse every upgrade with this HTTP status, to see how a client copes"
         )
         form.addRow("Refuse with status", self.refuse)
-        self.refuse_body = QLineEdit(options.refuse_body)
-        self.refuse_body.setObjectName("listenRefuseBody")
-        self.refuse_body.setPlaceholderText("body of the refusal")
+        self.refuse_body = text_line("listenRefuseBody", options.refuse_body, "body of the refusal")
         form.addRow("Refusal body", self.refuse_body)
         self.refuse_headers = QPlainTextEdit(headers_text(options.refuse_headers))
         self.refuse_headers.setObjectName("listenRefuseHeaders")
@@ -261,11 +265,9 @@ class ListenDialog(CheckedDialog):
         layout.addWidget(tls)
 
         general = QFormLayout()
-        self.max_connections = QSpinBox()
-        self.max_connections.setObjectName("listenMaxConnections")
-        self.max_connections.setRange(0, 100_000)
-        self.max_connections.setSpecialValueText("no limit")
-        self.max_connections.setValue(options.max_connections or 0)
+        self.max_connections = number_box(
+            "listenMaxConnections", 0, 100_000, options.max_connections or 0, special="no limit"
+        )
         general.addRow("Max connections", self.max_connections)
         layout.addLayout(general)
 

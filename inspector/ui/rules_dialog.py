@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +29,7 @@ from PySide6.QtWidgets import (
 from inspector.core.rulefile import load_rules, save_rules
 from inspector.core.rules import ActionKind, MatchKind, Rule, compile_rule
 from inspector.ui.guard import guarded
-from inspector.ui.widgets.formparts import CheckedDialog
+from inspector.ui.widgets.formparts import CheckedDialog, choice_box, number_box, text_line
 
 MATCH_LABELS = {
     MatchKind.ANY: "Any message",
@@ -107,34 +105,22 @@ class RuleEditor(CheckedDialog):
         form = QFormLayout()
         self.name = QLineEdit(rule.name)
         form.addRow("Name", self.name)
-        self.match = QComboBox()
-        self.match.setObjectName("ruleMatch")
-        for kind, label in MATCH_LABELS.items():
-            self.match.addItem(label, kind)
-        self.match.setCurrentIndex(list(MATCH_LABELS).index(rule.match))
+        self.match = choice_box(MATCH_LABELS, rule.match, "ruleMatch")
         form.addRow("Match", self.match)
         value = rule.value
-        self.value = QLineEdit(
-            "" if value is None else value if isinstance(value, str) else json.dumps(value)
+        self.value = text_line(
+            "ruleValue",
+            "" if value is None else value if isinstance(value, str) else json.dumps(value),
+            "text, regular expression, hex digits or JSON value",
         )
-        self.value.setObjectName("ruleValue")
-        self.value.setPlaceholderText("text, regular expression, hex digits or JSON value")
         form.addRow("Value", self.value)
-        self.path = QLineEdit(rule.path or "")
-        self.path.setObjectName("rulePath")
-        self.path.setPlaceholderText("JSON field, e.g. type or data.items.0.id")
+        self.path = text_line(
+            "rulePath", rule.path or "", "JSON field, e.g. type or data.items.0.id"
+        )
         form.addRow("JSON path", self.path)
-        self.every = QSpinBox()
-        self.every.setObjectName("ruleEvery")
-        self.every.setRange(1, 86_400_000)
-        self.every.setSuffix(" ms")
-        self.every.setValue(rule.every_ms or 1000)
+        self.every = number_box("ruleEvery", 1, 86_400_000, rule.every_ms or 1000, suffix=" ms")
         form.addRow("Every", self.every)
-        self.action = QComboBox()
-        self.action.setObjectName("ruleAction")
-        for kind, label in ACTION_LABELS.items():
-            self.action.addItem(label, kind)
-        self.action.setCurrentIndex(list(ACTION_LABELS).index(rule.action))
+        self.action = choice_box(ACTION_LABELS, rule.action, "ruleAction")
         form.addRow("Action", self.action)
         self.template = QPlainTextEdit(rule.template or "")
         self.template.setObjectName("ruleTemplate")
@@ -142,21 +128,13 @@ class RuleEditor(CheckedDialog):
         self.template.setToolTip(_TEMPLATE_HELP)
         self.template.setFixedHeight(60)
         form.addRow("Template", self.template)
-        self.hex = QLineEdit(rule.hex or "")
-        self.hex.setObjectName("ruleHex")
-        self.hex.setPlaceholderText("or these bytes (hex) instead of the template")
+        self.hex = text_line(
+            "ruleHex", rule.hex or "", "or these bytes (hex) instead of the template"
+        )
         form.addRow("Hex", self.hex)
-        self.delay = QSpinBox()
-        self.delay.setObjectName("ruleDelay")
-        self.delay.setRange(0, 3_600_000)
-        self.delay.setSuffix(" ms")
-        self.delay.setValue(rule.delay_ms)
+        self.delay = number_box("ruleDelay", 0, 3_600_000, rule.delay_ms, suffix=" ms")
         form.addRow("Delay", self.delay)
-        self.close_code = QSpinBox()
-        self.close_code.setObjectName("ruleCloseCode")
-        self.close_code.setRange(0, 4999)
-        self.close_code.setSpecialValueText("none")
-        self.close_code.setValue(rule.close_code or 0)
+        self.close_code = number_box("ruleCloseCode", 0, 4999, rule.close_code or 0, special="none")
         form.addRow("Close code", self.close_code)
         self.close_reason = QLineEdit(rule.close_reason)
         form.addRow("Close reason", self.close_reason)

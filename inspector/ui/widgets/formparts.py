@@ -4,10 +4,12 @@ header lines, so each looks and reads the same in every dialog."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -95,13 +97,52 @@ class CheckedDialog(QDialog):
         return Path(path) if path else None
 
 
+def choice_box(labels: Mapping[Any, str], current: Any, name: str = "") -> QComboBox:
+    """A choice of ``labels``' keys shown by their labels (each item's data: the key),
+    ``current`` selected."""
+    box = QComboBox()
+    box.setObjectName(name)
+    for key, label in labels.items():
+        box.addItem(label, key)
+    box.setCurrentIndex(list(labels).index(current))
+    return box
+
+
 def framing_box(current: Framing) -> QComboBox:
     """A choice of the stream framings, ``current`` selected (its data: the Framing)."""
-    box = QComboBox()
-    for framing, label in FRAMING_LABELS.items():
-        box.addItem(label, framing)
-    box.setCurrentIndex(list(FRAMING_LABELS).index(current))
+    return choice_box(FRAMING_LABELS, current)
+
+
+def number_box(
+    name: str, low: int, high: int, value: int, *, suffix: str = "", special: str | None = None
+) -> QSpinBox:
+    """A whole-number box from ``low`` to ``high``; ``special`` names its lowest value
+    (e.g. "none", "no limit")."""
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(low, high)
+    if suffix:
+        box.setSuffix(suffix)
+    if special is not None:
+        box.setSpecialValueText(special)
+    box.setValue(value)
     return box
+
+
+def check_box(name: str, text: str, checked: bool) -> QCheckBox:
+    """A named check box."""
+    box = QCheckBox(text)
+    box.setObjectName(name)
+    box.setChecked(checked)
+    return box
+
+
+def text_line(name: str, value: str, placeholder: str = "") -> QLineEdit:
+    """A named one-line text field with a placeholder."""
+    edit = QLineEdit(value)
+    edit.setObjectName(name)
+    edit.setPlaceholderText(placeholder)
+    return edit
 
 
 def framing_group(layout: QVBoxLayout, current: Framing) -> QComboBox:
