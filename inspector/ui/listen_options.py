@@ -22,16 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core import options as core_options
 from inspector.core.errors import InspectorError
-from inspector.core.options import (
-    DEFAULT_MAX_SIZE,
-    UDP_IDLE,
-    Framing,
-    ServerOptions,
-    SessionOptions,
-    build_server_options,
-    header_line,
-)
+from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
 from inspector.core.rulefile import dump_rules, parse_rules
 from inspector.core.rules import Rule, RuleError
 from inspector.protocols.wshandshake import deflate_params
@@ -78,12 +71,12 @@ class ListenOptions:
     #: WebSocket: permessage-deflate parameters to ask for (RFC 7692 §7.1); None: none.
     deflate: str | None = None
     #: udp://: seconds a client may stay silent before its connection ends (None: never).
-    udp_idle: float | None = UDP_IDLE
+    udp_idle: float | None = core_options.UDP_IDLE
 
-    def server_options(self, target: str) -> ServerOptions:
+    def server_options(self, target: str) -> core_options.ServerOptions:
         """The ServerOptions ``inspector listen`` builds from the same choices, for a
         listening URL whose path is ``target``; ValueError with one line."""
-        return build_server_options(
+        return core_options.build_server_options(
             target,
             any_path=self.any_path,
             subprotocols=self.subprotocols,
@@ -123,8 +116,8 @@ class ListenOptions:
             values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
             values["subprotocols"] = tuple(str(p) for p in values.get("subprotocols", ()))
             values["framing"] = Framing(values.get("framing", "raw"))
-            values["refuse_headers"] = tuple(
-                header_line(f"{name}: {value}") for name, value in values.get("refuse_headers", ())
+            values["refuse_headers"] = parse_headers(
+                "\n".join(f"{name}: {value}" for name, value in values.get("refuse_headers", ()))
             )
             made = cls(**values)
             made.server_options("/")
@@ -305,9 +298,12 @@ class ListenDialog(CheckedDialog):
 
     @guarded
     def _export(self, *_: object) -> None:
-        path = self.ask_path("Export certificate", "PEM (*.pem *.crt)", "localhost-cert.pem")
-        if path is not None:
-            self.export_certificate(path)
+        self.with_chosen_path(
+            self.export_certificate,
+            "Export certificate",
+            "PEM (*.pem *.crt)",
+            "localhost-cert.pem",
+        )
 
     def export_certificate(self, target: Path) -> bool:
         """Write the certificate this listener presents (PEM) to ``target``."""

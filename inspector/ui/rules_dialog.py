@@ -305,9 +305,7 @@ class RulesDialog(CheckedDialog):
 
     @guarded
     def _load_dialog(self, *_: object) -> None:
-        path = self.ask_path("Load rules", "Rules (*.toml);;All files (*)")
-        if path is not None:
-            self.load(path)
+        self.with_chosen_path(self.load, "Load rules", "Rules (*.toml);;All files (*)")
 
     def load(self, path: Path) -> bool:
         """Replace the list with the rules in ``path`` (one line when it cannot)."""
@@ -315,9 +313,7 @@ class RulesDialog(CheckedDialog):
 
     @guarded
     def _save_dialog(self, *_: object) -> None:
-        path = self.ask_path("Save rules", "Rules (*.toml)", "rules.toml")
-        if path is not None:
-            self.save(path)
+        self.with_chosen_path(self.save, "Save rules", "Rules (*.toml)", "rules.toml")
 
     def save(self, path: Path) -> bool:
         """Write the list as a rules file ``inspector listen --rules`` reads."""

@@ -87,14 +87,21 @@ class CheckedDialog(QDialog):
         self.error.hide()
         return True
 
-    def ask_path(self, title: str, filters: str, save_as: str | None = None) -> Path | None:
-        """A file chosen in a file dialog (to save as, named ``save_as`` at first, when
-        given; else to open); None when cancelled."""
+    def with_chosen_path(
+        self,
+        action: Callable[[Path], object],
+        title: str,
+        filters: str,
+        save_as: str | None = None,
+    ) -> None:
+        """Ask for a file in a file dialog (to save as, named ``save_as`` at first, when
+        given; else to open) and run ``action`` on it; nothing when cancelled."""
         if save_as is not None:
             path, _ = QFileDialog.getSaveFileName(self, title, save_as, filters)
         else:
             path, _ = QFileDialog.getOpenFileName(self, title, "", filters)
-        return Path(path) if path else None
+        if path:
+            action(Path(path))
 
 
 def choice_box(labels: Mapping[Any, str], current: Any, name: str = "") -> QComboBox:
