@@ -51,7 +51,7 @@ from inspector.ui.capture_files import create_capture
 from inspector.ui.composer import Composer, SendAction
 from inspector.ui.guard import guarded, report_failure, spawn
 from inspector.ui.listen_options import ListenOptions
-from inspector.ui.models.source import MemoryRecords
+from inspector.ui.models.source import MemoryRecords, RecordSource
 from inspector.ui.preferences import capture_limit
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
@@ -117,7 +117,7 @@ class ServerTab(RecordsTab):
         self._held = MemoryRecords()
         self.clock = SessionClock()
         self.recorder: Recorder | None = None
-        self.all_records = AllRecords()
+        self.all_records = AllRecords(self._records_of)
         self._new_entries: list[ConnEntry] = []
         self._stop_task: asyncio.Task[None] | None = None
         self._finished = False
@@ -250,6 +250,14 @@ class ServerTab(RecordsTab):
 
     def entry(self, number: int) -> ConnEntry | None:
         return next((e for e in self.connections.entries if e.number == number), None)
+
+    def _records_of(self, number: int | None) -> RecordSource | None:
+        """Where "All connections" reads connection ``number``'s records (None: the
+        listener's): its capture session, or memory without a capture."""
+        if number is None:
+            return self.capture_store or self._held
+        entry = self.entry(number)
+        return entry.store if entry is not None else None
 
     def select_connection(self, number: int | None) -> None:
         """Show connection ``number``'s records (None: all connections)."""
