@@ -158,12 +158,14 @@ def run_server(name: str, argv: list[str], clients: int, count: int, size: int) 
 
 
 def recorded(capture: Path) -> tuple[int, int, int]:
-    """(connection sessions, frames in, frames out) in a listen capture."""
+    """(connection sessions, frames in, frames out) in a listen capture (a run row,
+    payload_is_wire -N, holds N frames)."""
     with sqlite3.connect(capture) as db:
         sessions = db.execute("SELECT count(*) FROM sessions").fetchone()[0] - 1
         rows = dict(
             db.execute(
-                "SELECT dir, count(*) FROM records WHERE kind = 'frame' GROUP BY dir"
+                "SELECT dir, sum(CASE WHEN payload_is_wire < 0 THEN -payload_is_wire ELSE 1 END)"
+                " FROM records WHERE kind = 'frame' GROUP BY dir"
             ).fetchall()
         )
     return sessions, rows.get("in", 0), rows.get("out", 0)

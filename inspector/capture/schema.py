@@ -20,23 +20,38 @@ from typing import Any
 
 from inspector.core.errors import CaptureError
 from inspector.core.records import Direction, Kind, Record, make_record
-from inspector.core.runs import LEN16, LEN32, LINES, WS_FRAMES, MessageRun
+from inspector.core.runs import (
+    LEN16,
+    LEN32,
+    LINES,
+    WS_FRAMES,
+    WS_MASKED_FRAMES,
+    WS_SENT_FRAMES,
+    MessageRun,
+)
 
 #: The stream framings whose messages a run row can hold (schema 3 on; kind "message").
 STREAM_FRAMINGS = (LINES, LEN16, LEN32)
 #: Every framing a run row can hold: schema 4 adds plain WebSocket frames (kind "frame").
-RUN_FRAMINGS = (*STREAM_FRAMINGS, WS_FRAMES)
+#: Schema 5 adds the server role's frames: masked ones read, unmasked ones sent.
+WS_RUN_FRAMINGS = (WS_FRAMES, WS_MASKED_FRAMES, WS_SENT_FRAMES)
+RUN_FRAMINGS = (*STREAM_FRAMINGS, *WS_RUN_FRAMINGS)
 
 #: Bump when an older reader would misread a file written by this version.
 #: 2: field_sets, and records.fields may be a reference "=ID" to one of them.
 #: 3: run rows (payload_is_wire < 0): one row holds the framed messages of one read.
 #: 4: runs of the plain WebSocket frames of one read ("ws-frames" framing).
-SCHEMA_VERSION = 4
+#: 5: runs of a server's WebSocket frames ("ws-masked-frames", "ws-sent-frames").
+SCHEMA_VERSION = 5
 
 
 def run_framings(version: int) -> tuple[str, ...]:
     """The framings of the run rows a file of schema ``version`` may hold."""
-    return RUN_FRAMINGS if version >= 4 else STREAM_FRAMINGS if version >= 3 else ()
+    if version >= 5:
+        return RUN_FRAMINGS
+    if version == 4:
+        return (*STREAM_FRAMINGS, WS_FRAMES)
+    return STREAM_FRAMINGS if version >= 3 else ()
 
 
 #: ``PRAGMA application_id``: the bytes "SKCP" (Socket Inspector CaPture), at offset 68.
@@ -509,7 +524,7 @@ def decode_rows(
     seq, wire = first.seq, first.wire
     framing = first.fields.get("framing")
     if (
-        first.kind is not (Kind.FRAME if framing == WS_FRAMES else Kind.MESSAGE)
+        first.kind is not (Kind.FRAME if framing in WS_RUN_FRAMINGS else Kind.MESSAGE)
         or first.direction is Direction.META
         or framing not in framings
         or first.payload is not None
@@ -518,7 +533,7 @@ def decode_rows(
             f"record {seq} of the capture is damaged: payload_is_wire {code} marks a run "
             "of framed messages, but it is not one (not 0, 1 or an offset inside the wire)"
         )
-    if framing == WS_FRAMES:
+    if framing in WS_RUN_FRAMINGS:
         # Imported here: it needs websockets, which a capture of other traffic never does.
         from inspector.protocols import wsruns  # noqa: F401  (registers the framing)
     records = MessageRun(seq, first.t_ns, first.direction, first.kind, wire, count, framing)
@@ -526,7 +541,7 @@ def decode_rows(
         made = records.records()
     except ValueError:
         made = []
-    whole = framing == WS_FRAMES  # its maker refuses bytes that are not whole frames
+    whole = framing in WS_RUN_FRAMINGS  # its maker refuses bytes that are not whole frames
     if len(made) != count or not (whole or sum(len(r.wire) for r in made) == len(wire)):
         raise CaptureError(
             f"record {seq} of the capture is damaged: its run holds {len(made)} whole "

@@ -34,7 +34,15 @@ from inspector.cli.output import Printer
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError, InspectorError, UsageError
-from inspector.core.options import DEFAULT_MAX_SIZE, Framing, ServerOptions, SessionOptions
+from inspector.core.options import (
+    DEFAULT_MAX_SIZE,
+    UDP_IDLE,
+    Framing,
+    ServerOptions,
+    SessionOptions,
+    build_server_options,
+    header_line,
+)
 from inspector.core.recorder import Recorder
 from inspector.core.records import Kind, Record
 from inspector.core.render import record_line, record_to_json
@@ -204,6 +212,14 @@ def build_listen_parser() -> OneLineParser:
         metavar="N",
         help="refuse clients while N connections are open",
     )
+    conn.add_argument(
+        "--udp-idle",
+        type=_number(float, 0, "a number of seconds"),
+        default=UDP_IDLE,
+        metavar="SECONDS",
+        help=f"udp://: end a client's connection after SECONDS without a datagram from it "
+        f"(default {UDP_IDLE:g}; 0: never)",
+    )
     stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
     stop.add_argument(
         "--connections",
@@ -241,16 +257,16 @@ def _status(text: str) -> int:
 
 def _header(text: str) -> tuple[str, str]:
     """'Name: value' as (name, value)."""
-    name, sep, value = text.partition(":")
-    name, value = name.strip(), value.strip()
-    bad = any(ch in text for ch in "\r\n\0") or not name or any(ch in name for ch in " \t")
-    if not sep or bad:
-        raise argparse.ArgumentTypeError(f"{text!r} is not 'Name: value'")
-    return name, value
+    try:
+        return header_line(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def server_options(args: argparse.Namespace, endpoint: Endpoint) -> ServerOptions:
-    """How ws:// upgrades are answered, from the options; UsageError with one line."""
+    """How ws:// upgrades are answered and udp:// clients forgotten, from the options
+    (built by core.options.build_server_options, as the window builds them);
+    UsageError with one line."""
     if (args.refuse_headers or args.refuse_body is not None) and args.refuse is None:
         raise UsageError("--refuse-header and --refuse-body go with --refuse STATUS")
     if args.require_subprotocol and not args.subprotocols:
@@ -262,16 +278,22 @@ def server_options(args: argparse.Namespace, endpoint: Endpoint) -> ServerOption
             deflate_params(args.deflate)
         except InspectorError as exc:
             raise UsageError(f"--deflate: {exc}") from None
-    path = endpoint.target.split("?", 1)[0] or "/"
     body = args.refuse_body.decode("utf-8", "replace") if args.refuse_body is not None else ""
-    return ServerOptions(
-        path=None if args.any_path or path == "/" else path,
-        require_subprotocol=args.require_subprotocol,
-        deflate=args.deflate,
-        refuse_status=args.refuse,
-        refuse_headers=tuple(args.refuse_headers),
-        refuse_body=body,
-    )
+    try:
+        return build_server_options(
+            endpoint.target,
+            any_path=args.any_path,
+            subprotocols=args.subprotocols,
+            require_subprotocol=args.require_subprotocol,
+            compression=args.compression,
+            deflate=args.deflate,
+            refuse_status=args.refuse,
+            refuse_headers=args.refuse_headers,
+            refuse_body=body,
+            udp_idle=args.udp_idle,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def rules_from_args(args: argparse.Namespace) -> list[Rule]:
@@ -395,8 +417,11 @@ class ListenRun:
     command = "listen"
 
     def _server_options(self, args: argparse.Namespace, endpoint: Endpoint) -> ServerOptions | None:
-        """How ws:// upgrades are answered (None for the other schemes)."""
-        return server_options(args, endpoint) if endpoint.is_websocket else None
+        """How ws:// upgrades are answered and udp:// clients are forgotten (None for
+        tcp:// and tls://)."""
+        if endpoint.is_websocket or endpoint.is_datagram:
+            return server_options(args, endpoint)
+        return None
 
     def _make_listener(self) -> Any:
         """The listener this command runs (``inspector relay`` makes a relay instead)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -73,10 +74,20 @@ class SessionOptions:
     speak_options: tuple[tuple[str, str], ...] = ()
 
 
+#: Seconds a udp:// client may stay silent before its connection ends ("idle"): UDP has
+#: no goodbye, and a minute is longer than a live client's usual keepalive while still
+#: letting a list of clients that went away empty itself.
+UDP_IDLE = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
-    """How a ws:// or wss:// listener answers upgrade requests (beside SessionOptions:
-    subprotocols, compression, max_size and auto_pong apply to both roles)."""
+    """How a listener treats its clients beyond SessionOptions (subprotocols,
+    compression, max_size and auto_pong apply to both roles): how ws:// and wss://
+    upgrade requests are answered, and when a silent udp:// client is forgotten.
+
+    The command line (``inspector listen``) and the window build this one value; the
+    listener and the WebSocket engine are the one place that acts on it."""
 
     #: The only request path accepted (others get 404); None accepts every path.
     path: str | None = None
@@ -89,6 +100,62 @@ class ServerOptions:
     refuse_status: int | None = None
     refuse_headers: tuple[tuple[str, str], ...] = ()
     refuse_body: str = ""
+    #: udp://: end a client's connection after this many seconds without a datagram
+    #: from it (None: never).
+    udp_idle: float | None = UDP_IDLE
+
+
+def header_line(text: str) -> tuple[str, str]:
+    """'Name: value' as (name, value); ValueError (one line) when it is not one."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    bad = any(ch in text for ch in "\r\n\0") or not name or any(ch in name for ch in " \t")
+    if not sep or bad:
+        raise ValueError(f"{text!r} is not 'Name: value'")
+    return name, value
+
+
+def build_server_options(
+    target: str,
+    *,
+    any_path: bool = False,
+    subprotocols: Sequence[str] = (),
+    require_subprotocol: bool = False,
+    compression: bool = True,
+    deflate: str | None = None,
+    refuse_status: int | None = None,
+    refuse_headers: Sequence[tuple[str, str]] = (),
+    refuse_body: str = "",
+    udp_idle: float | None = UDP_IDLE,
+) -> ServerOptions:
+    """The ServerOptions a listener on a URL whose path is ``target`` runs with: the
+    one translation of what a person chose (``inspector listen``'s options, the
+    window's Listen options) into what the listener does. ValueError with one line
+    when the choices contradict each other.
+
+    The URL's path is the only one served unless ``any_path``; a bare "/" serves every
+    path. ``udp_idle`` 0 or None: a quiet udp:// client is never forgotten.
+    """
+    if refuse_status is not None and not 200 <= refuse_status <= 599:
+        raise ValueError(f"{refuse_status} is not an HTTP status from 200 to 599")
+    if (refuse_headers or refuse_body) and refuse_status is None:
+        raise ValueError("a refusal's headers and body need a refusal status")
+    if require_subprotocol and not subprotocols:
+        raise ValueError("requiring a subprotocol needs at least one subprotocol")
+    if deflate and not compression:
+        raise ValueError("permessage-deflate parameters need compression on")
+    if udp_idle is not None and not udp_idle >= 0:
+        raise ValueError(f"{udp_idle} is not a number of seconds")
+    path = target.split("?", 1)[0] or "/"
+    return ServerOptions(
+        path=None if any_path or path == "/" else path,
+        require_subprotocol=require_subprotocol,
+        deflate=deflate or None,
+        refuse_status=refuse_status,
+        refuse_headers=tuple((str(n), str(v)) for n, v in refuse_headers),
+        refuse_body=refuse_body,
+        udp_idle=udp_idle or None,
+    )
 
 
 #: Option fields whose values are secrets: never written to a capture as they are.

@@ -112,6 +112,11 @@ class Recorder:
         self._kept_bytes = 0
         self.not_kept = 0
         self.not_kept_bytes = 0
+        #: While gathering (:meth:`start_gathering`): the run's direction, kind and
+        #: framing, the messages' bytes so far and the time of the first.
+        self._gathering: tuple[Direction, Kind, str] | None = None
+        self._gathered: list[bytes] = []
+        self._gathered_t = 0
 
     # -- producing ---------------------------------------------------------------
 
@@ -132,6 +137,8 @@ class Recorder:
 
         Past the capture limit a traffic record is only counted: it is returned but
         neither numbered, written nor queued (the capture keeps no holes)."""
+        if self._gathered:
+            self._settle()
         kept = True
         if self.capture_limit is not None and direction is not Direction.META:
             if kind not in _ALWAYS_KEPT and not self._within_limit(len(wire)):
@@ -170,6 +177,8 @@ class Recorder:
         The same records as one :meth:`record` call per item, made in one loop and
         handed to the sink in one call: the receive path of a flood of small messages.
         """
+        if self._gathered:
+            self._settle()
         if self.capture_limit is not None:
             for wire, payload, fields in items:
                 self.record(direction, kind, t_ns, wire, payload, fields)
@@ -206,6 +215,8 @@ class Recorder:
         records are only made when a consumer will take them. Under a capture limit
         the messages are counted against it one by one (:meth:`record_many`).
         """
+        if self._gathered:
+            self._settle()
         run = MessageRun(self._seq, t_ns, direction, kind, wire, count, framing)
         if self.capture_limit is not None:
             items = [(r.wire, r.payload, r.fields) for r in run.records()]
@@ -217,6 +228,38 @@ class Recorder:
             self._hand_over(run.records(), 2 * len(wire), run)
         else:
             self._hand_over([], len(wire), run)
+
+    def start_gathering(self, direction: Direction, kind: Kind, framing: str) -> None:
+        """Let :meth:`gather` collect the whole messages sent from now on into one run
+        of ``framing`` (the answers to one read, written together).
+
+        Any other record made meanwhile first records what was gathered, so sequence
+        numbers stay in the order things happened; :meth:`stop_gathering` ends it.
+        """
+        self._settle()
+        self._gathering = (direction, kind, framing)
+
+    def gather(self, wire: bytes) -> bool:
+        """Add one whole message's bytes (cut back out by the framing) to the run being
+        gathered; False when nothing is gathered (record the message as usual)."""
+        if self._gathering is None:
+            return False
+        if not self._gathered:
+            self._gathered_t = self.clock.now()
+        self._gathered.append(wire)
+        return True
+
+    def stop_gathering(self) -> None:
+        """Record what was gathered as one run, stamped with its first message's time."""
+        self._settle()
+        self._gathering = None
+
+    def _settle(self) -> None:
+        parts, self._gathered = self._gathered, []
+        if parts and self._gathering is not None:
+            direction, kind, framing = self._gathering
+            wire = parts[0] if len(parts) == 1 else b"".join(parts)
+            self.record_run(direction, kind, self._gathered_t, wire, len(parts), framing)
 
     def _hand_over(self, records: list[Record], held: int, run: MessageRun | None = None) -> None:
         """Write new records (holding ``held`` bytes; or ``run``, whose records they
@@ -301,6 +344,8 @@ class Recorder:
     @property
     def next_seq(self) -> int:
         """The sequence number the next record will get (= records so far)."""
+        if self._gathered:
+            self._settle()
         return self._seq
 
     # -- consuming ---------------------------------------------------------------
@@ -311,6 +356,8 @@ class Recorder:
         The queue is empty after a drain, so there is no second, lower mark to wait
         for: the consumer has caught up, and reading goes on.
         """
+        if self._gathered:
+            self._settle()
         pending, self._pending = self._pending, []
         self._pending_bytes = 0
         if self._paused:

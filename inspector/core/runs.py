@@ -27,6 +27,10 @@ WS_FRAMES = "ws-frames"
 #: MQTT control packets cut by their remaining length (recorded a row per packet, never
 #: as a run).
 MQTT = "mqtt"
+#: Masked WebSocket frames a client sent, as the server role reads them (schema 5).
+WS_MASKED_FRAMES = "ws-masked-frames"
+#: Unmasked WebSocket frames the server role sent while answering one read (schema 5).
+WS_SENT_FRAMES = "ws-sent-frames"
 #: The width of the length prefix of each length-prefixed framing.
 PREFIX_WIDTH: Mapping[str, int] = MappingProxyType({LEN16: 2, LEN32: 4})
 

@@ -16,20 +16,18 @@ import contextlib
 import socket
 import ssl
 import struct
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable
 
-from inspector.core.options import Framing, SessionOptions
+from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
-from inspector.core.runs import cutter, message_fields
 from inspector.net.certs import ServerTLS
 from inspector.net.connection import Connection
+from inspector.net.framed import record_leftover, record_read, record_sent
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
 from inspector.net.tlsinfo import describe_certificate, describe_ssl_error
-from inspector.protocols.framing import RUN_FRAMINGS, FramingError, make_framer
+from inspector.protocols.framing import make_framer
 
 #: Bytes that may wait in a connection's write buffer; past it sends are refused
 #: (one line each) and broadcasts skip the connection, so a client that never reads
@@ -37,8 +35,6 @@ from inspector.protocols.framing import RUN_FRAMINGS, FramingError, make_framer
 MAX_BACKLOG = 4 << 20
 #: Seconds a TLS handshake with a new client may take.
 TLS_HANDSHAKE_TIMEOUT = 10.0
-
-_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 class BackedUpError(SessionError):
@@ -81,18 +77,13 @@ class AcceptedStream(Connection):
     """The server side of one tcp:// or tls:// client."""
 
     def __init__(
-        self,
-        number: int,
-        transport: asyncio.Transport,
-        options: SessionOptions,
-        recorder: Recorder,
+        self, number: int, transport: asyncio.Transport, options: SessionOptions, recorder: Recorder
     ) -> None:
         peer = format_address(transport.get_extra_info("peername"))
         local = format_address(transport.get_extra_info("sockname"))
         super().__init__(number, peer, local, options, recorder)
         self._transport: asyncio.Transport = transport
         self._framer = make_framer(options.framing, options.max_size)
-        self._runs = options.framing in RUN_FRAMINGS
         self._peer_eof = False
         self._consumer_lag = False  # the recorder's consumer is behind
         self._backed_up = False  # the client does not read what we write
@@ -182,58 +173,23 @@ class AcceptedStream(Connection):
         if self._held is not None:
             self._held.append((data, t_ns))
             return
-        bodies: list[bytes] | None = None
+        self._read(data, t_ns)
+
+    def _read(self, data: bytes, t_ns: int) -> None:
+        """One read of an open connection, all its records stamped ``t_ns``."""
         want = self.on_messages is not None
-        if self._runs:
-            done = self._framer.feed_run(data)  # type: ignore[attr-defined]
-            if done is not None:
-                if done[1]:
-                    framing = str(self.options.framing)
-                    self.recorder.record_run(
-                        Direction.IN, Kind.MESSAGE, t_ns, done[0], done[1], framing
-                    )
-                    self.messages_in += done[1]
-                    if want:
-                        bodies = [body for _w, body, _r in cutter(framing)(done[0])]  # type: ignore[misc]
-                self._deliver(bodies)
-                return
-        error: FramingError | None = None
-        try:
-            messages = self._framer.feed(data)
-        except FramingError as exc:
-            error, messages = exc, exc.messages
-        if messages:
-            framing = self.options.framing
-            if framing is Framing.RAW:
-                items = [(wire, wire, _NO_FIELDS) for wire, _b, _r in messages]
-                kind = Kind.DATA
-            else:
-                name = str(framing)
-                items = [(w, b, message_fields(name, len(b), len(w))) for w, b, _r in messages]
-                kind = Kind.MESSAGE
-            self.recorder.record_many(Direction.IN, kind, t_ns, items)  # type: ignore[arg-type]
-            self.messages_in += len(items)
-            if want:
-                bodies = [item[1] for item in items]
-        self._deliver(bodies)
-        if error is not None:
+        read = record_read(
+            self._framer, self.options.framing, self.recorder, data, t_ns, bodies=want
+        )
+        self.messages_in += read.count
+        if read.bodies and self.on_messages is not None and not self.ended:
+            self.on_messages(self, read.bodies)
+        if read.error is not None:
+            error = read.error
             self._fail(str(error), "session", wire=error.offending, direction=Direction.IN)
 
-    def _deliver(self, bodies: list[bytes] | None) -> None:
-        if bodies and self.on_messages is not None and not self.ended:
-            self.on_messages(self, bodies)
-
     def _flush_leftover(self) -> None:
-        rest = self._framer.leftover()
-        if rest:
-            self.recorder.record(
-                Direction.IN,
-                Kind.DATA,
-                None,
-                rest,
-                rest,
-                {"incomplete": True, "framing": str(self.options.framing)},
-            )
+        record_leftover(self._framer, self.options.framing, self.recorder, None)
 
     def _eof_received(self) -> bool:
         """The client half-closed: record it, let pending replies go, then close our side."""
@@ -347,16 +303,7 @@ class AcceptedStream(Connection):
         transport = self._writable()
         wire, body, ranges = self._framer.frame(bytes(data))
         transport.write(wire)
-        if self.options.framing is Framing.RAW:
-            self.recorder.record(Direction.OUT, Kind.DATA, wire=wire, payload=wire)
-        else:
-            self.recorder.record(
-                Direction.OUT,
-                Kind.MESSAGE,
-                wire=wire,
-                payload=body,
-                fields={"framing": str(self.options.framing), "ranges": ranges},
-            )
+        record_sent(self.recorder, self.options.framing, wire, body, ranges)
 
     def send_raw(self, data: bytes) -> None:
         """Write exactly these bytes, without framing."""

@@ -19,10 +19,12 @@ from typing import Any
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
 from inspector.net.accepted import AcceptedStream
 from inspector.net.connection import Connection
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
 from inspector.protocols.wshandshake import Answer
+from inspector.protocols.wsruns import WS_SENT_FRAMES
 
 #: Seconds the server waits for the client's TCP close after the closing handshake
 #: before closing itself (RFC 6455 §7.1.1: the server closes first, at once).
@@ -64,12 +66,7 @@ class AcceptedWebSocket(AcceptedStream):
 
     # -- reading ----------------------------------------------------------------
 
-    def _data_received(self, data: bytes, t_ns: int) -> None:
-        if self.ended:
-            return
-        if self._held is not None:
-            self._held.append((data, t_ns))
-            return
+    def _read(self, data: bytes, t_ns: int) -> None:
         ws = self.ws
         out = ws.receive_data(data, t_ns)
         if out:
@@ -82,11 +79,15 @@ class AcceptedWebSocket(AcceptedStream):
         messages = ws.take_messages()
         if messages and self.on_messages is not None and not self.ended:
             self.message_types = tuple(kind == "text" for kind, _body in messages)
-            # The answers to one read leave in one write (one system call, not one each).
+            # The answers to one read leave in one write (one system call, not one each)
+            # and are recorded as one run of frames (one capture row, not one each).
             self._cork = []
+            recorder = self.recorder
+            recorder.start_gathering(Direction.OUT, Kind.FRAME, WS_SENT_FRAMES)
             try:
                 self.on_messages(self, [body for _kind, body in messages])
             finally:
+                recorder.stop_gathering()
                 corked, self._cork = self._cork, None
                 if corked:
                     self._write(b"".join(corked))

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import Framing, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import FIELD_AUTOMATIC, Direction, Kind
-from inspector.core.runs import cutter, message_fields
+from inspector.net.framed import record_leftover, record_read, record_sent
 from inspector.net.session import CLOSE_TIMEOUT, SessionState, describe_os_error
 from inspector.net.transport import TransportSession
-from inspector.protocols.framing import (
-    RUN_FRAMINGS,
-    FramingError,
-    make_framer,
-    mqtt_packet_size,
-)
-
-#: The fields of a raw read: none (one shared read-only mapping).
-_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+from inspector.protocols.framing import make_framer, mqtt_packet_size
 
 
 class StreamSession(TransportSession):
@@ -30,9 +20,6 @@ class StreamSession(TransportSession):
     def __init__(self, endpoint: Endpoint, options: SessionOptions, recorder: Recorder) -> None:
         super().__init__(endpoint, options, recorder)
         self._framer = make_framer(options.framing, options.max_size)
-        #: Lines and length prefixes record the messages of a read as one run
-        #: (Recorder.record_run); raw framing is a record per read anyway.
-        self._runs = options.framing in RUN_FRAMINGS
 
     # -- opening -----------------------------------------------------------------
 
@@ -46,63 +33,21 @@ class StreamSession(TransportSession):
         """Frame one read; every record it makes shares ``t_ns``."""
         if self.ended:
             return
-        if self._runs:
-            done = self._framer.feed_run(data)  # type: ignore[attr-defined]
-            if done is not None:  # None: the size limit may break; feed() says where
-                if done[1]:
-                    self._record_run(*done, t_ns)
-                return
-        error: FramingError | None = None
-        try:
-            messages = self._framer.feed(data)
-        except FramingError as exc:
-            error, messages = exc, exc.messages
-        self._record_messages(messages, t_ns)
-        if error is not None:
+        keep = self.keep_messages
+        read = record_read(
+            self._framer, self.options.framing, self.recorder, data, t_ns, bodies=keep
+        )
+        if read.bodies is not None:
+            self._many_messages_in("data", read.bodies)
+        else:
+            self._count_in += read.count
+        if read.error is not None:
+            error = read.error
             self._fail(str(error), "session", wire=error.offending, direction=Direction.IN)
-
-    def _record_messages(self, messages: list, t_ns: int) -> None:
-        """One record per framed message (DATA for raw reads), all stamped ``t_ns``."""
-        if not messages:
-            return
-        framing = self.options.framing
-        if framing is Framing.RAW:
-            items = [(wire, wire, _NO_FIELDS) for wire, _body, _ranges in messages]
-            kind = Kind.DATA
-        else:
-            name = str(framing)
-            # Messages of one shape share one read-only fields dict, so the capture
-            # store encodes it once.
-            items = [
-                (wire, body, message_fields(name, len(body), len(wire)))
-                for wire, body, _ranges in messages
-            ]
-            kind = Kind.MESSAGE
-        self.recorder.record_many(Direction.IN, kind, t_ns, items)
-        self._many_messages_in("data", [item[1] for item in items])
-
-    def _record_run(self, done: bytes, count: int, t_ns: int) -> None:
-        """The whole messages of one read, recorded as one run (see core.runs)."""
-        framing = str(self.options.framing)
-        self.recorder.record_run(Direction.IN, Kind.MESSAGE, t_ns, done, count, framing)
-        if self.keep_messages:
-            bodies = [body for _wire, body, _ranges in cutter(framing)(done)]  # type: ignore[misc]
-            self._many_messages_in("data", bodies)
-        else:
-            self._count_in += count
 
     def _flush_leftover(self, t_ns: int) -> None:
         """At the end of the stream, record bytes that never became a whole message."""
-        rest = self._framer.leftover()
-        if rest:
-            self.recorder.record(
-                Direction.IN,
-                Kind.DATA,
-                t_ns,
-                rest,
-                rest,
-                {"incomplete": True, "framing": str(self.options.framing)},
-            )
+        record_leftover(self._framer, self.options.framing, self.recorder, t_ns)
 
     def partial_inbound(self) -> bytes:
         """The incomplete line, length-prefixed message or MQTT packet (raw framing keeps
@@ -170,19 +115,7 @@ class StreamSession(TransportSession):
         if not wire:
             return False
         transport.write(wire)
-        marked = {FIELD_AUTOMATIC: True} if automatic else {}
-        if self.options.framing is Framing.RAW:
-            self.recorder.record(
-                Direction.OUT, Kind.DATA, wire=wire, payload=wire, fields=marked or None
-            )
-        else:
-            self.recorder.record(
-                Direction.OUT,
-                Kind.MESSAGE,
-                wire=wire,
-                payload=body,
-                fields={"framing": str(self.options.framing), "ranges": ranges, **marked},
-            )
+        record_sent(self.recorder, self.options.framing, wire, body, ranges, automatic)
         return True
 
     def send_raw(self, data: bytes, automatic: bool = False) -> bool:

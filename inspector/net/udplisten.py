@@ -4,8 +4,9 @@ UDP has no connections, so a listener makes one per client address: the first
 datagram from an address is accepted (an ACCEPTED record, a session of its own with a
 CONNECT record, ``accepted: true``), later ones from it are that connection's
 DATAGRAM records, and replies go back to that address. A connection ends when it is
-disconnected, a rule closes or drops it, or the listener stops (UDP says no goodbye:
-the CLOSED record is all there is).
+disconnected, a rule closes or drops it, the listener stops, or the client sends
+nothing for ``ServerOptions.udp_idle`` seconds (ended "idle"; its next datagram is a
+new connection). UDP says no goodbye: the CLOSED record is all there is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import socket
 from typing import Any
 
-from inspector.core.options import SessionOptions
+from inspector.core.options import UDP_IDLE, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.connection import Connection
@@ -54,6 +55,11 @@ class AcceptedDatagram(Connection):
         super().__init__(number, format_address(addr), listener.local, options, recorder)
         self._listener = listener
         self._addr = addr
+        self._loop = asyncio.get_running_loop()
+        #: When the client was last heard from (the loop's clock, seconds).
+        self._heard = self._loop.time()
+        self._idle: float | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         recorder.record(
             Direction.META,
             Kind.CONNECT,
@@ -69,9 +75,32 @@ class AcceptedDatagram(Connection):
             lambda: listener._lagging(self, True), lambda: listener._lagging(self, False)
         )
 
+    def watch_idle(self, seconds: float | None) -> None:
+        """End the connection ("idle") once the client sends nothing for ``seconds``.
+
+        One timer per connection, moved only when it fires early: a datagram costs a
+        clock read, not a new timer; once the connection has ended it does nothing."""
+        self._idle = seconds
+        if seconds is not None and not self.ended:
+            self._idle_timer = self._loop.call_at(self._heard + seconds, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        idle = self._idle
+        if idle is None or self.ended:
+            return
+        due = self._heard + idle
+        if self._loop.time() < due:
+            self._idle_timer = self._loop.call_at(due, self._check_idle)
+            return
+        if self.initiated_by == "none":
+            self.initiated_by = "server"
+        self._finish(f"idle: nothing from {self.peer} for {idle:g} s", clean=True)
+
     def _received(self, data: bytes) -> None:
         if self.ended:
             return
+        self._heard = self._loop.time()
         self.recorder.record(Direction.IN, Kind.DATAGRAM, None, data, data, {"peer": self.peer})
         self.messages_in += 1
         if self.on_messages is not None:
@@ -147,6 +176,7 @@ class DatagramListener(Listener):
         if recorder is None:
             return None
         conn = AcceptedDatagram(number, self, addr, self.options, recorder)
+        conn.watch_idle(self.server.udp_idle if self.server is not None else UDP_IDLE)
         self._by_addr[addr] = conn
         self._register(conn)
         self._ready(conn)
@@ -154,6 +184,8 @@ class DatagramListener(Listener):
 
     def _connection_ended(self, conn: Connection) -> None:
         self._lagging(conn, False)
+        if isinstance(conn, AcceptedDatagram) and self._by_addr.get(conn._addr) is conn:
+            del self._by_addr[conn._addr]  # its next datagram is a new connection
         super()._connection_ended(conn)
         self._refused.clear()  # a place opened: refused clients may come in now
 

@@ -23,6 +23,7 @@ from websockets.frames import BINARY, TEXT, Frame, apply_mask
 from inspector.protocols.wireframes import WireFrame, plain_length_pending, read_header
 from inspector.protocols.wsfields import frame_fields, plain_frame_fields, shared_fields
 from inspector.protocols.wslib import inflate
+from inspector.protocols.wsruns import WS_FRAMES, WS_MASKED_FRAMES
 
 #: The fast path keeps an unfinished frame of at most this many bytes itself; a larger
 #: one goes to the library and the tap, which buffer it without copying.
@@ -61,6 +62,8 @@ class FastTake:
     #: As a run (``run`` asked, no compression): the frames' bytes back to back, and
     #: ``items`` is empty (inspector.protocols.wsruns makes their records).
     run: bytes | None = None
+    #: The run's framing: unmasked frames (a client's read) or masked ones (a server's).
+    framing: str = WS_FRAMES
 
 
 def take_plain_frames(
@@ -76,7 +79,7 @@ def take_plain_frames(
     leaves out the messages (each frame is one message: their count is ``count``);
     ``run`` True without compression gives the frames as one run instead of items.
     ``masked`` True (the server role) takes masked frames instead of unmasked ones, as a
-    server must receive them (RFC 6455 §5.1), and unmasks their payload (never as a run).
+    server must receive them (RFC 6455 §5.1), and unmasks their payload.
 
     Everything else (control frames, fragments, frames masked the wrong way, bad text)
     stops the scan: the rest goes to the library and the tap. When inflating fails the
@@ -91,8 +94,8 @@ def take_plain_frames(
     size = 0
     compressed = last_compressed = False
     failure: Exception | None = None
-    if run and deflate is None and not masked:
-        return _take_run(data, limit, keep)
+    if run and deflate is None:
+        return _take_run(data, limit, keep, masked)
     while end - pos >= 2:
         first = data[pos]
         if first == 0x81 or first == 0xC1:
@@ -104,16 +107,11 @@ def take_plain_frames(
         compressed = first > 0xC0
         if compressed and deflate is None:
             break  # RSV1 without the extension: the library's error to report
-        header = read_header(data, pos, end)
-        if header is None or (header[0] not in _MASKED if masked else header[0] > 4):
-            break  # masked the wrong way, 64-bit length, or the length is not here yet
-        header_len, length = header
-        stop = pos + header_len + length
-        if stop > end or (limit is not None and length > limit):
+        found = _frame_at(data, pos, end, limit, masked)
+        if found is None:
             break
-        payload = data[pos + header_len : stop]
-        if masked:
-            payload = apply_mask(payload, data[pos + header_len - 4 : pos + header_len])
+        header_len, stop, payload = found
+        length = stop - pos - header_len
         if compressed:
             assert deflate is not None
             try:
@@ -147,8 +145,9 @@ def take_plain_frames(
     return FastTake(items, messages, size, pos, rest, carry, last_compressed, failure, len(items))
 
 
-def _take_run(data: bytes, limit: int | None, keep: bool) -> FastTake:
-    """:func:`take_plain_frames` without compression, the frames kept as one run."""
+def _take_run(data: bytes, limit: int | None, keep: bool, masked: bool) -> FastTake:
+    """:func:`take_plain_frames` without compression, the frames kept as one run (masked
+    ones with ``masked``: only their messages are unmasked, the run keeps the wire)."""
     end = len(data)
     pos = count = size = 0
     messages: list[tuple[str, bytes]] = []
@@ -157,15 +156,12 @@ def _take_run(data: bytes, limit: int | None, keep: bool) -> FastTake:
         first = data[pos]
         if first != 0x81 and first != 0x82:
             break
-        header = read_header(data, pos, end)
-        if header is None or header[0] > 4:
-            break  # masked, 64-bit length, or the length is not here yet
-        header_len, length = header
-        stop = pos + header_len + length
-        if stop > end or (limit is not None and length > limit):
+        found = _frame_at(data, pos, end, limit, masked)
+        if found is None:
             break
+        _header_len, stop, payload = found
+        length = len(payload)
         if first == 0x81:
-            payload = data[pos + header_len : stop]
             if not payload.isascii():
                 try:
                     payload.decode("utf-8")
@@ -175,14 +171,35 @@ def _take_run(data: bytes, limit: int | None, keep: bool) -> FastTake:
                 add_message(("text", payload))
                 size += length
         elif keep:
-            add_message(("binary", data[pos + header_len : stop]))
+            add_message(("binary", payload))
             size += length
         count += 1
         pos = stop
     rest = data[pos:] if pos else data
-    carry = worth_carrying(rest, limit)
+    carry = worth_carrying(rest, limit, False, masked)
     wire = data[:pos] if pos < end else data
-    return FastTake([], messages, size, pos, rest, carry, False, None, count, wire)
+    framing = WS_MASKED_FRAMES if masked else WS_FRAMES
+    return FastTake([], messages, size, pos, rest, carry, False, None, count, wire, framing)
+
+
+def _frame_at(
+    data: bytes, pos: int, end: int, limit: int | None, masked: bool
+) -> tuple[int, int, bytes] | None:
+    """(header length, end, payload unmasked) of the whole frame at ``pos`` when its
+    header has a plain frame's shape (masked with ``masked``) and its length is within
+    ``limit``; None stops the scan (masked the wrong way, a 64-bit length, too large, or
+    not all here yet)."""
+    header = read_header(data, pos, end)
+    if header is None or (header[0] not in _MASKED if masked else header[0] > 4):
+        return None
+    header_len, length = header
+    stop = pos + header_len + length
+    if stop > end or (limit is not None and length > limit):
+        return None
+    start = pos + header_len
+    if masked:
+        return header_len, stop, apply_mask(data[start:stop], data[start - 4 : start])
+    return header_len, stop, data[start:stop]
 
 
 def worth_carrying(

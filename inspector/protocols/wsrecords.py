@@ -18,7 +18,6 @@ from inspector.protocols.messages import MessageQueue
 from inspector.protocols.wireframes import WireFrame, opcode_name, parse_frame
 from inspector.protocols.wsfast import FastTake
 from inspector.protocols.wsfields import frame_fields
-from inspector.protocols.wsruns import WS_FRAMES
 
 
 def request_fields(request: Request) -> dict[str, Any]:
@@ -151,7 +150,7 @@ class WsRecords:
             self.messages.extend(take.messages, take.size)
         if take.run is not None:
             self.recorder.record_run(
-                Direction.IN, Kind.FRAME, t_ns, take.run, take.count, WS_FRAMES
+                Direction.IN, Kind.FRAME, t_ns, take.run, take.count, take.framing
             )
         else:
             self.recorder.record_many(Direction.IN, Kind.FRAME, t_ns, take.items)
@@ -174,7 +173,10 @@ class WsRecords:
 
     def sent_plain(self, wire: bytes, header_len: int, payload: bytes) -> None:
         """Record a whole unmasked text or binary frame framed without the library (the
-        same record :meth:`outbound` makes of it)."""
+        same record :meth:`outbound` makes of it; while the recorder gathers the answers
+        to a read, as part of their run)."""
+        if header_len <= 4 and self.recorder.gather(wire):
+            return
         wf = WireFrame(wire, header_len, len(payload))
         fields = frame_fields(wf, payload, False, False)
         self.recorder.record(Direction.OUT, Kind.FRAME, None, wire, payload, fields)

@@ -2,12 +2,20 @@
 
 The receive fast path (:mod:`inspector.protocols.wsfast`) takes the whole plain frames
 at the start of a read. When none of them is compressed, each frame's record follows
-from its bytes alone (its payload is the tail of its wire bytes, its fields from its
-header), so the frames of a read are recorded as one
-:class:`~inspector.core.runs.MessageRun` of :data:`WS_FRAMES` framing: one capture row
-(docs/capture-format.md, schema 4), records made only when a consumer asks. Compressed
-frames are not kept as runs: their payload needs the inflater's state at that point of
-the stream, which the wire bytes alone do not give.
+from its bytes alone (its payload is the tail of its wire bytes, unmasked with its own
+key when masked; its fields from its header), so the frames of a read are recorded as
+one :class:`~inspector.core.runs.MessageRun`: one capture row (docs/capture-format.md,
+schemas 4 and 5), records made only when a consumer asks. Three framings, one per
+shape a connection produces:
+
+- :data:`WS_FRAMES`: unmasked frames a client connection reads from its server;
+- :data:`WS_MASKED_FRAMES`: masked frames a server-role connection reads from its
+  client (the mask key of each frame is in its bytes, never in stored fields);
+- :data:`WS_SENT_FRAMES`: unmasked frames a server-role connection wrote while
+  answering one read (an echo flood).
+
+Compressed frames are not kept as runs: their payload needs the inflater's state at
+that point of the stream, which the wire bytes alone do not give.
 """
 
 from __future__ import annotations
@@ -15,19 +23,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from inspector.core.records import Direction, Kind, Record, make_record
-from inspector.core.runs import WS_FRAMES, MessageRun, register_framing
-from inspector.protocols.wireframes import read_header
-from inspector.protocols.wsfields import plain_frame_fields, shared_fields
+from websockets.frames import apply_mask
 
-__all__ = ["WS_FRAMES", "run_records"]
+from inspector.core.records import Direction, Kind, Record, make_record
+from inspector.core.runs import (
+    WS_FRAMES,
+    WS_MASKED_FRAMES,
+    WS_SENT_FRAMES,
+    MessageRun,
+    register_framing,
+)
+from inspector.protocols.wireframes import WireFrame, read_header
+from inspector.protocols.wsfields import frame_fields, plain_frame_fields, shared_fields
+
+__all__ = ["WS_FRAMES", "WS_MASKED_FRAMES", "WS_SENT_FRAMES", "run_records"]
+
+#: The direction and masking of each framing's frames.
+_SHAPES: Mapping[str, tuple[Direction, bool]] = {
+    WS_FRAMES: (Direction.IN, False),
+    WS_MASKED_FRAMES: (Direction.IN, True),
+    WS_SENT_FRAMES: (Direction.OUT, False),
+}
 
 
 def run_records(run: MessageRun) -> list[Record] | None:
-    """The records of a run of plain frames, exactly as the fast path makes them; None
-    when its bytes are not ``count`` whole unmasked FIN text/binary frames."""
-    if run.direction is not Direction.IN or run.kind is not Kind.FRAME:
+    """The records of a run of plain frames, exactly as the connection makes them one
+    by one; None when its bytes are not ``count`` whole FIN text/binary frames of the
+    framing's direction and masking."""
+    shape = _SHAPES.get(run.framing)
+    if shape is None or run.direction is not shape[0] or run.kind is not Kind.FRAME:
         return None
+    if shape[1]:
+        return _masked_records(run)
     data = run.wire
     end = len(data)
     pos = 0
@@ -63,6 +90,36 @@ def run_records(run: MessageRun) -> list[Record] | None:
     return out if len(out) == run.count else None
 
 
+def _masked_records(run: MessageRun) -> list[Record] | None:
+    """:func:`run_records` of masked frames: each payload unmasked with its frame's key,
+    and fields of its own (they hold that key)."""
+    records: list[Record] = []
+    data, pos = run.wire, 0
+    while pos < len(data):
+        frame = _masked_frame(data, pos)
+        if frame is None:
+            return None
+        key_end = pos + frame.header_len
+        payload = apply_mask(frame.wire[frame.header_len :], data[key_end - 4 : key_end])
+        fields = frame_fields(frame, payload, False, False)
+        seq = run.seq + len(records)
+        record = make_record(seq, run.t_ns, run.direction, run.kind, frame.wire, payload, fields)
+        records.append(record)
+        pos += len(frame.wire)
+    return records if len(records) == run.count else None
+
+
+def _masked_frame(data: bytes, pos: int) -> WireFrame | None:
+    """The whole masked FIN text or binary frame (7- or 16-bit length) at ``pos``."""
+    if data[pos] not in (0x81, 0x82) or len(data) - pos < 2 or data[pos + 1] < 0x80:
+        return None
+    header = read_header(data, pos, len(data))
+    if header is None or header[0] not in (6, 8) or pos + header[0] + header[1] > len(data):
+        return None
+    header_len, length = header
+    return WireFrame(data[pos : pos + header_len + length], header_len, length)
+
+
 def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
     """The fields the fast path gives an uncompressed frame of this shape."""
     fields = shared_fields((first, header_len, length, False, False))
@@ -71,4 +128,5 @@ def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
     return fields
 
 
-register_framing(WS_FRAMES, run_records)
+for _framing in _SHAPES:
+    register_framing(_framing, run_records)

@@ -20,9 +20,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -47,31 +45,11 @@ from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.reach_options import ReachOptions, reach_summary
 from inspector.ui.speak_options import SpeakOptionsBox, speak_summary
-
-_FRAMING_LABELS = {
-    Framing.RAW: "Raw (one record per read)",
-    Framing.LINES: "Lines (\\n or \\r\\n)",
-    Framing.LEN16: "16-bit length prefix",
-    Framing.LEN32: "32-bit length prefix",
-    Framing.MQTT: "MQTT packets (remaining length)",
-}
+from inspector.ui.widgets import formparts
+from inspector.ui.widgets.formparts import parse_headers
 
 
-def parse_headers(text: str) -> tuple[tuple[str, str], ...]:
-    """``Name: value`` per line into pairs; raise ValueError naming the bad line."""
-    headers: list[tuple[str, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition(":")
-        name = name.strip()
-        if not sep or not name or any(ch.isspace() for ch in name):
-            raise ValueError(f"header line {number} is not 'Name: value'")
-        headers.append((name, value.strip()))
-    return tuple(headers)
-
-
-class OptionsDialog(QDialog):
+class OptionsDialog(formparts.CheckedDialog):
     """Edits the SessionOptions of the next session."""
 
     def __init__(self, options: SessionOptions, parent: QWidget | None = None) -> None:
@@ -83,7 +61,7 @@ class OptionsDialog(QDialog):
 
         ws = QGroupBox("WebSocket (ws://, wss://)")
         ws_form = QFormLayout(ws)
-        self.headers = QPlainTextEdit("\n".join(f"{n}: {v}" for n, v in options.headers))
+        self.headers = QPlainTextEdit(formparts.headers_text(options.headers))
         self.headers.setObjectName("headersEdit")
         self.headers.setPlaceholderText("Authorization: Bearer …\nX-Custom: value")
         self.headers.setFixedHeight(70)
@@ -117,36 +95,20 @@ class OptionsDialog(QDialog):
         self.auto_pong = QCheckBox("Answer pings automatically")
         self.auto_pong.setChecked(options.auto_pong)
         ws_form.addRow("Auto pong", self.auto_pong)
-        self.max_size = QSpinBox()
-        self.max_size.setRange(0, 1024)
-        self.max_size.setSuffix(" MiB")
-        self.max_size.setSpecialValueText("unlimited")
-        self.max_size.setValue((options.max_size or 0) // (1024 * 1024))
+        self.max_size = formparts.size_box(options.max_size)
         ws_form.addRow("Max message size", self.max_size)
         layout.addWidget(ws)
 
-        stream = QGroupBox("TCP and TLS (tcp://, tls://)")
-        stream_form = QFormLayout(stream)
-        self.framing = QComboBox()
-        for framing, label in _FRAMING_LABELS.items():
-            self.framing.addItem(label, framing)
-        self.framing.setCurrentIndex(list(_FRAMING_LABELS).index(options.framing))
-        stream_form.addRow("Framing", self.framing)
-        layout.addWidget(stream)
+        self.framing = formparts.framing_group(layout, options.framing)
 
         tls = QGroupBox("TLS (tls://, wss://)")
         tls_form = QFormLayout(tls)
         self.verify = QCheckBox("Verify the server certificate")
         self.verify.setChecked(options.verify)
         tls_form.addRow("Verify", self.verify)
-        cafile_row = QHBoxLayout()
-        self.cafile = QLineEdit(options.cafile or "")
-        self.cafile.setPlaceholderText("system trust store")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_cafile)
-        cafile_row.addWidget(self.cafile)
-        cafile_row.addWidget(browse)
-        tls_form.addRow("CA file", cafile_row)
+        self.cafile = formparts.file_row(
+            tls_form, "CA file", options.cafile, "system trust store", "CA certificates (PEM)"
+        )
         layout.addWidget(tls)
 
         self.reach = ReachOptions(options)
@@ -162,29 +124,12 @@ class OptionsDialog(QDialog):
         general.addRow("Connect timeout", self.timeout)
         layout.addLayout(general)
 
-        self.error = QLabel()
-        self.error.setObjectName("optionsError")
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-
-    @guarded
-    def _browse_cafile(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "CA certificates (PEM)")
-        if path:
-            self.cafile.setText(path)
+        self.add_error_and_buttons(layout, "optionsError")
 
     def options(self) -> SessionOptions:
         """The options as edited; raise ValueError with one line when one is invalid."""
         headers = parse_headers(self.headers.toPlainText())
         subprotocols = tuple(p.strip() for p in self.subprotocols.text().split(",") if p.strip())
-        max_mib = self.max_size.value()
         offer = self.deflate_offer.text().strip() or None
         if offer is not None:
             try:
@@ -202,7 +147,7 @@ class OptionsDialog(QDialog):
                 None if self.compression_level.value() < 0 else self.compression_level.value()
             ),
             auto_pong=self.auto_pong.isChecked(),
-            max_size=max_mib * 1024 * 1024 if max_mib else None,
+            max_size=formparts.size_value(self.max_size),
             framing=Framing(self.framing.currentData()),
             verify=self.verify.isChecked(),
             cafile=self.cafile.text().strip() or None,
@@ -210,14 +155,8 @@ class OptionsDialog(QDialog):
         )
         return self.speak.apply(self.reach.apply(edited))
 
-    def accept(self) -> None:
-        try:
-            self.options()
-        except ValueError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()
+    def check(self) -> None:
+        self.options()
 
 
 _SUMMARY_CHARS = 48  # the options summary is cut (whole in its tooltip) beyond this

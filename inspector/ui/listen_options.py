@@ -7,46 +7,44 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from inspector.core import options as core_options
 from inspector.core.errors import InspectorError
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
 from inspector.core.rulefile import dump_rules, parse_rules
 from inspector.core.rules import Rule, RuleError
-from inspector.protocols.wshandshake import Refusal
-from inspector.ui import theme
+from inspector.protocols.wshandshake import deflate_params
 from inspector.ui.guard import guarded
 from inspector.ui.settings import Settings
+from inspector.ui.widgets.formparts import (
+    CheckedDialog,
+    check_box,
+    file_row,
+    framing_group,
+    headers_text,
+    number_box,
+    parse_headers,
+    size_box,
+    size_value,
+    text_line,
+)
 
 _OPTIONS_KEY = "listen/options"
 _RULES_KEY = "listen/rules"
-_FRAMINGS = {
-    Framing.RAW: "Raw (one record per read)",
-    Framing.LINES: "Lines (\\n or \\r\\n)",
-    Framing.LEN16: "16-bit length prefix",
-    Framing.LEN32: "32-bit length prefix",
-    Framing.MQTT: "MQTT packets (remaining length)",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +61,33 @@ class ListenOptions:
     max_connections: int | None = None
     #: WebSocket: accept an upgrade to any path (False: only the listening URL's path).
     any_path: bool = True
-    #: WebSocket: refuse every upgrade with this HTTP status (None: accept) and body.
+    #: WebSocket: refuse every upgrade with this HTTP status (None: accept), these
+    #: headers and this body.
     refuse_status: int | None = None
     refuse_body: str = ""
+    refuse_headers: tuple[tuple[str, str], ...] = ()
+    #: WebSocket: refuse (400) a client that offers none of ``subprotocols``.
+    require_subprotocol: bool = False
+    #: WebSocket: permessage-deflate parameters to ask for (RFC 7692 §7.1); None: none.
+    deflate: str | None = None
+    #: udp://: seconds a client may stay silent before its connection ends (None: never).
+    udp_idle: float | None = core_options.UDP_IDLE
 
-    def answer(self, target: str) -> Callable[[Any], Refusal | None] | None:
-        """How upgrade requests are answered (None: accept every one): refused with the
-        chosen status, or 404 for a path other than ``target`` when only it is served."""
-        if self.any_path and self.refuse_status is None:
-            return None
-        path = target.split("?", 1)[0]
-        status, body = self.refuse_status, self.refuse_body
-
-        def answer(request: Any) -> Refusal | None:
-            if status is not None:
-                return Refusal(status, body)
-            asked = str(request.path).split("?", 1)[0]
-            if asked != path:
-                return Refusal(404, f"no WebSocket at {asked}: this server answers {path}\n")
-            return None
-
-        return answer
+    def server_options(self, target: str) -> core_options.ServerOptions:
+        """The ServerOptions ``inspector listen`` builds from the same choices, for a
+        listening URL whose path is ``target``; ValueError with one line."""
+        return core_options.build_server_options(
+            target,
+            any_path=self.any_path,
+            subprotocols=self.subprotocols,
+            require_subprotocol=self.require_subprotocol,
+            compression=self.compression,
+            deflate=self.deflate,
+            refuse_status=self.refuse_status,
+            refuse_headers=self.refuse_headers,
+            refuse_body=self.refuse_body,
+            udp_idle=self.udp_idle,
+        )
 
     def session_options(self) -> SessionOptions:
         """The options every accepted connection runs with."""
@@ -112,7 +116,11 @@ class ListenOptions:
             values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
             values["subprotocols"] = tuple(str(p) for p in values.get("subprotocols", ()))
             values["framing"] = Framing(values.get("framing", "raw"))
+            values["refuse_headers"] = parse_headers(
+                "\n".join(f"{name}: {value}" for name, value in values.get("refuse_headers", ()))
+            )
             made = cls(**values)
+            made.server_options("/")
         except (ValueError, TypeError):
             return cls()
         return made
@@ -141,8 +149,8 @@ def store_rules(settings: Settings, rules: list[Rule]) -> None:
     settings.qsettings.setValue(_RULES_KEY, dump_rules(rules))
 
 
-class ListenDialog(QDialog):
-    """Edits the ListenOptions: WebSocket server, TCP framing, TLS, limits."""
+class ListenDialog(CheckedDialog):
+    """Edits the ListenOptions: WebSocket server, TCP framing, UDP, TLS, limits."""
 
     def __init__(
         self, options: ListenOptions, parent: QWidget | None = None, cert_dir: Path | None = None
@@ -156,57 +164,80 @@ class ListenDialog(QDialog):
 
         ws = QGroupBox("WebSocket server (ws://, wss://)")
         form = QFormLayout(ws)
-        self.subprotocols = QLineEdit(", ".join(options.subprotocols))
-        self.subprotocols.setObjectName("listenSubprotocols")
-        self.subprotocols.setPlaceholderText("chat, superchat (the first offered on the list)")
+        self.subprotocols = text_line(
+            "listenSubprotocols",
+            ", ".join(options.subprotocols),
+            "chat, superchat (the first offered on the list)",
+        )
         form.addRow("Subprotocols", self.subprotocols)
-        self.compression = QCheckBox("Accept permessage-deflate")
-        self.compression.setObjectName("listenCompression")
-        self.compression.setChecked(options.compression)
+        self.require_subprotocol = check_box(
+            "listenRequireSubprotocol",
+            "Refuse (400) a client that offers none of them",
+            options.require_subprotocol,
+        )
+        form.addRow("", self.require_subprotocol)
+        self.compression = check_box(
+            "listenCompression", "Accept permessage-deflate", options.compression
+        )
         form.addRow("Compression", self.compression)
-        self.max_size = QSpinBox()
+        self.deflate = text_line(
+            "listenDeflate",
+            options.deflate or "",
+            "server_no_context_takeover; server_max_window_bits=10",
+        )
+        form.addRow("Deflate parameters", self.deflate)
+        self.max_size = size_box(options.max_size)
         self.max_size.setObjectName("listenMaxSize")
-        self.max_size.setRange(0, 1024)
-        self.max_size.setSuffix(" MiB")
-        self.max_size.setSpecialValueText("unlimited")
-        self.max_size.setValue((options.max_size or 0) // (1024 * 1024))
         form.addRow("Largest message", self.max_size)
-        self.auto_pong = QCheckBox("Answer pings automatically")
-        self.auto_pong.setObjectName("listenAutoPong")
-        self.auto_pong.setChecked(options.auto_pong)
+        self.auto_pong = check_box(
+            "listenAutoPong", "Answer pings automatically", options.auto_pong
+        )
         form.addRow("Auto pong", self.auto_pong)
-        self.any_path = QCheckBox("Accept any path (else only the URL's path; others get 404)")
-        self.any_path.setObjectName("listenAnyPath")
-        self.any_path.setChecked(options.any_path)
+        self.any_path = check_box(
+            "listenAnyPath",
+            "Accept any path (else only the URL's path; others get 404)",
+            options.any_path,
+        )
         form.addRow("Paths", self.any_path)
-        self.refuse = QSpinBox()
-        self.refuse.setObjectName("listenRefuseStatus")
-        self.refuse.setRange(0, 599)
-        self.refuse.setSpecialValueText("accept upgrades")
-        self.refuse.setValue(options.refuse_status or 0)
+        self.refuse = number_box(
+            "listenRefuseStatus", 0, 599, options.refuse_status or 0, special="accept upgrades"
+        )
         self.refuse.setToolTip(
             "Refuse every upgrade with this HTTP status, to see how a client copes"
         )
         form.addRow("Refuse with status", self.refuse)
-        self.refuse_body = QLineEdit(options.refuse_body)
-        self.refuse_body.setObjectName("listenRefuseBody")
-        self.refuse_body.setPlaceholderText("body of the refusal")
+        self.refuse_body = text_line("listenRefuseBody", options.refuse_body, "body of the refusal")
         form.addRow("Refusal body", self.refuse_body)
+        self.refuse_headers = QPlainTextEdit(headers_text(options.refuse_headers))
+        self.refuse_headers.setObjectName("listenRefuseHeaders")
+        self.refuse_headers.setPlaceholderText("Retry-After: 30 (one header a line)")
+        self.refuse_headers.setFixedHeight(self.refuse_headers.fontMetrics().lineSpacing() * 4)
+        form.addRow("Refusal headers", self.refuse_headers)
         layout.addWidget(ws)
 
-        stream = QGroupBox("TCP and TLS (tcp://, tls://)")
-        stream_form = QFormLayout(stream)
-        self.framing = QComboBox()
-        for framing, label in _FRAMINGS.items():
-            self.framing.addItem(label, framing)
-        self.framing.setCurrentIndex(list(_FRAMINGS).index(options.framing))
-        stream_form.addRow("Framing", self.framing)
-        layout.addWidget(stream)
+        self.framing = framing_group(layout, options.framing)
+
+        udp = QGroupBox("UDP (udp://)")
+        udp_form = QFormLayout(udp)
+        self.udp_idle = QDoubleSpinBox()
+        self.udp_idle.setObjectName("listenUdpIdle")
+        self.udp_idle.setRange(0, 86_400)
+        self.udp_idle.setDecimals(1)
+        self.udp_idle.setSuffix(" s")
+        self.udp_idle.setSpecialValueText("never")
+        self.udp_idle.setValue(options.udp_idle or 0)
+        self.udp_idle.setToolTip("A client that sends nothing this long is shown as ended 'idle'")
+        udp_form.addRow("End a quiet client after", self.udp_idle)
+        layout.addWidget(udp)
 
         tls = QGroupBox("TLS (tls://, wss://)")
         tls_form = QFormLayout(tls)
-        self.cert_file = self._file_row(tls_form, "Certificate", options.cert_file)
-        self.key_file = self._file_row(tls_form, "Key", options.key_file)
+        self.cert_file = file_row(
+            tls_form, "Certificate", options.cert_file, "made for localhost", "Certificate (PEM)"
+        )
+        self.key_file = file_row(
+            tls_form, "Key", options.key_file, "made for localhost", "Key (PEM)"
+        )
         self.fingerprint = QLabel("-")
         self.fingerprint.setObjectName("listenFingerprint")
         self.fingerprint.setWordWrap(True)
@@ -227,46 +258,16 @@ class ListenDialog(QDialog):
         layout.addWidget(tls)
 
         general = QFormLayout()
-        self.max_connections = QSpinBox()
-        self.max_connections.setObjectName("listenMaxConnections")
-        self.max_connections.setRange(0, 100_000)
-        self.max_connections.setSpecialValueText("no limit")
-        self.max_connections.setValue(options.max_connections or 0)
+        self.max_connections = number_box(
+            "listenMaxConnections", 0, 100_000, options.max_connections or 0, special="no limit"
+        )
         general.addRow("Max connections", self.max_connections)
         layout.addLayout(general)
 
-        self.error = QLabel()
-        self.error.setObjectName("listenError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.add_error_and_buttons(layout, "listenError")
         self.cert_file.textChanged.connect(self._show_fingerprint)
         self.key_file.textChanged.connect(self._show_fingerprint)
         self._show_fingerprint()
-
-    def _file_row(self, form: QFormLayout, label: str, value: str | None) -> QLineEdit:
-        row = QHBoxLayout()
-        edit = QLineEdit(value or "")
-        edit.setPlaceholderText("made for localhost")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self._browse(edit, label))
-        row.addWidget(edit, 1)
-        row.addWidget(browse)
-        form.addRow(label, row)
-        return edit
-
-    @guarded
-    def _browse(self, edit: QLineEdit, label: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, f"{label} (PEM)")
-        if path:
-            edit.setText(path)
 
     def _tls(self) -> Any:
         """The ServerTLS these files (or the made certificate) give; CertificateError."""
@@ -297,30 +298,22 @@ class ListenDialog(QDialog):
 
     @guarded
     def _export(self, *_: object) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export certificate", "localhost-cert.pem", "PEM (*.pem *.crt)"
+        self.with_chosen_path(
+            self.export_certificate,
+            "Export certificate",
+            "PEM (*.pem *.crt)",
+            "localhost-cert.pem",
         )
-        if path:
-            self.export_certificate(Path(path))
 
     def export_certificate(self, target: Path) -> bool:
         """Write the certificate this listener presents (PEM) to ``target``."""
         import ssl
 
-        try:
-            tls = self._tls()
-            target.write_text(ssl.DER_cert_to_PEM_cert(tls.cert_der), encoding="ascii")
-        except InspectorError as exc:
-            self._fail(str(exc))
-            return False
-        except OSError as exc:
-            self._fail(f"cannot write {target}: {exc.strerror or exc}")
-            return False
-        return True
+        def write() -> None:
+            der = self._tls().cert_der
+            target.write_text(ssl.DER_cert_to_PEM_cert(der), encoding="ascii")
 
-    def _fail(self, message: str) -> None:
-        self.error.setText(message)
-        self.error.show()
+        return self.attempt(write, target)
 
     def options(self) -> ListenOptions:
         """The options as edited; ValueError with one line when they cannot work."""
@@ -328,14 +321,19 @@ class ListenDialog(QDialog):
         key = self.key_file.text().strip() or None
         if (cert is None) != (key is None):
             raise ValueError("give both a certificate and its key, or neither")
-        mib = self.max_size.value()
         refuse = self.refuse.value() or None
         if refuse is not None and not 200 <= refuse <= 599:
             raise ValueError("a refusal's status is an HTTP status from 200 to 599")
-        return ListenOptions(
+        headers = parse_headers(self.refuse_headers.toPlainText())
+        deflate = self.deflate.text().strip() or None
+        try:
+            deflate_params(deflate)
+        except InspectorError as exc:
+            raise ValueError(str(exc)) from None
+        made = ListenOptions(
             subprotocols=tuple(p.strip() for p in self.subprotocols.text().split(",") if p.strip()),
             compression=self.compression.isChecked(),
-            max_size=mib * 1024 * 1024 if mib else None,
+            max_size=size_value(self.max_size),
             auto_pong=self.auto_pong.isChecked(),
             framing=Framing(self.framing.currentData()),
             cert_file=cert,
@@ -344,12 +342,13 @@ class ListenDialog(QDialog):
             any_path=self.any_path.isChecked(),
             refuse_status=refuse,
             refuse_body=self.refuse_body.text(),
+            refuse_headers=headers,
+            require_subprotocol=self.require_subprotocol.isChecked(),
+            deflate=deflate,
+            udp_idle=self.udp_idle.value() or None,
         )
+        made.server_options("/")  # the same checks inspector listen makes
+        return made
 
-    def accept(self) -> None:
-        try:
-            self.options()
-        except ValueError as exc:
-            self._fail(str(exc))
-            return
-        super().accept()
+    def check(self) -> None:
+        self.options()

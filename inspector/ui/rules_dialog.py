@@ -14,10 +14,7 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,15 +22,14 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from inspector.core.rulefile import load_rules, save_rules
-from inspector.core.rules import ActionKind, MatchKind, Rule, RuleError, compile_rule
-from inspector.ui import theme
+from inspector.core.rules import ActionKind, MatchKind, Rule, compile_rule
 from inspector.ui.guard import guarded
+from inspector.ui.widgets.formparts import CheckedDialog, choice_box, number_box, text_line
 
 MATCH_LABELS = {
     MatchKind.ANY: "Any message",
@@ -98,7 +94,7 @@ def _json_value(text: str) -> Any:
     return value if isinstance(value, str | int | float | bool) else text
 
 
-class RuleEditor(QDialog):
+class RuleEditor(CheckedDialog):
     """Edits one rule; OK only when it compiles."""
 
     def __init__(self, rule: Rule | None = None, parent: QWidget | None = None) -> None:
@@ -109,34 +105,22 @@ class RuleEditor(QDialog):
         form = QFormLayout()
         self.name = QLineEdit(rule.name)
         form.addRow("Name", self.name)
-        self.match = QComboBox()
-        self.match.setObjectName("ruleMatch")
-        for kind, label in MATCH_LABELS.items():
-            self.match.addItem(label, kind)
-        self.match.setCurrentIndex(list(MATCH_LABELS).index(rule.match))
+        self.match = choice_box(MATCH_LABELS, rule.match, "ruleMatch")
         form.addRow("Match", self.match)
         value = rule.value
-        self.value = QLineEdit(
-            "" if value is None else value if isinstance(value, str) else json.dumps(value)
+        self.value = text_line(
+            "ruleValue",
+            "" if value is None else value if isinstance(value, str) else json.dumps(value),
+            "text, regular expression, hex digits or JSON value",
         )
-        self.value.setObjectName("ruleValue")
-        self.value.setPlaceholderText("text, regular expression, hex digits or JSON value")
         form.addRow("Value", self.value)
-        self.path = QLineEdit(rule.path or "")
-        self.path.setObjectName("rulePath")
-        self.path.setPlaceholderText("JSON field, e.g. type or data.items.0.id")
+        self.path = text_line(
+            "rulePath", rule.path or "", "JSON field, e.g. type or data.items.0.id"
+        )
         form.addRow("JSON path", self.path)
-        self.every = QSpinBox()
-        self.every.setObjectName("ruleEvery")
-        self.every.setRange(1, 86_400_000)
-        self.every.setSuffix(" ms")
-        self.every.setValue(rule.every_ms or 1000)
+        self.every = number_box("ruleEvery", 1, 86_400_000, rule.every_ms or 1000, suffix=" ms")
         form.addRow("Every", self.every)
-        self.action = QComboBox()
-        self.action.setObjectName("ruleAction")
-        for kind, label in ACTION_LABELS.items():
-            self.action.addItem(label, kind)
-        self.action.setCurrentIndex(list(ACTION_LABELS).index(rule.action))
+        self.action = choice_box(ACTION_LABELS, rule.action, "ruleAction")
         form.addRow("Action", self.action)
         self.template = QPlainTextEdit(rule.template or "")
         self.template.setObjectName("ruleTemplate")
@@ -144,21 +128,13 @@ class RuleEditor(QDialog):
         self.template.setToolTip(_TEMPLATE_HELP)
         self.template.setFixedHeight(60)
         form.addRow("Template", self.template)
-        self.hex = QLineEdit(rule.hex or "")
-        self.hex.setObjectName("ruleHex")
-        self.hex.setPlaceholderText("or these bytes (hex) instead of the template")
+        self.hex = text_line(
+            "ruleHex", rule.hex or "", "or these bytes (hex) instead of the template"
+        )
         form.addRow("Hex", self.hex)
-        self.delay = QSpinBox()
-        self.delay.setObjectName("ruleDelay")
-        self.delay.setRange(0, 3_600_000)
-        self.delay.setSuffix(" ms")
-        self.delay.setValue(rule.delay_ms)
+        self.delay = number_box("ruleDelay", 0, 3_600_000, rule.delay_ms, suffix=" ms")
         form.addRow("Delay", self.delay)
-        self.close_code = QSpinBox()
-        self.close_code.setObjectName("ruleCloseCode")
-        self.close_code.setRange(0, 4999)
-        self.close_code.setSpecialValueText("none")
-        self.close_code.setValue(rule.close_code or 0)
+        self.close_code = number_box("ruleCloseCode", 0, 4999, rule.close_code or 0, special="none")
         form.addRow("Close code", self.close_code)
         self.close_reason = QLineEdit(rule.close_reason)
         form.addRow("Close reason", self.close_reason)
@@ -166,20 +142,9 @@ class RuleEditor(QDialog):
         self.next.setChecked(rule.next)
         form.addRow("", self.next)
 
-        self.error = QLabel()
-        self.error.setObjectName("ruleError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        self.add_error_and_buttons(layout, "ruleError")
         self.match.currentIndexChanged.connect(self._follow_kinds)
         self.action.currentIndexChanged.connect(self._follow_kinds)
         self._follow_kinds()
@@ -228,17 +193,11 @@ class RuleEditor(QDialog):
         compile_rule(made)
         return made
 
-    def accept(self) -> None:
-        try:
-            self.rule()
-        except RuleError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()
+    def check(self) -> None:
+        self.rule()
 
 
-class RulesDialog(QDialog):
+class RulesDialog(CheckedDialog):
     """The ordered rule list: add, edit, remove, move, load and save a rules file."""
 
     def __init__(self, rules: list[Rule], parent: QWidget | None = None) -> None:
@@ -277,21 +236,10 @@ class RulesDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.list, 1)
         row.addLayout(buttons)
-        self.error = QLabel()
-        self.error.setObjectName("rulesError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        ok = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        ok.accepted.connect(self.accept)
-        ok.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(row, 1)
-        layout.addWidget(self.error)
-        layout.addWidget(ok)
+        self.add_error_and_buttons(layout, "rulesError")
         self._fill()
 
     def rules(self) -> list[Rule]:
@@ -355,40 +303,18 @@ class RulesDialog(QDialog):
         rules[row], rules[row + step] = rules[row + step], rules[row]
         self._fill(row + step)
 
-    def _fail(self, message: str) -> None:
-        self.error.setText(message)
-        self.error.show()
-
     @guarded
     def _load_dialog(self, *_: object) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load rules", "", "Rules (*.toml);;All files (*)"
-        )
-        if path:
-            self.load(Path(path))
+        self.with_chosen_path(self.load, "Load rules", "Rules (*.toml);;All files (*)")
 
     def load(self, path: Path) -> bool:
         """Replace the list with the rules in ``path`` (one line when it cannot)."""
-        try:
-            self.set_rules(load_rules(path))
-        except RuleError as exc:
-            self._fail(str(exc))
-            return False
-        self.error.hide()
-        return True
+        return self.attempt(lambda: self.set_rules(load_rules(path)))
 
     @guarded
     def _save_dialog(self, *_: object) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save rules", "rules.toml", "Rules (*.toml)")
-        if path:
-            self.save(Path(path))
+        self.with_chosen_path(self.save, "Save rules", "Rules (*.toml)", "rules.toml")
 
     def save(self, path: Path) -> bool:
         """Write the list as a rules file ``inspector listen --rules`` reads."""
-        try:
-            save_rules(path, self._rules)
-        except RuleError as exc:
-            self._fail(str(exc))
-            return False
-        self.error.hide()
-        return True
+        return self.attempt(lambda: save_rules(path, self._rules), path)

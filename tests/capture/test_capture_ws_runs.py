@@ -135,7 +135,7 @@ READ = plain_frames([(True, b"hello"), (False, b"\x00" * 200), (True, b"")])
         ("UPDATE records SET kind = 'message' WHERE seq = 1", None, "marks a run"),
         ("UPDATE records SET dir = 'out' WHERE seq = 1", None, "not 3"),
         ("SELECT 1", 3, "marks a run"),  # ws-frames runs came with schema 4
-        ("SELECT 1", 5, "newer Socket Inspector \\(schema 5\\); this version reads up to 4"),
+        ("SELECT 1", 6, "newer Socket Inspector \\(schema 6\\); this version reads up to 5"),
     ],
 )
 def test_damaged_frame_runs_give_one_line(

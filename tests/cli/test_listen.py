@@ -292,6 +292,28 @@ def test_udp_echo_with_python_and_socat_clients_then_sigint() -> None:
     assert records[-1]["kind"] == "closed" and "conn" not in records[-1]
 
 
+def test_udp_idle_ends_a_quiet_client_in_the_output_and_the_capture(tmp_path: Path) -> None:
+    capture = tmp_path / "udp.sockcap"
+    server = Listening(
+        ["udp://127.0.0.1:0", "--echo", "--json", "--udp-idle", "0.2", "--connections", "1",
+         "-o", str(capture)]
+    )  # fmt: skip
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(RUN_TIMEOUT)
+        sock.sendto(b"hi", ("127.0.0.1", server.port))
+        assert sock.recvfrom(100)[0] == b"hi"
+    status, out, err = server.finish()  # --connections 1: the idle end stops it
+    assert status == 0 and err == ""
+    closed = [r for r in json_records(out) if r["kind"] == "closed" and r.get("conn") == 1]
+    assert (
+        closed and closed[0]["message"] == "idle: nothing from " + closed[0]["peer"] + " for 0.2 s"
+    )
+    with CaptureStore.open(capture) as store:
+        sessions = store.sessions()
+        conn = next(s for s in sessions if s.summary.get("conn") == 1)
+        assert str(conn.summary["message"]).startswith("idle: ")
+
+
 def test_tls_with_the_made_certificate_and_python_ssl(cert_dir: dict[str, str]) -> None:
     import ssl
 

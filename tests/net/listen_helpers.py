@@ -7,7 +7,7 @@ from typing import Any
 from session_helpers import ListSink
 
 from inspector.core.endpoints import parse_endpoint
-from inspector.core.options import SessionOptions
+from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.rules import Rule, RuleEngine
 from inspector.net.certs import ServerTLS
@@ -33,6 +33,7 @@ def make_listener(
     *rules: Rule,
     tls: ServerTLS | None = None,
     max_connections: int | None = None,
+    server: ServerOptions | None = None,
     **options: Any,
 ) -> tuple[Listener, Recorded]:
     """A listener for ``url`` (port 0 allowed) recording into ListSinks."""
@@ -45,5 +46,6 @@ def make_listener(
         rules=RuleEngine(rules) if rules else None,
         max_connections=max_connections,
         tls=tls,
+        server=server,
     )
     return listener, recorded

@@ -8,6 +8,7 @@ import socket
 from listen_helpers import make_listener
 from session_helpers import run, wait_until
 
+from inspector.core.options import ServerOptions
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import ActionKind, MatchKind, Rule
 
@@ -90,3 +91,43 @@ def test_max_connections_refuses_an_address_once() -> None:
     run(scenario())
     assert listener.refused == 1
     assert [r.kind for r in rec.listener.records].count(Kind.REFUSED) == 1
+
+
+def test_a_client_that_goes_quiet_ends_idle_and_comes_back_as_a_new_connection() -> None:
+    idle = 0.3
+    listener, rec = make_listener(
+        "udp://127.0.0.1:0",
+        Rule(MatchKind.ANY, ActionKind.ECHO),
+        server=ServerOptions(udp_idle=idle),
+    )
+
+    async def scenario() -> list[bytes]:
+        await listener.start()
+        loop = asyncio.get_running_loop()
+        transport, client = await loop.create_datagram_endpoint(
+            _Client, remote_addr=("127.0.0.1", listener.port)
+        )
+        for n, data in enumerate((b"one", b"two"), start=1):  # each waits for its echo
+            transport.sendto(data)
+            await wait_until(lambda n=n: len(client.received) == n)
+        first = listener.connections[1]
+        await first.wait_closed()
+        transport.sendto(b"again")  # after the idle end: a new connection
+        await wait_until(lambda: len(client.received) == 3)
+        assert listener.accepted == 2 and not listener.connections[2].ended
+        transport.close()
+        await listener.stop()
+        return client.received
+
+    assert run(scenario()) == [b"one", b"two", b"again"]
+    one = rec.conns[1].records
+    closed = one[-1]
+    assert closed.kind is Kind.CLOSED and closed.fields["message"].startswith("idle: ")
+    assert f"for {idle:g} s" in closed.fields["message"] and closed.fields["clean"] is True
+    assert closed.fields["initiated_by"] == "server"
+    last_heard = max(r.t_ns for r in one if r.direction is Direction.IN)
+    assert closed.t_ns - last_heard >= idle * 1e9  # measured from the last datagram
+    assert [r.payload for r in rec.conns[2].records if r.direction is Direction.IN] == [b"again"]
+    ended = [r for r in rec.listener.records if r.kind is Kind.INFO and r.fields.get("conn") == 1]
+    assert "ended: idle: " in ended[0].fields["message"]
+

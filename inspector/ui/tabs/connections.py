@@ -8,25 +8,20 @@ model reads the entries when it paints, so a tick only says "rows changed".
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from inspector.capture.store import CaptureStore
 from inspector.core.recorder import Recorder
-from inspector.core.records import Record
+from inspector.ui.models.merged import MergedRecords
 from inspector.ui.models.records import COLUMNS, RecordTableModel
 from inspector.ui.models.source import MemoryRecords, RecordSource
 from inspector.ui.tabs.records_view import RecordsView
 
 _Index = QModelIndex | QPersistentModelIndex
-
-#: Records "All connections" keeps in memory; past it the connections' own views and
-#: the capture still have every record, and the entry says how many it left out.
-ALL_LIMIT = 500_000
 
 CONN_COLUMNS = ("#", "Peer", "State", "Opened", "In", "Out", "Bytes in",
                 "Bytes out", "Ended", "Close code")  # fmt: skip
@@ -214,31 +209,16 @@ class ConnectionsModel(QAbstractTableModel):
         return "" if code is None else str(code)
 
 
-class AllRecords(MemoryRecords):
+class AllRecords(MergedRecords):
     """Every connection's records (and the listener's), renumbered in arrival order on
-    the listener's clock, each remembering its connection number (None: the listener)."""
+    the listener's clock, each remembering its connection number (None: the listener).
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.conns: list[int | None] = []
-        self.left_out = 0
+    Only the order is kept here; the records are read back from each connection's
+    capture session (or memory, without a capture) when shown or filtered."""
 
-    def take(self, batch: Iterable[Record], conn: int | None, offset_ns: int) -> list[Record]:
-        """Add a batch of one session's records; the renumbered records added."""
-        added: list[Record] = []
-        for record in batch:
-            seq = len(self.conns)
-            if seq >= ALL_LIMIT:
-                self.left_out += 1
-                continue
-            moved = dataclasses.replace(record, seq=seq, t_ns=record.t_ns + offset_ns)
-            self.write(moved)
-            self.conns.append(conn)
-            added.append(moved)
-        return added
-
-    def conn_of(self, seq: int) -> int | None:
-        return self.conns[seq] if 0 <= seq < len(self.conns) else None
+    #: Records not shown here: none since they are read from the sessions (kept for
+    #: the tab's note, which a bounded list once needed).
+    left_out = 0
 
 
 class ConnRecordTableModel(RecordTableModel):

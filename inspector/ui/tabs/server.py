@@ -51,7 +51,7 @@ from inspector.ui.capture_files import create_capture
 from inspector.ui.composer import Composer, SendAction
 from inspector.ui.guard import guarded, report_failure, spawn
 from inspector.ui.listen_options import ListenOptions
-from inspector.ui.models.source import MemoryRecords
+from inspector.ui.models.source import MemoryRecords, RecordSource
 from inspector.ui.preferences import capture_limit
 from inspector.ui.settings import Settings
 from inspector.ui.status import state_colour
@@ -117,7 +117,7 @@ class ServerTab(RecordsTab):
         self._held = MemoryRecords()
         self.clock = SessionClock()
         self.recorder: Recorder | None = None
-        self.all_records = AllRecords()
+        self.all_records = AllRecords(self._records_of)
         self._new_entries: list[ConnEntry] = []
         self._stop_task: asyncio.Task[None] | None = None
         self._finished = False
@@ -251,6 +251,14 @@ class ServerTab(RecordsTab):
     def entry(self, number: int) -> ConnEntry | None:
         return next((e for e in self.connections.entries if e.number == number), None)
 
+    def _records_of(self, number: int | None) -> RecordSource | None:
+        """Where "All connections" reads connection ``number``'s records (None: the
+        listener's): its capture session, or memory without a capture."""
+        if number is None:
+            return self.capture_store or self._held
+        entry = self.entry(number)
+        return entry.store if entry is not None else None
+
     def select_connection(self, number: int | None) -> None:
         """Show connection ``number``'s records (None: all connections)."""
         row = 0 if number is None else self.connections.row_of(number)
@@ -336,6 +344,10 @@ class ServerTab(RecordsTab):
                 o = self.listen_options
                 self.tls = server_tls(o.cert_file, o.key_file, directory=self.cert_dir, alpn=alpn)
             rules = RuleEngine(self.rules) if self.rules else None
+            try:
+                server = self.listen_options.server_options(self.endpoint.target)
+            except ValueError as exc:
+                raise InspectorError(str(exc)) from None
             self.listener = create_listener(
                 self.endpoint,
                 self.options,
@@ -344,6 +356,7 @@ class ServerTab(RecordsTab):
                 rules=rules,
                 max_connections=self.listen_options.max_connections,
                 tls=self.tls,
+                server=server,
             )
         except InspectorError as exc:  # a certificate, a rule, a scheme: one line
             self._failed(str(exc))
@@ -353,8 +366,6 @@ class ServerTab(RecordsTab):
             self._failed(f"cannot listen: {exc}")
             return
         self.listener.on_connection = self._connection_ready
-        if self.endpoint.is_websocket:
-            self.listener.answer = self.listen_options.answer(self.endpoint.target)
         self._show_state()
         spawn(self._listen(), f"listening on {self.url}")
 
