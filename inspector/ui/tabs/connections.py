@@ -277,9 +277,12 @@ class ConnRecordTableModel(RecordTableModel):
 class AllRecordsView(RecordsView):
     """A records view whose table has the connection column beside No."""
 
+    #: The table model it makes (the relay tab's labels directions its own way).
+    model_class: type[ConnRecordTableModel] = ConnRecordTableModel
+
     def make_model(self, source: RecordSource, started_wall_ns: int) -> RecordTableModel:
         assert isinstance(source, AllRecords)
-        model = ConnRecordTableModel(source, started_wall_ns, self)
+        model = self.model_class(source, started_wall_ns, self)
         header = self.table.horizontalHeader()
 
         def place() -> None:

@@ -1,0 +1,270 @@
+"""Relaying in the window: Relay… (the dialog), a real client through the relay to a real
+server, both directions labelled, the pairs list, stopping, refusals and captures."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from servers import RunningServer
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from inspector.capture.store import CaptureStore
+from inspector.cli import run_command
+from inspector.core.records import Direction, Kind, Record
+from inspector.net.relayfaults import Faults
+from inspector.ui.main_window import MainWindow
+from inspector.ui.models.records import COL_DIR
+from inspector.ui.relay_dialog import RelayDialog, RelaySettings
+from inspector.ui.tabs.relay import RelayTab
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _cert_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The made localhost certificate goes under tmp_path, never the user's folder."""
+    monkeypatch.setenv("INSPECTOR_CERT_DIR", str(tmp_path / "certs"))
+
+
+def _run(qtbot: QtBot, coro: Any) -> Any:
+    """Run a coroutine on the qasync loop while Qt spins; return its result."""
+    task = asyncio.ensure_future(coro)
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    return task.result()
+
+
+def _relay_from_dialog(
+    qtbot: QtBot, window: MainWindow, upstream: str, listen: str | None = None
+) -> RelayTab:
+    """Session ▸ Relay…: type the upstream (and listen) URL in the dialog, press Relay."""
+    before = window.tabs.count()
+    seen: dict[str, Any] = {}
+
+    def fill() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, RelayDialog):
+            QTimer.singleShot(10, fill)
+            return
+        seen["reach"] = dialog.reach.text()
+        dialog.upstream.setText(upstream)
+        if listen is not None:
+            dialog.listen.setText(listen)
+        seen["listen"] = dialog.listen.text()
+        dialog.ok_button.click()
+
+    QTimer.singleShot(0, fill)
+    window.relay_action.trigger()
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
+    tab = window.current_tab()
+    assert isinstance(tab, RelayTab)
+    tab.dialog_seen = seen  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: tab.listener_state in ("listening", "failed"), timeout=WAIT_MS)
+    return tab
+
+
+def _open(qtbot: QtBot, window: MainWindow, relay: RelaySettings) -> RelayTab:
+    tab = window.open_relay(relay, [])
+    qtbot.waitUntil(lambda: tab.listener_state in ("listening", "failed"), timeout=WAIT_MS)
+    return tab
+
+
+def _pair_records(tab: RelayTab, number: int) -> list[Record]:
+    entry = tab.entry(number)
+    assert entry is not None and entry.store is not None
+    return list(entry.store.records(0, entry.store.count()))
+
+
+def _shown(tab: RelayTab) -> list[tuple[str, Record]]:
+    """The current view's rows: (direction column text, record)."""
+    model = tab.model
+    assert model is not None
+    rows = []
+    for row in range(model.rowCount()):
+        record = model.record_at(row)
+        if record is not None:
+            rows.append((model.data(model.index(row, COL_DIR)), record))
+    return rows
+
+
+class _Client:
+    """A websockets client through the relay, reading in the background."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.received: list[str | bytes] = []
+        self.ws: Any = None
+        self.reader: asyncio.Task[None] | None = None
+        self.closed = False
+
+    async def open(self) -> None:
+        self.ws = await ws_connect(self.url)
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.ws:
+                self.received.append(message)
+        except ConnectionClosed:
+            pass
+        self.closed = True
+
+
+@pytest.fixture
+def clients(qtbot: QtBot) -> Iterator[Callable[[str], _Client]]:
+    made: list[_Client] = []
+
+    def make(url: str) -> _Client:
+        client = _Client(url)
+        _run(qtbot, client.open())
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if client.reader is not None and not client.reader.done():
+            _run(qtbot, client.ws.close())
+            qtbot.waitUntil(client.reader.done, timeout=WAIT_MS)
+
+
+def test_relay_dialog_websocket_both_directions_labelled_and_stop_finishes_the_capture(
+    qtbot: QtBot,
+    window: MainWindow,
+    ws_server: RunningServer,
+    clients: Callable[[str], _Client],
+    capture_dir: Path,
+) -> None:
+    tab = _relay_from_dialog(qtbot, window, ws_server.url)
+    assert tab.dialog_seen["listen"] == "ws://127.0.0.1:0/"  # type: ignore[attr-defined]
+    assert "loopback only" in tab.dialog_seen["reach"]  # type: ignore[attr-defined]
+    assert tab.listener_state == "listening", tab.failure
+    assert tab.relay.port != 0
+    banner = tab.banner.text()
+    assert f"Relaying ws://127.0.0.1:{tab.relay.port}/ → {ws_server.url}" in banner
+    assert "loopback only" in banner
+    assert window.tabs.tabText(window.tabs.currentIndex()).startswith("Relay WS 127.0.0.1:")
+
+    client = clients(tab.relay.url)
+    qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
+    _run(qtbot, client.ws.send("hello through"))
+    qtbot.waitUntil(lambda: "hello through" in client.received, timeout=WAIT_MS)
+
+    def both() -> bool:
+        payloads = {(r.direction, r.payload) for r in _pair_records(tab, 1)}
+        return {(Direction.OUT, b"hello through"), (Direction.IN, b"hello through")} <= payloads
+
+    qtbot.waitUntil(both, timeout=WAIT_MS)
+    records = _pair_records(tab, 1)
+    # The relay's own records: the client's leg, the upstream's connect, both handshakes.
+    legs = {r.fields.get("leg") for r in records if r.kind is Kind.CONNECT}
+    assert legs == {"client", "upstream"}
+    handshakes = [r for r in records if r.kind is Kind.HANDSHAKE]
+    assert [h.direction for h in handshakes] == [Direction.OUT, Direction.IN]
+    assert handshakes[1].fields["status"] == 101
+
+    # The pair's own view labels the directions in words.
+    tab.select_connection(1)
+    qtbot.waitUntil(
+        lambda: any(r.payload == b"hello through" for _, r in _shown(tab)), timeout=WAIT_MS
+    )
+    labels = {(r.direction, r.payload): text for text, r in _shown(tab)}
+    assert labels[(Direction.OUT, b"hello through")] == "client → server"
+    assert labels[(Direction.IN, b"hello through")] == "server → client"
+    assert any(text == "relay · server" for text, r in _shown(tab) if r.kind is Kind.CONNECT)
+    assert tab.view.filter_bar.direction.itemText(1) == "client → server"
+    # The Headers pane: the client's request and the server's answer.
+    assert tab.view.context.request is not None and tab.view.context.response is not None
+    assert tab.view.context.request.direction is Direction.OUT
+
+    # The pairs list counts both directions.
+    model = tab.connections
+    row = model.row_of(1)
+    assert row is not None
+    assert model.data(model.index(row, 1)) == client.ws.local_address[0] + ":" + str(
+        client.ws.local_address[1]
+    )
+    qtbot.waitUntil(lambda: int(model.data(model.index(row, 4))) >= 2, timeout=WAIT_MS)
+    assert int(model.data(model.index(row, 5))) >= 2  # the 101 answer and the echo
+
+    # "All connections" shows every record with its pair.
+    tab.select_connection(None)
+    assert any(text == "client → server" for text, _ in _shown(tab))
+
+    # Stop relaying: the pair ends gracefully, the client sees the close, the capture is
+    # finished and opens with `inspector show`.
+    tab.stop_button.click()
+    qtbot.waitUntil(lambda: tab.listener_state == "stopped", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: client.closed, timeout=WAIT_MS)
+    assert "Stopped relaying" in tab.banner.text()
+    entry = tab.entry(1)
+    assert entry is not None and entry.finished
+    path = tab.capture_path
+    assert path is not None and path.parent == capture_dir
+    with CaptureStore.open(path) as store:
+        sessions = store.sessions()
+    assert len(sessions) == 2
+    assert sessions[0].options["role"] == "listener"
+    assert sessions[0].options["upstream"] == ws_server.url
+    assert sessions[0].summary["accepted"] == 1
+    assert sessions[1].state == "closed"
+    out, err = io.StringIO(), io.StringIO()
+    assert run_command(["show", str(path), "--session", "2"], out, err) == 0, err.getvalue()
+    assert "hello through" in out.getvalue()
+
+
+def test_upstream_refusing_is_one_line_and_the_relay_goes_on(
+    qtbot: QtBot, window: MainWindow, unused_port: int
+) -> None:
+    tab = _open(qtbot, window, RelaySettings("tcp://127.0.0.1:0", f"tcp://127.0.0.1:{unused_port}"))
+    assert tab.listener_state == "listening"
+    with socket.create_connection(("127.0.0.1", tab.relay.port), timeout=5) as sock:
+        sock.settimeout(5)
+        qtbot.waitUntil(lambda: tab.relay.ended_count == 1, timeout=WAIT_MS)
+        assert sock.recv(100) == b""  # the client's connection closed, as the upstream's was
+    line = f"upstream 127.0.0.1:{unused_port} refused the connection"
+    qtbot.waitUntil(lambda: line in tab.banner.text(), timeout=WAIT_MS)
+    assert tab.last_problem is not None and "\n" not in tab.last_problem
+    model = tab.connections
+    qtbot.waitUntil(lambda: model.data(model.index(1, 8)) == line, timeout=WAIT_MS)
+    assert model.data(model.index(1, 2)) == "failed"
+    errors = [r for r in _pair_records(tab, 1) if r.kind is Kind.ERROR]
+    assert [e.fields["message"] for e in errors] == [line]
+    assert tab.listener_state == "listening"  # the next client may find the server up
+
+
+def test_port_in_use_and_bad_pairs_are_one_line(
+    qtbot: QtBot, window: MainWindow, tcp_echo_server: RunningServer
+) -> None:
+    taken = tcp_echo_server.port
+    tab = _open(qtbot, window, RelaySettings(f"tcp://127.0.0.1:{taken}", tcp_echo_server.url))
+    assert tab.listener_state == "failed"
+    assert tab.failure is not None and "\n" not in tab.failure
+    assert str(taken) in tab.failure and "in use" in tab.failure
+    assert "Cannot relay" in tab.banner.text()
+
+    dialog = RelayDialog(RelaySettings("ws://127.0.0.1:0/", tcp_echo_server.url), [], window)
+    try:
+        dialog.accept()
+        assert dialog.isVisible() is False and dialog.result() == 0
+        text = dialog.error.text()
+        assert "cannot relay ws:// to tcp://" in text and "\n" not in text
+        dialog.listen.setText("tcp://0.0.0.0:0")
+        assert "every interface" in dialog.reach.text()
+        dialog.c2s.loss.setValue(5)
+        assert not dialog.c2s.loss.isEnabled()  # loss counts messages: not for tcp
+        dialog.listen.setText("udp://127.0.0.1:0")
+        dialog.upstream.setText("udp://127.0.0.1:9")
+        assert dialog.c2s.loss.isEnabled() and not dialog.c2s.cut_bytes.isEnabled()
+        relay = dialog.settings()
+        assert relay.c2s == Faults(loss=5)
+    finally:
+        dialog.deleteLater()
