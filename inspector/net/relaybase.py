@@ -17,6 +17,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.certs import ServerTLS
+from inspector.net.intercept import Interceptor
 from inspector.net.listener import ListenError, ListenerState, describe_listen_error
 from inspector.net.relayfaults import Faults
 from inspector.net.relayrules import RelayRules
@@ -38,7 +39,8 @@ class RelayConfig:
     ``options`` are the upstream connection's (verify, cafile, connect_timeout); ``tls``
     the certificate shown to clients on tls:// and wss://; ``c2s`` / ``s2c`` the faults
     of each direction; ``origin`` replaces the client's Origin header (WebSocket);
-    ``rules`` answer matching messages of a direction from the relay (tcp/tls, udp).
+    ``rules`` answer matching messages of a direction from the relay; ``intercept``
+    holds matching messages for the user (:mod:`inspector.net.intercept`).
     """
 
     listen: Endpoint
@@ -51,6 +53,7 @@ class RelayConfig:
     max_connections: int | None = None
     udp_idle: float = 60.0
     rules: RelayRules | None = None
+    intercept: Interceptor | None = None
 
 
 def check_pairing(listen: Endpoint, upstream: Endpoint) -> None:
