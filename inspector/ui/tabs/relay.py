@@ -19,18 +19,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QPushButton, QSplitter, QWidget
 
 from inspector.core.endpoints import Endpoint
+from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record
 from inspector.core.rules import Rule
+from inspector.net.intercept import Interceptor, MessageKind, Way
+from inspector.ui.composer import SendAction
 from inspector.ui.guard import guarded, spawn
 from inspector.ui.relay_dialog import RelaySettings
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.base import endpoint_title
 from inspector.ui.tabs.connections import ConnectionsModel, ConnEntry
 from inspector.ui.tabs.hosting import STOP_WAIT, HostingTab
+from inspector.ui.tabs.intercept_panel import InterceptPanel
 from inspector.ui.tabs.records_view import RecordsView
 from inspector.ui.tabs.relay_views import PairsModel, RelayAllRecordsView, RelayRecordsView
 
@@ -68,6 +73,21 @@ class RelayTab(HostingTab):
         #: The last pair that failed, in one line (upstream refused, TLS failed, …).
         self.last_problem: str | None = None
         self._backed: dict[int, set[str]] = {}
+        #: Holds, releases and injects messages; every pair attaches to it.
+        self.interceptor = Interceptor()
+        self.intercept_panel = InterceptPanel(self.interceptor)
+        self._held_shown = 0
+        # The pairs list beside the intercept queue, above the records.
+        self.top_split = QSplitter(Qt.Orientation.Horizontal)
+        self.top_split.setObjectName("relayTopSplitter")
+        self.top_split.setChildrenCollapsible(False)
+        self.split.insertWidget(0, self.top_split)
+        self.top_split.addWidget(self.conn_table)
+        self.top_split.addWidget(self.intercept_panel)
+        self.top_split.setStretchFactor(0, 3)
+        self.top_split.setStretchFactor(1, 2)
+        self.split.setSizes([200, 560])
+        self._timer.timeout.connect(self._refresh_intercept)
 
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.setObjectName("disconnectPairButton")
@@ -90,6 +110,7 @@ class RelayTab(HostingTab):
         self.direction.addItem("To the server (as if from the client)", TO_SERVER)
         self.direction.addItem("To the client (as if from the server)", TO_CLIENT)
         self.direction.currentIndexChanged.connect(self._show_state)
+        self.composer.sendRequested.connect(self._send)
         self.send_row.addWidget(self.direction)
         self.send_row.addStretch(1)
         self._select_conn_row(0)
@@ -144,6 +165,7 @@ class RelayTab(HostingTab):
             s2c=s.s2c,
             max_connections=s.max_connections,
             rules=rules,
+            intercept=self.interceptor,
         )
         relay = create_relay(config, self.recorder, self._recorder_for)
         relay.on_pair = self._connection_ready
@@ -158,7 +180,10 @@ class RelayTab(HostingTab):
     @property
     def title(self) -> str:
         title = f"Relay {endpoint_title(self.endpoint)} → {self.upstream.netloc}"
-        return f"{title} (capture)" if self.read_only else title
+        if self.read_only:
+            return f"{title} (capture)"
+        held = self.intercept_panel.held_count
+        return f"{title} · {held} held" if held else title
 
     @property
     def relay(self) -> Any:
@@ -199,10 +224,6 @@ class RelayTab(HostingTab):
             self.listener_state in ("starting", "listening") and not self.read_only
         )
 
-    def _injectable(self, pair: Any) -> bool:
-        """True when a message can be sent into ``pair`` now."""
-        return pair is not None and not pair.ended and getattr(pair, "is_open", False)
-
     # -- pairs --------------------------------------------------------------------------
 
     def observe(self, entry: ConnEntry, batch: list[Record]) -> None:
@@ -225,6 +246,9 @@ class RelayTab(HostingTab):
             f"backed up: the {'server' if leg == 'upstream' else leg} reads slowly"
             for leg in sorted(backed)
         ]
+        held = self.intercept_panel.held_by_conn().get(number)
+        if held:
+            words.insert(0, f"{held} held")
         notes = self.pairs_model.notes
         if words:
             notes[number] = "; ".join(words)
@@ -252,3 +276,68 @@ class RelayTab(HostingTab):
             return
         pair = entry.conn
         spawn(pair.close(STOP_WAIT), f"closing pair {pair.number}")
+
+    # -- intercept and inject -------------------------------------------------------------
+
+    @guarded
+    def _refresh_intercept(self) -> None:
+        """The queue changed: show it, the held counts per pair and in the tab's title."""
+        if not self.intercept_panel.refresh():
+            return
+        for entry in self.connections.entries:
+            self._note(entry.number)
+        self.connections.refresh()
+        held = self.intercept_panel.held_count
+        if held != self._held_shown:
+            self._held_shown = held
+            self.stateChanged.emit(self.state)  # the window shows the new title
+
+    def _finish(self) -> None:
+        super()._finish()
+        self._refresh_intercept()
+
+    def _inject_target(self) -> int | None:
+        """The pair the composer sends into: the selected one, or the only open one."""
+        entry = self.selected_entry()
+        if entry is not None:
+            return entry.number
+        open_pairs = self.interceptor.connections()
+        return open_pairs[0] if len(open_pairs) == 1 else None
+
+    def _injectable(self, pair: Any) -> bool:
+        """True when a message can be sent into the selected pair (or the only one)."""
+        if pair is not None:
+            return not pair.ended and bool(getattr(pair, "is_open", False))
+        return len(self.interceptor.connections()) == 1
+
+    def _message_kind(self, action: SendAction) -> MessageKind:
+        """What the composer's message is on this relay; ValueError (one line) otherwise."""
+        if self.endpoint.is_websocket:
+            if action.action in ("text", "binary"):
+                return MessageKind(action.action)
+            raise ValueError(
+                f"the relay injects text or binary messages, not {action.action} frames"
+            )
+        if action.action not in ("text", "binary", "data"):
+            raise ValueError(f"a {self.endpoint.scheme} relay injects data, not {action.action}")
+        return MessageKind.DATAGRAM if self.endpoint.is_datagram else MessageKind.DATA
+
+    @guarded
+    def _send(self, action: SendAction) -> None:
+        """Inject the composed message into the chosen pair, the chosen way."""
+        number = self._inject_target()
+        if number is None:
+            self.composer.show_error("select the connection to send into")
+            return
+        way = Way(self.direction.currentData())
+        try:
+            kind = self._message_kind(action)
+            self.interceptor.inject(number, way, action.payload, kind)
+        except (InspectorError, ValueError) as exc:
+            problem = " ".join(str(exc).split()) or type(exc).__name__
+            self.composer.show_error(problem)
+            self.notice.emit(f"{self.title}: {problem}")
+
+    async def shutdown(self, timeout: float = STOP_WAIT) -> None:
+        await super().shutdown(timeout)
+        self.intercept_panel.detach()
