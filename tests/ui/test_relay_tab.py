@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from servers import RunningServer
+from servers import Flood, HostileScript, HostileServer, RunningServer
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
@@ -220,6 +220,25 @@ def test_relay_dialog_websocket_both_directions_labelled_and_stop_finishes_the_c
     assert run_command(["show", str(path), "--session", "2"], out, err) == 0, err.getvalue()
     assert "hello through" in out.getvalue()
 
+    # File ▸ Open shows the capture again as a read-only relay tab.
+    opened = window.captures.open_path(path)
+    assert len(opened) == 1
+    again = opened[0]
+    assert isinstance(again, RelayTab) and again.read_only
+    assert "Capture of a relay" in again.banner.text() and "read-only" in again.banner.text()
+    assert not again.composer.isEnabled() and not again.intercept_panel.isEnabled()
+    assert [(e.number, e.state) for e in again.connections.entries] == [(1, "closed")]
+    sent = [r for r in _pair_records(again, 1) if r.direction is Direction.OUT]
+    assert again.connections.index(1, 4).data() == str(len(sent))
+    again.select_connection(1)
+    qtbot.waitUntil(
+        lambda: (
+            ("client → server", b"hello through")
+            in {(text, r.payload) for text, r in _shown(again)}
+        ),
+        timeout=WAIT_MS,
+    )
+
 
 def test_upstream_refusing_is_one_line_and_the_relay_goes_on(
     qtbot: QtBot, window: MainWindow, unused_port: int
@@ -268,3 +287,51 @@ def test_port_in_use_and_bad_pairs_are_one_line(
         assert relay.c2s == Faults(loss=5)
     finally:
         dialog.deleteLater()
+
+
+def test_a_client_that_does_not_read_is_shown_backed_up(
+    qtbot: QtBot, window: MainWindow, hostile_server_factory: Callable[..., HostileServer]
+) -> None:
+    upstream = hostile_server_factory(HostileScript((Flood(32 << 20),)))
+    tab = _open(qtbot, window, RelaySettings("tcp://127.0.0.1:0", upstream.url))
+    with socket.create_connection(("127.0.0.1", tab.relay.port), timeout=5) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and it reads nothing
+        qtbot.waitUntil(lambda: tab.backed_up(1), timeout=WAIT_MS)
+        model = tab.connections
+        note = model.data(model.index(1, 9))
+        assert note == "backed up: the client reads slowly"
+        shown = [r for r in _pair_records(tab, 1) if r.fields.get("backed_up")]
+        assert shown and shown[0].fields["leg"] == "client"
+    qtbot.waitUntil(lambda: tab.relay.ended_count == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not tab.backed_up(1), timeout=WAIT_MS)
+
+
+def test_wss_relay_to_a_tls_server_presents_its_certificate(
+    qtbot: QtBot,
+    window: MainWindow,
+    wss_server: RunningServer,
+    tls_ca_file: str,
+    clients: Callable[[str], _Client],
+    tmp_path: Path,
+) -> None:
+    """A browser-style setup: clients speak ws:// to the relay, the relay speaks wss://
+    to the server (trusting the test CA); a wss:// listen side shows its certificate."""
+    tab = _open(
+        qtbot, window, RelaySettings("ws://127.0.0.1:0/", wss_server.url, cafile=tls_ca_file)
+    )
+    client = clients(tab.relay.url)
+    _run(qtbot, client.ws.send("secure hello"))
+    qtbot.waitUntil(lambda: "secure hello" in client.received, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(r.kind is Kind.TLS for r in _pair_records(tab, 1)), timeout=WAIT_MS)
+    tls = next(r for r in _pair_records(tab, 1) if r.kind is Kind.TLS)
+    assert tls.fields["leg"] == "upstream"
+
+    secure = _open(
+        qtbot, window, RelaySettings("wss://127.0.0.1:0/", wss_server.url, cafile=tls_ca_file)
+    )
+    assert secure.listener_state == "listening", secure.failure
+    assert "Certificate SHA-256" in secure.banner.text()
+    assert secure.cert_button.isVisible()
+    target = tmp_path / "relay-cert.pem"
+    assert secure.export_certificate(target)
+    assert target.read_text().startswith("-----BEGIN CERTIFICATE-----")

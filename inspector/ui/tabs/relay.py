@@ -219,6 +219,7 @@ class RelayTab(HostingTab):
         pair = entry.conn if entry is not None else None
         self.composer.set_sendable(running and self._injectable(pair))
         self.direction.setEnabled(not self.read_only)
+        self.intercept_panel.setEnabled(not self.read_only)
         self.disconnect_button.setEnabled(running and pair is not None and not pair.ended)
         self.stop_button.setEnabled(
             self.listener_state in ("starting", "listening") and not self.read_only

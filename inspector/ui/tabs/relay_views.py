@@ -22,6 +22,7 @@ from inspector.ui.settings import Settings
 from inspector.ui.tabs.connections import (
     AllRecordsView,
     ConnectionsModel,
+    ConnEntry,
     ConnRecordTableModel,
 )
 from inspector.ui.tabs.records_view import RecordsView
@@ -167,6 +168,23 @@ _PAIR_TIPS = {
 }
 
 
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def pair_totals(entry: ConnEntry) -> tuple[int, int, int, int]:
+    """Records client → server, server → client, then bytes the same ways (a live pair's
+    recorder, or what a capture's summary says)."""
+    if entry.recorder is not None:
+        c_in, c_out, b_in, b_out = entry.totals()
+        return c_out, c_in, b_out, b_in
+    s = entry.summary
+    counts = s.get("counts") if isinstance(s.get("counts"), dict) else {}
+    c2s = _int(counts.get("out")) or _int(s.get("datagrams_c2s"))
+    s2c = _int(counts.get("in")) or _int(s.get("datagrams_s2c"))
+    return c2s, s2c, _int(s.get("bytes_c2s")), _int(s.get("bytes_s2c"))
+
+
 class PairsModel(ConnectionsModel):
     """The relay's pairs: row 0 "All connections", then one row per client."""
 
@@ -191,8 +209,7 @@ class PairsModel(ConnectionsModel):
             entry = self.entry_at(index.row())
             column = index.column()
             if entry is not None and 4 <= column <= 7:
-                c_in, c_out, b_in, b_out = entry.totals()
-                return str((c_out, c_in, b_out, b_in)[column - 4])
+                return str(pair_totals(entry)[column - 4])
             if entry is not None and column == 9:
                 return self.notes.get(entry.number, "")
         if index.isValid() and index.row() == 0 and index.column() == 2 and shown:
