@@ -157,9 +157,12 @@ class InterceptPort(Protocol):
         """False once the pair can send nothing more."""
         ...
 
-    def send_on(self, way: Way, payload: bytes, kind: MessageKind, fields: dict[str, Any]) -> None:
+    def send_on(
+        self, way: Way, payload: bytes, kind: MessageKind, fields: dict[str, Any]
+    ) -> str | None:
         """Send ``payload`` the way ``way`` (to the server for c2s) and record it with
-        ``fields`` added (``held``, ``relayed``)."""
+        ``fields`` added (``intercept``: the held id, ``relayed``: forwarded, edited or
+        injected); returns None once sent, or one line saying why it could not be."""
         ...
 
     def dropped(self, message: HeldMessage, reason: str) -> None:
@@ -340,7 +343,9 @@ class Interceptor:
         way = Way(way)
         chosen = MessageKind(kind) if kind is not None else _default_kind(port.kinds)
         self._check_kind(conn, chosen)
-        port.send_on(way, payload, chosen, {"relayed": "injected"})
+        refused = port.send_on(way, payload, chosen, {"relayed": "injected"})
+        if refused is not None:
+            raise InterceptError(f"cannot inject into connection {conn}: {refused}")
         self._emit("injected", conn, way, payload, chosen)
 
     def _check_kind(self, conn: int, kind: MessageKind) -> None:
@@ -359,12 +364,14 @@ class Interceptor:
         port = self._ports.get(message.conn)
         if port is None or not port.alive:
             return self._resolve(message, Outcome.DROPPED, None, "dropped: the connection ended")
-        port.send_on(
+        refused = port.send_on(
             message.way,
             payload,
             message.kind,
-            {"held": message.id, "relayed": str(outcome)},
+            {"intercept": message.id, "relayed": str(outcome)},
         )
+        if refused is not None:
+            return self._resolve(message, Outcome.DROPPED, None, f"dropped: {refused}")
         reason = "forwarded" if outcome is Outcome.FORWARDED else "edited, then forwarded"
         return self._resolve(message, outcome, payload, reason)
 

@@ -25,6 +25,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Decision, Fate, Faults, Shaper
 from inspector.net.relaylegs import ARROWS, Leg, PairEnding, PairState, Side
+from inspector.net.relaymessages import PairMessages
 from inspector.net.relayrules import RelayRules, perform
 from inspector.net.relaytap import (
     FrameTap,
@@ -48,7 +49,7 @@ from inspector.net.tlsinfo import (
 TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
-class StreamPair(PairEnding):
+class StreamPair(PairEnding, PairMessages):
     """A relayed tcp/tls/ws/wss connection and its upstream connection."""
 
     def __init__(self, relay: Any, number: int, transport: asyncio.Transport, recorder: Recorder):
@@ -96,6 +97,7 @@ class StreamPair(PairEnding):
         self._held_frames: list[bytes] = []  # client bytes after the request, before the answer
         self.refused = False  # the upstream refused the upgrade: the rest is plain data
         self._phase = "resolve"  # of the upstream's opening, for its failure's record
+        self._init_messages()
         sock = transport.get_extra_info("socket")
         recorder.record(
             Direction.META,
@@ -172,6 +174,8 @@ class StreamPair(PairEnding):
                 upstream.abort()
             return
         self.state = PairState.OPEN
+        if self._interceptor is not None:
+            self._interceptor.attach(self.number, self)
         for data in self._early:
             self.on_data(Side.CLIENT, data)
         self._early = []
@@ -363,6 +367,23 @@ class StreamPair(PairEnding):
             self._head(side, data, t_ns)
             return
         tap = self._taps[side]
+        if self._watch:
+            if self.websocket:
+                if (
+                    self._reframers[side] is None
+                    and tap is not None
+                    and tap.at_message_boundary
+                    and self._wants_messages(side)
+                ):
+                    self._terminate(side)
+                if self._reframers[side] is not None:
+                    self._terminated_read(side, data, t_ns)
+                    return
+                if tap is None and side is Side.CLIENT and self._early_messages:
+                    self._held_frames.append(data)  # read on once the upgrade is answered
+                    return
+            elif self._interceptor is not None and self._held_read(side, data, t_ns):
+                return
         rules = self.config.rules
         if rules is not None and not self.websocket and self._ruled(side, data, t_ns, rules):
             return
@@ -377,6 +398,8 @@ class StreamPair(PairEnding):
                 if decision.fate is Fate.CUT:
                     self._cut(side, decision)
             tap.record(frames, t_ns, extra)
+            if self._watch:
+                self._after_transparent_read(side)
             return
         if shaper is None:
             other = self._legs[side.other]
@@ -400,6 +423,23 @@ class StreamPair(PairEnding):
             self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
         if decision is not None and decision.fate is Fate.CUT:
             self._cut(side, decision)
+        if tap is not None and self._watch:
+            self._after_transparent_read(side)
+
+    def _rule_reset(self) -> None:
+        """A rule resets the pair: both legs aborted with a reset."""
+        self.initiated_by = "relay"
+        self._reset(Side.CLIENT)
+        self._reset(Side.UPSTREAM)
+        self._finish("reset by a rule", clean=False)
+
+    def _finish(self, message: str, *, clean: bool, state: PairState | None = None) -> None:
+        """End the pair (PairEnding) and drop what the interceptor holds of it."""
+        if self.ended:
+            return
+        super()._finish(message, clean=clean, state=state)
+        if self._interceptor is not None:
+            self._interceptor.detach(self.number, f"the connection ended ({message})")
 
     def _ruled(self, side: Side, data: bytes, t_ns: int, rules: RelayRules) -> bool:
         """True when a rule took this read (recorded, not forwarded, its steps done)."""
@@ -409,12 +449,6 @@ class StreamPair(PairEnding):
             return False
         fields = {"rule": steps[0].rule, "forwarded": False}
         self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
-
-        def reset() -> None:
-            self.initiated_by = "relay"
-            self._reset(Side.CLIENT)
-            self._reset(Side.UPSTREAM)
-            self._finish("reset by a rule", clean=False)
 
         def close() -> None:
             self.initiated_by = "relay"
@@ -427,7 +461,7 @@ class StreamPair(PairEnding):
             kind=Kind.DATA,
             answer=self._writer(side),
             close=close,
-            reset=reset,
+            reset=self._rule_reset,
             alive=lambda: not self.ended,
         )
         return True
@@ -447,7 +481,8 @@ class StreamPair(PairEnding):
     def _head(self, side: Side, data: bytes, t_ns: int) -> None:
         """The WebSocket upgrade: the request rewritten, the answer passed on unchanged."""
         buf = self._heads[side]
-        if side is Side.UPSTREAM:
+        watch = self._watch
+        if side is Side.UPSTREAM and not watch:
             self._forward(side, data)  # the answer goes back unchanged, at once
         buf += data
         try:
@@ -465,14 +500,19 @@ class StreamPair(PairEnding):
             strip = self._faults[Side.CLIENT].per_message or self._faults[Side.UPSTREAM].per_message
             host = host_header(443 if up.secure else 80, up.host, up.port)
             wire, changed = rewrite_request(head, host, self.config.origin, strip)
-            self._forward(side, wire + rest)
+            # Messages a terminated direction will read are kept until the answer.
+            self._early_messages = watch and self._wants_messages(side)
+            self._forward(side, wire if self._early_messages else wire + rest)
             fields = request_fields(head)
+            self._request_target = str(fields["target"])
             fields["rewritten"] = changed
             self.recorder.record(Direction.OUT, Kind.HANDSHAKE, t_ns, head.wire, None, fields)
             if rest:
                 self._held_frames.append(rest)
             return
         fields = response_fields(head)
+        if watch:
+            self._forward(side, head.wire)
         self.recorder.record(Direction.IN, Kind.HANDSHAKE, t_ns, head.wire, None, fields)
         if fields["status"] != 101:
             self.refused = True
@@ -482,15 +522,33 @@ class StreamPair(PairEnding):
             )
             self.failure = line
             if rest:
+                if watch:
+                    self._forward(side, rest)
                 self.recorder.record(Direction.IN, Kind.DATA, t_ns, rest, rest)
             held, self._held_frames = self._held_frames, []
             for chunk in held:
+                if self._early_messages:
+                    self._forward(Side.CLIENT, chunk)
                 self.recorder.record(Direction.OUT, Kind.DATA, t_ns, chunk, chunk)
             return
         agreement = deflate_agreement(fields["extensions"])
         for s in (Side.CLIENT, Side.UPSTREAM):
             deflate = agreement.decoder(s is Side.CLIENT) if agreement is not None else None
             self._taps[s] = FrameTap(self.recorder, s.direction, deflate)
+        if watch:
+            request = self._request_target
+            self._upgraded(agreement, request, fields["subprotocol"])
+            held, self._held_frames = self._held_frames, []
+            if rest:
+                self.on_data(side, rest)
+            for chunk in held:
+                if self._early_messages:
+                    self.on_data(Side.CLIENT, chunk)
+                else:
+                    tap = self._taps[Side.CLIENT]
+                    assert tap is not None
+                    tap.record(tap.frames(chunk), t_ns)
+            return
         if rest:
             tap = self._taps[side]
             assert tap is not None

@@ -29,11 +29,11 @@ class RelayRules:
     engine: RuleEngine
     directions: frozenset[str] = frozenset({"c2s"})
 
-    def steps(self, c2s: bool, conn: int, data: bytes) -> list[Step]:
+    def steps(self, c2s: bool, conn: int, data: bytes, text: bool | None = None) -> list[Step]:
         """The steps for one message going one way ([] : forward it unchanged)."""
         if ("c2s" if c2s else "s2c") not in self.directions:
             return []
-        return self.engine.on_message(conn, data)
+        return self.engine.on_message(conn, data, text)
 
 
 def perform(
@@ -46,8 +46,13 @@ def perform(
     close: Callable[[], None],
     reset: Callable[[], None],
     alive: Callable[[], bool],
+    answer_step: Callable[[Step], None] | None = None,
 ) -> None:
-    """Do a matched message's steps: answer the sender, or close, or reset the pair."""
+    """Do a matched message's steps: answer the sender, or close, or reset the pair.
+
+    ``answer_step``, when given, sends and records an answer itself (a WebSocket
+    relay frames it as a message); otherwise ``answer`` writes the bytes and they are
+    recorded here."""
     loop = asyncio.get_running_loop()
     towards_sender = Direction.IN if c2s else Direction.OUT
     for step in steps:
@@ -55,7 +60,9 @@ def perform(
         def act(step: Step = step) -> None:
             if not alive():
                 return
-            if step.kind in (StepKind.SEND, StepKind.SEND_ALL):
+            if step.kind in (StepKind.SEND, StepKind.SEND_ALL) and answer_step is not None:
+                answer_step(step)
+            elif step.kind in (StepKind.SEND, StepKind.SEND_ALL):
                 answer(step.data)
                 recorder.record(
                     towards_sender,

@@ -156,6 +156,11 @@ class DeflateAgreement:
             return PerMessageDeflate(c_nct, s_nct, c_bits, s_bits)
         return PerMessageDeflate(s_nct, c_nct, s_bits, c_bits)
 
+    def encoder(self, client_to_server: bool) -> PerMessageDeflate:
+        """An encoder for what the relay sends on: to the server as the client does
+        (``client_to_server``), to the client as the server does."""
+        return self.decoder(not client_to_server)
+
 
 def deflate_agreement(extensions: str | None) -> DeflateAgreement | None:
     """The permessage-deflate agreement in a Sec-WebSocket-Extensions answer, or None."""
@@ -219,17 +224,31 @@ class FrameTap:
             if frames:
                 self.record(frames, t_ns)
 
+    @property
+    def at_message_boundary(self) -> bool:
+        """True when no frame is half read and no fragmented message is under way."""
+        return not self.parser.buffered and not self._in_fragment and self.parser.error is None
+
     def frames(self, data: bytes) -> list[WireFrame]:
         """The whole frames ``data`` completes (the parser keeps the rest)."""
         return self.parser.feed(data)
 
+    def decode(self, frames: list[WireFrame]) -> list[tuple[bytes, bool, str | None]]:
+        """Each frame's payload unmasked and inflated, whether compressed, and an error."""
+        return [self._decode(wf) for wf in frames]
+
     def record(
-        self, frames: list[WireFrame], t_ns: int, extra: list[dict[str, Any] | None] | None = None
+        self,
+        frames: list[WireFrame],
+        t_ns: int,
+        extra: list[dict[str, Any] | None] | None = None,
+        decoded: list[tuple[bytes, bool, str | None]] | None = None,
     ) -> None:
-        """Record ``frames`` (one read's worth), each with its fields plus ``extra``."""
+        """Record ``frames`` (one read's worth), each with its fields plus ``extra``
+        (``decoded``: what :meth:`decode` gave for them, when it was already called)."""
         items = []
         for index, wf in enumerate(frames):
-            payload, compressed, error = self._decode(wf)
+            payload, compressed, error = self._decode(wf) if decoded is None else decoded[index]
             fields: Any = frame_fields(wf, payload, compressed, False, error)
             more = extra[index] if extra is not None else None
             if more:

@@ -31,8 +31,13 @@ class Pipe:
         self.sent: list[tuple[Way, bytes, MessageKind, dict[str, Any]]] = []
         self.drops: list[tuple[int, str]] = []
 
-    def send_on(self, way: Way, payload: bytes, kind: MessageKind, fields: dict[str, Any]) -> None:
+    def send_on(
+        self, way: Way, payload: bytes, kind: MessageKind, fields: dict[str, Any]
+    ) -> str | None:
+        if payload == b"refuse me":
+            return "the client closed the WebSocket"
         self.sent.append((way, payload, kind, fields))
+        return None
 
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self.drops.append((message.id, reason))
@@ -78,7 +83,7 @@ def test_held_forwarded_edited_dropped_in_any_order() -> None:
     assert interceptor.edit(2, b"changed").outcome is Outcome.EDITED
     assert interceptor.forward(1).sent == b"m0"
     assert interceptor.drop(3).sent is None
-    assert [(w, p, f["relayed"], f["held"]) for w, p, _, f in pipe.sent] == [
+    assert [(w, p, f["relayed"], f["intercept"]) for w, p, _, f in pipe.sent] == [
         (Way.C2S, b"changed", "edited", 2),
         (Way.C2S, b"m0", "forwarded", 1),
     ]
@@ -144,6 +149,16 @@ def test_inject_any_time_and_bad_operations_are_one_line() -> None:
     interceptor.inject(1, "s2c", b"surprise")
     assert pipe.sent == [(Way.S2C, b"surprise", MessageKind.DATA, {"relayed": "injected"})]
     assert seen.events[-1] == ("injected", (1, Way.S2C, b"surprise"))
+    with pytest.raises(InterceptError, match="cannot inject into connection 1: the client"):
+        interceptor.inject(1, "c2s", b"refuse me")
+    interceptor.set_mode("both")
+    held = interceptor.offer(1, Way.C2S, b"x", MessageKind.DATA)
+    assert held is not None
+    late = interceptor.edit(held, b"refuse me")
+    assert (late.outcome, late.reason) == (
+        Outcome.DROPPED,
+        "dropped: the client closed the WebSocket",
+    )
     with pytest.raises(InterceptError, match="no held message #9"):
         interceptor.forward(9)
     with pytest.raises(InterceptError, match="no open connection 7"):

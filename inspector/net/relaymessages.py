@@ -1,0 +1,403 @@
+"""A relay pair, message by message: intercept, rules and injection on tcp/tls and ws/wss.
+
+:class:`PairMessages` is the half of :class:`~inspector.net.relaypair.StreamPair` that
+works on whole messages instead of bytes, and the :class:`~inspector.net.intercept.
+InterceptPort` the pair gives its relay's :class:`~inspector.net.intercept.Interceptor`.
+
+tcp/tls: a read the interceptor holds is recorded at once (``intercept``: its id,
+``forwarded: false``) and sent on when the user forwards or edits it.
+
+ws/wss: a direction stays transparent (bytes forwarded unchanged) until something needs
+its messages — rules that cover it, the intercept switch turned on for it, a message
+injected into it. At the next message boundary the relay then *terminates* that
+direction: it reads whole messages (inflated with the sender's context, fragments
+joined) and frames each one anew towards the receiver, as a client towards the
+upstream (masked) and as a server towards the client, compressing with its own
+permessage-deflate context under the parameters both sides agreed. An edit, a drop or
+an injected message so never corrupts a compression context (a fresh compressor's
+output is valid in a receiver's ongoing one). Once terminated a direction stays so.
+What arrived is recorded as it crossed the wire (``reframed: true``, and
+``intercept`` / ``rule`` / ``forwarded: false`` where they apply); what the relay sent
+on is a frame record with ``injected: true`` and ``relayed`` (forwarded, edited,
+injected, rule). Control frames (ping, pong, close) are framed anew and sent on at
+once; a data message after the close of its direction is dropped with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from websockets.frames import Frame, Opcode
+
+from inspector.core.recorder import Recorder
+from inspector.core.records import Direction, Kind
+from inspector.core.rules import Step
+from inspector.net.intercept import HeldMessage, Interceptor, MessageKind, Way
+from inspector.net.relayfaults import Fate, Shaper
+from inspector.net.relaylegs import ARROWS, PairState, Side
+from inspector.net.relayrules import RelayRules, perform
+from inspector.net.relaytap import DeflateAgreement, FrameTap
+from inspector.protocols.decoders.registry import DecodeContext
+from inspector.protocols.wireframes import WireFrame, parse_frame
+from inspector.protocols.wsfields import frame_fields
+
+_WS_KINDS = frozenset({MessageKind.TEXT, MessageKind.BINARY})
+_STREAM_KINDS = frozenset({MessageKind.DATA})
+_OPCODES = {MessageKind.TEXT: 1, MessageKind.BINARY: 2}
+
+
+def way_of(side: Side) -> Way:
+    """The way of what leg ``side`` reads: the client's reads go c2s."""
+    return Way.C2S if side is Side.CLIENT else Way.S2C
+
+
+def side_of(way: Way) -> Side:
+    """The leg that reads the messages going ``way``."""
+    return Side.CLIENT if way is Way.C2S else Side.UPSTREAM
+
+
+class Reframer:
+    """One terminated direction of a relayed WebSocket: frames in, whole messages out,
+    and each message sent on framed anew (masked towards the server)."""
+
+    def __init__(self, to_server: bool, agreement: DeflateAgreement | None) -> None:
+        self.to_server = to_server
+        self.encoder = agreement.encoder(to_server) if agreement is not None else None
+        self._parts: list[bytes] = []
+        self._opcode = 0
+        #: A close frame went on: no data message may follow it (RFC 6455 §5.5.1).
+        self.closed = False
+
+    def take(self, wf: WireFrame, payload: bytes) -> tuple[int, bytes] | None:
+        """One arrived frame (payload inflated): a whole message or control frame as
+        (opcode, payload), or None while a fragmented message is unfinished."""
+        opcode = wf.opcode
+        if opcode >= 8:
+            return opcode, payload
+        if opcode != 0:
+            self._opcode = opcode
+            self._parts = []
+        self._parts.append(payload)
+        if not wf.fin:
+            return None
+        whole = b"".join(self._parts)
+        self._parts = []
+        return self._opcode, whole
+
+    def frame(self, opcode: int, payload: bytes) -> tuple[bytes, WireFrame, bool]:
+        """The wire bytes of one message or control frame, its parsed frame, and
+        whether it was compressed."""
+        extensions = [self.encoder] if self.encoder is not None and opcode < 8 else None
+        wire = Frame(Opcode(opcode), payload, True).serialize(
+            mask=self.to_server, extensions=extensions
+        )
+        if opcode == 8:
+            self.closed = True
+        wf = parse_frame(wire)
+        assert wf is not None
+        return wire, wf, extensions is not None
+
+
+class PairMessages:
+    """Message-mode relaying and the InterceptPort, over the state a StreamPair keeps."""
+
+    recorder: Recorder
+    number: int
+    peer: str
+    state: PairState
+    websocket: bool
+    refused: bool
+    config: Any
+    initiated_by: str
+    _legs: dict[Side, Any]
+    _taps: dict[Side, FrameTap | None]
+    _shapers: dict[Side, Shaper | None]
+    _interceptor: Interceptor | None
+    _reframers: dict[Side, Reframer | None]
+    _pending: dict[Side, list[tuple[int, bytes, dict[str, Any]]]]
+    _agreement: DeflateAgreement | None
+    _context: DecodeContext
+    _early_messages: bool
+    _request_target: str
+
+    @property
+    def ended(self) -> bool:
+        raise NotImplementedError
+
+    def _init_messages(self) -> None:
+        self._interceptor = self.config.intercept
+        self._reframers = {Side.CLIENT: None, Side.UPSTREAM: None}
+        self._pending = {Side.CLIENT: [], Side.UPSTREAM: []}
+        self._agreement = None
+        self._early_messages = False
+        self._request_target = ""
+        up = self.config.upstream
+        self._context = DecodeContext(scheme=up.scheme, host=up.host, port=up.port)
+
+    # -- InterceptPort -------------------------------------------------------------
+
+    @property
+    def kinds(self) -> frozenset[MessageKind]:
+        return _WS_KINDS if self.websocket else _STREAM_KINDS
+
+    @property
+    def alive(self) -> bool:
+        if self.ended or self.state is not PairState.OPEN or self.refused:
+            return False
+        return not self.websocket or self._taps[Side.CLIENT] is not None
+
+    def decode_context(self) -> DecodeContext:
+        return self._context
+
+    def send_on(
+        self, way: Way, payload: bytes, kind: MessageKind, fields: dict[str, Any]
+    ) -> str | None:
+        """Send a message on (forwarded, edited or injected); None, or why it cannot."""
+        if not self.alive:
+            return "the connection ended"
+        side = side_of(way)
+        if not self.websocket:
+            self._forward_chunk(side, payload, {"injected": True, **fields})
+            return None
+        return self._send_or_pend(side, _OPCODES[kind], payload, fields)
+
+    def _send_or_pend(
+        self, side: Side, opcode: int, payload: bytes, fields: dict[str, Any]
+    ) -> str | None:
+        """Send a message the way ``side`` reads, once that direction is terminated (at
+        its next message boundary when a message is under way); None, or why not."""
+        reframer = self._reframers[side]
+        if reframer is None:
+            tap = self._taps[side]
+            if tap is None or not tap.at_message_boundary:
+                self._pending[side].append((opcode, payload, fields))
+                return None
+            reframer = self._terminate(side)
+        if reframer.closed:
+            return f"the {side.peer_name} closed the WebSocket"
+        self._send_message(side, opcode, payload, fields)
+        return None
+
+    def dropped(self, message: HeldMessage, reason: str) -> None:
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"held message #{message.id} ({ARROWS[side_of(message.way)]}) {reason}",
+                "intercept": message.id,
+                "dropped": True,
+            },
+        )
+
+    # -- tcp/tls -----------------------------------------------------------------------
+
+    def _held_read(self, side: Side, data: bytes, t_ns: int) -> bool:
+        """True when the interceptor holds this read (recorded, not forwarded)."""
+        assert self._interceptor is not None
+        held = self._interceptor.offer(self.number, way_of(side), data, MessageKind.DATA)
+        if held is None:
+            return False
+        fields = {"intercept": held, "forwarded": False}
+        self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
+        return True
+
+    def _forward_chunk(self, side: Side, data: bytes, fields: dict[str, Any]) -> None:
+        """Send ``data`` read on ``side`` (or made by the relay) to the other leg and
+        record it with ``fields``."""
+        more = self._write_on(side, data, False)
+        if more:
+            fields = {**fields, **more}
+        self.recorder.record(side.direction, Kind.DATA, None, data, data, fields)
+
+    def _write_on(self, side: Side, data: bytes, message: bool) -> dict[str, Any] | None:
+        """Write to the leg opposite ``side`` through its shaper; the fault fields."""
+        shaper = self._shapers[side]
+        if shaper is None:
+            other = self._legs[side.other]
+            if other is not None and not other.is_closing():
+                other.write(data)
+            return None
+        decision = shaper.push(data, message)
+        if decision.fate is Fate.CUT:
+            self._cut(side, decision)
+        return decision.fields()
+
+    def _cut(self, side: Side, decision: Any) -> None:
+        raise NotImplementedError
+
+    # -- ws/wss --------------------------------------------------------------------
+
+    @property
+    def _watch(self) -> bool:
+        """True when messages may be needed (intercept or rules): the WebSocket relay
+        then checks for message boundaries; without, it stays purely transparent."""
+        return self._interceptor is not None or (self.websocket and self.config.rules is not None)
+
+    def _upgraded(
+        self, agreement: DeflateAgreement | None, target: str, subprotocol: str | None
+    ) -> None:
+        """The upgrade was accepted: note what the re-framing and the filter need."""
+        self._agreement = agreement
+        up = self.config.upstream
+        self._context = DecodeContext(
+            scheme=up.scheme, host=up.host, port=up.port, target=target, subprotocol=subprotocol
+        )
+
+    def _wants_messages(self, side: Side) -> bool:
+        """True when a transparent direction should be terminated at its next boundary:
+        rules (which answer either way), a message waiting, or the intercept switch."""
+        interceptor = self._interceptor
+        return (
+            self.config.rules is not None
+            or bool(self._pending[side])
+            or (interceptor is not None and interceptor.wants(way_of(side)))
+        )
+
+    def _terminate(self, side: Side) -> Reframer:
+        """Read ``side``'s messages whole from now on and frame them anew."""
+        reframer = Reframer(side is Side.CLIENT, self._agreement)
+        self._reframers[side] = reframer
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"{ARROWS[side]}: messages are framed anew by the relay from here",
+                "reframed": True,
+                "leg": str(side),
+            },
+        )
+        pending, self._pending[side] = self._pending[side], []
+        for opcode, payload, fields in pending:
+            if reframer.closed:
+                self._drop_after_close(side)
+                continue
+            self._send_message(side, opcode, payload, fields)
+        return reframer
+
+    def _after_transparent_read(self, side: Side) -> None:
+        """A transparent read was forwarded: terminate now if it ended on a boundary
+        and something waits for this direction's messages."""
+        tap = self._taps[side]
+        if tap is not None and tap.at_message_boundary and self._wants_messages(side):
+            self._terminate(side)
+
+    def _terminated_read(self, side: Side, data: bytes, t_ns: int) -> None:
+        """One read of a terminated direction: record what arrived, then act per message."""
+        tap = self._taps[side]
+        reframer = self._reframers[side]
+        assert tap is not None and reframer is not None
+        frames = tap.frames(data)
+        decoded = tap.decode(frames)
+        extras: list[dict[str, Any] | None] = []
+        actions: list[tuple[int, bytes, Any]] = []
+        failure = tap.parser.error
+        for wf, (payload, _compressed, error) in zip(frames, decoded, strict=True):
+            extra: dict[str, Any] = {"reframed": True}
+            extras.append(extra)
+            if failure is not None:
+                continue
+            if error is not None:
+                failure = error
+                continue
+            message = reframer.take(wf, payload)
+            if message is None:
+                continue
+            opcode, body = message
+            if opcode in (1, 2):
+                action = self._decide(side, opcode, body, extra)
+                if action is not None:
+                    actions.append((opcode, body, action))
+            else:
+                actions.append((opcode, body, {"relayed": "forwarded"}))
+        tap.record(frames, t_ns, extras, decoded)
+        for opcode, body, action in actions:
+            if isinstance(action, list):
+                self._perform_rule(side, action)
+            elif reframer.closed and opcode < 8:
+                self._drop_after_close(side)
+            else:
+                self._send_message(side, opcode, body, action)
+        if failure is not None:
+            self._unfollowable(side, failure, t_ns)
+
+    def _decide(self, side: Side, opcode: int, body: bytes, extra: dict[str, Any]) -> Any:
+        """A whole data message: rule steps (a list), fields to send it on with, or None
+        when it is held."""
+        rules: RelayRules | None = self.config.rules
+        c2s = side is Side.CLIENT
+        if rules is not None:
+            steps = rules.steps(c2s, self.number, body, opcode == 1)
+            if steps:
+                extra.update(rule=steps[0].rule, forwarded=False)
+                return steps
+        if self._interceptor is not None:
+            kind = MessageKind.TEXT if opcode == 1 else MessageKind.BINARY
+            held = self._interceptor.offer(self.number, way_of(side), body, kind)
+            if held is not None:
+                extra.update(intercept=held, forwarded=False)
+                return None
+        return {"relayed": "forwarded"}
+
+    def _send_message(
+        self, side: Side, opcode: int, payload: bytes, fields: dict[str, Any]
+    ) -> None:
+        """Frame a message anew and send it to the leg opposite ``side``; record it."""
+        reframer = self._reframers[side]
+        assert reframer is not None
+        wire, wf, compressed = reframer.frame(opcode, payload)
+        more = self._write_on(side, wire, opcode < 8)
+        record = {**frame_fields(wf, payload, compressed, False), "injected": True, **fields}
+        if more:
+            record.update(more)
+        self.recorder.record(side.direction, Kind.FRAME, None, wire, payload, record)
+
+    def _drop_after_close(self, side: Side) -> None:
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"{ARROWS[side]}: a message after the {side.peer_name}'s close "
+                "is not sent on",
+                "dropped": True,
+            },
+        )
+
+    def _perform_rule(self, side: Side, steps: list[Step]) -> None:
+        """A rule took a WebSocket message: answer the sender, or close or reset."""
+        c2s = side is Side.CLIENT
+        back = side.other  # the leg whose reads go towards the sender
+
+        def answer(step: Step) -> None:
+            fields = {"relayed": "rule", "rule": step.rule}
+            if self._send_or_pend(back, 1 if step.text else 2, step.data, fields) is not None:
+                self._drop_after_close(back)
+
+        def close() -> None:
+            self.initiated_by = "relay"
+            self._close_both()
+
+        perform(
+            steps,
+            c2s=c2s,
+            recorder=self.recorder,
+            kind=Kind.FRAME,
+            answer=lambda data: None,
+            close=close,
+            reset=self._rule_reset,
+            alive=lambda: not self.ended,
+            answer_step=answer,
+        )
+
+    def _rule_reset(self) -> None:
+        raise NotImplementedError
+
+    def _close_both(self) -> None:
+        raise NotImplementedError
+
+    def _unfollowable(self, side: Side, line: str, t_ns: int) -> None:
+        """A terminated direction the relay cannot read on: recorded, both legs closed."""
+        self.recorder.record(
+            Direction.META, Kind.ERROR, t_ns, fields={"message": f"{ARROWS[side]}: {line}"}
+        )
+        self.initiated_by = side.peer_name
+        self._close_both()

@@ -1,0 +1,282 @@
+"""Intercept through a real relay: hold, forward, edit, drop and inject, tcp and WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from relay_helpers import WAIT, ended, start_relay, wire_of
+from servers import RunningServer
+from session_helpers import run
+from test_relay_ws import TEXTS, Tape, data_payloads, raw_server
+from websockets.asyncio.client import connect
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    ServerPerMessageDeflateFactory,
+)
+
+from inspector.core.records import Direction, Kind, Record
+from inspector.net.intercept import (
+    HeldMessage,
+    InterceptMode,
+    InterceptObserver,
+    Interceptor,
+    Outcome,
+    Resolution,
+)
+
+
+class Queue(InterceptObserver):
+    """What a window's queue would see."""
+
+    def __init__(self) -> None:
+        self.held_messages: list[HeldMessage] = []
+        self.resolutions: list[Resolution] = []
+
+    def held(self, message: HeldMessage) -> None:
+        self.held_messages.append(message)
+
+    def resolved(self, resolution: Resolution) -> None:
+        self.resolutions.append(resolution)
+
+
+async def until(condition: Callable[[], Any]) -> None:
+    """Wait (bounded) until ``condition()`` is true."""
+    async with asyncio.timeout(WAIT):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+def intercepting(mode: str, expression: str = "") -> tuple[Interceptor, Queue]:
+    interceptor = Interceptor(InterceptMode(mode), expression)
+    queue = Queue()
+    interceptor.subscribe(queue)
+    return interceptor, queue
+
+
+def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
+    tcp_echo_server: RunningServer,
+) -> None:
+    interceptor, queue = intercepting("c2s")
+
+    async def scenario() -> tuple[list[bytes], list[Record]]:
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        got: list[bytes] = []
+
+        async def line() -> None:
+            async with asyncio.timeout(WAIT):
+                got.append(await reader.readline())
+
+        writer.write(b"one\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        first = interceptor.queue[0]
+        assert (first.conn, first.way, first.payload) == (1, "c2s", b"one\n")
+        interceptor.forward(first.id)
+        await line()
+        writer.write(b"two\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.edit(interceptor.queue[0].id, b"TWO\n")
+        await line()
+        writer.write(b"three\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.drop(interceptor.queue[0].id)
+        interceptor.inject(1, "s2c", b"from the relay\n")
+        await line()
+        interceptor.inject(1, "c2s", b"echo me\n")  # to the server, echoed back
+        await line()
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return got, rec.conns[1].records
+
+    got, records = run(scenario())
+    assert got == [b"one\n", b"TWO\n", b"from the relay\n", b"echo me\n"]
+    assert [r.outcome for r in queue.resolutions] == [
+        Outcome.FORWARDED, Outcome.EDITED, Outcome.DROPPED
+    ]  # fmt: skip
+    held = [r for r in records if r.kind is Kind.DATA and "forwarded" in r.fields]
+    assert [(r.wire, r.fields["forwarded"]) for r in held] == [
+        (b"one\n", False), (b"two\n", False), (b"three\n", False)
+    ]  # fmt: skip
+    sent = [(r.direction, r.wire, r.fields["relayed"]) for r in records if r.fields.get("injected")]
+    assert sent == [
+        (Direction.OUT, b"one\n", "forwarded"),
+        (Direction.OUT, b"TWO\n", "edited"),
+        (Direction.IN, b"from the relay\n", "injected"),
+        (Direction.OUT, b"echo me\n", "injected"),
+    ]
+    plain = [r for r in records if not r.fields.get("injected")]
+    assert wire_of(plain, Direction.OUT) == b"one\ntwo\nthree\n"
+    assert wire_of(plain, Direction.IN) == b"one\nTWO\necho me\n"
+    assert any("#3" in (r.message or "") and r.fields.get("dropped") for r in records)
+
+
+def test_websocket_intercept_with_deflate_end_to_end(ws_server: RunningServer) -> None:
+    interceptor, queue = intercepting("both", "secret")
+
+    async def scenario() -> tuple[list[Any], list[Record], str | None]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        got: list[Any] = []
+        async with connect(f"ws://127.0.0.1:{relay.port}/") as ws:
+            extensions = ws.response.headers.get("Sec-WebSocket-Extensions")
+            await ws.send("plain")  # the filter does not pick it: it passes
+            async with asyncio.timeout(WAIT):
+                got.append(await ws.recv())
+            await ws.send("a secret")
+            await until(lambda: len(interceptor.queue) == 1)
+            interceptor.forward(interceptor.queue[0].id)
+            await until(lambda: len(interceptor.queue) == 1)  # its echo, going s2c
+            echo = interceptor.queue[0]
+            assert (echo.way, echo.kind, echo.payload) == ("s2c", "text", b"a secret")
+            interceptor.edit(echo.id, "a changed secret ✓".encode())
+            async with asyncio.timeout(WAIT):
+                got.append(await ws.recv())
+            await ws.send("secret to drop " * 20)
+            await until(lambda: len(interceptor.queue) == 1)
+            interceptor.drop(interceptor.queue[0].id)
+            interceptor.inject(1, "s2c", b"\x00\x01binary", "binary")
+            async with asyncio.timeout(WAIT):
+                got.append(await ws.recv())
+            for text in TEXTS:  # context takeover: each must still inflate on both sides
+                await ws.send(text)
+                async with asyncio.timeout(WAIT):
+                    got.append(await ws.recv())
+        await ended(relay)
+        await relay.stop()
+        return got, rec.conns[1].records, extensions
+
+    got, records, extensions = run(scenario())
+    assert extensions is not None and "permessage-deflate" in extensions
+    assert got == ["plain", "a changed secret ✓", b"\x00\x01binary", *TEXTS]
+    assert [r.outcome for r in queue.resolutions] == [
+        Outcome.FORWARDED, Outcome.EDITED, Outcome.DROPPED
+    ]  # fmt: skip
+    frames = [r for r in records if r.kind is Kind.FRAME]
+    assert not [r for r in frames if r.fields.get("error")]
+    sent = [r for r in frames if r.fields.get("injected")]
+    assert all(r.fields["masked"] for r in sent if r.direction is Direction.OUT)
+    assert not any(r.fields["masked"] for r in sent if r.direction is Direction.IN)
+    assert any(r.fields["compressed"] for r in sent if r.direction is Direction.IN)
+    edited = next(r for r in sent if r.fields.get("relayed") == "edited")
+    assert edited.payload == "a changed secret ✓".encode() and edited.direction is Direction.IN
+    arrived = [r for r in frames if not r.fields.get("injected")]
+    assert all(r.fields.get("reframed") for r in arrived if r.fields["opcode"] != "close")
+    dropped = [r for r in arrived if r.fields.get("intercept") == 3]
+    assert dropped and dropped[0].fields["forwarded"] is False
+    assert records[-1].kind is Kind.CLOSED and records[-1].fields["clean"] is True
+
+
+@pytest.mark.parametrize(
+    ("client_offer", "server_accept"),
+    [
+        ({}, {}),
+        ({"client_no_context_takeover": True}, {"server_no_context_takeover": True}),
+        ({"client_max_window_bits": 10}, {"server_max_window_bits": 11}),
+    ],
+    ids=["context-takeover", "no-context-takeover", "window-bits"],
+)
+def test_reframed_messages_reach_both_ends_whole(
+    client_offer: dict[str, Any], server_accept: dict[str, Any]
+) -> None:
+    """Every message re-framed both ways (fragments joined), under each negotiation."""
+    server_tape = Tape()
+    interceptor, queue = intercepting("both", "never matches anything")
+
+    async def scenario() -> tuple[list[Any], list[Record]]:
+        factory = ServerPerMessageDeflateFactory(**server_accept)
+        server, port = await raw_server(server_tape, factory)
+        relay, rec = await start_relay(
+            "ws://127.0.0.1:0/", f"ws://127.0.0.1:{port}/", intercept=interceptor
+        )
+        got: list[Any] = []
+        offer = ClientPerMessageDeflateFactory(**client_offer)
+        url = f"ws://127.0.0.1:{relay.port}/"
+        async with connect(url, compression=None, extensions=[offer]) as ws:
+            for text in TEXTS:
+                await ws.send(text)
+            await ws.send(bytes(range(256)) * 4)
+            await ws.send("frag")
+            await ws.send(["fra", "g"])  # fragmented: the relay sends it on whole
+            async with asyncio.timeout(WAIT):
+                for _ in range(len(TEXTS) + 3):
+                    got.append(await ws.recv())
+        await ended(relay)
+        await relay.stop()
+        server.close()
+        return got, rec.conns[1].records
+
+    got, records = run(scenario())
+    whole = "part one, part two"
+    assert got == [*TEXTS, bytes(range(256)) * 4, whole, whole]
+    expected = [t.encode() for t in TEXTS] + [bytes(range(256)) * 4, b"frag", b"frag"]
+    assert server_tape.messages == expected
+    assert queue.held_messages == []
+    frames = [r for r in records if r.kind is Kind.FRAME]
+    assert not [r for r in frames if r.fields.get("error")]
+    arrived = [r for r in records if not r.fields.get("injected")]
+    sent = [r for r in frames if r.fields.get("injected")]
+    # What arrived from the server is what it sent; what it read is what the relay sent.
+    assert wire_of(arrived, Direction.IN) == bytes(server_tape.sent)
+    assert bytes(server_tape.received).endswith(
+        b"".join(r.wire for r in sent if r.direction is Direction.OUT)
+    )
+    assert data_payloads(sent, Direction.OUT) == expected
+    assert data_payloads(sent, Direction.IN)[-2:] == [whole.encode(), whole.encode()]
+    assert all(r.fields["compressed"] for r in sent if r.fields["opcode"] in ("text", "binary"))
+
+
+def test_switching_intercept_on_mid_session_keeps_deflate_in_step(ws_server: RunningServer) -> None:
+    """Transparent first (the relay's and the peers' contexts share history), then held:
+    a fresh compressor's messages inflate in the receivers' running contexts."""
+    interceptor, queue = intercepting("off")
+
+    async def scenario() -> list[Any]:
+        relay, _ = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        got: list[Any] = []
+        async with connect(f"ws://127.0.0.1:{relay.port}/") as ws:
+            for text in TEXTS:
+                await ws.send(text)
+                async with asyncio.timeout(WAIT):
+                    got.append(await ws.recv())
+            interceptor.set_mode("s2c")
+            for text in TEXTS:
+                await ws.send(text)
+                await until(lambda: len(interceptor.queue) == 1)
+                interceptor.edit(interceptor.queue[0].id, text.upper().encode())
+                async with asyncio.timeout(WAIT):
+                    got.append(await ws.recv())
+        await ended(relay)
+        await relay.stop()
+        return got
+
+    got = run(scenario())
+    assert got == TEXTS + [t.upper() for t in TEXTS]
+    assert [r.outcome for r in queue.resolutions] == [Outcome.EDITED] * len(TEXTS)
+
+
+def test_held_messages_of_an_ending_connection_are_dropped_with_the_reason(
+    tcp_echo_server: RunningServer,
+) -> None:
+    interceptor, queue = intercepting("c2s")
+
+    async def scenario() -> None:
+        relay, _ = await start_relay(
+            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
+        )
+        _, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"held forever\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        writer.transport.abort()
+        await ended(relay)
+        await relay.stop()
+
+    run(scenario())
+    assert interceptor.queue == []
+    (gone,) = queue.resolutions
+    assert gone.outcome is Outcome.DROPPED and gone.sent is None
+    assert gone.reason.startswith("dropped: the connection ended (")
