@@ -4,6 +4,7 @@ server, both directions labelled, the pairs list, stopping, refusals and capture
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import socket
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from inspector.net.relayfaults import Faults
 from inspector.ui.main_window import MainWindow
 from inspector.ui.models.records import COL_DIR
 from inspector.ui.relay_dialog import RelayDialog, RelaySettings
+from inspector.ui.tabs.intercept_panel import HeldEditor
 from inspector.ui.tabs.relay import RelayTab
 
 WAIT_MS = 10_000
@@ -335,3 +337,160 @@ def test_wss_relay_to_a_tls_server_presents_its_certificate(
     target = tmp_path / "relay-cert.pem"
     assert secure.export_certificate(target)
     assert target.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def _inject(tab: RelayTab, text: str, way: str) -> None:
+    """Choose the direction, type ``text`` in the composer and press Send."""
+    tab.direction.setCurrentIndex(tab.direction.findData(way))
+    tab.composer.set_mode("text")
+    tab.composer.set_text(text)
+    tab.composer.send_button.click()
+
+
+def _edit_in_editor(qtbot: QtBot, tab: RelayTab, new_text: str) -> str:
+    """Press Edit…, replace the prefilled payload with ``new_text``, press Forward edited;
+    returns what the editor was prefilled with."""
+    seen: dict[str, str] = {}
+
+    def fill() -> None:
+        editor = QApplication.activeModalWidget()
+        if not isinstance(editor, HeldEditor):
+            QTimer.singleShot(10, fill)
+            return
+        seen["prefilled"] = editor.editor.toPlainText()
+        editor.editor.setPlainText(new_text)
+        editor.ok_button.click()
+
+    QTimer.singleShot(0, fill)
+    tab.intercept_panel.edit_button.click()
+    return seen["prefilled"]
+
+
+def test_inject_both_ways_and_intercept_forward_edit_drop_on_websocket(
+    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, clients: Callable[[str], _Client]
+) -> None:
+    tab = _open(qtbot, window, RelaySettings("ws://127.0.0.1:0/", ws_server.url))
+    client = clients(tab.relay.url)
+    qtbot.waitUntil(lambda: tab.interceptor.connections() == [1], timeout=WAIT_MS)
+    panel = tab.intercept_panel
+
+    # Inject: to the client directly; to the server, whose echo comes back to the client.
+    tab.select_connection(1)
+    qtbot.waitUntil(tab.composer.send_button.isEnabled, timeout=WAIT_MS)
+    _inject(tab, "from the relay", "s2c")
+    qtbot.waitUntil(lambda: "from the relay" in client.received, timeout=WAIT_MS)
+    _inject(tab, "echo me", "c2s")
+    qtbot.waitUntil(lambda: "echo me" in client.received, timeout=WAIT_MS)
+    assert tab.composer.error_text is None
+    qtbot.waitUntil(
+        lambda: (
+            {("relay → client", b"from the relay"), ("relay → server", b"echo me")}
+            <= {(text, r.payload) for text, r in _shown(tab)}
+        ),
+        timeout=WAIT_MS,
+    )
+
+    # Intercept client → server: a message is held until forwarded.
+    panel.set_mode("c2s")
+    _run(qtbot, client.ws.send("hold me"))
+    qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+    assert panel.count.text() == "1 held"
+    assert window.tabs.tabText(window.tabs.indexOf(tab)).endswith("· 1 held")
+    assert tab.connections.index(1, 9).data() == "1 held"
+    held = panel.model.messages[0]
+    assert (held.conn, held.way.arrow, held.payload) == (1, "client → server", b"hold me")
+    assert panel.model.index(0, 5).data() == "hold me"
+    assert "hold me" not in client.received
+    panel.forward_button.click()
+    qtbot.waitUntil(lambda: "hold me" in client.received, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
+    assert not window.tabs.tabText(window.tabs.indexOf(tab)).endswith("held")
+
+    # Edit: the editor is prefilled with the payload; what it says goes on.
+    _run(qtbot, client.ws.send("edit me"))
+    qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+    assert _edit_in_editor(qtbot, tab, "edited!") == "edit me"
+    qtbot.waitUntil(lambda: "edited!" in client.received, timeout=WAIT_MS)
+    assert "edit me" not in client.received
+
+    # Drop: the server never sees it; Forward all and Drop all take the whole queue.
+    _run(qtbot, client.ws.send("drop me"))
+    qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+    panel.drop_button.click()
+    qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
+    _run(qtbot, client.ws.send("first"))
+    _run(qtbot, client.ws.send("second"))
+    qtbot.waitUntil(lambda: panel.held_count == 2, timeout=WAIT_MS)
+    panel.forward_all_button.click()
+    qtbot.waitUntil(lambda: client.received[-2:] == ["first", "second"], timeout=WAIT_MS)
+    _run(qtbot, client.ws.send("gone one"))
+    _run(qtbot, client.ws.send("gone two"))
+    qtbot.waitUntil(lambda: panel.held_count == 2, timeout=WAIT_MS)
+    panel.drop_all_button.click()
+    qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
+
+    # A filter holds only what it picks; a bad one is one line and the old one stays.
+    panel.filter.setText("secret")
+    _run(qtbot, client.ws.send("plain"))
+    qtbot.waitUntil(lambda: "plain" in client.received, timeout=WAIT_MS)
+    _run(qtbot, client.ws.send("a secret"))
+    qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+    panel.regex.setChecked(True)
+    panel.filter.setText("(unclosed")
+    assert panel.error.isVisibleTo(panel) and "\n" not in panel.error.text()
+    assert "filter" in panel.error.text()
+
+    # Switched off, nothing more is held; what is held stays until resolved.
+    panel.set_mode("off")
+    _run(qtbot, client.ws.send("free"))
+    qtbot.waitUntil(lambda: "free" in client.received, timeout=WAIT_MS)
+    assert panel.held_count == 1
+    panel.forward_button.click()
+    qtbot.waitUntil(lambda: "a secret" in client.received, timeout=WAIT_MS)
+    for text in ("drop me", "gone one", "gone two"):
+        assert text not in client.received
+
+
+def _receive(qtbot: QtBot, sock: socket.socket, expected: bytes) -> None:
+    """Read ``sock`` (without blocking the loop the relay runs on) until ``expected``."""
+    got = bytearray()
+
+    def arrived() -> bool:
+        with contextlib.suppress(BlockingIOError):
+            got.extend(sock.recv(65536))
+        return bytes(got) == expected
+
+    sock.setblocking(False)
+    qtbot.waitUntil(arrived, timeout=WAIT_MS)
+
+
+def test_inject_and_intercept_on_tcp_and_held_messages_go_with_their_pair(
+    qtbot: QtBot, window: MainWindow, tcp_echo_server: RunningServer
+) -> None:
+    tab = _open(qtbot, window, RelaySettings("tcp://127.0.0.1:0", tcp_echo_server.url))
+    panel = tab.intercept_panel
+    with socket.create_connection(("127.0.0.1", tab.relay.port), timeout=5) as sock:
+        qtbot.waitUntil(lambda: tab.interceptor.connections() == [1], timeout=WAIT_MS)
+        # With one pair open and "All connections" shown, the composer sends into it.
+        _inject(tab, "to you", "s2c")
+        _receive(qtbot, sock, b"to you")
+        _inject(tab, "round trip", "c2s")
+        _receive(qtbot, sock, b"round trip")  # the echo server answered the injection
+
+        panel.set_mode("s2c")
+        sock.sendall(b"ping")
+        qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+        assert panel.model.messages[0].way.arrow == "server → client"
+        assert _edit_in_editor(qtbot, tab, "pong") == "ping"
+        _receive(qtbot, sock, b"pong")
+
+        sock.sendall(b"never")
+        qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+    # The client left: its held message is dropped, and the panel says why in a line.
+    qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
+    note = panel.note.text()
+    assert note.startswith("#2 (server → client, connection 1) dropped: the connection ended")
+    assert "\n" not in note and panel.note.isVisibleTo(panel)
+    held = [r for r in _pair_records(tab, 1) if r.fields.get("intercept") == 2]
+    assert [(r.direction, r.payload) for r in held] == [(Direction.IN, b"never")]
+    assert tab.composer.send_button.isEnabled() is False  # no open pair to send into

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -42,6 +42,8 @@ from inspector.net.intercept import (
     Interceptor,
     MessageFilterError,
     MessageKind,
+    Outcome,
+    Resolution,
 )
 from inspector.ui import theme
 from inspector.ui.compose_input import ComposeError, parse_hex
@@ -114,8 +116,13 @@ class _Stale(InterceptObserver):
     def held(self, message: HeldMessage) -> None:
         self.panel.stale = True
 
-    def resolved(self, resolution: Any) -> None:
+    def resolved(self, resolution: Resolution) -> None:
         self.panel.stale = True
+        if resolution.outcome is Outcome.DROPPED and resolution.reason != "dropped by the user":
+            held = resolution.message
+            self.panel.last_note = f"#{held.id} ({held.way.arrow}, connection {held.conn}) " + (
+                resolution.reason
+            )
 
 
 class HeldEditor(QDialog):
@@ -209,11 +216,16 @@ class HeldEditor(QDialog):
 class InterceptPanel(QWidget):
     """The intercept switch, its filter, and the queue of held messages."""
 
+    #: The queue shown changed (at most once per refresh, never per message).
+    queueChanged = Signal()
+
     def __init__(self, interceptor: Interceptor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("interceptPanel")
         self.interceptor = interceptor
         self.stale = True
+        #: The last message the relay let go without the user (its pair ended), in a line.
+        self.last_note = ""
         self._unsubscribe = interceptor.subscribe(_Stale(self))
 
         self.switch = QCheckBox("Intercept")
@@ -293,6 +305,10 @@ class InterceptPanel(QWidget):
         buttons.addWidget(self.forward_all_button)
         buttons.addWidget(self.drop_all_button)
 
+        self.note = QLabel()
+        self.note.setObjectName("interceptNote")
+        self.note.setWordWrap(True)
+        self.note.hide()
         self.error = QLabel()
         self.error.setObjectName("interceptError")
         self.error.setWordWrap(True)
@@ -305,6 +321,7 @@ class InterceptPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.note)
         layout.addWidget(self.error)
 
         self.switch.toggled.connect(self._switch)
@@ -369,6 +386,9 @@ class InterceptPanel(QWidget):
         self.model.set_messages(self.interceptor.queue)
         count = len(self.model.messages)
         self.count.setText(f"{count} held")
+        if self.last_note:
+            self.note.setText(self.last_note)
+            self.note.show()
         row = next(
             (i for i, m in enumerate(self.model.messages) if current and m.id == current.id),
             0 if count else None,
@@ -376,6 +396,7 @@ class InterceptPanel(QWidget):
         if row is not None:
             self.table.selectRow(row)
         self._enable()
+        self.queueChanged.emit()
         return True
 
     def selected(self) -> HeldMessage | None:

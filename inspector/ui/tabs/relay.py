@@ -76,7 +76,7 @@ class RelayTab(HostingTab):
         #: Holds, releases and injects messages; every pair attaches to it.
         self.interceptor = Interceptor()
         self.intercept_panel = InterceptPanel(self.interceptor)
-        self._held_shown = 0
+        self._held_counts: dict[int, int] = {}
         # The pairs list beside the intercept queue, above the records.
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.setObjectName("relayTopSplitter")
@@ -88,6 +88,7 @@ class RelayTab(HostingTab):
         self.top_split.setStretchFactor(1, 2)
         self.split.setSizes([200, 560])
         self._timer.timeout.connect(self._refresh_intercept)
+        self.intercept_panel.queueChanged.connect(self._held_changed)
 
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.setObjectName("disconnectPairButton")
@@ -282,16 +283,20 @@ class RelayTab(HostingTab):
 
     @guarded
     def _refresh_intercept(self) -> None:
-        """The queue changed: show it, the held counts per pair and in the tab's title."""
-        if not self.intercept_panel.refresh():
+        """The timer's look at the queue (the panel says when it changed)."""
+        self.intercept_panel.refresh()
+
+    @guarded
+    def _held_changed(self) -> None:
+        """The queue changed: the held counts per pair and in the tab's title."""
+        counts = self.intercept_panel.held_by_conn()
+        if counts == self._held_counts:
             return
-        for entry in self.connections.entries:
-            self._note(entry.number)
+        for number in set(counts) | set(self._held_counts):
+            self._note(number)
+        self._held_counts = counts
         self.connections.refresh()
-        held = self.intercept_panel.held_count
-        if held != self._held_shown:
-            self._held_shown = held
-            self.stateChanged.emit(self.state)  # the window shows the new title
+        self.stateChanged.emit(self.state)  # the window shows the new title
 
     def _finish(self) -> None:
         super()._finish()
