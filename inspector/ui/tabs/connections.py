@@ -144,7 +144,7 @@ class ConnectionsModel(QAbstractTableModel):
         """Every cell may have changed (counts, states): repaint them."""
         if self.entries:
             self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self.entries), len(CONN_COLUMNS) - 1)
+                self.index(0, 0), self.index(len(self.entries), self.columnCount() - 1)
             )
 
     def entry_at(self, row: int) -> ConnEntry | None:

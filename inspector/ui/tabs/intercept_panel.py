@@ -266,7 +266,7 @@ class InterceptPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((36, 44, 110, 60, 90)):
+        for column, width in enumerate((30, 40, 100, 46, 94)):
             self.table.setColumnWidth(column, width)
         self.table.doubleClicked.connect(lambda *_: self.edit_selected())
 

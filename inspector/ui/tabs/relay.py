@@ -47,7 +47,7 @@ class RelayTab(HostingTab):
     """A relay and its pairs (live)."""
 
     DOING = "relaying"
-    COLUMN_WIDTHS = (36, 130, 120, 90, 56, 56, 80, 80, 260)
+    COLUMN_WIDTHS = (30, 112, 104, 92, 40, 40, 70, 70, 60)
 
     def __init__(
         self,
@@ -84,9 +84,10 @@ class RelayTab(HostingTab):
         self.split.insertWidget(0, self.top_split)
         self.top_split.addWidget(self.conn_table)
         self.top_split.addWidget(self.intercept_panel)
-        self.top_split.setStretchFactor(0, 3)
-        self.top_split.setStretchFactor(1, 2)
-        self.split.setSizes([200, 560])
+        self.top_split.setStretchFactor(0, 1)
+        self.top_split.setStretchFactor(1, 1)
+        self.top_split.setSizes([640, 640])
+        self.split.setSizes([180, 580])
         self._timer.timeout.connect(self._refresh_intercept)
         self.intercept_panel.queueChanged.connect(self._held_changed)
 
@@ -245,7 +246,7 @@ class RelayTab(HostingTab):
     def _note(self, number: int) -> None:
         backed = self._backed.get(number, set())
         words = [
-            f"backed up: the {'server' if leg == 'upstream' else leg} reads slowly"
+            f"backed up (the {'server' if leg == 'upstream' else leg} reads slowly)"
             for leg in sorted(backed)
         ]
         held = self.intercept_panel.held_by_conn().get(number)

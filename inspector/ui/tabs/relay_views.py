@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
-from inspector.core.records import Direction, Record
+from inspector.core.records import Direction, Kind, Record
 from inspector.ui.models.records import COL_DIR, RecordTableModel
 from inspector.ui.models.source import RecordSource
 from inspector.ui.settings import Settings
@@ -39,7 +39,7 @@ def relay_direction(record: Record) -> str:
     """Who sent a relay record, towards whom: "client → server", "relay → client", …"""
     fields = record.fields
     if record.direction is Direction.META:
-        leg = fields.get("leg")
+        leg = "upstream" if record.kind is Kind.RESOLVE else fields.get("leg")
         return f"relay · {'server' if leg == 'upstream' else leg}" if leg else "relay"
     c2s = record.direction is Direction.OUT
     if fields.get("injected"):
@@ -156,15 +156,15 @@ class RelayAllRecordsView(AllRecordsView):
 
 
 PAIR_COLUMNS = ("#", "Client", "State", "Opened", "C→S", "S→C", "C→S bytes",
-                "S→C bytes", "Ended", "Notes")  # fmt: skip
+                "S→C bytes", "Ended")  # fmt: skip
 _PAIR_TIPS = {
     1: "The client's address (each client gets its own upstream connection)",
+    2: "The pair's state, messages held for it and a side that backed up (reads slowly)",
     4: "Records the client sent towards the server (handshake, frames or reads)",
     5: "Records the server sent towards the client",
     6: "Bytes client → server, as on the wire",
     7: "Bytes server → client, as on the wire",
     8: "How the pair ended",
-    9: "A side that backed up (reads slowly), held messages",
 }
 
 
@@ -190,8 +190,11 @@ class PairsModel(ConnectionsModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        #: A pair's note (backed up, held messages) by its number.
+        #: A pair's note (held messages, a side backed up) by its number.
         self.notes: dict[int, str] = {}
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(PAIR_COLUMNS)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -204,14 +207,18 @@ class PairsModel(ConnectionsModel):
         return super().headerData(section, orientation, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid() and index.column() == 2:
+            entry = self.entry_at(index.row())
+            if entry is not None and entry.number in self.notes:
+                return self.notes[entry.number]
         shown = role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
         if index.isValid() and index.row() > 0 and shown:
             entry = self.entry_at(index.row())
             column = index.column()
             if entry is not None and 4 <= column <= 7:
                 return str(pair_totals(entry)[column - 4])
-            if entry is not None and column == 9:
-                return self.notes.get(entry.number, "")
+            if entry is not None and column == 2 and entry.number in self.notes:
+                return f"{entry.state_text()} · {self.notes[entry.number]}"
         if index.isValid() and index.row() == 0 and index.column() == 2 and shown:
             return f"{len(self.entries)} relayed"
         return super().data(index, role)
