@@ -6,7 +6,9 @@ prints them (``out`` is client → server, ``in`` server → client). Every clie
 own upstream connection and one capture session holding both directions. Faults
 (``--delay-ms``, ``--jitter-ms``, ``--loss``, ``--rate``, ``--cut-after-bytes``,
 ``--cut-after-messages``) apply to both directions, or to one with a ``c2s:`` or ``s2c:``
-prefix. It stops after ``--connections N`` pairs ended, ``--duration`` seconds, or
+prefix. ``--rules`` answers matching messages from the relay; ``--intercept`` holds
+messages until a command on stdin (:mod:`inspector.cli.intercept`). It stops after
+``--connections N`` pairs ended, ``--duration`` seconds, or
 SIGINT/SIGTERM; it exits 1 when it cannot listen, 2 for wrong usage.
 """
 
@@ -42,9 +44,22 @@ be dropped) and UDP datagrams; tcp/tls streams take delay, jitter, rate and
 line per cut).
 
 rules: --rules FILE (the listen rules format) sees each message going one way
-(--rules-on c2s, s2c or both; tcp/tls: each read, udp: each datagram). A message no
-rule matches is forwarded; a match is answered by the relay (reply, echo) and not
-forwarded, or closes (close) or resets (drop) the pair.
+(--rules-on c2s, s2c or both; tcp/tls: each read, udp: each datagram, ws/wss: each
+whole message). A message no rule matches is forwarded; a match is answered by the
+relay (reply, echo) and not forwarded, or closes (close; WebSocket: a close frame with
+the rule's code to both sides) or resets (drop) the pair.
+
+intercept: --intercept c2s|s2c|both holds each message going that way (tcp/tls: each
+read; ws/wss: each whole message; udp: each datagram) that --intercept-filter picks
+(the records filter's language: text, a regex with --intercept-regex, or decoded-field
+tests such as 'event == "chat"'), prints it as "held #ID  #CONN WAY KIND SIZE
+PREVIEW", and waits for a command on stdin:
+  f ID  forward      e ID TEXT  send TEXT instead      d ID  drop
+  fa    forward all  da         drop all               l     list what is held
+  i c2s|s2c [#CONN] TEXT        inject a new message   help  every command
+TEXT takes \\n, \\r, \\t and \\xNN escapes. End of stdin forwards what is held and turns
+intercept off. While rules or intercept are on, a WebSocket direction is re-framed by
+the relay (whole messages, its own compression), so edits and drops stay valid.
 
 exit status: 0 stopped normally; 1 cannot listen; 2 wrong usage.
 
@@ -53,6 +68,7 @@ examples:
   inspector relay tcp://127.0.0.1:6380 tcp://127.0.0.1:6379 --delay-ms 50 --jitter-ms 20
   inspector relay tls://127.0.0.1:8443 tcp://127.0.0.1:8080 --connections 1 --json
   inspector relay udp://127.0.0.1:5300 udp://127.0.0.1:53 --loss 10
+  inspector relay ws://127.0.0.1:8080/ ws://127.0.0.1:9000/ --intercept both --intercept-filter chat
 """
 
 
@@ -135,7 +151,7 @@ def build_relay_parser() -> OneLineParser:
         default="reset",
         help="how a cut ends both sides (default reset)",
     )
-    rules = p.add_argument_group("rules (tcp/tls, udp)")
+    rules = p.add_argument_group("rules and intercept")
     rules.add_argument(
         "--rules",
         metavar="FILE",
@@ -146,6 +162,22 @@ def build_relay_parser() -> OneLineParser:
         choices=("c2s", "s2c", "both"),
         default="c2s",
         help="the direction whose messages the rules see (default c2s)",
+    )
+    rules.add_argument(
+        "--intercept",
+        choices=("c2s", "s2c", "both"),
+        help="hold messages going this way until a command on stdin",
+    )
+    rules.add_argument(
+        "--intercept-filter",
+        metavar="EXPR",
+        default="",
+        help="hold only messages EXPR picks (text, or NAME == VALUE tests; default: all)",
+    )
+    rules.add_argument(
+        "--intercept-regex",
+        action="store_true",
+        help="--intercept-filter is a regular expression",
     )
     stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
     stop.add_argument(
@@ -198,6 +230,21 @@ def relay_rules(path: str, on: str) -> Any:
     return RelayRules(engine, directions)
 
 
+def interceptor_from_args(args: argparse.Namespace) -> Any:
+    """The Interceptor ``--intercept`` asks for (None without); UsageError with one line."""
+    from inspector.net.intercept import InterceptMode, Interceptor, MessageFilterError
+
+    if args.intercept is None:
+        if args.intercept_filter or args.intercept_regex:
+            raise UsageError("--intercept-filter and --intercept-regex need --intercept")
+        return None
+    try:
+        return Interceptor(InterceptMode(args.intercept), args.intercept_filter,
+                           args.intercept_regex)  # fmt: skip
+    except MessageFilterError as exc:
+        raise UsageError(f"--intercept-filter: {exc}") from None
+
+
 class RelayRun(ListenRun):
     """One ``inspector relay``: the listen command's printing and capture, a relay inside."""
 
@@ -212,6 +259,38 @@ class RelayRun(ListenRun):
         self.options = config.options
         self.config = config
         self.command = "relay"
+        self.console: Any = None
+
+    async def run(self) -> int:
+        """The listen command's run, with the intercept console while it lasts."""
+        interceptor = self.config.intercept
+        if interceptor is not None:
+            from inspector.cli.intercept import InterceptConsole
+
+            self.console = InterceptConsole(
+                interceptor,
+                self._write_always,
+                self.stderr,
+                as_json=self.args.json,
+                before_print=self._drain,
+            )
+            self.console.start(self.stdin)
+        try:
+            return await super().run()
+        finally:
+            if self.console is not None:
+                self.console.stop()
+
+    #: Where intercept commands are read (tests give a stream; None: sys.stdin).
+    stdin: Any = None
+
+    def _write_always(self, text: str) -> None:
+        """Intercept lines are printed even with --quiet: they ask for an answer."""
+        try:
+            self.stdout.write(text)
+            self.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            pass
 
     def _server_options(self, args: argparse.Namespace, endpoint: Any) -> None:
         """A relay passes the client's upgrade upstream: it answers none itself."""
@@ -264,9 +343,8 @@ def run_relay(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int
             raise UsageError("--origin is for ws:// and wss:// relays")
         rules = None
         if args.rules is not None:
-            if listen.is_websocket:
-                raise UsageError("--rules is for tcp/tls and udp relays (not WebSocket yet)")
             rules = relay_rules(args.rules, args.rules_on)
+        intercept = interceptor_from_args(args)
         options = SessionOptions(
             verify=not args.insecure,
             cafile=args.cafile,
@@ -283,6 +361,7 @@ def run_relay(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int
             max_connections=args.max_connections,
             udp_idle=args.udp_idle,
             rules=rules,
+            intercept=intercept,
         )
         return asyncio.run(RelayRun(config, args, out, stderr).run())
     except (UsageError, RelayError) as exc:

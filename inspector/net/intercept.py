@@ -332,6 +332,11 @@ class Interceptor:
         """The pairs messages can be injected into, in order."""
         return sorted(c for c, p in self._ports.items() if p.alive)
 
+    def kinds_of(self, conn: int) -> frozenset[MessageKind]:
+        """The kinds pair ``conn`` carries (text and binary for WebSocket); none once ended."""
+        port = self._ports.get(conn)
+        return port.kinds if port is not None else frozenset()
+
     def inject(
         self, conn: int, way: Way | str, payload: bytes, kind: MessageKind | str | None = None
     ) -> None:

@@ -100,6 +100,11 @@ class Relay:
     def tls(self) -> ServerTLS | None:
         return self.config.tls
 
+    @property
+    def interceptor(self) -> Interceptor | None:
+        """The relay's intercept switch and queue (None: it never intercepts)."""
+        return self.config.intercept
+
     async def start(self) -> None:
         """Bind; ListenError (recorded too) when it cannot."""
         try:

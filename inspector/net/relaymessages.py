@@ -41,9 +41,19 @@ from inspector.protocols.decoders.registry import DecodeContext
 from inspector.protocols.wireframes import WireFrame, parse_frame
 from inspector.protocols.wsfields import frame_fields
 
+#: Bytes of held messages one direction may keep before its reads pause (bounded memory).
+HOLD_LIMIT = 4 << 20
+#: The largest WebSocket message the relay joins whole to frame it anew.
+MAX_MESSAGE = 64 << 20
+
 _WS_KINDS = frozenset({MessageKind.TEXT, MessageKind.BINARY})
 _STREAM_KINDS = frozenset({MessageKind.DATA})
 _OPCODES = {MessageKind.TEXT: 1, MessageKind.BINARY: 2}
+
+
+def _close_body(code: int, reason: str) -> bytes:
+    """A close frame's payload: the code (RFC 6455 §5.5.1) and the UTF-8 reason."""
+    return code.to_bytes(2, "big") + reason.encode("utf-8")[:123]
 
 
 def way_of(side: Side) -> Way:
@@ -64,19 +74,25 @@ class Reframer:
         self.to_server = to_server
         self.encoder = agreement.encoder(to_server) if agreement is not None else None
         self._parts: list[bytes] = []
+        self._size = 0
         self._opcode = 0
         #: A close frame went on: no data message may follow it (RFC 6455 §5.5.1).
         self.closed = False
 
     def take(self, wf: WireFrame, payload: bytes) -> tuple[int, bytes] | None:
         """One arrived frame (payload inflated): a whole message or control frame as
-        (opcode, payload), or None while a fragmented message is unfinished."""
+        (opcode, payload), or None while a fragmented message is unfinished;
+        ValueError for a message over :data:`MAX_MESSAGE`."""
         opcode = wf.opcode
         if opcode >= 8:
             return opcode, payload
         if opcode != 0:
             self._opcode = opcode
             self._parts = []
+            self._size = 0
+        self._size += len(payload)
+        if self._size > MAX_MESSAGE:
+            raise ValueError(f"a message over {MAX_MESSAGE >> 20} MiB cannot be held whole")
         self._parts.append(payload)
         if not wf.fin:
             return None
@@ -130,6 +146,8 @@ class PairMessages:
         self._pending = {Side.CLIENT: [], Side.UPSTREAM: []}
         self._agreement = None
         self._early_messages = False
+        self._held_bytes = {Side.CLIENT: 0, Side.UPSTREAM: 0}
+        self._held_sizes: dict[int, tuple[Side, int]] = {}
         self._request_target = ""
         up = self.config.upstream
         self._context = DecodeContext(scheme=up.scheme, host=up.host, port=up.port)
@@ -155,6 +173,9 @@ class PairMessages:
         """Send a message on (forwarded, edited or injected); None, or why it cannot."""
         if not self.alive:
             return "the connection ended"
+        held = fields.get("intercept")
+        if isinstance(held, int):
+            self._release_held(held)
         side = side_of(way)
         if not self.websocket:
             self._forward_chunk(side, payload, {"injected": True, **fields})
@@ -179,6 +200,7 @@ class PairMessages:
         return None
 
     def dropped(self, message: HeldMessage, reason: str) -> None:
+        self._release_held(message.id)
         self.recorder.record(
             Direction.META,
             Kind.INFO,
@@ -189,6 +211,43 @@ class PairMessages:
             },
         )
 
+    # -- held bytes ----------------------------------------------------------------
+
+    def _note_held(self, side: Side, held: int, size: int) -> None:
+        """A message read on ``side`` is held: pause that leg past :data:`HOLD_LIMIT`."""
+        self._held_sizes[held] = (side, size)
+        before = self._held_bytes[side]
+        self._held_bytes[side] = before + size
+        if before <= HOLD_LIMIT < before + size:
+            self._hold_reads(side, True)
+
+    def _release_held(self, held: int) -> None:
+        found = self._held_sizes.pop(held, None)
+        if found is None:
+            return
+        side, size = found
+        before = self._held_bytes[side]
+        self._held_bytes[side] = before - size
+        if before > HOLD_LIMIT >= before - size:
+            self._hold_reads(side, False)
+
+    def _hold_reads(self, side: Side, paused: bool) -> None:
+        name = side.peer_name
+        message = (
+            f"held messages from the {name} passed {HOLD_LIMIT >> 20} MiB: pausing its reads"
+            if paused
+            else f"held messages from the {name} are under {HOLD_LIMIT >> 20} MiB: reading again"
+        )
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={"message": message, "backed_up": paused, "leg": str(side)},
+        )
+        self._set_reading(side, "intercept", not paused)
+
+    def _set_reading(self, side: Side, reason: str, on: bool) -> None:
+        raise NotImplementedError
+
     # -- tcp/tls -----------------------------------------------------------------------
 
     def _held_read(self, side: Side, data: bytes, t_ns: int) -> bool:
@@ -197,6 +256,7 @@ class PairMessages:
         held = self._interceptor.offer(self.number, way_of(side), data, MessageKind.DATA)
         if held is None:
             return False
+        self._note_held(side, held, len(data))
         fields = {"intercept": held, "forwarded": False}
         self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
         return True
@@ -229,9 +289,9 @@ class PairMessages:
 
     @property
     def _watch(self) -> bool:
-        """True when messages may be needed (intercept or rules): the WebSocket relay
-        then checks for message boundaries; without, it stays purely transparent."""
-        return self._interceptor is not None or (self.websocket and self.config.rules is not None)
+        """True when messages may be needed (intercept or rules): the relay then looks
+        at each read (WebSocket: for message boundaries); without, it is transparent."""
+        return self._interceptor is not None or self.config.rules is not None
 
     def _upgraded(
         self, agreement: DeflateAgreement | None, target: str, subprotocol: str | None
@@ -299,7 +359,11 @@ class PairMessages:
             if error is not None:
                 failure = error
                 continue
-            message = reframer.take(wf, payload)
+            try:
+                message = reframer.take(wf, payload)
+            except ValueError as exc:
+                failure = str(exc)
+                continue
             if message is None:
                 continue
             opcode, body = message
@@ -313,8 +377,9 @@ class PairMessages:
         for opcode, body, action in actions:
             if isinstance(action, list):
                 self._perform_rule(side, action)
-            elif reframer.closed and opcode < 8:
-                self._drop_after_close(side)
+            elif reframer.closed:  # nothing follows a close (RFC 6455 §5.5.1)
+                if opcode < 8:
+                    self._drop_after_close(side)
             else:
                 self._send_message(side, opcode, body, action)
         if failure is not None:
@@ -334,6 +399,7 @@ class PairMessages:
             kind = MessageKind.TEXT if opcode == 1 else MessageKind.BINARY
             held = self._interceptor.offer(self.number, way_of(side), body, kind)
             if held is not None:
+                self._note_held(side, held, len(body))
                 extra.update(intercept=held, forwarded=False)
                 return None
         return {"relayed": "forwarded"}
@@ -376,6 +442,15 @@ class PairMessages:
             self.initiated_by = "relay"
             self._close_both()
 
+        def close_step(step: Step) -> None:
+            """Close both WebSockets with the rule's code and reason; each peer then
+            ends its TCP connection as the closing handshake says."""
+            self.initiated_by = "relay"
+            body = _close_body(step.close_code or 1000, step.close_reason)
+            for leg in (Side.CLIENT, Side.UPSTREAM):
+                if self._send_or_pend(leg, 8, body, {"relayed": "rule", "rule": step.rule}):
+                    self._close_both()
+
         perform(
             steps,
             c2s=c2s,
@@ -386,6 +461,7 @@ class PairMessages:
             reset=self._rule_reset,
             alive=lambda: not self.ended,
             answer_step=answer,
+            close_step=close_step,
         )
 
     def _rule_reset(self) -> None:

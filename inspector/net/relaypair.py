@@ -367,26 +367,26 @@ class StreamPair(PairEnding, PairMessages):
             self._head(side, data, t_ns)
             return
         tap = self._taps[side]
-        if self._watch:
-            if self.websocket:
-                if (
-                    self._reframers[side] is None
-                    and tap is not None
-                    and tap.at_message_boundary
-                    and self._wants_messages(side)
-                ):
-                    self._terminate(side)
-                if self._reframers[side] is not None:
-                    self._terminated_read(side, data, t_ns)
-                    return
-                if tap is None and side is Side.CLIENT and self._early_messages:
-                    self._held_frames.append(data)  # read on once the upgrade is answered
-                    return
-            elif self._interceptor is not None and self._held_read(side, data, t_ns):
+        if self._watch and self.websocket:
+            if (
+                self._reframers[side] is None
+                and tap is not None
+                and tap.at_message_boundary
+                and self._wants_messages(side)
+            ):
+                self._terminate(side)
+            if self._reframers[side] is not None:
+                self._terminated_read(side, data, t_ns)
                 return
-        rules = self.config.rules
-        if rules is not None and not self.websocket and self._ruled(side, data, t_ns, rules):
-            return
+            if tap is None and side is Side.CLIENT and self._early_messages:
+                self._held_frames.append(data)  # read on once the upgrade is answered
+                return
+        elif self._watch:  # tcp/tls: rules first, then the intercept switch
+            rules = self.config.rules
+            if rules is not None and self._ruled(side, data, t_ns, rules):
+                return
+            if self._interceptor is not None and self._held_read(side, data, t_ns):
+                return
         shaper = self._shapers[side]
         if tap is not None and shaper is not None and shaper.faults.per_message:
             frames = tap.frames(data)

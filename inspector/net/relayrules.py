@@ -47,12 +47,14 @@ def perform(
     reset: Callable[[], None],
     alive: Callable[[], bool],
     answer_step: Callable[[Step], None] | None = None,
+    close_step: Callable[[Step], None] | None = None,
 ) -> None:
     """Do a matched message's steps: answer the sender, or close, or reset the pair.
 
     ``answer_step``, when given, sends and records an answer itself (a WebSocket
     relay frames it as a message); otherwise ``answer`` writes the bytes and they are
-    recorded here."""
+    recorded here. ``close_step``, when given, closes with the step's code and reason
+    (a WebSocket close) in place of ``close``."""
     loop = asyncio.get_running_loop()
     towards_sender = Direction.IN if c2s else Direction.OUT
     for step in steps:
@@ -78,7 +80,10 @@ def perform(
                     Kind.INFO,
                     fields={"message": f"rule {step.rule + 1} closes the pair", "rule": step.rule},
                 )
-                close()
+                if close_step is not None:
+                    close_step(step)
+                else:
+                    close()
             else:
                 recorder.record(
                     Direction.META,

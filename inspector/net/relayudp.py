@@ -6,7 +6,9 @@ RESOLVE and CONNECT). Its datagrams are forwarded to the upstream from that pair
 socket, so the upstream's answers come back to it and go to that client only. Each
 datagram is recorded once: ``out`` client → server, ``in`` server → client, with the
 faults' effects (held, lost, cut) as fields. A pair ends after ``udp_idle`` seconds
-without traffic, at a cut, or when the relay stops (UDP says no goodbye).
+without traffic, at a cut, or when the relay stops (UDP says no goodbye). With an
+interceptor, each datagram going a held way may be held (``intercept``, ``forwarded:
+false``) and sent on later (``injected``), as on stream pairs.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Any
 
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net.intercept import HeldMessage, MessageKind, Way
 from inspector.net.listener import bind_addresses
 from inspector.net.relaybase import RecorderFor, Relay, RelayConfig
 from inspector.net.relayfaults import Fate, Shaper
 from inspector.net.relaylegs import ARROWS, PairState, Side
+from inspector.net.relaymessages import HOLD_LIMIT, side_of, way_of
 from inspector.net.relayrules import perform
 from inspector.net.resolve import family_name, format_address, resolve
+from inspector.protocols.decoders.registry import DecodeContext
 
 #: Datagrams a pair keeps while its upstream socket is being opened.
 EARLY_LIMIT = 256
@@ -69,6 +74,10 @@ class DatagramPair:
         self._started = recorder.now()
         self._last = asyncio.get_running_loop().time()
         self._idle: asyncio.TimerHandle | None = None
+        self._interceptor = self.config.intercept
+        self._held_sizes: dict[int, int] = {}
+        self._held_bytes = 0
+        self._full_noted = False
         self._shapers: dict[Side, Shaper | None] = {
             Side.CLIENT: self._shaper(self.config.c2s, self._to_upstream),
             Side.UPSTREAM: self._shaper(self.config.s2c, self._to_client),
@@ -154,6 +163,8 @@ class DatagramPair:
             transport.close()
             return
         self.state = PairState.OPEN
+        if self._interceptor is not None:
+            self._interceptor.attach(self.number, self)
         while self._early:
             self.from_client(self._early.popleft())
         self._arm_idle()
@@ -200,8 +211,13 @@ class DatagramPair:
                     alive=lambda: not self.ended,
                 )
                 return
+        if self._interceptor is not None and self._held(side, data):
+            return
+        self._send(side, data, write, {"peer": self.peer})
+
+    def _send(self, side: Side, data: bytes, write: Any, fields: dict[str, Any]) -> None:
+        """Write a datagram going the way ``side`` reads (through its shaper); record it."""
         shaper = self._shapers[side]
-        fields: dict[str, Any] = {"peer": self.peer}
         if shaper is None:
             write(data)
         else:
@@ -276,6 +292,67 @@ class DatagramPair:
         )
         self._ended.set()
         self.relay._forget(self)
+        if self._interceptor is not None:
+            self._interceptor.detach(self.number, f"the connection ended ({message})")
+
+    # -- intercept (an InterceptPort) -------------------------------------------------
+
+    kinds = frozenset({MessageKind.DATAGRAM})
+
+    @property
+    def alive(self) -> bool:
+        return self.state is PairState.OPEN and not self.ended
+
+    def decode_context(self) -> DecodeContext:
+        up = self.config.upstream
+        return DecodeContext(scheme=up.scheme, host=up.host, port=up.port)
+
+    def _held(self, side: Side, data: bytes) -> bool:
+        """True when the interceptor holds this datagram (recorded, not forwarded). Past
+        HOLD_LIMIT held bytes datagrams pass: UDP cannot make the sender wait."""
+        assert self._interceptor is not None
+        if self._held_bytes + len(data) > HOLD_LIMIT:
+            if not self._full_noted:
+                self._full_noted = True
+                line = f"held datagrams passed {HOLD_LIMIT >> 20} MiB: the next ones pass"
+                self.recorder.record(Direction.META, Kind.INFO, fields={"message": line})
+            return False
+        held = self._interceptor.offer(self.number, way_of(side), data, MessageKind.DATAGRAM)
+        if held is None:
+            return False
+        self._held_sizes[held] = len(data)
+        self._held_bytes += len(data)
+        fields = {"peer": self.peer, "intercept": held, "forwarded": False}
+        self.recorder.record(side.direction, Kind.DATAGRAM, None, data, data, fields)
+        return True
+
+    def _release(self, held: Any) -> None:
+        size = self._held_sizes.pop(held, 0) if isinstance(held, int) else 0
+        self._held_bytes -= size
+        if self._held_bytes <= HOLD_LIMIT // 2:
+            self._full_noted = False
+
+    def send_on(
+        self, way: Way, payload: bytes, kind: MessageKind, fields: dict[str, Any]
+    ) -> str | None:
+        """Send a held, edited or injected datagram on; None, or why it cannot be."""
+        if not self.alive:
+            return "the connection ended"
+        self._release(fields.get("intercept"))
+        side = side_of(way)
+        write = self._to_upstream if side is Side.CLIENT else self._to_client
+        self._last = asyncio.get_running_loop().time()
+        self._send(side, payload, write, {"peer": self.peer, "injected": True, **fields})
+        return None
+
+    def dropped(self, message: HeldMessage, reason: str) -> None:
+        self._release(message.id)
+        line = f"held datagram #{message.id} ({ARROWS[side_of(message.way)]}) {reason}"
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={"message": line, "intercept": message.id, "dropped": True},
+        )
 
 
 class DatagramRelay(Relay):

@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
                 return None
             relay = dialog.settings()
             store_settings(self.settings, relay)
-            store_relay_rules(self.settings, dialog.all_rules())
+            store_relay_rules(self.settings, dialog.rules())
             return self.open_relay(relay, dialog.rules())
         finally:
             dialog.deleteLater()

@@ -170,8 +170,6 @@ def check_settings(relay: RelaySettings, rules: list[Rule]) -> tuple[Endpoint, E
         raise ValueError("give both a certificate and its key, or neither")
     if relay.origin is not None and not listen.is_websocket:
         raise ValueError("Origin is for ws:// and wss:// relays")
-    if rules and listen.is_websocket:
-        raise ValueError("rules are for tcp/tls and udp relays (not WebSocket yet)")
     return listen, upstream
 
 
@@ -311,7 +309,7 @@ class RelayDialog(QDialog):
         self.rules_button.setObjectName("relayRulesButton")
         self.rules_button.setToolTip(
             "Answer matching messages from the relay instead of forwarding them "
-            "(the listen rules; tcp/tls and udp relays)"
+            "(the listen rules, on the direction chosen beside)"
         )
         self.rules_button.clicked.connect(self.edit_rules)
         self.rules_label = QLabel()
@@ -400,15 +398,11 @@ class RelayDialog(QDialog):
         self.origin.setEnabled(ws)
         for edit in (self.cert_file, self.key_file):
             edit.setEnabled(listen.secure)
-        self.rules_button.setEnabled(not ws)
-        self.rules_on.setEnabled(not ws)
         self._show_rules()
 
     def _show_rules(self) -> None:
         count = len(self._rules)
         text = "no rules" if not count else f"{count} rule{'s' if count != 1 else ''}"
-        if not self.rules_button.isEnabled():
-            text += " (rules are for tcp/tls and udp relays)"
         self.rules_label.setText(text)
 
     @guarded
@@ -430,11 +424,7 @@ class RelayDialog(QDialog):
         self._show_rules()
 
     def rules(self) -> list[Rule]:
-        """The rules, when the relay can use them (tcp/tls, udp)."""
-        return list(self._rules) if self.rules_button.isEnabled() else []
-
-    def all_rules(self) -> list[Rule]:
-        """The rules as edited (kept for the next relay even when this one cannot use them)."""
+        """The rules as edited."""
         return list(self._rules)
 
     def settings(self) -> RelaySettings:

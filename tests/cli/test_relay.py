@@ -175,7 +175,21 @@ def test_udp_relay_with_socat(udp_echo_server: RunningServer) -> None:
         (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--delay-ms", "x2s:5"], "is not a number"),
         (["tcp://127.0.0.1:0", "nope://x"], "inspector relay:"),
         (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--origin", "x"], "--origin is for ws"),
-        (["ws://127.0.0.1:0/", "ws://127.0.0.1:9/", "--rules", "r.toml"], "not WebSocket yet"),
+        (["ws://127.0.0.1:0/", "ws://127.0.0.1:9/", "--rules", "/no/such.toml"], "--rules:"),
+        (["udp://127.0.0.1:0", "udp://127.0.0.1:9", "--intercept", "up"], "invalid choice"),
+        (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--intercept-filter", "x"], "need --intercept"),
+        (
+            [
+                "tcp://127.0.0.1:0",
+                "tcp://127.0.0.1:9",
+                "--intercept",
+                "both",
+                "--intercept-regex",
+                "--intercept-filter",
+                "(",
+            ],
+            "--intercept-filter: invalid regular expression",
+        ),
         (["tcp://127.0.0.1:0", "tcp://127.0.0.1:9", "--rules", "/no/such.toml"], "--rules:"),
     ],
 )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +22,7 @@ from websockets.extensions.permessage_deflate import (
     ServerPerMessageDeflateFactory,
 )
 
+from inspector.capture.formats import export_pcapng
 from inspector.core.records import Direction, Kind, Record
 from inspector.net.intercept import (
     HeldMessage,
@@ -26,6 +32,7 @@ from inspector.net.intercept import (
     Outcome,
     Resolution,
 )
+from inspector.net.relaymessages import HOLD_LIMIT
 
 
 class Queue(InterceptObserver):
@@ -56,15 +63,12 @@ def intercepting(mode: str, expression: str = "") -> tuple[Interceptor, Queue]:
     return interceptor, queue
 
 
-def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
-    tcp_echo_server: RunningServer,
-) -> None:
+def tcp_session(upstream: str) -> tuple[list[bytes], list[Record], Queue]:
+    """A tcp pair whose reads are forwarded, edited, dropped, and two messages injected."""
     interceptor, queue = intercepting("c2s")
 
     async def scenario() -> tuple[list[bytes], list[Record]]:
-        relay, rec = await start_relay(
-            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
-        )
+        relay, rec = await start_relay("tcp://127.0.0.1:0", upstream, intercept=interceptor)
         reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
         got: list[bytes] = []
 
@@ -95,6 +99,13 @@ def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
         return got, rec.conns[1].records
 
     got, records = run(scenario())
+    return got, records, queue
+
+
+def test_tcp_held_reads_are_forwarded_edited_dropped_and_injected(
+    tcp_echo_server: RunningServer,
+) -> None:
+    got, records, queue = tcp_session(tcp_echo_server.url)
     assert got == [b"one\n", b"TWO\n", b"from the relay\n", b"echo me\n"]
     assert [r.outcome for r in queue.resolutions] == [
         Outcome.FORWARDED, Outcome.EDITED, Outcome.DROPPED
@@ -280,3 +291,134 @@ def test_held_messages_of_an_ending_connection_are_dropped_with_the_reason(
     (gone,) = queue.resolutions
     assert gone.outcome is Outcome.DROPPED and gone.sent is None
     assert gone.reason.startswith("dropped: the connection ended (")
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_pcapng_puts_held_and_injected_bytes_on_the_leg_that_carried_them(
+    tcp_echo_server: RunningServer, tmp_path: Path
+) -> None:
+    _, records, _ = tcp_session(tcp_echo_server.url)
+    path = tmp_path / "relay.pcapng"
+    session = _Session(f"tcp://127.0.0.1:{port_of(records)}", "tcp", time.time_ns(), {})
+    with path.open("wb") as out:
+        export_pcapng(out, session, records)
+    shown = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "tcp.len > 0", "-T", "fields",
+         "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.payload"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    streams: dict[tuple[str, str], bytes] = {}
+    for line in shown.stdout.splitlines():
+        stream, srcport, payload = line.split("\t")
+        key = (stream, srcport)
+        streams[key] = streams.get(key, b"") + bytes.fromhex(payload)
+    assert sorted(streams.values()) == sorted(
+        [
+            b"one\ntwo\nthree\n",  # the client wrote, to the relay
+            b"one\nTWO\nfrom the relay\necho me\n",  # the relay wrote, to the client
+            b"one\nTWO\necho me\n",  # the relay wrote, to the server
+            b"one\nTWO\necho me\n",  # the server echoed
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    endpoint: str
+    scheme: str
+    started_wall_ns: int
+    summary: dict[str, Any]
+
+
+def port_of(records: list[Record]) -> int:
+    return int(str(records[0].fields["local"]).rsplit(":", 1)[1])
+
+
+def test_held_bytes_past_the_limit_pause_the_sender_until_resolved(
+    tcp_echo_server: RunningServer,
+) -> None:
+    """Memory stays bounded: past HOLD_LIMIT of held reads the client's leg stops reading."""
+    interceptor, _ = intercepting("c2s")
+    total = HOLD_LIMIT + (2 << 20)
+
+    async def scenario() -> tuple[int, int, list[Record]]:
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"x" * total)
+
+        def paused() -> bool:
+            return any(
+                r.fields.get("backed_up") and "held messages" in (r.message or "")
+                for r in rec.conns[1].records
+            )
+
+        await until(paused)
+        held_at_pause = sum(len(m.payload) for m in interceptor.queue)
+        interceptor.set_mode("off")  # what comes next passes; what is held goes on now
+        interceptor.forward_all()
+        received = 0
+        async with asyncio.timeout(WAIT):
+            while received < total:
+                chunk = await reader.read(1 << 20)
+                assert chunk, "the relay closed early"
+                received += len(chunk)
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return held_at_pause, received, rec.conns[1].records
+
+    held_at_pause, received, records = run(scenario())
+    assert HOLD_LIMIT < held_at_pause <= HOLD_LIMIT + (256 << 10)
+    assert received == total
+    lines = [
+        r.message for r in records if r.kind is Kind.INFO and "held messages" in (r.message or "")
+    ]
+    assert lines[0] == "held messages from the client passed 4 MiB: pausing its reads"
+    assert "held messages from the client are under 4 MiB: reading again" in lines
+
+
+def test_udp_datagrams_are_held_edited_dropped_and_injected(
+    udp_echo_server: RunningServer,
+) -> None:
+    interceptor, queue = intercepting("s2c")
+
+    async def scenario() -> tuple[list[bytes], list[Record]]:
+        relay, rec = await start_relay(
+            "udp://127.0.0.1:0", udp_echo_server.url, intercept=interceptor
+        )
+        loop = asyncio.get_running_loop()
+        got: asyncio.Queue[bytes] = asyncio.Queue()
+
+        class Client(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: object) -> None:
+                got.put_nowait(data)
+
+        transport, _ = await loop.create_datagram_endpoint(
+            Client, remote_addr=("127.0.0.1", relay.port)
+        )
+        received: list[bytes] = []
+        transport.sendto(b"first")  # its echo is held
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.edit(interceptor.queue[0].id, b"FIRST")
+        async with asyncio.timeout(WAIT):
+            received.append(await got.get())
+        transport.sendto(b"second")
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.drop(interceptor.queue[0].id)
+        interceptor.inject(1, "s2c", b"from the relay")
+        async with asyncio.timeout(WAIT):
+            received.append(await got.get())
+        transport.close()
+        await relay.stop()
+        return received, rec.conns[1].records
+
+    received, records = run(scenario())
+    assert received == [b"FIRST", b"from the relay"]
+    assert [r.outcome for r in queue.resolutions] == [Outcome.EDITED, Outcome.DROPPED]
+    datagrams = [r for r in records if r.kind is Kind.DATAGRAM]
+    held = [r.wire for r in datagrams if r.fields.get("forwarded") is False]
+    assert held == [b"first", b"second"]
+    sent = [(r.wire, r.fields["relayed"]) for r in datagrams if r.fields.get("injected")]
+    assert sent == [(b"FIRST", "edited"), (b"from the relay", "injected")]

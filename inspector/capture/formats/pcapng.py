@@ -457,12 +457,16 @@ class _PcapngExport:
 
     def _relayed(self, record: Record, ts: int, comment: str | None) -> None:
         """A relay pair's record: on the leg it was read from, then (unless a fault
-        dropped it) on the leg it was written to, ``held_ms`` later."""
+        dropped it) on the leg it was written to, ``held_ms`` later. What the relay did
+        not pass on as read (held, re-framed, taken by a rule: ``forwarded: false`` or
+        ``reframed``) is on the first leg only; what the relay wrote itself
+        (``injected``) on the second only."""
         assert self.maker is not None and self.upstream_maker is not None
         c2s = record.direction is Direction.OUT
         wire = record.wire
         sent = wire
-        if record.fields.get("lost"):
+        fields = record.fields
+        if fields.get("lost") or fields.get("forwarded") is False or fields.get("reframed"):
             sent = b""
         elif record.fields.get("cut"):
             sent = wire[: int(record.fields.get("sent_bytes") or 0)]
@@ -477,6 +481,8 @@ class _PcapngExport:
                 (self.upstream_maker, self.upstream_conv, wire, ts),
                 (self.maker, self.conv, sent, later),
             ]
+        if fields.get("injected"):
+            legs = [(legs[1][0], legs[1][1], wire, later)]
         for index, (maker, conv, data, at) in enumerate(legs):
             if not data and index:
                 continue
