@@ -17,11 +17,13 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from servers import Flood, HostileScript, HostileServer, RunningServer
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
 from inspector.core.records import Direction, Kind, Record
+from inspector.core.rules import ActionKind, MatchKind, Rule
+from inspector.net.intercept import MessageKind
 from inspector.net.relayfaults import Faults
 from inspector.ui.main_window import MainWindow
 from inspector.ui.models.records import COL_DIR
@@ -501,3 +503,100 @@ def test_inject_and_intercept_on_tcp_and_held_messages_go_with_their_pair(
     held = [r for r in _pair_records(tab, 1) if r.fields.get("intercept") == 2]
     assert [(r.direction, r.payload) for r in held] == [(Direction.IN, b"never")]
     assert tab.composer.send_button.isEnabled() is False  # no open pair to send into
+
+
+def test_rules_and_faults_from_the_dialog_reach_the_relay(
+    qtbot: QtBot, window: MainWindow, tcp_echo_server: RunningServer
+) -> None:
+    """The dialog's rules answer from the relay; its faults show in the banner and records."""
+    rule = Rule(MatchKind.REGEX, ActionKind.REPLY, r"^PING (\d+)", template="PONG {{1}}")
+    dialog = RelayDialog(RelaySettings("tcp://127.0.0.1:0", tcp_echo_server.url), [], window)
+    try:
+        dialog.set_rules([rule])
+        assert dialog.rules_label.text() == "1 rule"
+        dialog.s2c.delay.setValue(30)
+        dialog.accept()
+        assert dialog.result() == 1, dialog.error.text()
+        tab = window.open_relay(dialog.settings(), dialog.rules())
+    finally:
+        dialog.deleteLater()
+    qtbot.waitUntil(lambda: tab.listener_state == "listening", timeout=WAIT_MS)
+    assert "Faults server → client: delay 30 ms" in tab.banner.text()
+    with socket.create_connection(("127.0.0.1", tab.relay.port), timeout=5) as sock:
+        sock.sendall(b"PING 7")
+        _receive(qtbot, sock, b"PONG 7")  # answered by the relay, not echoed by the server
+        sock.sendall(b"hello")
+        _receive(qtbot, sock, b"hello")  # no rule: through the server and back, delayed
+    records = _pair_records(tab, 1)
+    assert any(r.fields.get("faults") == "server → client" for r in records)
+    ruled = [r for r in records if r.payload == b"PING 7"]
+    assert ruled and ruled[0].fields.get("forwarded") is False
+    echoed = [r for r in records if r.direction is Direction.IN and r.payload == b"hello"]
+    assert echoed and echoed[0].fields.get("held_ms") is not None
+
+
+def test_udp_relay_injects_and_intercepts_datagrams(
+    qtbot: QtBot, window: MainWindow, udp_echo_server: RunningServer
+) -> None:
+    tab = _open(qtbot, window, RelaySettings("udp://127.0.0.1:0", udp_echo_server.url))
+    panel = tab.intercept_panel
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.sendto(b"first", ("127.0.0.1", tab.relay.port))
+        got: list[bytes] = []
+
+        def datagram(expected: bytes) -> Callable[[], bool]:
+            def arrived() -> bool:
+                with contextlib.suppress(BlockingIOError):
+                    got.append(sock.recv(65536))
+                return expected in got
+
+            return arrived
+
+        qtbot.waitUntil(datagram(b"first"), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: tab.interceptor.connections() == [1], timeout=WAIT_MS)
+        _inject(tab, "from the relay", "s2c")
+        qtbot.waitUntil(datagram(b"from the relay"), timeout=WAIT_MS)
+        _inject(tab, "echo this", "c2s")
+        qtbot.waitUntil(datagram(b"echo this"), timeout=WAIT_MS)
+        panel.set_mode("c2s")
+        sock.sendto(b"held", ("127.0.0.1", tab.relay.port))
+        qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+        assert panel.model.messages[0].kind is MessageKind.DATAGRAM
+        panel.drop_button.click()
+        qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
+        sock.sendto(b"kept", ("127.0.0.1", tab.relay.port))
+        qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
+        panel.forward_button.click()
+        qtbot.waitUntil(datagram(b"kept"), timeout=WAIT_MS)
+        assert b"held" not in got
+
+
+def test_upgrade_refused_and_tls_failing_upstreams_are_one_line_each(
+    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, wss_server: RunningServer
+) -> None:
+    refusing = _open(qtbot, window, RelaySettings("ws://127.0.0.1:0/", ws_server.url))
+
+    async def refused(url: str) -> int | None:
+        try:
+            async with ws_connect(url):
+                return None
+        except InvalidStatus as exc:
+            return exc.response.status_code
+
+    # The client sees the server's own refusal; the tab says it in one line.
+    assert _run(qtbot, refused(refusing.relay.url + "forbidden")) == 403
+    line = "upstream refused the upgrade: 403 Forbidden"
+    qtbot.waitUntil(lambda: refusing.last_problem is not None, timeout=WAIT_MS)
+    assert refusing.last_problem.endswith(line)
+    qtbot.waitUntil(lambda: line in refusing.banner.text(), timeout=WAIT_MS)
+
+    # A server whose certificate is not trusted: the client gets 502, the tab one line.
+    untrusted = _open(qtbot, window, RelaySettings("ws://127.0.0.1:0/", wss_server.url))
+    assert _run(qtbot, refused(untrusted.relay.url)) == 502
+    qtbot.waitUntil(lambda: untrusted.last_problem is not None, timeout=WAIT_MS)
+    problem = untrusted.last_problem
+    assert "TLS with upstream failed" in problem and "\n" not in problem
+    assert "certificate" in problem
+    model = untrusted.connections
+    qtbot.waitUntil(lambda: "TLS with upstream failed" in model.index(1, 8).data(), timeout=WAIT_MS)
