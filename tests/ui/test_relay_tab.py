@@ -30,6 +30,7 @@ from inspector.ui.models.records import COL_DIR
 from inspector.ui.relay_dialog import RelayDialog, RelaySettings
 from inspector.ui.tabs.intercept_panel import HeldEditor
 from inspector.ui.tabs.relay import RelayTab
+from inspector.ui.widgets.timing import phases_from
 
 WAIT_MS = 10_000
 
@@ -349,6 +350,10 @@ def test_wss_relay_to_a_tls_server_presents_its_certificate(
     qtbot.waitUntil(lambda: any(r.kind is Kind.TLS for r in _pair_records(tab, 1)), timeout=WAIT_MS)
     tls = next(r for r in _pair_records(tab, 1) if r.kind is Kind.TLS)
     assert tls.fields["leg"] == "upstream"
+    # Timing names each leg's phases.
+    names = [p.name for p in phases_from(_pair_records(tab, 1))]
+    assert names[:1] == ["connect (client)"]
+    assert {"resolve", "connect (server)", "tls (server)", "upgrade"} <= set(names)
 
     secure = _open(
         qtbot, window, RelaySettings("wss://127.0.0.1:0/", wss_server.url, cafile=tls_ca_file)
