@@ -402,7 +402,9 @@ def test_inject_both_ways_and_intercept_forward_edit_drop_on_websocket(
     panel = tab.intercept_panel
 
     # Inject: to the client directly; to the server, whose echo comes back to the client.
+    qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
     tab.select_connection(1)
+    assert tab.selected_entry() is tab.entry(1)
     qtbot.waitUntil(tab.composer.send_button.isEnabled, timeout=WAIT_MS)
     _inject(tab, "from the relay", "s2c")
     qtbot.waitUntil(lambda: "from the relay" in client.received, timeout=WAIT_MS)
@@ -605,3 +607,33 @@ def test_upgrade_refused_and_tls_failing_upstreams_are_one_line_each(
     assert "certificate" in problem
     model = untrusted.connections
     qtbot.waitUntil(lambda: "TLS with upstream failed" in model.index(1, 8).data(), timeout=WAIT_MS)
+
+
+def test_disconnect_closes_the_selected_pair_and_ctrl_d_does_too(
+    qtbot: QtBot, window: MainWindow, tcp_echo_server: RunningServer
+) -> None:
+    tab = _open(qtbot, window, RelaySettings("tcp://127.0.0.1:0", tcp_echo_server.url))
+    first = socket.create_connection(("127.0.0.1", tab.relay.port), timeout=5)
+    second = socket.create_connection(("127.0.0.1", tab.relay.port), timeout=5)
+    try:
+        qtbot.waitUntil(lambda: tab.interceptor.connections() == [1, 2], timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(tab.connections.entries) == 2, timeout=WAIT_MS)
+        tab.select_connection(1)
+        qtbot.waitUntil(tab.disconnect_button.isEnabled, timeout=WAIT_MS)
+        tab.disconnect_button.click()
+        _receive(qtbot, first, b"", eof=True)
+        qtbot.waitUntil(lambda: tab.relay.ended_count == 1, timeout=WAIT_MS)
+        tab.select_connection(2)
+        window.disconnect_action.trigger()
+        _receive(qtbot, second, b"", eof=True)
+        qtbot.waitUntil(lambda: tab.relay.ended_count == 2, timeout=WAIT_MS)
+        model = tab.connections
+        qtbot.waitUntil(
+            lambda: [model.index(row, 2).data() for row in (1, 2)] == ["closed", "closed"],
+            timeout=WAIT_MS,
+        )
+        assert "the relay closed first" in model.index(1, 8).data()
+        assert tab.listener_state == "listening"
+    finally:
+        first.close()
+        second.close()
