@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from inspector.capture.store import CaptureStore
 from inspector.core.recorder import Recorder
@@ -300,6 +301,30 @@ class AllRecordsView(RecordsView):
         model = super().show_source(source, started_wall_ns, scheme, follow=follow)
         self._place_conn()
         return model
+
+
+def connections_table(model: ConnectionsModel, widths: Sequence[int]) -> QTableView:
+    """The list of connections over ``model``: one row selected at a time, compact rows,
+    the last column stretched."""
+    table = QTableView()
+    table.setObjectName("connectionsTable")
+    table.setAccessibleName("Connections")
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    vertical = table.verticalHeader()
+    vertical.hide()
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(table.fontMetrics().height() + 6)
+    table.setWordWrap(False)
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, width)
+    return table
 
 
 def send_to(conn: Any, action: Any, close: Any) -> None:

@@ -23,14 +23,11 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QWidget,
 )
 
@@ -56,6 +53,7 @@ from inspector.ui.tabs.connections import (
     AllRecordsView,
     ConnectionsModel,
     ConnEntry,
+    connections_table,
 )
 from inspector.ui.tabs.records_view import RecordsView
 
@@ -122,24 +120,7 @@ class HostingTab(RecordsTab):
         plain.deleteLater()
 
         self.connections = self.make_connections_model()
-        self.conn_table = QTableView()
-        self.conn_table.setObjectName("connectionsTable")
-        self.conn_table.setAccessibleName("Connections")
-        self.conn_table.setModel(self.connections)
-        self.conn_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.conn_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        vertical = self.conn_table.verticalHeader()
-        vertical.hide()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.conn_table.setWordWrap(False)
-        self.conn_table.setShowGrid(False)
-        self.conn_table.setAlternatingRowColors(True)
-        header = self.conn_table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate(self.COLUMN_WIDTHS):
-            self.conn_table.setColumnWidth(column, width)
+        self.conn_table = connections_table(self.connections, self.COLUMN_WIDTHS)
         self.conn_table.selectionModel().currentRowChanged.connect(self._conn_selected)
 
         self.main_layout.removeWidget(self.views)
