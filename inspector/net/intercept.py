@@ -309,11 +309,13 @@ class Interceptor:
         return self._send(message, message.payload, Outcome.FORWARDED)
 
     def edit(self, message_id: int, payload: bytes, kind: MessageKind | None = None) -> Resolution:
-        """Send ``payload`` on in place of a held message (as ``kind``, default its own)."""
+        """Send ``payload`` on in place of a held message (as ``kind``, default its own);
+        InterceptError, and the message stays held, when a text payload is not UTF-8."""
         message = self.get(message_id)
         if kind is not None:
             self._check_kind(message.conn, MessageKind(kind))
             message = _with_kind(message, MessageKind(kind))
+        _check_payload(message.kind, payload)
         return self._send(message, payload, Outcome.EDITED)
 
     def drop(self, message_id: int, reason: str = "dropped by the user") -> Resolution:
@@ -348,6 +350,7 @@ class Interceptor:
         way = Way(way)
         chosen = MessageKind(kind) if kind is not None else _default_kind(port.kinds)
         self._check_kind(conn, chosen)
+        _check_payload(chosen, payload)
         refused = port.send_on(way, payload, chosen, {"relayed": "injected"})
         if refused is not None:
             raise InterceptError(f"cannot inject into connection {conn}: {refused}")
@@ -387,6 +390,17 @@ class Interceptor:
         resolution = Resolution(message, outcome, sent, reason)
         self._emit("resolved", resolution)
         return resolution
+
+
+def _check_payload(kind: MessageKind, payload: bytes) -> None:
+    """A WebSocket text message must be UTF-8 (RFC 6455 §5.6): InterceptError if not."""
+    if kind is MessageKind.TEXT:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InterceptError(
+                f"a text message must be UTF-8 (byte {exc.start} is not): send it as binary"
+            ) from None
 
 
 def _default_kind(kinds: frozenset[MessageKind]) -> MessageKind:

@@ -20,10 +20,11 @@ from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import RuleEngine, Step, StepKind
+from inspector.net import hosting
 from inspector.net.accepted import AcceptedStream
 from inspector.net.certs import ServerTLS
 from inspector.net.connection import Connection
-from inspector.net.resolve import family_name, format_address
+from inspector.net.resolve import format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError
 
 #: Pending connections the kernel queues before the listener accepts them.
@@ -163,31 +164,22 @@ class Listener:
             sockname, family = await self._bind()
         except OSError as exc:
             message = describe_listen_error(exc, self.endpoint)
-            self.recorder.record(
-                Direction.META, Kind.ERROR, fields={"message": message, "phase": "listen"}
-            )
+            hosting.record_bind_failure(self.recorder, message)
             self.state = ListenerState.FAILED
             self._close_listener(message, clean=False)
             raise ListenError(message) from None
         self.port = sockname[1]
         self.local = format_address(sockname)
         self.state = ListenerState.LISTENING
-        fields: dict[str, Any] = {
-            "url": self.url,
-            "local": self.local,
-            "family": family_name(family),
-            "max_connections": self.max_connections,
-        }
-        if self.tls is not None:
-            fields["cert_sha256"] = self.tls.fingerprint
-            fields["self_signed"] = self.tls.self_signed
-        self.recorder.record(Direction.META, Kind.LISTENING, fields=fields)
-        if self.endpoint.host in ("0.0.0.0", "::", ""):
-            self.recorder.record(
-                Direction.META,
-                Kind.INFO,
-                fields={"message": "listening on every interface: other machines can connect"},
-            )
+        hosting.record_listening(
+            self.recorder,
+            self.endpoint,
+            self.url,
+            self.local,
+            family,
+            self.tls,
+            max_connections=self.max_connections,
+        )
         if self.rules is not None:
             for index, period in self.rules.timers():
                 self._spawn(self._timer(index, period))
@@ -205,23 +197,12 @@ class Listener:
         limit = self.max_connections
         if limit is not None and len(self._open) + self._starting() >= limit:
             self.refused += 1
-            self.recorder.record(
-                Direction.META,
-                Kind.REFUSED,
-                fields={
-                    "peer": peer,
-                    "message": f"refused {peer}: {limit} connections already open "
-                    f"(max connections: {limit})",
-                },
-            )
+            message = f"refused {peer}: {limit} connections already open (max connections: {limit})"
+            hosting.record_refused(self.recorder, peer, message)
             return None
         self.accepted += 1
         number = self.accepted
-        self.recorder.record(
-            Direction.META,
-            Kind.ACCEPTED,
-            fields={"conn": number, "peer": peer, "local": self.local},
-        )
+        hosting.record_accepted(self.recorder, number, peer, self.local)
         return number
 
     def _starting(self) -> int:
@@ -265,15 +246,8 @@ class Listener:
         self._open.pop(conn.number, None)
         self._not_ready.discard(conn.number)
         self.ended_count += 1
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"connection {conn.number} ({conn.peer}) ended: {conn.end_message}",
-                "conn": conn.number,
-                "peer": conn.peer,
-                "clean": conn.clean,
-            },
+        hosting.record_ended(
+            self.recorder, "connection", conn.number, conn.peer, conn.end_message, conn.clean
         )
         if self.on_connection_end is not None:
             self.on_connection_end(conn)

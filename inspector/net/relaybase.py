@@ -16,12 +16,13 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net import hosting
 from inspector.net.certs import ServerTLS
 from inspector.net.intercept import Interceptor
 from inspector.net.listener import ListenError, ListenerState, describe_listen_error
 from inspector.net.relayfaults import Faults
 from inspector.net.relayrules import RelayRules
-from inspector.net.resolve import family_name, format_address
+from inspector.net.resolve import format_address
 
 STOP_TIMEOUT = 5.0
 
@@ -111,9 +112,7 @@ class Relay:
             sockname, family = await self._bind()
         except OSError as exc:
             message = describe_listen_error(exc, self.endpoint)
-            self.recorder.record(
-                Direction.META, Kind.ERROR, fields={"message": message, "phase": "listen"}
-            )
+            hosting.record_bind_failure(self.recorder, message)
             self.state = ListenerState.FAILED
             self.recorder.record(
                 Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
@@ -122,17 +121,16 @@ class Relay:
         self.port = sockname[1]
         self.local = format_address(sockname)
         self.state = ListenerState.LISTENING
-        fields: dict[str, Any] = {
-            "url": self.url,
-            "local": self.local,
-            "family": family_name(family),
-            "upstream": self.config.upstream.url,
-            "max_connections": self.config.max_connections,
-        }
-        if self.config.tls is not None:
-            fields["cert_sha256"] = self.config.tls.fingerprint
-            fields["self_signed"] = self.config.tls.self_signed
-        self.recorder.record(Direction.META, Kind.LISTENING, fields=fields)
+        hosting.record_listening(
+            self.recorder,
+            self.endpoint,
+            self.url,
+            self.local,
+            family,
+            self.config.tls,
+            upstream=self.config.upstream.url,
+            max_connections=self.config.max_connections,
+        )
 
     async def _bind(self) -> tuple[Any, int]:
         raise NotImplementedError
@@ -144,34 +142,21 @@ class Relay:
         limit = self.config.max_connections
         if limit is not None and len(self._open) >= limit:
             self.refused += 1
-            self.recorder.record(
-                Direction.META,
-                Kind.REFUSED,
-                fields={"peer": peer, "message": f"refused {peer}: {limit} pairs already open"},
+            hosting.record_refused(
+                self.recorder, peer, f"refused {peer}: {limit} pairs already open"
             )
             return None
         self.accepted += 1
         number = self.accepted
-        self.recorder.record(
-            Direction.META,
-            Kind.ACCEPTED,
-            fields={"conn": number, "peer": peer, "local": self.local},
-        )
+        hosting.record_accepted(self.recorder, number, peer, self.local)
         self._open.add(number)
         return number
 
     def _pair_ended(self, pair: Any) -> None:
         self._open.discard(pair.number)
         self.ended_count += 1
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"pair {pair.number} ({pair.peer}) ended: {pair.end_message}",
-                "conn": pair.number,
-                "peer": pair.peer,
-                "clean": pair.clean,
-            },
+        hosting.record_ended(
+            self.recorder, "pair", pair.number, pair.peer, pair.end_message, pair.clean
         )
         if self.on_pair_end is not None:
             self.on_pair_end(pair)

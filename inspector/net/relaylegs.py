@@ -20,6 +20,7 @@ from typing import Any
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Shaper
+from inspector.net.resolve import family_name, format_address
 
 #: Bytes asked of the socket per read on both legs.
 READ_SIZE = 64 * 1024
@@ -86,15 +87,93 @@ class Leg(asyncio.Protocol):
         self.pair.on_write_paused(self.side, False)
 
 
-class PairEnding:
-    """Flow control and ending, over the state a StreamPair keeps."""
+class PairCommon:
+    """What every relay pair (stream or datagram) shares: how it ended, its summary, the
+    CLOSED record and the INFO line when reading from a side pauses or resumes."""
 
     recorder: Recorder
+    config: Any
+    number: int
+    peer: str
     state: PairState
-    failure: str | None
     end_message: str | None
     clean: bool | None
     initiated_by: str
+    _ended: asyncio.Event
+    _started: int
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    async def wait_closed(self) -> None:
+        await self._ended.wait()
+
+    def summary(self) -> dict[str, Any]:
+        """What the capture's session summary and the listing show."""
+        return {
+            "conn": self.number,
+            "peer": self.peer,
+            "upstream": self.config.upstream.url,
+            "state": str(self.state),
+            "clean": self.clean,
+            "message": self.end_message,
+            **self._summary_counts(),
+        }
+
+    def _summary_counts(self) -> dict[str, Any]:
+        """The summary's counts (bytes or datagrams each way)."""
+        raise NotImplementedError
+
+    def _record_end(
+        self, message: str, clean: bool, state: PairState | None, **counts: Any
+    ) -> None:
+        """Set how the pair ended and write its one CLOSED record (``counts`` added)."""
+        self.state = state or (PairState.CLOSED if clean else PairState.FAILED)
+        self.end_message = message
+        self.clean = clean
+        r = self.recorder
+        r.record(
+            Direction.META,
+            Kind.CLOSED,
+            fields={
+                "message": message,
+                "clean": clean,
+                "initiated_by": self.initiated_by,
+                **counts,
+                "duration_ns": r.now() - self._started,
+            },
+        )
+
+    def _record_upstream_connect(
+        self, transport: asyncio.BaseTransport, family: int, start: int
+    ) -> None:
+        """The upstream leg's CONNECT record (its addresses and how long it took)."""
+        self.recorder.record(
+            Direction.META,
+            Kind.CONNECT,
+            fields={
+                "leg": "upstream",
+                "local": format_address(transport.get_extra_info("sockname")),
+                "peer": format_address(transport.get_extra_info("peername")),
+                "family": family_name(family),
+                "duration_ns": self.recorder.now() - start,
+            },
+        )
+
+    def _note_backed_up(self, side: Side, paused: bool, message: str) -> None:
+        """The INFO line of a pause or resume of reading, naming the leg ``side``."""
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={"message": message, "backed_up": paused, "leg": str(side)},
+        )
+
+
+class PairEnding(PairCommon):
+    """Flow control and ending, over the state a StreamPair keeps."""
+
+    failure: str | None
     refused: bool
     on_end: Callable[[Any], None] | None
     _legs: dict[Side, asyncio.Transport | None]
@@ -102,8 +181,6 @@ class PairEnding:
     _lost: dict[Side, bool]
     _pauses: dict[Side, set[str]]
     _shapers: dict[Side, Shaper | None]
-    _ended: asyncio.Event
-    _started: int
 
     def on_data(self, side: Side, data: bytes) -> None:
         """One read of leg ``side`` (what is relayed decides what it means)."""
@@ -137,11 +214,7 @@ class PairEnding:
             if paused
             else f"the {name} reads again; reading from the {other}"
         )
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={"message": message, "backed_up": paused, "leg": str(side)},
-        )
+        self._note_backed_up(side, paused, message)
         self._set_reading(side.other, "backed_up", not paused)
 
     def _consumer(self, paused: bool) -> None:
@@ -295,22 +368,8 @@ class PairEnding:
         for shaper in self._shapers.values():
             if shaper is not None:
                 shaper.cancel()
-        self.state = state or (PairState.CLOSED if clean else PairState.FAILED)
-        self.end_message = message
-        self.clean = clean
         r = self.recorder
-        self.recorder.record(
-            Direction.META,
-            Kind.CLOSED,
-            fields={
-                "message": message,
-                "clean": clean,
-                "initiated_by": self.initiated_by,
-                "bytes_c2s": r.bytes_out,
-                "bytes_s2c": r.bytes_in,
-                "duration_ns": r.now() - self._started,
-            },
-        )
+        self._record_end(message, clean, state, bytes_c2s=r.bytes_out, bytes_s2c=r.bytes_in)
         for side in (Side.CLIENT, Side.UPSTREAM):
             transport = self._legs[side]
             if transport is not None and not transport.is_closing():

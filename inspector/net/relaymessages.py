@@ -25,16 +25,19 @@ once; a data message after the close of its direction is dropped with the reason
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from websockets.frames import Frame, Opcode
+from websockets.exceptions import ProtocolError
+from websockets.frames import Close, Frame, Opcode
 
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.core.rules import Step
 from inspector.net.intercept import HeldMessage, Interceptor, MessageKind, Way
 from inspector.net.relayfaults import Fate, Shaper
-from inspector.net.relaylegs import ARROWS, PairState, Side
+from inspector.net.relaylegs import ARROWS, PairCommon, PairState, Side
 from inspector.net.relayrules import RelayRules, perform
 from inspector.net.relaytap import DeflateAgreement, FrameTap
 from inspector.protocols.decoders.registry import DecodeContext
@@ -45,10 +48,28 @@ from inspector.protocols.wsfields import frame_fields
 HOLD_LIMIT = 4 << 20
 #: The largest WebSocket message the relay joins whole to frame it anew.
 MAX_MESSAGE = 64 << 20
+#: Seconds the peers have to end their connections after the relay's close frames.
+CLOSE_GRACE = 5.0
 
 _WS_KINDS = frozenset({MessageKind.TEXT, MessageKind.BINARY})
 _STREAM_KINDS = frozenset({MessageKind.DATA})
 _OPCODES = {MessageKind.TEXT: 1, MessageKind.BINARY: 2}
+
+
+def _checked_control(opcode: int, wf: WireFrame, payload: bytes, sender: str) -> bytes:
+    """A control frame's payload once it is one an endpoint accepts (RFC 6455 §5.5)."""
+    if opcode > 10:
+        raise Violation(1002, f"reserved opcode {opcode} from the {sender} (RFC 6455 §5.2)")
+    if not wf.fin or wf.payload_len > 125 or wf.rsv1:
+        raise Violation(1002, f"a fragmented, compressed or long control frame from the {sender}")
+    if opcode == 8:
+        try:
+            Close.parse(payload)
+        except UnicodeDecodeError:
+            raise Violation(1007, f"the {sender}'s close reason is not UTF-8") from None
+        except ProtocolError as exc:
+            raise Violation(1002, f"the {sender}'s close frame: {exc}") from None
+    return payload
 
 
 def _close_body(code: int, reason: str) -> bytes:
@@ -66,9 +87,19 @@ def side_of(way: Way) -> Side:
     return Side.CLIENT if way is Way.C2S else Side.UPSTREAM
 
 
+class Violation(ValueError):
+    """A frame a WebSocket endpoint must refuse (RFC 6455 §5): the close ``code`` to
+    answer with and, as ``str()``, one line saying why."""
+
+    def __init__(self, code: int, line: str) -> None:
+        super().__init__(line)
+        self.code = code
+
+
 class Reframer:
-    """One terminated direction of a relayed WebSocket: frames in, whole messages out,
-    and each message sent on framed anew (masked towards the server)."""
+    """One terminated direction of a relayed WebSocket: frames in, checked as an endpoint
+    checks them, whole messages out, and each message sent on framed anew (masked
+    towards the server)."""
 
     def __init__(self, to_server: bool, agreement: DeflateAgreement | None) -> None:
         self.to_server = to_server
@@ -76,28 +107,55 @@ class Reframer:
         self._parts: list[bytes] = []
         self._size = 0
         self._opcode = 0
+        self._in_message = False
         #: A close frame went on: no data message may follow it (RFC 6455 §5.5.1).
         self.closed = False
+        #: The sender broke the protocol: nothing more of it is sent on.
+        self.broken = False
 
     def take(self, wf: WireFrame, payload: bytes) -> tuple[int, bytes] | None:
         """One arrived frame (payload inflated): a whole message or control frame as
-        (opcode, payload), or None while a fragmented message is unfinished;
-        ValueError for a message over :data:`MAX_MESSAGE`."""
+        (opcode, payload), or None while a fragmented message is unfinished; Violation
+        for a frame an endpoint must refuse or a message over :data:`MAX_MESSAGE`."""
         opcode = wf.opcode
+        sender = "client" if self.to_server else "server"
+        if wf.rsv2 or wf.rsv3:
+            raise Violation(1002, f"the {sender} set reserved bits RSV2/RSV3 (RFC 6455 §5.2)")
+        if wf.masked != self.to_server:
+            how = "an unmasked" if self.to_server else "a masked"
+            raise Violation(1002, f"{how} frame from the {sender} (RFC 6455 §5.1)")
         if opcode >= 8:
-            return opcode, payload
+            return opcode, _checked_control(opcode, wf, payload, sender)
+        if opcode not in (0, 1, 2):
+            raise Violation(1002, f"reserved opcode {opcode} from the {sender} (RFC 6455 §5.2)")
+        if wf.rsv1 and (self.encoder is None or opcode == 0):
+            where = "on a continuation frame" if opcode == 0 else "without permessage-deflate"
+            raise Violation(1002, f"RSV1 {where} from the {sender} (RFC 7692 §6)")
+        if opcode == 0 and not self._in_message:
+            raise Violation(
+                1002, f"a continuation frame from the {sender} with no message under way"
+            )
+        if opcode != 0 and self._in_message:
+            raise Violation(1002, f"a new message from the {sender} before the last one ended")
         if opcode != 0:
             self._opcode = opcode
             self._parts = []
             self._size = 0
+            self._in_message = True
         self._size += len(payload)
         if self._size > MAX_MESSAGE:
-            raise ValueError(f"a message over {MAX_MESSAGE >> 20} MiB cannot be held whole")
+            raise Violation(1009, f"a message over {MAX_MESSAGE >> 20} MiB cannot be held whole")
         self._parts.append(payload)
         if not wf.fin:
             return None
         whole = b"".join(self._parts)
         self._parts = []
+        self._in_message = False
+        if self._opcode == 1:
+            try:
+                whole.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Violation(1007, f"a text message from the {sender} is not UTF-8") from None
         return self._opcode, whole
 
     def frame(self, opcode: int, payload: bytes) -> tuple[bytes, WireFrame, bool]:
@@ -114,7 +172,7 @@ class Reframer:
         return wire, wf, extensions is not None
 
 
-class PairMessages:
+class PairMessages(PairCommon):
     """Message-mode relaying and the InterceptPort, over the state a StreamPair keeps."""
 
     recorder: Recorder
@@ -125,6 +183,7 @@ class PairMessages:
     refused: bool
     config: Any
     initiated_by: str
+    failure: str | None
     _legs: dict[Side, Any]
     _taps: dict[Side, FrameTap | None]
     _shapers: dict[Side, Shaper | None]
@@ -133,15 +192,15 @@ class PairMessages:
     _pending: dict[Side, list[tuple[int, bytes, dict[str, Any]]]]
     _agreement: DeflateAgreement | None
     _context: DecodeContext
+    _watch: bool
     _early_messages: bool
     _request_target: str
 
-    @property
-    def ended(self) -> bool:
-        raise NotImplementedError
-
     def _init_messages(self) -> None:
         self._interceptor = self.config.intercept
+        #: Messages may be needed (intercept or rules): the relay then looks at each
+        #: read (WebSocket: for message boundaries); without, it stays transparent.
+        self._watch = self._interceptor is not None or self.config.rules is not None
         self._reframers = {Side.CLIENT: None, Side.UPSTREAM: None}
         self._pending = {Side.CLIENT: [], Side.UPSTREAM: []}
         self._agreement = None
@@ -238,17 +297,54 @@ class PairMessages:
             if paused
             else f"held messages from the {name} are under {HOLD_LIMIT >> 20} MiB: reading again"
         )
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={"message": message, "backed_up": paused, "leg": str(side)},
-        )
+        self._note_backed_up(side, paused, message)
         self._set_reading(side, "intercept", not paused)
 
     def _set_reading(self, side: Side, reason: str, on: bool) -> None:
         raise NotImplementedError
 
     # -- tcp/tls -----------------------------------------------------------------------
+
+    def _ruled(self, side: Side, data: bytes, t_ns: int, rules: RelayRules) -> bool:
+        """True when a rule took this read (recorded, not forwarded, its steps done)."""
+        steps = rules.steps(side is Side.CLIENT, self.number, data)
+        if not steps:
+            return False
+        fields = {"rule": steps[0].rule, "forwarded": False}
+        self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
+        self._perform(side, steps, Kind.DATA, self._writer(side))
+        return True
+
+    def _perform(
+        self,
+        side: Side,
+        steps: list[Step],
+        kind: Kind,
+        answer: Callable[[bytes], None],
+        answer_step: Callable[[Step], None] | None = None,
+        close_step: Callable[[Step], None] | None = None,
+    ) -> None:
+        """Do the steps of a rule that took a message read on ``side``."""
+
+        def close() -> None:
+            self.initiated_by = "relay"
+            self._close_both()
+
+        perform(
+            steps,
+            c2s=side is Side.CLIENT,
+            recorder=self.recorder,
+            kind=kind,
+            answer=answer,
+            close=close,
+            reset=self._rule_reset,
+            alive=lambda: not self.ended,
+            answer_step=answer_step,
+            close_step=close_step,
+        )
+
+    def _writer(self, side: Side) -> Callable[[bytes], None]:
+        raise NotImplementedError
 
     def _held_read(self, side: Side, data: bytes, t_ns: int) -> bool:
         """True when the interceptor holds this read (recorded, not forwarded)."""
@@ -286,12 +382,6 @@ class PairMessages:
         raise NotImplementedError
 
     # -- ws/wss --------------------------------------------------------------------
-
-    @property
-    def _watch(self) -> bool:
-        """True when messages may be needed (intercept or rules): the relay then looks
-        at each read (WebSocket: for message boundaries); without, it is transparent."""
-        return self._interceptor is not None or self.config.rules is not None
 
     def _upgraded(
         self, agreement: DeflateAgreement | None, target: str, subprotocol: str | None
@@ -350,19 +440,20 @@ class PairMessages:
         decoded = tap.decode(frames)
         extras: list[dict[str, Any] | None] = []
         actions: list[tuple[int, bytes, Any]] = []
-        failure = tap.parser.error
+        violation: Violation | None = None
+        if tap.parser.error is not None and not reframer.broken:
+            violation = Violation(1002, f"the {side.peer_name}'s {tap.parser.error}")
         for wf, (payload, _compressed, error) in zip(frames, decoded, strict=True):
             extra: dict[str, Any] = {"reframed": True}
             extras.append(extra)
-            if failure is not None:
-                continue
-            if error is not None:
-                failure = error
+            if violation is not None or reframer.broken:
                 continue
             try:
+                if error is not None:
+                    raise Violation(1007, f"the {side.peer_name}'s message: {error}")
                 message = reframer.take(wf, payload)
-            except ValueError as exc:
-                failure = str(exc)
+            except Violation as exc:
+                violation = exc
                 continue
             if message is None:
                 continue
@@ -382,8 +473,8 @@ class PairMessages:
                     self._drop_after_close(side)
             else:
                 self._send_message(side, opcode, body, action)
-        if failure is not None:
-            self._unfollowable(side, failure, t_ns)
+        if violation is not None:
+            self._violated(side, violation, t_ns)
 
     def _decide(self, side: Side, opcode: int, body: bytes, extra: dict[str, Any]) -> Any:
         """A whole data message: rule steps (a list), fields to send it on with, or None
@@ -430,17 +521,12 @@ class PairMessages:
 
     def _perform_rule(self, side: Side, steps: list[Step]) -> None:
         """A rule took a WebSocket message: answer the sender, or close or reset."""
-        c2s = side is Side.CLIENT
         back = side.other  # the leg whose reads go towards the sender
 
         def answer(step: Step) -> None:
             fields = {"relayed": "rule", "rule": step.rule}
             if self._send_or_pend(back, 1 if step.text else 2, step.data, fields) is not None:
                 self._drop_after_close(back)
-
-        def close() -> None:
-            self.initiated_by = "relay"
-            self._close_both()
 
         def close_step(step: Step) -> None:
             """Close both WebSockets with the rule's code and reason; each peer then
@@ -451,18 +537,7 @@ class PairMessages:
                 if self._send_or_pend(leg, 8, body, {"relayed": "rule", "rule": step.rule}):
                     self._close_both()
 
-        perform(
-            steps,
-            c2s=c2s,
-            recorder=self.recorder,
-            kind=Kind.FRAME,
-            answer=lambda data: None,
-            close=close,
-            reset=self._rule_reset,
-            alive=lambda: not self.ended,
-            answer_step=answer,
-            close_step=close_step,
-        )
+        self._perform(side, steps, Kind.FRAME, lambda _data: None, answer, close_step)
 
     def _rule_reset(self) -> None:
         raise NotImplementedError
@@ -470,10 +545,28 @@ class PairMessages:
     def _close_both(self) -> None:
         raise NotImplementedError
 
-    def _unfollowable(self, side: Side, line: str, t_ns: int) -> None:
-        """A terminated direction the relay cannot read on: recorded, both legs closed."""
+    def _violated(self, side: Side, violation: Violation, t_ns: int) -> None:
+        """The peer of ``side`` broke the protocol: recorded, both sides get a close frame
+        with the code an endpoint answers (the rest of that peer's frames are not sent
+        on), and the legs close once the peers end them (or after a grace period)."""
+        reframer = self._reframers[side]
+        assert reframer is not None
+        reframer.broken = True
+        line = str(violation)
         self.recorder.record(
-            Direction.META, Kind.ERROR, t_ns, fields={"message": f"{ARROWS[side]}: {line}"}
+            Direction.META,
+            Kind.ERROR,
+            t_ns,
+            fields={"message": line, "phase": "session", "close_code": violation.code},
         )
+        self.failure = self.failure or line
         self.initiated_by = side.peer_name
-        self._close_both()
+        body = _close_body(violation.code, line[:120])
+        fields = {"relayed": "violation"}
+        if not reframer.closed:
+            self._send_message(side, 8, body, fields)
+        back = self._reframers[side.other]
+        if back is None or not back.closed:
+            self._send_or_pend(side.other, 8, body, fields)
+        loop = asyncio.get_running_loop()
+        loop.call_later(CLOSE_GRACE, lambda: None if self.ended else self._close_both())

@@ -26,7 +26,6 @@ from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Decision, Fate, Faults, Shaper
 from inspector.net.relaylegs import ARROWS, Leg, PairEnding, PairState, Side
 from inspector.net.relaymessages import PairMessages
-from inspector.net.relayrules import RelayRules, perform
 from inspector.net.relaytap import (
     FrameTap,
     HeadError,
@@ -116,26 +115,12 @@ class StreamPair(PairEnding, PairMessages):
     # -- state ------------------------------------------------------------------
 
     @property
-    def ended(self) -> bool:
-        return self._ended.is_set()
-
-    @property
     def is_open(self) -> bool:
         return self.state is PairState.OPEN
 
-    async def wait_closed(self) -> None:
-        await self._ended.wait()
-
-    def summary(self) -> dict[str, Any]:
-        """What the capture's session summary and the listing show."""
+    def _summary_counts(self) -> dict[str, Any]:
         r = self.recorder
         return {
-            "conn": self.number,
-            "peer": self.peer,
-            "upstream": self.config.upstream.url,
-            "state": str(self.state),
-            "clean": self.clean,
-            "message": self.end_message,
             "initiated_by": self.initiated_by,
             "bytes_c2s": r.bytes_out,
             "bytes_s2c": r.bytes_in,
@@ -257,17 +242,7 @@ class StreamPair(PairEnding, PairMessages):
             except OSError as exc:
                 error = exc
                 continue
-            self.recorder.record(
-                Direction.META,
-                Kind.CONNECT,
-                fields={
-                    "leg": "upstream",
-                    "local": format_address(transport.get_extra_info("sockname")),
-                    "peer": format_address(transport.get_extra_info("peername")),
-                    "family": family_name(family),
-                    "duration_ns": self.recorder.now() - start,
-                },
-            )
+            self._record_upstream_connect(transport, family, start)
             break
         if transport is None:
             raise error or OSError("no address to connect to")
@@ -440,31 +415,6 @@ class StreamPair(PairEnding, PairMessages):
         super()._finish(message, clean=clean, state=state)
         if self._interceptor is not None:
             self._interceptor.detach(self.number, f"the connection ended ({message})")
-
-    def _ruled(self, side: Side, data: bytes, t_ns: int, rules: RelayRules) -> bool:
-        """True when a rule took this read (recorded, not forwarded, its steps done)."""
-        c2s = side is Side.CLIENT
-        steps = rules.steps(c2s, self.number, data)
-        if not steps:
-            return False
-        fields = {"rule": steps[0].rule, "forwarded": False}
-        self.recorder.record(side.direction, Kind.DATA, t_ns, data, data, fields)
-
-        def close() -> None:
-            self.initiated_by = "relay"
-            self._close_both()
-
-        perform(
-            steps,
-            c2s=c2s,
-            recorder=self.recorder,
-            kind=Kind.DATA,
-            answer=self._writer(side),
-            close=close,
-            reset=self._rule_reset,
-            alive=lambda: not self.ended,
-        )
-        return True
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""

@@ -24,7 +24,7 @@ from inspector.net.intercept import HeldMessage, MessageKind, Way
 from inspector.net.listener import bind_addresses
 from inspector.net.relaybase import RecorderFor, Relay, RelayConfig
 from inspector.net.relayfaults import Fate, Shaper
-from inspector.net.relaylegs import ARROWS, PairState, Side
+from inspector.net.relaylegs import ARROWS, PairCommon, PairState, Side
 from inspector.net.relaymessages import HOLD_LIMIT, side_of, way_of
 from inspector.net.relayrules import perform
 from inspector.net.resolve import family_name, format_address, resolve
@@ -53,7 +53,7 @@ class _UpstreamSide(asyncio.DatagramProtocol):
         self.pair.upstream_error(exc)
 
 
-class DatagramPair:
+class DatagramPair(PairCommon):
     """One client address and its own upstream socket."""
 
     def __init__(self, relay: DatagramRelay, number: int, addr: Any, recorder: Recorder) -> None:
@@ -99,25 +99,9 @@ class DatagramPair:
     def _shaper(faults: Any, write: Any) -> Shaper | None:
         return Shaper(faults, write, lambda _paused: None) if faults.active else None
 
-    @property
-    def ended(self) -> bool:
-        return self._ended.is_set()
-
-    async def wait_closed(self) -> None:
-        await self._ended.wait()
-
-    def summary(self) -> dict[str, Any]:
+    def _summary_counts(self) -> dict[str, Any]:
         r = self.recorder
-        return {
-            "conn": self.number,
-            "peer": self.peer,
-            "upstream": self.config.upstream.url,
-            "state": str(self.state),
-            "clean": self.clean,
-            "message": self.end_message,
-            "datagrams_c2s": r.count_out,
-            "datagrams_s2c": r.count_in,
-        }
+        return {"datagrams_c2s": r.count_out, "datagrams_s2c": r.count_in}
 
     async def run(self) -> None:
         """Open the upstream socket (recorded), then send what waited."""
@@ -141,17 +125,7 @@ class DatagramPair:
             self._finish(line, clean=False)
             return
         self._upstream = transport
-        self.recorder.record(
-            Direction.META,
-            Kind.CONNECT,
-            fields={
-                "leg": "upstream",
-                "local": format_address(transport.get_extra_info("sockname")),
-                "peer": format_address(transport.get_extra_info("peername")),
-                "family": family_name(family),
-                "duration_ns": self.recorder.now() - start,
-            },
-        )
+        self._record_upstream_connect(transport, family, start)
         for side, faults in ((Side.CLIENT, self.config.c2s), (Side.UPSTREAM, self.config.s2c)):
             if faults.active:
                 self.recorder.record(
@@ -276,20 +250,7 @@ class DatagramPair:
                 shaper.cancel()
         if self._upstream is not None:
             self._upstream.close()
-        self.state = PairState.CLOSED if clean else PairState.FAILED
-        self.end_message = message
-        self.clean = clean
-        r = self.recorder
-        r.record(
-            Direction.META,
-            Kind.CLOSED,
-            fields={
-                "message": message,
-                "clean": clean,
-                "initiated_by": self.initiated_by,
-                "duration_ns": r.now() - self._started,
-            },
-        )
+        self._record_end(message, clean, None)
         self._ended.set()
         self.relay._forget(self)
         if self._interceptor is not None:

@@ -25,9 +25,11 @@ SERVER = Path(__file__).with_name("fuzzing_server.py")
 
 
 class Relay:
-    """A relay (the engine of ``inspector relay``) in front of the fuzzing server."""
+    """A relay (the engine of ``inspector relay``) in front of the fuzzing server;
+    ``intercept`` an Interceptor (the relay then re-frames every message)."""
 
-    def __init__(self) -> None:
+    def __init__(self, intercept: Any = None) -> None:
+        self.intercept = intercept
         self.relay: Any = None
         self.pairs = 0
         self.clean = 0
@@ -40,7 +42,7 @@ class Relay:
             return Recorder(consumed=False)
 
         config = RelayConfig(parse_endpoint("ws://127.0.0.1:0/", listen=True),
-                             parse_endpoint(upstream + "/"))  # fmt: skip
+                             parse_endpoint(upstream + "/"), intercept=self.intercept)  # fmt: skip
         self.relay = create_relay(config, Recorder(consumed=False), recorder_for)
         self.relay.on_pair_end = self._ended
         await self.relay.start()

@@ -138,6 +138,25 @@ def test_autobahn_through_the_relay_keeps_every_verdict() -> None:
     assert relay.pairs >= len(verdicts)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_autobahn_through_an_intercepting_relay_passes_every_case() -> None:
+    """With intercept on both ways (a filter that holds nothing), the relay terminates
+    every connection and frames each message anew: towards the fuzzing server it is the
+    client the suite judges (checks, close codes, deflate with its own context)."""
+    from inspector.net.intercept import InterceptMode, Interceptor
+
+    relay = Relay(Interceptor(InterceptMode.BOTH, "a filter no case's message matches"))
+    verdicts, _runs = asyncio.run(
+        run_suite(RELAY_CASES, compression=True, keep=False, parallel=3,
+                  compression_level=0, relay=relay)
+    )  # fmt: skip
+    assert len(verdicts) >= 258
+    failures = [f"{k}: {v[0]} / {v[1]}" for k, v in sorted(verdicts.items()) if not v[2]]
+    assert not failures, "\n".join(failures)
+    assert relay.pairs >= len(verdicts)
+
+
 def _offending(run: CaseRun, first_byte: int) -> int:
     """Index of the inbound frame record the engine rejected, checked against the wire."""
     for index, record in enumerate(run.records):

@@ -187,6 +187,21 @@ def test_forward_all_and_drop_all_and_unsubscribe() -> None:
     assert len(seen.events) == before + 1 and other.events == []
 
 
+def test_text_must_stay_utf8_and_a_refused_edit_keeps_the_message_held() -> None:
+    interceptor = Interceptor(InterceptMode.BOTH)
+    pipe = Pipe(frozenset({MessageKind.TEXT, MessageKind.BINARY}))
+    interceptor.attach(1, pipe)
+    held = interceptor.offer(1, Way.C2S, b"hello", MessageKind.TEXT)
+    assert held is not None
+    with pytest.raises(InterceptError, match="must be UTF-8 \\(byte 1 is not\\)"):
+        interceptor.edit(held, b"h\xff")
+    assert [m.id for m in interceptor.queue] == [held]
+    assert interceptor.edit(held, b"h\xff", MessageKind.BINARY).outcome is Outcome.EDITED
+    with pytest.raises(InterceptError, match="must be UTF-8"):
+        interceptor.inject(1, "s2c", b"\xc3")
+    assert [(k, p) for _, p, k, _ in pipe.sent] == [(MessageKind.BINARY, b"h\xff")]
+
+
 def test_preview_is_one_line_text_or_hex() -> None:
     text = HeldMessage(1, 1, Way.C2S, b"hello\nworld", MessageKind.TEXT, 0)
     assert text.preview() == "hello\\nworld"

@@ -422,3 +422,74 @@ def test_udp_datagrams_are_held_edited_dropped_and_injected(
     assert held == [b"first", b"second"]
     sent = [(r.wire, r.fields["relayed"]) for r in datagrams if r.fields.get("injected")]
     assert sent == [(b"FIRST", "edited"), (b"from the relay", "injected")]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "line"),
+    [
+        (b"\xa1\x80" + b"\x00" * 4, 1002, "reserved bits RSV2/RSV3"),  # RSV2 on a text frame
+        (b"\x83\x80" + b"\x00" * 4, 1002, "reserved opcode 3"),
+        (b"\x81\x02\xc3\x28", 1002, "an unmasked frame from the client"),
+        (b"\x81\x82" + b"\x00" * 4 + b"\xc3\x28", 1007, "is not UTF-8"),
+    ],
+    ids=["rsv2", "opcode-3", "unmasked", "bad-utf8"],
+)
+def test_a_terminated_direction_refuses_what_an_endpoint_refuses(
+    ws_server: RunningServer, frame: bytes, code: int, line: str
+) -> None:
+    """The relay answers a bad frame as an endpoint does: a close frame with the code to
+    the sender and to the other side, the bytes recorded, the pair ended."""
+    interceptor, _ = intercepting("both", "nothing matches this")
+
+    async def scenario() -> tuple[bytes, list[Record]]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        async with asyncio.timeout(WAIT):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(frame)
+            answer = await reader.read()  # the close frame, then the end of the stream
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return answer, rec.conns[1].records
+
+    answer, records = run(scenario())
+    assert answer[:1] == b"\x88" and int.from_bytes(answer[2:4], "big") == code
+    errors = [r for r in records if r.kind is Kind.ERROR]
+    assert len(errors) == 1 and line in (errors[0].message or "")
+    assert errors[0].fields["close_code"] == code
+    closes = [r for r in records if r.fields.get("relayed") == "violation"]
+    assert {r.direction for r in closes} == {Direction.IN, Direction.OUT}
+    assert records[-1].kind is Kind.CLOSED and records[-1].fields["clean"] is False
+
+
+def test_a_message_sent_with_the_upgrade_request_is_held_too(ws_server: RunningServer) -> None:
+    """Frames pipelined behind the upgrade request wait for the answer, then are held."""
+    interceptor, queue = intercepting("c2s")
+    masked_hi = b"\x81\x82" + b"\x00" * 4 + b"hi"
+
+    async def scenario() -> bytes:
+        relay, _ = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            + masked_hi
+        )
+        async with asyncio.timeout(WAIT):
+            await reader.readuntil(b"\r\n\r\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        interceptor.edit(interceptor.queue[0].id, b"HI")
+        async with asyncio.timeout(WAIT):
+            echo = await reader.readexactly(4)
+        writer.close()
+        await ended(relay)
+        await relay.stop()
+        return echo
+
+    assert run(scenario()) == b"\x81\x02HI"
+    assert [m.payload for m in queue.held_messages] == [b"hi"]
