@@ -226,6 +226,7 @@ class RelayDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("relayDialog")
         self.setWindowTitle("Relay between a client and a server")
+        self.setMinimumWidth(560)
         self._rules = list(rules)
         self._listen_edited = False
         layout = QVBoxLayout(self)
@@ -248,11 +249,14 @@ class RelayDialog(QDialog):
         layout.addLayout(where)
 
         faults_box = QGroupBox("Bad network on purpose")
-        grid = QGridLayout(faults_box)
+        faults_layout = QVBoxLayout(faults_box)
+        grid = QGridLayout()
+        faults_layout.addLayout(grid)
         grid.addWidget(QLabel("<b>client → server</b>"), 0, 1)
         grid.addWidget(QLabel("<b>server → client</b>"), 0, 2)
         for row, label in enumerate(
-            ("Delay", "Jitter (±)", "Loss", "Rate", "Cut after", "Cut after"), start=1
+            ("Delay", "Jitter (±)", "Loss", "Rate", "Cut after bytes", "Cut after messages"),
+            start=1,
         ):
             grid.addWidget(QLabel(label), row, 0)
         self.c2s = _FaultColumn(grid, 1, "relayC2s", relay.c2s)
@@ -268,7 +272,7 @@ class RelayDialog(QDialog):
             "every effect is shown in the records."
         )
         self.faults_note.setWordWrap(True)
-        grid.addWidget(self.faults_note, 8, 0, 1, 3)
+        faults_layout.addWidget(self.faults_note)
         layout.addWidget(faults_box)
 
         upstream_box = QGroupBox("Towards the server")
@@ -391,7 +395,10 @@ class RelayDialog(QDialog):
         except InspectorError as exc:
             self.reach.setText(str(exc))
             return
-        self.reach.setText(reach_text(listen.host))
+        reach = reach_text(listen.host)
+        self.reach.setText(reach)
+        warn = theme.error_text(theme.is_dark(self)).name() if reach.startswith("⚠") else ""
+        self.reach.setStyleSheet(f"color: {warn};" if warn else "")
         datagram, ws = listen.is_datagram, listen.is_websocket
         for column in (self.c2s, self.s2c):
             column.set_enabled(datagram, datagram or ws)
