@@ -23,7 +23,7 @@ from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.rules import ActionKind, MatchKind, Rule
-from inspector.net.intercept import MessageKind
+from inspector.net.intercept import HeldMessage, MessageKind, Way
 from inspector.net.relayfaults import Faults
 from inspector.ui.main_window import MainWindow
 from inspector.ui.models.records import COL_DIR
@@ -637,3 +637,23 @@ def test_disconnect_closes_the_selected_pair_and_ctrl_d_does_too(
     finally:
         first.close()
         second.close()
+
+
+def test_the_held_editor_shows_text_or_hex_and_refuses_bad_hex_in_one_line(
+    qtbot: QtBot,
+) -> None:
+    held = HeldMessage(4, 2, Way.S2C, b"caf\xc3\xa9", MessageKind.TEXT, 0)
+    editor = HeldEditor(held)
+    qtbot.addWidget(editor)
+    assert editor.editor.toPlainText() == "café"
+    editor.mode.setCurrentIndex(editor.mode.findData("hex"))
+    assert editor.editor.toPlainText() == "63 61 66 c3 a9"
+    editor.editor.setPlainText("63 61 66 zz")
+    editor.accept()
+    assert editor.result() == 0 and "not a hex digit 'z'" in editor.error.text()
+    editor.editor.setPlainText("00 ff")
+    editor.accept()
+    assert editor.result() == 1 and editor.payload() == b"\x00\xff"
+    binary = HeldEditor(HeldMessage(5, 2, Way.C2S, b"\x00\x01", MessageKind.BINARY, 0))
+    qtbot.addWidget(binary)
+    assert binary.mode.currentData() == "hex" and binary.editor.toPlainText() == "00 01"
