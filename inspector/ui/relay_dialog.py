@@ -85,25 +85,52 @@ class RelaySettings:
 
     @classmethod
     def from_json(cls, text: str) -> RelaySettings:
-        """Settings stored by :meth:`to_json`; anything damaged falls back to the default."""
+        """Settings stored by :meth:`to_json`; a value of the wrong type is left at its
+        default, and anything unreadable gives the defaults."""
         try:
             data = json.loads(text)
-            if not isinstance(data, dict):
-                return cls()
-            known = {f.name for f in dataclasses.fields(cls)}
-            values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-            for side in ("c2s", "s2c"):
-                faults = values.get(side)
-                if isinstance(faults, dict):
-                    names = {f.name for f in dataclasses.fields(Faults)}
-                    kept = {k: v for k, v in faults.items() if k in names}
-                    kept["cut_mode"] = CutMode(kept.get("cut_mode", "reset"))
-                    values[side] = Faults(**kept)
-                else:
-                    values.pop(side, None)
-            return cls(**values)
-        except (ValueError, TypeError):
+        except ValueError:
             return cls()
+        if not isinstance(data, dict):
+            return cls()
+        values: dict[str, Any] = {}
+        for name, kind in _SETTING_TYPES.items():
+            value = data.get(name)
+            if _fits(value, kind):
+                values[name] = value
+        if values.get("rules_on") not in _RULES_ON:
+            values.pop("rules_on", None)
+        for side in ("c2s", "s2c"):
+            faults = data.get(side)
+            if isinstance(faults, dict):
+                kept = {k: v for k, v in faults.items() if k in _FAULT_NUMBERS}
+                kept = {k: v for k, v in kept.items() if _fits(v, _FAULT_NUMBERS[k])}
+                mode = faults.get("cut_mode")
+                kept["cut_mode"] = CutMode(mode) if mode in ("reset", "close") else CutMode.RESET
+                values[side] = Faults(**kept)
+        return cls(**values)
+
+
+#: What each stored setting must be (a number is never a bool, and never negative).
+_SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    "listen": (str,), "upstream": (str,), "verify": (bool,), "cafile": (str, type(None)),
+    "connect_timeout": (float, int), "origin": (str, type(None)),
+    "cert_file": (str, type(None)), "key_file": (str, type(None)), "rules_on": (str,),
+    "max_connections": (int, type(None)),
+}  # fmt: skip
+_FAULT_NUMBERS: dict[str, tuple[type, ...]] = {
+    "delay_ms": (float, int), "jitter_ms": (float, int), "loss": (float, int),
+    "rate_kbps": (float, int, type(None)), "cut_after_bytes": (int, type(None)),
+    "cut_after_messages": (int, type(None)),
+}  # fmt: skip
+
+
+def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        return False
+    return isinstance(value, kinds)
 
 
 def stored_settings(settings: Settings) -> RelaySettings:

@@ -24,10 +24,10 @@ from inspector.cli import run_command
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.rules import ActionKind, MatchKind, Rule
 from inspector.net.intercept import HeldMessage, MessageKind, Way
-from inspector.net.relayfaults import Faults
+from inspector.net.relayfaults import CutMode, Faults
 from inspector.ui.main_window import MainWindow
 from inspector.ui.models.records import COL_DIR
-from inspector.ui.relay_dialog import RelayDialog, RelaySettings
+from inspector.ui.relay_dialog import RelayDialog, RelaySettings, stored_settings
 from inspector.ui.tabs.intercept_panel import HeldEditor
 from inspector.ui.tabs.relay import RelayTab
 from inspector.ui.widgets.timing import phases_from
@@ -175,6 +175,7 @@ def test_relay_dialog_websocket_both_directions_labelled_and_stop_finishes_the_c
     assert f"Relaying ws://127.0.0.1:{tab.relay.port}/ → {ws_server.url}" in banner
     assert "loopback only" in banner
     assert window.tabs.tabText(window.tabs.currentIndex()).startswith("Relay WS 127.0.0.1:")
+    assert stored_settings(window.settings).upstream == ws_server.url  # offered next time
 
     client = clients(tab.relay.url)
     qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
@@ -657,3 +658,32 @@ def test_the_held_editor_shows_text_or_hex_and_refuses_bad_hex_in_one_line(
     binary = HeldEditor(HeldMessage(5, 2, Way.C2S, b"\x00\x01", MessageKind.BINARY, 0))
     qtbot.addWidget(binary)
     assert binary.mode.currentData() == "hex" and binary.editor.toPlainText() == "00 01"
+
+
+def test_relay_settings_survive_a_round_trip_and_damage_gives_the_defaults(
+    qtbot: QtBot,
+) -> None:
+    relay = RelaySettings(
+        "udp://127.0.0.1:0",
+        "udp://127.0.0.1:53",
+        c2s=Faults(loss=5, cut_mode=CutMode.CLOSE),
+        s2c=Faults(delay_ms=40, jitter_ms=5, rate_kbps=64),
+        verify=False,
+        max_connections=3,
+        rules_on="both",
+    )
+    assert RelaySettings.from_json(relay.to_json()) == relay
+    damaged = (
+        "",
+        "{",
+        "[1, 2]",
+        '{"c2s": {"loss": "x", "delay_ms": -3, "cut_mode": "melt"}}',
+        '{"listen": 5, "verify": "yes", "connect_timeout": true, "c2s": 3}',
+        '{"max_connections": 2.5, "rules_on": "sideways", "s2c": {"rate_kbps": [1]}}',
+    )
+    for text in damaged:
+        restored = RelaySettings.from_json(text)
+        assert restored == RelaySettings(), text  # every damaged value back to its default
+        dialog = RelayDialog(restored, [])  # and the dialog shows it
+        qtbot.addWidget(dialog)
+        assert dialog.settings().c2s == Faults()
