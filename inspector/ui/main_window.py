@@ -397,7 +397,8 @@ class MainWindow(QMainWindow):
             dialog.deleteLater()
 
     def open_relay(self, relay: RelaySettings, rules: list[Rule]) -> RelayTab:
-        """Relay as ``relay`` says in a new tab (RelayDialog.choice has checked it)."""
+        """Relay as ``relay`` says in a new tab; ValueError or InspectorError (one line)
+        when it cannot work (the dialog checks the same before it closes)."""
         listen, upstream = check_settings(relay, rules)
         tab = RelayTab(listen, upstream, relay, rules, self.settings, self.capture_dir)
         self.add_tab(tab)
