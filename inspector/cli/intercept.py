@@ -1,7 +1,8 @@
 """``inspector relay --intercept``: held messages printed one line each, commands on stdin.
 
 Each held message is printed as ``held #ID  #CONN c2s text 5 B  hello`` (with ``--json``,
-one JSON object with ``"intercept": "held"``); the user answers on stdin, one command a
+one JSON object with ``"kind": "intercept"`` and ``"event": "held"``, beside the records'
+objects); the user answers on stdin, one command a
 line (see :data:`HELP`). Each resolution is printed too (``#ID forwarded``, ``#ID
 dropped: …``). A command that cannot be done is one line on stderr and the relay goes
 on. End of stdin forwards everything still held and turns intercept off, so a relay fed
@@ -191,11 +192,12 @@ class InterceptConsole(InterceptObserver):
         if self._json:
             self._emit_json(
                 {
-                    "intercept": "held",
+                    "kind": "intercept",
+                    "event": "held",
                     "id": message.id,
                     "conn": message.conn,
                     "way": str(message.way),
-                    "kind": str(message.kind),
+                    "type": str(message.kind),
                     "size": len(message.payload),
                     "preview": message.preview(),
                 }
@@ -207,7 +209,8 @@ class InterceptConsole(InterceptObserver):
         if self._json:
             self._emit_json(
                 {
-                    "intercept": str(resolution.outcome),
+                    "kind": "intercept",
+                    "event": str(resolution.outcome),
                     "id": resolution.message.id,
                     "conn": resolution.message.conn,
                     "reason": resolution.reason,

@@ -74,7 +74,8 @@ def _checked_control(opcode: int, wf: WireFrame, payload: bytes, sender: str) ->
 
 def _close_body(code: int, reason: str) -> bytes:
     """A close frame's payload: the code (RFC 6455 §5.5.1) and the UTF-8 reason."""
-    return code.to_bytes(2, "big") + reason.encode("utf-8")[:123]
+    cut = reason.encode("utf-8")[:123].decode("utf-8", errors="ignore")  # whole characters
+    return code.to_bytes(2, "big") + cut.encode("utf-8")
 
 
 def way_of(side: Side) -> Way:
@@ -561,7 +562,7 @@ class PairMessages(PairCommon):
         )
         self.failure = self.failure or line
         self.initiated_by = side.peer_name
-        body = _close_body(violation.code, line[:120])
+        body = _close_body(violation.code, line)
         fields = {"relayed": "violation"}
         if not reframer.closed:
             self._send_message(side, 8, body, fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import socket
 import subprocess
@@ -35,8 +36,12 @@ class Console:
         for reader in self.readers:
             reader.start()
         first = self.lines.get(timeout=RUN_TIMEOUT)
-        assert first.startswith("relaying "), first
-        self.port = int(first.split()[1].rsplit(":", 1)[1].rstrip("/"))
+        if first.startswith("{"):
+            url = json.loads(first)["url"]
+        else:
+            assert first.startswith("relaying "), first
+            url = first.split()[1]
+        self.port = int(url.rsplit(":", 1)[1].rstrip("/"))
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -144,3 +149,27 @@ def test_websocket_relay_edit_with_deflate_through_the_console(ws_server: Runnin
     code, errors = console.finish()
     assert code == 0
     assert "Traceback" not in errors
+
+
+def test_json_output_gives_held_messages_and_resolutions_as_objects(
+    tcp_echo_server: RunningServer,
+) -> None:
+    console = Console(
+        ["tcp://127.0.0.1:0", tcp_echo_server.url, "--intercept", "s2c", "--json",
+         "--connections", "1"]
+    )  # fmt: skip
+    with socket.create_connection(("127.0.0.1", console.port), timeout=RUN_TIMEOUT) as sock:
+        sock.sendall(b"ping\n")
+        held = json.loads(console.wait_line('{"kind": "intercept"'))
+        assert held == {
+            "kind": "intercept", "event": "held", "id": 1, "conn": 1, "way": "s2c",
+            "type": "data", "size": 5, "preview": "ping\\n",
+        }  # fmt: skip
+        console.send("e 1 pong\\n")
+        assert _read_line(sock) == b"pong\n"
+        done = json.loads(console.wait_line('{"kind": "intercept"'))
+        assert (done["event"], done["id"]) == ("edited", 1)
+        assert done["reason"] == "edited, then forwarded"
+    console.end_input()
+    code, errors = console.finish()
+    assert code == 0 and "Traceback" not in errors
