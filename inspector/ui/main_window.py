@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.endpoints import Endpoint
 from inspector.core.options import SessionOptions
+from inspector.core.rules import Rule
 from inspector.net.compare_run import CompareConfig
 from inspector.ui import faults, theme
 from inspector.ui.bridge import Counters
@@ -52,6 +53,15 @@ from inspector.ui.listen_options import (
 )
 from inspector.ui.models.records import TIME_FORMATS
 from inspector.ui.problem_bar import ProblemBar
+from inspector.ui.relay_dialog import (
+    RelayDialog,
+    RelaySettings,
+    check_settings,
+    store_relay_rules,
+    store_settings,
+    stored_relay_rules,
+    stored_settings,
+)
 from inspector.ui.rules_dialog import RulesDialog
 from inspector.ui.settings import Settings
 from inspector.ui.status import StatusPanel, state_colour, state_icon
@@ -59,6 +69,7 @@ from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
 from inspector.ui.tabs.compare import CompareDialog, CompareTab
 from inspector.ui.tabs.records_view import TIME_LABELS
+from inspector.ui.tabs.relay import RelayTab
 from inspector.ui.tabs.server import ServerTab
 from inspector.ui.tabs.session import SessionTab
 from inspector.ui.workspace_actions import WorkspaceActions
@@ -230,6 +241,7 @@ class MainWindow(QMainWindow):
             menu, "Listen &options…", "", self.edit_listen_options, "listenOptionsAction"
         )
         self.rules_action = add(menu, "R&ules…", "", self.edit_rules, "rulesAction")
+        self.relay_action = add(menu, "Rela&y…", "Ctrl+Shift+R", self.relay_dialog, "relayAction")
         # Decode as…, decoded summaries and latency statistics of the current tab.
         self.decoding_menu = menu.addMenu("&Decoding")
         self.decoding_menu.setObjectName("decodingMenu")
@@ -376,6 +388,29 @@ class MainWindow(QMainWindow):
                 store_rules(self.settings, dialog.rules())
         finally:
             dialog.deleteLater()
+
+    @guarded
+    def relay_dialog(self, *_: object) -> RelayTab | None:
+        """Session ▸ Relay…: choose a listen and an upstream URL, then relay in a new tab."""
+        stored = stored_settings(self.settings)
+        dialog = RelayDialog(stored, stored_relay_rules(self.settings), self)
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            relay = dialog.settings()
+            store_settings(self.settings, relay)
+            store_relay_rules(self.settings, dialog.rules())
+            return self.open_relay(relay, dialog.rules())
+        finally:
+            dialog.deleteLater()
+
+    def open_relay(self, relay: RelaySettings, rules: list[Rule]) -> RelayTab:
+        """Relay as ``relay`` says in a new tab; ValueError or InspectorError (one line)
+        when it cannot work (the dialog checks the same before it closes)."""
+        listen, upstream = check_settings(relay, rules)
+        tab = RelayTab(listen, upstream, relay, rules, self.settings, self.capture_dir)
+        self.add_tab(tab)
+        return tab
 
     def _save_from_faults(self, tab: RecordsTab, path: Path) -> None:
         """Save As from a tab's disk notice: the same road as File ▸ Save As."""
@@ -526,7 +561,7 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         if isinstance(tab, SessionTab):
             tab.disconnect()
-        elif isinstance(tab, ServerTab):
+        elif isinstance(tab, ServerTab | RelayTab):
             tab.disconnect_selected()
 
     @guarded

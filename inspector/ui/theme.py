@@ -90,7 +90,8 @@ def kind_colour(kind: Kind, dark: bool) -> QColor:
 
 def phase_colour(phase: str, dark: bool) -> QColor:
     """Bar colour of a timing phase (resolve, connect, tls, upgrade, first byte)."""
-    return _pick(_PHASE.get(phase, ("#757575", "#9e9e9e")), dark)
+    base = phase.split(" (", 1)[0]  # "connect (server)": a relay leg's connect
+    return _pick(_PHASE.get(base, ("#757575", "#9e9e9e")), dark)
 
 
 def header_bytes(dark: bool) -> QColor:

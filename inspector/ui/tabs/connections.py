@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from inspector.capture.store import CaptureStore
 from inspector.core.recorder import Recorder
@@ -139,7 +140,7 @@ class ConnectionsModel(QAbstractTableModel):
         """Every cell may have changed (counts, states): repaint them."""
         if self.entries:
             self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self.entries), len(CONN_COLUMNS) - 1)
+                self.index(0, 0), self.index(len(self.entries), self.columnCount() - 1)
             )
 
     def entry_at(self, row: int) -> ConnEntry | None:
@@ -257,9 +258,12 @@ class ConnRecordTableModel(RecordTableModel):
 class AllRecordsView(RecordsView):
     """A records view whose table has the connection column beside No."""
 
+    #: The table model it makes (the relay tab's labels directions its own way).
+    model_class: type[ConnRecordTableModel] = ConnRecordTableModel
+
     def make_model(self, source: RecordSource, started_wall_ns: int) -> RecordTableModel:
         assert isinstance(source, AllRecords)
-        model = ConnRecordTableModel(source, started_wall_ns, self)
+        model = self.model_class(source, started_wall_ns, self)
         header = self.table.horizontalHeader()
 
         def place() -> None:
@@ -277,6 +281,30 @@ class AllRecordsView(RecordsView):
         model = super().show_source(source, started_wall_ns, scheme, follow=follow)
         self._place_conn()
         return model
+
+
+def connections_table(model: ConnectionsModel, widths: Sequence[int]) -> QTableView:
+    """The list of connections over ``model``: one row selected at a time, compact rows,
+    the last column stretched."""
+    table = QTableView()
+    table.setObjectName("connectionsTable")
+    table.setAccessibleName("Connections")
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    vertical = table.verticalHeader()
+    vertical.hide()
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(table.fontMetrics().height() + 6)
+    table.setWordWrap(False)
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, width)
+    return table
 
 
 def send_to(conn: Any, action: Any, close: Any) -> None:

@@ -1,8 +1,11 @@
-"""A listen capture shown again: a read-only server tab over the file's sessions.
+"""A listen or relay capture shown again: a read-only server or relay tab over the
+file's sessions.
 
 The first session of a file ``inspector listen -o`` or a server tab wrote is the
 listener's (options ``role: listener``); each other session is one connection.
-File ▸ Open makes one server tab of such a file instead of a tab per session.
+``inspector relay -o`` and the relay tab write the same shape, the first session's
+options naming the ``upstream``. File ▸ Open makes one tab of such a file instead of a
+tab per session.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from inspector.core.errors import CaptureError, InspectorError
 from inspector.core.records import Record
 from inspector.ui.bridge import Counters
 from inspector.ui.listen_options import ListenOptions
+from inspector.ui.relay_dialog import RelaySettings
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.connections import ConnEntry
+from inspector.ui.tabs.hosting import HostingTab
+from inspector.ui.tabs.relay import RelayTab
+from inspector.ui.tabs.relay_views import pair_totals
 from inspector.ui.tabs.server import ServerTab
 
 #: Records of a listen capture read into "All connections" when it is opened.
@@ -36,16 +43,26 @@ def is_listen_capture(sessions: Sequence[Any]) -> bool:
     return isinstance(options, dict) and options.get("role") == "listener"
 
 
-def open_server_capture(path: Path, sessions: Sequence[Any], settings: Settings) -> ServerTab:
-    """A read-only server tab of a listen capture: the listener's session and one
-    connection per other session (CaptureError when the file cannot be read)."""
+def open_server_capture(path: Path, sessions: Sequence[Any], settings: Settings) -> HostingTab:
+    """A read-only server tab of a listen capture (a relay tab of a relay capture): the
+    engine's session and one connection per other session (CaptureError when the file
+    cannot be read)."""
     first = sessions[0]
     try:
         endpoint = parse_endpoint(str(first.endpoint), listen=True)
     except InspectorError:
         endpoint = parse_endpoint("tcp://unknown:0", listen=True)
+    upstream = first.options.get("upstream")
+    tab: HostingTab
+    if isinstance(upstream, str):
+        try:
+            target = parse_endpoint(upstream)
+        except InspectorError:
+            target = endpoint
+        tab = RelayTab(endpoint, target, RelaySettings(endpoint.url, upstream), (), settings, None)
+    else:
+        tab = ServerTab(endpoint, ListenOptions(), (), settings, None)
     owner = CaptureStore.open(path, session_id=first.id)
-    tab = ServerTab(endpoint, ListenOptions(), (), settings, None)
     try:
         show_capture(tab, path, owner, sessions)
     except CaptureError:
@@ -55,8 +72,8 @@ def open_server_capture(path: Path, sessions: Sequence[Any], settings: Settings)
     return tab
 
 
-def show_capture(tab: ServerTab, path: Path, owner: CaptureStore, sessions: Sequence[Any]) -> None:
-    """Show a listen capture: the listener's records and every connection's, from the
+def show_capture(tab: HostingTab, path: Path, owner: CaptureStore, sessions: Sequence[Any]) -> None:
+    """Show a listen or relay capture: the engine's records and every connection's, from the
     file (nothing is listening; the composer is greyed)."""
     tab.capture_store = owner
     tab.store = owner
@@ -92,4 +109,6 @@ def show_capture(tab: ServerTab, path: Path, owner: CaptureStore, sessions: Sequ
         model.extend_to(tab.all_records.count())
     tab.all_view.load(tab.all_records, _HEAD, _TAIL)
     totals = [e.totals() for e in entries]
+    if isinstance(tab, RelayTab):  # a pair's summary counts each way: in is server → client
+        totals = [(s2c, c2s, b_s2c, b_c2s) for c2s, s2c, b_c2s, b_s2c in map(pair_totals, entries)]
     tab.show_read_only(Counters(*(sum(t[i] for t in totals) for i in range(4))))

@@ -64,6 +64,10 @@ class Phase:
         return self.end_ns - self.start_ns
 
 
+#: A relay pair's legs (the ``leg`` field of its CONNECT and TLS records), as Timing names them.
+_LEGS = {"client": "client", "upstream": "server"}
+
+
 def is_proxy_phase(r: Record) -> bool:
     """True for the record that ends the proxy's exchange (the CONNECT answer or the
     SOCKS negotiation: an INFO record with ``proxy`` and ``duration_ns``)."""
@@ -96,6 +100,9 @@ def phases_from(records: Iterable[Record]) -> list[Phase]:
         duration = r.fields.get("duration_ns")
         duration = duration if isinstance(duration, int) and duration >= 0 else None
         name = {Kind.RESOLVE: "resolve", Kind.CONNECT: "connect", Kind.TLS: "tls"}.get(r.kind)
+        leg = r.fields.get("leg")
+        if name in ("connect", "tls") and leg in _LEGS:
+            name = f"{name} ({_LEGS[leg]})"  # a relay pair: each leg its own phase
         if is_proxy_phase(r):
             name = "proxy"
         if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT:
