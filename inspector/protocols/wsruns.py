@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from inspector.core.evenruns import EvenRun, register_even, same_bytes
 from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import WS_FRAMES, MessageRun, register_framing
 from inspector.protocols.wireframes import read_header
 from inspector.protocols.wsfields import plain_frame_fields, shared_fields
 
-__all__ = ["WS_FRAMES", "run_records"]
+__all__ = ["WS_FRAMES", "even_frames", "run_records"]
 
 
 def run_records(run: MessageRun) -> list[Record] | None:
@@ -63,6 +64,25 @@ def run_records(run: MessageRun) -> list[Record] | None:
     return out if len(out) == run.count else None
 
 
+def even_frames(run: MessageRun) -> EvenRun | None:
+    """A run whose frames share one header (kind, FIN and length, up to 16-bit lengths)
+    as an :class:`EvenRun`, checked with a slice per header byte; None otherwise."""
+    if run.direction is not Direction.IN or run.kind is not Kind.FRAME:
+        return None
+    data, count = run.wire, run.count
+    stride = len(data) // count
+    if stride < 2 or (data[0] != 0x81 and data[0] != 0x82):
+        return None
+    header = read_header(data, 0, stride)
+    if header is None or header[0] > 4 or header[0] + header[1] != stride:
+        return None
+    header_len, length = header
+    if not same_bytes(data, count, stride, range(header_len)):
+        return None
+    return EvenRun(run.seq, run.t_ns, run.direction, run.kind, data, count, stride, header_len,
+                   length, _fields(data[0], header_len, length))  # fmt: skip
+
+
 def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
     """The fields the fast path gives an uncompressed frame of this shape."""
     fields = shared_fields((first, header_len, length, False, False))
@@ -72,3 +92,4 @@ def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
 
 
 register_framing(WS_FRAMES, run_records)
+register_even(WS_FRAMES, even_frames)

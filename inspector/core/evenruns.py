@@ -1,0 +1,154 @@
+"""Even runs: a run of messages that all have one shape, read and written without a
+Record per message.
+
+A flood of equal messages (the frames of a WebSocket flood, lines of one length) is
+stored as run rows (:mod:`inspector.core.runs`); when every message of a run has the
+same size, the same bytes around its payload and therefore one shared fields mapping,
+the run is an :class:`EvenRun`: message ``i`` is ``wire[i * stride : (i + 1) * stride]``
+and its payload the ``size`` bytes from ``offset`` in it. ``show`` and ``export`` turn
+such a run into text or packets with a few calls over the whole run
+(:mod:`inspector.core.render`, the exporters); whoever needs records calls
+:meth:`EvenRun.records`, which makes exactly the records the run's framing makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from inspector.core.records import Direction, Kind, Record, make_record
+from inspector.core.runs import LEN16, LEN32, LINES, PREFIX_WIDTH, MessageRun, message_fields
+
+
+@dataclass(frozen=True, slots=True)
+class EvenRun:
+    """``count`` messages numbered from ``seq``, stamped ``t_ns``, each ``stride`` bytes
+    of ``wire`` with its payload at ``offset`` (``size`` bytes) and ``fields`` shared."""
+
+    seq: int
+    t_ns: int
+    direction: Direction
+    kind: Kind
+    wire: bytes
+    count: int
+    stride: int
+    offset: int
+    size: int
+    fields: Mapping[str, Any]
+
+    @property
+    def end(self) -> int:
+        """The seq after the run's last record."""
+        return self.seq + self.count
+
+    def first(self) -> Record:
+        """The run's first record (all of them differ only in seq, wire and payload)."""
+        wire = self.wire[: self.stride]
+        payload = wire[self.offset : self.offset + self.size]
+        return make_record(self.seq, self.t_ns, self.direction, self.kind, wire, payload,
+                           self.fields)  # fmt: skip
+
+    def rest(self) -> EvenRun:
+        """The run without its first message (at least two messages)."""
+        return EvenRun(self.seq + 1, self.t_ns, self.direction, self.kind,
+                       self.wire[self.stride :], self.count - 1, self.stride, self.offset,
+                       self.size, self.fields)  # fmt: skip
+
+    def wires(self) -> list[bytes]:
+        """Each message's wire bytes."""
+        wire, stride = self.wire, self.stride
+        return [wire[pos : pos + stride] for pos in range(0, len(wire), stride)]
+
+    def payloads(self) -> list[bytes]:
+        """Each message's payload."""
+        wire, size = self.wire, self.size
+        return [wire[pos : pos + size] for pos in range(self.offset, len(wire), self.stride)]
+
+    def records(self) -> list[Record]:
+        """The run's records, equal to those its framing makes from the same bytes."""
+        seq, t_ns, direction, kind, fields = (
+            self.seq, self.t_ns, self.direction, self.kind, self.fields,
+        )  # fmt: skip
+        offset, size, make = self.offset, self.offset + self.size, make_record
+        return [
+            make(seq + i, t_ns, direction, kind, wire, wire[offset:size], fields)
+            for i, wire in enumerate(self.wires())
+        ]
+
+
+#: A run's records as a consumer reads them in bulk: single records and even runs.
+Item = Record | EvenRun
+
+
+def expanded(items: Iterable[Item]) -> Iterator[Record]:
+    """Every record of ``items``, even runs made into their records."""
+    for item in items:
+        if type(item) is EvenRun:
+            yield from item.records()
+        else:
+            yield item  # type: ignore[misc]
+
+
+def item_count(items: Iterable[Item]) -> int:
+    """How many records ``items`` stand for."""
+    return sum(item.count if type(item) is EvenRun else 1 for item in items)  # type: ignore[union-attr]
+
+
+def same_bytes(wire: bytes, count: int, stride: int, positions: Iterable[int]) -> bool:
+    """True when every message of ``wire`` (``count`` messages of ``stride`` bytes) has the first
+    message's byte at each of ``positions`` (one C-level slice per position)."""
+    return all(wire[pos::stride] == wire[pos : pos + 1] * count for pos in positions)
+
+
+#: Makers of even runs by framing (None from one: the run is not even).
+_EVEN: dict[str, Callable[[MessageRun], EvenRun | None]] = {}
+
+
+def register_even(framing: str, make: Callable[[MessageRun], EvenRun | None]) -> None:
+    """Let runs of ``framing`` be read as even runs by ``make`` (a protocol's own check)."""
+    _EVEN[framing] = make
+
+
+def even_run(run: MessageRun) -> EvenRun | None:
+    """``run`` as an even run, or None when its messages differ in shape (or its
+    framing has no maker of even runs)."""
+    make = _EVEN.get(run.framing)
+    if make is None or run.count <= 0 or len(run.wire) % run.count:
+        return None
+    return make(run)
+
+
+def _even_lines(run: MessageRun) -> EvenRun | None:
+    """A run of lines of one length (each ending in "\\n", all or none with "\\r")."""
+    wire, count = run.wire, run.count
+    stride = len(wire) // count
+    if wire.count(b"\n") != count or not same_bytes(wire, count, stride, (stride - 1,)):
+        return None
+    size = stride - 1
+    if stride >= 2 and wire[stride - 2] == 0x0D:
+        if not same_bytes(wire, count, stride, (stride - 2,)):
+            return None
+        size -= 1
+    elif stride >= 2 and b"\r" in wire[stride - 2 :: stride]:
+        return None
+    return EvenRun(run.seq, run.t_ns, run.direction, run.kind, wire, count, stride, 0, size,
+                   message_fields(LINES, size, stride))  # fmt: skip
+
+
+def _even_prefixed(run: MessageRun) -> EvenRun | None:
+    """A run of length-prefixed messages of one length."""
+    wire, count = run.wire, run.count
+    width = PREFIX_WIDTH[run.framing]
+    stride = len(wire) // count
+    if stride < width or int.from_bytes(wire[:width], "big") != stride - width:
+        return None
+    if not same_bytes(wire, count, stride, range(width)):
+        return None
+    return EvenRun(run.seq, run.t_ns, run.direction, run.kind, wire, count, stride, width,
+                   stride - width, message_fields(run.framing, stride - width, stride))  # fmt: skip
+
+
+register_even(LINES, _even_lines)
+register_even(LEN16, _even_prefixed)
+register_even(LEN32, _even_prefixed)
