@@ -538,7 +538,7 @@ class CaptureStore(RecordSink):
                         run = even_run(decode_run(row, self._resolve, self._framings))
                         if run is not None:
                             append(run)
-                            expected = run.end
+                            expected = run.run.end
                             continue
                     fields = fields_of.get(fields_text)
                     if (

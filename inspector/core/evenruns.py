@@ -17,59 +17,50 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.core.records import Direction, Kind, Record, make_record
+from inspector.core.records import Record, make_record
 from inspector.core.runs import LEN16, LEN32, LINES, PREFIX_WIDTH, MessageRun, message_fields
 
 
 @dataclass(frozen=True, slots=True)
 class EvenRun:
-    """``count`` messages numbered from ``seq``, stamped ``t_ns``, each ``stride`` bytes
-    of ``wire`` with its payload at ``offset`` (``size`` bytes) and ``fields`` shared."""
+    """The messages of ``run``, each ``stride`` bytes of its wire with the payload at
+    ``offset`` (``size`` bytes), all of them sharing ``fields``."""
 
-    seq: int
-    t_ns: int
-    direction: Direction
-    kind: Kind
-    wire: bytes
-    count: int
+    run: MessageRun
     stride: int
     offset: int
     size: int
     fields: Mapping[str, Any]
 
-    @property
-    def end(self) -> int:
-        """The seq after the run's last record."""
-        return self.seq + self.count
-
     def first(self) -> Record:
         """The run's first record (all of them differ only in seq, wire and payload)."""
-        wire = self.wire[: self.stride]
+        run = self.run
+        wire = run.wire[: self.stride]
         payload = wire[self.offset : self.offset + self.size]
-        return make_record(self.seq, self.t_ns, self.direction, self.kind, wire, payload,
+        return make_record(run.seq, run.t_ns, run.direction, run.kind, wire, payload,
                            self.fields)  # fmt: skip
 
     def rest(self) -> EvenRun:
         """The run without its first message (at least two messages)."""
-        return EvenRun(self.seq + 1, self.t_ns, self.direction, self.kind,
-                       self.wire[self.stride :], self.count - 1, self.stride, self.offset,
-                       self.size, self.fields)  # fmt: skip
+        run = self.run
+        rest = MessageRun(run.seq + 1, run.t_ns, run.direction, run.kind,
+                          run.wire[self.stride :], run.count - 1, run.framing)  # fmt: skip
+        return EvenRun(rest, self.stride, self.offset, self.size, self.fields)
 
     def wires(self) -> list[bytes]:
         """Each message's wire bytes."""
-        wire, stride = self.wire, self.stride
+        wire, stride = self.run.wire, self.stride
         return [wire[pos : pos + stride] for pos in range(0, len(wire), stride)]
 
     def payloads(self) -> list[bytes]:
         """Each message's payload."""
-        wire, size = self.wire, self.size
+        wire, size = self.run.wire, self.size
         return [wire[pos : pos + size] for pos in range(self.offset, len(wire), self.stride)]
 
     def records(self) -> list[Record]:
         """The run's records, equal to those its framing makes from the same bytes."""
-        seq, t_ns, direction, kind, fields = (
-            self.seq, self.t_ns, self.direction, self.kind, self.fields,
-        )  # fmt: skip
+        run = self.run
+        seq, t_ns, direction, kind, fields = run.seq, run.t_ns, run.direction, run.kind, self.fields
         offset, size, make = self.offset, self.offset + self.size, make_record
         return [
             make(seq + i, t_ns, direction, kind, wire, wire[offset:size], fields)
@@ -92,7 +83,7 @@ def expanded(items: Iterable[Item]) -> Iterator[Record]:
 
 def item_count(items: Iterable[Item]) -> int:
     """How many records ``items`` stand for."""
-    return sum(item.count if type(item) is EvenRun else 1 for item in items)  # type: ignore[union-attr]
+    return sum(item.run.count if type(item) is EvenRun else 1 for item in items)  # type: ignore[union-attr]
 
 
 def same_bytes(wire: bytes, count: int, stride: int, positions: Iterable[int]) -> bool:
@@ -132,8 +123,7 @@ def _even_lines(run: MessageRun) -> EvenRun | None:
         size -= 1
     elif stride >= 2 and b"\r" in wire[stride - 2 :: stride]:
         return None
-    return EvenRun(run.seq, run.t_ns, run.direction, run.kind, wire, count, stride, 0, size,
-                   message_fields(LINES, size, stride))  # fmt: skip
+    return EvenRun(run, stride, 0, size, message_fields(LINES, size, stride))
 
 
 def _even_prefixed(run: MessageRun) -> EvenRun | None:
@@ -145,8 +135,8 @@ def _even_prefixed(run: MessageRun) -> EvenRun | None:
         return None
     if not same_bytes(wire, count, stride, range(width)):
         return None
-    return EvenRun(run.seq, run.t_ns, run.direction, run.kind, wire, count, stride, width,
-                   stride - width, message_fields(run.framing, stride - width, stride))  # fmt: skip
+    size = stride - width
+    return EvenRun(run, stride, width, size, message_fields(run.framing, size, stride))
 
 
 register_even(LINES, _even_lines)

@@ -12,6 +12,7 @@ from typing import Any
 
 from inspector.core.evenruns import EvenRun, Item
 from inspector.core.records import Direction, Kind, Record
+from inspector.core.runs import MessageRun
 
 #: The arrow shown for each direction in one-line output.
 ARROWS: dict[Direction, str] = {Direction.OUT: "→", Direction.IN: "←", Direction.META: "·"}
@@ -258,15 +259,6 @@ def record_lines(records: Iterable[Item], limit: int = DEFAULT_PREVIEW) -> list[
         if record.t_ns != t_ns or len(payload) != size:
             t_ns, size = record.t_ns, len(payload)
             head = f"{t_ns / 1e9:10.6f}{middle}{size:>7}  "
-        if size <= limit:  # a short message of printable text: the common case
-            try:
-                text = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            else:
-                if text.isprintable() and "\\" not in text:
-                    append(head + '"' + text + '"')
-                    continue
         append(head + preview(payload, limit))
     return out
 
@@ -348,7 +340,7 @@ def json_lines(records: Iterable[Item]) -> list[str]:
     return out
 
 
-def _json_middle(record: Record | EvenRun) -> str:
+def _json_middle(record: Record | MessageRun) -> str:
     """The keys of a JSON line between seq and the size's value (time, direction, kind)."""
     return (
         f', "t": {record.t_ns / 1e9!r}, "dir": "{record.direction.value}", '
@@ -376,7 +368,7 @@ def _plain_texts(run: EvenRun, allowed: bytes) -> list[str] | None:
     if joined.translate(None, allowed):
         return None
     if not size:
-        return [""] * run.count
+        return [""] * run.run.count
     text = joined.decode("ascii")
     return [text[pos : pos + size] for pos in range(0, len(text), size)]
 
@@ -387,7 +379,7 @@ def even_lines(run: EvenRun, limit: int = DEFAULT_PREVIEW) -> str:
     middle = _middle_of(run.first())
     if middle is None:  # a line with more than a preview: record by record
         return "\n".join(record_lines(run.records(), limit))
-    head = f"{run.t_ns / 1e9:10.6f}{middle}{run.size:>7}  "
+    head = f"{run.run.t_ns / 1e9:10.6f}{middle}{run.size:>7}  "
     texts = _plain_texts(run, _PLAIN_TEXT) if run.size <= limit else None
     if texts is not None:
         return head + '"' + ('"\n' + head + '"').join(texts) + '"'
@@ -401,9 +393,9 @@ def even_json_lines(
     """The JSON line of each record of ``run`` as :func:`json_lines` makes it, ``tail``
     (:func:`json_tail` of its fields, or more) after the payload's keys, then each of
     ``extras`` and ``close`` (the JSON Lines export adds the wire's base64 that way)."""
-    middle = f'{_json_middle(run)}{run.size}, "wire": "'
+    middle = f'{_json_middle(run.run)}{run.size}, "wire": "'
     step = 2 * run.stride
-    hexes = run.wire.hex()
+    hexes = run.run.wire.hex()
     wires = [hexes[pos : pos + step] for pos in range(0, len(hexes), step)]
     texts = _plain_texts(run, _PLAIN_JSON)
     if texts is not None:
@@ -411,7 +403,7 @@ def even_json_lines(
         bodies = ['", "text": "' + text + after for text in texts]
     else:
         bodies = ['"' + _payload_json(payload) + tail for payload in run.payloads()]
-    seqs = range(run.seq, run.end)
+    seqs = range(run.run.seq, run.run.end)
     if extras is None:
         return [
             f'{{"seq": {seq}{middle}{wire}{body}'

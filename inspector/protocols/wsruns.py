@@ -79,8 +79,7 @@ def even_frames(run: MessageRun) -> EvenRun | None:
     header_len, length = header
     if not same_bytes(data, count, stride, range(header_len)):
         return None
-    return EvenRun(run.seq, run.t_ns, run.direction, run.kind, data, count, stride, header_len,
-                   length, _fields(data[0], header_len, length))  # fmt: skip
+    return EvenRun(run, stride, header_len, length, _fields(data[0], header_len, length))
 
 
 def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:

@@ -121,7 +121,7 @@ def with_progress(records: Iterable[Item], progress: Progress | None) -> Iterato
     for record in records:
         yield record
         before = done
-        done += record.count if type(record) is EvenRun else 1
+        done += record.run.count if type(record) is EvenRun else 1
         if done // PROGRESS_EVERY != before // PROGRESS_EVERY and progress(done) is False:
             raise ExportCancelled(f"export cancelled after {done} records")
     if progress(done) is False:

@@ -97,12 +97,12 @@ def even_jsonl(run: EvenRun, include_secrets: bool = False) -> str:
         return "\n".join(jsonl_lines(run.records(), include_secrets))
     stride = run.stride
     if stride % 3 == 0:
-        whole = _b64(run.wire).decode("ascii")
+        whole = _b64(run.run.wire).decode("ascii")
         step = stride // 3 * 4
         b64s = [whole[pos : pos + step] for pos in range(0, len(whole), step)]
     else:
         b64s = [_b64(wire).decode("ascii") for wire in run.wires()]
-    after = f'{tail[:-1]}, "t_ns": {run.t_ns!r}, "wire_b64": "'
+    after = f'{tail[:-1]}, "t_ns": {run.run.t_ns!r}, "wire_b64": "'
     return "\n".join(even_json_lines(run, after, b64s, '"}'))
 
 
@@ -131,8 +131,8 @@ def export_jsonl(
                     chunks.append("\n".join(jsonl_lines(batch, include_secrets)) + "\n")
                     batch.clear()
                 chunks.append(even_jsonl(item, include_secrets) + "\n")
-                written += item.count
-                size += item.count
+                written += item.run.count
+                size += item.run.count
             else:
                 batch.append(item)  # type: ignore[arg-type]
                 written += 1

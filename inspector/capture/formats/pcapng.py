@@ -460,7 +460,7 @@ class _PcapngExport:
         """:meth:`add` of each record of ``run``: its frames made in one batch when they
         are plain data on an open TCP conversation (the common case of a flood)."""
         first = run.first()
-        if self.maker is None and run.count > 1 and self._carries(first):
+        if self.maker is None and run.run.count > 1 and self._carries(first):
             self.add(first)  # the first packet: the headers and the TCP handshake first
             run = run.rest()
             first = run.first()
@@ -476,12 +476,13 @@ class _PcapngExport:
             for record in run.records():
                 self.add(record)
             return
-        ts = self.start + run.t_ns
+        ts = self.start + first.t_ns
         comment = "\n".join(self.comments) or None
         self.comments.clear()
-        from_client = (run.direction is Direction.OUT) is not self.accepted
-        self.conv.send_even(from_client, run.wire, run.stride, ts, comment)
-        self.last_wire[run.direction] = run.wire[-run.stride :]
+        from_client = (first.direction is Direction.OUT) is not self.accepted
+        wire = run.run.wire
+        self.conv.send_even(from_client, wire, run.stride, ts, comment)
+        self.last_wire[first.direction] = wire[-run.stride :]
         if ts > self.last_ts:
             self.last_ts = ts
 
