@@ -47,6 +47,17 @@ class EvenRun:
                           run.wire[self.stride :], run.count - 1, run.framing)  # fmt: skip
         return EvenRun(rest, self.stride, self.offset, self.size, self.fields)
 
+    def last(self, count: int) -> list[Record]:
+        """The run's last ``count`` records (made without the others)."""
+        run = self.run
+        count = max(0, min(count, run.count))
+        if not count:
+            return []
+        wire = run.wire[len(run.wire) - count * self.stride :]
+        tail = MessageRun(run.end - count, run.t_ns, run.direction, run.kind, wire, count,
+                          run.framing)  # fmt: skip
+        return EvenRun(tail, self.stride, self.offset, self.size, self.fields).records()
+
     def wires(self) -> list[bytes]:
         """Each message's wire bytes."""
         wire, stride = self.run.wire, self.stride
@@ -139,6 +150,32 @@ def _even_prefixed(run: MessageRun) -> EvenRun | None:
     return EvenRun(run, stride, width, size, message_fields(run.framing, size, stride))
 
 
+#: The byte length of a run's first message, by framing.
+_FIRST_LENGTH: dict[str, Callable[[bytes], int]] = {}
+
+
+def register_first_length(framing: str, length: Callable[[bytes], int]) -> None:
+    """Let the first message of runs of ``framing`` be cut by ``length`` (its size)."""
+    _FIRST_LENGTH[framing] = length
+
+
+def first_record(run: MessageRun) -> Record:
+    """The first record of ``run``, made without cutting the rest of it."""
+    length = _FIRST_LENGTH.get(run.framing)
+    if length is None or run.count == 1:
+        return run.records()[0]
+    head = MessageRun(run.seq, run.t_ns, run.direction, run.kind, run.wire[: length(run.wire)], 1,
+                      run.framing)  # fmt: skip
+    return head.records()[0]
+
+
+def _first_line(wire: bytes) -> int:
+    return wire.index(b"\n") + 1
+
+
 register_even(LINES, _even_lines)
 register_even(LEN16, _even_prefixed)
 register_even(LEN32, _even_prefixed)
+register_first_length(LINES, _first_line)
+register_first_length(LEN16, lambda wire: 2 + int.from_bytes(wire[:2], "big"))
+register_first_length(LEN32, lambda wire: 4 + int.from_bytes(wire[:4], "big"))

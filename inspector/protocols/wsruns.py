@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from inspector.core.evenruns import EvenRun, register_even, same_bytes
+from inspector.core.evenruns import EvenRun, register_even, register_first_length, same_bytes
 from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import WS_FRAMES, MessageRun, register_framing
 from inspector.protocols.wireframes import read_header
@@ -92,3 +92,12 @@ def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
 
 register_framing(WS_FRAMES, run_records)
 register_even(WS_FRAMES, even_frames)
+
+
+def _first_frame(wire: bytes) -> int:
+    """The length of the first frame of a run (whole, as the run holds only whole frames)."""
+    header = read_header(wire, 0, len(wire))
+    return len(wire) if header is None or header[1] < 0 else header[0] + header[1]
+
+
+register_first_length(WS_FRAMES, _first_frame)

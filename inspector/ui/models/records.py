@@ -34,6 +34,7 @@ from inspector.core.render import ARROWS, escape_text, kind_label, payload_previ
 from inspector.protocols.decoders.tree import Decoded
 from inspector.protocols.decoders.where import passes
 from inspector.ui import theme
+from inspector.ui.models.batch import RecordBatch
 from inspector.ui.models.filter import RecordFilter
 from inspector.ui.models.source import RecordSource
 from inspector.ui.widgets.fieldtext import window_text
@@ -166,9 +167,10 @@ class RecordTableModel(QAbstractTableModel):
             return
         # Only the newest page is likely on screen (the view follows the bottom); older
         # rows of a big batch are read back a page at a time if someone scrolls there.
-        for record in records[-_PAGE:]:
+        batch = records if isinstance(records, RecordBatch) else None
+        for record in batch.newest(_PAGE) if batch is not None else records[-_PAGE:]:
             self._remember(record)
-        total = max(self._total, records[-1].seq + 1)
+        total = max(self._total, batch.end if batch is not None else records[-1].seq + 1)
         if self._rows is None:
             first = self._total
             if total > first:
