@@ -4,6 +4,7 @@ line and packet is exactly what the run's records give one by one."""
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from inspector.capture.formats.common import ImportedSession
 from inspector.capture.formats.jsonl import even_jsonl, export_jsonl, jsonl_lines
 from inspector.capture.formats.packets import ACK_EVERY
 from inspector.capture.formats.pcapng import export_pcapng
+from inspector.core.errors import CaptureError
 from inspector.core.evenruns import EvenRun, Item, even_run, expanded, item_count
 from inspector.core.records import Direction, Kind, Record
 from inspector.core.render import (
@@ -222,3 +224,26 @@ def test_pcapng_and_jsonl_of_line_runs_of_a_tcp_session() -> None:
         export(whole, session, [*head, even, even])
         export(each, session, [*head, *run.records(), *run.records()])
         assert whole.getvalue() == each.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("sql", "match"),
+    [
+        ("UPDATE records SET payload_is_wire = -2 WHERE seq = 1", "not 2"),
+        ("UPDATE records SET payload_is_wire = -8 WHERE seq = 1", "not 8"),
+        ("UPDATE records SET wire = substr(wire, 1, 10) WHERE seq = 1", "not 4"),
+        ("UPDATE records SET kind = 'message' WHERE seq = 1", "marks a run"),
+        ("UPDATE records SET dir = 'out' WHERE seq = 1", "not 4"),
+        ("UPDATE records SET t_ns = 'x' WHERE seq = 1", "damaged"),
+    ],
+)
+def test_damaged_even_runs_read_in_bulk_give_one_line(tmp_path: Path, sql: str, match: str) -> None:
+    path = tmp_path / "even.sockcap"
+    record_capture(path, [frames_run(b"abc", 4).wire])
+    with sqlite3.connect(path) as conn:
+        conn.execute(sql)
+    conn.close()
+    with pytest.raises(CaptureError, match=match) as info, CaptureStore.open(path) as store:
+        for _page in store.items(0, 100):
+            pass
+    assert "\n" not in str(info.value)
