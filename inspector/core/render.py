@@ -307,7 +307,7 @@ def _payload_json(payload: bytes) -> str:
 def json_lines(records: Iterable[Item]) -> list[str]:
     """Each record as the line ``json.dumps(record_to_json(record), ensure_ascii=False)``
     gives, its fields encoded once per shared mapping and the keys a run of records
-    shares (time, direction, kind) once per run; an even run's lines as one string
+    shares (time, direction, kind) once per run, and an even run's from its whole bytes
     (see :func:`even_json_lines`)."""
     out: list[str] = []
     append = out.append
@@ -319,7 +319,7 @@ def json_lines(records: Iterable[Item]) -> list[str]:
     middle = ""
     for record in records:
         if type(record) is EvenRun:
-            append("\n".join(even_json_lines(record, json_tail(record.fields))))
+            out.extend(even_json_lines(record, json_tail(record.fields)))
             t_ns = -1
             continue
         if record.fields is not fields:

@@ -78,7 +78,7 @@ def test_an_even_frames_run_renders_as_its_records(payload: bytes, text: bool) -
     ]
     assert "\n".join(json_lines([even])) == "\n".join(json_lines(records))
     assert even_json_lines(even, json_tail(even.fields)) == json_lines(records)
-    assert even_jsonl(even) == "\n".join(jsonl_lines(records))
+    assert even_jsonl(even) == jsonl_lines(records)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_even_stream_runs_make_the_framers_records(framing: str, wire: bytes, co
     assert even is not None
     assert even.records() == run.records()
     assert even_lines(even) == "\n".join(record_lines(run.records()))
-    assert json_lines([even]) == ["\n".join(json_lines(run.records()))]
+    assert json_lines([even]) == json_lines(run.records())
 
 
 @pytest.mark.parametrize(
@@ -141,8 +141,8 @@ def test_any_even_frames_run_renders_as_its_records(payload: bytes, count: int, 
     records = as_records(run)
     assert even.records() == records
     assert even_lines(even) == "\n".join(record_lines(records))
-    assert json_lines([even]) == ["\n".join(json_lines(records))]
-    assert even_jsonl(even) == "\n".join(jsonl_lines(records))
+    assert json_lines([even]) == json_lines(records)
+    assert even_jsonl(even) == jsonl_lines(records)
 
 
 def record_capture(path: Path, reads: list[bytes]) -> None:

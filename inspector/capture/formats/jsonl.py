@@ -84,17 +84,16 @@ def jsonl_lines(records: Iterable[Record], include_secrets: bool = False) -> lis
     return out
 
 
-def even_jsonl(run: EvenRun, include_secrets: bool = False) -> str:
-    """The lines of an even run, joined by "\n": :func:`jsonl_lines` of its records,
-    from one hex and (when its messages are a multiple of 3 bytes) one base64 of the
-    whole run."""
+def even_jsonl(run: EvenRun, include_secrets: bool = False) -> list[str]:
+    """:func:`jsonl_lines` of the records of an even run, from one hex and (when its
+    messages are a multiple of 3 bytes) one base64 of the whole run."""
     fields = run.fields
     if "t_ns" in fields or "wire_b64" in fields or "_redacted" in fields:
-        return "\n".join(jsonl_lines(run.records(), include_secrets))
+        return jsonl_lines(run.records(), include_secrets)
     try:
         tail = json_tail(fields)
     except (TypeError, ValueError):  # a stray non-JSON value: json_default decides
-        return "\n".join(jsonl_lines(run.records(), include_secrets))
+        return jsonl_lines(run.records(), include_secrets)
     stride = run.stride
     if stride % 3 == 0:
         whole = _b64(run.run.wire).decode("ascii")
@@ -103,7 +102,7 @@ def even_jsonl(run: EvenRun, include_secrets: bool = False) -> str:
     else:
         b64s = [_b64(wire).decode("ascii") for wire in run.wires()]
     after = f'{tail[:-1]}, "t_ns": {run.run.t_ns!r}, "wire_b64": "'
-    return "\n".join(even_json_lines(run, after, b64s, '"}'))
+    return even_json_lines(run, after, b64s, '"}')
 
 
 def export_jsonl(
@@ -122,35 +121,36 @@ def export_jsonl(
     del session
     written = 0
     batch: list[Record] = []
-    chunks: list[str] = []  # finished lines, each chunk ending in "\n"
-    size = 0
+    lines: list[str] = []  # finished lines, written about every 4,096
     try:
         for item in with_progress(records, progress):
             if type(item) is EvenRun:
                 if batch:
-                    chunks.append("\n".join(jsonl_lines(batch, include_secrets)) + "\n")
+                    lines.extend(jsonl_lines(batch, include_secrets))
                     batch.clear()
-                chunks.append(even_jsonl(item, include_secrets) + "\n")
-                written += item.run.count
-                size += item.run.count
+                lines.extend(even_jsonl(item, include_secrets))
             else:
                 batch.append(item)  # type: ignore[arg-type]
-                written += 1
-                size += 1
                 if len(batch) >= 1024:
-                    chunks.append("\n".join(jsonl_lines(batch, include_secrets)) + "\n")
+                    lines.extend(jsonl_lines(batch, include_secrets))
                     batch.clear()
-            if size >= 4096:
-                out.write("".join(chunks).encode("utf-8", "surrogatepass"))
-                chunks.clear()
-                size = 0
-        if batch:
-            chunks.append("\n".join(jsonl_lines(batch, include_secrets)) + "\n")
-        if chunks:
-            out.write("".join(chunks).encode("utf-8", "surrogatepass"))
+            if len(lines) >= 4096:
+                written += _write_lines(out, lines)
+        lines.extend(jsonl_lines(batch, include_secrets))
+        written += _write_lines(out, lines)
     except OSError as exc:
         raise CaptureError(f"cannot write the JSON Lines file: {exc.strerror or exc}") from None
     return written
+
+
+def _write_lines(out: BinaryIO, lines: list[str]) -> int:
+    """Write the lines, each with its newline, and empty the list; return how many."""
+    count = len(lines)
+    if count:
+        lines.append("")
+        out.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+        lines.clear()
+    return count
 
 
 def read_jsonl(path: str | Path) -> list[Record]:
