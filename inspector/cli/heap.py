@@ -27,8 +27,7 @@ def keep_freed_memory() -> bool:
         return False
     with suppress(OSError, AttributeError, TypeError, ValueError):
         mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-        return all(
-            mallopt(param, _SLACK) == 1
-            for param in (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD, _M_TOP_PAD)
-        )
+        params = (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD, _M_TOP_PAD)
+        done = [mallopt(param, _SLACK) for param in params]  # each, whatever the others do
+        return all(result == 1 for result in done)
     return False
