@@ -398,18 +398,18 @@ def even_json_lines(
     hexes = run.run.wire.hex()
     wires = [hexes[pos : pos + step] for pos in range(0, len(hexes), step)]
     texts = _plain_texts(run, _PLAIN_JSON)
-    if texts is not None:
-        after = '"' + tail
-        bodies = ['", "text": "' + text + after for text in texts]
+    if texts is not None:  # each line: ..."wire": "HEX", "text": "TEXT"TAIL
+        opened, after = '", "text": "', '"' + tail
     else:
-        bodies = ['"' + _payload_json(payload) + tail for payload in run.payloads()]
+        texts = ['"' + _payload_json(payload) for payload in run.payloads()]
+        opened, after = "", tail
     seqs = range(run.run.seq, run.run.end)
     if extras is None:
         return [
-            f'{{"seq": {seq}{middle}{wire}{body}'
-            for seq, wire, body in zip(seqs, wires, bodies, strict=True)
+            f'{{"seq": {seq}{middle}{wire}{opened}{text}{after}'
+            for seq, wire, text in zip(seqs, wires, texts, strict=True)
         ]
     return [
-        f'{{"seq": {seq}{middle}{wire}{body}{extra}{close}'
-        for seq, wire, body, extra in zip(seqs, wires, bodies, extras, strict=True)
+        f'{{"seq": {seq}{middle}{wire}{opened}{text}{after}{extra}{close}'
+        for seq, wire, text, extra in zip(seqs, wires, texts, extras, strict=True)
     ]
