@@ -37,6 +37,8 @@ class ClientRun:
     wall: float
     cpu: float
     returncode: int
+    #: User CPU seconds alone (``cpu`` adds the kernel's: writing a big file costs much).
+    user: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -214,7 +216,7 @@ def time_client(
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if returncode != 0:
         sys.stderr.write(f"{name}: exit {returncode}: {stderr.strip()[-500:]}\n")
-    return ClientRun(name, messages, wall, cpu, returncode)
+    return ClientRun(name, messages, wall, cpu, returncode, after.ru_utime - before.ru_utime)
 
 
 def report(

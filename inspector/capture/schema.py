@@ -518,7 +518,30 @@ def decode_rows(
     code = row_payload_code(row)
     if type(code) is not int or code >= PAYLOAD_IN_COLUMN or not runs:  # not a RUN
         return [decode_row(row, resolve)]
-    _run, count = decode_payload_kind(code)
+    records = decode_run(row, resolve, framings)
+    try:
+        made = records.records()
+    except ValueError:
+        made = []
+    seq, wire, framing, count = records.seq, records.wire, records.framing, records.count
+    whole = framing in WS_RUN_FRAMINGS  # its maker refuses bytes that are not whole frames
+    if len(made) != count or not (whole or sum(len(r.wire) for r in made) == len(wire)):
+        raise CaptureError(
+            f"record {seq} of the capture is damaged: its run holds {len(made)} whole "
+            f"messages of {framing} framing in {len(wire)} bytes, not {count}"
+        )
+    return made
+
+
+def decode_run(
+    row: tuple[Any, ...],
+    resolve: FieldSetResolver | None = None,
+    framings: tuple[str, ...] = RUN_FRAMINGS,
+) -> MessageRun:
+    """The run a run row (PayloadKind.RUN) holds, its values checked as a single
+    record's and its framing one the file may hold; whether its bytes are ``count``
+    messages is left to the caller (making its records checks that)."""
+    _run, count = decode_payload_kind(row_payload_code(row))
     # The row's own values, checked as a single record's; then cut into its messages.
     first = decode_row(_with_payload_code(row, PAYLOAD_IN_COLUMN), resolve)
     seq, wire = first.seq, first.wire
@@ -530,24 +553,13 @@ def decode_rows(
         or first.payload is not None
     ):
         raise CaptureError(
-            f"record {seq} of the capture is damaged: payload_is_wire {code} marks a run "
+            f"record {seq} of the capture is damaged: payload_is_wire {-count} marks a run "
             "of framed messages, but it is not one (not 0, 1 or an offset inside the wire)"
         )
     if framing in WS_RUN_FRAMINGS:
         # Imported here: it needs websockets, which a capture of other traffic never does.
         from inspector.protocols import wsruns  # noqa: F401  (registers the framing)
-    records = MessageRun(seq, first.t_ns, first.direction, first.kind, wire, count, framing)
-    try:
-        made = records.records()
-    except ValueError:
-        made = []
-    whole = framing in WS_RUN_FRAMINGS  # its maker refuses bytes that are not whole frames
-    if len(made) != count or not (whole or sum(len(r.wire) for r in made) == len(wire)):
-        raise CaptureError(
-            f"record {seq} of the capture is damaged: its run holds {len(made)} whole "
-            f"messages of {framing} framing in {len(wire)} bytes, not {count}"
-        )
-    return made
+    return MessageRun(seq, first.t_ns, first.direction, first.kind, wire, count, framing)
 
 
 _CODE_AT = RECORD_COLUMN_NAMES.index("payload_is_wire")

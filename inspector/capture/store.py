@@ -54,6 +54,7 @@ from inspector.capture.schema import (
     check_schema,
     decode_payload_kind,
     decode_rows,
+    decode_run,
     decode_session,
     dump_json,
     encode_rows,
@@ -68,6 +69,7 @@ from inspector.capture.schema import (
 from inspector.capture.search import make_predicate
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
+from inspector.core.evenruns import Item, even_run
 from inspector.core.options import stored_options
 from inspector.core.recorder import RecordSink
 from inspector.core.records import Direction, Kind, Record, make_record
@@ -503,6 +505,16 @@ class CaptureStore(RecordSink):
         Plain rows (one record, a known direction and kind, fields seen before in this
         read) are made here without the row checks :func:`decode_row` repeats per row;
         every other row goes through it, so damage reads as it does there."""
+        return self._bulk(start, page, even=False)  # type: ignore[return-value]
+
+    def items(self, start: int = 0, page: int = BATCH_LIMIT) -> Iterator[list[Item]]:
+        """:meth:`pages`, but a run row whose messages all have one shape comes as one
+        :class:`EvenRun` instead of its records (``show`` and ``export`` render such a
+        run whole); its row is checked as :func:`decode_rows` checks it."""
+        return self._bulk(start, page, even=True)
+
+    def _bulk(self, start: int, page: int, *, even: bool) -> Iterator[list[Item]]:
+        """The pages of :meth:`pages` and :meth:`items`."""
         self._check_open()
         start = max(0, start)
         expected = start
@@ -518,10 +530,16 @@ class CaptureStore(RecordSink):
                     " 0) AND seq < ? ORDER BY seq",
                     (self._session.id, self._session.id, expected, stop),
                 ).fetchall()
-                out: list[Record] = []
+                out: list[Item] = []
                 append = out.append
                 for row in rows:
                     seq, t_ns, dir_text, kind_text, wire, payload, same, fields_text = row
+                    if even and type(same) is int and same < 0 and self._runs and seq == expected:
+                        run = even_run(decode_run(row, self._resolve, self._framings))
+                        if run is not None:
+                            append(run)
+                            expected = run.run.end
+                            continue
                     fields = fields_of.get(fields_text)
                     if (
                         fields is not None

@@ -12,14 +12,17 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from inspector.capture.formats import export_har, export_jsonl, export_pcapng
 from inspector.capture.formats.common import session_scheme
 from inspector.cli.args import format_for
-from inspector.cli.sources import open_input
+from inspector.cli.heap import keep_freed_memory
+from inspector.cli.sources import StoreRecords, open_input
 from inspector.core.errors import CaptureError, UsageError
+from inspector.core.evenruns import Item
 
 EXPORTERS = {"pcapng": export_pcapng, "har": export_har, "jsonl": export_jsonl}
 
@@ -163,14 +166,21 @@ def run_export(args: argparse.Namespace, stdout: TextIO | None, stderr: TextIO) 
         )
     _check_target(target, source_path)
     exporter = EXPORTERS[fmt]
+    keep_freed_memory()
     with entry.open() as records:
+        # Runs of equal messages go to the exporters that write them whole.
+        items: Iterator[Item] = (
+            chain.from_iterable(records.items())
+            if isinstance(records, StoreRecords) and fmt in ("jsonl", "pcapng")
+            else iter(records)
+        )
         progress = ProgressLine(stderr, records.count() if _is_tty(stderr) else 0)
         try:
             with atomic_output(target, private=args.include_secrets) as out:
                 exporter(
                     out,
                     entry.session,
-                    iter(records),
+                    items,
                     include_secrets=args.include_secrets,
                     progress=progress,
                 )

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from inspector.core.evenruns import Item, expanded
 from inspector.core.records import Record
 from inspector.core.render import json_head, json_lines, json_tail, record_line, record_lines
 
@@ -27,14 +28,14 @@ def line_formatter(as_json: bool) -> Callable[[Record], str]:
     return json_line if as_json else record_line
 
 
-def batch_formatter(as_json: bool) -> Callable[[Iterable[Record]], list[str]]:
+def batch_formatter(as_json: bool) -> Callable[[Iterable[Item]], list[str]]:
     """The function that turns a batch of records into their output lines."""
     return json_lines if as_json else record_lines
 
 
-def _per_record(formatter: Callable[[Record], str]) -> Callable[[Iterable[Record]], list[str]]:
+def _per_record(formatter: Callable[[Record], str]) -> Callable[[Iterable[Item]], list[str]]:
     """A batch formatter made of a per-record one (``probe --decode`` adds to each line)."""
-    return lambda records: [formatter(record) for record in records]
+    return lambda records: [formatter(record) for record in expanded(records)]
 
 
 class Printer:
@@ -54,8 +55,9 @@ class Printer:
         self.as_json = as_json
         self._format = _per_record(formatter) if formatter is not None else batch_formatter(as_json)
 
-    def emit(self, records: list[Record]) -> None:
-        """Print a batch of records (nothing when quiet or the reader went away)."""
+    def emit(self, records: list[Item]) -> None:
+        """Print a batch of records and even runs (nothing when quiet or the reader went
+        away)."""
         if self.quiet or not records:
             return
         lines = self._format(records)

@@ -11,6 +11,7 @@ import argparse
 from typing import TextIO
 
 from inspector.cli.decoding import ShowDecoding, plugin_warnings
+from inspector.cli.heap import keep_freed_memory
 from inspector.cli.output import Printer
 from inspector.cli.sources import (
     PAGE,
@@ -44,6 +45,7 @@ def record_filter(args: argparse.Namespace) -> RecordFilter:
 def run_show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run ``inspector show`` for parsed arguments; return the exit status."""
     keep = record_filter(args)
+    keep_freed_memory()
     source = open_input(args.file)
     try:
         entries = source.select(args.session)
@@ -81,7 +83,7 @@ def _print_session(
                 header_line(describe(entry, records.count(), total), printer.as_json) + "\n"
             )
         if keep.empty and isinstance(records, StoreRecords):
-            for page in records.pages():
+            for page in records.items():
                 printer.emit(page)
                 if printer.gone:
                     return

@@ -26,6 +26,7 @@ from inspector.capture.formats.jsonl import line_to_record
 from inspector.capture.search import make_predicate
 from inspector.capture.store import CaptureStore
 from inspector.core.errors import CaptureError
+from inspector.core.evenruns import Item
 from inspector.core.records import Direction, Kind, Record
 
 #: Records read (and printed or exported) per page.
@@ -56,6 +57,10 @@ class StoreRecords:
     def pages(self) -> Iterator[list[Record]]:
         """All records, a page (list) at a time: the bulk read, for printing unfiltered."""
         return self.store.pages(0, PAGE)
+
+    def items(self) -> Iterator[list[Item]]:
+        """:meth:`pages` with runs of equal messages as even runs, rendered whole."""
+        return self.store.items(0, PAGE)
 
 
 class RecordList:

@@ -89,7 +89,10 @@ class Recorder:
         self.clock = clock or SessionClock()
         self.sink = sink
         self._consumed = consumed
-        self._pending: list[Record] = []
+        #: What the consumer has not taken: records, and runs whose records are made
+        #: only when it takes them (``_pending_count`` counts their records).
+        self._pending: list[Record | MessageRun] = []
+        self._pending_count = 0
         self._seq = 0
         self.high_watermark = high_watermark
         #: Also pause once the queued records hold this many bytes (wire and decoded
@@ -224,10 +227,9 @@ class Recorder:
             return
         self._seq += count
         self._count(direction, count, len(wire))
-        if self._consumed:  # queued as records: the messages and their bodies
-            self._hand_over(run.records(), 2 * len(wire), run)
-        else:
-            self._hand_over([], len(wire), run)
+        # Queued as the run: the consumer makes its records (the messages and their
+        # bodies) when it takes them, or renders the run whole.
+        self._hand_over([], 2 * len(wire) if self._consumed else len(wire), run)
 
     def start_gathering(self, direction: Direction, kind: Kind, framing: str) -> None:
         """Let :meth:`gather` collect the whole messages sent from now on into one run
@@ -277,11 +279,16 @@ class Recorder:
             if self._unflushed >= self.flush_bytes:
                 self._unflushed = 0
                 sink.flush()
-        if self._consumed and records:
-            self._pending.extend(records)
+        if self._consumed and (records or run is not None):
+            if run is not None:
+                self._pending.append(run)
+                self._pending_count += run.count
+            else:
+                self._pending.extend(records)
+                self._pending_count += len(records)
             self._pending_bytes += held
             if not self._paused and (
-                len(self._pending) > self.high_watermark
+                self._pending_count > self.high_watermark
                 or self._pending_bytes > self.high_watermark_bytes
             ):
                 self._paused = True
@@ -356,9 +363,24 @@ class Recorder:
         The queue is empty after a drain, so there is no second, lower mark to wait
         for: the consumer has caught up, and reading goes on.
         """
+        items = self.drain_items()
+        if not any(type(item) is MessageRun for item in items):
+            return items  # type: ignore[return-value]
+        records: list[Record] = []
+        for item in items:
+            if type(item) is MessageRun:
+                records.extend(item.records())
+            else:
+                records.append(item)  # type: ignore[arg-type]
+        return records
+
+    def drain_items(self) -> list[Record | MessageRun]:
+        """:meth:`drain`, but the messages of one read recorded as a run come as that
+        :class:`MessageRun` (a consumer that shows runs whole makes no record each)."""
         if self._gathered:
             self._settle()
         pending, self._pending = self._pending, []
+        self._pending_count = 0
         self._pending_bytes = 0
         if self._paused:
             self._paused = False
@@ -369,7 +391,7 @@ class Recorder:
     @property
     def pending(self) -> int:
         """How many records wait for the consumer."""
-        return len(self._pending)
+        return self._pending_count
 
     # -- flow control ------------------------------------------------------------
 

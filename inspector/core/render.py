@@ -7,10 +7,12 @@ record reads the same wherever it is shown. Standard library only.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from inspector.core.evenruns import EvenRun, Item
 from inspector.core.records import Direction, Kind, Record
+from inspector.core.runs import MessageRun
 
 #: The arrow shown for each direction in one-line output.
 ARROWS: dict[Direction, str] = {Direction.OUT: "→", Direction.IN: "←", Direction.META: "·"}
@@ -224,10 +226,11 @@ def _middle_of(record: Record) -> str | None:
     return shape[1]
 
 
-def record_lines(records: Iterable[Record], limit: int = DEFAULT_PREVIEW) -> list[str]:
+def record_lines(records: Iterable[Item], limit: int = DEFAULT_PREVIEW) -> list[str]:
     """:func:`record_line` of each record, the work that depends only on shared fields
     done once per shape, and once per run of records alike in everything but their
-    payload (the records of one read share time, shape and often size)."""
+    payload (the records of one read share time, shape and often size). The lines of
+    an even run come as one string, joined by "\n" (see :func:`even_lines`)."""
     preview = payload_preview
     out: list[str] = []
     append = out.append
@@ -237,6 +240,10 @@ def record_lines(records: Iterable[Record], limit: int = DEFAULT_PREVIEW) -> lis
     middle: str | None = None
     t_ns, size, head = -1, -1, ""  # the line before the preview, for this time and size
     for record in records:
+        if type(record) is EvenRun:
+            append(even_lines(record, limit))
+            fields = None
+            continue
         if (
             record.fields is not fields
             or record.kind is not kind
@@ -252,15 +259,6 @@ def record_lines(records: Iterable[Record], limit: int = DEFAULT_PREVIEW) -> lis
         if record.t_ns != t_ns or len(payload) != size:
             t_ns, size = record.t_ns, len(payload)
             head = f"{t_ns / 1e9:10.6f}{middle}{size:>7}  "
-        if size <= limit:  # a short message of printable text: the common case
-            try:
-                text = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            else:
-                if text.isprintable() and "\\" not in text:
-                    append(head + '"' + text + '"')
-                    continue
         append(head + preview(payload, limit))
     return out
 
@@ -290,10 +288,7 @@ def json_head(record: Record) -> str:
         body = ""
     else:
         size = len(payload)
-        try:
-            body = ', "text": ' + _encode_string(payload.decode("utf-8"))
-        except UnicodeDecodeError:
-            body = ', "hex": "' + payload.hex() + '"'
+        body = _payload_json(payload)
     return (
         f'{{"seq": {record.seq!r}, "t": {record.t_ns / 1e9!r}, '
         f'"dir": "{record.direction.value}", "kind": "{record.kind.value}", '
@@ -301,11 +296,19 @@ def json_head(record: Record) -> str:
     )
 
 
-def json_lines(records: Iterable[Record]) -> list[str]:
+def _payload_json(payload: bytes) -> str:
+    """The payload's keys of a JSON line: ``, "text": …`` when it is UTF-8, else hex."""
+    try:
+        return ', "text": ' + _encode_string(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        return ', "hex": "' + payload.hex() + '"'
+
+
+def json_lines(records: Iterable[Item]) -> list[str]:
     """Each record as the line ``json.dumps(record_to_json(record), ensure_ascii=False)``
     gives, its fields encoded once per shared mapping and the keys a run of records
-    shares (time, direction, kind) once per run."""
-    encode = _encode_string
+    shares (time, direction, kind) once per run, and an even run's from its whole bytes
+    (see :func:`even_json_lines`)."""
     out: list[str] = []
     append = out.append
     fields: object = None
@@ -315,26 +318,98 @@ def json_lines(records: Iterable[Record]) -> list[str]:
     tail = "}"
     middle = ""
     for record in records:
+        if type(record) is EvenRun:
+            out.extend(even_json_lines(record, json_tail(record.fields)))
+            t_ns = -1
+            continue
         if record.fields is not fields:
             fields = record.fields
             tail = json_tail(record.fields)
         if record.t_ns != t_ns or record.direction is not direction or record.kind is not kind:
             t_ns, direction, kind = record.t_ns, record.direction, record.kind
-            middle = (
-                f', "t": {t_ns / 1e9!r}, "dir": "{record.direction.value}", '
-                f'"kind": "{record.kind.value}", "size": '
-            )
+            middle = _json_middle(record)
         payload = record.payload
         if payload is None:
             append(f'{{"seq": {record.seq!r}{middle}{len(record.wire)}, '
                    f'"wire": "{record.wire.hex()}"{tail}')  # fmt: skip
             continue
-        try:
-            body = ', "text": ' + encode(payload.decode("utf-8"))
-        except UnicodeDecodeError:
-            body = ', "hex": "' + payload.hex() + '"'
         append(
             f'{{"seq": {record.seq!r}{middle}{len(payload)}, '
-            f'"wire": "{record.wire.hex()}"{body}{tail}'
+            f'"wire": "{record.wire.hex()}"{_payload_json(payload)}{tail}'
         )
     return out
+
+
+def _json_middle(record: Record | MessageRun) -> str:
+    """The keys of a JSON line between seq and the size's value (time, direction, kind)."""
+    return (
+        f', "t": {record.t_ns / 1e9!r}, "dir": "{record.direction.value}", '
+        f'"kind": "{record.kind.value}", "size": '
+    )
+
+
+# -- even runs -------------------------------------------------------------------------
+#
+# The records of an even run differ only in seq, wire and payload; a flood's payloads
+# are mostly short printable ASCII. Their lines are made from the whole run's bytes: one
+# check over all payloads (bytes.translate in C), one hex of the whole wire, then one
+# slice each, with no Record made.
+
+#: Bytes a payload may hold for its preview to be itself: printable ASCII but "\".
+_PLAIN_TEXT = bytes(set(range(0x20, 0x7F)) - {0x5C})
+#: Bytes a payload may hold for its JSON string to be itself: also no double quote.
+_PLAIN_JSON = bytes(set(range(0x20, 0x7F)) - {0x5C, 0x22})
+
+
+def _plain_texts(run: EvenRun, allowed: bytes) -> list[str] | None:
+    """Each payload of ``run`` as text when all of them hold only ``allowed`` bytes."""
+    size = run.size
+    joined = b"".join(run.payloads())
+    if joined.translate(None, allowed):
+        return None
+    if not size:
+        return [""] * run.run.count
+    text = joined.decode("ascii")
+    return [text[pos : pos + size] for pos in range(0, len(text), size)]
+
+
+def even_lines(run: EvenRun, limit: int = DEFAULT_PREVIEW) -> str:
+    """The :func:`record_line` of every record of ``run``, joined by "\n" (no newline
+    at the end)."""
+    middle = _middle_of(run.first())
+    if middle is None:  # a line with more than a preview: record by record
+        return "\n".join(record_lines(run.records(), limit))
+    head = f"{run.run.t_ns / 1e9:10.6f}{middle}{run.size:>7}  "
+    texts = _plain_texts(run, _PLAIN_TEXT) if run.size <= limit else None
+    if texts is not None:
+        return head + '"' + ('"\n' + head + '"').join(texts) + '"'
+    preview = payload_preview
+    return "\n".join([head + preview(payload, limit) for payload in run.payloads()])
+
+
+def even_json_lines(
+    run: EvenRun, tail: str, extras: Sequence[str] | None = None, close: str = ""
+) -> list[str]:
+    """The JSON line of each record of ``run`` as :func:`json_lines` makes it, ``tail``
+    (:func:`json_tail` of its fields, or more) after the payload's keys, then each of
+    ``extras`` and ``close`` (the JSON Lines export adds the wire's base64 that way)."""
+    middle = f'{_json_middle(run.run)}{run.size}, "wire": "'
+    step = 2 * run.stride
+    hexes = run.run.wire.hex()
+    wires = [hexes[pos : pos + step] for pos in range(0, len(hexes), step)]
+    texts = _plain_texts(run, _PLAIN_JSON)
+    if texts is not None:  # each line: ..."wire": "HEX", "text": "TEXT"TAIL
+        opened, after = '", "text": "', '"' + tail
+    else:
+        texts = ['"' + _payload_json(payload) for payload in run.payloads()]
+        opened, after = "", tail
+    seqs = range(run.run.seq, run.run.end)
+    if extras is None:
+        return [
+            f'{{"seq": {seq}{middle}{wire}{opened}{text}{after}'
+            for seq, wire, text in zip(seqs, wires, texts, strict=True)
+        ]
+    return [
+        f'{{"seq": {seq}{middle}{wire}{opened}{text}{after}{extra}{close}'
+        for seq, wire, text, extra in zip(seqs, wires, texts, extras, strict=True)
+    ]

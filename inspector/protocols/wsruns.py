@@ -25,6 +25,7 @@ from typing import Any
 
 from websockets.frames import apply_mask
 
+from inspector.core.evenruns import EvenRun, register_even, register_first_length, same_bytes
 from inspector.core.records import Direction, Kind, Record, make_record
 from inspector.core.runs import (
     WS_FRAMES,
@@ -36,7 +37,7 @@ from inspector.core.runs import (
 from inspector.protocols.wireframes import WireFrame, read_header
 from inspector.protocols.wsfields import frame_fields, plain_frame_fields, shared_fields
 
-__all__ = ["WS_FRAMES", "WS_MASKED_FRAMES", "WS_SENT_FRAMES", "run_records"]
+__all__ = ["WS_FRAMES", "WS_MASKED_FRAMES", "WS_SENT_FRAMES", "even_frames", "run_records"]
 
 #: The direction and masking of each framing's frames.
 _SHAPES: Mapping[str, tuple[Direction, bool]] = {
@@ -120,6 +121,24 @@ def _masked_frame(data: bytes, pos: int) -> WireFrame | None:
     return WireFrame(data[pos : pos + header_len + length], header_len, length)
 
 
+def even_frames(run: MessageRun) -> EvenRun | None:
+    """A run whose frames share one header (kind, FIN and length, up to 16-bit lengths)
+    as an :class:`EvenRun`, checked with a slice per header byte; None otherwise."""
+    if run.direction is not Direction.IN or run.kind is not Kind.FRAME:
+        return None
+    data, count = run.wire, run.count
+    stride = len(data) // count
+    if stride < 2 or (data[0] != 0x81 and data[0] != 0x82):
+        return None
+    header = read_header(data, 0, stride)
+    if header is None or header[0] > 4 or header[0] + header[1] != stride:
+        return None
+    header_len, length = header
+    if not same_bytes(data, count, stride, range(header_len)):
+        return None
+    return EvenRun(run, stride, header_len, length, _fields(data[0], header_len, length))
+
+
 def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
     """The fields the fast path gives an uncompressed frame of this shape."""
     fields = shared_fields((first, header_len, length, False, False))
@@ -128,5 +147,16 @@ def _fields(first: int, header_len: int, length: int) -> Mapping[str, Any]:
     return fields
 
 
+def _first_frame(wire: bytes) -> int:
+    """The length of the first frame of a run (whole, as the run holds only whole frames;
+    a masked frame's header counts its mask key)."""
+    header = read_header(wire, 0, len(wire))
+    return len(wire) if header is None or header[1] < 0 else header[0] + header[1]
+
+
 for _framing in _SHAPES:
     register_framing(_framing, run_records)
+    register_first_length(_framing, _first_frame)
+# Only the frames a client reads are checked for one shared shape: a server's masked
+# frames each carry their own key, and the frames it sends are few per read.
+register_even(WS_FRAMES, even_frames)

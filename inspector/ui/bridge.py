@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from inspector.core.recorder import Recorder
-from inspector.core.records import Record
 from inspector.ui.guard import guarded
+from inspector.ui.models.batch import RecordBatch
 from inspector.ui.models.records import RecordTableModel
 
 FLUSH_INTERVAL_MS = 40
@@ -39,7 +39,8 @@ class Counters:
 class SessionBridge(QObject):
     """Drains one Recorder into one RecordTableModel on a timer."""
 
-    #: (batch: list[Record], counters: Counters), once per non-empty flush.
+    #: (batch: RecordBatch, a sequence of records, counters: Counters), once per
+    #: non-empty flush.
     flushed = Signal(object, object)
     #: Once per timer tick, after the flush (for displays polled at the flush rate).
     ticked = Signal()
@@ -77,12 +78,13 @@ class SessionBridge(QObject):
         self._discarding = True
 
     @guarded
-    def flush(self) -> list[Record]:
-        """Move every pending record into the model; return the batch."""
+    def flush(self) -> RecordBatch:
+        """Move every pending record into the model; return the batch (its runs kept
+        whole: nothing here makes a record per message of a run)."""
         if self._discarding:
-            self.recorder.drain()
-            return []
-        batch = self.recorder.drain()
+            self.recorder.drain_items()
+            return RecordBatch([])
+        batch = RecordBatch(self.recorder.drain_items())
         now = time.monotonic()
         total = self.recorder.bytes_in + self.recorder.bytes_out
         self._samples.append((now, total))

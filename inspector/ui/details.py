@@ -108,7 +108,7 @@ class DetailPanes(QSplitter):
 
     def add_traffic(self, records: Sequence[Record]) -> None:
         """Feed a batch of new records to the timing pane's traffic plot."""
-        self.timing.add_traffic(list(records))
+        self.timing.add_traffic(records if hasattr(records, "heads") else list(records))
 
     def clear(self) -> None:
         self._record = None

@@ -244,7 +244,7 @@ class FaultPanel(QFrame):
     def add_records(self, batch: Sequence[Record]) -> None:
         """Look through a flushed batch for a refused certificate."""
         error = Kind.ERROR
-        for record in batch:
+        for record in getattr(batch, "heads", batch):  # a run holds no error
             if record.kind is not error:
                 continue
             cert = refused_certificate(record)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import CaptureError, EndpointError
+from inspector.core.evenruns import EvenRun, Item
 from inspector.core.records import Record
 
 #: Progress is reported once per this many records (and once at the end).
@@ -109,17 +110,19 @@ def started_ns(session: SessionLike) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def with_progress(records: Iterable[Record], progress: Progress | None) -> Iterator[Record]:
-    """Yield the records, calling ``progress`` every :data:`PROGRESS_EVERY` of them and at
-    the end; raise :class:`ExportCancelled` when it returns False."""
+def with_progress(records: Iterable[Item], progress: Progress | None) -> Iterator[Item]:
+    """Yield the records (and even runs), calling ``progress`` every
+    :data:`PROGRESS_EVERY` records and at the end; raise :class:`ExportCancelled` when
+    it returns False."""
     if progress is None:
         yield from records
         return
     done = 0
     for record in records:
         yield record
-        done += 1
-        if done % PROGRESS_EVERY == 0 and progress(done) is False:
+        before = done
+        done += record.run.count if type(record) is EvenRun else 1
+        if done // PROGRESS_EVERY != before // PROGRESS_EVERY and progress(done) is False:
             raise ExportCancelled(f"export cancelled after {done} records")
     if progress(done) is False:
         raise ExportCancelled(f"export cancelled after {done} records")

@@ -28,8 +28,9 @@ from inspector.capture.formats.common import (
 )
 from inspector.capture.formats.redact import redact_record
 from inspector.core.errors import CaptureError
+from inspector.core.evenruns import EvenRun, Item
 from inspector.core.records import Direction, Kind, Record
-from inspector.core.render import json_head, json_tail, record_to_json
+from inspector.core.render import even_json_lines, json_head, json_tail, record_to_json
 
 #: Keys of a line that are not record fields.
 _RECORD_KEYS = frozenset(
@@ -83,36 +84,73 @@ def jsonl_lines(records: Iterable[Record], include_secrets: bool = False) -> lis
     return out
 
 
+def even_jsonl(run: EvenRun, include_secrets: bool = False) -> list[str]:
+    """:func:`jsonl_lines` of the records of an even run, from one hex and (when its
+    messages are a multiple of 3 bytes) one base64 of the whole run."""
+    fields = run.fields
+    if "t_ns" in fields or "wire_b64" in fields or "_redacted" in fields:
+        return jsonl_lines(run.records(), include_secrets)
+    try:
+        tail = json_tail(fields)
+    except (TypeError, ValueError):  # a stray non-JSON value: json_default decides
+        return jsonl_lines(run.records(), include_secrets)
+    stride = run.stride
+    if stride % 3 == 0:
+        whole = _b64(run.run.wire).decode("ascii")
+        step = stride // 3 * 4
+        b64s = [whole[pos : pos + step] for pos in range(0, len(whole), step)]
+    else:
+        b64s = [_b64(wire).decode("ascii") for wire in run.wires()]
+    after = f'{tail[:-1]}, "t_ns": {run.run.t_ns!r}, "wire_b64": "'
+    return even_json_lines(run, after, b64s, '"}')
+
+
 def export_jsonl(
     out: BinaryIO,
     session: SessionLike,
-    records: Iterable[Record],
+    records: Iterable[Item],
     *,
     include_secrets: bool = False,
     progress: Progress | None = None,
 ) -> int:
-    """Write ``records`` as JSON Lines to ``out``; return the number of lines.
+    """Write ``records`` (even runs too) as JSON Lines to ``out``; return the number of
+    lines.
 
     ``session`` is accepted for symmetry with the other exporters; lines hold records only.
     """
     del session
     written = 0
     batch: list[Record] = []
+    lines: list[str] = []  # finished lines, written about every 4,096
     try:
-        for record in with_progress(records, progress):
-            batch.append(record)
-            if len(batch) >= 1024:
-                lines = jsonl_lines(batch, include_secrets)
-                out.write(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
-                written += len(batch)
-                batch.clear()
-        if batch:
-            lines = jsonl_lines(batch, include_secrets)
-            out.write(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
-            written += len(batch)
+        for item in with_progress(records, progress):
+            if type(item) is EvenRun:
+                if batch:
+                    lines.extend(jsonl_lines(batch, include_secrets))
+                    batch.clear()
+                lines.extend(even_jsonl(item, include_secrets))
+            else:
+                batch.append(item)  # type: ignore[arg-type]
+                if len(batch) >= 1024:
+                    lines.extend(jsonl_lines(batch, include_secrets))
+                    batch.clear()
+            if len(lines) >= 4096:
+                written += _write_lines(out, lines)
+        lines.extend(jsonl_lines(batch, include_secrets))
+        written += _write_lines(out, lines)
     except OSError as exc:
         raise CaptureError(f"cannot write the JSON Lines file: {exc.strerror or exc}") from None
     return written
+
+
+def _write_lines(out: BinaryIO, lines: list[str]) -> int:
+    """Write the lines, each with its newline, and empty the list; return how many."""
+    count = len(lines)
+    if count:
+        lines.append("")
+        out.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+        lines.clear()
+    return count
 
 
 def read_jsonl(path: str | Path) -> list[Record]:

@@ -28,11 +28,15 @@ SYN_OPTIONS = struct.pack("!BBHBBBB", 2, 4, 65495, 1, 3, 3, WINDOW_SHIFT)
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _IPV6 = struct.Struct("!IHBB16s16s")
 _TCP = struct.Struct("!HHIIBBHHH")
+#: An IPv4 header and a TCP header without options, packed at once (the data path).
+_IPV4_TCP = struct.Struct("!BBHHHBBH4s4sHHIIBBHHH")
 _UDP = struct.Struct("!HHHH")
 
 IPAddress = IPv4Address | IPv6Address
 #: Where packets go: (timestamp in ns since the epoch, Ethernet frame, comment or None).
 Emit = Callable[[int, bytes, "str | None"], None]
+#: Where packets of one time and one size go at once (Ethernet frames; comment on the first).
+EmitMany = Callable[[int, list[bytes], "str | None"], None]
 
 
 def parse_host_port(text: object) -> tuple[IPAddress | None, int | None]:
@@ -160,14 +164,59 @@ class PacketMaker:
             )
         )
 
+    def tcp_data(
+        self, from_client: bool, seq: int, ack: int, wire: bytes, stride: int
+    ) -> list[bytes]:
+        """:meth:`tcp` of each ``stride`` bytes of ``wire`` (at most MAX_SEGMENT each) as
+        ACK+PSH segments numbered on from ``seq``: the same frames, with what they share
+        (ends, lengths, the acknowledgement) summed once."""
+        sport, dport = self._ports[from_client]
+        length = 20 + stride
+        flags = TCP_ACK | TCP_PSH
+        shared = (
+            self._pseudo + PROTO_TCP + length + sport + dport + (ack >> 16) + (ack & 0xFFFF)
+            + (5 << 12 | flags) + WINDOW
+        )  # fmt: skip
+        odd = stride & 1
+        frames: list[bytes] = []
+        append = frames.append
+        if self.v6:
+            head = self._eth[from_client] + self._ip(from_client, PROTO_TCP, length)
+            pack = _TCP.pack
+            for pos in range(0, len(wire), stride):
+                chunk = wire[pos : pos + stride]
+                total = shared + (seq >> 16) + (seq & 0xFFFF) + (int.from_bytes(chunk) << 8 * odd)
+                append(head + pack(sport, dport, seq, ack, 0x50, flags, WINDOW,
+                                   0xFFFF - total % 0xFFFF, 0) + chunk)  # fmt: skip
+                seq = (seq + stride) & 0xFFFFFFFF
+            return frames
+        eth = self._eth[from_client]
+        src, dst = self._addrs[from_client]
+        ident = self._ident[from_client]
+        # RFC 791 §3.1 as in _ip: the header's words but the identification, summed once.
+        words = 0x4500 + 20 + length + 0x4000 + (64 << 8 | PROTO_TCP) + self._pseudo
+        pack = _IPV4_TCP.pack
+        for pos in range(0, len(wire), stride):
+            chunk = wire[pos : pos + stride]
+            total = shared + (seq >> 16) + (seq & 0xFFFF) + (int.from_bytes(chunk) << 8 * odd)
+            append(eth + pack(0x45, 0, 20 + length, ident, 0x4000, 64, PROTO_TCP,
+                              0xFFFF - (words + ident) % 0xFFFF, src, dst, sport, dport, seq,
+                              ack, 0x50, flags, WINDOW, 0xFFFF - total % 0xFFFF, 0)
+                   + chunk)  # fmt: skip
+            ident = (ident + 1) & 0xFFFF
+            seq = (seq + stride) & 0xFFFFFFFF
+        self._ident[from_client] = ident
+        return frames
+
 
 class TcpConversation:
     """Sequence and acknowledgement numbers of one TCP connection, emitting packets to
     ``emit(ts_ns, frame, comment)``: handshake, data segments, pure ACKs and the close."""
 
-    def __init__(self, maker: PacketMaker, emit: Emit) -> None:
+    def __init__(self, maker: PacketMaker, emit: Emit, emit_many: EmitMany | None = None) -> None:
         self.maker = maker
         self.emit = emit
+        self.emit_many = emit_many
         # Fixed initial sequence numbers keep exports reproducible.
         self.next_seq = {True: 0x10000000, False: 0x20000000}
         self.acked = {True: 0x10000000, False: 0x20000000}
@@ -203,6 +252,33 @@ class TcpConversation:
         self.acked[not from_client] = seq[not from_client]
         if (seq[from_client] - self.acked[from_client]) & 0xFFFFFFFF >= ACK_EVERY:
             self.ack(not from_client, ts)
+
+    def send_even(
+        self, from_client: bool, wire: bytes, stride: int, ts: int, comment: str | None = None
+    ) -> None:
+        """:meth:`send` of each ``stride`` bytes of ``wire`` in turn (each at most
+        MAX_SEGMENT), the segments between pure ACKs made and emitted as one batch."""
+        seq, acked, other = self.next_seq, self.acked, not from_client
+        acked[other] = seq[other]
+        pos, size = 0, len(wire)
+        while pos < size:
+            # Messages until the one after which send() would acknowledge.
+            unacked = (seq[from_client] - acked[from_client]) & 0xFFFFFFFF
+            take = max(1, -(-(ACK_EVERY - unacked) // stride))
+            end = min(size, pos + take * stride)
+            frames = self.maker.tcp_data(from_client, seq[from_client], seq[other],
+                                         wire[pos:end], stride)  # fmt: skip
+            if self.emit_many is not None:
+                self.emit_many(ts, frames, comment)
+            else:
+                for frame in frames:
+                    self.emit(ts, frame, comment)
+                    comment = None
+            comment = None
+            seq[from_client] = (seq[from_client] + (end - pos)) & 0xFFFFFFFF
+            pos = end
+            if (seq[from_client] - acked[from_client]) & 0xFFFFFFFF >= ACK_EVERY:
+                self.ack(other, ts)
 
     def ack(self, from_client: bool, ts: int) -> None:
         """A pure ACK from one side of everything the other side sent."""

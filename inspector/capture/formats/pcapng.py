@@ -35,6 +35,7 @@ from inspector.capture.formats.common import (
     with_progress,
 )
 from inspector.capture.formats.packets import (
+    MAX_SEGMENT,
     Endpoints,
     IPAddress,
     PacketMaker,
@@ -44,6 +45,7 @@ from inspector.capture.formats.packets import (
 )
 from inspector.capture.formats.redact import REDACTED, redact_record, redact_target
 from inspector.core.errors import CaptureError
+from inspector.core.evenruns import EvenRun, Item
 from inspector.core.records import Direction, Kind, Record
 
 LINKTYPE_ETHERNET = 1
@@ -282,6 +284,25 @@ class _Writer:
         if self._pending_size >= 1 << 20:
             self.flush()
 
+    def packets_of(self, ts_ns: int, frames: list[bytes], comment: str | None) -> None:
+        """:meth:`packet` of each frame, all of one time and one size (one header and
+        trailer packed for all of them); ``comment`` goes on the first."""
+        if comment or not frames:
+            for frame in frames:
+                self.packet(ts_ns, frame, comment)
+                comment = None
+            return
+        size = len(frames[0])
+        total = 32 + size + len(_PAD[size % 4])
+        ts = max(0, ts_ns) & 0xFFFFFFFFFFFFFFFF
+        head = _EPB_HEAD.pack(6, total, 0, ts >> 32, ts & 0xFFFFFFFF, size, size)
+        tail = _PAD[size % 4] + _U32.pack(total)
+        self._pending.append(head + (tail + head).join(frames) + tail)
+        self._pending_size += total * len(frames)
+        self.packets += len(frames)
+        if self._pending_size >= 1 << 20:
+            self.flush()
+
     def flush(self) -> None:
         if self._pending:
             self.out.write(b"".join(self._pending))
@@ -292,7 +313,7 @@ class _Writer:
 def export_pcapng(
     out: BinaryIO,
     session: SessionLike,
-    records: Iterable[Record],
+    records: Iterable[Item],
     *,
     include_secrets: bool = False,
     progress: Progress | None = None,
@@ -311,13 +332,16 @@ def export_pcapng(
 def _export(
     out: BinaryIO,
     session: SessionLike,
-    records: Iterable[Record],
+    records: Iterable[Item],
     include_secrets: bool,
     progress: Progress | None,
 ) -> int:
     export = _PcapngExport(out, session, include_secrets)
     for record in with_progress(records, progress):
-        export.add(record)
+        if type(record) is EvenRun:
+            export.add_even(record)
+        else:
+            export.add(record)  # type: ignore[arg-type]
     export.finish()
     return export.writer.packets
 
@@ -376,7 +400,7 @@ class _PcapngExport:
         self._begin_upstream(first_ts)
         if self.udp or first_ts is None:
             return
-        self.conv = TcpConversation(self.maker, self.writer.packet)
+        self.conv = TcpConversation(self.maker, self.writer.packet, self.writer.packets_of)
         connect = next((r for r in self.metas if r.kind is Kind.CONNECT), None)
         t_ack = self.start + connect.t_ns if connect is not None else first_ts
         duration = connect.fields.get("duration_ns") if connect is not None else None
@@ -429,6 +453,36 @@ class _PcapngExport:
         else:
             assert self.maker is not None
             self.writer.packet(ts, self.maker.udp(from_client, record.wire), comment)
+        if ts > self.last_ts:
+            self.last_ts = ts
+
+    def add_even(self, run: EvenRun) -> None:
+        """:meth:`add` of each record of ``run``: its frames made in one batch when they
+        are plain data on an open TCP conversation (the common case of a flood)."""
+        first = run.first()
+        if self.maker is None and run.run.count > 1 and self._carries(first):
+            self.add(first)  # the first packet: the headers and the TCP handshake first
+            run = run.rest()
+            first = run.first()
+        if (
+            self.conv is None
+            or self.upstream_maker is not None
+            or not self._carries(first)
+            or first.kind is Kind.ERROR
+            or first.kind is Kind.HANDSHAKE
+            or first.fields.get("synthesised")
+            or not 0 < run.stride <= MAX_SEGMENT
+        ):
+            for record in run.records():
+                self.add(record)
+            return
+        ts = self.start + first.t_ns
+        comment = "\n".join(self.comments) or None
+        self.comments.clear()
+        from_client = (first.direction is Direction.OUT) is not self.accepted
+        wire = run.run.wire
+        self.conv.send_even(from_client, wire, run.stride, ts, comment)
+        self.last_wire[first.direction] = wire[-run.stride :]
         if ts > self.last_ts:
             self.last_ts = ts
 

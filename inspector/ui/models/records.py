@@ -34,6 +34,7 @@ from inspector.core.render import ARROWS, escape_text, kind_label, payload_previ
 from inspector.protocols.decoders.tree import Decoded
 from inspector.protocols.decoders.where import passes
 from inspector.ui import theme
+from inspector.ui.models.batch import RecordBatch
 from inspector.ui.models.filter import RecordFilter
 from inspector.ui.models.source import RecordSource
 from inspector.ui.widgets.fieldtext import window_text
@@ -61,6 +62,24 @@ _SCAN_TICK_MS = 15
 _SCAN_PAUSE_MS = 5
 
 _Index = QModelIndex | QPersistentModelIndex
+
+#: The roles data() answers, as ints (compared once per call of a paint).
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ROLES = frozenset(
+    {_DISPLAY, _FOREGROUND, _BACKGROUND, _FONT, _ALIGNMENT, _TOOLTIP, int(SEQ_ROLE),
+     int(Qt.ItemDataRole.AccessibleTextRole)}
+)  # fmt: skip
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+#: The alignment of each column that is not left-aligned.
+_ALIGNED = {
+    **dict.fromkeys((COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE, COL_LATENCY), _RIGHT),
+    COL_DIR: int(Qt.AlignmentFlag.AlignCenter),
+}
 
 
 def preview_text(record: Record) -> str:
@@ -123,6 +142,9 @@ class RecordTableModel(QAbstractTableModel):
         self._scan: tuple[set[int], int, int] | None = None  # wanted, next seq, end
         self._held: list[int] = []  # live records that passed while the scan runs
         self._scan_timer: QTimer | None = None
+        #: The row the view asked about last (see _row), and text colours by kind of cell.
+        self._memo: tuple[int, int, Record, str, bool] | None = None
+        self._colours: dict[tuple[Any, ...], QColor] = {}
 
     # -- feeding --------------------------------------------------------------------
 
@@ -145,9 +167,10 @@ class RecordTableModel(QAbstractTableModel):
             return
         # Only the newest page is likely on screen (the view follows the bottom); older
         # rows of a big batch are read back a page at a time if someone scrolls there.
-        for record in records[-_PAGE:]:
+        batch = records if isinstance(records, RecordBatch) else None
+        for record in batch.newest(_PAGE) if batch is not None else records[-_PAGE:]:
             self._remember(record)
-        total = max(self._total, records[-1].seq + 1)
+        total = max(self._total, batch.end if batch is not None else records[-1].seq + 1)
         if self._rows is None:
             first = self._total
             if total > first:
@@ -372,36 +395,50 @@ class RecordTableModel(QAbstractTableModel):
                 return "Time between a request and its response (on both rows of a pair)"
         return None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= self.rowCount():
-            return None
-        record = self.record_at(index.row())
+    def _row(self, row: int) -> tuple[int, int, Record, str, bool] | None:
+        """(row, seq, record, category, dark) of ``row``: the view asks for every role of
+        every cell of a row in turn, so the last row's are kept for the next calls (a
+        row's record and category never change; the theme is read once per row)."""
+        memo = self._memo
+        rows = self._rows
+        if rows is None:
+            seq = row if 0 <= row < self._total else None
+        else:
+            seq = rows[row] if 0 <= row < len(rows) else None
+        if memo is not None and memo[0] == row and memo[1] == seq:
+            return memo
+        record = None if seq is None else self.record_by_seq(seq)
         if record is None:
             return None
+        memo = self._memo = (row, record.seq, record, record_category(record), theme.is_dark())
+        return memo
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _ROLES or not index.isValid():
+            return None
+        found = self._row(index.row())
+        if found is None:
+            return None
+        _row, _seq, record, category, dark = found
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(record, column)
         if role == SEQ_ROLE:
             return record.seq
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(record, column)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return _partner_tint(theme.is_dark()) if record.seq in self.tinted else None
-        if role == Qt.ItemDataRole.FontRole:
-            category = record_category(record)
+        if role == _FOREGROUND:
+            return self._foreground(record, column, category, dark)
+        if role == _BACKGROUND:
+            return _partner_tint(dark) if record.seq in self.tinted else None
+        if role == _FONT:
             if category in ("automatic", "meta", "control", "error"):
                 font = QFont(QGuiApplication.font())
                 font.setItalic(category in ("automatic", "meta"))
                 font.setBold(category == "error")
                 return font
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in (COL_SEQ, COL_TIME, COL_LENGTH, COL_WIRE, COL_LATENCY):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if column == COL_DIR:
-                return int(Qt.AlignmentFlag.AlignCenter)
-            return None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _ALIGNMENT:
+            return _ALIGNED.get(column)
+        if role == _TOOLTIP:
             if column == COL_PREVIEW:
                 summary = self.summary_of(record) if self.summary_of is not None else None
                 return f"{summary}\n{preview_text(record)}" if summary else preview_text(record)
@@ -409,9 +446,8 @@ class RecordTableModel(QAbstractTableModel):
                 return {"out": "sent", "in": "received", "meta": "session event"}[record.direction]
             if column == COL_KIND and record.automatic:
                 return "sent automatically by the engine"
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._display(record, column)
-        return None
+            return None
+        return self._display(record, column)  # AccessibleTextRole
 
     def _display(self, record: Record, column: int) -> str:
         if column == COL_SEQ:
@@ -447,9 +483,16 @@ class RecordTableModel(QAbstractTableModel):
             return f"+{delta / 1e9:.6f}"
         return f"{record.t_ns / 1e9:.6f}"
 
-    def _foreground(self, record: Record, column: int) -> Any:
-        dark = theme.is_dark()
-        category = record_category(record)
+    def _foreground(self, record: Record, column: int, category: str, dark: bool) -> Any:
+        key = (category, record.kind, record.direction, column == COL_DIR, column == COL_KIND,
+               dark)  # fmt: skip
+        colour = self._colours.get(key)
+        if colour is None:
+            colour = self._colours[key] = self._colour(record, column, category, dark)
+        return colour
+
+    def _colour(self, record: Record, column: int, category: str, dark: bool) -> Any:
+        """The text colour of a cell (what :meth:`_foreground` keeps per kind of cell)."""
         if category == "error":
             return theme.error_text(dark)
         if category == "automatic":

@@ -302,8 +302,9 @@ class RecordsView(QWidget):
         return changed
 
     def add_batch(self, batch: Sequence[Record]) -> None:
-        """Records a live source just appended: the session panes and traffic plot."""
-        if self.take_phases(batch):
+        """Records a live source just appended: the session panes and traffic plot (a
+        flush's batch offers ``heads``: a run's later messages change no phase)."""
+        if self.take_phases(getattr(batch, "heads", batch)):
             self.details.show_context(self.context)
         if batch:
             self.details.add_traffic(batch)

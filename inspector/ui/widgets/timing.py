@@ -405,9 +405,11 @@ class TimingView(QWidget):
         self._show_tls(tls.fields if tls is not None else None)
 
     def add_traffic(self, records: Sequence[Record]) -> None:
-        """Count a batch of new records; repaint within ``REPAINT_MS``."""
+        """Count a batch of new records; repaint within ``REPAINT_MS``. (A flush's
+        batch offers ``heads``: a run's later messages change no phase.)"""
         phases_changed = False
-        for r in records:
+        heads = getattr(records, "heads", records)
+        for r in heads:
             if r.kind in _TRAFFIC_KINDS:
                 if self._first_byte is None and r.direction is Direction.IN:
                     self._first_byte = r
@@ -426,7 +428,7 @@ class TimingView(QWidget):
         self.counter.add(records)
         if phases_changed:
             self._show_phases()
-            if any(r.kind is Kind.TLS for r in records):
+            if any(r.kind is Kind.TLS for r in heads):
                 tls = next(r for r in self._phase_records if r.kind is Kind.TLS)
                 self._show_tls(tls.fields)
         if not self._timer.isActive():

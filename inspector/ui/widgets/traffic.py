@@ -16,6 +16,7 @@ from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inspector.core.records import Direction, Kind, Record
+from inspector.core.runs import MessageRun
 from inspector.ui import theme
 
 WINDOW_S = 60  # seconds plotted
@@ -40,12 +41,13 @@ class TrafficCounter:
         self._pings: OrderedDict[bytes, int] = OrderedDict()
 
     def add(self, records: Sequence[Record]) -> None:
-        """Count a batch: O(len(records))."""
+        """Count a batch: O(len(records)); a flush's batch is counted by its ``items``,
+        a run of messages (one read, no ping or pong in it) at once."""
         buckets = self.buckets
         inbound_dir, meta, frame, kinds = Direction.IN, Direction.META, Kind.FRAME, _TRAFFIC_KINDS
         second = -1
         row = [0, 0, 0, 0]
-        for r in records:
+        for r in getattr(records, "items", records):
             kind = r.kind
             if kind not in kinds or r.direction is meta:
                 continue
@@ -55,12 +57,13 @@ class TrafficCounter:
                 if second > self.latest_s:
                     self.latest_s = second
             wire = r.wire
+            count = r.count if type(r) is MessageRun else 1
             inbound = r.direction is inbound_dir
             if inbound:
-                row[_MSGS_IN] += 1
+                row[_MSGS_IN] += count
                 row[_BYTES_IN] += len(wire)
             else:
-                row[_MSGS_OUT] += 1
+                row[_MSGS_OUT] += count
                 row[_BYTES_OUT] += len(wire)
             # Only pings and pongs (opcodes 9 and 10, RFC 6455 §5.5) time round trips.
             if kind is frame and wire and (wire[0] & 0x0F) in (9, 10):
