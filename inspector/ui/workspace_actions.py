@@ -2,7 +2,8 @@
 panel, saved endpoints and messages into sessions and composers, "Save to workspace…",
 and script runs.
 
-Variables are filled with the panel's chosen environment (and ``{{env.NAME}}`` from the
+Variables are filled with the chosen environment (one choice, shown both in the panel
+and in the connect bar, where it fills the typed URL) (and ``{{env.NAME}}`` from the
 process environment). A saved message whose variables are not all known still goes
 into the composer, its unknown ``{{names}}`` left as written and named in one line
 under the editor; it is never sent that way.
@@ -36,6 +37,7 @@ from inspector.core.workspace_state import (
     unresolved_line,
 )
 from inspector.ui.capture_actions import CaptureActions
+from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import guarded
 from inspector.ui.script_results import ScriptResultsPane
 from inspector.ui.settings import Settings
@@ -145,6 +147,7 @@ class WorkspaceActions(QObject):
         self.results.stepRecordsRequested.connect(self.show_step)
         self.panel.environment_box.currentIndexChanged.connect(self._environment_changed)
         self.save_dialog: QInputDialog | None = None
+        self.bar: ConnectBar | None = None
 
         self.panel_action = self.panel.toggleViewAction()
         self.panel_action.setText("&Workspace panel")
@@ -168,6 +171,37 @@ class WorkspaceActions(QObject):
         self.recent_menu = QMenu("Recent wor&kspaces", window)
         self.recent_menu.setObjectName("recentWorkspacesMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+
+    def attach_connect_bar(self, bar: ConnectBar) -> None:
+        """Show the panel's environment choice in the connect bar too: one list (a
+        shared model), one choice (either box sets the other), and the bar fills the
+        typed URL's variables with it."""
+        self.bar = bar
+        bar.environment_box.setModel(self.panel.environment_box.model())
+        bar.scope_of = self.panel.scope
+        bar.environment_box.currentIndexChanged.connect(self._bar_environment_chosen)
+        self.panel.environment_box.currentIndexChanged.connect(self._sync_bar)
+        self.panel.reloaded.connect(self._sync_bar)
+        self._sync_bar()
+
+    @guarded
+    def _bar_environment_chosen(self, index: int) -> None:
+        if index >= 0 and index != self.panel.environment_box.currentIndex():
+            self.panel.environment_box.setCurrentIndex(index)
+
+    @guarded
+    def _sync_bar(self, *_: object) -> None:
+        """The bar shows the panel's choice, while a workspace is open."""
+        bar = self.bar
+        if bar is None:
+            return
+        box = bar.environment_box
+        index = self.panel.environment_box.currentIndex()
+        if box.currentIndex() != index:
+            box.blockSignals(True)
+            box.setCurrentIndex(index)
+            box.blockSignals(False)
+        bar.environment_row.setVisible(self.panel.state is not None)
 
     # -- menus ------------------------------------------------------------------------
 
@@ -232,6 +266,7 @@ class WorkspaceActions(QObject):
     def close_workspace(self, *_: object) -> None:
         self.panel.close_workspace()
         self.settings.set_last_workspace(None)
+        self._sync_bar()
 
     @guarded
     def _environment_changed(self, *_: object) -> None:
