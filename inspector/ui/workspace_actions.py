@@ -43,6 +43,8 @@ from inspector.ui.script_results import ScriptResultsPane
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.hosting import HostingTab
+from inspector.ui.tabs.server_capture import session_conn
 from inspector.ui.tabs.session import SessionTab
 from inspector.ui.workspace_panel import WorkspacePanel
 
@@ -136,7 +138,7 @@ class WorkspaceActions(QObject):
         self.settings = settings
         self.panel = WorkspacePanel(window)
         self.panel.hide()
-        self.results = ScriptResultsPane(capture_dir, window)
+        self.results = ScriptResultsPane(capture_dir, settings, window)
         self.results.hide()
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results)
@@ -421,28 +423,56 @@ class WorkspaceActions(QObject):
         return self.results.run(entry.path, state.workspace, self.panel.scope(), env)
 
     @guarded
-    def show_step(self, path: Path, number: int) -> CaptureTab | None:
+    def show_step(self, path: Path, number: int) -> RecordsTab | None:
         """Show the run's capture (opening it if no tab shows it) at the result record
-        of step ``number``, between the traffic the step caused."""
+        of step ``number``, between the traffic the step caused: a session's capture
+        tab, or the read-only server tab of a listening script's capture ("All
+        connections", at the step's place)."""
         place = step_record(path, number)
-        tabs = [
-            t
-            for t in self.side.session_tabs()
-            if isinstance(t, CaptureTab) and t.source_path == path
-        ]
+        tabs = [t for t in self.side.session_tabs() if _shows_file(t, path)]
         if not tabs:
-            tabs = [t for t in self.side.captures.open_path(path) if isinstance(t, CaptureTab)]
+            tabs = [t for t in self.side.captures.open_path(path) if _shows_file(t, path)]
         if not tabs:
             return None
-        tab = next((t for t in tabs if place and t.captured.id == place[0]), tabs[0])
+        hosting = next((t for t in tabs if isinstance(t, HostingTab)), None)
+        if hosting is not None:
+            self.side.tabs.setCurrentWidget(hosting)
+            if place is not None:
+                self._select_in_hosting(hosting, path, place)
+            return hosting
+        tab = next(
+            (t for t in tabs if isinstance(t, CaptureTab) and place and t.captured.id == place[0]),
+            tabs[0],
+        )
         self.side.tabs.setCurrentWidget(tab)
         if place is not None:
             tab.view.select_seq(place[1])
         return tab
 
+    @staticmethod
+    def _select_in_hosting(tab: HostingTab, path: Path, place: tuple[int, int]) -> None:
+        """Select record ``place`` (session id, seq) in a server tab's "All connections"."""
+        try:
+            with CaptureStore.open(path) as first:
+                sessions = first.sessions()
+        except CaptureError:
+            return
+        conn = session_conn(sessions, place[0])
+        at = tab.all_records.place_of(conn, place[1])
+        if at is not None:
+            tab.select_connection(None)
+            tab.all_view.select_seq(at)
+
     async def shutdown(self) -> None:
         """Quitting: stop a running script (its sessions close, its capture is kept)."""
         await self.results.shutdown()
+
+
+def _shows_file(tab: RecordsTab, path: Path) -> bool:
+    """True when ``tab`` shows the capture file ``path`` read-only."""
+    if isinstance(tab, CaptureTab):
+        return tab.source_path == path
+    return isinstance(tab, HostingTab) and tab.read_only and tab.capture_path == path
 
 
 def step_record(path: Path, number: int) -> tuple[int, int] | None:
