@@ -69,8 +69,14 @@ class LiveRunRecords(QObject):
 
     @guarded
     def tick(self) -> None:
-        """Append what every session of the run recorded since the last tick."""
-        self._read()
+        """Append what every session of the run recorded since the last tick (a file
+        that cannot be read stops the view, in one line; the run goes on)."""
+        try:
+            self._read()
+        except CaptureError as exc:
+            self._timer.stop()
+            self._stores = ()
+            self.view.notice.emit(f"the run's records are no longer shown: {exc}")
 
     def _read(self) -> int:
         """Append what the stores gained (at most a tick's worth each); how many."""
@@ -103,12 +109,15 @@ class LiveRunRecords(QObject):
         session = store.session
         if not self._sources:
             self._started_wall_ns = session.started_wall_ns
+            # A listening script: the handshakes are the clients' requests, our answers.
+            self.view.server_side = session.options.get("role") == "listener"
             self.view.set_endpoint(session.endpoint)
             self.view.show_source(self.records, self._started_wall_ns, session.scheme, follow=True)
         self._sources.append(store)
         self._seen.append(0)
         self._offsets.append(session.started_wall_ns - self._started_wall_ns)
 
+    @guarded
     def finish(self) -> None:
         """The run's stores are about to close: show their last records, stop reading."""
         self._timer.stop()

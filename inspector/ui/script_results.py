@@ -181,6 +181,7 @@ class ScriptResultsPane(QDockWidget):
         self.output.setAccessibleName("Script output")
         self.output.setReadOnly(True)
         self.live = LiveRunRecords(settings, self)
+        self.live.view.notice.connect(self.output.appendPlainText)
         self.pages = QTabWidget()
         self.pages.setObjectName("scriptPages")
         self.pages.addTab(self.live.view, "Records")
@@ -245,8 +246,7 @@ class ScriptResultsPane(QDockWidget):
         self._heading(f"{script.name}: running{env}…", False)
         self.output.appendPlainText(f"run {path}{env}")
         self.stop_button.setEnabled(True)
-        if sinks is not None:
-            self.live.start(sinks.opened)
+        self.live.start(sinks.opened if sinks is not None else [])
         self.task = spawn(self._run(runner, sinks), f"running script {script.name}")
         return True
 
