@@ -93,3 +93,25 @@ def test_a_gap_in_a_session_is_one_line(tmp_path: Path) -> None:
     store.close()
     with CaptureStore.open(path) as again, pytest.raises(CaptureError, match="record 2"):
         [row for page in again.timeline() for row in page]
+
+
+def test_a_listen_capture_with_a_gap_is_refused_in_one_line(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "gap.sockcap"
+    owner = CaptureStore.create(
+        path, endpoint="tcp://127.0.0.1:9000", scheme="tcp",
+        options={"role": "listener"}, clock=SessionClock(0, WALL),
+    )  # fmt: skip
+    conn = owner.add_session(
+        endpoint="tcp://127.0.0.1:9000", scheme="tcp",
+        options={"conn": 1, "peer": "127.0.0.1:5001"}, clock=SessionClock(0, WALL),
+    )  # fmt: skip
+    for seq in (0, 2):  # record 1 is missing
+        conn.write(make_record(seq, seq, Direction.IN, Kind.DATA, b"x", b"x", {}))
+    owner.close()
+    before = window.tabs.count()
+    assert window.captures.open_path(path) == []
+    assert window.tabs.count() == before
+    line = window.statusBar().currentMessage()
+    assert "record 1" in line and "\n" not in line

@@ -64,6 +64,9 @@ def open_server_capture(path: Path, sessions: Sequence[Any], settings: Settings)
     try:
         show_capture(tab, path, owner, sessions)
     except CaptureError:
+        for entry in tab.connections.entries:
+            if isinstance(entry.store, CaptureStore):
+                entry.store.close()
         owner.close()
         tab.deleteLater()
         raise
