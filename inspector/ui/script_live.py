@@ -29,8 +29,6 @@ from inspector.ui.tabs.connections import AllRecords, AllRecordsView
 
 #: Records read from one store per tick (a flood is shown over the next ticks).
 _TICK_READ = 4096
-#: Records read from the start for the session panes when the finished file is shown.
-_HEAD = 64
 
 
 class LiveRunRecords(QObject):
@@ -42,7 +40,7 @@ class LiveRunRecords(QObject):
         self.view.setObjectName("scriptRecords")
         self.view.setAccessibleName("Records of the script run")
         self.records = AllRecords(self._source_of)
-        #: The run's stores, the first one's session first (None: no run yet).
+        #: The run's stores in the order it opened them (empty: no run is being followed).
         self._stores: Sequence[CaptureStore] = ()
         self._sources: list[RecordSource] = []
         self._seen: list[int] = []
