@@ -513,6 +513,40 @@ class CaptureStore(RecordSink):
         run whole); its row is checked as :func:`decode_rows` checks it."""
         return self._bulk(start, page, even=True)
 
+    def timeline(self, page: int = BATCH_LIMIT) -> Iterator[list[tuple[int, int, int]]]:
+        """``(first seq, t_ns, records)`` of every stored row in order (a run row, whose
+        records share one time, is one entry), in lists of about ``page``: what putting
+        sessions side by side in time needs, read without any record's bytes. A gap in
+        the numbering is a CaptureError, as :meth:`records` would say on reaching it."""
+        self._check_open()
+        expected = 0
+        with self._reading():
+            cursor = self._conn.execute(
+                "SELECT seq, t_ns, payload_is_wire FROM records WHERE session_id = ? ORDER BY seq",
+                (self._session.id,),
+            )
+            while expected < self._file_count:
+                rows = cursor.fetchmany(page)
+                if not rows:
+                    break
+                out: list[tuple[int, int, int]] = []
+                for seq, t_ns, code in rows:
+                    runs = self._runs and type(code) is int and code < PAYLOAD_IN_COLUMN
+                    count = -code if runs else 1
+                    if seq != expected or type(t_ns) is not int or count < 1:
+                        raise self._missing(expected)
+                    out.append((seq, t_ns, count))
+                    expected += count
+                yield out
+        if expected < self._file_count:
+            raise self._missing(expected)
+        pending = [
+            (item.seq, item.t_ns, item.count if type(item) is MessageRun else 1)
+            for item in self._pending
+        ]
+        if pending:
+            yield pending
+
     def _bulk(self, start: int, page: int, *, even: bool) -> Iterator[list[Item]]:
         """The pages of :meth:`pages` and :meth:`items`."""
         self._check_open()

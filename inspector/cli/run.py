@@ -16,9 +16,9 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from xml.etree import ElementTree
 
 from inspector.capture.store import CaptureStore
@@ -30,6 +30,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import RecordSink
 from inspector.core.script import load_script
 from inspector.core.workspace import find_root, load_workspace
+from inspector.net.script_results import options_with_role
 from inspector.net.script_runner import (
     ScriptResult,
     ScriptRunner,
@@ -93,11 +94,17 @@ class CaptureSinks(SessionSinks):
         self.owner: CaptureStore | None = None
         self.stores: list[CaptureStore] = []
 
-    def open(self, endpoint: Endpoint, options: SessionOptions, clock: SessionClock) -> RecordSink:
+    def open(
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        clock: SessionClock,
+        role: Mapping[str, Any] | None = None,
+    ) -> RecordSink:
         common = {
             "endpoint": endpoint.url,
             "scheme": str(endpoint.scheme),
-            "options": options,
+            "options": options_with_role(options, role),
             "clock": clock,
         }
         if self.owner is None:

@@ -3,8 +3,11 @@ sessions' records go."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import Endpoint
@@ -62,14 +65,29 @@ class StepFailed(Exception):
         super().__init__(f"expected {expected}, got {got}")
 
 
+def options_with_role(
+    options: SessionOptions, role: Mapping[str, Any] | None
+) -> SessionOptions | dict[str, Any]:
+    """A session's options as a capture keeps them: with a listening script's ``role``
+    (so the capture opens as a server tab, as ``inspector listen -o`` writes it)."""
+    return options if not role else {**dataclasses.asdict(options), **role}
+
+
 class SessionSinks:
     """Where each session's records go besides the runner (a capture file, given by the
     command that runs the script: net/ does not know the capture package)."""
 
     def open(
-        self, endpoint: Endpoint, options: SessionOptions, clock: SessionClock
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        clock: SessionClock,
+        role: Mapping[str, Any] | None = None,
     ) -> RecordSink | None:
-        """The sink of a new session (None: keep no records)."""
+        """The sink of a new session (None: keep no records). ``role`` says what a
+        listening script's session is (``{"role": "listener"}``, or ``"server"`` with
+        ``conn`` and ``peer`` for an accepted client), stored beside the options as a
+        listen capture has it (see :func:`options_with_role`)."""
         return None
 
     def finish(self, sink: RecordSink, session: Session | Connection | Listener) -> None:

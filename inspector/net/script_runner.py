@@ -256,12 +256,13 @@ class ScriptRunner:
         url, options = self._target(args)
         endpoint = parse_endpoint(url, listen=True)
         clock = SessionClock()
-        sink = self.sinks.open(endpoint, options, clock)
+        sink = self.sinks.open(endpoint, options, clock, {"role": "listener"})
         self.recorder = Recorder(sink, clock=clock, consumed=False)
 
         def recorder_for(number: int, peer: str) -> Recorder:
             conn_clock = SessionClock()
-            watch = ClosedWatch(self.sinks.open(endpoint, options, conn_clock))
+            role = {"role": "server", "conn": number, "peer": peer}
+            watch = ClosedWatch(self.sinks.open(endpoint, options, conn_clock, role))
             self._watches[number] = watch
             return Recorder(watch, clock=conn_clock, consumed=False)
 

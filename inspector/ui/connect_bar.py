@@ -3,6 +3,11 @@
 A wrong URL is marked in the field itself (red frame, the reason beside it and in the
 tooltip): no dialog interrupts typing.
 
+``{{name}}`` in the typed URL is filled from the environment chosen in the bar (the
+same choice as the workspace panel's, shown while a workspace is open) and
+``{{env.NAME}}`` from the process environment; a variable without a value opens
+nothing and is named in the same one line.
+
 Options belong to a tab. The bar follows the active tab (its endpoint and options, with
 a short summary of what differs from the defaults and a Reset); a connect uses the
 options edited in the bar, or the active tab's when the endpoint is that tab's (a copy),
@@ -12,6 +17,7 @@ and otherwise the defaults, so a header set for one host is not sent to the next
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 from PySide6.QtCore import Qt, Signal
@@ -40,6 +46,8 @@ from inspector.capture.formats.redact import is_secret_query_name
 from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import EndpointError
 from inspector.core.options import DEFAULT_MAX_SIZE, Framing, SessionOptions
+from inspector.core.variables import Scope
+from inspector.core.workspace_state import fill_known, unresolved_line
 from inspector.protocols.deflate import parse_deflate_offer
 from inspector.ui import theme
 from inspector.ui.guard import guarded
@@ -300,6 +308,24 @@ class ConnectBar(QWidget):
         self.rules_action.triggered.connect(self.rulesRequested)
         self.listen_button.setMenu(listen_menu)
 
+        # The workspace's environment (one choice with the panel's); shown while a
+        # workspace is open.
+        self.scope_of: Callable[[], Scope] = Scope
+        self.environment_box = QComboBox()
+        self.environment_box.setObjectName("connectEnvironment")
+        self.environment_box.setAccessibleName("Environment")
+        self.environment_box.setToolTip(
+            "The workspace environment whose variables fill {{name}} in the endpoint"
+        )
+        self.environment_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.environment_row = QWidget()
+        self.environment_row.setObjectName("connectEnvironmentRow")
+        env_layout = QHBoxLayout(self.environment_row)
+        env_layout.setContentsMargins(0, 0, 0, 0)
+        env_layout.addWidget(QLabel("Env:"))
+        env_layout.addWidget(self.environment_box)
+        self.environment_row.hide()
+
         self.error_label = QLabel()
         self.error_label.setObjectName("endpointError")
         self.error_label.setAccessibleName("Endpoint error")
@@ -308,6 +334,7 @@ class ConnectBar(QWidget):
 
         layout.addWidget(QLabel("Endpoint:"))
         layout.addWidget(self.endpoint_edit, 1)
+        layout.addWidget(self.environment_row)
         layout.addWidget(self.options_summary)
         layout.addWidget(self.reset_button)
         layout.addWidget(self.options_button)
@@ -381,10 +408,30 @@ class ConnectBar(QWidget):
         self.error_label.clear()
         self.error_label.hide()
 
+    def environment(self) -> str | None:
+        """The chosen environment's name (None: none chosen, or no workspace open)."""
+        name = self.environment_box.currentData()
+        return name if isinstance(name, str) and name else None
+
+    def resolved(self) -> str | None:
+        """The typed URL with its variables filled, or None after naming (in the field's
+        one line) every variable that has no value."""
+        text = self.text()
+        if "{{" not in text:
+            return text
+        filled = fill_known(text, self.scope_of(), "endpoint")
+        if filled.unresolved:
+            self.show_error(unresolved_line("endpoint", filled.unresolved, self.environment()))
+            return None
+        return filled.text
+
     def parse(self) -> Endpoint | None:
         """The typed endpoint, or None after marking the field with the reason."""
+        url = self.resolved()
+        if url is None:
+            return None
         try:
-            endpoint = parse_endpoint(self.text())
+            endpoint = parse_endpoint(url)
         except EndpointError as exc:
             self.show_error(str(exc))
             return None
@@ -394,8 +441,11 @@ class ConnectBar(QWidget):
     def parse_listen(self) -> Endpoint | None:
         """The typed address to listen on (port 0: a free port), or None after marking
         the field with the reason."""
+        url = self.resolved()
+        if url is None:
+            return None
         try:
-            endpoint = parse_endpoint(self.text(), listen=True)
+            endpoint = parse_endpoint(url, listen=True)
         except EndpointError as exc:
             self.show_error(str(exc))
             return None

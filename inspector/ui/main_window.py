@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
             ),
         )
         self.workspaces = WorkspaceActions(self, self, settings, capture_dir)
+        self.workspaces.attach_connect_bar(self.connect_bar)
         self.setAcceptDrops(True)
         self._make_actions()
         self.help_menus = HelpMenus(self, settings)

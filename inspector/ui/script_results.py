@@ -1,7 +1,8 @@
 """Running a workspace script in the window: the same runner as ``inspector run``
 (net.script_runner), each step's status, note and time shown as it ends, the whole
-output as lines, a Stop button, and every session of the run recorded to one capture
-file in the capture folder (opened like any other capture when the run is over).
+output as lines, the run's records as they happen (ui.script_live), a Stop button, and
+every session of the run recorded to one capture file in the capture folder (opened
+like any other capture when the run is over).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -38,6 +41,7 @@ from inspector.core.variables import Scope
 from inspector.core.workspace import Workspace
 from inspector.net.connection import Connection
 from inspector.net.listenbase import Listener
+from inspector.net.script_results import options_with_role
 from inspector.net.script_runner import (
     ScriptResult,
     ScriptRunner,
@@ -49,6 +53,8 @@ from inspector.net.session import Session
 from inspector.ui import theme
 from inspector.ui.capture_files import create_capture
 from inspector.ui.guard import guarded, spawn
+from inspector.ui.script_live import LiveRunRecords
+from inspector.ui.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +67,45 @@ class RunCaptureSinks(SessionSinks):
     """Every session of one run in one capture file of the capture folder, a session
     each (the window's counterpart of ``inspector run -o``)."""
 
-    def __init__(self, folder: Path, problem: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        problem: Callable[[str], None],
+        closing: Callable[[], None] | None = None,
+    ) -> None:
         self.folder = folder
         self.problem = problem
+        self.closing = closing
         self.owner: CaptureStore | None = None
         self.stores: list[CaptureStore] = []
+        #: Every session's store in the order the run opened them (the owner first).
+        self.opened: list[CaptureStore] = []
 
     @property
     def path(self) -> Path | None:
         return Path(self.owner.path) if self.owner is not None else None
 
     def open(
-        self, endpoint: Endpoint, options: SessionOptions, clock: SessionClock
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        clock: SessionClock,
+        role: Mapping[str, Any] | None = None,
     ) -> RecordSink | None:
+        stored = options_with_role(options, role)
         try:
             if self.owner is None:
-                self.owner = create_capture(self.folder, endpoint, options, clock)
+                self.owner = create_capture(self.folder, endpoint, stored, clock)  # type: ignore[arg-type]
+                self.opened.append(self.owner)
                 return self.owner
             store = self.owner.add_session(
-                endpoint=endpoint.url, scheme=str(endpoint.scheme), options=options, clock=clock
+                endpoint=endpoint.url, scheme=str(endpoint.scheme), options=stored, clock=clock
             )
         except CaptureError as exc:
             self.problem(f"script run not recorded: {exc}")
             return None
         self.stores.append(store)
+        self.opened.append(store)
         return store
 
     def finish(self, sink: RecordSink, session: Session | Connection | Listener) -> None:
@@ -92,6 +113,8 @@ class RunCaptureSinks(SessionSinks):
             sink.finish(str(session.state), session.summary())
 
     def close(self) -> None:
+        if self.closing is not None:
+            self.closing()
         for store in self.stores:
             with contextlib.suppress(CaptureError):
                 store.close()
@@ -122,7 +145,9 @@ class ScriptResultsPane(QDockWidget):
     #: (Path, step number): double-click on a step: show its records in the capture.
     stepRecordsRequested = Signal(object, int)
 
-    def __init__(self, capture_dir: Path | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, capture_dir: Path | None, settings: Settings, parent: QWidget | None = None
+    ) -> None:
         super().__init__("Script results", parent)
         self.setObjectName("scriptResultsDock")
         self.capture_dir = capture_dir
@@ -155,6 +180,12 @@ class ScriptResultsPane(QDockWidget):
         self.output.setObjectName("scriptOutput")
         self.output.setAccessibleName("Script output")
         self.output.setReadOnly(True)
+        self.live = LiveRunRecords(settings, self)
+        self.live.view.notice.connect(self.output.appendPlainText)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("scriptPages")
+        self.pages.addTab(self.live.view, "Records")
+        self.pages.addTab(self.output, "Output")
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -163,9 +194,9 @@ class ScriptResultsPane(QDockWidget):
         top.addWidget(self.open_button)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.steps)
-        split.addWidget(self.output)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.addWidget(self.pages)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -196,7 +227,7 @@ class ScriptResultsPane(QDockWidget):
         try:
             script = load_script(path)
             sinks = (
-                RunCaptureSinks(self.capture_dir, self._problems.append)
+                RunCaptureSinks(self.capture_dir, self._problems.append, self.live.finish)
                 if self.capture_dir is not None
                 else None
             )
@@ -215,6 +246,7 @@ class ScriptResultsPane(QDockWidget):
         self._heading(f"{script.name}: running{env}…", False)
         self.output.appendPlainText(f"run {path}{env}")
         self.stop_button.setEnabled(True)
+        self.live.start(sinks.opened if sinks is not None else [])
         self.task = spawn(self._run(runner, sinks), f"running script {script.name}")
         return True
 
@@ -292,6 +324,7 @@ class ScriptResultsPane(QDockWidget):
         for problem in self._problems:
             self.output.appendPlainText(problem)
         path = sinks.path if sinks is not None else None
+        self.live.reopen(path if path is not None and path.exists() else None)
         if path is not None and path.exists():
             self.capture_path = path
             self.open_button.setEnabled(True)
@@ -310,10 +343,14 @@ class ScriptResultsPane(QDockWidget):
         number = next((n for n, row in self._rows.items() if row is item), None)
         if number is None:
             return
+        if self.running:  # in the run's records, as they are
+            if self.live.select_step(number):
+                self.pages.setCurrentWidget(self.live.view)
+            else:
+                self.output.appendPlainText(f"step {number} has no result recorded yet")
+            return
         if self.capture_path is None:
-            self.output.appendPlainText(
-                "the step's records can be shown once the run is over and recorded"
-            )
+            self.output.appendPlainText("the run was not recorded: no records to show")
             return
         self.stepRecordsRequested.emit(self.capture_path, number)
 
@@ -340,3 +377,4 @@ class ScriptResultsPane(QDockWidget):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, InspectorError):
                 await task
+        self.live.close()

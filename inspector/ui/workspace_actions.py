@@ -2,7 +2,8 @@
 panel, saved endpoints and messages into sessions and composers, "Save to workspace…",
 and script runs.
 
-Variables are filled with the panel's chosen environment (and ``{{env.NAME}}`` from the
+Variables are filled with the chosen environment (one choice, shown both in the panel
+and in the connect bar, where it fills the typed URL) (and ``{{env.NAME}}`` from the
 process environment). A saved message whose variables are not all known still goes
 into the composer, its unknown ``{{names}}`` left as written and named in one line
 under the editor; it is never sent that way.
@@ -36,11 +37,14 @@ from inspector.core.workspace_state import (
     unresolved_line,
 )
 from inspector.ui.capture_actions import CaptureActions
+from inspector.ui.connect_bar import ConnectBar
 from inspector.ui.guard import guarded
 from inspector.ui.script_results import ScriptResultsPane
 from inspector.ui.settings import Settings
 from inspector.ui.tabs.base import RecordsTab
 from inspector.ui.tabs.capture import CaptureTab
+from inspector.ui.tabs.hosting import HostingTab
+from inspector.ui.tabs.server_capture import session_conn
 from inspector.ui.tabs.session import SessionTab
 from inspector.ui.workspace_panel import WorkspacePanel
 
@@ -134,7 +138,7 @@ class WorkspaceActions(QObject):
         self.settings = settings
         self.panel = WorkspacePanel(window)
         self.panel.hide()
-        self.results = ScriptResultsPane(capture_dir, window)
+        self.results = ScriptResultsPane(capture_dir, settings, window)
         self.results.hide()
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.results)
@@ -145,6 +149,7 @@ class WorkspaceActions(QObject):
         self.results.stepRecordsRequested.connect(self.show_step)
         self.panel.environment_box.currentIndexChanged.connect(self._environment_changed)
         self.save_dialog: QInputDialog | None = None
+        self.bar: ConnectBar | None = None
 
         self.panel_action = self.panel.toggleViewAction()
         self.panel_action.setText("&Workspace panel")
@@ -168,6 +173,37 @@ class WorkspaceActions(QObject):
         self.recent_menu = QMenu("Recent wor&kspaces", window)
         self.recent_menu.setObjectName("recentWorkspacesMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+
+    def attach_connect_bar(self, bar: ConnectBar) -> None:
+        """Show the panel's environment choice in the connect bar too: one list (a
+        shared model), one choice (either box sets the other), and the bar fills the
+        typed URL's variables with it."""
+        self.bar = bar
+        bar.environment_box.setModel(self.panel.environment_box.model())
+        bar.scope_of = self.panel.scope
+        bar.environment_box.currentIndexChanged.connect(self._bar_environment_chosen)
+        self.panel.environment_box.currentIndexChanged.connect(self._sync_bar)
+        self.panel.reloaded.connect(self._sync_bar)
+        self._sync_bar()
+
+    @guarded
+    def _bar_environment_chosen(self, index: int) -> None:
+        if index >= 0 and index != self.panel.environment_box.currentIndex():
+            self.panel.environment_box.setCurrentIndex(index)
+
+    @guarded
+    def _sync_bar(self, *_: object) -> None:
+        """The bar shows the panel's choice, while a workspace is open."""
+        bar = self.bar
+        if bar is None:
+            return
+        box = bar.environment_box
+        index = self.panel.environment_box.currentIndex()
+        if box.currentIndex() != index:
+            box.blockSignals(True)
+            box.setCurrentIndex(index)
+            box.blockSignals(False)
+        bar.environment_row.setVisible(self.panel.state is not None)
 
     # -- menus ------------------------------------------------------------------------
 
@@ -232,6 +268,7 @@ class WorkspaceActions(QObject):
     def close_workspace(self, *_: object) -> None:
         self.panel.close_workspace()
         self.settings.set_last_workspace(None)
+        self._sync_bar()
 
     @guarded
     def _environment_changed(self, *_: object) -> None:
@@ -386,28 +423,56 @@ class WorkspaceActions(QObject):
         return self.results.run(entry.path, state.workspace, self.panel.scope(), env)
 
     @guarded
-    def show_step(self, path: Path, number: int) -> CaptureTab | None:
+    def show_step(self, path: Path, number: int) -> RecordsTab | None:
         """Show the run's capture (opening it if no tab shows it) at the result record
-        of step ``number``, between the traffic the step caused."""
+        of step ``number``, between the traffic the step caused: a session's capture
+        tab, or the read-only server tab of a listening script's capture ("All
+        connections", at the step's place)."""
         place = step_record(path, number)
-        tabs = [
-            t
-            for t in self.side.session_tabs()
-            if isinstance(t, CaptureTab) and t.source_path == path
-        ]
+        tabs = [t for t in self.side.session_tabs() if _shows_file(t, path)]
         if not tabs:
-            tabs = [t for t in self.side.captures.open_path(path) if isinstance(t, CaptureTab)]
+            tabs = [t for t in self.side.captures.open_path(path) if _shows_file(t, path)]
         if not tabs:
             return None
-        tab = next((t for t in tabs if place and t.captured.id == place[0]), tabs[0])
+        hosting = next((t for t in tabs if isinstance(t, HostingTab)), None)
+        if hosting is not None:
+            self.side.tabs.setCurrentWidget(hosting)
+            if place is not None:
+                self._select_in_hosting(hosting, path, place)
+            return hosting
+        tab = next(
+            (t for t in tabs if isinstance(t, CaptureTab) and place and t.captured.id == place[0]),
+            tabs[0],
+        )
         self.side.tabs.setCurrentWidget(tab)
         if place is not None:
             tab.view.select_seq(place[1])
         return tab
 
+    @staticmethod
+    def _select_in_hosting(tab: HostingTab, path: Path, place: tuple[int, int]) -> None:
+        """Select record ``place`` (session id, seq) in a server tab's "All connections"."""
+        try:
+            with CaptureStore.open(path) as first:
+                sessions = first.sessions()
+        except CaptureError:
+            return
+        conn = session_conn(sessions, place[0])
+        at = tab.all_records.place_of(conn, place[1])
+        if at is not None:
+            tab.select_connection(None)
+            tab.all_view.select_seq(at)
+
     async def shutdown(self) -> None:
         """Quitting: stop a running script (its sessions close, its capture is kept)."""
         await self.results.shutdown()
+
+
+def _shows_file(tab: RecordsTab, path: Path) -> bool:
+    """True when ``tab`` shows the capture file ``path`` read-only."""
+    if isinstance(tab, CaptureTab):
+        return tab.source_path == path
+    return isinstance(tab, HostingTab) and tab.read_only and tab.capture_path == path
 
 
 def step_record(path: Path, number: int) -> tuple[int, int] | None:

@@ -434,3 +434,52 @@ def test_recent_workspaces_in_the_file_menu(
     entries[str(first.resolve())].trigger()
     assert actions.panel.root == first.resolve()
     assert actions.panel.names(ItemKind.SCRIPT) == ["chat"]
+
+
+def test_the_connect_bar_shares_the_environment_and_fills_the_typed_url(
+    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, tmp_path: Path
+) -> None:
+    bar = window.connect_bar
+    assert bar.environment_row.isHidden()
+    root = make_workspace(tmp_path / "ws", ws_server.url)
+    open_dev(window, root)
+    panel = window.workspaces.panel
+    assert not bar.environment_row.isHidden()
+    names = [bar.environment_box.itemText(i) for i in range(bar.environment_box.count())]
+    assert names == ["(no environment)", "dev", "other"]
+    assert bar.environment() == "dev"
+
+    # One choice: the bar's selector sets the panel's and the other way round.
+    bar.environment_box.setCurrentIndex(bar.environment_box.findText("other"))
+    assert panel.environment() == "other"
+    panel.set_environment("dev")
+    assert bar.environment() == "dev"
+
+    # {{base}} typed in the bar comes from "dev"; the session opens to the real URL.
+    before = window.tabs.count()
+    bar.set_text("{{base}}/typed")
+    bar.request_connect()
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
+    tab = window.current_tab()
+    assert isinstance(tab, SessionTab)
+    assert tab.endpoint.url == ws_server.url.rstrip("/") + "/typed"
+    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+
+    # Unknown variables open nothing and are named in one line beside the field.
+    count = window.tabs.count()
+    bar.set_text("{{base}}/{{room}}?t={{env.SOCKET_INSPECTOR_NO_SUCH_VAR}}")
+    bar.request_connect()
+    assert window.tabs.count() == count
+    assert bar.error == (
+        "endpoint: no value for {{room}} (environment 'dev'); "
+        "{{env.SOCKET_INSPECTOR_NO_SUCH_VAR}} not set in the process environment"
+    )
+    bar.environment_box.setCurrentIndex(0)
+    bar.set_text("{{base}}/x")
+    bar.request_listen()
+    assert bar.error == "endpoint: no value for {{base}} (no environment chosen)"
+    assert window.tabs.count() == count
+
+    # Closing the workspace hides the selector again.
+    window.workspaces.close_action.trigger()
+    assert bar.environment_row.isHidden()

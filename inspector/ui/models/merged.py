@@ -60,6 +60,29 @@ class MergedRecords:
             added.append(dataclasses.replace(record, seq=place, t_ns=record.t_ns + offset_ns))
         return added
 
+    def take_span(self, conn: int | None, first: int, count: int, offset_ns: int) -> None:
+        """Add ``count`` records of one session from its ``first`` without reading them
+        (a capture opened again: its rows' times give the order)."""
+        session = LISTENER if conn is None else conn
+        self._offsets[session] = offset_ns
+        if not self._continues(session, first):
+            self._starts.append(self._count)
+            self._sessions.append(session)
+            self._firsts.append(first)
+        self._count += count
+
+    def place_of(self, conn: int | None, seq: int) -> int | None:
+        """Where record ``seq`` of connection ``conn`` (None: the listener) stands here."""
+        session = LISTENER if conn is None else conn
+        for run, start in enumerate(self._starts):
+            if self._sessions[run] != session:
+                continue
+            run_end = self._starts[run + 1] if run + 1 < len(self._starts) else self._count
+            first = self._firsts[run]
+            if first <= seq < first + run_end - start:
+                return start + seq - first
+        return None
+
     def _continues(self, session: int, seq: int) -> bool:
         """True when ``seq`` of ``session`` follows the last run's last record."""
         if not self._starts:

@@ -126,7 +126,6 @@ class ConnectionsModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.entries: list[ConnEntry] = []
-        self.all_note = ""
 
     def add(self, entries: Sequence[ConnEntry]) -> None:
         if not entries:
@@ -175,7 +174,7 @@ class ConnectionsModel(QAbstractTableModel):
             return None
         row, column = index.row(), index.column()
         if role == Qt.ItemDataRole.ToolTipRole and row == 0:
-            return self.all_note or "Every connection's records, interleaved in time"
+            return "Every connection's records, interleaved in time"
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 4, 5, 6, 7, 9):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -216,10 +215,6 @@ class AllRecords(MergedRecords):
 
     Only the order is kept here; the records are read back from each connection's
     capture session (or memory, without a capture) when shown or filtered."""
-
-    #: Records not shown here: none since they are read from the sessions (kept for
-    #: the tab's note, which a bounded list once needed).
-    left_out = 0
 
 
 class ConnRecordTableModel(RecordTableModel):

@@ -158,7 +158,6 @@ class HostingTab(RecordsTab):
         self.all_view.show_source(
             self.all_records, self.clock.started_wall_ns, str(endpoint.scheme), follow=True
         )
-        self.connections.all_note = ""
 
     # -- what subclasses make -----------------------------------------------------------
 
@@ -447,11 +446,6 @@ class HostingTab(RecordsTab):
         counters = Counters(c_in, c_out, b_in, b_out)
         if changed or counters != self._counters:
             self.connections.refresh()
-        if self.all_records.left_out:
-            self.connections.all_note = (
-                f"{self.all_records.left_out} records not shown here (each connection "
-                "and the capture have them)"
-            )
         if counters != self._counters:
             self._counters = counters
             self.countersChanged.emit(counters)
