@@ -23,6 +23,7 @@ from typing import Any
 
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net.relayaway import PairGoingAway
 from inspector.net.relayfaults import Decision, Fate, Faults, Shaper
 from inspector.net.relaylegs import ARROWS, Leg, PairEnding, PairState, Side
 from inspector.net.relaymessages import PairMessages
@@ -48,7 +49,7 @@ from inspector.net.tlsinfo import (
 TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
-class StreamPair(PairEnding, PairMessages):
+class StreamPair(PairGoingAway, PairEnding, PairMessages):
     """A relayed tcp/tls/ws/wss connection and its upstream connection."""
 
     def __init__(self, relay: Any, number: int, transport: asyncio.Transport, recorder: Recorder):
@@ -340,6 +341,9 @@ class StreamPair(PairEnding, PairMessages):
         t_ns = self.recorder.now()
         if not self._head_done[side]:
             self._head(side, data, t_ns)
+            return
+        if self._away is not None:
+            self._away_read(side, data, t_ns)
             return
         tap = self._taps[side]
         if self._watch and self.websocket:
