@@ -261,15 +261,7 @@ class PairMessages(PairCommon):
 
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self._release_held(message.id)
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"held message #{message.id} ({ARROWS[side_of(message.way)]}) {reason}",
-                "intercept": message.id,
-                "dropped": True,
-            },
-        )
+        self._note_dropped(message, reason)
 
     # -- held bytes ----------------------------------------------------------------
 

@@ -416,9 +416,8 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         """End the pair (PairEnding) and drop what the interceptor holds of it."""
         if self.ended:
             return
+        self._drop_held(f"the connection ended ({message})")
         super()._finish(message, clean=clean, state=state)
-        if self._interceptor is not None:
-            self._interceptor.detach(self.number, f"the connection ended ({message})")
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""

@@ -493,3 +493,58 @@ def test_a_message_sent_with_the_upgrade_request_is_held_too(ws_server: RunningS
 
     assert run(scenario()) == b"\x81\x02HI"
     assert [m.payload for m in queue.held_messages] == [b"hi"]
+
+
+def _dropped_then_closed(records: list[Record]) -> list[Record]:
+    """The INFO records of held messages dropped, checked to come before CLOSED."""
+    dropped = [r for r in records if r.kind is Kind.INFO and r.fields.get("dropped")]
+    closed = [i for i, r in enumerate(records) if r.kind is Kind.CLOSED]
+    assert closed and all(records.index(r) < closed[0] for r in dropped)
+    return dropped
+
+
+def test_held_messages_of_an_ending_connection_are_recorded_in_its_session(
+    tcp_echo_server: RunningServer,
+) -> None:
+    interceptor, _queue = intercepting("c2s")
+
+    async def scenario() -> list[Record]:
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
+        )
+        _, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"held forever\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        writer.transport.abort()
+        await ended(relay)
+        await relay.stop()
+        return rec.conns[1].records
+
+    (dropped,) = _dropped_then_closed(run(scenario()))
+    assert dropped.fields["intercept"] == 1 and dropped.fields["size"] == len(b"held forever\n")
+    line = dropped.message or ""
+    assert line.startswith("held message #1 (client → server) dropped: the connection ended (")
+
+
+def test_held_websocket_messages_are_recorded_when_the_relay_stops(
+    ws_server: RunningServer,
+) -> None:
+    interceptor, _queue = intercepting("c2s")
+
+    async def scenario() -> tuple[int | None, list[Record]]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        async with connect(f"ws://127.0.0.1:{relay.port}/") as ws:
+            await ws.send("first")
+            await ws.send("second")
+            await until(lambda: len(interceptor.queue) == 2)
+            await relay.stop()
+            async with asyncio.timeout(WAIT):
+                await ws.wait_closed()
+            code = ws.close_code
+        return code, rec.conns[1].records
+
+    code, records = run(scenario())
+    assert code == 1001
+    dropped = _dropped_then_closed(records)
+    assert [r.fields["intercept"] for r in dropped] == [1, 2]
+    assert all("dropped: the connection ended" in (r.message or "") for r in dropped)
