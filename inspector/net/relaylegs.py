@@ -168,10 +168,12 @@ class PairCommon:
         if self._interceptor is None:
             return
         for resolution in self._interceptor.detach(self.number, reason):
-            self._note_dropped(resolution.message, resolution.reason)
+            self._note_dropped(resolution.message, resolution.reason, "held")
 
-    def _note_dropped(self, message: Any, reason: str) -> None:
-        """The INFO line of a held message (or datagram) that will never be sent on."""
+    def _note_dropped(self, message: Any, reason: str, key: str = "intercept") -> None:
+        """The INFO line of a held message (or datagram) that will never be sent on; its
+        id is under ``key`` ("held" when the pair ended: ``intercept`` marks the
+        records of the message's own bytes)."""
         noun = "datagram" if str(message.kind) == "datagram" else "message"
         arrow = ARROWS[Side.CLIENT if str(message.way) == "c2s" else Side.UPSTREAM]
         self.recorder.record(
@@ -179,7 +181,7 @@ class PairCommon:
             Kind.INFO,
             fields={
                 "message": f"held {noun} #{message.id} ({arrow}) {reason}",
-                "intercept": message.id,
+                key: message.id,
                 "dropped": True,
                 "size": len(message.payload),
             },

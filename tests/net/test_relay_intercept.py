@@ -521,7 +521,7 @@ def test_held_messages_of_an_ending_connection_are_recorded_in_its_session(
         return rec.conns[1].records
 
     (dropped,) = _dropped_then_closed(run(scenario()))
-    assert dropped.fields["intercept"] == 1 and dropped.fields["size"] == len(b"held forever\n")
+    assert dropped.fields["held"] == 1 and dropped.fields["size"] == len(b"held forever\n")
     line = dropped.message or ""
     assert line.startswith("held message #1 (client → server) dropped: the connection ended (")
 
@@ -546,5 +546,5 @@ def test_held_websocket_messages_are_recorded_when_the_relay_stops(
     code, records = run(scenario())
     assert code == 1001
     dropped = _dropped_then_closed(records)
-    assert [r.fields["intercept"] for r in dropped] == [1, 2]
+    assert [r.fields["held"] for r in dropped] == [1, 2]
     assert all("dropped: the connection ended" in (r.message or "") for r in dropped)
