@@ -416,6 +416,7 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         """End the pair (PairEnding) and drop what the interceptor holds of it."""
         if self.ended:
             return
+        self._lose_pending("the connection ended")
         self._drop_held(f"the connection ended ({message})")
         super()._finish(message, clean=clean, state=state)
 
