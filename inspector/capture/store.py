@@ -24,6 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from inspector.capture.checkpoint import Checkpointer
 from inspector.capture.files import (
     BUSY_TIMEOUT,
     STATE_RUNNING,
@@ -136,6 +137,8 @@ class CaptureStore(RecordSink):
         #: for such a store, the store that owns the file.
         self._children: list[CaptureStore] = []
         self._owner: CaptureStore | None = None
+        #: Copies committed WAL pages into the file off this thread (writing owners).
+        self._checkpointer: Checkpointer | None = None
 
     # -- creating and opening ---------------------------------------------------
 
@@ -176,7 +179,7 @@ class CaptureStore(RecordSink):
             _as_stored(options_json),
             {},
         )
-        return cls(
+        store = cls(
             conn,
             path,
             session,
@@ -185,6 +188,14 @@ class CaptureStore(RecordSink):
             clock=clock,
             commit_interval=commit_interval,
         )
+        checkpointer = Checkpointer(path)
+        try:
+            checkpointer.start(conn)
+        except sqlite3.Error:
+            pass  # SQLite's own checkpoints stay on
+        else:
+            store._checkpointer = checkpointer
+        return store
 
     def add_session(
         self,
@@ -378,6 +389,8 @@ class CaptureStore(RecordSink):
             child.close()
         if self.writable:
             self.flush()
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
             if self._error is None:
                 try:
                     # Fold the WAL back into the file and leave rollback mode, so a
@@ -416,6 +429,9 @@ class CaptureStore(RecordSink):
         self._pending = []
         self._pending_count = 0
         self._commit_due = time.monotonic() + self._commit_interval
+        owner = self._owner or self
+        if owner._checkpointer is not None:
+            owner._checkpointer.poke()
 
     def _insert(self, rows: list[Row]) -> None:
         """Insert rows in one transaction."""

@@ -219,6 +219,20 @@ class InterceptConsole(InterceptObserver):
         else:
             self._out(resolution_line(resolution) + "\n")
 
+    def not_sent(self, conn: int, way: Way, line: str) -> None:
+        if self._json:
+            self._emit_json(
+                {
+                    "kind": "intercept",
+                    "event": "not_sent",
+                    "conn": conn,
+                    "way": str(way),
+                    "reason": line,
+                }
+            )
+        else:
+            self._out(f"#{conn} {line}\n")
+
     def _emit_json(self, obj: dict[str, Any]) -> None:
         self._out(json.dumps(obj, ensure_ascii=False) + "\n")
 

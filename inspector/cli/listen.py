@@ -206,12 +206,7 @@ def build_listen_parser() -> OneLineParser:
     )
     conn.add_argument("--cert", metavar="FILE", help="TLS: certificate chain (PEM)")
     conn.add_argument("--key", metavar="FILE", help="TLS: private key of --cert (PEM)")
-    conn.add_argument(
-        "--max-connections",
-        type=_number(int, 1, "a number"),
-        metavar="N",
-        help="refuse clients while N connections are open",
-    )
+    add_max_connections(conn, "connections")
     conn.add_argument(
         "--udp-idle",
         type=_number(float, 0, "a number of seconds"),
@@ -220,12 +215,30 @@ def build_listen_parser() -> OneLineParser:
         help=f"udp://: end a client's connection after SECONDS without a datagram from it "
         f"(default {UDP_IDLE:g}; 0: never)",
     )
+    add_stopping_and_output(p, "connections have ended", "the listening line")
+    return p
+
+
+def add_max_connections(group: Any, noun: str) -> None:
+    """--max-connections, as listen (connections) and relay (pairs) take it."""
+    group.add_argument(
+        "--max-connections",
+        type=_number(int, 1, "a number"),
+        metavar="N",
+        help=f"refuse clients while N {noun} are open",
+    )
+
+
+def add_stopping_and_output(p: argparse.ArgumentParser, ended: str, first_line: str) -> None:
+    """The stopping (--connections, --duration) and output (-o, --json, --quiet) options
+    that listen and relay share: ``ended`` completes "stop after N …", ``first_line``
+    names what --quiet still prints."""
     stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
     stop.add_argument(
         "--connections",
         type=_number(int, 1, "a number"),
         metavar="N",
-        help="stop after N connections have ended",
+        help=f"stop after N {ended}",
     )
     stop.add_argument(
         "--duration",
@@ -237,8 +250,7 @@ def build_listen_parser() -> OneLineParser:
     out.add_argument("-o", "--output", metavar="FILE", help="record to this capture file")
     shown = out.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="print records as JSON lines")
-    shown.add_argument("--quiet", action="store_true", help="print only the listening line")
-    return p
+    shown.add_argument("--quiet", action="store_true", help=f"print only {first_line}")
 
 
 def _level(text: str) -> int:

@@ -22,7 +22,14 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from inspector.cli.args import PROG, OneLineParser, _number
-from inspector.cli.listen import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ListenRun
+from inspector.cli.listen import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ListenRun,
+    add_max_connections,
+    add_stopping_and_output,
+)
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.errors import EndpointError, InspectorError, UsageError
 from inspector.core.options import SessionOptions
@@ -121,12 +128,7 @@ def build_relay_parser() -> OneLineParser:
         help="upstream connect/TLS time limit (default 10)",
     )
     conn.add_argument("--origin", metavar="ORIGIN", help="WebSocket: send this Origin upstream")
-    conn.add_argument(
-        "--max-connections",
-        type=_number(int, 1, "a number"),
-        metavar="N",
-        help="refuse clients while N pairs are open",
-    )
+    add_max_connections(conn, "pairs")
     conn.add_argument(
         "--udp-idle",
         type=_number(float, 0, "a number of seconds", strict=True),
@@ -179,21 +181,7 @@ def build_relay_parser() -> OneLineParser:
         action="store_true",
         help="--intercept-filter is a regular expression",
     )
-    stop = p.add_argument_group("stopping (also SIGINT, SIGTERM)")
-    stop.add_argument(
-        "--connections", type=_number(int, 1, "a number"), metavar="N", help="stop after N pairs"
-    )
-    stop.add_argument(
-        "--duration",
-        type=_number(float, 0, "a number of seconds", strict=True),
-        metavar="SECONDS",
-        help="stop after SECONDS",
-    )
-    out = p.add_argument_group("output")
-    out.add_argument("-o", "--output", metavar="FILE", help="record to this capture file")
-    shown = out.add_mutually_exclusive_group()
-    shown.add_argument("--json", action="store_true", help="print records as JSON lines")
-    shown.add_argument("--quiet", action="store_true", help="print only the first line")
+    add_stopping_and_output(p, "pairs", "the first line")
     return p
 
 

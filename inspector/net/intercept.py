@@ -189,6 +189,11 @@ class InterceptObserver:
     def switched(self, mode: InterceptMode, expression: str) -> None:
         """The switch or the filter changed."""
 
+    def not_sent(self, conn: int, way: Way, line: str) -> None:
+        """A message accepted for sending (injected, or a held one forwarded while its
+        direction was partway through a message) was lost with its connection; ``line``
+        says which and why."""
+
 
 class Interceptor:
     """The intercept switch, filter and queue of one relay (see the module's text)."""
@@ -355,6 +360,11 @@ class Interceptor:
         if refused is not None:
             raise InterceptError(f"cannot inject into connection {conn}: {refused}")
         self._emit("injected", conn, way, payload, chosen)
+
+    def lost(self, conn: int, way: Way, line: str) -> None:
+        """Pair ``conn`` ended before it could send a message it had accepted: tell the
+        observers (the pair records it too)."""
+        self._emit("not_sent", conn, way, line)
 
     def _check_kind(self, conn: int, kind: MessageKind) -> None:
         port = self._ports.get(conn)

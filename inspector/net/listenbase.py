@@ -61,6 +61,26 @@ def describe_listen_error(exc: OSError, endpoint: Endpoint) -> str:
     return f"{where}: {exc.strerror or exc}"
 
 
+async def bind_and_announce(host: Any, on_failure: Callable[[str], None], **listening: Any) -> None:
+    """Bind a listener or relay (its ``_bind()``) and record LISTENING with ``listening``
+    added; when binding fails: the ERROR, ``state`` FAILED, ``on_failure(line)`` (the
+    host's CLOSED record), then ListenError with that line."""
+    try:
+        sockname, family = await host._bind()
+    except OSError as exc:
+        message = describe_listen_error(exc, host.endpoint)
+        hosting.record_bind_failure(host.recorder, message)
+        host.state = ListenerState.FAILED
+        on_failure(message)
+        raise ListenError(message) from None
+    host.port = sockname[1]
+    host.local = format_address(sockname)
+    host.state = ListenerState.LISTENING
+    hosting.record_listening(
+        host.recorder, host.endpoint, host.url, host.local, family, host.tls, **listening
+    )
+
+
 async def bind_addresses(endpoint: Endpoint, socktype: int) -> list[tuple[int, Any]]:
     """(family, sockaddr) to bind: every address of the host, only the first for port 0
     (so one port is picked, not one per address family)."""
@@ -160,24 +180,9 @@ class Listener:
 
     async def start(self) -> None:
         """Bind and start accepting; ListenError (recorded too) when it cannot."""
-        try:
-            sockname, family = await self._bind()
-        except OSError as exc:
-            message = describe_listen_error(exc, self.endpoint)
-            hosting.record_bind_failure(self.recorder, message)
-            self.state = ListenerState.FAILED
-            self._close_listener(message, clean=False)
-            raise ListenError(message) from None
-        self.port = sockname[1]
-        self.local = format_address(sockname)
-        self.state = ListenerState.LISTENING
-        hosting.record_listening(
-            self.recorder,
-            self.endpoint,
-            self.url,
-            self.local,
-            family,
-            self.tls,
+        await bind_and_announce(
+            self,
+            lambda message: self._close_listener(message, clean=False),
             max_connections=self.max_connections,
         )
         if self.rules is not None:

@@ -19,10 +19,9 @@ from inspector.core.records import Direction, Kind
 from inspector.net import hosting
 from inspector.net.certs import ServerTLS
 from inspector.net.intercept import Interceptor
-from inspector.net.listener import ListenError, ListenerState, describe_listen_error
+from inspector.net.listenbase import ListenerState, bind_and_announce
 from inspector.net.relayfaults import Faults
 from inspector.net.relayrules import RelayRules
-from inspector.net.resolve import format_address
 
 STOP_TIMEOUT = 5.0
 
@@ -108,28 +107,16 @@ class Relay:
 
     async def start(self) -> None:
         """Bind; ListenError (recorded too) when it cannot."""
-        try:
-            sockname, family = await self._bind()
-        except OSError as exc:
-            message = describe_listen_error(exc, self.endpoint)
-            hosting.record_bind_failure(self.recorder, message)
-            self.state = ListenerState.FAILED
-            self.recorder.record(
-                Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
-            )
-            raise ListenError(message) from None
-        self.port = sockname[1]
-        self.local = format_address(sockname)
-        self.state = ListenerState.LISTENING
-        hosting.record_listening(
-            self.recorder,
-            self.endpoint,
-            self.url,
-            self.local,
-            family,
-            self.config.tls,
+        await bind_and_announce(
+            self,
+            self._failed_to_bind,
             upstream=self.config.upstream.url,
             max_connections=self.config.max_connections,
+        )
+
+    def _failed_to_bind(self, message: str) -> None:
+        self.recorder.record(
+            Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
         )
 
     async def _bind(self) -> tuple[Any, int]:

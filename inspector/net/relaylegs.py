@@ -101,6 +101,7 @@ class PairCommon:
     initiated_by: str
     _ended: asyncio.Event
     _started: int
+    _interceptor: Any  # an Interceptor, or None
 
     @property
     def ended(self) -> bool:
@@ -158,6 +159,31 @@ class PairCommon:
                 "peer": format_address(transport.get_extra_info("peername")),
                 "family": family_name(family),
                 "duration_ns": self.recorder.now() - start,
+            },
+        )
+
+    def _drop_held(self, reason: str) -> None:
+        """The pair ends: each message the interceptor still holds of it is dropped and
+        recorded (one INFO each, before the CLOSED record), so the capture tells it."""
+        if self._interceptor is None:
+            return
+        for resolution in self._interceptor.detach(self.number, reason):
+            self._note_dropped(resolution.message, resolution.reason, "held")
+
+    def _note_dropped(self, message: Any, reason: str, key: str = "intercept") -> None:
+        """The INFO line of a held message (or datagram) that will never be sent on; its
+        id is under ``key`` ("held" when the pair ended: ``intercept`` marks the
+        records of the message's own bytes)."""
+        noun = "datagram" if str(message.kind) == "datagram" else "message"
+        arrow = ARROWS[Side.CLIENT if str(message.way) == "c2s" else Side.UPSTREAM]
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"held {noun} #{message.id} ({arrow}) {reason}",
+                key: message.id,
+                "dropped": True,
+                "size": len(message.payload),
             },
         )
 

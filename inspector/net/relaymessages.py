@@ -261,15 +261,42 @@ class PairMessages(PairCommon):
 
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self._release_held(message.id)
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"held message #{message.id} ({ARROWS[side_of(message.way)]}) {reason}",
-                "intercept": message.id,
-                "dropped": True,
-            },
-        )
+        self._note_dropped(message, reason)
+
+    def _lose_pending(self, why: str) -> None:
+        """The pair ends with messages still waiting for their direction's message
+        boundary: each is one INFO line (``not_sent``) and one line to the observers."""
+        for side in (Side.CLIENT, Side.UPSTREAM):
+            pending, self._pending[side] = self._pending[side], []
+            for opcode, payload, fields in pending:
+                if opcode == 8:
+                    continue  # a close frame: the connection ends anyway
+                held = fields.get("intercept")
+                relayed = fields.get("relayed")
+                what = (
+                    f"held message #{held} ({relayed})"
+                    if isinstance(held, int)
+                    else "a rule's answer"
+                    if relayed == "rule"
+                    else "an injected message"
+                )
+                line = (
+                    f"{what} {ARROWS[side]} ({len(payload)} B) was not sent: {why} while "
+                    f"a message from the {side.peer_name} was still under way"
+                )
+                self.recorder.record(
+                    Direction.META,
+                    Kind.INFO,
+                    fields={
+                        "message": line,
+                        "not_sent": True,
+                        "relayed": relayed,
+                        "size": len(payload),
+                        "leg": str(side),
+                    },
+                )
+                if self._interceptor is not None:
+                    self._interceptor.lost(self.number, way_of(side), line)
 
     # -- held bytes ----------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.net.relayaway import PairGoingAway
 from inspector.net.relayfaults import Decision, Fate, Faults, Shaper
 from inspector.net.relaylegs import ARROWS, Leg, PairEnding, PairState, Side
 from inspector.net.relaymessages import PairMessages
@@ -48,7 +49,7 @@ from inspector.net.tlsinfo import (
 TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
-class StreamPair(PairEnding, PairMessages):
+class StreamPair(PairGoingAway, PairEnding, PairMessages):
     """A relayed tcp/tls/ws/wss connection and its upstream connection."""
 
     def __init__(self, relay: Any, number: int, transport: asyncio.Transport, recorder: Recorder):
@@ -341,6 +342,9 @@ class StreamPair(PairEnding, PairMessages):
         if not self._head_done[side]:
             self._head(side, data, t_ns)
             return
+        if self._away is not None:
+            self._away_read(side, data, t_ns)
+            return
         tap = self._taps[side]
         if self._watch and self.websocket:
             if (
@@ -412,9 +416,9 @@ class StreamPair(PairEnding, PairMessages):
         """End the pair (PairEnding) and drop what the interceptor holds of it."""
         if self.ended:
             return
+        self._lose_pending("the connection ended")
+        self._drop_held(f"the connection ended ({message})")
         super()._finish(message, clean=clean, state=state)
-        if self._interceptor is not None:
-            self._interceptor.detach(self.number, f"the connection ended ({message})")
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""

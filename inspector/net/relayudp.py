@@ -250,11 +250,10 @@ class DatagramPair(PairCommon):
                 shaper.cancel()
         if self._upstream is not None:
             self._upstream.close()
+        self._drop_held(f"the connection ended ({message})")
         self._record_end(message, clean, None)
         self._ended.set()
         self.relay._forget(self)
-        if self._interceptor is not None:
-            self._interceptor.detach(self.number, f"the connection ended ({message})")
 
     # -- intercept (an InterceptPort) -------------------------------------------------
 
@@ -308,12 +307,7 @@ class DatagramPair(PairCommon):
 
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self._release(message.id)
-        line = f"held datagram #{message.id} ({ARROWS[side_of(message.way)]}) {reason}"
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={"message": line, "intercept": message.id, "dropped": True},
-        )
+        self._note_dropped(message, reason)
 
 
 class DatagramRelay(Relay):

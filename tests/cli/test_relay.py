@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -220,3 +221,19 @@ def test_per_direction_faults_are_parsed() -> None:
     assert faults["c2s"].delay_ms == 0 and faults["s2c"].delay_ms == 200
     assert faults["c2s"].loss == 5 and faults["s2c"].loss == 0
     assert faults["c2s"].rate_kbps == faults["s2c"].rate_kbps == 64
+
+
+def test_sigint_closes_websocket_pairs_with_1001(ws_server: RunningServer) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    relay = Relaying(["ws://127.0.0.1:0/", ws_server.url])
+    with connect(f"ws://127.0.0.1:{relay.port}/", open_timeout=RUN_TIMEOUT) as ws:
+        ws.send("before the stop")
+        assert ws.recv(timeout=RUN_TIMEOUT) == "before the stop"
+        relay.proc.send_signal(signal.SIGINT)
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=RUN_TIMEOUT)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+    status, _out, err = relay.finish()
+    assert status == 0, err

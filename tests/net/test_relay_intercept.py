@@ -32,6 +32,7 @@ from inspector.net.intercept import (
     Outcome,
     Resolution,
 )
+from inspector.net.relaylegs import Side
 from inspector.net.relaymessages import HOLD_LIMIT
 
 
@@ -493,3 +494,118 @@ def test_a_message_sent_with_the_upgrade_request_is_held_too(ws_server: RunningS
 
     assert run(scenario()) == b"\x81\x02HI"
     assert [m.payload for m in queue.held_messages] == [b"hi"]
+
+
+def _dropped_then_closed(records: list[Record]) -> list[Record]:
+    """The INFO records of held messages dropped, checked to come before CLOSED."""
+    dropped = [r for r in records if r.kind is Kind.INFO and r.fields.get("dropped")]
+    closed = [i for i, r in enumerate(records) if r.kind is Kind.CLOSED]
+    assert closed and all(records.index(r) < closed[0] for r in dropped)
+    return dropped
+
+
+def test_held_messages_of_an_ending_connection_are_recorded_in_its_session(
+    tcp_echo_server: RunningServer,
+) -> None:
+    interceptor, _queue = intercepting("c2s")
+
+    async def scenario() -> list[Record]:
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0", tcp_echo_server.url, intercept=interceptor
+        )
+        _, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"held forever\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        writer.transport.abort()
+        await ended(relay)
+        await relay.stop()
+        return rec.conns[1].records
+
+    (dropped,) = _dropped_then_closed(run(scenario()))
+    assert dropped.fields["held"] == 1 and dropped.fields["size"] == len(b"held forever\n")
+    line = dropped.message or ""
+    assert line.startswith("held message #1 (client → server) dropped: the connection ended (")
+
+
+def test_held_websocket_messages_are_recorded_when_the_relay_stops(
+    ws_server: RunningServer,
+) -> None:
+    interceptor, _queue = intercepting("c2s")
+
+    async def scenario() -> tuple[int | None, list[Record]]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        async with connect(f"ws://127.0.0.1:{relay.port}/") as ws:
+            await ws.send("first")
+            await ws.send("second")
+            await until(lambda: len(interceptor.queue) == 2)
+            await relay.stop()
+            async with asyncio.timeout(WAIT):
+                await ws.wait_closed()
+            code = ws.close_code
+        return code, rec.conns[1].records
+
+    code, records = run(scenario())
+    assert code == 1001
+    dropped = _dropped_then_closed(records)
+    assert [r.fields["held"] for r in dropped] == [1, 2]
+    assert all("dropped: the connection ended" in (r.message or "") for r in dropped)
+
+
+class LostLines(Queue):
+    """A queue that also keeps the lines of messages lost with their connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: list[tuple[int, str, str]] = []
+
+    def not_sent(self, conn: int, way: Any, line: str) -> None:
+        self.lost.append((conn, str(way), line))
+
+
+def test_an_injection_waiting_for_a_message_under_way_is_not_lost_silently(
+    ws_server: RunningServer,
+) -> None:
+    """The client is partway through a fragmented message: an injection towards the
+    server waits for its end; the client leaves first: one line and one record."""
+    from websockets.client import ClientProtocol
+    from websockets.frames import Frame, Opcode
+    from websockets.uri import parse_uri
+
+    interceptor = Interceptor()
+    lines = LostLines()
+    interceptor.subscribe(lines)
+
+    async def scenario() -> list[Record]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url, intercept=interceptor)
+        client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{relay.port}/"))
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        client.send_request(client.connect())
+        for chunk in client.data_to_send():
+            writer.write(chunk)
+        async with asyncio.timeout(WAIT):
+            while client.state.name == "CONNECTING":
+                data = await reader.read(65536)
+                assert data
+                client.receive_data(data)
+        first = Frame(Opcode.TEXT, b"first part of ", fin=False).serialize(
+            mask=True, extensions=None
+        )
+        writer.write(first)
+        pair = relay.pairs[1]
+        await until(lambda: any(r.kind is Kind.FRAME for r in rec.conns[1].records))
+        interceptor.inject(1, "c2s", b"waits for the message's end")
+        assert pair._pending[Side.CLIENT]  # the injection waits for the message's end
+        writer.transport.abort()
+        await ended(relay)
+        await relay.stop()
+        return rec.conns[1].records
+
+    records = run(scenario())
+    (lost,) = [r for r in records if r.kind is Kind.INFO and r.fields.get("not_sent")]
+    assert lost.fields["size"] == len(b"waits for the message's end")
+    assert lost.message == (
+        "an injected message client → server (27 B) was not sent: the connection ended "
+        "while a message from the client was still under way"
+    )
+    assert records.index(lost) < [r.kind for r in records].index(Kind.CLOSED)
+    assert lines.lost == [(1, "c2s", lost.message)]

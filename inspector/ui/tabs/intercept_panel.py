@@ -44,6 +44,7 @@ from inspector.net.intercept import (
     MessageKind,
     Outcome,
     Resolution,
+    Way,
 )
 from inspector.ui import theme
 from inspector.ui.compose_input import ComposeError, parse_hex
@@ -123,6 +124,11 @@ class _Stale(InterceptObserver):
             self.panel.last_note = f"#{held.id} ({held.way.arrow}, connection {held.conn}) " + (
                 resolution.reason
             )
+
+
+    def not_sent(self, conn: int, way: Way, line: str) -> None:
+        self.panel.stale = True
+        self.panel.last_note = f"connection {conn}: {line}"
 
 
 class HeldEditor(QDialog):
