@@ -24,6 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from inspector.capture.checkpoint import WalCheckpointer
 from inspector.capture.files import (
     BUSY_TIMEOUT,
     STATE_RUNNING,
@@ -80,6 +81,9 @@ Pending = Record | MessageRun
 
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
+#: Committed bytes (records' wire bytes) between two background WAL checkpoints: half
+#: of what SQLite's own ``wal_autocheckpoint`` lets a WAL grow to with this page size.
+CHECKPOINT_BYTES = 8 << 20
 #: More records than any viewer could list: a file claiming so many is damaged.
 MAX_RECORDS = 2**31 - 1
 #: Stored direction and kind texts and what they stand for (for :meth:`CaptureStore.pages`).
@@ -136,6 +140,9 @@ class CaptureStore(RecordSink):
         #: for such a store, the store that owns the file.
         self._children: list[CaptureStore] = []
         self._owner: CaptureStore | None = None
+        #: Runs this file's WAL checkpoints off the committing thread (see checkpoint.py).
+        self._checkpointer: WalCheckpointer | None = None
+        self._uncheckpointed = 0  # wire bytes committed since the last nudge
 
     # -- creating and opening ---------------------------------------------------
 
@@ -176,7 +183,7 @@ class CaptureStore(RecordSink):
             _as_stored(options_json),
             {},
         )
-        return cls(
+        store = cls(
             conn,
             path,
             session,
@@ -185,6 +192,18 @@ class CaptureStore(RecordSink):
             clock=clock,
             commit_interval=commit_interval,
         )
+        store._start_checkpointer()
+        return store
+
+    def _start_checkpointer(self) -> None:
+        """Checkpoint the WAL on a thread of its own (SQLite's automatic checkpoint ran
+        inside a commit, on the thread that records); without one, SQLite's stays on."""
+        try:
+            checkpointer = WalCheckpointer(self.path)
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        except (RuntimeError, sqlite3.Error):
+            return
+        self._checkpointer = checkpointer
 
     def add_session(
         self,
@@ -224,6 +243,7 @@ class CaptureStore(RecordSink):
             commit_interval=self._commit_interval if commit_interval is None else commit_interval,
         )
         child._field_sets = self._field_sets  # one numbering of shared fields per file
+        child._checkpointer = self._checkpointer  # one WAL per file
         child._owner = self
         self._children = [c for c in self._children if not c._closed]
         self._children.append(child)
@@ -378,6 +398,8 @@ class CaptureStore(RecordSink):
             child.close()
         if self.writable:
             self.flush()
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
             if self._error is None:
                 try:
                     # Fold the WAL back into the file and leave rollback mode, so a
@@ -416,6 +438,17 @@ class CaptureStore(RecordSink):
         self._pending = []
         self._pending_count = 0
         self._commit_due = time.monotonic() + self._commit_interval
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            self._uncheckpointed += sum([len(item.wire) for item in batch])
+            if self._uncheckpointed >= CHECKPOINT_BYTES:
+                self._uncheckpointed = 0
+                if checkpointer.failed:  # let SQLite checkpoint inside commits again
+                    self._checkpointer = None
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                else:
+                    checkpointer.nudge()
 
     def _insert(self, rows: list[Row]) -> None:
         """Insert rows in one transaction."""
