@@ -79,6 +79,10 @@ from inspector.core.runs import MessageRun
 #: What the store buffers: single records, and runs of framed messages (one row each).
 Pending = Record | MessageRun
 
+#: Seconds between commits while records arrive. A commit runs on the recording (GUI)
+#: thread: in a 400,000 frames/s flood 0.25 s made commits of 6-11 ms of CPU, 0.1 s
+#: makes them 4-7 ms, for about a tenth more commit time in all (BENCHMARKS.md).
+COMMIT_INTERVAL = 0.1
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
 #: Committed bytes (records' wire bytes) between two background WAL checkpoints: half
@@ -110,7 +114,7 @@ class CaptureStore(RecordSink):
         writable: bool,
         file_count: int,
         clock: SessionClock | None = None,
-        commit_interval: float = 0.25,
+        commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
         """Use :meth:`create` or :meth:`open`."""
         self._conn = conn
@@ -155,7 +159,7 @@ class CaptureStore(RecordSink):
         scheme: str,
         options: Mapping[str, Any] | Any,
         clock: SessionClock,
-        commit_interval: float = 0.25,
+        commit_interval: float = COMMIT_INTERVAL,
         overwrite: bool = False,
     ) -> CaptureStore:
         """Create a capture file (mode 0600) holding one new session, ready to record."""
