@@ -65,6 +65,9 @@ class Flood:
     messages: int
     seconds: float
     lateness: list[float]
+    #: CPU seconds the GUI thread spent between two ticks: its own share of lateness,
+    #: which other processes' load on the machine does not change.
+    busy: list[float]
     rss_mib: float
     peak_mib: float
 
@@ -119,15 +122,17 @@ async def _wait(tab: SessionTab, deadline: float) -> None:
 def flood(window: MainWindow, loop: asyncio.AbstractEventLoop, port: int, messages: int) -> Flood:
     """Open a session on the flood server in the window; time it and the 10 ms timer."""
     lateness: list[float] = []
+    busy: list[float] = []
     last: list[float] = []
 
     def tick() -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         if last:
             lateness.append(max(0.0, now - last[0] - TICK_MS / 1000))
-            last[0] = now
+            busy.append(cpu - last[1])
+            last[:] = now, cpu
         else:
-            last.append(now)
+            last.extend((now, cpu))
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -140,7 +145,7 @@ def flood(window: MainWindow, loop: asyncio.AbstractEventLoop, port: int, messag
     loop.run_until_complete(_wait(tab, time.monotonic() + FLOOD_TIMEOUT))
     seconds = time.perf_counter() - start
     timer.stop()
-    return Flood(messages, seconds, lateness, _status_mib("VmRSS"), _status_mib("VmHWM"))
+    return Flood(messages, seconds, lateness, busy, _status_mib("VmRSS"), _status_mib("VmHWM"))
 
 
 def startup_seconds(capture_dir: Path) -> list[float]:
@@ -188,12 +193,62 @@ def _meminfo_gib() -> float:
     return 0.0
 
 
+def _window(tmp: str) -> tuple[QApplication, asyncio.AbstractEventLoop, MainWindow]:
+    """The real MainWindow shown offscreen, with its qasync loop current."""
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    loop = new_event_loop(app)
+    asyncio.set_event_loop(loop)
+    settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, Path(tmp) / "captures")
+    window.show()
+    freeze_startup_objects()  # as inspector.app.run does
+    return app, loop, window
+
+
+def flood_only(messages: int, size: int) -> int:
+    """One flood in the window: its timer lateness, rate and the load average."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app, loop, window = _window(tmp)
+        load_before = os.getloadavg()[0]
+        server, port = start_server("ws", ws_stream(messages, size), 1)
+        try:
+            big = flood(window, loop, port, messages)
+        finally:
+            server.join(timeout=10)
+            if server.is_alive():
+                server.terminate()
+        load_after = os.getloadavg()[0]
+        window.close()
+        deadline = time.monotonic() + 10
+        while not window.closed and time.monotonic() < deadline:
+            app.processEvents()
+        loop.close()
+    late_ms = [x * 1000 for x in big.lateness]
+    busy_ms = [x * 1000 for x in big.busy]
+    print(
+        f"{messages:,} msgs: {big.rate:,.0f} msg/s ({big.seconds:.2f} s); timer p50 / p99 / max "
+        f"{statistics.median(late_ms):.1f} / {_percentile(late_ms, 0.99):.1f} / "
+        f"{max(late_ms):.1f} ms ({len(late_ms):,} ticks); GUI thread CPU between ticks "
+        f"p99 / max {_percentile(busy_ms, 0.99):.1f} / {max(busy_ms):.1f} ms; "
+        f"load {load_before:.1f} -> {load_after:.1f}"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--memory-records", type=int, default=1_000_000)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument(
+        "--flood-only",
+        action="store_true",
+        help="only the --memory-records flood and its timer (no startup, no bare client)",
+    )
     args = parser.parse_args()
+    if args.flood_only:
+        return flood_only(args.memory_records, args.size)
 
     with tempfile.TemporaryDirectory() as tmp:
         captures = Path(tmp) / "captures"

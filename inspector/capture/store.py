@@ -24,7 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from inspector.capture.checkpoint import Checkpointer
+from inspector.capture.checkpoint import WalCheckpointer
 from inspector.capture.files import (
     BUSY_TIMEOUT,
     STATE_RUNNING,
@@ -79,8 +79,15 @@ from inspector.core.runs import MessageRun
 #: What the store buffers: single records, and runs of framed messages (one row each).
 Pending = Record | MessageRun
 
+#: Seconds between commits while records arrive. A commit runs on the recording (GUI)
+#: thread: in a 400,000 frames/s flood 0.25 s made commits of 6-11 ms of CPU, 0.1 s
+#: makes them 4-7 ms, for about a tenth more commit time in all (BENCHMARKS.md).
+COMMIT_INTERVAL = 0.1
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
+#: Committed bytes (records' wire bytes) between two background WAL checkpoints: half
+#: of what SQLite's own ``wal_autocheckpoint`` lets a WAL grow to with this page size.
+CHECKPOINT_BYTES = 8 << 20
 #: More records than any viewer could list: a file claiming so many is damaged.
 MAX_RECORDS = 2**31 - 1
 #: Stored direction and kind texts and what they stand for (for :meth:`CaptureStore.pages`).
@@ -107,7 +114,7 @@ class CaptureStore(RecordSink):
         writable: bool,
         file_count: int,
         clock: SessionClock | None = None,
-        commit_interval: float = 0.25,
+        commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
         """Use :meth:`create` or :meth:`open`."""
         self._conn = conn
@@ -137,8 +144,9 @@ class CaptureStore(RecordSink):
         #: for such a store, the store that owns the file.
         self._children: list[CaptureStore] = []
         self._owner: CaptureStore | None = None
-        #: Copies committed WAL pages into the file off this thread (writing owners).
-        self._checkpointer: Checkpointer | None = None
+        #: Runs this file's WAL checkpoints off the committing thread (see checkpoint.py).
+        self._checkpointer: WalCheckpointer | None = None
+        self._uncheckpointed = 0  # wire bytes committed since the last nudge
 
     # -- creating and opening ---------------------------------------------------
 
@@ -151,7 +159,7 @@ class CaptureStore(RecordSink):
         scheme: str,
         options: Mapping[str, Any] | Any,
         clock: SessionClock,
-        commit_interval: float = 0.25,
+        commit_interval: float = COMMIT_INTERVAL,
         overwrite: bool = False,
     ) -> CaptureStore:
         """Create a capture file (mode 0600) holding one new session, ready to record."""
@@ -188,14 +196,18 @@ class CaptureStore(RecordSink):
             clock=clock,
             commit_interval=commit_interval,
         )
-        checkpointer = Checkpointer(path)
-        try:
-            checkpointer.start(conn)
-        except sqlite3.Error:
-            pass  # SQLite's own checkpoints stay on
-        else:
-            store._checkpointer = checkpointer
+        store._start_checkpointer()
         return store
+
+    def _start_checkpointer(self) -> None:
+        """Checkpoint the WAL on a thread of its own (SQLite's automatic checkpoint ran
+        inside a commit, on the thread that records); without one, SQLite's stays on."""
+        try:
+            checkpointer = WalCheckpointer(self.path)
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        except (RuntimeError, sqlite3.Error):
+            return
+        self._checkpointer = checkpointer
 
     def add_session(
         self,
@@ -235,6 +247,7 @@ class CaptureStore(RecordSink):
             commit_interval=self._commit_interval if commit_interval is None else commit_interval,
         )
         child._field_sets = self._field_sets  # one numbering of shared fields per file
+        child._checkpointer = self._checkpointer  # one WAL per file
         child._owner = self
         self._children = [c for c in self._children if not c._closed]
         self._children.append(child)
@@ -429,9 +442,18 @@ class CaptureStore(RecordSink):
         self._pending = []
         self._pending_count = 0
         self._commit_due = time.monotonic() + self._commit_interval
-        owner = self._owner or self
-        if owner._checkpointer is not None:
-            owner._checkpointer.poke()
+        owner = self._owner or self  # a session of a listen or relay capture: the file's
+        checkpointer = owner._checkpointer
+        if checkpointer is not None:
+            owner._uncheckpointed += sum([len(item.wire) for item in batch])
+            if owner._uncheckpointed >= CHECKPOINT_BYTES:
+                owner._uncheckpointed = 0
+                if checkpointer.failed:  # let SQLite checkpoint inside commits again
+                    owner._checkpointer = None
+                    with suppress(sqlite3.Error):
+                        owner._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                else:
+                    checkpointer.nudge()
 
     def _insert(self, rows: list[Row]) -> None:
         """Insert rows in one transaction."""
