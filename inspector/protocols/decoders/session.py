@@ -120,6 +120,12 @@ class SessionDecoder:
             payload = payload_of(record)
         if payload is None:
             return ()
+        return self.payload_exchanges(payload)
+
+    def payload_exchanges(self, payload: bytes) -> tuple[Exchange, ...]:
+        """The pairing ids of one application payload (what :meth:`exchanges` gives for
+        a record carrying it): the decoder's fast path, or its tree where it has none or
+        must remember facts for later records."""
         decoder = self.fixed or self.decoder_for(payload)
         if decoder is None:
             return ()
