@@ -9,8 +9,9 @@ yields is what :func:`inspector.protocols.decoders.session.payload_of` gives for
 same records, in the same order: a frame's payload when its opcode is text or binary,
 a stream message's, data's or datagram's payload (its wire bytes when none). Handshake
 records come whole, for the facts that choose a decoder; other records carry no
-payload and are left out. Damage reads as the full reader reports it: one
-:class:`CaptureError` line.
+payload and are left out. Damage the read comes across (a value of the wrong type, a
+run that is not its messages, a missing field set) is one :class:`CaptureError` line;
+the rest of a row is not checked, as it is not read.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _FIELD_REF = "="
 
 # Per row: seq, t_ns, dir, kind, payload_is_wire, the payload as payload_of reads it,
 # the frame's opcode (or its field-set reference), and for a run row its wire and fields.
+# The fields of a frame begin with its opcode as this program writes them (compact JSON,
+# "opcode" first): those are told by a prefix, any other by json_extract.
 _SELECT = f"""
 SELECT seq, t_ns, dir, kind, payload_is_wire,
   CASE
@@ -53,7 +56,9 @@ SELECT seq, t_ns, dir, kind, payload_is_wire,
       THEN substr(wire, payload_is_wire - {PAYLOAD_AT - 1})
   END,
   CASE WHEN kind = 'frame' AND payload_is_wire >= 0 THEN
-    CASE WHEN substr(fields, 1, 1) = '{_FIELD_REF}' THEN fields
+    CASE WHEN substr(fields, 1, 17) = '{{"opcode":"text",' THEN 'text'
+         WHEN substr(fields, 1, 19) = '{{"opcode":"binary",' THEN 'binary'
+         WHEN substr(fields, 1, 1) = '{_FIELD_REF}' THEN fields
          ELSE json_extract(fields, '$.opcode') END
   END,
   CASE WHEN payload_is_wire < 0 THEN wire END,

@@ -131,7 +131,7 @@ def matching_of_payloads(
 
 
 def _decoder_of_payloads(pages: Iterable[list[Any]], decoder: SessionDecoder) -> Iterator[Any]:
-    keys = decoder.payload_exchanges
+    keys = decoder.payload_keys()
     out = Direction.OUT
     for page in pages:
         for item in page:
@@ -140,7 +140,8 @@ def _decoder_of_payloads(pages: Iterable[list[Any]], decoder: SessionDecoder) ->
                 if ids:
                     yield item[0], item[1], item[2], ids
                 continue
-            ids = decoder.exchanges(item)
+            ids = decoder.exchanges(item)  # a handshake may change the decoder chosen
+            keys = decoder.payload_keys()
             if ids:
                 yield item.seq, item.t_ns, item.direction is out, ids
 

@@ -39,7 +39,7 @@ def _exchanges(messages: list[Any]) -> tuple[tree.Exchange, ...]:
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
     """The ids of the requests or responses in a message or batch."""
     del context
-    value = json.loads(payload)
+    value = json.loads(payload.decode("utf-8"))  # as parse_json reads it: UTF-8 only
     return _exchanges(value if isinstance(value, list) else [value])
 
 
