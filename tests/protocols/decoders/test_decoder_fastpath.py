@@ -127,3 +127,10 @@ def test_session_payload_keys_equal_per_record_exchanges(
         record = make_record(seq, seq, Direction.OUT, Kind.FRAME, payload, payload, fields)
         decoded = tree.decode(record)
         assert keys(payload) == (decoded.exchanges if decoded is not None else ())
+
+
+@given(st.one_of(ids, json_values, st.floats(allow_nan=False)))
+def test_jsonrpc_keys_are_the_ids_json_text(ident: object) -> None:
+    from inspector.protocols.decoders.jsonrpc import _key
+
+    assert _key({"id": ident}) == "json-rpc " + json.dumps(ident, sort_keys=True)
