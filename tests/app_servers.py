@@ -15,21 +15,34 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from servers import HOST, RunningServer, ServerLoop
 
 
-def start_socketio_server(loop: ServerLoop, ping_interval: float = 300) -> RunningServer:
+def start_socketio_server(
+    loop: ServerLoop,
+    ping_interval: float = 300,
+    ping_timeout: float = 300,
+    connected: threading.Event | None = None,
+) -> RunningServer:
     """A Socket.IO v5 server (Engine.IO 4) at ``/socket.io/``, pinging every
-    ``ping_interval`` seconds; the namespace "/private" refuses every client."""
+    ``ping_interval`` seconds (``ping_timeout`` announced); the namespace "/private"
+    refuses every client; ``connected`` is set as a client joins the namespace "/"."""
     import socketio
     from aiohttp import web
 
     async def start() -> RunningServer:
         sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=ping_interval,
-                                   ping_timeout=300, namespaces="*")  # fmt: skip
+                                   ping_timeout=ping_timeout, namespaces="*")  # fmt: skip
+
+        if connected is not None:
+
+            @sio.on("connect")
+            async def joined(sid: str, environ: Any, auth: Any = None) -> None:
+                connected.set()
 
         @sio.on("connect", namespace="/private")
         async def refuse(sid: str, environ: Any, auth: Any = None) -> bool:

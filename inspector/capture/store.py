@@ -37,6 +37,7 @@ from inspector.capture.files import (
     unlink_quietly,
     write_session_end,
 )
+from inspector.capture.payloads import Payload, payload_pages
 from inspector.capture.schema import (
     FIELD_SET_REF,
     PAYLOAD_AT,
@@ -657,6 +658,24 @@ class CaptureStore(RecordSink):
             if not batch:
                 return
             yield batch
+            expected = batch[-1].seq + 1
+
+    def payloads(self, start: int = 0, page: int = BATCH_LIMIT) -> Iterator[list[Payload | Record]]:
+        """The application payloads from seq ``start`` on as (seq, t_ns, outbound,
+        payload), handshake records whole, in pages: the narrow read of statistics
+        (:mod:`inspector.capture.payloads`); records still in memory come whole."""
+        self._check_open()
+        start = max(0, start)
+        if start < self._file_count:
+            with self._reading():
+                yield from payload_pages(self._conn, self._session.id, start, self._file_count,
+                                         page, self._resolve, self._framings)  # fmt: skip
+        expected = max(start, self._file_count)
+        while expected < self.count():  # records still in memory (a live store)
+            batch = self.records(expected, page)
+            if not batch:
+                return
+            yield list(batch)
             expected = batch[-1].seq + 1
 
     def _pending_records(self, start: int, limit: int) -> list[Record]:

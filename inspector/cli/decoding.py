@@ -117,6 +117,56 @@ def matching_of(
     return match(_by_decoder(records, decoder))
 
 
+def matching_of_payloads(
+    pages: Iterable[list[Any]], decoder: SessionDecoder, rule: UserRule | None, by_next: bool
+) -> Matching:
+    """:func:`matching_of` over a capture's narrow read (``CaptureStore.payloads``):
+    (seq, t_ns, outbound, payload) tuples, and the few records that come whole
+    (handshakes, records still in memory); the same pairs, without a record per message."""
+    if by_next:
+        return match_next(_next_of_payloads(pages))
+    if rule is not None:
+        return match(_rule_of_payloads(pages, rule))
+    return match(_decoder_of_payloads(pages, decoder))
+
+
+def _decoder_of_payloads(pages: Iterable[list[Any]], decoder: SessionDecoder) -> Iterator[Any]:
+    keys = decoder.payload_keys()
+    out = Direction.OUT
+    for page in pages:
+        for item in page:
+            if type(item) is tuple:
+                ids = keys(item[3])
+                if ids:
+                    yield item[0], item[1], item[2], ids
+                continue
+            ids = decoder.exchanges(item)  # a handshake may change the decoder chosen
+            keys = decoder.payload_keys()
+            if ids:
+                yield item.seq, item.t_ns, item.direction is out, ids
+
+
+def _rule_of_payloads(pages: Iterable[list[Any]], rule: UserRule) -> Iterator[Any]:
+    ids = rule.ids
+    for page in pages:
+        for item in page:
+            if type(item) is not tuple:
+                payload = payload_of(item)
+                if payload is None:
+                    continue
+                item = (item.seq, item.t_ns, item.direction is Direction.OUT, payload)
+            yield item[0], item[1], item[2], ids(item[3], item[2])
+
+
+def _next_of_payloads(pages: Iterable[list[Any]]) -> Iterator[tuple[int, int, bool]]:
+    for page in pages:
+        for item in page:
+            if type(item) is tuple:
+                yield item[0], item[1], item[2]
+            elif payload_of(item) is not None:
+                yield item.seq, item.t_ns, item.direction is Direction.OUT
+
+
 def _by_rule(records: Iterable[Record], rule: UserRule) -> Iterator[Any]:
     for record in records:
         payload = payload_of(record)
@@ -183,9 +233,13 @@ class ShowDecoding:
             decoder = self._primed(decoder, entry)
             chosen = filtered(records, keep, PAGE)
             if self.stats:
-                if self.where:
-                    chosen = (r for r, _ in decoded_records(chosen, decoder, self.where))
-                matching = matching_of(chosen, decoder, self.rule, self.by_next)
+                pages = getattr(records, "payloads", None)
+                if keep.empty and not self.where and pages is not None:
+                    matching = matching_of_payloads(pages(), decoder, self.rule, self.by_next)
+                else:
+                    if self.where:
+                        chosen = (r for r, _ in decoded_records(chosen, decoder, self.where))
+                    matching = matching_of(chosen, decoder, self.rule, self.by_next)
                 how = "next" if self.by_next else "rule" if self.rule else decoder.chosen
                 facts = {"session": entry.number, "matched_by": how}
                 printer.write(stats_text(matching, self.as_json, {**facts}) + "\n")

@@ -23,6 +23,7 @@ from inspector.capture.formats import ImportedSession, import_har, records_of
 from inspector.capture.formats.common import MAX_INPUT_BYTES
 from inspector.capture.formats.detect import InputKind, detect_format
 from inspector.capture.formats.jsonl import line_to_record
+from inspector.capture.payloads import Payload
 from inspector.capture.search import make_predicate
 from inspector.capture.store import CaptureStore
 from inspector.core.errors import CaptureError
@@ -61,6 +62,11 @@ class StoreRecords:
     def items(self) -> Iterator[list[Item]]:
         """:meth:`pages` with runs of equal messages as even runs, rendered whole."""
         return self.store.items(0, PAGE)
+
+    def payloads(self) -> Iterator[list[Payload | Record]]:
+        """The application payloads as (seq, t_ns, outbound, payload), handshakes as
+        records: the narrow read of statistics."""
+        return self.store.payloads(0, PAGE)
 
 
 class RecordList:

@@ -80,9 +80,14 @@ Message = tuple[int, int, bool, Sequence[tuple[str, str]]]
 
 
 def match(messages: Iterable[Message]) -> Matching:
-    """Pair each response with the oldest unanswered request of its key sent the other way."""
-    sent: dict[str, deque[tuple[int, int]]] = {}  # requests that went out, by key
-    received: dict[str, deque[tuple[int, int]]] = {}  # requests that came in
+    """Pair each response with the oldest unanswered request of its key sent the other way.
+
+    One pass. A key waiting for its answer holds one (seq, t_ns) pair, or a deque of
+    them only while the same key waits more than once (reused ids): most keys are
+    asked once and answered once, and a key is forgotten as its last request is
+    answered."""
+    sent: dict[str, Any] = {}  # requests that went out, by key
+    received: dict[str, Any] = {}  # requests that came in
     result = Matching()
     req_seqs, resp_seqs = result.request_seqs, result.response_seqs
     req_ts, latencies = result.request_t_ns, result.latencies_ns
@@ -91,23 +96,35 @@ def match(messages: Iterable[Message]) -> Matching:
         for role, key in ids:
             if role == REQUEST:
                 mine = sent if outbound else received
-                queue = mine.get(key)
-                if queue is None:
-                    mine[key] = deque(((seq, t_ns),))
+                held = mine.get(key)
+                if held is None:
+                    mine[key] = (seq, t_ns)
+                elif type(held) is tuple:
+                    mine[key] = deque((held, (seq, t_ns)))
                 else:
-                    queue.append((seq, t_ns))
+                    held.append((seq, t_ns))
+                continue
+            theirs = received if outbound else sent
+            held = theirs.get(key)
+            if held is None:
+                unsolicited.append(seq)
+                continue
+            if type(held) is tuple:
+                del theirs[key]
+                req_seq, req_t = held
             else:
-                queue = (received if outbound else sent).get(key)
-                if queue:
-                    req_seq, req_t = queue.popleft()
-                    req_seqs.append(req_seq)
-                    resp_seqs.append(seq)
-                    req_ts.append(req_t)
-                    latencies.append(t_ns - req_t)
-                else:
-                    unsolicited.append(seq)
+                req_seq, req_t = held.popleft()
+                if not held:
+                    del theirs[key]
+            req_seqs.append(req_seq)
+            resp_seqs.append(seq)
+            req_ts.append(req_t)
+            latencies.append(t_ns - req_t)
     result.unanswered = sorted(
-        seq for side in (sent, received) for queue in side.values() for seq, _ in queue
+        seq
+        for side in (sent, received)
+        for held in side.values()
+        for seq, _ in ((held,) if type(held) is tuple else held)
     )
     return result
 

@@ -3,9 +3,11 @@
 :class:`Speaking` drives a Sans-I/O speaker (``protocols.speakers``) on an open session:
 it sends the protocol's opening at once, hands the speaker every inbound message after
 each read (and passes the messages on to a consumer that wants them, ``--echo``),
-writes its answers, and sends its keep-alive on a timer. Everything it sends is an
-ordinary outbound record marked automatic. A refusal or protocol error from the server
-is one ERROR record and the session's failure, and the session is closed.
+writes its answers, sends its keep-alive on a timer, and ends the session when the
+server's own heartbeats stop (Engine.IO's pings, :meth:`Speaking._watchdog`). Everything
+it sends is an ordinary outbound record marked automatic. A refusal or protocol error
+from the server is one ERROR record and the session's failure, and the session is
+closed.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ class Speaking:
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        #: Set after each read the speaker heard (the heartbeat watchdog looks again).
+        self._beat = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
@@ -126,6 +131,8 @@ class Speaking:
         _info(session, f"acting as {article} {TITLES.get(name, name)} client")
         speaking._send(speaker.opening())
         speaking._task = asyncio.ensure_future(speaking._keepalive())
+        if getattr(speaker, "heartbeat_timeout", None) is not None:
+            speaking._watch = asyncio.ensure_future(speaking._watchdog())
         return speaking
 
     @property
@@ -180,6 +187,7 @@ class Speaking:
         if speaker.ready:
             self._ready.set()
         self._changed.set()
+        self._beat.set()
 
     def sent(self, payload: bytes) -> None:
         """Tell the speaker what the user sent (``net.factory.send_message`` calls this)."""
@@ -193,8 +201,9 @@ class Speaking:
     def stop(self) -> None:
         """Stop the keep-alive (the session ended)."""
         self._ended.set()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        for task in (self._task, self._watch):
+            if task is not None and not task.done():
+                task.cancel()
 
     # -- inside ------------------------------------------------------------------------
 
@@ -229,8 +238,9 @@ class Speaking:
         """Stop the keep-alive and close the session gracefully."""
         session = self.session
         self._ended.set()
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._watch):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         if not session.ended and self._closing is None:
             self._closing = asyncio.ensure_future(session.close())
 
@@ -247,6 +257,28 @@ class Speaking:
             if str(session.state) != "open":
                 return
             self._send(speaker.keepalive())
+
+    async def _watchdog(self) -> None:
+        """End the session when the server's heartbeats stop: no new one within the
+        speaker's ``heartbeat_timeout()`` of the last (Engine.IO's pingInterval +
+        pingTimeout) is one ERROR line and a close, as the protocol's own client does."""
+        session, speaker = self.session, self.speaker
+        loop = asyncio.get_running_loop()
+        seen, since = -1, loop.time()
+        while str(session.state) == "open" and not self._ended.is_set():
+            beats = speaker.heartbeats  # type: ignore[attr-defined]
+            if beats != seen:
+                seen, since = beats, loop.time()
+            limit = speaker.heartbeat_timeout()  # type: ignore[attr-defined]
+            left = None if limit is None else since + limit - loop.time()
+            if left is not None and left <= 0:
+                self._refused(speaker.heartbeat_lost(limit))  # type: ignore[attr-defined]
+                return
+            self._beat.clear()
+            try:
+                await asyncio.wait_for(self._beat.wait(), left)
+            except TimeoutError:
+                continue
 
 
 def _info(session: Session, message: str) -> None:

@@ -37,7 +37,14 @@ from inspector.core.runs import (
 from inspector.protocols.wireframes import WireFrame, read_header
 from inspector.protocols.wsfields import frame_fields, plain_frame_fields, shared_fields
 
-__all__ = ["WS_FRAMES", "WS_MASKED_FRAMES", "WS_SENT_FRAMES", "even_frames", "run_records"]
+__all__ = [
+    "WS_FRAMES",
+    "WS_MASKED_FRAMES",
+    "WS_SENT_FRAMES",
+    "even_frames",
+    "plain_payloads",
+    "run_records",
+]
 
 #: The direction and masking of each framing's frames.
 _SHAPES: Mapping[str, tuple[Direction, bool]] = {
@@ -89,6 +96,34 @@ def run_records(run: MessageRun) -> list[Record] | None:
         seq += 1
         pos = stop
     return out if len(out) == run.count else None
+
+
+def plain_payloads(data: bytes) -> list[bytes] | None:
+    """The payloads of back-to-back unmasked FIN text/binary frames (a run of
+    :data:`WS_FRAMES` or :data:`WS_SENT_FRAMES`), without their records: what statistics
+    read; None when the bytes are not such frames."""
+    out: list[bytes] = []
+    append = out.append
+    pos, end = 0, len(data)
+    while pos < end:
+        first = data[pos]
+        if (first != 0x81 and first != 0x82) or end - pos < 2:
+            return None
+        second = data[pos + 1]
+        if second < 126:
+            start = pos + 2
+            stop = start + second
+        else:
+            header = read_header(data, pos, end)
+            if header is None or header[0] > 4:
+                return None
+            start = pos + header[0]
+            stop = start + header[1]
+        if stop > end:
+            return None
+        append(data[start:stop])
+        pos = stop
+    return out
 
 
 def _masked_records(run: MessageRun) -> list[Record] | None:

@@ -274,3 +274,39 @@ def test_stomp_error_frame_is_one_line(coilmq: app_servers.CoilMQ) -> None:
         "inspector: the STOMP server sent ERROR: Virtual hosting is not supported or host "
         "is unknown"
     )
+
+
+def test_socketio_session_ends_when_the_servers_pings_stop(tmp_path: Path) -> None:
+    """The real server announces pingInterval + pingTimeout of 1.5 s (it sends whole
+    seconds of interval); once the client has
+    joined, the server's loop is frozen (its socket stays open, its pings stop) and
+    the client ends the session with one line, as socket.io-client does."""
+    own_loop = ServerLoop()  # frozen below: nothing else runs on it
+    joined, release = threading.Event(), threading.Event()
+    server = app_servers.start_socketio_server(own_loop, ping_interval=1, ping_timeout=0.5,
+                                               connected=joined)  # fmt: skip
+    path = tmp_path / "dead.sockcap"
+    client = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "probe",
+         server.url_for("/socket.io/?EIO=4&transport=websocket"), "--speak", "--wait", "600",
+         "-o", str(path), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert joined.wait(RUN_TIMEOUT), "the client never joined the namespace"
+        own_loop.loop.call_soon_threadsafe(release.wait, RUN_TIMEOUT)  # freeze the server
+        _out, err = client.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        release.set()
+        if client.poll() is None:
+            client.kill()
+            client.communicate()
+        server.stop()
+        own_loop.close()
+    line = "Engine.IO ping timeout: no ping from the server for 1.5 s"
+    assert line in err and "Traceback" not in err
+    assert client.returncode != 0
+    errors = [r for r in records(path) if r["kind"] == "error"]
+    assert [e["message"] for e in errors][:1] == [line + " (pingInterval 1 s + pingTimeout 0.5 s)"]
+    sent = [r for r in records(path) if r["dir"] == "out" and r.get("automatic")]
+    assert sent and sent[0]["decoded"]["facts"]["type"] == "CONNECT"

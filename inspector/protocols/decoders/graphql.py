@@ -39,7 +39,7 @@ def _exchanges(message: dict[str, Any], context: DecodeContext) -> tuple[tree.Ex
 
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
     """The operation id of a subscribe/start (request) or of its first answer (response)."""
-    value = json.loads(payload)
+    value = json.loads(payload.decode("utf-8"))  # as parse_json reads it: UTF-8 only
     return _exchanges(value, context) if isinstance(value, dict) else ()
 
 

@@ -22,7 +22,13 @@ def _kind(message: Any) -> str:
 
 
 def _key(message: dict[str, Any]) -> str:
-    return "json-rpc " + json.dumps(message.get("id"), sort_keys=True)
+    """The pairing key of a message's id: its JSON text (objects with sorted keys)."""
+    ident = message.get("id")
+    if type(ident) is int:  # the common ids first: the same text, without an encoder
+        return "json-rpc " + str(ident)
+    if type(ident) is str:
+        return "json-rpc " + json.dumps(ident)
+    return "json-rpc " + json.dumps(ident, sort_keys=True)
 
 
 def _exchanges(messages: list[Any]) -> tuple[tree.Exchange, ...]:
@@ -39,7 +45,7 @@ def _exchanges(messages: list[Any]) -> tuple[tree.Exchange, ...]:
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
     """The ids of the requests or responses in a message or batch."""
     del context
-    value = json.loads(payload)
+    value = json.loads(payload.decode("utf-8"))  # as parse_json reads it: UTF-8 only
     return _exchanges(value if isinstance(value, list) else [value])
 
 

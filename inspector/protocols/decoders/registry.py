@@ -83,6 +83,8 @@ class Decoder:
     def exchanges_of(self, payload: bytes, context: DecodeContext) -> tuple[Exchange, ...]:
         """The pairing ids of a payload (none when it has none or is not valid)."""
         if self.exchange is not None:
+            if len(payload) > MAX_PAYLOAD:  # as run() refuses it
+                return ()
             try:
                 return self.exchange(payload, context)
             except Exception:

@@ -8,7 +8,7 @@ Used when records are shown, filtered or exported, never on the receive path.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +17,7 @@ from inspector.core.errors import EndpointError
 from inspector.core.records import Direction, Kind, Record
 from inspector.protocols.decoders import registry
 from inspector.protocols.decoders.registry import AUTO, DecodeContext, Decoder
-from inspector.protocols.decoders.tree import Decoded, Exchange
+from inspector.protocols.decoders.tree import MAX_PAYLOAD, Decoded, Exchange
 
 #: Frame opcodes whose payload is application data.
 _DATA_OPCODES = frozenset({"text", "binary"})
@@ -120,6 +120,12 @@ class SessionDecoder:
             payload = payload_of(record)
         if payload is None:
             return ()
+        return self.payload_exchanges(payload)
+
+    def payload_exchanges(self, payload: bytes) -> tuple[Exchange, ...]:
+        """The pairing ids of one application payload (what :meth:`exchanges` gives for
+        a record carrying it): the decoder's fast path, or its tree where it has none or
+        must remember facts for later records."""
         decoder = self.fixed or self.decoder_for(payload)
         if decoder is None:
             return ()
@@ -128,6 +134,29 @@ class SessionDecoder:
             self._remember(decoded)
             return decoded.exchanges
         return decoder.exchanges_of(payload, self.context)
+
+    def payload_keys(self) -> Callable[[bytes], tuple[Exchange, ...]]:
+        """:meth:`payload_exchanges` as one function with the decoder chosen once, for
+        statistics over many payloads: the decoder's own fast path when the user or the
+        session's facts fixed a decoder that has one and remembers nothing (ask again
+        after a handshake record: it may change the choice)."""
+        decoder = self.fixed
+        if decoder is None:
+            self._choose_by_facts()
+            decoder = self._facts_choice
+        if decoder is None or decoder.remembers or decoder.exchange is None:
+            return self.payload_exchanges
+        exchange, context = decoder.exchange, self.context
+
+        def keys(payload: bytes) -> tuple[Exchange, ...]:
+            if len(payload) > MAX_PAYLOAD:  # as Decoder.run refuses it
+                return ()
+            try:
+                return exchange(payload, context)
+            except Exception:  # not valid for the decoder: no ids, as its tree has none
+                return ()
+
+        return keys
 
     def _remember(self, decoded: Decoded) -> None:
         """Carry the facts a decoder asks to remember (e.g. the MQTT version) to later records."""

@@ -61,28 +61,32 @@ def attachments_expected(payload: bytes) -> int:
     return head.attachments if head is not None and head.type.startswith("BINARY") else 0
 
 
-_ROLES = {
-    b"2": tree.Role.REQUEST,
-    b"5": tree.Role.REQUEST,
-    b"3": tree.Role.RESPONSE,
-    b"6": tree.Role.RESPONSE,
-}
+#: The head of a packet that carries an ack id and can pair: an event or ack (binary
+#: or not), its attachment count, namespace and the id (the fast path of statistics).
+#: The optional parts are atomic: read as _HEAD reads them, never given back to the id.
+_PAIRING_HEAD = re.compile(rb"4([2356])(?>(?:\d+-)?)(?>(/[^,]*,)?)(\d+)")
+_REQUEST_TYPES = b"25"
 
 
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
-    """The ack id of an event (a request) or of an ack (its response).
-
-    The fast path of statistics: the head is matched without building a PacketHead."""
+    """The ack id of an event (a request) or of an ack (its response), from the
+    packet's head alone: the decoded tree carries the same ids, also when the data
+    after the head is not valid (the id is in the head; the tree says what is wrong)."""
     del context
-    match = _HEAD.match(payload)
+    match = _PAIRING_HEAD.match(payload)
     if match is None:
         return ()
-    kind, _, ns, ack = match.groups()
-    role = _ROLES.get(kind)
-    if role is None or ack is None:
-        return ()
-    namespace = ns[:-1].decode("utf-8", "replace") if ns else "/"
-    return (tree.Exchange(role, f"socket.io {namespace} {int(ack)}"),)
+    kind, ns, ack = match.groups()
+    role = tree.Role.REQUEST if kind in _REQUEST_TYPES else tree.Role.RESPONSE
+    if ns is None:
+        return (tree.Exchange(role, f"socket.io / {int(ack)}"),)
+    return (tree.Exchange(role, f"socket.io {ns[:-1].decode('utf-8', 'replace')} {int(ack)}"),)
+
+
+def _failure(what: str, reason: str, payload: bytes) -> tree.Decoded:
+    """A packet whose head was read but not its data: the error, with the head's ack id."""
+    failed = tree.failure("socketio", what, reason)
+    return replace(failed, exchanges=exchanges(payload, DecodeContext()))
 
 
 def decode_socketio(payload: bytes, context: DecodeContext) -> tree.Decoded:
@@ -128,13 +132,13 @@ def decode_socketio(payload: bytes, context: DecodeContext) -> tree.Decoded:
         try:
             value = parse_json(data_bytes)
         except tree.Malformed as exc:
-            return tree.failure("socketio", "Socket.IO", f"{head.type} data: {exc}")
+            return _failure("Socket.IO", f"{head.type} data: {exc}", payload)
         data = json_fields(data_bytes, head.data_start, "data")
         if context.attachments:
             data = _join(data, value, context.attachments)
         if head.type in ("EVENT", "BINARY_EVENT"):
             if not isinstance(value, list) or not value or not isinstance(value[0], str):
-                return tree.failure("socketio", "Socket.IO", "an event's data is not [name, …]")
+                return _failure("Socket.IO", "an event's data is not [name, …]", payload)
             facts["event"] = value[0]
             facts["args"] = len(value) - 1
             children = data.children

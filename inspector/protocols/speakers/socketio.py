@@ -3,7 +3,9 @@
 The server opens with an Engine.IO open packet (``0{"sid":…,"pingInterval":…}``); the
 client answers with a namespace CONNECT (``40`` or ``40/chat,{auth}``) and is ready once
 the server's CONNECT comes back. Engine.IO 4 servers ping (``2``) and the client answers
-each with a pong (``3``); a CONNECT_ERROR (``44``) is the server refusing the namespace.
+each with a pong (``3``); when the pings stop for pingInterval + pingTimeout the session is
+dead (:meth:`SocketIOSpeaker.heartbeat_timeout`, watched by ``net.speaking``); a
+CONNECT_ERROR (``44``) is the server refusing the namespace.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ class SocketIOSpeaker:
         #: The server's announced ping interval and timeout (seconds), once open.
         self.ping_interval: float | None = None
         self.ping_timeout: float | None = None
+        #: Heartbeats heard from the server (its open packet, then each ping): the
+        #: session's watchdog counts the silence from the last one.
+        self.heartbeats = 0
 
     def opening(self) -> list[Outgoing]:
         """Nothing: Engine.IO's server speaks first (its open packet)."""
@@ -79,8 +84,10 @@ class SocketIOSpeaker:
         kind = payload[:1]
         if kind == b"0":
             self._opened(payload[1:])
+            self.heartbeats += 1
             return Heard((Outgoing(connect(self.namespace, self.auth)),))
         if kind == b"2":
+            self.heartbeats += 1
             return Heard((Outgoing(b"3" + payload[1:]),))
         if kind == b"1":
             return Heard(error="the Engine.IO server closed the session (close packet)")
@@ -109,6 +116,21 @@ class SocketIOSpeaker:
             for key, attr in (("pingInterval", "ping_interval"), ("pingTimeout", "ping_timeout")):
                 if isinstance(value.get(key), int | float):
                     setattr(self, attr, value[key] / 1000)
+
+    def heartbeat_timeout(self) -> float | None:
+        """Seconds the server may stay silent after its last heartbeat before the
+        session counts as dead: pingInterval + pingTimeout of its open packet, as the
+        Engine.IO 4 client counts them; None until the server opened the session."""
+        if self.ping_interval is None or self.ping_timeout is None:
+            return None
+        return self.ping_interval + self.ping_timeout
+
+    def heartbeat_lost(self, limit: float) -> str:
+        """The one line for a server whose pings stopped."""
+        return (
+            f"Engine.IO ping timeout: no ping from the server for {limit:g} s "
+            f"(pingInterval {self.ping_interval:g} s + pingTimeout {self.ping_timeout:g} s)"
+        )
 
     def sent(self, payload: bytes) -> None:
         """Nothing the user sends changes this client's part."""

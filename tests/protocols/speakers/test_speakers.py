@@ -46,6 +46,22 @@ def test_socketio_answers_open_with_connect_and_pings_with_pongs() -> None:
     assert speaker.keepalive_interval() is None
 
 
+def test_socketio_heartbeats_and_their_timeout() -> None:
+    speaker = make_speaker("socketio", {}, SpeakContext())
+    assert speaker.heartbeat_timeout() is None  # type: ignore[attr-defined]
+    speaker.receive(b'0{"sid":"x","pingInterval":25000,"pingTimeout":20000}', True)
+    assert speaker.heartbeat_timeout() == 45.0  # type: ignore[attr-defined]
+    speaker.receive(b"40", True)
+    speaker.receive(b'42["news"]', True)
+    assert speaker.heartbeats == 1  # type: ignore[attr-defined]  # the open packet only
+    speaker.receive(b"2", True)
+    assert speaker.heartbeats == 2  # type: ignore[attr-defined]
+    assert speaker.heartbeat_lost(45.0) == (  # type: ignore[attr-defined]
+        "Engine.IO ping timeout: no ping from the server for 45 s "
+        "(pingInterval 25 s + pingTimeout 20 s)"
+    )
+
+
 def test_socketio_refusal_and_disconnect_are_one_line() -> None:
     speaker = make_speaker("socketio", {}, SpeakContext())
     refused = speaker.receive(b'44{"message":"not allowed"}', True)

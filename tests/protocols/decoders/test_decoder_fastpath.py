@@ -1,0 +1,136 @@
+"""The pairing ids' fast path (a decoder's ``exchange``, over bytes) gives exactly the
+ids of the decoded tree (``decode``), for valid messages and hostile bytes alike; and
+a session decoder's ``payload_keys`` gives what ``exchanges`` gives per record."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inspector.core.records import Direction, Kind, make_record
+from inspector.protocols.decoders import DecodeContext, decoders
+from inspector.protocols.decoders.session import SessionDecoder
+from inspector.protocols.decoders.tree import MAX_PAYLOAD
+
+CTX = DecodeContext()
+FAST = sorted(name for name, d in decoders().items() if d.exchange is not None)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+ids = st.one_of(st.none(), st.integers(-5, 10**20), st.text(max_size=5), st.booleans(),
+                st.lists(st.integers(), max_size=2))  # fmt: skip
+
+socketio_heads = st.builds(
+    lambda kind, att, ns, ack: b"4" + kind + att + ns + ack,
+    st.sampled_from([b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"x", b""]),
+    st.sampled_from([b"", b"1-", b"12-", b"-", b"0-"]),
+    st.sampled_from([b"", b"/chat,", b"/a/b,", b"/no-comma", b"/\xff,", b","]),
+    st.sampled_from([b"", b"0", b"7", b"007", b"123456789012345678901234567890", b"9" * 5000]),
+)
+socketio_data = st.one_of(
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.lists(json_values, max_size=3).map(lambda v: json.dumps(["ev", *v]).encode()),
+    st.sampled_from([b"", b"[", b'["x"', b"[1]", b"[]", b'"s"', b"\xff", b"-", b"12-[]"]),
+)
+
+jsonrpc_messages = st.fixed_dictionaries(
+    {},
+    optional={"jsonrpc": st.sampled_from(["2.0", "1.0", 2]), "id": ids,
+              "method": st.text(max_size=4), "result": json_values, "error": json_values,
+              "params": json_values},
+)  # fmt: skip
+graphql_messages = st.fixed_dictionaries(
+    {},
+    optional={"type": st.sampled_from(["subscribe", "start", "next", "data", "error",
+                                       "complete", "ping", "ka", 3]),
+              "id": ids, "payload": json_values},
+)  # fmt: skip
+
+
+def json_payload(message: st.SearchStrategy) -> st.SearchStrategy[bytes]:
+    """A message as JSON (alone or in a batch), in another encoding or cut short."""
+    whole = st.one_of(message, st.lists(message, max_size=3)).map(json.dumps)
+    return st.one_of(
+        whole.map(str.encode),
+        whole.map(lambda text: text.encode("utf-16")),
+        whole.map(lambda text: b"\xef\xbb\xbf" + text.encode()),
+        whole.map(lambda text: text.encode()[: max(0, len(text) - 2)]),
+    )
+
+
+payloads = st.one_of(
+    st.binary(max_size=80),
+    st.tuples(socketio_heads, socketio_data).map(b"".join),
+    json_payload(jsonrpc_messages),
+    json_payload(graphql_messages),
+)
+
+
+def same(name: str, payload: bytes) -> None:
+    decoder = decoders()[name]
+    assert decoder.exchanges_of(payload, CTX) == decoder.run(payload, CTX).exchanges, (
+        name, payload[:200])  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(payloads)
+def test_fast_ids_equal_the_trees(payload: bytes) -> None:
+    for name in FAST:
+        same(name, payload)
+
+
+def test_examples_of_each_side_agree_and_pair() -> None:
+    assert FAST == ["graphql", "jsonrpc", "socketio"]
+    cases = {
+        "socketio": [b'4217["chat",{}]', b"43/chat,17[true]", b"4512-7[\"e\",{}]", b"435[1",
+                     b"4212-", b"421-", b'42["no ack"]', b"2", b"3probe"],
+        "jsonrpc": [b'{"jsonrpc":"2.0","method":"m","id":1}',
+                    b'{"jsonrpc":"2.0","result":2,"id":1}',
+                    b'[{"jsonrpc":"2.0","method":"m","id":"a"},{"jsonrpc":"2.0","method":"n"}]',
+                    '{"jsonrpc":"2.0","method":"m","id":1}'.encode("utf-16")],
+        "graphql": [b'{"type":"subscribe","id":"1","payload":{}}', b'{"type":"next","id":"1"}'],
+    }  # fmt: skip
+    found = 0
+    for name, examples in cases.items():
+        for payload in examples:
+            same(name, payload)
+            found += len(decoders()[name].exchanges_of(payload, CTX))
+    assert found == 9
+    # A Socket.IO ack id is in the packet's head: a bad data part keeps it (and says why).
+    bad = decoders()["socketio"].run(b"435[1", CTX)
+    assert bad.error is not None and [e.key for e in bad.exchanges] == ["socket.io / 5"]
+
+
+def test_a_payload_over_the_limit_has_no_ids_either_way() -> None:
+    big = b'4217["chat","' + b"x" * MAX_PAYLOAD + b'"]'
+    same("socketio", big)
+    assert decoders()["socketio"].exchanges_of(big, CTX) == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(payloads, max_size=12), st.sampled_from(["auto", "socketio", "jsonrpc"]),
+       st.sampled_from(["", "/socket.io/?EIO=4&transport=websocket", "/rpc"]))  # fmt: skip
+def test_session_payload_keys_equal_per_record_exchanges(
+    messages: list[bytes], name: str, target: str
+) -> None:
+    tree = SessionDecoder(name, DecodeContext(scheme="ws", target=target))
+    fast = SessionDecoder(name, DecodeContext(scheme="ws", target=target))
+    keys = fast.payload_keys()
+    for seq, payload in enumerate(messages):
+        fields = {"opcode": "text", "fin": True}
+        record = make_record(seq, seq, Direction.OUT, Kind.FRAME, payload, payload, fields)
+        decoded = tree.decode(record)
+        assert keys(payload) == (decoded.exchanges if decoded is not None else ())
+
+
+@given(st.one_of(ids, json_values, st.floats(allow_nan=False)))
+def test_jsonrpc_keys_are_the_ids_json_text(ident: object) -> None:
+    from inspector.protocols.decoders.jsonrpc import _key
+
+    assert _key({"id": ident}) == "json-rpc " + json.dumps(ident, sort_keys=True)
