@@ -248,7 +248,6 @@ class CaptureStore(RecordSink):
             commit_interval=self._commit_interval if commit_interval is None else commit_interval,
         )
         child._field_sets = self._field_sets  # one numbering of shared fields per file
-        child._checkpointer = self._checkpointer  # one WAL per file
         child._owner = self
         self._children = [c for c in self._children if not c._closed]
         self._children.append(child)
