@@ -26,8 +26,17 @@ HISTOGRAM_BOUNDS_NS: tuple[int, ...] = tuple(
     for ms in (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 )
 
-REQUEST = "request"
-RESPONSE = "response"
+
+
+class Role(StrEnum):
+    """What a message is in a request ↔ response exchange (the decoders say which)."""
+
+    REQUEST = "request"
+    RESPONSE = "response"
+
+
+REQUEST = Role.REQUEST
+RESPONSE = Role.RESPONSE
 
 
 @dataclass(frozen=True, slots=True)

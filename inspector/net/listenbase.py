@@ -63,11 +63,12 @@ def describe_listen_error(exc: OSError, endpoint: Endpoint) -> str:
 
 async def bind_and_announce(host: Any, on_failure: Callable[[str], None], **listening: Any) -> None:
     """Bind a listener or relay (its ``_bind()``) and record LISTENING with ``listening``
-    added; when binding fails: the ERROR, ``state`` FAILED, ``on_failure(line)`` (the
-    host's CLOSED record), then ListenError with that line."""
+    added; when binding fails: what did bind closed, the ERROR, ``state`` FAILED,
+    ``on_failure(line)`` (the host's CLOSED record), then ListenError with that line."""
     try:
         sockname, family = await host._bind()
     except OSError as exc:
+        host._stop_accepting()  # whatever of it did bind
         message = describe_listen_error(exc, host.endpoint)
         hosting.record_bind_failure(host.recorder, message)
         host.state = ListenerState.FAILED
@@ -116,7 +117,59 @@ async def bind_stream_servers(
     return first
 
 
-class Listener:
+async def bind_datagram(
+    endpoint: Endpoint, factory: Callable[[], asyncio.DatagramProtocol]
+) -> tuple[asyncio.DatagramTransport, Any, int]:
+    """One UDP socket on ``endpoint``'s first address: (transport, sockname, family)."""
+    loop = asyncio.get_running_loop()
+    family, sockaddr = (await bind_addresses(endpoint, socket.SOCK_DGRAM))[0]
+    transport, _ = await loop.create_datagram_endpoint(
+        factory, local_addr=sockaddr[:2], family=family
+    )
+    return transport, transport.get_extra_info("sockname"), family
+
+
+class Host:
+    """What a listener and a relay share: the address they listen on, their state and
+    counts, their own records and the tasks they run."""
+
+    def __init__(self, endpoint: Endpoint, recorder: Recorder, recorder_for: RecorderFor) -> None:
+        self.endpoint = endpoint
+        self.recorder = recorder
+        self.recorder_for = recorder_for
+        self.state = ListenerState.STARTING
+        self.port = endpoint.port
+        self.local = ""
+        self.accepted = 0
+        self.refused = 0
+        self.ended_count = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        """The URL clients connect to (the real port once listening)."""
+        e = self.endpoint
+        return Endpoint(e.scheme, e.host, self.port, e.target).url
+
+    async def _bind(self) -> tuple[Any, int]:
+        """Transport specific: bind, return (sockname, family) of the first socket."""
+        raise NotImplementedError
+
+    def _stop_accepting(self) -> None:
+        """Transport specific: close the listening socket (also after a failed bind)."""
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a fault inside is already recorded by its owner
+
+
+class Listener(Host):
     """What every listener shares: state, numbering, records, rules, sending, stopping."""
 
     def __init__(
@@ -131,38 +184,23 @@ class Listener:
         tls: ServerTLS | None = None,
         server: ServerOptions | None = None,
     ) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, recorder, recorder_for)
         self.options = options
-        self.recorder = recorder
-        self.recorder_for = recorder_for
         self.rules = rules if rules else None
         self.max_connections = max_connections
         self.tls = tls
         #: ws:// and wss://: how upgrade requests are answered (None: accept them all).
         self.server = server
-        self.state = ListenerState.STARTING
-        self.port = endpoint.port
-        self.local = ""
         #: Every connection accepted, by number (1, 2, …), ended ones included.
         self.connections: dict[int, Connection] = {}
-        self.accepted = 0
-        self.refused = 0
-        self.ended_count = 0
         self.on_connection: Callable[[Connection], None] | None = None
         self.on_connection_end: Callable[[Connection], None] | None = None
         self._open: dict[int, Connection] = {}
         #: Accepted but not ready yet (a TLS handshake or WebSocket upgrade under way).
         self._not_ready: set[int] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = asyncio.Event()
 
     # -- state ------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The URL clients connect to (the real port once listening)."""
-        e = self.endpoint
-        return Endpoint(e.scheme, e.host, self.port, e.target).url
 
     @property
     def open_connections(self) -> list[Connection]:
@@ -188,10 +226,6 @@ class Listener:
         if self.rules is not None:
             for index, period in self.rules.timers():
                 self._spawn(self._timer(index, period))
-
-    async def _bind(self) -> tuple[Any, int]:
-        """Transport specific: bind, return (sockname, family) of the first socket."""
-        raise NotImplementedError
 
     # -- connections ------------------------------------------------------------
 
@@ -346,9 +380,6 @@ class Listener:
         )
         self.state = ListenerState.STOPPED
 
-    def _stop_accepting(self) -> None:
-        """Transport specific: close the listening socket."""
-
     def _close_listener(self, message: str, clean: bool) -> None:
         if self._stopped.is_set():
             return
@@ -368,16 +399,6 @@ class Listener:
     async def wait_stopped(self) -> None:
         """Wait until the listener has stopped."""
         await self._stopped.wait()
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: a fault inside is already recorded by its connection
 
     def summary(self) -> dict[str, Any]:
         """A JSON-compatible account of the listener for the capture."""

@@ -62,13 +62,9 @@ class StreamListener(Listener):
         self.answer: Answer | None = None
 
     async def _bind(self) -> tuple[Any, int]:
-        try:
-            return await bind_stream_servers(
-                self.endpoint, lambda: ServerStreamProtocol(self._accept), self._servers
-            )
-        except OSError:
-            self._stop_accepting()
-            raise
+        return await bind_stream_servers(
+            self.endpoint, lambda: ServerStreamProtocol(self._accept), self._servers
+        )
 
     def _accept(self, transport: asyncio.Transport, protocol: ServerStreamProtocol) -> None:
         peer = format_address(transport.get_extra_info("peername"))

@@ -48,13 +48,9 @@ class StreamRelay(Relay):
         self._servers: list[asyncio.Server] = []
 
     async def _bind(self) -> tuple[Any, int]:
-        try:
-            return await bind_stream_servers(
-                self.endpoint, lambda: _Accept(self._accept), self._servers
-            )
-        except OSError:
-            self._stop_accepting()
-            raise
+        return await bind_stream_servers(
+            self.endpoint, lambda: _Accept(self._accept), self._servers
+        )
 
     def _accept(self, transport: asyncio.Transport) -> None:
         peer = format_address(transport.get_extra_info("peername"))

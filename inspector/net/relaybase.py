@@ -19,7 +19,7 @@ from inspector.core.records import Direction, Kind
 from inspector.net import hosting
 from inspector.net.certs import ServerTLS
 from inspector.net.intercept import Interceptor
-from inspector.net.listenbase import ListenerState, bind_and_announce
+from inspector.net.listenbase import Host, ListenerState, bind_and_announce
 from inspector.net.relayfaults import Faults
 from inspector.net.relayrules import RelayRules
 
@@ -69,32 +69,17 @@ def check_pairing(listen: Endpoint, upstream: Endpoint) -> None:
         )
 
 
-class Relay:
+class Relay(Host):
     """What every relay shares: state, numbering, its own records, pairs, stopping."""
 
     def __init__(self, config: RelayConfig, recorder: Recorder, recorder_for: RecorderFor) -> None:
         check_pairing(config.listen, config.upstream)
+        super().__init__(config.listen, recorder, recorder_for)
         self.config = config
-        self.endpoint = config.listen
-        self.recorder = recorder
-        self.recorder_for = recorder_for
-        self.state = ListenerState.STARTING
-        self.port = config.listen.port
-        self.local = ""
         self.pairs: dict[int, Any] = {}
-        self.accepted = 0
-        self.refused = 0
-        self.ended_count = 0
         self.on_pair: Callable[[Any], None] | None = None
         self.on_pair_end: Callable[[Any], None] | None = None
         self._open: set[int] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    @property
-    def url(self) -> str:
-        """The URL clients connect to (the real port once listening)."""
-        e = self.endpoint
-        return Endpoint(e.scheme, e.host, self.port, e.target).url
 
     @property
     def tls(self) -> ServerTLS | None:
@@ -118,9 +103,6 @@ class Relay:
         self.recorder.record(
             Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
         )
-
-    async def _bind(self) -> tuple[Any, int]:
-        raise NotImplementedError
 
     def _admit(self, peer: str) -> int | None:
         """The number for a new pair from ``peer``, or None (refused, recorded)."""
@@ -147,14 +129,6 @@ class Relay:
         )
         if self.on_pair_end is not None:
             self.on_pair_end(pair)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _stop_accepting(self) -> None:
-        raise NotImplementedError
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop accepting, close every pair gracefully, write CLOSED."""

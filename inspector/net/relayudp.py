@@ -21,7 +21,7 @@ from typing import Any
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.intercept import HeldMessage, MessageKind, Way
-from inspector.net.listener import bind_addresses
+from inspector.net.listenbase import bind_datagram
 from inspector.net.relaybase import RecorderFor, Relay, RelayConfig
 from inspector.net.relayfaults import Fate, Shaper
 from inspector.net.relaylegs import ARROWS, PairCommon, PairState, Side
@@ -320,14 +320,10 @@ class DatagramRelay(Relay):
         self.family = socket.AF_INET
 
     async def _bind(self) -> tuple[Any, int]:
-        loop = asyncio.get_running_loop()
-        family, sockaddr = (await bind_addresses(self.endpoint, socket.SOCK_DGRAM))[0]
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _ClientSide(self), local_addr=sockaddr[:2], family=family
+        self._transport, sockname, self.family = await bind_datagram(
+            self.endpoint, lambda: _ClientSide(self)
         )
-        self._transport = transport
-        self.family = family
-        return transport.get_extra_info("sockname"), family
+        return sockname, self.family
 
     def _datagram(self, data: bytes, addr: Any) -> None:
         pair = self._by_addr.get(addr)

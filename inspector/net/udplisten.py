@@ -20,7 +20,7 @@ from inspector.core.options import UDP_IDLE, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.connection import Connection
-from inspector.net.listenbase import Listener, bind_addresses
+from inspector.net.listenbase import Listener, bind_datagram
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, describe_os_error
 
@@ -143,16 +143,11 @@ class DatagramListener(Listener):
         self.family = socket.AF_INET
 
     async def _bind(self) -> tuple[Any, int]:
-        loop = asyncio.get_running_loop()
-        family, sockaddr = (await bind_addresses(self.endpoint, socket.SOCK_DGRAM))[0]
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _ServerDatagramProtocol(self), local_addr=sockaddr[:2], family=family
+        self._transport, sockname, self.family = await bind_datagram(
+            self.endpoint, lambda: _ServerDatagramProtocol(self)
         )
-        self._transport = transport
-        self.family = family
-        sockname = transport.get_extra_info("sockname")
         self.local = format_address(sockname)
-        return sockname, family
+        return sockname, self.family
 
     def _datagram(self, data: bytes, addr: Any) -> None:
         conn = self._by_addr.get(addr)

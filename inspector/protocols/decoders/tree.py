@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
+
+from inspector.core.matching import Role
 
 #: How deep a decoded tree may nest before the rest is shown as one opaque field.
 MAX_DEPTH = 64
@@ -22,13 +23,6 @@ MAX_FIELDS = 5000
 MAX_PAYLOAD = 16 * 1024 * 1024
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-class Role(StrEnum):
-    """What a message is in a request ↔ response exchange."""
-
-    REQUEST = "request"
-    RESPONSE = "response"
 
 
 class Exchange(NamedTuple):
