@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from inspector.net.listenbase import DatagramHandoff
 from inspector.net.loopserve import Handlers
 from inspector.net.relayfaults import Faults, Shaper
 
@@ -75,7 +76,7 @@ class DelayForwarder:
         loop = asyncio.get_running_loop()
         if self.udp:
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpFront(self), local_addr=("127.0.0.1", 0)
+                lambda: DatagramHandoff(self._from_client), local_addr=("127.0.0.1", 0)
             )
             self._udp = transport
             self.port = transport.get_extra_info("sockname")[1]
@@ -149,7 +150,8 @@ class DelayForwarder:
     async def _open_upstream(self, addr: tuple[str, int]) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpBack(self, addr), remote_addr=self.target
+            lambda: DatagramHandoff(lambda data, _: self._from_server(data, addr)),
+            remote_addr=self.target,
         )
         self.connections += 1
         self._upstreams[addr] = transport
@@ -207,20 +209,3 @@ def _send_quietly(
 ) -> None:
     if not transport.is_closing():
         transport.sendto(data, addr)
-
-
-class _UdpFront(asyncio.DatagramProtocol):
-    def __init__(self, owner: DelayForwarder) -> None:
-        self.owner = owner
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.owner._from_client(data, addr)
-
-
-class _UdpBack(asyncio.DatagramProtocol):
-    def __init__(self, owner: DelayForwarder, client: tuple[str, int]) -> None:
-        self.owner = owner
-        self.client = client
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.owner._from_server(data, self.client)

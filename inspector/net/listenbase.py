@@ -129,6 +129,22 @@ async def bind_datagram(
     return transport, transport.get_extra_info("sockname"), family
 
 
+class DatagramHandoff(asyncio.DatagramProtocol):
+    """Hands each datagram, and each socket error if asked, to the callables given."""
+
+    def __init__(
+        self,
+        received: Callable[[bytes, Any], None],
+        error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.datagram_received = received  # type: ignore[method-assign]
+        self._error = error
+
+    def error_received(self, exc: Exception) -> None:
+        if self._error is not None:
+            self._error(exc)
+
+
 class Host:
     """What a listener and a relay share: the address they listen on, their state and
     counts, their own records and the tasks they run."""
@@ -157,6 +173,15 @@ class Host:
 
     def _stop_accepting(self) -> None:
         """Transport specific: close the listening socket (also after a failed bind)."""
+
+    def _count_ended(self, what: str, item: Any, tell: Callable[[Any], None] | None) -> None:
+        """One more ended (a "connection" or a "pair" ``item``): counted, recorded, told."""
+        self.ended_count += 1
+        hosting.record_ended(
+            self.recorder, what, item.number, item.peer, item.end_message, item.clean
+        )
+        if tell is not None:
+            tell(item)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -284,12 +309,7 @@ class Listener(Host):
     def _connection_ended(self, conn: Connection) -> None:
         self._open.pop(conn.number, None)
         self._not_ready.discard(conn.number)
-        self.ended_count += 1
-        hosting.record_ended(
-            self.recorder, "connection", conn.number, conn.peer, conn.end_message, conn.clean
-        )
-        if self.on_connection_end is not None:
-            self.on_connection_end(conn)
+        self._count_ended("connection", conn, self.on_connection_end)
 
     # -- rules ------------------------------------------------------------------
 

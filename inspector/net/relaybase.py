@@ -123,12 +123,7 @@ class Relay(Host):
 
     def _pair_ended(self, pair: Any) -> None:
         self._open.discard(pair.number)
-        self.ended_count += 1
-        hosting.record_ended(
-            self.recorder, "pair", pair.number, pair.peer, pair.end_message, pair.clean
-        )
-        if self.on_pair_end is not None:
-            self.on_pair_end(pair)
+        self._count_ended("pair", pair, self.on_pair_end)
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop accepting, close every pair gracefully, write CLOSED."""

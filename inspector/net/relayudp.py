@@ -21,7 +21,7 @@ from typing import Any
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.intercept import HeldMessage, MessageKind, Way
-from inspector.net.listenbase import bind_datagram
+from inspector.net.listenbase import DatagramHandoff, bind_datagram
 from inspector.net.relaybase import RecorderFor, Relay, RelayConfig
 from inspector.net.relayfaults import Fate, Shaper
 from inspector.net.relaylegs import ARROWS, PairCommon, PairState, Side
@@ -32,25 +32,6 @@ from inspector.protocols.decoders.registry import DecodeContext
 
 #: Datagrams a pair keeps while its upstream socket is being opened.
 EARLY_LIMIT = 256
-
-
-class _ClientSide(asyncio.DatagramProtocol):
-    def __init__(self, relay: DatagramRelay) -> None:
-        self.relay = relay
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.relay._datagram(data, addr)
-
-
-class _UpstreamSide(asyncio.DatagramProtocol):
-    def __init__(self, pair: DatagramPair) -> None:
-        self.pair = pair
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.pair.from_upstream(data)
-
-    def error_received(self, exc: Exception) -> None:
-        self.pair.upstream_error(exc)
 
 
 class DatagramPair(PairCommon):
@@ -113,7 +94,9 @@ class DatagramPair(PairCommon):
                 family, sockaddr = addresses[0]
                 start = self.recorder.now()
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _UpstreamSide(self), remote_addr=sockaddr[:2], family=family
+                    lambda: DatagramHandoff(self.from_upstream, self.upstream_error),
+                    remote_addr=sockaddr[:2],
+                    family=family,
                 )
         except (OSError, TimeoutError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or "timed out"
@@ -160,7 +143,7 @@ class DatagramPair(PairCommon):
             return
         self._relay(Side.CLIENT, data, self._to_upstream)
 
-    def from_upstream(self, data: bytes) -> None:
+    def from_upstream(self, data: bytes, addr: Any = None) -> None:
         """A datagram from the upstream: forward to this pair's client, then record."""
         if not self.ended:
             self._relay(Side.UPSTREAM, data, self._to_client)
@@ -321,7 +304,7 @@ class DatagramRelay(Relay):
 
     async def _bind(self) -> tuple[Any, int]:
         self._transport, sockname, self.family = await bind_datagram(
-            self.endpoint, lambda: _ClientSide(self)
+            self.endpoint, lambda: DatagramHandoff(self._datagram)
         )
         return sockname, self.family
 

@@ -20,25 +20,12 @@ from inspector.core.options import UDP_IDLE, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.connection import Connection
-from inspector.net.listenbase import Listener, bind_datagram
+from inspector.net.listenbase import DatagramHandoff, Listener, bind_datagram
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, describe_os_error
 
 #: Addresses whose refusal is remembered (one REFUSED record each, not one per datagram).
 REFUSED_MEMORY = 1024
-
-
-class _ServerDatagramProtocol(asyncio.DatagramProtocol):
-    """Hands every datagram and socket error to the listener."""
-
-    def __init__(self, listener: DatagramListener) -> None:
-        self.listener = listener
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.listener._datagram(data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        self.listener._socket_error(exc)
 
 
 class AcceptedDatagram(Connection):
@@ -144,7 +131,7 @@ class DatagramListener(Listener):
 
     async def _bind(self) -> tuple[Any, int]:
         self._transport, sockname, self.family = await bind_datagram(
-            self.endpoint, lambda: _ServerDatagramProtocol(self)
+            self.endpoint, lambda: DatagramHandoff(self._datagram, self._socket_error)
         )
         self.local = format_address(sockname)
         return sockname, self.family
