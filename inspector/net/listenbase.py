@@ -25,7 +25,8 @@ from inspector.net.accepted import AcceptedStream
 from inspector.net.certs import ServerTLS
 from inspector.net.connection import Connection
 from inspector.net.resolve import format_address
-from inspector.net.session import CLOSE_TIMEOUT, SessionError
+from inspector.net.session import CLOSE_TIMEOUT, SessionError, record_closed
+from inspector.protocols.ending import Ending, Initiator
 
 #: Pending connections the kernel queues before the listener accepts them.
 BACKLOG = 511
@@ -160,6 +161,7 @@ class Host:
         self.refused = 0
         self.ended_count = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._created_ns = recorder.now()
 
     @property
     def url(self) -> str:
@@ -173,6 +175,11 @@ class Host:
 
     def _stop_accepting(self) -> None:
         """Transport specific: close the listening socket (also after a failed bind)."""
+
+    def _record_closed(self, message: str, clean: bool) -> None:
+        """The host's own CLOSED record: it stopped (or never bound), the server's doing."""
+        ending = Ending(message, clean, initiated_by=Initiator.SERVER)
+        record_closed(self.recorder, ending, self.recorder.now(), self._created_ns)
 
     def _count_ended(self, what: str, item: Any, tell: Callable[[Any], None] | None) -> None:
         """One more ended (a "connection" or a "pair" ``item``): counted, recorded, told."""
@@ -403,17 +410,7 @@ class Listener(Host):
     def _close_listener(self, message: str, clean: bool) -> None:
         if self._stopped.is_set():
             return
-        self.recorder.record(
-            Direction.META,
-            Kind.CLOSED,
-            fields={
-                "message": message,
-                "clean": clean,
-                "close_code": None,
-                "close_reason": None,
-                "initiated_by": "server",
-            },
-        )
+        self._record_closed(message, clean)
         self._stopped.set()
 
     async def wait_stopped(self) -> None:

@@ -15,7 +15,6 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
-from inspector.core.records import Direction, Kind
 from inspector.net import hosting
 from inspector.net.certs import ServerTLS
 from inspector.net.intercept import Interceptor
@@ -94,14 +93,9 @@ class Relay(Host):
         """Bind; ListenError (recorded too) when it cannot."""
         await bind_and_announce(
             self,
-            self._failed_to_bind,
+            lambda message: self._record_closed(message, clean=False),
             upstream=self.config.upstream.url,
             max_connections=self.config.max_connections,
-        )
-
-    def _failed_to_bind(self, message: str) -> None:
-        self.recorder.record(
-            Direction.META, Kind.CLOSED, fields={"message": message, "clean": False}
         )
 
     def _admit(self, peer: str) -> int | None:
@@ -137,15 +131,7 @@ class Relay(Host):
         for task in list(self._tasks):
             task.cancel()
         self.state = ListenerState.STOPPED
-        self.recorder.record(
-            Direction.META,
-            Kind.CLOSED,
-            fields={
-                "message": f"stopped relaying after {self.accepted} connections",
-                "clean": True,
-                "initiated_by": "server",
-            },
-        )
+        self._record_closed(f"stopped relaying after {self.accepted} connections", clean=True)
 
     def summary(self) -> dict[str, Any]:
         """The relay session's summary in the capture."""

@@ -180,6 +180,9 @@ def test_send_broadcast_disconnect_and_stop_by_hand() -> None:
     assert got == [b"all", b"only twoall", b"all"]
     assert all(conn.records[-1].fields["clean"] for conn in rec.conns.values())
     assert rec.listener.records[-1].fields["message"].startswith("stopped listening: 3")
+    own = rec.listener.records
+    assert own[-1].fields["initiated_by"] == "server" and own[-1].fields["clean"] is True
+    assert own[-1].fields["duration_ns"] >= own[-1].t_ns - own[0].t_ns > 0
 
 
 def test_max_connections_refuses_and_records() -> None:

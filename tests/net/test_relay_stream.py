@@ -378,6 +378,9 @@ def test_stopping_closes_open_pairs_and_max_connections_refuses(
     kinds = [r.kind for r in own]
     assert kinds[0] is Kind.LISTENING and Kind.REFUSED in kinds and kinds[-1] is Kind.CLOSED
     assert own[0].fields["upstream"] == tcp_echo_server.url
+    closed = own[-1].fields
+    assert closed["initiated_by"] == "server" and closed["clean"] is True
+    assert closed["duration_ns"] >= own[-1].t_ns - own[0].t_ns > 0  # from before LISTENING
 
 
 def test_a_client_speaking_plain_text_to_a_tls_relay_is_one_line(
