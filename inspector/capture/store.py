@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import os
 import sqlite3
 import time
@@ -69,6 +70,7 @@ from inspector.capture.schema import (
     run_framings,
 )
 from inspector.capture.search import make_predicate
+from inspector.capture.totals import Totals, read_totals
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.evenruns import Item, even_run
@@ -824,6 +826,11 @@ class CaptureStore(RecordSink):
         return seqs
 
     # -- saving elsewhere -------------------------------------------------------
+
+    def totals_job(self) -> Callable[[], Totals]:
+        """A call that sums this session's totals from the file on a connection of its
+        own (:func:`capture.totals.read_totals`), for a worker thread."""
+        return functools.partial(read_totals, self.path, self._session.id, runs=self._runs)
 
     def save_as(self, path: str | os.PathLike[str]) -> None:
         """Write the whole capture (file and memory) to a new file, replacing ``path``.

@@ -182,3 +182,26 @@ def test_reconnect_keeps_the_earlier_attempt_and_its_capture(
     assert [r.payload for r in kept] == [r.payload for r in earlier]
     box.setCurrentIndex(1)
     assert tab.views.currentWidget() is tab.view
+
+
+def test_a_capture_too_large_to_count_in_the_window_is_summed_on_a_thread(
+    qtbot: QtBot, window: MainWindow, connect, ws_server, tmp_path: Path, monkeypatch
+) -> None:
+    from inspector.ui.tabs import capture as capture_tab
+
+    tab = connect(ws_server.url)
+    for text in ("one", "two", "three"):
+        compose(tab, text)
+    wait_row(qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"three")
+    saved = tmp_path / "large.sockcap"
+    assert window.captures.save_as(tab, saved) == saved
+    live = window.status_panel.records.text(), window.status_panel.bytes.text()
+    monkeypatch.setattr(capture_tab, "COUNT_LIMIT", 0)  # every capture is "too large"
+    window.captures.open_path(saved)
+    opened = window.current_tab()
+    assert opened is not tab
+    assert capture_tab.stored_counters(getattr(opened.captured, "summary", None)) is None
+    assert opened.counters is None  # dashes until the thread's sum arrives
+    qtbot.waitUntil(lambda: opened.counters is not None, timeout=WAIT_MS)
+    shown = window.status_panel.records.text(), window.status_panel.bytes.text()
+    assert shown == live

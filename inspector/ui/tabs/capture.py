@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyle, QWidget
 
@@ -34,8 +36,10 @@ _HEAD = 256
 #: Records from the end fed to the traffic plot.
 _TAIL = 4096
 #: Records read to count a file's traffic when it does not say (HAR, JSON Lines, a
-#: capture whose session never finished); beyond this the status bar shows dashes.
-_COUNT_LIMIT = 200_000
+#: capture whose session never finished). A larger capture is summed by SQLite on a
+#: worker thread (the status bar shows dashes until then); a larger HAR or JSON Lines
+#: file, held in memory, is not counted.
+COUNT_LIMIT = 200_000
 _PAGE = 4096
 
 
@@ -88,6 +92,9 @@ def recorded_text(started_wall_ns: int) -> str:
 class CaptureTab(RecordsTab):
     """One session of a capture file, HAR or JSON Lines, shown read-only."""
 
+    #: A worker thread's totals (capture.totals.Totals) or its one-line CaptureError.
+    _totalsRead = Signal(object)
+
     def __init__(
         self,
         path: Path,
@@ -115,6 +122,7 @@ class CaptureTab(RecordsTab):
         self.composer.setEnabled(False)
         self.composer.setToolTip("A capture is read-only: use Replay to… to send it again")
         self.main_layout.addWidget(self.composer)
+        self._totalsRead.connect(self._totals_read)
 
     @property
     def title(self) -> str:
@@ -144,14 +152,37 @@ class CaptureTab(RecordsTab):
         self.view.load(store, _HEAD, _TAIL)
         total = store.count()
         self._counters = stored_counters(getattr(self.captured, "summary", None))
-        if self._counters is None and total <= _COUNT_LIMIT:
+        if self._counters is None and total <= COUNT_LIMIT:
             try:
                 self._counters = counted(store, total)
             except CaptureError as exc:
                 self.notice.emit(f"{self.title}: {exc}")
+        elif self._counters is None and isinstance(store, CaptureStore):
+            self._sum_on_a_thread(store)
         self.countersChanged.emit(self._counters)
         self.banner.setText(self.banner_text())
         self.banner.setToolTip(str(self.source_path))
+
+    def _sum_on_a_thread(self, store: CaptureStore) -> None:
+        """Sum a large capture's totals by SQLite on a worker thread (its own connection)."""
+        job = store.totals_job()
+
+        def work() -> None:
+            try:
+                result: object = job()
+            except CaptureError as exc:
+                result = exc
+            with contextlib.suppress(RuntimeError):  # the tab was closed meanwhile
+                self._totalsRead.emit(result)
+
+        threading.Thread(target=work, name="capture-totals", daemon=True).start()
+
+    def _totals_read(self, result: object) -> None:
+        if isinstance(result, CaptureError):
+            self.notice.emit(f"{self.title}: {result}")
+            return
+        self._counters = Counters(*result)  # type: ignore[misc]
+        self.countersChanged.emit(self._counters)
 
     async def shutdown(self, timeout: float = 0.0) -> None:
         """Close the file."""
