@@ -461,8 +461,42 @@ class ConnectBar(QWidget):
     @guarded
     def request_connect(self) -> None:
         endpoint = self.parse()
-        if endpoint is not None:
-            self.connectRequested.emit(endpoint, self.options_for(endpoint))
+        if endpoint is None:
+            return
+        options = self.filled_headers(self.options_for(endpoint))
+        if options is not None:
+            self.connectRequested.emit(endpoint, options)
+
+    def filled_headers(self, options: SessionOptions) -> SessionOptions | None:
+        """``options`` with ``{{name}}`` in header values filled as the endpoint is, or
+        None after naming (in the field's one line) the variables that have no value."""
+        if not any("{{" in value for _name, value in options.headers):
+            return options
+        headers = []
+        for name, value in options.headers:
+            filled = fill_known(value, self.scope_of(), f"header {name}")
+            if filled.unresolved:
+                line = unresolved_line(f"header {name}", filled.unresolved, self.environment())
+                self.show_error(line)
+                return None
+            headers.append((name, filled.text))
+        return dataclasses.replace(options, headers=tuple(headers))
+
+    def history_entry(self, endpoint: Endpoint) -> str:
+        """What the endpoint history keeps for a session to ``endpoint``: the typed URL
+        with its ``{{variables}}`` when filling it gave this endpoint (so a value from
+        the environment, a token say, stays out of the history and the entry follows
+        the environment chosen later), else the endpoint's URL."""
+        text = self.text()
+        if "{{" in text:
+            filled = fill_known(text, self.scope_of(), "endpoint")
+            for listen in (False, True):
+                try:
+                    if parse_endpoint(filled.text, listen=listen) == endpoint:
+                        return text
+                except EndpointError:
+                    continue
+        return endpoint.url
 
     # -- options --------------------------------------------------------------------
 

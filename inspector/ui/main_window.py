@@ -334,11 +334,16 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(index)
         tab.start()
 
+    def _remember(self, endpoint: Endpoint) -> None:
+        """Put ``endpoint`` (as typed, when typed with variables) first in the history."""
+        entry = self.connect_bar.history_entry(endpoint)
+        self.connect_bar.set_history(self.settings.add_recent_endpoint(entry))
+
     @guarded
     def open_session(self, endpoint: Endpoint, options: SessionOptions) -> SessionTab:
         """Open a session to ``endpoint`` in a new tab and start connecting."""
         tab = SessionTab(endpoint, options, self.settings, self.capture_dir)
-        self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
+        self._remember(endpoint)
         self.add_tab(tab)
         return tab
 
@@ -350,7 +355,7 @@ class MainWindow(QMainWindow):
         if isinstance(tab, SessionTab) and tab.reusable:
             if not self.connect_bar.edited:
                 options = tab.options
-            self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
+            self._remember(endpoint)
             tab.retarget(endpoint, options)
             self.connect_bar.follow(endpoint, options)
             return tab
@@ -366,7 +371,7 @@ class MainWindow(QMainWindow):
             self.settings,
             self.capture_dir,
         )
-        self.connect_bar.set_history(self.settings.add_recent_endpoint(endpoint.url))
+        self._remember(endpoint)
         self.add_tab(tab)
         return tab
 

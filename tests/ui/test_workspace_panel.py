@@ -483,3 +483,38 @@ def test_the_connect_bar_shares_the_environment_and_fills_the_typed_url(
     # Closing the workspace hides the selector again.
     window.workspaces.close_action.trigger()
     assert bar.environment_row.isHidden()
+
+
+def test_typed_variables_stay_in_the_history_and_fill_header_values(
+    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    bar = window.connect_bar
+    open_dev(window, make_workspace(tmp_path / "ws", ws_server.url))
+    bar.set_options(dataclasses.replace(bar.options, headers=(("X-User", "{{user}}"),)))
+    before = window.tabs.count()
+    bar.set_text("{{base}}/history")
+    bar.request_connect()
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
+    tab = window.current_tab()
+    assert isinstance(tab, SessionTab)
+    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+
+    # The history keeps what was typed, so the entry follows the environment chosen.
+    assert window.settings.recent_endpoints()[0] == "{{base}}/history"
+    assert ws_server.url.rstrip("/") + "/history" not in window.settings.recent_endpoints()
+    # The header went out filled from "dev".
+    row = wait_row(
+        qtbot, tab, lambda r: r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
+    )
+    request = records(tab)[row]
+    assert b"X-User: alice\r\n" in request.wire and b"{{user}}" not in request.wire
+
+    # A header variable without a value opens nothing and is named in one line.
+    count = window.tabs.count()
+    bar.set_options(dataclasses.replace(bar.options, headers=(("X-Room", "{{room}}"),)))
+    bar.set_text("{{base}}/history")
+    bar.request_connect()
+    assert window.tabs.count() == count
+    assert bar.error == "header X-Room: no value for {{room}} (environment 'dev')"
