@@ -436,6 +436,18 @@ def test_recent_workspaces_in_the_file_menu(
     assert actions.panel.names(ItemKind.SCRIPT) == ["chat"]
 
 
+def connect_typed(qtbot: QtBot, window: MainWindow, text: str) -> SessionTab:
+    """Type ``text`` in the connect bar, press Connect and wait for the session to open."""
+    before = window.tabs.count()
+    window.connect_bar.set_text(text)
+    window.connect_bar.request_connect()
+    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
+    tab = window.current_tab()
+    assert isinstance(tab, SessionTab)
+    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+    return tab
+
+
 def test_the_connect_bar_shares_the_environment_and_fills_the_typed_url(
     qtbot: QtBot, window: MainWindow, ws_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -456,14 +468,8 @@ def test_the_connect_bar_shares_the_environment_and_fills_the_typed_url(
     assert bar.environment() == "dev"
 
     # {{base}} typed in the bar comes from "dev"; the session opens to the real URL.
-    before = window.tabs.count()
-    bar.set_text("{{base}}/typed")
-    bar.request_connect()
-    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
-    tab = window.current_tab()
-    assert isinstance(tab, SessionTab)
+    tab = connect_typed(qtbot, window, "{{base}}/typed")
     assert tab.endpoint.url == ws_server.url.rstrip("/") + "/typed"
-    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
 
     # Unknown variables open nothing and are named in one line beside the field.
     count = window.tabs.count()
@@ -493,13 +499,7 @@ def test_typed_variables_stay_in_the_history_and_fill_header_values(
     bar = window.connect_bar
     open_dev(window, make_workspace(tmp_path / "ws", ws_server.url))
     bar.set_options(dataclasses.replace(bar.options, headers=(("X-User", "{{user}}"),)))
-    before = window.tabs.count()
-    bar.set_text("{{base}}/history")
-    bar.request_connect()
-    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
-    tab = window.current_tab()
-    assert isinstance(tab, SessionTab)
-    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
+    tab = connect_typed(qtbot, window, "{{base}}/history")
 
     # The history keeps what was typed, so the entry follows the environment chosen.
     assert window.settings.recent_endpoints()[0] == "{{base}}/history"
