@@ -15,26 +15,18 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
-
-import qasync
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import app_servers  # noqa: E402  (the tests' application-protocol servers)
-import servers  # noqa: E402
-from make_screenshots import SIZE, find_row, open_tab, send, wait_for  # noqa: E402
+from make_screenshots import find_row, open_tab, run_in_window, send, snap, wait_for  # noqa: E402
 
 from inspector.core.records import Direction, Kind  # noqa: E402
 from inspector.ui.main_window import MainWindow  # noqa: E402
-from inspector.ui.settings import Settings  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshot-decoded.png"
 
@@ -61,36 +53,14 @@ async def make(window: MainWindow, url: str) -> None:
         stack.extend(item.child(i) for i in range(item.childCount()))
     tab.view.show_stats()
     await wait_for(lambda: tab.view.pairing.done)
-    await asyncio.sleep(0.5)
-    window.grab().save(str(OUT))
-    window.close()
-    await wait_for(lambda: window.closed)
+    await snap(window, OUT, 0.5)
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Socket Inspector")
-    app.setQuitOnLastWindowClosed(False)
-    server_loop = servers.ServerLoop()
-    server = app_servers.start_socketio_server(server_loop)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
-        window = MainWindow(settings, Path(tmp) / "captures")
-        window.resize(*SIZE)
-        window.show()
-        try:
-            with loop:
-                loop.run_until_complete(
-                    make(window, server.url_for("/socket.io/?EIO=4&transport=websocket"))
-                )
-        finally:
-            window.deleteLater()
-            app.processEvents()
-            server.stop()
-            server_loop.close()
+    run_in_window(
+        lambda loop: [app_servers.start_socketio_server(loop)],
+        lambda window, s, _: make(window, s[0].url_for("/socket.io/?EIO=4&transport=websocket")),
+    )
     print(OUT)
     return 0
 

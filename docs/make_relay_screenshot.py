@@ -16,28 +16,21 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-import asyncio
 import json
 import sys
-import tempfile
 from pathlib import Path
-
-import qasync
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402
-from make_screenshots import SIZE, find_row, wait_for  # noqa: E402
+from make_screenshots import find_row, run_in_window, snap, wait_for  # noqa: E402
 
 from inspector.core.records import Direction, Kind  # noqa: E402
 from inspector.net.relayfaults import Faults  # noqa: E402
 from inspector.ui.main_window import MainWindow  # noqa: E402
 from inspector.ui.relay_dialog import RelaySettings  # noqa: E402
-from inspector.ui.settings import Settings  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshot-relay.png"
 
@@ -78,37 +71,17 @@ async def make(window: MainWindow, upstream: str) -> None:
     tab.select_row(row)
     tab.details.show_headers_tab()
     tab.composer.set_text('{"type": "notice", "text": "back online"}')
-    await asyncio.sleep(0.5)
-    window.grab().save(str(OUT))
+    await snap(window, OUT, 0.5)
     tab.intercept_panel.forward_all()
     await alice.close()
     await bob.close()
-    window.close()
-    await wait_for(lambda: window.closed)
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Socket Inspector")
-    app.setQuitOnLastWindowClosed(False)
-    server_loop = servers.ServerLoop()
-    server = servers.start_ws_server(server_loop, compression=True)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
-        window = MainWindow(settings, Path(tmp) / "captures")
-        window.resize(*SIZE)
-        window.show()
-        try:
-            with loop:
-                loop.run_until_complete(make(window, server.url))
-        finally:
-            window.deleteLater()
-            app.processEvents()
-            server.stop()
-            server_loop.close()
+    run_in_window(
+        lambda loop: [servers.start_ws_server(loop, compression=True)],
+        lambda window, s, _: make(window, s[0].url),
+    )
     print(OUT)
     return 0
 

@@ -24,8 +24,9 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import qasync
 from PySide6.QtCore import QSettings
@@ -65,6 +66,50 @@ def find_row(tab: SessionTab, predicate: Callable[..., bool]) -> int:
         if record is not None and predicate(record):
             return row
     return -1
+
+
+async def snap(window: MainWindow, path: Path, settle: float = 0.4) -> None:
+    """Let the window paint for ``settle`` seconds, then save it to ``path``."""
+    await asyncio.sleep(settle)
+    window.grab().save(str(path))
+
+
+def run_in_window(
+    start: Callable[[servers.ServerLoop], list[Any]],
+    make: Callable[[MainWindow, list[Any], Path], Awaitable[None]],
+) -> None:
+    """Start ``start``'s loopback servers, open the real window (1280x800, its settings
+    and captures in a temporary folder, given to ``make`` too) on a qasync loop, run
+    ``make(window, servers, folder)``, close the window and stop the servers."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Socket Inspector")
+    app.setQuitOnLastWindowClosed(False)
+    server_loop = servers.ServerLoop()
+    started = start(server_loop)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    async def run(window: MainWindow, folder: Path) -> None:
+        await make(window, started, folder)
+        window.close()
+        await wait_for(lambda: window.closed)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings, folder / "captures")
+        window.resize(*SIZE)
+        window.show()
+        try:
+            with loop:
+                loop.run_until_complete(run(window, folder))
+        finally:
+            window.deleteLater()
+            app.processEvents()
+            for server in started:
+                server.stop()
+            server_loop.close()
 
 
 async def open_tab(window: MainWindow, url: str) -> SessionTab:
@@ -113,23 +158,18 @@ async def make(window: MainWindow, ws_url: str, tcp_url: str, udp_url: str) -> N
     if item is not None:
         tree.setCurrentItem(item)
     ws.details.show_timing_tab()
-    await asyncio.sleep(0.4)
-    window.grab().save(str(DOCS / "screenshot.png"))
+    await snap(window, DOCS / "screenshot.png")
 
     ws.details.show_headers_tab()
     request_row = find_row(ws, lambda r: r.kind is Kind.HANDSHAKE and r.direction is Direction.IN)
     ws.select_row(request_row)
-    await asyncio.sleep(0.3)
-    window.grab().save(str(DOCS / "screenshot-headers.png"))
+    await snap(window, DOCS / "screenshot-headers.png", 0.3)
 
     window.tabs.setCurrentWidget(tcp)
     tcp.select_row(find_row(tcp, lambda r: r.direction is Direction.IN and r.kind is Kind.DATA))
-    await asyncio.sleep(0.3)
-    window.grab().save(str(DOCS / "screenshot-tabs.png"))
+    await snap(window, DOCS / "screenshot-tabs.png", 0.3)
 
     await make_server(window)
-    window.close()
-    await wait_for(lambda: window.closed)
 
 
 async def make_server(window: MainWindow) -> None:
@@ -171,37 +211,20 @@ async def make_server(window: MainWindow) -> None:
         tab.details.tree.setCurrentItem(item)
     tab.details.show_headers_tab()
     tab.composer.set_text('{"type": "bye"}')
-    await asyncio.sleep(0.4)
-    window.grab().save(str(DOCS / "screenshot-server.png"))
+    await snap(window, DOCS / "screenshot-server.png")
     await alice.close()
     await bob.close()
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Socket Inspector")
-    app.setQuitOnLastWindowClosed(False)
-    server_loop = servers.ServerLoop()
-    ws = servers.start_ws_server(server_loop, compression=True)
-    tcp = servers.start_tcp_echo(server_loop)
-    udp = servers.start_udp_echo(server_loop)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
-        window = MainWindow(settings, Path(tmp) / "captures")
-        window.resize(*SIZE)
-        window.show()
-        try:
-            with loop:
-                loop.run_until_complete(make(window, ws.url, tcp.url, udp.url))
-        finally:
-            window.deleteLater()
-            app.processEvents()
-            for server in (ws, tcp, udp):
-                server.stop()
-            server_loop.close()
+    def start(loop: servers.ServerLoop) -> list[Any]:
+        return [
+            servers.start_ws_server(loop, compression=True),
+            servers.start_tcp_echo(loop),
+            servers.start_udp_echo(loop),
+        ]
+
+    run_in_window(start, lambda window, s, _: make(window, s[0].url, s[1].url, s[2].url))
     names = ("screenshot.png", "screenshot-headers.png", "screenshot-tabs.png")
     for name in (*names, "screenshot-server.png"):
         print(DOCS / name)

@@ -16,24 +16,20 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
+from typing import Any
 
-import qasync
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402
-from make_screenshots import SIZE, wait_for  # noqa: E402
+from make_screenshots import run_in_window, snap, wait_for  # noqa: E402
 
 from inspector.ui.main_window import MainWindow  # noqa: E402
-from inspector.ui.settings import Settings  # noqa: E402
 from inspector.ui.tabs.session import SessionTab  # noqa: E402
 from inspector.ui.workspace_panel import ItemKind  # noqa: E402
 
@@ -74,7 +70,9 @@ def write_workspace(root: Path, ws_url: str) -> None:
     )
 
 
-async def make(window: MainWindow, root: Path) -> None:
+async def make(window: MainWindow, started: list[Any], folder: Path) -> None:
+    root = folder / "chat-api"
+    write_workspace(root, started[0].url)
     actions = window.workspaces
     actions.open_workspace(root)
     actions.panel.set_environment("dev")
@@ -92,36 +90,11 @@ async def make(window: MainWindow, root: Path) -> None:
     await wait_for(lambda: actions.results.state == "passed")
     window.resizeDocks([actions.panel], [330], Qt.Orientation.Horizontal)
     window.resizeDocks([actions.results], [230], Qt.Orientation.Vertical)
-    await asyncio.sleep(0.5)
-    window.grab().save(str(OUT))
-    window.close()
-    await wait_for(lambda: window.closed)
+    await snap(window, OUT, 0.5)
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Socket Inspector")
-    app.setQuitOnLastWindowClosed(False)
-    server_loop = servers.ServerLoop()
-    server = servers.start_ws_server(server_loop)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "chat-api"
-        write_workspace(root, server.url)
-        settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
-        window = MainWindow(settings, Path(tmp) / "captures")
-        window.resize(*SIZE)
-        window.show()
-        try:
-            with loop:
-                loop.run_until_complete(make(window, root))
-        finally:
-            window.deleteLater()
-            app.processEvents()
-            server.stop()
-            server_loop.close()
+    run_in_window(lambda loop: [servers.start_ws_server(loop)], make)
     print(OUT)
     return 0
 
