@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
@@ -59,15 +60,22 @@ def open_dev(window: MainWindow, root: Path) -> None:
     window.workspaces.panel.set_environment("dev")
 
 
-def connect_saved(qtbot: QtBot, window: MainWindow) -> SessionTab:
-    """Double-click the saved endpoint and wait for its session to open."""
+def opened_session(qtbot: QtBot, window: MainWindow, action: Callable[[], object]) -> SessionTab:
+    """Run ``action`` (which opens a session tab) and wait for that session to open."""
     before = window.tabs.count()
-    window.workspaces.panel.activate(ItemKind.ENDPOINT, "echo")
+    action()
     qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
     tab = window.current_tab()
     assert isinstance(tab, SessionTab)
     qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
     return tab
+
+
+def connect_saved(qtbot: QtBot, window: MainWindow) -> SessionTab:
+    """Double-click the saved endpoint and wait for its session to open."""
+    return opened_session(
+        qtbot, window, lambda: window.workspaces.panel.activate(ItemKind.ENDPOINT, "echo")
+    )
 
 
 def test_the_panel_shows_the_workspace_and_sends_a_saved_message(
@@ -438,14 +446,8 @@ def test_recent_workspaces_in_the_file_menu(
 
 def connect_typed(qtbot: QtBot, window: MainWindow, text: str) -> SessionTab:
     """Type ``text`` in the connect bar, press Connect and wait for the session to open."""
-    before = window.tabs.count()
     window.connect_bar.set_text(text)
-    window.connect_bar.request_connect()
-    qtbot.waitUntil(lambda: window.tabs.count() == before + 1, timeout=WAIT_MS)
-    tab = window.current_tab()
-    assert isinstance(tab, SessionTab)
-    qtbot.waitUntil(lambda: tab.state == "open", timeout=WAIT_MS)
-    return tab
+    return opened_session(qtbot, window, window.connect_bar.request_connect)
 
 
 def test_the_connect_bar_shares_the_environment_and_fills_the_typed_url(
