@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 import asyncio
+import contextlib
 import gc
 import socket
 import threading
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+from hosting_helpers import WsClient, run_coro
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -160,3 +162,30 @@ def unused_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def private_cert_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The made localhost certificate goes under tmp_path, never the user's folder."""
+    monkeypatch.setenv("INSPECTOR_CERT_DIR", str(tmp_path / "certs"))
+
+
+@pytest.fixture
+def clients(qtbot: QtBot) -> Iterator[Callable[..., WsClient]]:
+    """Make open clients (``clients(url, compression=None)``); any still reading when the
+    test ends is closed, or stopped if closing does not finish."""
+    made: list[WsClient] = []
+
+    def make(url: str, compression: str | None = "deflate") -> WsClient:
+        client = WsClient(url, compression)
+        run_coro(qtbot, client.open())
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if client.reader is not None and not client.reader.done():
+            with contextlib.suppress(Exception):
+                run_coro(qtbot, asyncio.wait_for(client.ws.close(), 5))
+            client.reader.cancel()
+            qtbot.waitUntil(client.reader.done, timeout=WAIT_MS)

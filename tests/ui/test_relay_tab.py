@@ -3,21 +3,21 @@ server, both directions labelled, the pairs list, stopping, refusals and capture
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hosting_helpers import WsClient, entry_records, run_coro
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from servers import Flood, HostileScript, HostileServer, RunningServer
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
@@ -35,17 +35,7 @@ from inspector.ui.widgets.timing import phases_from
 WAIT_MS = 10_000
 
 
-@pytest.fixture(autouse=True)
-def _cert_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The made localhost certificate goes under tmp_path, never the user's folder."""
-    monkeypatch.setenv("INSPECTOR_CERT_DIR", str(tmp_path / "certs"))
-
-
-def _run(qtbot: QtBot, coro: Any) -> Any:
-    """Run a coroutine on the qasync loop while Qt spins; return its result."""
-    task = asyncio.ensure_future(coro)
-    qtbot.waitUntil(task.done, timeout=WAIT_MS)
-    return task.result()
+pytestmark = pytest.mark.usefixtures("private_cert_dir")
 
 
 def _receive(qtbot: QtBot, sock: socket.socket, expected: bytes, *, eof: bool = False) -> None:
@@ -101,12 +91,6 @@ def _open(qtbot: QtBot, window: MainWindow, relay: RelaySettings) -> RelayTab:
     return tab
 
 
-def _pair_records(tab: RelayTab, number: int) -> list[Record]:
-    entry = tab.entry(number)
-    assert entry is not None and entry.store is not None
-    return list(entry.store.records(0, entry.store.count()))
-
-
 def _shown(tab: RelayTab) -> list[tuple[str, Record]]:
     """The current view's rows: (direction column text, record)."""
     model = tab.model
@@ -119,51 +103,11 @@ def _shown(tab: RelayTab) -> list[tuple[str, Record]]:
     return rows
 
 
-class _Client:
-    """A websockets client through the relay, reading in the background."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.received: list[str | bytes] = []
-        self.ws: Any = None
-        self.reader: asyncio.Task[None] | None = None
-        self.closed = False
-
-    async def open(self) -> None:
-        self.ws = await ws_connect(self.url)
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for message in self.ws:
-                self.received.append(message)
-        except ConnectionClosed:
-            pass
-        self.closed = True
-
-
-@pytest.fixture
-def clients(qtbot: QtBot) -> Iterator[Callable[[str], _Client]]:
-    made: list[_Client] = []
-
-    def make(url: str) -> _Client:
-        client = _Client(url)
-        _run(qtbot, client.open())
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        if client.reader is not None and not client.reader.done():
-            _run(qtbot, client.ws.close())
-            qtbot.waitUntil(client.reader.done, timeout=WAIT_MS)
-
-
 def test_relay_dialog_websocket_both_directions_labelled_and_stop_finishes_the_capture(
     qtbot: QtBot,
     window: MainWindow,
     ws_server: RunningServer,
-    clients: Callable[[str], _Client],
+    clients: Callable[..., WsClient],
     capture_dir: Path,
 ) -> None:
     tab = _relay_from_dialog(qtbot, window, ws_server.url)
@@ -179,15 +123,15 @@ def test_relay_dialog_websocket_both_directions_labelled_and_stop_finishes_the_c
 
     client = clients(tab.relay.url)
     qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
-    _run(qtbot, client.ws.send("hello through"))
+    run_coro(qtbot, client.ws.send("hello through"))
     qtbot.waitUntil(lambda: "hello through" in client.received, timeout=WAIT_MS)
 
     def both() -> bool:
-        payloads = {(r.direction, r.payload) for r in _pair_records(tab, 1)}
+        payloads = {(r.direction, r.payload) for r in entry_records(tab, 1)}
         return {(Direction.OUT, b"hello through"), (Direction.IN, b"hello through")} <= payloads
 
     qtbot.waitUntil(both, timeout=WAIT_MS)
-    records = _pair_records(tab, 1)
+    records = entry_records(tab, 1)
     # The relay's own records: the client's leg, the upstream's connect, both handshakes.
     legs = {r.fields.get("leg") for r in records if r.kind is Kind.CONNECT}
     assert legs == {"client", "upstream"}
@@ -255,7 +199,7 @@ def test_relay_dialog_websocket_both_directions_labelled_and_stop_finishes_the_c
     assert "Capture of a relay" in again.banner.text() and "read-only" in again.banner.text()
     assert not again.composer.isEnabled() and not again.intercept_panel.isEnabled()
     assert [(e.number, e.state) for e in again.connections.entries] == [(1, "closed")]
-    sent = [r for r in _pair_records(again, 1) if r.direction is Direction.OUT]
+    sent = [r for r in entry_records(again, 1) if r.direction is Direction.OUT]
     assert again.connections.index(1, 4).data() == str(len(sent))
     again.select_connection(1)
     qtbot.waitUntil(
@@ -281,7 +225,7 @@ def test_upstream_refusing_is_one_line_and_the_relay_goes_on(
     model = tab.connections
     qtbot.waitUntil(lambda: model.data(model.index(1, 8)) == line, timeout=WAIT_MS)
     assert model.data(model.index(1, 2)) == "failed"
-    errors = [r for r in _pair_records(tab, 1) if r.kind is Kind.ERROR]
+    errors = [r for r in entry_records(tab, 1) if r.kind is Kind.ERROR]
     assert [e.fields["message"] for e in errors] == [line]
     assert tab.listener_state == "listening"  # the next client may find the server up
 
@@ -326,7 +270,7 @@ def test_a_client_that_does_not_read_is_shown_backed_up(
         model = tab.connections
         state = model.data(model.index(1, 2))
         assert state == "open · backed up (the client reads slowly)"
-        shown = [r for r in _pair_records(tab, 1) if r.fields.get("backed_up")]
+        shown = [r for r in entry_records(tab, 1) if r.fields.get("backed_up")]
         assert shown and shown[0].fields["leg"] == "client"
     qtbot.waitUntil(lambda: tab.relay.ended_count == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not tab.backed_up(1), timeout=WAIT_MS)
@@ -337,7 +281,7 @@ def test_wss_relay_to_a_tls_server_presents_its_certificate(
     window: MainWindow,
     wss_server: RunningServer,
     tls_ca_file: str,
-    clients: Callable[[str], _Client],
+    clients: Callable[..., WsClient],
     tmp_path: Path,
 ) -> None:
     """A browser-style setup: clients speak ws:// to the relay, the relay speaks wss://
@@ -346,13 +290,13 @@ def test_wss_relay_to_a_tls_server_presents_its_certificate(
         qtbot, window, RelaySettings("ws://127.0.0.1:0/", wss_server.url, cafile=tls_ca_file)
     )
     client = clients(tab.relay.url)
-    _run(qtbot, client.ws.send("secure hello"))
+    run_coro(qtbot, client.ws.send("secure hello"))
     qtbot.waitUntil(lambda: "secure hello" in client.received, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: any(r.kind is Kind.TLS for r in _pair_records(tab, 1)), timeout=WAIT_MS)
-    tls = next(r for r in _pair_records(tab, 1) if r.kind is Kind.TLS)
+    qtbot.waitUntil(lambda: any(r.kind is Kind.TLS for r in entry_records(tab, 1)), timeout=WAIT_MS)
+    tls = next(r for r in entry_records(tab, 1) if r.kind is Kind.TLS)
     assert tls.fields["leg"] == "upstream"
     # Timing names each leg's phases.
-    names = [p.name for p in phases_from(_pair_records(tab, 1))]
+    names = [p.name for p in phases_from(entry_records(tab, 1))]
     assert names[:1] == ["connect (client)"]
     assert {"resolve", "connect (server)", "tls (server)", "upgrade"} <= set(names)
 
@@ -395,7 +339,7 @@ def _edit_in_editor(qtbot: QtBot, tab: RelayTab, new_text: str) -> str:
 
 
 def test_inject_both_ways_and_intercept_forward_edit_drop_on_websocket(
-    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, clients: Callable[[str], _Client]
+    qtbot: QtBot, window: MainWindow, ws_server: RunningServer, clients: Callable[..., WsClient]
 ) -> None:
     tab = _open(qtbot, window, RelaySettings("ws://127.0.0.1:0/", ws_server.url))
     client = clients(tab.relay.url)
@@ -422,7 +366,7 @@ def test_inject_both_ways_and_intercept_forward_edit_drop_on_websocket(
 
     # Intercept client → server: a message is held until forwarded.
     panel.set_mode("c2s")
-    _run(qtbot, client.ws.send("hold me"))
+    run_coro(qtbot, client.ws.send("hold me"))
     qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
     assert panel.count.text() == "1 held"
     assert window.tabs.tabText(window.tabs.indexOf(tab)).endswith("· 1 held")
@@ -437,33 +381,33 @@ def test_inject_both_ways_and_intercept_forward_edit_drop_on_websocket(
     assert not window.tabs.tabText(window.tabs.indexOf(tab)).endswith("held")
 
     # Edit: the editor is prefilled with the payload; what it says goes on.
-    _run(qtbot, client.ws.send("edit me"))
+    run_coro(qtbot, client.ws.send("edit me"))
     qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
     assert _edit_in_editor(qtbot, tab, "edited!") == "edit me"
     qtbot.waitUntil(lambda: "edited!" in client.received, timeout=WAIT_MS)
     assert "edit me" not in client.received
 
     # Drop: the server never sees it; Forward all and Drop all take the whole queue.
-    _run(qtbot, client.ws.send("drop me"))
+    run_coro(qtbot, client.ws.send("drop me"))
     qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
     panel.drop_button.click()
     qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
-    _run(qtbot, client.ws.send("first"))
-    _run(qtbot, client.ws.send("second"))
+    run_coro(qtbot, client.ws.send("first"))
+    run_coro(qtbot, client.ws.send("second"))
     qtbot.waitUntil(lambda: panel.held_count == 2, timeout=WAIT_MS)
     panel.forward_all_button.click()
     qtbot.waitUntil(lambda: client.received[-2:] == ["first", "second"], timeout=WAIT_MS)
-    _run(qtbot, client.ws.send("gone one"))
-    _run(qtbot, client.ws.send("gone two"))
+    run_coro(qtbot, client.ws.send("gone one"))
+    run_coro(qtbot, client.ws.send("gone two"))
     qtbot.waitUntil(lambda: panel.held_count == 2, timeout=WAIT_MS)
     panel.drop_all_button.click()
     qtbot.waitUntil(lambda: panel.held_count == 0, timeout=WAIT_MS)
 
     # A filter holds only what it picks; a bad one is one line and the old one stays.
     panel.filter.setText("secret")
-    _run(qtbot, client.ws.send("plain"))
+    run_coro(qtbot, client.ws.send("plain"))
     qtbot.waitUntil(lambda: "plain" in client.received, timeout=WAIT_MS)
-    _run(qtbot, client.ws.send("a secret"))
+    run_coro(qtbot, client.ws.send("a secret"))
     qtbot.waitUntil(lambda: panel.held_count == 1, timeout=WAIT_MS)
     panel.regex.setChecked(True)
     panel.filter.setText("(unclosed")
@@ -472,7 +416,7 @@ def test_inject_both_ways_and_intercept_forward_edit_drop_on_websocket(
 
     # Switched off, nothing more is held; what is held stays until resolved.
     panel.set_mode("off")
-    _run(qtbot, client.ws.send("free"))
+    run_coro(qtbot, client.ws.send("free"))
     qtbot.waitUntil(lambda: "free" in client.received, timeout=WAIT_MS)
     assert panel.held_count == 1
     panel.forward_button.click()
@@ -508,7 +452,7 @@ def test_inject_and_intercept_on_tcp_and_held_messages_go_with_their_pair(
     note = panel.note.text()
     assert note.startswith("#2 (server → client, connection 1) dropped: the connection ended")
     assert "\n" not in note and panel.note.isVisibleTo(panel)
-    held = [r for r in _pair_records(tab, 1) if r.fields.get("intercept") == 2]
+    held = [r for r in entry_records(tab, 1) if r.fields.get("intercept") == 2]
     assert [(r.direction, r.payload) for r in held] == [(Direction.IN, b"never")]
     assert tab.composer.send_button.isEnabled() is False  # no open pair to send into
 
@@ -535,7 +479,7 @@ def test_rules_and_faults_from_the_dialog_reach_the_relay(
         _receive(qtbot, sock, b"PONG 7")  # answered by the relay, not echoed by the server
         sock.sendall(b"hello")
         _receive(qtbot, sock, b"hello")  # no rule: through the server and back, delayed
-    records = _pair_records(tab, 1)
+    records = entry_records(tab, 1)
     assert any(r.fields.get("faults") == "server → client" for r in records)
     ruled = [r for r in records if r.payload == b"PING 7"]
     assert ruled and ruled[0].fields.get("forwarded") is False
@@ -593,7 +537,7 @@ def test_upgrade_refused_and_tls_failing_upstreams_are_one_line_each(
             return exc.response.status_code
 
     # The client sees the server's own refusal; the tab says it in one line.
-    assert _run(qtbot, refused(refusing.relay.url + "forbidden")) == 403
+    assert run_coro(qtbot, refused(refusing.relay.url + "forbidden")) == 403
     line = "upstream refused the upgrade: 403 Forbidden"
     qtbot.waitUntil(lambda: refusing.last_problem is not None, timeout=WAIT_MS)
     assert refusing.last_problem.endswith(line)
@@ -601,7 +545,7 @@ def test_upgrade_refused_and_tls_failing_upstreams_are_one_line_each(
 
     # A server whose certificate is not trusted: the client gets 502, the tab one line.
     untrusted = _open(qtbot, window, RelaySettings("ws://127.0.0.1:0/", wss_server.url))
-    assert _run(qtbot, refused(untrusted.relay.url)) == 502
+    assert run_coro(qtbot, refused(untrusted.relay.url)) == 502
     qtbot.waitUntil(lambda: untrusted.last_problem is not None, timeout=WAIT_MS)
     problem = untrusted.last_problem
     assert "TLS with upstream failed" in problem and "\n" not in problem

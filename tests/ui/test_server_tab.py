@@ -7,17 +7,18 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hosting_helpers import WsClient, entry_records, run_coro
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 from ui_helpers import compose
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from inspector.capture.store import CaptureStore
 from inspector.core.records import Direction, Kind, Record
@@ -30,17 +31,7 @@ from inspector.ui.tabs.server import ServerTab
 WAIT_MS = 10_000
 
 
-@pytest.fixture(autouse=True)
-def _cert_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The made localhost certificate goes under tmp_path, never the user's folder."""
-    monkeypatch.setenv("INSPECTOR_CERT_DIR", str(tmp_path / "certs"))
-
-
-def _run(qtbot: QtBot, coro: Any) -> Any:
-    """Run a coroutine on the qasync loop while Qt spins; return its result."""
-    task = asyncio.ensure_future(coro)
-    qtbot.waitUntil(task.done, timeout=WAIT_MS)
-    return task.result()
+pytestmark = pytest.mark.usefixtures("private_cert_dir")
 
 
 def _listen(qtbot: QtBot, window: MainWindow, url: str) -> ServerTab:
@@ -54,82 +45,29 @@ def _listen(qtbot: QtBot, window: MainWindow, url: str) -> ServerTab:
     return tab
 
 
-def _conn_records(tab: ServerTab, number: int) -> list[Record]:
-    entry = tab.entry(number)
-    assert entry is not None and entry.store is not None
-    return list(entry.store.records(0, entry.store.count()))
-
-
 def _shown(tab: ServerTab) -> list[Record]:
     model = tab.model
     assert model is not None
     return [r for r in (model.record_at(row) for row in range(model.rowCount())) if r]
 
 
-class _Client:
-    """A websockets client kept open across the test's steps, reading in the background."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.received: list[str | bytes] = []
-        self.ws: Any = None
-        self.reader: asyncio.Task[None] | None = None
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-
-    async def open(self) -> None:
-        self.ws = await ws_connect(self.url, compression=None)
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for message in self.ws:
-                self.received.append(message)
-        except ConnectionClosed:
-            pass
-        self.close_code = self.ws.close_code
-        self.close_reason = self.ws.close_reason
-
-    async def close(self) -> None:
-        await self.ws.close()
-        if self.reader is not None:
-            await self.reader
-
-
-@pytest.fixture
-def clients(qtbot: QtBot) -> Iterator[Callable[[str], _Client]]:
-    made: list[_Client] = []
-
-    def make(url: str) -> _Client:
-        client = _Client(url)
-        _run(qtbot, client.open())
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        if client.reader is not None and not client.reader.done():
-            client.reader.cancel()
-            qtbot.waitUntil(client.reader.done, timeout=WAIT_MS)
-
-
 def test_websocket_server_tab_send_broadcast_disconnect_stop(
-    qtbot: QtBot, window: MainWindow, clients: Callable[[str], _Client], capture_dir: Path
+    qtbot: QtBot, window: MainWindow, clients: Callable[..., WsClient], capture_dir: Path
 ) -> None:
     tab = _listen(qtbot, window, "ws://127.0.0.1:0/")
     assert tab.listener.port != 0
     assert f":{tab.listener.port}/" in tab.banner.text()
     assert "loopback only" in tab.banner.text()
     url = tab.listener.url
-    first = clients(url)
-    second = clients(url)
+    first = clients(url, None)
+    second = clients(url, None)
     qtbot.waitUntil(lambda: len(tab.connections.entries) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(tab.listener.open_connections) == 2, timeout=WAIT_MS)
 
     # A client message: recorded masked, the upgrade in Headers (request and response).
-    _run(qtbot, first.ws.send("hello server"))
+    run_coro(qtbot, first.ws.send("hello server"))
     qtbot.waitUntil(
-        lambda: any(r.payload == b"hello server" for r in _conn_records(tab, 1)), timeout=WAIT_MS
+        lambda: any(r.payload == b"hello server" for r in entry_records(tab, 1)), timeout=WAIT_MS
     )
     tab.select_connection(1)
     assert tab.view is tab.entry(1).view
@@ -216,12 +154,12 @@ def test_rule_answers_and_ctrl_l_listens_on_tcp(
         await writer.wait_closed()
         return answer
 
-    assert _run(qtbot, talk()) == b"PONG 7"
+    assert run_coro(qtbot, talk()) == b"PONG 7"
     qtbot.waitUntil(lambda: len(tab.connections.entries) == 1, timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: tab.entry(1).conn is not None and tab.entry(1).conn.ended, timeout=WAIT_MS
     )
-    kinds = [r.kind for r in _conn_records(tab, 1)]
+    kinds = [r.kind for r in entry_records(tab, 1)]
     assert Kind.CONNECT in kinds and Kind.CLOSED in kinds
     listed = window_shortcuts(window)
     assert any(s.keys == "Ctrl+L" and "Listen" in s.action for s in listed)
@@ -270,16 +208,16 @@ def test_listen_on_a_used_port_fails_in_one_line(qtbot: QtBot, window: MainWindo
 
 
 def test_listen_capture_reopens_as_a_read_only_server_tab(
-    qtbot: QtBot, window: MainWindow, clients: Callable[[str], _Client]
+    qtbot: QtBot, window: MainWindow, clients: Callable[..., WsClient]
 ) -> None:
     tab = _listen(qtbot, window, "ws://127.0.0.1:0/")
-    one = clients(tab.listener.url)
-    two = clients(tab.listener.url)
-    _run(qtbot, one.ws.send("from one"))
-    _run(qtbot, two.ws.send("from two"))
+    one = clients(tab.listener.url, None)
+    two = clients(tab.listener.url, None)
+    run_coro(qtbot, one.ws.send("from one"))
+    run_coro(qtbot, two.ws.send("from two"))
     qtbot.waitUntil(lambda: len(tab.connections.entries) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(
-        lambda: any(r.payload == b"from two" for r in _conn_records(tab, 2)), timeout=WAIT_MS
+        lambda: any(r.payload == b"from two" for r in entry_records(tab, 2)), timeout=WAIT_MS
     )
     tab.stop_button.click()
     qtbot.waitUntil(lambda: tab.listener_state == "stopped", timeout=WAIT_MS)
@@ -298,7 +236,7 @@ def test_listen_capture_reopens_as_a_read_only_server_tab(
         (2, "closed"),
     ]
     row = again.connections.row_of(2)
-    received = [r for r in _conn_records(again, 2) if r.direction is Direction.IN]
+    received = [r for r in entry_records(again, 2) if r.direction is Direction.IN]
     assert again.connections.index(row, 4).data() == str(len(received))
     payloads = [r.payload for r in _shown(again)]
     assert b"from one" in payloads and b"from two" in payloads
@@ -322,23 +260,23 @@ def test_websocket_options_one_path_and_refusing_the_upgrade(
             return exc.response.status_code
 
     base = f"ws://127.0.0.1:{tab.listener.port}"
-    assert _run(qtbot, status_of(f"{base}/other")) == 404
-    assert _run(qtbot, status_of(f"{base}/feed", subprotocols=["chat"])) == "open chat"
+    assert run_coro(qtbot, status_of(f"{base}/other")) == 404
+    assert run_coro(qtbot, status_of(f"{base}/feed", subprotocols=["chat"])) == "open chat"
 
     store_options(settings, ListenOptions(refuse_status=418, refuse_body="no tea today"))
     refusing = _listen(qtbot, window, "ws://127.0.0.1:0/")
-    assert _run(qtbot, status_of(refusing.listener.url)) == 418
+    assert run_coro(qtbot, status_of(refusing.listener.url)) == 418
     qtbot.waitUntil(lambda: len(refusing.connections.entries) == 1, timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: any(
             r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
-            for r in _conn_records(refusing, 1)
+            for r in entry_records(refusing, 1)
         ),
         timeout=WAIT_MS,
     )
     answer = next(
         r
-        for r in _conn_records(refusing, 1)
+        for r in entry_records(refusing, 1)
         if r.kind is Kind.HANDSHAKE and r.direction is Direction.OUT
     )
     assert answer.fields["status"] == 418 and answer.payload == b"no tea today"
@@ -369,7 +307,7 @@ def test_tls_listener_shows_the_made_certificate_and_closing_the_tab_stops_it(
             await writer.wait_closed()
         return echoed, rest
 
-    assert _run(qtbot, talk()) == (b"over tls", b"")
+    assert run_coro(qtbot, talk()) == (b"over tls", b"")
     qtbot.waitUntil(lambda: tab.listener_state == "stopped", timeout=WAIT_MS)
     path = tab.capture_path
     assert path is not None
@@ -379,7 +317,7 @@ def test_tls_listener_shows_the_made_certificate_and_closing_the_tab_stops_it(
 
 
 def test_garbage_instead_of_an_upgrade_is_recorded_and_the_tab_goes_on(
-    qtbot: QtBot, window: MainWindow, clients: Callable[[str], _Client]
+    qtbot: QtBot, window: MainWindow, clients: Callable[..., WsClient]
 ) -> None:
     tab = _listen(qtbot, window, "ws://127.0.0.1:0/")
 
@@ -393,18 +331,18 @@ def test_garbage_instead_of_an_upgrade_is_recorded_and_the_tab_goes_on(
             await writer.wait_closed()
         return answer
 
-    answer = _run(qtbot, garbage())
+    answer = run_coro(qtbot, garbage())
     assert answer == b"" or answer.startswith(b"HTTP/1.1 4")  # closed, or told why
     qtbot.waitUntil(
         lambda: tab.entry(1) is not None and tab.entry(1).ended_text() != "", timeout=WAIT_MS
     )
-    errors = [r for r in _conn_records(tab, 1) if r.kind is Kind.ERROR]
+    errors = [r for r in entry_records(tab, 1) if r.kind is Kind.ERROR]
     assert errors and "\n" not in errors[0].fields["message"]
     assert errors[0].wire.startswith(b"HELLO? ")  # the garbage itself is recorded
-    good = clients(tab.listener.url)
-    _run(qtbot, good.ws.send("still here"))
+    good = clients(tab.listener.url, None)
+    run_coro(qtbot, good.ws.send("still here"))
     qtbot.waitUntil(
-        lambda: any(r.payload == b"still here" for r in _conn_records(tab, 2)), timeout=WAIT_MS
+        lambda: any(r.payload == b"still here" for r in entry_records(tab, 2)), timeout=WAIT_MS
     )
     assert tab.listener_state == "listening"
 
@@ -428,7 +366,7 @@ def test_many_clients_at_once_are_each_listed_and_recorded(
     async def all_of_them() -> list[bytes]:
         return await asyncio.gather(*(one(n) for n in range(count)))
 
-    answers = _run(qtbot, all_of_them())
+    answers = run_coro(qtbot, all_of_them())
     assert sorted(answers) == sorted(f"client {n}".encode() for n in range(count))
     qtbot.waitUntil(lambda: len(tab.connections.entries) == count, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: all(e.finished for e in tab.connections.entries), timeout=WAIT_MS)
