@@ -34,6 +34,11 @@ BACKLOG = 511
 RecorderFor = Callable[[int, str], Recorder]
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 connection``, ``3 connections``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 class ListenerState(StrEnum):
     """Where a listener is in its life."""
 
@@ -402,7 +407,8 @@ class Listener(Host):
         live = [c for c in self._open.values() if not c.ended]
         await asyncio.gather(*(c.close(timeout) for c in live), return_exceptions=True)
         self._close_listener(
-            f"stopped listening: {self.accepted} connections accepted, {self.refused} refused",
+            f"stopped listening: {counted(self.accepted, 'connection')} accepted, "
+            f"{self.refused} refused",
             clean=True,
         )
         self.state = ListenerState.STOPPED

@@ -18,7 +18,7 @@ from inspector.core.recorder import Recorder
 from inspector.net import hosting
 from inspector.net.certs import ServerTLS
 from inspector.net.intercept import Interceptor
-from inspector.net.listenbase import Host, ListenerState, bind_and_announce
+from inspector.net.listenbase import Host, ListenerState, bind_and_announce, counted
 from inspector.net.relayfaults import Faults
 from inspector.net.relayrules import RelayRules
 
@@ -131,7 +131,9 @@ class Relay(Host):
         for task in list(self._tasks):
             task.cancel()
         self.state = ListenerState.STOPPED
-        self._record_closed(f"stopped relaying after {self.accepted} connections", clean=True)
+        self._record_closed(
+            f"stopped relaying after {counted(self.accepted, 'connection')}", clean=True
+        )
 
     def summary(self) -> dict[str, Any]:
         """The relay session's summary in the capture."""
