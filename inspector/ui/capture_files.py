@@ -74,6 +74,7 @@ def create_capture(
                 scheme=str(endpoint.scheme),
                 options=options,
                 clock=clock,
+                commit_thread=True,  # commits off the GUI thread
             )
         except CaptureError:
             if path.exists():

@@ -40,6 +40,15 @@ def test_small_and_big_writes_land_in_order(tmp_path: Path) -> None:
     assert _writer_threads() == []
 
 
+def test_a_chunk_of_more_pieces_than_one_writev_takes(tmp_path: Path) -> None:
+    path = tmp_path / "out.bin"
+    pieces = [b"%07d," % number for number in range(5000)]
+    with ThreadedFile(os.open(path, os.O_WRONLY | os.O_CREAT), chunk=1 << 20) as out:
+        for piece in pieces:
+            out.write(piece)
+    assert path.read_bytes() == b"".join(pieces)
+
+
 @needs_dev_full
 def test_a_full_disk_is_the_next_write_s_error_and_nothing_hangs() -> None:
     out = ThreadedFile(os.open("/dev/full", os.O_WRONLY), chunk=64, depth=1)

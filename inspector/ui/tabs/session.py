@@ -191,6 +191,8 @@ class SessionTab(RecordsTab):
     @guarded
     def _tick(self) -> None:
         self.faults.show_state(self.fault_state())
+        if isinstance(self.store, CaptureStore):  # records of a pause committed too
+            self.store.commit_if_due()
 
     def _show_state(self) -> None:
         state = self.state
