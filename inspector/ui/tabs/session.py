@@ -240,7 +240,9 @@ class SessionTab(RecordsTab):
             store = MemoryRecords()
         else:
             try:
-                store = create_capture(self.capture_dir, self.endpoint, self.options, clock)
+                store = create_capture(
+                    self.capture_dir, self.endpoint, self.options, clock, commit_thread=True
+                )
                 self.capture_path = Path(store.path)
             except CaptureError as exc:
                 store = MemoryRecords()
