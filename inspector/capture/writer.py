@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.capture.files import BUSY_TIMEOUT
-from inspector.capture.schema import Row, encode_rows, insert_rows
+from inspector.capture.schema import ROWS_PER_INSERT, Row, encode_rows, insert_rows
 from inspector.core.records import Record
 from inspector.core.runs import MessageRun
 
@@ -137,7 +137,12 @@ class CommitThread:
             raise
 
     def _insert(self, rows: list[Row], field_sets: list[tuple[int, str]]) -> None:
+        """Insert in one transaction: a batch that is one INSERT statement is its own
+        (each call into ``sqlite3`` is one more time this thread waits for the GIL)."""
         conn = self._conn
+        if not field_sets and len(rows) <= ROWS_PER_INSERT:
+            insert_rows(conn, rows)
+            return
         conn.execute("BEGIN")
         if field_sets:
             conn.executemany("INSERT OR REPLACE INTO field_sets VALUES (?, ?)", field_sets)
