@@ -148,6 +148,12 @@ def flood(window: MainWindow, loop: asyncio.AbstractEventLoop, port: int, messag
     return Flood(messages, seconds, lateness, busy, _status_mib("VmRSS"), _status_mib("VmHWM"))
 
 
+def _busy(flood: Flood) -> str:
+    """The GUI thread's CPU between two ticks of ``flood``, p99 / max, in ms."""
+    busy_ms = [x * 1000 for x in flood.busy]
+    return f"{_percentile(busy_ms, 0.99):.1f} / {max(busy_ms, default=0.0):.1f}"
+
+
 def startup_seconds(capture_dir: Path) -> list[float]:
     """Seconds from starting ``python -m inspector`` to its "shown" line, per run."""
     env = dict(os.environ, INSPECTOR_STARTUP_PROBE="1", INSPECTOR_CAPTURE_DIR=str(capture_dir))
@@ -230,7 +236,8 @@ def flood_only(messages: int, size: int) -> int:
         f"{messages:,} msgs: {big.rate:,.0f} msg/s ({big.seconds:.2f} s); timer p50 / p99 / max "
         f"{statistics.median(late_ms):.1f} / {_percentile(late_ms, 0.99):.1f} / "
         f"{max(late_ms):.1f} ms ({len(late_ms):,} ticks); GUI thread CPU between ticks "
-        f"p99 / max {_percentile(busy_ms, 0.99):.1f} / {max(busy_ms):.1f} ms; "
+        f"p99 / max {_percentile(busy_ms, 0.99):.1f} / {max(busy_ms):.1f} ms, "
+        f"{sum(busy_ms) / 1000:.2f} s in all; "
         f"load {load_before:.1f} -> {load_after:.1f}"
     )
     return 0
@@ -253,6 +260,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         captures = Path(tmp) / "captures"
         startup = startup_seconds(captures)
+        load_before = os.getloadavg()[0]
 
         app = QApplication([sys.argv[0]])
         loop = new_event_loop(app)
@@ -302,6 +310,9 @@ def main() -> int:
         f"{big.rate:,.0f} msg/s | |",
         f"| … its timer lateness p99 / max | {_percentile(big_ms, 0.99):.1f} / "
         f"{max(big_ms):.1f} ms | |",
+        f"| GUI thread CPU between ticks p99 / max, {args.messages:,} / "
+        f"{args.memory_records:,} msgs | {_busy(shown)} / {_busy(big)} ms | |",
+        f"| load average (1 min) before / after | {load_before:.1f} / {os.getloadavg()[0]:.1f} | |",
         f"| RSS: window shown / after {args.messages:,} / after {args.memory_records:,} "
         f"(peak) | {rss_start:.0f} / {shown.rss_mib:.0f} / {big.rss_mib:.0f} "
         f"({big.peak_mib:.0f}) MiB | ≤ 400 MB |",

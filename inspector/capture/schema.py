@@ -395,16 +395,22 @@ def _text(value: Any) -> str:
 
 
 def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
-    """Insert rows (inside the caller's transaction), many per statement."""
+    """Insert rows (inside the caller's transaction), many per statement; the rows past
+    the last whole ``ROWS_PER_INSERT`` in one statement too (each statement step is
+    also where ``sqlite3`` lets the GIL go and takes it back: once per row made a
+    commit thread wait for the GIL once per row)."""
     whole = len(rows) - len(rows) % ROWS_PER_INSERT
+    flat = chain.from_iterable
     if whole:
-        flat = chain.from_iterable
         conn.executemany(
             INSERT_RECORDS,
             [tuple(flat(rows[i : i + ROWS_PER_INSERT])) for i in range(0, whole, ROWS_PER_INSERT)],
         )
-    if whole < len(rows):
-        conn.executemany(INSERT_RECORD, rows[whole:])
+    rest = len(rows) - whole
+    if rest == 1:
+        conn.execute(INSERT_RECORD, rows[whole])
+    elif rest:
+        conn.execute(_INSERT_INTO + ", ".join([_INSERT_ROW] * rest), tuple(flat(rows[whole:])))
 
 
 def _encode_fast(

@@ -71,6 +71,7 @@ from inspector.capture.schema import (
 )
 from inspector.capture.search import make_predicate
 from inspector.capture.totals import Totals, read_totals
+from inspector.capture.writer import PENDING, Batch, CommitThread
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.evenruns import Item, even_run
@@ -82,9 +83,10 @@ from inspector.core.runs import MessageRun
 #: What the store buffers: single records, and runs of framed messages (one row each).
 Pending = Record | MessageRun
 
-#: Seconds between commits while records arrive. A commit runs on the recording (GUI)
-#: thread: in a 400,000 frames/s flood 0.25 s made commits of 6-11 ms of CPU, 0.1 s
-#: makes them 4-7 ms, for about a tenth more commit time in all (BENCHMARKS.md).
+#: Seconds between commits while records arrive. A commit runs on the recording thread
+#: unless the store has a commit thread: in a 400,000 frames/s flood 0.25 s made
+#: commits of 6-11 ms of CPU, 0.1 s makes them 4-7 ms, for about a tenth more commit
+#: time in all (BENCHMARKS.md).
 COMMIT_INTERVAL = 0.1
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
@@ -150,6 +152,10 @@ class CaptureStore(RecordSink):
         #: Runs this file's WAL checkpoints off the committing thread (see checkpoint.py).
         self._checkpointer: WalCheckpointer | None = None
         self._uncheckpointed = 0  # wire bytes committed since the last nudge
+        #: Commits on a thread of their own (see writer.py), and what is in flight
+        #: there: items at the head of _pending, their records, their wire bytes.
+        self._writer: CommitThread | None = None
+        self._in_flight = (0, 0, 0)
 
     # -- creating and opening ---------------------------------------------------
 
@@ -164,8 +170,14 @@ class CaptureStore(RecordSink):
         clock: SessionClock,
         commit_interval: float = COMMIT_INTERVAL,
         overwrite: bool = False,
+        commit_thread: bool = False,
     ) -> CaptureStore:
-        """Create a capture file (mode 0600) holding one new session, ready to record."""
+        """Create a capture file (mode 0600) holding one new session, ready to record.
+
+        ``commit_thread`` commits on a thread of its own (:mod:`capture.writer`): for a
+        recording thread with better things to do (the GUI's). ``flush`` then hands the
+        records over without waiting; ``finish``, ``close`` and ``save_as`` wait.
+        """
         path = Path(path)
         make_private_file(path, overwrite=overwrite)
         conn: sqlite3.Connection | None = None
@@ -200,6 +212,8 @@ class CaptureStore(RecordSink):
             commit_interval=commit_interval,
         )
         store._start_checkpointer()
+        if commit_thread:
+            store._start_writer()
         return store
 
     def _start_checkpointer(self) -> None:
@@ -211,6 +225,21 @@ class CaptureStore(RecordSink):
         except (RuntimeError, sqlite3.Error):
             return
         self._checkpointer = checkpointer
+
+    def _start_writer(self) -> None:
+        """Commit on a thread of its own; if its connection cannot be opened, here."""
+        try:
+            self._writer = CommitThread(self.path, autocheckpoint=self._checkpointer is None)
+        except sqlite3.Error:
+            self._writer = None
+
+    def _stop_writer(self) -> None:
+        """Commit what is buffered, then commit on this thread from here on."""
+        writer = self._writer
+        if writer is not None:
+            self._settle()
+            self._writer = None
+            writer.stop()
 
     def add_session(
         self,
@@ -225,6 +254,9 @@ class CaptureStore(RecordSink):
         listener's connections: one session each, in one file). The new store shares
         this store's file: closing it commits its records; closing this one closes all."""
         if not self.writable or self._closed or self._error is not None:
+            raise CaptureError(f"capture file {self.path} cannot take another session")
+        self._stop_writer()  # the sessions of one file share this store's connection
+        if self._error is not None:
             raise CaptureError(f"capture file {self.path} cannot take another session")
         started = clock.started_wall_ns
         options_json = dump_json(_options_mapping(options))
@@ -305,6 +337,7 @@ class CaptureStore(RecordSink):
     @property
     def error(self) -> str | None:
         """Why the file stopped being written (records are then kept in memory), or None."""
+        self._collect()
         return self._error
 
     @property
@@ -368,10 +401,33 @@ class CaptureStore(RecordSink):
         if len(self._pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
             self._commit()
 
+    def commit_if_due(self) -> None:
+        """Commit if the interval has passed (and take in a finished threaded commit):
+        an owner's timer calls this, so that records written just before a pause are
+        committed within about an interval."""
+        self._collect()
+        if self._pending and not self._closed:
+            self._commit_if_due()
+
     def flush(self) -> None:
-        """Commit buffered records now (the owner calls this on a timer, too)."""
+        """Commit buffered records now (the Recorder asks every few MiB). With a commit
+        thread: hand them to it without waiting (or leave them for the next commit while
+        it is still busy with the last)."""
         if self._pending:
             self._commit()
+
+    def _settle(self) -> None:
+        """Commit everything buffered and wait until it is committed."""
+        writer = self._writer
+        if writer is None:
+            if self._pending:
+                self._commit()
+            return
+        if writer.busy:
+            self._take_result(writer.result(wait=True))
+        self._hand_over()
+        if writer.busy:
+            self._take_result(writer.result(wait=True))
 
     def finish(self, state: str, summary: Mapping[str, Any]) -> None:
         """Record how the session ended: end time, final state, summary; then commit."""
@@ -384,7 +440,7 @@ class CaptureStore(RecordSink):
         )
         if not self.writable or self._closed:
             return
-        self.flush()
+        self._settle()
         if self._error is not None:
             return
         try:
@@ -403,6 +459,7 @@ class CaptureStore(RecordSink):
         for child in self._children:
             child.close()
         if self.writable:
+            self._stop_writer()
             self.flush()
             if self._checkpointer is not None:
                 self._checkpointer.stop()
@@ -426,6 +483,9 @@ class CaptureStore(RecordSink):
 
     def _commit(self) -> None:
         """Write the buffer in one transaction, or switch to memory if the file fails."""
+        if self._writer is not None:
+            self._hand_over()
+            return
         batch = self._pending
         if self._error is not None or self._closed or not batch:
             return
@@ -444,18 +504,69 @@ class CaptureStore(RecordSink):
         self._pending = []
         self._pending_count = 0
         self._commit_due = time.monotonic() + self._commit_interval
+        self._committed_bytes(sum([len(item.wire) for item in batch]))
+
+    def _committed_bytes(self, size: int) -> None:
+        """Count ``size`` committed wire bytes towards the next background checkpoint."""
         owner = self._owner or self  # a session of a listen or relay capture: the file's
         checkpointer = owner._checkpointer
         if checkpointer is not None:
-            owner._uncheckpointed += sum([len(item.wire) for item in batch])
+            owner._uncheckpointed += size
             if owner._uncheckpointed >= CHECKPOINT_BYTES:
                 owner._uncheckpointed = 0
                 if checkpointer.failed:  # let SQLite checkpoint inside commits again
                     owner._checkpointer = None
+                    writer = owner._writer
                     with suppress(sqlite3.Error):
                         owner._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                        if writer is not None:
+                            writer.checkpoint_in_commits()
                 else:
                     checkpointer.nudge()
+
+    def _hand_over(self) -> None:
+        """Give the buffer to the commit thread, unless it is still busy with the last
+        batch (the buffer then waits for the next commit); the items stay in the buffer,
+        where reads find them, until the commit is seen done."""
+        writer = self._writer
+        assert writer is not None
+        self._collect()
+        if writer.busy or self._error is not None or self._closed or not self._pending:
+            return
+        items = list(self._pending)
+        field_sets = self._field_sets
+        try:
+            rows = encode_rows(self._session.id, items, field_sets=field_sets)
+        except Exception as exc:  # never into the session: keep the records
+            self._fail(exc)
+            return
+        new: list[tuple[int, str]] = []
+        if field_sets is not None:
+            new, field_sets.new = field_sets.new, []
+        writer.submit(Batch(self._session.id, rows, new, items))
+        self._in_flight = (len(items), self._pending_count, sum([len(i.wire) for i in items]))
+        self._commit_due = time.monotonic() + self._commit_interval
+
+    def _collect(self) -> None:
+        """Take in the commit thread's finished commit, if there is one."""
+        writer = self._writer
+        if writer is not None and writer.busy:
+            result = writer.result()
+            if result is not PENDING:
+                self._take_result(result)
+
+    def _take_result(self, result: object) -> None:
+        """The batch in flight was committed (None), or failed (the exception)."""
+        items, count, size = self._in_flight
+        self._in_flight = (0, 0, 0)
+        if isinstance(result, BaseException):
+            if self._error is None:
+                self._fail(result)
+            return
+        del self._pending[:items]
+        self._pending_count -= count
+        self._file_count += count
+        self._committed_bytes(size)
 
     def _insert(self, rows: list[Row]) -> None:
         """Insert rows in one transaction."""
@@ -845,7 +956,7 @@ class CaptureStore(RecordSink):
         except OSError as exc:
             raise CaptureError(f"cannot save capture to {target}: {reason(exc)}") from None
         self._check_open()
-        self.flush()
+        self._settle()
         rows = encode_rows(self._session.id, self._pending, careful=True)
         copy_capture(self._conn, target, rows, self._session)
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, cast
 
 from inspector.capture.formats import export_har, export_jsonl, export_pcapng
 from inspector.capture.formats.common import session_scheme
 from inspector.cli.args import format_for
+from inspector.cli.filewriter import ThreadedFile
 from inspector.cli.heap import keep_freed_memory
 from inspector.cli.sources import StoreRecords, open_input
 from inspector.core.errors import CaptureError, UsageError
@@ -31,7 +33,6 @@ REDACTED_NOTE = (
 )
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-_WRITE_BUFFER = 1 << 20
 
 
 class ProgressLine:
@@ -100,10 +101,17 @@ def _cannot_write(target: Path, exc: OSError) -> CaptureError:
 def atomic_output(target: Path, *, private: bool) -> Iterator[BinaryIO]:
     """A binary file that becomes ``target`` when the block ends without error.
 
-    Written as a hidden temporary file in the same directory (so the rename is atomic),
-    synced, then renamed; removed on any failure. ``private`` makes it mode 0600 (an
-    export with secrets in it).
+    Written as a hidden temporary file in the same directory (so the rename is atomic)
+    by a writer thread while the caller renders (:class:`ThreadedFile`), synced, then
+    renamed; removed on any failure. ``private`` makes it mode 0600 (an
+    export with secrets in it). A target that exists and is not a regular file (a
+    terminal, a pipe, /dev/null) is written in place: renaming over it would replace
+    the device or pipe with a file.
     """
+    if _is_special(target):
+        with _special_output(target) as out:
+            yield out
+        return
     temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
     with suppress(OSError):
         temp.unlink()
@@ -113,10 +121,10 @@ def atomic_output(target: Path, *, private: bool) -> Iterator[BinaryIO]:
         raise _cannot_write(target, exc) from None
     done = False
     try:
-        with open(fd, "wb", buffering=_WRITE_BUFFER) as out:
-            yield out
+        with ThreadedFile(fd) as out:
+            yield cast(BinaryIO, out)
             out.flush()
-            os.fsync(out.fileno())
+            os.fsync(fd)
         os.replace(temp, target)
         done = True
     except OSError as exc:
@@ -125,6 +133,30 @@ def atomic_output(target: Path, *, private: bool) -> Iterator[BinaryIO]:
         if not done:
             with suppress(OSError):
                 temp.unlink()
+
+
+def _is_special(target: Path) -> bool:
+    """True when ``target`` exists and is not a regular file (nor a directory)."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+@contextmanager
+def _special_output(target: Path) -> Iterator[BinaryIO]:
+    """``target`` (a device or a pipe) opened for writing, written by a thread."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
+    try:
+        with ThreadedFile(fd) as out:
+            yield cast(BinaryIO, out)
+            out.flush()
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
 
 
 def _check_target(target: Path, source: Path) -> None:

@@ -413,3 +413,32 @@ def even_json_lines(
         f'{{"seq": {seq}{middle}{wire}{opened}{text}{after}{extra}{close}'
         for seq, wire, text, extra in zip(seqs, wires, texts, extras, strict=True)
     ]
+
+
+def even_json_block(run: EvenRun, tail: str, extras: Sequence[bytes], close: str) -> bytes | None:
+    """The lines of :func:`even_json_lines` for ``run``, each ending in a newline, as
+    UTF-8 bytes in one block (``extras`` given as ASCII bytes), when every payload is
+    plain JSON text; else None. Joined once from the run's slices, with no line made
+    as a string of its own: what a big export writes."""
+    size = run.size
+    joined = b"".join(run.payloads())
+    if joined.translate(None, _PLAIN_JSON):
+        return None
+    count = run.run.count
+    texts = (
+        [joined[pos : pos + size] for pos in range(0, len(joined), size)] if size else [b""] * count
+    )
+    step = 2 * run.stride
+    hexes = run.run.wire.hex().encode("ascii")
+    middle = f'{_json_middle(run.run)}{size}, "wire": "'.encode("utf-8", "surrogatepass")
+    after = ('"' + tail).encode("utf-8", "surrogatepass")
+    parts: list[bytes] = [b""] * (8 * count)
+    parts[0::8] = [b'{"seq": %d' % seq for seq in range(run.run.seq, run.run.end)]
+    parts[1::8] = [middle] * count
+    parts[2::8] = [hexes[pos : pos + step] for pos in range(0, len(hexes), step)]
+    parts[3::8] = [b'", "text": "'] * count
+    parts[4::8] = texts
+    parts[5::8] = [after] * count
+    parts[6::8] = extras
+    parts[7::8] = [close.encode("utf-8", "surrogatepass") + b"\n"] * count
+    return b"".join(parts)

@@ -57,9 +57,17 @@ def capture_name(endpoint: Endpoint, wall_ns: int) -> str:
 
 
 def create_capture(
-    directory: Path, endpoint: Endpoint, options: SessionOptions, clock: SessionClock
+    directory: Path,
+    endpoint: Endpoint,
+    options: SessionOptions,
+    clock: SessionClock,
+    *,
+    commit_thread: bool = False,
 ) -> CaptureStore:
-    """A new capture store for one session; raise CaptureError if it cannot be made."""
+    """A new capture store for one session; raise CaptureError if it cannot be made.
+
+    ``commit_thread``: commit on a thread of its own (a session tab's capture, whose
+    records are taken on the GUI thread; not a file that will take more sessions)."""
     ensure_capture_dir(directory)
     base = capture_name(endpoint, clock.started_wall_ns)
     for attempt in range(100):
@@ -74,6 +82,7 @@ def create_capture(
                 scheme=str(endpoint.scheme),
                 options=options,
                 clock=clock,
+                commit_thread=commit_thread,
             )
         except CaptureError:
             if path.exists():

@@ -14,7 +14,12 @@ from websockets.frames import Frame, Opcode
 
 from inspector.capture import CaptureStore
 from inspector.capture.formats.common import ImportedSession
-from inspector.capture.formats.jsonl import even_jsonl, export_jsonl, jsonl_lines
+from inspector.capture.formats.jsonl import (
+    even_jsonl,
+    even_jsonl_block,
+    export_jsonl,
+    jsonl_lines,
+)
 from inspector.capture.formats.packets import ACK_EVERY
 from inspector.capture.formats.pcapng import export_pcapng
 from inspector.core.errors import CaptureError
@@ -60,6 +65,19 @@ def as_records(run: MessageRun) -> list[Record]:
     return run.records()
 
 
+def check_jsonl_block(even: EvenRun, records: list[Record]) -> None:
+    """The JSON Lines block of a run is its records' lines as the export writes them, or
+    None for payloads that are not plain JSON text."""
+    block = even_jsonl_block(even)
+    lines = "".join(line + "\n" for line in jsonl_lines(records))
+    if block is not None:
+        assert block == lines.encode("utf-8", "surrogatepass")
+    else:
+        printable = bytes(range(0x20, 0x7F))
+        payloads = [r.payload or b"" for r in records]
+        assert any(p.translate(None, printable) or b'"' in p or b"\\" in p for p in payloads)
+
+
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("text", [True, False])
 def test_an_even_frames_run_renders_as_its_records(payload: bytes, text: bool) -> None:
@@ -79,6 +97,9 @@ def test_an_even_frames_run_renders_as_its_records(payload: bytes, text: bool) -
     assert "\n".join(json_lines([even])) == "\n".join(json_lines(records))
     assert even_json_lines(even, json_tail(even.fields)) == json_lines(records)
     assert even_jsonl(even) == jsonl_lines(records)
+    check_jsonl_block(even, records)
+    if payload in (b"0123456789abcdef" * 4, b"", b"x" * 65, b"y" * 300):
+        assert even_jsonl_block(even) is not None
 
 
 @pytest.mark.parametrize(
@@ -100,6 +121,7 @@ def test_even_stream_runs_make_the_framers_records(framing: str, wire: bytes, co
     assert even.records() == run.records()
     assert even_lines(even) == "\n".join(record_lines(run.records()))
     assert json_lines([even]) == json_lines(run.records())
+    check_jsonl_block(even, run.records())
 
 
 @pytest.mark.parametrize(
@@ -143,6 +165,7 @@ def test_any_even_frames_run_renders_as_its_records(payload: bytes, count: int, 
     assert even_lines(even) == "\n".join(record_lines(records))
     assert json_lines([even]) == json_lines(records)
     assert even_jsonl(even) == jsonl_lines(records)
+    check_jsonl_block(even, records)
 
 
 def record_capture(path: Path, reads: list[bytes]) -> None:

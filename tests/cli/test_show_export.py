@@ -9,6 +9,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -469,6 +470,27 @@ def test_full_disk_leaves_no_partial_file(fmt: str, ws_capture: Recorded, tmp_pa
     assert result.returncode == 1
     assert "File too large" in one_error_line(result.stderr)
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_export_to_a_full_device_is_one_line_and_leaves_the_device(ws_capture: Recorded) -> None:
+    before = os.stat("/dev/full")
+    result = inspector(
+        "export", str(ws_capture.path), "--format", "jsonl", "-o", "/dev/full", "--include-secrets"
+    )
+    assert result.returncode == 1
+    assert "No space left on device" in one_error_line(result.stderr)
+    after = os.stat("/dev/full")
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="needs /dev/stdout")
+def test_export_into_a_pipe_is_written_in_place(ws_capture: Recorded, tmp_path: Path) -> None:
+    out = tmp_path / "ws.jsonl"
+    assert run("export", str(ws_capture.path), "-o", str(out)).status == 0
+    result = inspector("export", str(ws_capture.path), "--format", "jsonl", "-o", "/dev/stdout")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == out.read_text("utf-8")
 
 
 @pytest.mark.parametrize(

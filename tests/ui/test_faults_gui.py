@@ -280,10 +280,12 @@ def test_expired_or_other_host_certificate_is_shown(
 
 
 def _fill_disk(store: CaptureStore) -> None:
-    """A full disk, as tests/capture does it: the file may not grow by a single page."""
-    conn = store._conn  # the store's own connection: a test-only reach inside
-    (pages,) = conn.execute("PRAGMA page_count").fetchone()
-    conn.execute(f"PRAGMA max_page_count = {pages}")
+    """A full disk, as tests/capture does it: the file may not grow by a single page
+    (for every connection that writes it: the store's and its commit thread's)."""
+    writer = store._writer  # test-only reaches inside
+    for conn in (store._conn, *([writer._conn] if writer is not None else [])):
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        conn.execute(f"PRAGMA max_page_count = {pages}")
 
 
 def test_disk_full_during_a_session_is_told_once_and_saves_as(

@@ -191,6 +191,8 @@ class SessionTab(RecordsTab):
     @guarded
     def _tick(self) -> None:
         self.faults.show_state(self.fault_state())
+        if isinstance(self.store, CaptureStore):  # records of a pause committed too
+            self.store.commit_if_due()
 
     def _show_state(self) -> None:
         state = self.state
@@ -238,7 +240,9 @@ class SessionTab(RecordsTab):
             store = MemoryRecords()
         else:
             try:
-                store = create_capture(self.capture_dir, self.endpoint, self.options, clock)
+                store = create_capture(
+                    self.capture_dir, self.endpoint, self.options, clock, commit_thread=True
+                )
                 self.capture_path = Path(store.path)
             except CaptureError as exc:
                 store = MemoryRecords()
