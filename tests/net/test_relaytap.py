@@ -10,8 +10,8 @@ from session_helpers import ListSink
 from websockets.frames import Frame, Opcode
 
 from inspector.core.recorder import Recorder
-from inspector.core.runs import MessageRun
 from inspector.core.records import Direction
+from inspector.core.runs import MessageRun
 from inspector.net.relaytap import (
     DeflateAgreement,
     FrameTap,
