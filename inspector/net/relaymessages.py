@@ -20,7 +20,9 @@ What arrived is recorded as it crossed the wire (``reframed: true``, and
 ``intercept`` / ``rule`` / ``forwarded: false`` where they apply); what the relay sent
 on is a frame record with ``injected: true`` and ``relayed`` (forwarded, edited,
 injected, rule). Control frames (ping, pong, close) are framed anew and sent on at
-once; a data message after the close of its direction is dropped with the reason.
+once, except a close frame read while messages its sender sent before it are held: it
+waits until they are forwarded or dropped, so the order each side sent in is kept. A
+data message after the close of its direction is dropped with the reason.
 """
 
 from __future__ import annotations
@@ -208,6 +210,12 @@ class PairMessages(PairCommon):
         self._early_messages = False
         self._held_bytes = {Side.CLIENT: 0, Side.UPSTREAM: 0}
         self._held_sizes: dict[int, tuple[Side, int]] = {}
+        #: A close frame read while messages read before it on that side are held: sent
+        #: on once they are forwarded or dropped, so the close does not overtake them.
+        self._closes: dict[Side, tuple[bytes, dict[str, Any]] | None] = {
+            Side.CLIENT: None,
+            Side.UPSTREAM: None,
+        }
         self._request_target = ""
         up = self.config.upstream
         self._context = DecodeContext(scheme=up.scheme, host=up.host, port=up.port)
@@ -240,7 +248,9 @@ class PairMessages(PairCommon):
         if not self.websocket:
             self._forward_chunk(side, payload, {"injected": True, **fields})
             return None
-        return self._send_or_pend(side, _OPCODES[kind], payload, fields)
+        why = self._send_or_pend(side, _OPCODES[kind], payload, fields)
+        self._close_when_released(side)
+        return why
 
     def _send_or_pend(
         self, side: Side, opcode: int, payload: bytes, fields: dict[str, Any]
@@ -262,6 +272,23 @@ class PairMessages(PairCommon):
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self._release_held(message.id)
         self._note_dropped(message, reason)
+        if self.websocket:
+            self._close_when_released(side_of(message.way))
+
+    def _holds(self, side: Side) -> bool:
+        """True while a message read on ``side`` is held."""
+        return any(s is side for s, _size in self._held_sizes.values())
+
+    def _close_when_released(self, side: Side) -> None:
+        """Send on the close frame ``side``'s peer sent after messages that were held,
+        once none of them is held any more."""
+        waiting = self._closes[side]
+        if waiting is None or self._holds(side) or self.ended:
+            return
+        self._closes[side] = None
+        reframer = self._reframers[side]
+        if reframer is not None and not reframer.closed:
+            self._send_message(side, 8, *waiting)
 
     def _lose_pending(self, why: str) -> None:
         """The pair ends with messages still waiting for their direction's message
@@ -496,9 +523,12 @@ class PairMessages(PairCommon):
         for opcode, body, action in actions:
             if isinstance(action, list):
                 self._perform_rule(side, action)
-            elif reframer.closed:  # nothing follows a close (RFC 6455 §5.5.1)
-                if opcode < 8:
+            elif reframer.closed or self._closes[side] is not None:
+                if opcode < 8:  # nothing follows a close (RFC 6455 §5.5.1)
                     self._drop_after_close(side)
+            elif opcode == 8 and self._holds(side):
+                self._closes[side] = (body, action)  # after the held messages
+                self._note_close_waits(side)
             else:
                 self._send_message(side, opcode, body, action)
         if violation is not None:
@@ -535,6 +565,17 @@ class PairMessages(PairCommon):
         if more:
             record.update(more)
         self.recorder.record(side.direction, Kind.FRAME, None, wire, payload, record)
+
+    def _note_close_waits(self, side: Side) -> None:
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"{ARROWS[side]}: the {side.peer_name}'s close waits for the "
+                "messages held before it",
+                "leg": str(side),
+            },
+        )
 
     def _drop_after_close(self, side: Side) -> None:
         self.recorder.record(
