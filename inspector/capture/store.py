@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.capture.checkpoint import WalCheckpointer
+from inspector.capture.commits import CommitThread
 from inspector.capture.files import (
     BUSY_TIMEOUT,
     STATE_RUNNING,
@@ -148,6 +149,15 @@ class CaptureStore(RecordSink):
         #: Runs this file's WAL checkpoints off the committing thread (see checkpoint.py).
         self._checkpointer: WalCheckpointer | None = None
         self._uncheckpointed = 0  # wire bytes committed since the last nudge
+        #: Runs this file's commits behind the recording thread (see commits.py), and
+        #: the session store whose batch it is committing.
+        self._committer: CommitThread | None = None
+        self._committing: CaptureStore | None = None
+        #: Items at the head of ``_pending`` (and the records they stand for) whose
+        #: commit is under way, and the shared field texts it inserts.
+        self._inflight = 0
+        self._inflight_count = 0
+        self._inflight_sets: list[tuple[int, str]] = []
 
     # -- creating and opening ---------------------------------------------------
 
@@ -162,15 +172,22 @@ class CaptureStore(RecordSink):
         clock: SessionClock,
         commit_interval: float = COMMIT_INTERVAL,
         overwrite: bool = False,
+        background: bool = False,
     ) -> CaptureStore:
-        """Create a capture file (mode 0600) holding one new session, ready to record."""
+        """Create a capture file (mode 0600) holding one new session, ready to record.
+
+        ``background``: commits run on a thread of their own (see commits.py), for a
+        recorder whose thread should not wait for the file's writes (the relay's loop).
+        """
         path = Path(path)
         make_private_file(path, overwrite=overwrite)
         conn: sqlite3.Connection | None = None
         started = clock.started_wall_ns
         options_json = dump_json(_options_mapping(options))
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=not background
+            )
             session_id = initialise(conn, endpoint, scheme, started, options_json)
         except (sqlite3.Error, OSError, ValueError, OverflowError) as exc:
             if conn is not None:
@@ -198,6 +215,8 @@ class CaptureStore(RecordSink):
             commit_interval=commit_interval,
         )
         store._start_checkpointer()
+        if background:
+            store._committer = CommitThread(path.name)
         return store
 
     def _start_checkpointer(self) -> None:
@@ -224,6 +243,7 @@ class CaptureStore(RecordSink):
         this store's file: closing it commits its records; closing this one closes all."""
         if not self.writable or self._closed or self._error is not None:
             raise CaptureError(f"capture file {self.path} cannot take another session")
+        self._settle()
         started = clock.started_wall_ns
         options_json = dump_json(_options_mapping(options))
         try:
@@ -303,16 +323,19 @@ class CaptureStore(RecordSink):
     @property
     def error(self) -> str | None:
         """Why the file stopped being written (records are then kept in memory), or None."""
+        self._settle()  # a commit under way (commits.py) is counted once done
         return self._error
 
     @property
     def committed(self) -> int:
         """How many records of the session are in the file (committed)."""
+        self._settle()  # a commit under way (commits.py) is counted once done
         return self._file_count
 
     @property
     def unsaved(self) -> int:
         """How many records exist only in memory (buffered, or kept after a write failure)."""
+        self._settle()  # a commit under way (commits.py) is counted once done
         return self._pending_count
 
     def sessions(self) -> list[CaptureSession]:
@@ -383,6 +406,7 @@ class CaptureStore(RecordSink):
         if not self.writable or self._closed:
             return
         self.flush()
+        self._settle()
         if self._error is not None:
             return
         try:
@@ -396,12 +420,16 @@ class CaptureStore(RecordSink):
             return
         if self._owner is not None:  # a session added to another store's file
             self.flush()
+            self._settle()
             self._closed = True
             return
         for child in self._children:
             child.close()
         if self.writable:
             self.flush()
+            self._settle()
+            if self._committer is not None:
+                self._committer.stop()
             if self._checkpointer is not None:
                 self._checkpointer.stop()
             if self._error is None:
@@ -427,6 +455,10 @@ class CaptureStore(RecordSink):
         batch = self._pending
         if self._error is not None or self._closed or not batch:
             return
+        owner = self._owner or self
+        if owner._committer is not None:
+            self._commit_behind(owner, owner._committer)
+            return
         try:
             try:
                 self._insert(encode_rows(self._session.id, batch, field_sets=self._field_sets))
@@ -442,6 +474,68 @@ class CaptureStore(RecordSink):
         self._pending = []
         self._pending_count = 0
         self._commit_due = time.monotonic() + self._commit_interval
+        self._after_commit(batch)
+
+    def _commit_behind(self, owner: CaptureStore, committer: CommitThread) -> None:
+        """:meth:`_commit` on the file's commit thread: the last commit waited for, this
+        batch encoded here and written there; it stays buffered until :meth:`_settle`."""
+        self._settle()
+        if self._error is not None or not self._pending:
+            return
+        batch = list(self._pending)
+        sets = self._field_sets
+        try:
+            rows = encode_rows(self._session.id, batch, field_sets=sets)
+        except Exception as exc:  # never into the session: the file failed, keep records
+            self._fail(exc)
+            return
+        snapshot = FieldSets()
+        if sets is not None:
+            snapshot.new, sets.new = sets.new, []
+        self._inflight, self._inflight_count = len(batch), self._pending_count
+        self._inflight_sets = snapshot.new
+        self._commit_due = time.monotonic() + self._commit_interval
+        session_id = self._session.id
+
+        def commit() -> None:
+            try:
+                try:
+                    self._insert(rows, snapshot)
+                except (OverflowError, ValueError, TypeError):
+                    self._rollback()  # bind every value made storable, as _commit does
+                    self._insert(encode_rows(session_id, batch, careful=True), snapshot)
+            except BaseException:
+                self._rollback()
+                raise
+
+        owner._committing = self
+        committer.submit(commit)
+
+    def _settle(self) -> None:
+        """Wait for the commit under way on this file, if any, and account for it: the
+        batch leaves the buffer, or the store keeps it in memory if the file failed."""
+        owner = self._owner or self
+        store = owner._committing
+        if store is None or owner._committer is None:
+            return
+        owner._committing = None
+        error = owner._committer.wait()
+        count, store._inflight_count = store._inflight_count, 0
+        items, store._inflight = store._inflight, 0
+        sets, store._inflight_sets = store._inflight_sets, []
+        if error is not None:
+            if store._field_sets is not None:  # the next commit inserts them again
+                store._field_sets.new[:0] = sets
+            store._fail(error)
+            return
+        batch = store._pending[:items]
+        del store._pending[:items]
+        store._pending_count -= count
+        store._file_count += count
+        store._after_commit(batch)
+
+    def _after_commit(self, batch: list[Pending]) -> None:
+        """Count a committed batch towards the file's next WAL checkpoint."""
         owner = self._owner or self  # a session of a listen or relay capture: the file's
         checkpointer = owner._checkpointer
         if checkpointer is not None:
@@ -455,14 +549,15 @@ class CaptureStore(RecordSink):
                 else:
                     checkpointer.nudge()
 
-    def _insert(self, rows: list[Row]) -> None:
-        """Insert rows in one transaction."""
+    def _insert(self, rows: list[Row], sets: FieldSets | None = None) -> None:
+        """Insert rows in one transaction, with the shared field texts assigned since the
+        last commit (``sets``: those taken for a commit on the commit thread)."""
         conn = self._conn
         conn.execute("BEGIN")
-        insert_field_sets(conn, self._field_sets)
+        insert_field_sets(conn, self._field_sets if sets is None else sets)
         insert_rows(conn, rows)
         conn.execute("COMMIT")
-        if self._field_sets is not None:
+        if sets is None and self._field_sets is not None:
             self._field_sets.new.clear()
 
     def _rollback(self) -> None:
@@ -484,9 +579,11 @@ class CaptureStore(RecordSink):
     # -- reading ----------------------------------------------------------------
 
     def _check_open(self) -> None:
-        """Refuse to read a closed store with one clear line."""
+        """Refuse to read a closed store with one clear line; wait for a commit under
+        way first (reads use the connection the commit thread writes with)."""
         if self._closed:
             raise CaptureError(f"capture file {self.path} is closed")
+        self._settle()
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -839,6 +936,7 @@ class CaptureStore(RecordSink):
             raise CaptureError(f"cannot save capture to {target}: {reason(exc)}") from None
         self._check_open()
         self.flush()
+        self._settle()
         rows = encode_rows(self._session.id, self._pending, careful=True)
         copy_capture(self._conn, target, rows, self._session)
 
