@@ -90,6 +90,10 @@ BATCH_LIMIT = 4096
 #: Committed bytes (records' wire bytes) between two background WAL checkpoints: half
 #: of what SQLite's own ``wal_autocheckpoint`` lets a WAL grow to with this page size.
 CHECKPOINT_BYTES = 8 << 20
+#: While the commit thread (``background=True``) still writes the last batch, how many
+#: flushes in a row leave the buffer growing instead of waiting for it (the Recorder
+#: flushes every 8 MiB: a buffer of at most about 40 MiB then).
+DEFER_FLUSHES = 4
 #: More records than any viewer could list: a file claiming so many is damaged.
 MAX_RECORDS = 2**31 - 1
 #: Stored direction and kind texts and what they stand for (for :meth:`CaptureStore.pages`).
@@ -158,6 +162,7 @@ class CaptureStore(RecordSink):
         self._inflight = 0
         self._inflight_count = 0
         self._inflight_sets: list[tuple[int, str]] = []
+        self._deferred = 0  # flushes in a row left buffered while the thread was busy
 
     # -- creating and opening ---------------------------------------------------
 
@@ -385,14 +390,32 @@ class CaptureStore(RecordSink):
         self._commit_if_due()
 
     def _commit_if_due(self) -> None:
-        """Commit when the batch is full or the interval has passed."""
+        """Commit when the batch is full or the interval has passed (with a commit
+        thread still writing the last batch: once it is done, or the buffer is large)."""
         if len(self._pending) >= self._batch_limit or time.monotonic() >= self._commit_due:
+            if self._busy() and len(self._pending) < 2 * self._batch_limit:
+                return
             self._commit()
 
     def flush(self) -> None:
-        """Commit buffered records now (the owner calls this on a timer, too)."""
+        """Commit buffered records now (the owner calls this on a timer, too). With a
+        commit thread still writing the last batch, up to ``DEFER_FLUSHES`` flushes in
+        a row leave them buffered, so the recording thread does not wait for it."""
+        if self._pending:
+            if self._busy() and self._deferred < DEFER_FLUSHES:
+                self._deferred += 1
+                return
+            self._commit()
+
+    def _flush_now(self) -> None:
+        """Commit everything buffered (before the session's end, a close, a copy)."""
         if self._pending:
             self._commit()
+
+    def _busy(self) -> bool:
+        """True while this file's commit thread is writing a batch."""
+        committer = (self._owner or self)._committer
+        return committer is not None and committer.busy
 
     def finish(self, state: str, summary: Mapping[str, Any]) -> None:
         """Record how the session ended: end time, final state, summary; then commit."""
@@ -405,7 +428,7 @@ class CaptureStore(RecordSink):
         )
         if not self.writable or self._closed:
             return
-        self.flush()
+        self._flush_now()
         self._settle()
         if self._error is not None:
             return
@@ -419,14 +442,14 @@ class CaptureStore(RecordSink):
         if self._closed:
             return
         if self._owner is not None:  # a session added to another store's file
-            self.flush()
+            self._flush_now()
             self._settle()
             self._closed = True
             return
         for child in self._children:
             child.close()
         if self.writable:
-            self.flush()
+            self._flush_now()
             self._settle()
             if self._committer is not None:
                 self._committer.stop()
@@ -493,6 +516,7 @@ class CaptureStore(RecordSink):
         if sets is not None:
             snapshot.new, sets.new = sets.new, []
         self._inflight, self._inflight_count = len(batch), self._pending_count
+        self._deferred = 0
         self._inflight_sets = snapshot.new
         self._commit_due = time.monotonic() + self._commit_interval
         session_id = self._session.id
@@ -935,7 +959,7 @@ class CaptureStore(RecordSink):
         except OSError as exc:
             raise CaptureError(f"cannot save capture to {target}: {reason(exc)}") from None
         self._check_open()
-        self.flush()
+        self._flush_now()
         self._settle()
         rows = encode_rows(self._session.id, self._pending, careful=True)
         copy_capture(self._conn, target, rows, self._session)

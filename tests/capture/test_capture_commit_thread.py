@@ -10,6 +10,7 @@ from pathlib import Path
 from test_capture_disk_failure import fill_disk
 
 from inspector.capture import CaptureStore
+from inspector.capture.store import DEFER_FLUSHES
 from inspector.core.clock import SessionClock
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
@@ -99,3 +100,23 @@ def test_a_file_that_fails_keeps_the_records_in_memory(new_store, tmp_path: Path
     store.close()
     with CaptureStore.open(saved) as rescued:
         assert rescued.records(0, 200) == expected
+
+
+def test_flushes_while_the_thread_is_busy_leave_the_buffer_growing(new_store) -> None:
+    store, recorder = new_store(commit_interval=3600, background=True)
+    committer = store._committer
+    gate = threading.Event()
+    store._committing = store  # a commit of nothing, held on the thread until the gate opens
+    committer.submit(gate.wait)
+    for i in range(DEFER_FLUSHES):
+        recorder.record(Direction.IN, Kind.DATA, wire=b"%d" % i, payload=b"%d" % i)
+        store.flush()  # left buffered: the recording thread does not wait
+        assert store._pending and committer.busy
+    assert store.count() == DEFER_FLUSHES
+    gate.set()
+    recorder.record(Direction.IN, Kind.DATA, wire=b"last", payload=b"last")
+    store.flush()  # one flush too many: waits for the thread, then commits all
+    assert store.committed == DEFER_FLUSHES + 1 and store.unsaved == 0
+    store.close()
+    with CaptureStore.open(store.path) as reopened:
+        assert reopened.records(0, 10)[-1].wire == b"last"
