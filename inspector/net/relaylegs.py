@@ -218,6 +218,9 @@ class PairEnding(PairCommon):
     _lost: dict[Side, bool]
     _pauses: dict[Side, set[str]]
     _shapers: dict[Side, Shaper | None]
+    #: What must go on before ``side``'s EOF is passed on (PairMessages: a close frame
+    #: that waited for held messages).
+    _before_eof: Callable[[Side], None]
 
     def on_data(self, side: Side, data: bytes) -> None:
         """One read of leg ``side`` (what is relayed decides what it means)."""
@@ -278,6 +281,7 @@ class PairEnding(PairCommon):
                 "leg": str(side),
             },
         )
+        self._before_eof(side)
         shaper = self._shapers[side]
         if shaper is not None and not shaper.idle:
             shaper.on_empty = lambda: self._pass_eof(side.other)

@@ -188,6 +188,7 @@ class PairMessages(PairCommon):
     initiated_by: str
     failure: str | None
     _legs: dict[Side, Any]
+    _eof: dict[Side, bool]
     _taps: dict[Side, FrameTap | None]
     _shapers: dict[Side, Shaper | None]
     _interceptor: Interceptor | None
@@ -245,11 +246,17 @@ class PairMessages(PairCommon):
         if isinstance(held, int):
             self._release_held(held)
         side = side_of(way)
+        if self._eof[side]:  # that way's leg was half-closed: nothing can be written
+            return (
+                f"the {side.peer_name} half-closed the connection: nothing more goes "
+                f"to the {side.other.peer_name}"
+            )
         if not self.websocket:
             self._forward_chunk(side, payload, {"injected": True, **fields})
+            self._after_held(side)
             return None
         why = self._send_or_pend(side, _OPCODES[kind], payload, fields)
-        self._close_when_released(side)
+        self._after_held(side)
         return why
 
     def _send_or_pend(
@@ -272,18 +279,26 @@ class PairMessages(PairCommon):
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self._release_held(message.id)
         self._note_dropped(message, reason)
-        if self.websocket:
-            self._close_when_released(side_of(message.way))
+        self._after_held(side_of(message.way))
 
     def _holds(self, side: Side) -> bool:
         """True while a message read on ``side`` is held."""
         return any(s is side for s, _size in self._held_sizes.values())
 
-    def _close_when_released(self, side: Side) -> None:
-        """Send on the close frame ``side``'s peer sent after messages that were held,
-        once none of them is held any more."""
+    def _after_held(self, side: Side) -> None:
+        """Once no message read on ``side`` is held any more, send on the close frame
+        its peer sent after them (WebSocket)."""
+        if not self._holds(side):
+            self._send_waiting_close(side)
+
+    def _before_eof(self, side: Side) -> None:
+        """``side``'s peer half-closed: a close frame of its that waits for held messages
+        goes on now, before the EOF (those messages can no longer follow it)."""
+        self._send_waiting_close(side)
+
+    def _send_waiting_close(self, side: Side) -> None:
         waiting = self._closes[side]
-        if waiting is None or self._holds(side) or self.ended:
+        if waiting is None or self.ended:
             return
         self._closes[side] = None
         reframer = self._reframers[side]
