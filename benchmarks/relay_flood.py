@@ -1,17 +1,24 @@
-"""Relay throughput and latency: `inspector relay -o FILE` against direct and socat.
+"""Relay throughput and latency: `inspector relay -o FILE` against direct, socat and mitmproxy.
 
 1. WebSocket: a server process writes 200,000 pre-built 64-byte text frames; a bare
    ``websockets.asyncio.client`` takes them directly, then through ``inspector relay
    ws://… ws://… -o FILE --quiet`` (recording both directions). The client's rate is
-   what counts (target: ≥ 0.5x direct).
+   what counts (target: ≥ 0.5x direct). With mitmproxy installed (``--mitmdump PATH``,
+   default: ``mitmdump`` on PATH), the same flood through ``mitmdump --mode
+   reverse:http://…`` (writing its flows to a file with ``-w``, as the relay records;
+   ``--mitm-messages`` of them, as it is slow), target: the relay ≥ 10x its rate.
 2. TCP: a 128 MiB stream read by a bare Python client directly, through ``socat
    TCP-LISTEN … TCP:…`` and through ``inspector relay tcp://… tcp://… -o FILE``
    (target: ≥ 0.5x socat's byte rate).
-3. Latency: 10,000 WebSocket ping-pongs (a 32-byte text message echoed) directly and
-   through the relay; the added round trip at p50 and p99 (targets ≤ 200 µs, ≤ 2 ms).
+3. Latency: 10,000 WebSocket ping-pongs (a 32-byte text message echoed), a direct one
+   and one through the relay taken in turn (so both see the same load); the added
+   round trip at p50 and p99 (targets ≤ 200 µs, ≤ 2 ms).
+
+Each table also gives the CPU seconds the relay process (or socat, mitmdump) used while
+the client ran (Linux: /proc), the number to trust on a shared machine.
 
 Run: ``.venv/bin/python benchmarks/relay_flood.py [--messages N] [--megabytes M]
-[--pings N] [--skip-socat]``.
+[--pings N] [--skip-socat] [--mitmdump PATH] [--mitm-messages N] [--only ws,tcp,latency]``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -83,9 +92,41 @@ def env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(REPO))
 
 
+@dataclass
+class Middle:
+    """A process in the middle: the port clients use, its pid, CPU seconds it used."""
+
+    port: int
+    pid: int | None = None
+    cpu: float | None = None
+
+
+def process_cpu(pid: int | None) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (None where /proc has none)."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(name: str, argv: list[str], amount: int, middle: Middle | None) -> ClientRun:
+    """:func:`time_client`, noting in ``middle`` the CPU its process used meanwhile."""
+    before = process_cpu(middle.pid) if middle is not None else None
+    run = time_client(name, argv, amount)
+    if middle is not None:
+        after = process_cpu(middle.pid)
+        if before is not None and after is not None:
+            middle.cpu = after - before
+    return run
+
+
 @contextmanager
-def relay(listen: str, upstream: str, capture: str) -> Iterator[int]:
-    """A running ``inspector relay`` (quiet, recording to ``capture``); yields its port."""
+def relay(listen: str, upstream: str, capture: str) -> Iterator[Middle]:
+    """A running ``inspector relay`` (quiet, recording to ``capture``)."""
     proc = subprocess.Popen(
         [PYTHON, "-m", "inspector", "relay", listen, upstream, "-o", capture, "--quiet"],
         stdout=subprocess.PIPE,
@@ -97,91 +138,157 @@ def relay(listen: str, upstream: str, capture: str) -> Iterator[int]:
     first = proc.stdout.readline()
     port = int(first.split()[1].rsplit(":", 1)[1].rstrip("/"))
     try:
-        yield port
+        yield Middle(port, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-@contextmanager
-def socat(upstream_port: int) -> Iterator[int]:
-    """``socat TCP-LISTEN:PORT,reuseaddr TCP:127.0.0.1:UPSTREAM`` on a free port."""
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", f"TCP:127.0.0.1:{upstream_port}"]
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # listening once the port cannot be bound again
+        return probe.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, limit: float = 30.0) -> None:
+    """Return once ``port`` is listening: it can no longer be bound (a test connection
+    would be relayed upstream and take the flood server's turn); RuntimeError if
+    ``proc`` ends first or it takes longer than ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} ended with status {proc.returncode}")
         with socket.socket() as check:
             try:
                 check.bind(("127.0.0.1", port))
             except OSError:
-                break
-        time.sleep(0.02)
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port} after {limit:g} s")
+
+
+@contextmanager
+def mitmdump(path: str, upstream_port: int, flows: str) -> Iterator[Middle]:
+    """``mitmdump --mode reverse:http://127.0.0.1:UPSTREAM -q -w FLOWS`` on a free port."""
+    port = free_port()
+    argv = [path, "--mode", f"reverse:http://127.0.0.1:{upstream_port}", "--listen-host",
+            "127.0.0.1", "--listen-port", str(port), "-q", "-w", flows]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield port
+        wait_listening(port, proc)
+        yield Middle(port, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def socat(upstream_port: int) -> Iterator[Middle]:
+    """``socat TCP-LISTEN:PORT,reuseaddr TCP:127.0.0.1:UPSTREAM`` on a free port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", f"TCP:127.0.0.1:{upstream_port}"]
+    )
+    wait_listening(port, proc)
+    try:
+        yield Middle(port, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def table(title: str, runs: list[ClientRun], unit: str, scale: float, base: str) -> str:
-    by_name = {r.name: r for r in runs}
-    lines = [f"### {title}", "", f"| path | {unit} | wall s | rate vs {base} | exit |"]
-    lines.append("|---|---:|---:|---:|---:|")
-    for r in runs:
-        ratio = r.rate / by_name[base].rate if by_name[base].rate else 0.0
+def table(
+    title: str,
+    runs: list[tuple[ClientRun, Middle | None]],
+    unit: str,
+    scale: float,
+    base: str,
+    also: str | None = None,
+) -> str:
+    """A Markdown table of client runs: rate, wall, rate against ``base`` (and against
+    ``also`` when that path ran), the CPU of the process in the middle."""
+    by_name = {r.name: r for r, _m in runs}
+    names = [base] + ([also] if also in by_name else [])
+    heads = " | ".join(f"rate vs {n}" for n in names)
+    lines = [f"### {title}", "", f"| path | {unit} | wall s | {heads} | middle CPU s | exit |"]
+    lines.append("|---|---:|---:|" + "---:|" * len(names) + "---:|---:|")
+    for r, middle in runs:
+        ratios = " | ".join(
+            f"{r.rate / by_name[n].rate:.2f}x" if by_name[n].rate else "-" for n in names
+        )
+        cpu = f"{middle.cpu:.2f}" if middle is not None and middle.cpu is not None else "-"
         lines.append(
-            f"| {r.name} | {r.rate * scale:,.1f} | {r.wall:.2f} | {ratio:.2f}x | {r.returncode} |"
+            f"| {r.name} | {r.rate * scale:,.1f} | {r.wall:.2f} | {ratios} | {cpu} "
+            f"| {r.returncode} |"
         )
     return "\n".join(lines)
 
 
-def ws_flood(n: int, tmp: str) -> str:
-    """Direct vs through the relay, one flood server serving both in turn."""
+RELAY = "inspector relay -o FILE"
+MITM = "mitmdump --mode reverse"
+
+
+def ws_flood(n: int, tmp: str, mitm: str | None = None, mitm_n: int = 0) -> str:
+    """Direct vs through the relay (and mitmdump), one flood server serving both in turn."""
     server, port = start_server("ws", ws_stream(n, 64), 2)
-    runs = []
+    runs: list[tuple[ClientRun, Middle | None]] = []
     try:
         url = f"ws://127.0.0.1:{port}/"
-        runs.append(time_client("direct", [PYTHON, "-c", BARE_WS_CLIENT, url, str(n)], n))
-        with relay("ws://127.0.0.1:0/", url, str(Path(tmp) / "ws.sockcap")) as rport:
-            through = f"ws://127.0.0.1:{rport}/"
-            runs.append(
-                time_client(
-                    "inspector relay -o FILE", [PYTHON, "-c", BARE_WS_CLIENT, through, str(n)], n
-                )
-            )
+        argv = [PYTHON, "-c", BARE_WS_CLIENT, url, str(n)]
+        runs.append((timed("direct", argv, n, None), None))
+        with relay("ws://127.0.0.1:0/", url, str(Path(tmp) / "ws.sockcap")) as middle:
+            through = f"ws://127.0.0.1:{middle.port}/"
+            argv = [PYTHON, "-c", BARE_WS_CLIENT, through, str(n)]
+            runs.append((timed(RELAY, argv, n, middle), middle))
     finally:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    return table(
-        f"WebSocket: {n:,} messages of 64 bytes, server → client", runs, "msgs/s", 1, "direct"
-    )
+    if mitm is not None:
+        mserver, mport = start_server("ws", ws_stream(mitm_n, 64), 1)
+        try:
+            with mitmdump(mitm, mport, str(Path(tmp) / "ws.flows")) as middle:
+                through = f"ws://127.0.0.1:{middle.port}/"
+                argv = [PYTHON, "-c", BARE_WS_CLIENT, through, str(mitm_n)]
+                runs.append((timed(f"{MITM} ({mitm_n:,})", argv, mitm_n, middle), middle))
+        finally:
+            mserver.join(timeout=10)
+            if mserver.is_alive():
+                mserver.terminate()
+    title = f"WebSocket: {n:,} messages of 64 bytes, server → client"
+    text = table(title, runs, "msgs/s", 1, "direct")
+    if mitm is not None:
+        relay_rate, mitm_rate = runs[1][0].rate, runs[2][0].rate
+        ratio = relay_rate / mitm_rate if mitm_rate else 0.0
+        text += f"\n\nrelay vs mitmdump (message rate): {ratio:.1f}x"
+    return text
 
 
 def tcp_stream(megabytes: int, tmp: str, with_socat: bool) -> str:
     size = megabytes << 20
-    paths: list[tuple[str, Callable[[int], object]]] = [("direct", lambda p: _nullctx(p))]
+    paths: list[tuple[str, Callable[[int], Any]]] = [("direct", _nullctx)]
     if with_socat:
         paths.append(("socat TCP-LISTEN … TCP:…", socat))
     paths.append(
         (
-            "inspector relay -o FILE",
+            RELAY,
             lambda p: relay(
                 "tcp://127.0.0.1:0", f"tcp://127.0.0.1:{p}", str(Path(tmp) / "tcp.sockcap")
             ),
         )
     )
     server, port = start_server("tcp", b"x" * size, len(paths))
-    runs = []
+    runs: list[tuple[ClientRun, Middle | None]] = []
     try:
         for name, make in paths:
-            with make(port) as through:  # type: ignore[attr-defined]
-                argv = [PYTHON, "-c", BARE_TCP_CLIENT, str(through), str(size)]
-                runs.append(time_client(name, argv, size))
+            with make(port) as middle:
+                argv = [PYTHON, "-c", BARE_TCP_CLIENT, str(middle.port), str(size)]
+                pid_known = middle.pid is not None
+                runs.append((timed(name, argv, size, middle), middle if pid_known else None))
     finally:
         server.join(timeout=10)
         if server.is_alive():
@@ -191,24 +298,29 @@ def tcp_stream(megabytes: int, tmp: str, with_socat: bool) -> str:
 
 
 @contextmanager
-def _nullctx(port: int) -> Iterator[int]:
-    yield port
+def _nullctx(port: int) -> Iterator[Middle]:
+    yield Middle(port)
 
 
-def round_trips(url: str, count: int) -> list[float]:
+def round_trips(direct_url: str, relayed_url: str, count: int) -> tuple[list[float], list[float]]:
+    """Round trips of a 32-byte text message, a direct one and a relayed one in turn
+    (after 200 of each to warm up); each list in seconds."""
     from websockets.sync.client import connect
 
-    times = []
-    with connect(url, compression=None) as ws:
+    direct: list[float] = []
+    relayed: list[float] = []
+    with connect(direct_url, compression=None) as a, connect(relayed_url, compression=None) as b:
         for _ in range(200):
-            ws.send("w" * 32)
-            ws.recv()
+            for ws in (a, b):
+                ws.send("w" * 32)
+                ws.recv()
         for _ in range(count):
-            start = time.perf_counter()
-            ws.send("p" * 32)
-            ws.recv()
-            times.append(time.perf_counter() - start)
-    return times
+            for ws, times in ((a, direct), (b, relayed)):
+                start = time.perf_counter()
+                ws.send("p" * 32)
+                ws.recv()
+                times.append(time.perf_counter() - start)
+    return direct, relayed
 
 
 def latency(count: int, tmp: str) -> str:
@@ -218,11 +330,11 @@ def latency(count: int, tmp: str) -> str:
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     try:
-        direct = round_trips(f"ws://127.0.0.1:{port}/", count)
-        with relay(
-            "ws://127.0.0.1:0/", f"ws://127.0.0.1:{port}/", str(Path(tmp) / "l.sockcap")
-        ) as r:
-            relayed = round_trips(f"ws://127.0.0.1:{r}/", count)
+        upstream = f"ws://127.0.0.1:{port}/"
+        with relay("ws://127.0.0.1:0/", upstream, str(Path(tmp) / "l.sockcap")) as r:
+            before = process_cpu(r.pid)
+            direct, relayed = round_trips(upstream, f"ws://127.0.0.1:{r.port}/", count)
+            after = process_cpu(r.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -230,8 +342,10 @@ def latency(count: int, tmp: str) -> str:
     def pct(values: list[float], q: float) -> float:
         return statistics.quantiles(values, n=100)[int(q) - 1] * 1e6
 
+    cpu = f"{after - before:.2f} s" if before is not None and after is not None else "-"
     lines = [
-        f"### Latency: {count:,} WebSocket ping-pongs (32-byte text, echoed)",
+        f"### Latency: {count:,} WebSocket ping-pongs (32-byte text, echoed), "
+        "direct and relayed in turn",
         "",
         "| path | p50 µs | p99 µs |",
         "|---|---:|---:|",
@@ -239,6 +353,8 @@ def latency(count: int, tmp: str) -> str:
         f"| through the relay | {pct(relayed, 50):.0f} | {pct(relayed, 99):.0f} |",
         f"| added | {pct(relayed, 50) - pct(direct, 50):.0f} | "
         f"{pct(relayed, 99) - pct(direct, 99):.0f} |",
+        "",
+        f"relay CPU during the ping-pongs: {cpu}",
     ]
     return "\n".join(lines)
 
@@ -249,12 +365,40 @@ def main() -> int:
     parser.add_argument("--megabytes", type=int, default=128)
     parser.add_argument("--pings", type=int, default=10_000)
     parser.add_argument("--skip-socat", action="store_true")
+    parser.add_argument(
+        "--mitmdump",
+        metavar="PATH",
+        default=shutil.which("mitmdump"),
+        help="mitmproxy's mitmdump for the WebSocket comparison (default: on PATH)",
+    )
+    parser.add_argument(
+        "--mitm-messages",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="messages of the flood through mitmdump (default 20,000)",
+    )
+    parser.add_argument(
+        "--only",
+        default="ws,tcp,latency",
+        help="which parts to run, comma-separated (default ws,tcp,latency)",
+    )
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     with_socat = not args.skip_socat and shutil.which("socat") is not None
+    mitm = args.mitmdump
+    if "ws" in parts and (mitm is None or shutil.which(mitm) is None):
+        print("mitmproxy comparison skipped: no mitmdump found (give --mitmdump PATH)")
+        mitm = None
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        print(ws_flood(args.messages, tmp), end="\n\n", flush=True)
-        print(tcp_stream(args.megabytes, tmp, with_socat), end="\n\n", flush=True)
-        print(latency(args.pings, tmp), flush=True)
+        if "ws" in parts:
+            print(ws_flood(args.messages, tmp, mitm, args.mitm_messages), end="\n\n", flush=True)
+        if "tcp" in parts:
+            print(tcp_stream(args.megabytes, tmp, with_socat), end="\n\n", flush=True)
+        if "latency" in parts:
+            print(latency(args.pings, tmp), flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     return 0
 
 

@@ -90,6 +90,10 @@ Pending = Record | MessageRun
 COMMIT_INTERVAL = 0.1
 #: Commit at once when this many records are buffered, whatever the interval.
 BATCH_LIMIT = 4096
+#: While the commit thread still writes the last batch, how many flushes in a row leave
+#: the buffer growing instead of waiting for it (the Recorder flushes every 8 MiB: at
+#: most about 40 MiB are buffered before the recording thread waits).
+DEFER_FLUSHES = 4
 #: Committed bytes (records' wire bytes) between two background WAL checkpoints: half
 #: of what SQLite's own ``wal_autocheckpoint`` lets a WAL grow to with this page size.
 CHECKPOINT_BYTES = 8 << 20
@@ -152,10 +156,15 @@ class CaptureStore(RecordSink):
         #: Runs this file's WAL checkpoints off the committing thread (see checkpoint.py).
         self._checkpointer: WalCheckpointer | None = None
         self._uncheckpointed = 0  # wire bytes committed since the last nudge
-        #: Commits on a thread of their own (see writer.py), and what is in flight
-        #: there: items at the head of _pending, their records, their wire bytes.
+        #: The file's commit thread (see writer.py; the owner's, shared by every session
+        #: of the file), the session store whose batch it is committing, and for this
+        #: store what is in flight there: items at the head of _pending, their records,
+        #: their wire bytes, and the shared field texts the batch inserts.
         self._writer: CommitThread | None = None
+        self._committing: CaptureStore | None = None
         self._in_flight = (0, 0, 0)
+        self._in_flight_sets: list[tuple[int, str]] = []
+        self._deferred = 0  # flushes in a row left buffered while the thread was busy
 
     # -- creating and opening ---------------------------------------------------
 
@@ -174,9 +183,10 @@ class CaptureStore(RecordSink):
     ) -> CaptureStore:
         """Create a capture file (mode 0600) holding one new session, ready to record.
 
-        ``commit_thread`` commits on a thread of its own (:mod:`capture.writer`): for a
-        recording thread with better things to do (the GUI's). ``flush`` then hands the
-        records over without waiting; ``finish``, ``close`` and ``save_as`` wait.
+        ``commit_thread`` commits on a thread of its own (:mod:`capture.writer`), for
+        every session of the file (:meth:`add_session`): for a recording thread with
+        better things to do (the GUI's, a relay's or listener's loop). ``flush`` then
+        hands the records over without waiting; ``finish``, ``close`` and ``save_as`` wait.
         """
         path = Path(path)
         make_private_file(path, overwrite=overwrite)
@@ -234,12 +244,17 @@ class CaptureStore(RecordSink):
             self._writer = None
 
     def _stop_writer(self) -> None:
-        """Commit what is buffered, then commit on this thread from here on."""
+        """Commit what is buffered, then end the commit thread (closing the file)."""
         writer = self._writer
         if writer is not None:
             self._settle()
             self._writer = None
             writer.stop()
+
+    @property
+    def _file(self) -> CaptureStore:
+        """The store that owns the file: this one, or the one this session was added to."""
+        return self._owner or self
 
     def add_session(
         self,
@@ -254,9 +269,6 @@ class CaptureStore(RecordSink):
         listener's connections: one session each, in one file). The new store shares
         this store's file: closing it commits its records; closing this one closes all."""
         if not self.writable or self._closed or self._error is not None:
-            raise CaptureError(f"capture file {self.path} cannot take another session")
-        self._stop_writer()  # the sessions of one file share this store's connection
-        if self._error is not None:
             raise CaptureError(f"capture file {self.path} cannot take another session")
         started = clock.started_wall_ns
         options_json = dump_json(_options_mapping(options))
@@ -411,23 +423,33 @@ class CaptureStore(RecordSink):
 
     def flush(self) -> None:
         """Commit buffered records now (the Recorder asks every few MiB). With a commit
-        thread: hand them to it without waiting (or leave them for the next commit while
-        it is still busy with the last)."""
-        if self._pending:
-            self._commit()
+        thread: hand them to it without waiting, or leave them for the next commit while
+        it is still busy with the last (``DEFER_FLUSHES`` times in a row, then wait)."""
+        if not self._pending:
+            return
+        writer = self._file._writer
+        if writer is not None and writer.busy:
+            self._collect()
+            if writer.busy:
+                if self._deferred < DEFER_FLUSHES:
+                    self._deferred += 1
+                    return
+                self._file._take_result(writer.result(wait=True))
+        self._commit()
 
     def _settle(self) -> None:
         """Commit everything buffered and wait until it is committed."""
-        writer = self._writer
+        file = self._file
+        writer = file._writer
         if writer is None:
             if self._pending:
                 self._commit()
             return
         if writer.busy:
-            self._take_result(writer.result(wait=True))
+            file._take_result(writer.result(wait=True))
         self._hand_over()
         if writer.busy:
-            self._take_result(writer.result(wait=True))
+            file._take_result(writer.result(wait=True))
 
     def finish(self, state: str, summary: Mapping[str, Any]) -> None:
         """Record how the session ended: end time, final state, summary; then commit."""
@@ -453,7 +475,7 @@ class CaptureStore(RecordSink):
         if self._closed:
             return
         if self._owner is not None:  # a session added to another store's file
-            self.flush()
+            self._settle()
             self._closed = True
             return
         for child in self._children:
@@ -483,7 +505,7 @@ class CaptureStore(RecordSink):
 
     def _commit(self) -> None:
         """Write the buffer in one transaction, or switch to memory if the file fails."""
-        if self._writer is not None:
+        if self._file._writer is not None:
             self._hand_over()
             return
         batch = self._pending
@@ -525,10 +547,12 @@ class CaptureStore(RecordSink):
                     checkpointer.nudge()
 
     def _hand_over(self) -> None:
-        """Give the buffer to the commit thread, unless it is still busy with the last
-        batch (the buffer then waits for the next commit); the items stay in the buffer,
-        where reads find them, until the commit is seen done."""
-        writer = self._writer
+        """Give the buffer to the file's commit thread, unless it is still busy with the
+        last batch (this session's or another's: the buffer then waits for the next
+        commit); the items stay in the buffer, where reads find them, until the commit
+        is seen done."""
+        file = self._file
+        writer = file._writer
         assert writer is not None
         self._collect()
         if writer.busy or self._error is not None or self._closed or not self._pending:
@@ -544,22 +568,49 @@ class CaptureStore(RecordSink):
         if field_sets is not None:
             new, field_sets.new = field_sets.new, []
         writer.submit(Batch(self._session.id, rows, new, items))
+        file._committing = self
         self._in_flight = (len(items), self._pending_count, sum([len(i.wire) for i in items]))
+        self._in_flight_sets = new
+        self._deferred = 0
         self._commit_due = time.monotonic() + self._commit_interval
 
     def _collect(self) -> None:
-        """Take in the commit thread's finished commit, if there is one."""
-        writer = self._writer
+        """Take in the file's finished threaded commit, if there is one."""
+        file = self._file
+        writer = file._writer
         if writer is not None and writer.busy:
             result = writer.result()
             if result is not PENDING:
-                self._take_result(result)
+                file._take_result(result)
+                file._hand_over_waiting()
+
+    def _hand_over_waiting(self) -> None:
+        """(On the file's store, its thread free.) Give the thread the first session's
+        buffer that waited for it (a flush left buffered, or a commit due), so that a
+        session with nothing more to write still reaches the file."""
+        now = time.monotonic()
+        for store in (self, *self._children):
+            waited = store._deferred or now >= store._commit_due
+            if waited and store._pending and not store._closed and store._error is None:
+                store._hand_over()
+                return
 
     def _take_result(self, result: object) -> None:
-        """The batch in flight was committed (None), or failed (the exception)."""
+        """(On the file's store.) The batch in flight was committed (None), or failed
+        (the exception): the session store it came from accounts for it."""
+        store, self._committing = self._committing, None
+        if store is not None:
+            store._committed_batch(result)
+
+    def _committed_batch(self, result: object) -> None:
+        """This store's batch in flight was committed (None), or failed (the exception:
+        its records stay in memory, its new shared field texts go with the next batch)."""
         items, count, size = self._in_flight
         self._in_flight = (0, 0, 0)
+        sets, self._in_flight_sets = self._in_flight_sets, []
         if isinstance(result, BaseException):
+            if sets and self._field_sets is not None:
+                self._field_sets.new[:0] = sets
             if self._error is None:
                 self._fail(result)
             return

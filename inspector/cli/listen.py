@@ -427,6 +427,8 @@ class ListenRun:
         return EXIT_OK
 
     command = "listen"
+    #: Commit the capture on a thread of its own (CaptureStore.create's ``commit_thread``).
+    commit_thread = False
 
     def _server_options(self, args: argparse.Namespace, endpoint: Endpoint) -> ServerOptions | None:
         """How ws:// upgrades are answered and udp:// clients are forgotten (None for
@@ -488,6 +490,7 @@ class ListenRun:
             options=self._role_options("listener"),
             clock=self.recorder.clock,
             overwrite=True,
+            commit_thread=self.commit_thread,
         )
         self.store.write_many(self._held.records)
         self.recorder.sink = self.store

@@ -271,6 +271,9 @@ class RelayRun(ListenRun):
 
     #: Where intercept commands are read (tests give a stream; None: sys.stdin).
     stdin: Any = None
+    #: The relay's loop forwards while the capture's commits write (a TCP stream's
+    #: bytes are written once more into the file: the loop's largest cost otherwise).
+    commit_thread = True
 
     def _write_always(self, text: str) -> None:
         """Intercept lines are printed even with --quiet: they ask for an answer."""

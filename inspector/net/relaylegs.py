@@ -22,8 +22,13 @@ from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Shaper
 from inspector.net.resolve import family_name, format_address
 
-#: Bytes asked of the socket per read on both legs.
+#: Bytes asked of the socket per read on both legs of a WebSocket pair: about a
+#: thousand small frames tapped and recorded in one callback (as a client session reads).
 READ_SIZE = 64 * 1024
+#: Bytes per read on both legs of a tcp/tls pair: a read is one record, nothing is parsed
+#: per message, so a larger read costs no longer callback per byte and makes a quarter
+#: of the reads, records and capture rows (asyncio's own default).
+STREAM_READ_SIZE = 256 * 1024
 
 
 class Side(StrEnum):
@@ -68,8 +73,14 @@ class Leg(asyncio.Protocol):
         self.side = side
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.limit_reads(transport)
+
+    def limit_reads(self, transport: asyncio.BaseTransport) -> None:
+        """Make a selector transport read at most this pair's read size per callback."""
         if isinstance(getattr(transport, "max_size", None), int):
-            transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+            websocket = getattr(self.pair, "websocket", False)
+            size = READ_SIZE if websocket else STREAM_READ_SIZE
+            transport.max_size = size  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         self.pair.on_data(self.side, data)
@@ -207,6 +218,9 @@ class PairEnding(PairCommon):
     _lost: dict[Side, bool]
     _pauses: dict[Side, set[str]]
     _shapers: dict[Side, Shaper | None]
+    #: What must go on before ``side``'s EOF is passed on (PairMessages: a close frame
+    #: that waited for held messages).
+    _before_eof: Callable[[Side], None]
 
     def on_data(self, side: Side, data: bytes) -> None:
         """One read of leg ``side`` (what is relayed decides what it means)."""
@@ -267,6 +281,7 @@ class PairEnding(PairCommon):
                 "leg": str(side),
             },
         )
+        self._before_eof(side)
         shaper = self._shapers[side]
         if shaper is not None and not shaper.idle:
             shaper.on_empty = lambda: self._pass_eof(side.other)

@@ -20,7 +20,9 @@ What arrived is recorded as it crossed the wire (``reframed: true``, and
 ``intercept`` / ``rule`` / ``forwarded: false`` where they apply); what the relay sent
 on is a frame record with ``injected: true`` and ``relayed`` (forwarded, edited,
 injected, rule). Control frames (ping, pong, close) are framed anew and sent on at
-once; a data message after the close of its direction is dropped with the reason.
+once, except a close frame read while messages its sender sent before it are held: it
+waits until they are forwarded or dropped, so the order each side sent in is kept. A
+data message after the close of its direction is dropped with the reason.
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ class PairMessages(PairCommon):
     initiated_by: str
     failure: str | None
     _legs: dict[Side, Any]
+    _eof: dict[Side, bool]
     _taps: dict[Side, FrameTap | None]
     _shapers: dict[Side, Shaper | None]
     _interceptor: Interceptor | None
@@ -208,6 +211,12 @@ class PairMessages(PairCommon):
         self._early_messages = False
         self._held_bytes = {Side.CLIENT: 0, Side.UPSTREAM: 0}
         self._held_sizes: dict[int, tuple[Side, int]] = {}
+        #: A close frame read while messages read before it on that side are held: sent
+        #: on once they are forwarded or dropped, so the close does not overtake them.
+        self._closes: dict[Side, tuple[bytes, dict[str, Any]] | None] = {
+            Side.CLIENT: None,
+            Side.UPSTREAM: None,
+        }
         self._request_target = ""
         up = self.config.upstream
         self._context = DecodeContext(scheme=up.scheme, host=up.host, port=up.port)
@@ -237,10 +246,18 @@ class PairMessages(PairCommon):
         if isinstance(held, int):
             self._release_held(held)
         side = side_of(way)
+        if self._eof[side]:  # that way's leg was half-closed: nothing can be written
+            return (
+                f"the {side.peer_name} half-closed the connection: nothing more goes "
+                f"to the {side.other.peer_name}"
+            )
         if not self.websocket:
             self._forward_chunk(side, payload, {"injected": True, **fields})
+            self._after_held(side)
             return None
-        return self._send_or_pend(side, _OPCODES[kind], payload, fields)
+        why = self._send_or_pend(side, _OPCODES[kind], payload, fields)
+        self._after_held(side)
+        return why
 
     def _send_or_pend(
         self, side: Side, opcode: int, payload: bytes, fields: dict[str, Any]
@@ -262,6 +279,31 @@ class PairMessages(PairCommon):
     def dropped(self, message: HeldMessage, reason: str) -> None:
         self._release_held(message.id)
         self._note_dropped(message, reason)
+        self._after_held(side_of(message.way))
+
+    def _holds(self, side: Side) -> bool:
+        """True while a message read on ``side`` is held."""
+        return any(s is side for s, _size in self._held_sizes.values())
+
+    def _after_held(self, side: Side) -> None:
+        """Once no message read on ``side`` is held any more, send on the close frame
+        its peer sent after them (WebSocket)."""
+        if not self._holds(side):
+            self._send_waiting_close(side)
+
+    def _before_eof(self, side: Side) -> None:
+        """``side``'s peer half-closed: a close frame of its that waits for held messages
+        goes on now, before the EOF (those messages can no longer follow it)."""
+        self._send_waiting_close(side)
+
+    def _send_waiting_close(self, side: Side) -> None:
+        waiting = self._closes[side]
+        if waiting is None or self.ended:
+            return
+        self._closes[side] = None
+        reframer = self._reframers[side]
+        if reframer is not None and not reframer.closed:
+            self._send_message(side, 8, *waiting)
 
     def _lose_pending(self, why: str) -> None:
         """The pair ends with messages still waiting for their direction's message
@@ -496,9 +538,12 @@ class PairMessages(PairCommon):
         for opcode, body, action in actions:
             if isinstance(action, list):
                 self._perform_rule(side, action)
-            elif reframer.closed:  # nothing follows a close (RFC 6455 §5.5.1)
-                if opcode < 8:
+            elif reframer.closed or self._closes[side] is not None:
+                if opcode < 8:  # nothing follows a close (RFC 6455 §5.5.1)
                     self._drop_after_close(side)
+            elif opcode == 8 and self._holds(side):
+                self._closes[side] = (body, action)  # after the held messages
+                self._note_close_waits(side)
             else:
                 self._send_message(side, opcode, body, action)
         if violation is not None:
@@ -535,6 +580,17 @@ class PairMessages(PairCommon):
         if more:
             record.update(more)
         self.recorder.record(side.direction, Kind.FRAME, None, wire, payload, record)
+
+    def _note_close_waits(self, side: Side) -> None:
+        self.recorder.record(
+            Direction.META,
+            Kind.INFO,
+            fields={
+                "message": f"{ARROWS[side]}: the {side.peer_name}'s close waits for the "
+                "messages held before it",
+                "leg": str(side),
+            },
+        )
 
     def _drop_after_close(self, side: Side) -> None:
         self.recorder.record(

@@ -135,6 +135,7 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         client = self._legs[Side.CLIENT]
         assert client is not None
         client.set_protocol(self._protocols[Side.CLIENT])
+        self._protocols[Side.CLIENT].limit_reads(client)
         self._set_reading(Side.CLIENT, "opening", False)
         if self.config.tls is not None and not await self._client_tls():
             return

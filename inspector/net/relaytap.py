@@ -194,11 +194,18 @@ class FrameTap:
         self._compressed = False  # the message being continued was compressed
         self._broken: str | None = None  # why inflating stopped, if it did
         self._in_fragment = False  # a fragmented message is under way
+        #: What the client sends is masked (RFC 6455 §5.1): the fast path takes it so.
+        self._masked = direction is Direction.OUT
+        #: Server → client frames of one read are kept as one run (one capture row, the
+        #: records made only when a consumer asks); the client's masked frames have no
+        #: run framing of their direction, so they stay a record each.
+        self._runs = direction is Direction.IN
 
     def take(self, data: bytes, t_ns: int) -> None:
         """Record every frame ``data`` completes. Whole plain frames at a frame boundary
-        (unmasked FIN text/binary, as a server floods them) are recorded straight from
-        the bytes by the client's receive fast path; the rest goes through the parser."""
+        (FIN text/binary, masked as the client must send them, unmasked from the server)
+        are recorded straight from the bytes by the receive fast path, the server's
+        uncompressed ones as one run per read; the rest goes through the parser."""
         parser = self.parser
         pos, end = 0, len(data)
         while parser.buffered and pos < end:  # finish the frame a previous read began
@@ -212,10 +219,15 @@ class FrameTap:
             return
         rest = data[pos:] if pos else data
         if not self._in_fragment and self._broken is None and parser.error is None:
-            fast = take_plain_frames(rest, None, self.deflate, keep=False)
-            if fast.items:
-                self.messages += len(fast.items)
-                self.recorder.record_many(self.direction, Kind.FRAME, t_ns, fast.items)
+            fast = take_plain_frames(rest, None, self.deflate, False, self._runs, self._masked)
+            if fast.count:
+                self.messages += fast.count
+                if fast.run is not None:
+                    self.recorder.record_run(
+                        self.direction, Kind.FRAME, t_ns, fast.run, fast.count, fast.framing
+                    )
+                else:
+                    self.recorder.record_many(self.direction, Kind.FRAME, t_ns, fast.items)
             if fast.failure is not None:
                 self._broken = f"cannot inflate: {fast.failure}"
             rest = fast.rest

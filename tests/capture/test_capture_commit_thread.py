@@ -112,18 +112,24 @@ def test_a_failed_commit_keeps_the_records_for_save_as(new_store, tmp_path: Path
         assert rescued.records(0, 200) == expected and len(expected) == 111
 
 
-def test_adding_a_session_commits_on_the_owner_s_thread_from_then_on(new_store) -> None:
+def test_a_file_of_several_sessions_commits_them_all_on_its_one_thread(new_store) -> None:
     store, recorder = new_store(commit_interval=0, commit_thread=True)
     for i in range(20):
         recorder.record(Direction.IN, Kind.DATA, wire=b"first %d" % i, payload=b"first %d" % i)
     child = store.add_session(
         endpoint="ws://127.0.0.1:9000/second", scheme="ws", options={}, clock=recorder.clock
     )
-    assert commit_threads() == [] and store.committed == 20
-    child.write_many([])
+    assert len(commit_threads()) == 1 and child._writer is None  # the file's thread, shared
+    child.write(Record(0, 5, Direction.OUT, Kind.DATA, b"second", b"second"))
     recorder.record(Direction.IN, Kind.DATA, wire=b"more", payload=b"more")
     store.flush()
-    assert store.committed == 21
+    child.flush()
+    wait_until(lambda: store.committed == 21 and child.committed == 1, store)
+    child.close()
     store.close()
+    assert commit_threads() == []
     with CaptureStore.open(store.path) as on_disk:
         assert on_disk.count() == 21 and len(on_disk.sessions()) == 2
+        second = on_disk.sessions()[1].id
+    with CaptureStore.open(store.path, session_id=second) as on_disk:
+        assert [r.wire for r in on_disk.records(0, 5)] == [b"second"]

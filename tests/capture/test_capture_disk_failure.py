@@ -19,6 +19,9 @@ def fill_disk(store: CaptureStore) -> None:
     conn = store._conn  # the store's own connection: a test-only reach inside
     (pages,) = conn.execute("PRAGMA page_count").fetchone()
     conn.execute(f"PRAGMA max_page_count = {pages}")
+    if store._writer is not None:  # and its commit thread's, when it has one
+        store._settle()
+        store._writer._conn.execute(f"PRAGMA max_page_count = {pages}")
 
 
 def test_full_disk_keeps_records_in_memory_and_save_as_writes_all(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from relay_helpers import WAIT, ended, start_relay, wire_of
+from relay_helpers import WAIT, ended, raw_connect, start_relay, wire_of
 from servers import RunningServer
 from session_helpers import run
 from test_relay_ws import TEXTS, Tape, data_payloads, raw_server
@@ -609,3 +609,114 @@ def test_an_injection_waiting_for_a_message_under_way_is_not_lost_silently(
     )
     assert records.index(lost) < [r.kind for r in records].index(Kind.CLOSED)
     assert lines.lost == [(1, "c2s", lost.message)]
+
+
+@pytest.mark.parametrize("resolve", ["forward", "edit", "drop"])
+def test_a_close_after_a_held_message_waits_for_it(resolve: str) -> None:
+    """The client sends a held message, then closes: the close goes on only once the
+    held message has (or, dropped, has not), so the server sees them in the client's order."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    arrived: list[Any] = []
+    interceptor, queue = intercepting("c2s", "hold")
+
+    async def keep(ws: ServerConnection) -> None:
+        async for message in ws:
+            arrived.append(message)
+            if message == "passes":
+                await ws.send(message)
+
+    async def scenario() -> tuple[list[Record], int | None]:
+        server = await serve(keep, "127.0.0.1", 0, compression=None)
+        port = server.sockets[0].getsockname()[1]
+        relay, rec = await start_relay(
+            "ws://127.0.0.1:0/", f"ws://127.0.0.1:{port}/", intercept=interceptor
+        )
+        async with connect(f"ws://127.0.0.1:{relay.port}/", compression=None) as ws:
+            await ws.send("passes")
+            async with asyncio.timeout(WAIT):
+                assert await ws.recv() == "passes"
+            await ws.send("hold me")
+            await until(lambda: len(interceptor.queue) == 1)
+            closing = asyncio.ensure_future(ws.close())
+            records = rec.conns[1].records
+            await until(
+                lambda: any(
+                    r.fields.get("opcode") == "close" for r in records if r.kind is Kind.FRAME
+                )
+            )
+            assert not [
+                r for r in records if r.fields.get("relayed") and r.fields.get("opcode") == "close"
+            ]
+            held = interceptor.queue[0].id
+            if resolve == "forward":
+                interceptor.forward(held)
+            elif resolve == "edit":
+                interceptor.edit(held, b"edited")
+            else:
+                interceptor.drop(held)
+            async with asyncio.timeout(WAIT):
+                await closing
+            code = ws.close_code
+        await ended(relay)
+        await relay.stop()
+        server.close()
+        return rec.conns[1].records, code
+
+    records, code = run(scenario())
+    expected = {"forward": ["hold me"], "edit": ["edited"], "drop": []}[resolve]
+    assert arrived == ["passes", *expected]
+    assert code == 1000
+    sent = [r for r in records if r.direction is Direction.OUT and r.fields.get("injected")]
+    assert [r.fields["opcode"] for r in sent] == ["text"] * (1 + len(expected)) + ["close"]
+    assert any("close waits for the messages held before it" in (r.message or "") for r in records)
+    assert [r.outcome for r in queue.resolutions] == [
+        {"forward": Outcome.FORWARDED, "edit": Outcome.EDITED, "drop": Outcome.DROPPED}[resolve]
+    ]
+
+
+def test_a_read_held_past_its_senders_eof_is_dropped_with_the_reason() -> None:
+    """tcp: the client's read is held, then the client half-closes: the EOF goes on (the
+    server answers and ends); forwarding the held read afterwards cannot write past that
+    EOF, so it is dropped with the reason instead of failing."""
+    interceptor, queue = intercepting("c2s")
+
+    async def scenario() -> tuple[bytes, bytes, list[Record]]:
+        read_by_server: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        answer_now = asyncio.Event()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            read_by_server.set_result(await reader.read())  # to the EOF
+            await answer_now.wait()
+            writer.write(b"bye\n")
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        relay, rec = await start_relay(
+            "tcp://127.0.0.1:0", f"tcp://127.0.0.1:{port}", intercept=interceptor
+        )
+        client = await raw_connect(relay.port)
+        assert client.transport is not None
+        client.transport.write(b"held\n")
+        await until(lambda: len(interceptor.queue) == 1)
+        client.transport.write_eof()
+        async with asyncio.timeout(WAIT):
+            got = await read_by_server
+        interceptor.forward(interceptor.queue[0].id)
+        answer_now.set()
+        answer = await client.until(4)
+        client.transport.close()
+        await ended(relay)
+        await relay.stop()
+        server.close()
+        return got, answer, rec.conns[1].records
+
+    got, answer, records = run(scenario())
+    assert got == b"" and answer == b"bye\n"
+    (gone,) = queue.resolutions
+    assert gone.outcome is Outcome.DROPPED and gone.sent is None
+    assert gone.reason == (
+        "dropped: the client half-closed the connection: nothing more goes to the server"
+    )
+    assert not [r for r in records if r.fields.get("injected")]

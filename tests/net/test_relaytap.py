@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 import zlib
 
+import pytest
 from session_helpers import ListSink
 from websockets.frames import Frame, Opcode
 
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction
+from inspector.core.runs import MessageRun
 from inspector.net.relaytap import (
     DeflateAgreement,
     FrameTap,
@@ -20,29 +22,39 @@ from inspector.net.relaytap import (
 )
 
 
-def stream() -> bytes:
-    """Plain, compressed, fragmented, control and masked frames back to back."""
+def stream(masked: bool = False, compress: bool = True) -> bytes:
+    """Plain, compressed, fragmented and control frames back to back (masked ones as a
+    client sends them with ``masked``; no compressed frame without ``compress``)."""
     compressor = zlib.compressobj(wbits=-15)
     out = b""
     for n in range(300):
         text = f"message {n} ".encode() * (n % 7 + 1)
-        if n % 5 == 0:
+        if n % 5 == 0 and compress:
             data = compressor.compress(text) + compressor.flush(zlib.Z_SYNC_FLUSH)
-            plain = Frame(Opcode.TEXT, data[:-4]).serialize(mask=False)
+            plain = Frame(Opcode.TEXT, data[:-4]).serialize(mask=masked)
             out += bytes([plain[0] | 0x40]) + plain[1:]  # RSV1: compressed (RFC 7692)
         elif n % 11 == 0:
-            out += Frame(Opcode.TEXT, text[:3], fin=False).serialize(mask=False)
-            out += Frame(Opcode.CONT, text[3:]).serialize(mask=False)
+            out += Frame(Opcode.TEXT, text[:3], fin=False).serialize(mask=masked)
+            out += Frame(Opcode.CONT, text[3:]).serialize(mask=masked)
         elif n % 13 == 0:
-            out += Frame(Opcode.PING, b"p").serialize(mask=False)
+            out += Frame(Opcode.PING, b"p").serialize(mask=masked)
+        elif n % 3 == 0:
+            out += Frame(Opcode.TEXT, text).serialize(mask=masked)
         else:
-            out += Frame(Opcode.BINARY, text).serialize(mask=False)
+            out += Frame(Opcode.BINARY, text * (60 if n % 17 == 0 else 1)).serialize(mask=masked)
     return out
 
 
-def tap_records(data: bytes, cuts: list[int], fast: bool) -> list[tuple]:
+def tap_records(
+    data: bytes,
+    cuts: list[int],
+    fast: bool,
+    direction: Direction = Direction.IN,
+    deflate: bool = True,
+) -> list[tuple]:
     sink = ListSink()
-    tap = FrameTap(Recorder(sink, consumed=False), Direction.IN, DeflateAgreement().decoder(False))
+    decoder = DeflateAgreement().decoder(direction is Direction.OUT) if deflate else None
+    tap = FrameTap(Recorder(sink, consumed=False), direction, decoder)
     start = 0
     for cut in [*cuts, len(data)]:
         chunk = data[start:cut]
@@ -51,18 +63,27 @@ def tap_records(data: bytes, cuts: list[int], fast: bool) -> list[tuple]:
             tap.take(chunk, 0)
         else:
             tap.record(tap.frames(chunk), 0)
-    return [(r.wire, r.payload, dict(r.fields)) for r in sink.records]
+    records = sink.records
+    assert [r.seq for r in records] == list(range(len(records)))
+    return [(r.direction, r.wire, r.payload, dict(r.fields)) for r in records]
 
 
-def test_the_fast_path_makes_the_records_the_parser_makes() -> None:
-    data = stream()
+@pytest.mark.parametrize(
+    ("direction", "deflate"),
+    [(Direction.IN, True), (Direction.IN, False), (Direction.OUT, True), (Direction.OUT, False)],
+)
+def test_the_fast_path_makes_the_records_the_parser_makes(
+    direction: Direction, deflate: bool
+) -> None:
+    data = stream(masked=direction is Direction.OUT, compress=deflate)
     rng = random.Random(7)
-    slow = tap_records(data, [], fast=False)
-    assert len(slow) > 300 and not [f for _w, _p, f in slow if f.get("error")]
+    slow = tap_records(data, [], False, direction, deflate)
+    assert len(slow) > 300 and not [f for *_rest, f in slow if f.get("error")]
     for _ in range(20):
         cuts = sorted(rng.sample(range(1, len(data)), rng.randint(1, 60)))
-        assert tap_records(data, cuts, fast=True) == slow
-    assert tap_records(data, list(range(1, len(data))), fast=True) == slow  # a byte at a time
+        assert tap_records(data, cuts, True, direction, deflate) == slow
+    # A byte at a time:
+    assert tap_records(data, list(range(1, len(data))), True, direction, deflate) == slow
 
 
 def test_head_rewrite_keeps_every_other_byte() -> None:
@@ -87,3 +108,26 @@ def test_deflate_agreement_reads_the_answer() -> None:
     )
     assert agreed == DeflateAgreement(server_no_context_takeover=True, client_max_window_bits=10)
     assert deflate_agreement(None) is None and deflate_agreement("x-other") is None
+
+
+class RunSink(ListSink):
+    """Counts the runs it is given (and keeps their records, as a store would make them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    def write_run(self, run: MessageRun) -> None:
+        self.runs += 1
+        super().write_run(run)
+
+
+def test_a_read_of_plain_server_frames_is_one_run() -> None:
+    frames = b"".join(Frame(Opcode.TEXT, b"x" * 64).serialize(mask=False) for _ in range(1000))
+    sink = RunSink()
+    tap = FrameTap(Recorder(sink, consumed=False), Direction.IN, None)
+    tap.take(frames[:40_000], 0)
+    tap.take(frames[40_000:], 0)
+    assert sink.runs == 2 and tap.messages == 1000
+    assert [r.payload for r in sink.records] == [b"x" * 64] * 1000
+    assert b"".join(r.wire for r in sink.records) == frames
