@@ -33,6 +33,11 @@ from inspector.protocols.decoders.tree import Decoded
 from inspector.protocols.decoders.where import Condition, passes
 
 
+#: How many records of a session are read to learn its facts (its handshake) before
+#: decoding: a handshake is among the first few records of a session.
+PRIMING = 16
+
+
 def decoder_options(args: argparse.Namespace) -> dict[str, Any]:
     """The decoder settings the options ask for (a Protobuf schema); UsageError if bad."""
     options: dict[str, Any] = {}
@@ -257,7 +262,7 @@ class ShowDecoding:
             if with_header:
                 facts = describe(entry, records.count(), total)
                 printer.write(header_line(facts, printer.as_json) + "\n")
-            decoder = self._primed(decoder, entry)
+            decoder = self._primed(decoder, records)
             chosen = filtered(records, keep, PAGE)
             if self.stats:
                 pages = getattr(records, "payloads", None)
@@ -284,14 +289,15 @@ class ShowDecoding:
             if batch:
                 printer.write("\n".join(batch) + "\n")
 
-    def _primed(self, decoder: SessionDecoder, entry: Any) -> SessionDecoder:
+    def _primed(self, decoder: SessionDecoder, records: Any) -> SessionDecoder:
         """The decoder after it has seen the session's handshake (read before any filter
-        may hide it): the subprotocol and the request target choose ``auto``'s decoder."""
+        may hide it): the subprotocol and the request target choose ``auto``'s decoder.
+        Only the first records are read (a native capture's first page would be 4,096)."""
         from itertools import islice
 
-        with entry.open() as records:
-            for record in islice(records, 16):
-                decoder.observe(record)
+        head = getattr(records, "head", None)
+        for record in head(PRIMING) if head is not None else islice(records, PRIMING):
+            decoder.observe(record)
         return decoder
 
 
