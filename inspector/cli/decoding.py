@@ -32,7 +32,6 @@ from inspector.protocols.decoders.session import SessionDecoder, context_for, pa
 from inspector.protocols.decoders.tree import Decoded
 from inspector.protocols.decoders.where import Condition, passes
 
-
 #: How many records of a session are read to learn its facts (its handshake) before
 #: decoding: a handshake is among the first few records of a session.
 PRIMING = 16
