@@ -134,30 +134,7 @@ def matching_of_payloads(
         return match_next(_next_of_payloads(pages))
     if rule is not None:
         return match(_rule_of_payloads(pages, rule))
-    return match(chain.from_iterable(_decoder_of_payloads(pages, decoder)))
-
-
-def _decoder_of_payloads(pages: Iterable[list[Any]], decoder: SessionDecoder) -> Iterator[Any]:
-    """The messages of each page for :func:`match`: a page of payload tuples alone as
-    columns zipped (its ids found in one call), one with records item by item."""
-    many = decoder.payload_keys_many()
-    out = Direction.OUT
-    for page in pages:
-        if all(type(item) is tuple for item in page):
-            seqs, times, outbound, payloads = zip(*page, strict=True)
-            yield zip(seqs, times, outbound, many(payloads), strict=True)
-            continue
-        keys = decoder.payload_keys()
-        messages = []
-        for item in page:
-            if type(item) is tuple:
-                messages.append((*item[:3], keys(item[3])))
-                continue
-            ids = decoder.exchanges(item)  # a handshake may change the decoder chosen
-            keys = decoder.payload_keys()
-            messages.append((item.seq, item.t_ns, item.direction is out, ids))
-        many = decoder.payload_keys_many()
-        yield messages
+    return match(chain.from_iterable(map(decoder.page_messages, pages)))
 
 
 def _rule_of_payloads(pages: Iterable[list[Any]], rule: UserRule) -> Iterator[Any]:

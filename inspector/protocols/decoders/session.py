@@ -24,6 +24,9 @@ _DATA_OPCODES = frozenset({"text", "binary"})
 #: How many records a Socket.IO binary packet may hold back while its attachments come.
 _MAX_HELD = 256
 
+#: A message as ``core.matching`` pairs it: (seq, t_ns, outbound, ids).
+PairingMessage = tuple[int, int, bool, tuple[Exchange, ...]]
+
 
 def context_for(
     endpoint: str,
@@ -177,6 +180,30 @@ class SessionDecoder:
                 return [one(payload) for payload in payloads]
 
         return many
+
+    def page_messages(self, page: Sequence[Any]) -> Iterable[PairingMessage]:
+        """The messages of a page of a session's narrow read (``CaptureStore.payloads``:
+        (seq, t_ns, outbound, payload) tuples, and records whole) or of its records, as
+        ``core.matching`` takes them: (seq, t_ns, outbound, ids). A page of payload tuples
+        alone is read as columns zipped, its ids found in one call; one holding records
+        item by item (a handshake may change the decoder chosen for what follows).
+        ``show --stats`` and the window's pairing both read a session this way."""
+        if all(type(item) is tuple for item in page):
+            if not page:
+                return ()
+            seqs, times, outbound, payloads = zip(*page, strict=True)
+            return zip(seqs, times, outbound, self.payload_keys_many()(payloads), strict=True)
+        keys = self.payload_keys()
+        messages = []
+        out = Direction.OUT
+        for item in page:
+            if type(item) is tuple:
+                messages.append((*item[:3], keys(item[3])))
+                continue
+            ids = self.exchanges(item)
+            keys = self.payload_keys()
+            messages.append((item.seq, item.t_ns, item.direction is out, ids))
+        return messages
 
     def _remember(self, decoded: Decoded) -> None:
         """Carry the facts a decoder asks to remember (e.g. the MQTT version) to later records."""

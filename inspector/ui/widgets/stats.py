@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from inspector.core.errors import CaptureError
-from inspector.core.matching import HISTOGRAM_BOUNDS_NS, REQUEST, Matching, statistics
+from inspector.core.matching import (
+    HISTOGRAM_BOUNDS_NS,
+    LatencyStats,
+    Matcher,
+    Matching,
+    statistics,
+)
 from inspector.core.records import Direction
 from inspector.protocols.decoders.session import SessionDecoder
 from inspector.ui import theme
@@ -30,8 +36,8 @@ from inspector.ui.models.source import RecordSource
 
 log = logging.getLogger(__name__)
 
-#: Records read from the source per page.
-PAGE = 256
+#: Records read from the source per page (of the narrow read, a few milliseconds).
+PAGE = 1024
 #: Milliseconds of work per timer tick before the event loop gets the thread back, and
 #: the pause between ticks while a live session receives: pairing takes at most a
 #: third of the thread, so a flood (on the same event loop) keeps its pace. A capture
@@ -62,9 +68,8 @@ class Pairing(QObject):
         self._timer.stop()
         self._decoder: SessionDecoder | None = None
         self._next = 0
-        self._sent: dict[str, deque[tuple[int, int]]] = {}
-        self._received: dict[str, deque[tuple[int, int]]] = {}
-        self.matching = Matching()
+        self._matcher = Matcher()
+        self.matching: Matching = self._matcher.matching
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
         self.started = False
@@ -106,8 +111,7 @@ class Pairing(QObject):
 
     def unanswered(self) -> list[int]:
         """Requests still waiting for an answer, by seq."""
-        return sorted(seq for side in (self._sent, self._received)
-                      for queue in side.values() for seq, _ in queue)  # fmt: skip
+        return self._matcher.unanswered()
 
     @guarded
     def _tick(self) -> None:
@@ -120,21 +124,27 @@ class Pairing(QObject):
             return
         deadline = time.perf_counter() + TICK_MS / 1000
         found = len(self.matching)
-        while self._next < total and time.perf_counter() < deadline:
-            try:
-                page = source.records(self._next, min(PAGE, total - self._next))
-            except CaptureError as exc:  # a closed or unreadable capture: try again later
-                log.info("pairing stopped at record %d: %s", self._next, exc)
-                self._timer.stop()
-                return
-            if not page:
-                self._next = total
-                break
-            for record in page:
-                ids = decoder.exchanges(record)
-                if ids:
-                    self._feed(record.seq, record.t_ns, record.direction is Direction.OUT, ids)
-            self._next = page[-1].seq + 1
+        pages = _pages(source, self._next, total)
+        try:
+            for page in pages:
+                if page and _seq(page[-1]) >= total:  # records the view does not have yet
+                    page = [item for item in page if _seq(item) < total]
+                    self._feed(decoder, page)
+                    self._next = total
+                    break
+                self._feed(decoder, page)
+                if page:
+                    self._next = _seq(page[-1]) + 1
+                if time.perf_counter() >= deadline:
+                    break
+            else:
+                self._next = total  # every record up to the end was read
+        except CaptureError as exc:  # a closed or unreadable capture: try again later
+            log.info("pairing stopped at record %d: %s", self._next, exc)
+            self._timer.stop()
+            return
+        finally:
+            pages.close()
         if self._next >= total:
             self._timer.stop()
             self.matching.unanswered = self.unanswered()
@@ -142,26 +152,36 @@ class Pairing(QObject):
         elif len(self.matching) != found:
             self.changed.emit()
 
-    def _feed(self, seq: int, t_ns: int, outbound: bool, ids: object) -> None:
-        """One message, as ``core.matching.match`` pairs it."""
+    def _feed(self, decoder: SessionDecoder, page: list[Any]) -> None:
+        """Pair one page's messages; note each new pair's partner and latency."""
         m = self.matching
-        for role, key in ids:  # type: ignore[attr-defined]
-            if role == REQUEST:
-                mine = self._sent if outbound else self._received
-                mine.setdefault(key, deque()).append((seq, t_ns))
-                continue
-            queue = (self._received if outbound else self._sent).get(key)
-            if not queue:
-                m.unsolicited.append(seq)
-                continue
-            req_seq, req_t = queue.popleft()
-            m.request_seqs.append(req_seq)
-            m.response_seqs.append(seq)
-            m.request_t_ns.append(req_t)
-            m.latencies_ns.append(t_ns - req_t)
-            self.partner[req_seq] = seq
-            self.partner[seq] = req_seq
-            self.latency[req_seq] = self.latency[seq] = t_ns - req_t
+        before = len(m)
+        self._matcher.feed(decoder.page_messages(page))
+        partner, latency = self.partner, self.latency
+        for i in range(before, len(m)):
+            req, resp, took = m.request_seqs[i], m.response_seqs[i], m.latencies_ns[i]
+            partner[req] = resp
+            partner[resp] = req
+            latency[req] = latency[resp] = took
+
+
+def _pages(source: RecordSource, start: int, total: int) -> Iterator[list[Any]]:
+    """The source's pages from ``start``: its narrow read where it has one (a capture
+    store: payload tuples, records whole where needed), else its records."""
+    payloads = getattr(source, "payloads", None)
+    if payloads is not None:
+        yield from payloads(start, PAGE)
+        return
+    while start < total:
+        page = list(source.records(start, min(PAGE, total - start)))
+        if not page:
+            return
+        yield page
+        start = page[-1].seq + 1
+
+
+def _seq(item: Any) -> int:
+    return item[0] if type(item) is tuple else item.seq  # type: ignore[no-any-return]
 
 
 def format_ms(ns: float | None) -> str:
@@ -192,6 +212,8 @@ class StatsPane(QWidget):
         layout.addWidget(self.timeline, 1)
         self.count = 0
         self.unanswered = 0
+        #: The statistics last shown (what ``show --stats`` prints for the session).
+        self.shown: LatencyStats | None = None
 
     def show_pairing(self, pairing: Pairing, decoder: str) -> None:
         """Refresh from ``pairing`` (``decoder`` names what paired them)."""
@@ -204,7 +226,7 @@ class StatsPane(QWidget):
         elif not matching.latencies_ns and pairing.done:
             self.summary.setText(f"No pairs found ({decoder}); Decode as… may choose another")
         else:
-            stats = statistics(matching)
+            stats = self.shown = statistics(matching)
             waiting = (f"unanswered {self.unanswered}" if unanswered is not None
                        else f"reading… {pairing.read:,} records")  # fmt: skip
             self.summary.setText(
