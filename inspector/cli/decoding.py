@@ -61,11 +61,16 @@ def conditions(args: argparse.Namespace) -> list[Condition]:
 
 
 def session_decoder(
-    name: str, endpoint: str, scheme: str, options: dict[str, Any], framing: str = ""
+    name: str,
+    endpoint: str,
+    scheme: str,
+    options: dict[str, Any],
+    framing: str = "",
+    speak: str = "",
 ) -> SessionDecoder:
     """A session decoder, or UsageError naming the decoders there are."""
     try:
-        return SessionDecoder(name, context_for(endpoint, scheme, options, framing))
+        return SessionDecoder(name, context_for(endpoint, scheme, options, framing, speak))
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
 
@@ -232,8 +237,9 @@ class ShowDecoding:
         endpoint = str(getattr(session, "endpoint", "") or "")
         scheme = str(getattr(session, "scheme", "") or "")
         stored = getattr(session, "options", None)
-        framing = str(stored.get("framing") or "") if isinstance(stored, Mapping) else ""
-        decoder = session_decoder(self.name, endpoint, scheme, self.options, framing)
+        stored = stored if isinstance(stored, Mapping) else {}
+        framing, speak = str(stored.get("framing") or ""), str(stored.get("speak") or "")
+        decoder = session_decoder(self.name, endpoint, scheme, self.options, framing, speak)
         with entry.open() as records:
             if with_header:
                 facts = describe(entry, records.count(), total)
@@ -286,8 +292,9 @@ def probe_formatter(args: argparse.Namespace, endpoint: Any) -> Callable[[Record
     if name is None:
         return None
     framing = str(getattr(args, "framing", "") or "")
+    speak = str(getattr(args, "speak", "") or "")
     decoder = session_decoder(name, str(endpoint.url), str(endpoint.scheme),
-                              decoder_options(args), framing)  # fmt: skip
+                              decoder_options(args), framing, speak)  # fmt: skip
     as_json = bool(args.json)
 
     def line(record: Record) -> str:

@@ -33,9 +33,11 @@ def context_for(
     scheme: str = "",
     options: Mapping[str, Any] | None = None,
     framing: str = "",
+    speak: str = "",
 ) -> DecodeContext:
-    """The context of a session known by its endpoint text, its decoder options and (for
-    TCP/TLS) its framing."""
+    """The context of a session known by its endpoint text, its decoder options, (for
+    TCP/TLS) its framing and the protocol it speaks as a client (``auto`` says
+    nothing: the facts chose that protocol)."""
     host, port, target = "", None, ""
     try:
         parsed = parse_endpoint(endpoint) if endpoint else None
@@ -45,7 +47,8 @@ def context_for(
         host, port, target = parsed.host, parsed.port, parsed.target
         scheme = scheme or str(parsed.scheme)
     return DecodeContext(scheme=scheme, host=host, port=port, target=target,
-                         framing=framing, options=dict(options or {}))  # fmt: skip
+                         framing=framing, options=dict(options or {}),
+                         speak="" if speak == AUTO else speak)  # fmt: skip
 
 
 def payload_of(record: Record) -> bytes | None:
