@@ -62,20 +62,24 @@ def _json_grammar() -> tuple[bytes, bytes]:
 def _message_pattern() -> re.Pattern[bytes]:
     """One JSON-RPC object in the JSON every library writes, its top-level members read
     by name: the id's text, ``"jsonrpc": "2.0"``, and whether method, result and error
-    are there (a repeated member keeps its last value, as in ``json.loads``)."""
+    are there (a repeated member keeps its last value, as in ``json.loads``).
+
+    The members' loop is an atomic group around a greedy repeat, not a possessive
+    repeat: CPython before 3.12.1 and 3.11.8 raises SystemError for a possessive repeat
+    holding capturing groups (python/cpython#101955)."""
     value, ws = _json_grammar()
     ident = rb'((?:0|-?+[1-9][0-9]{0,299}+)|"[ !#-\[\]-~]*+"|null|true|false)'
     # A top-level name with an escape may spell one of these: those are left to json.loads.
-    other = rb'"(?!(?:id|jsonrpc|method|result|error)")[ !#-\[\]-~]*+"'
+    named = (rb'"(?:(method)"|(result)"|(error)"|(?!(?:id|jsonrpc|method|result|error)")'
+             rb'[ !#-\[\]-~]*+")')  # fmt: skip
     member = (rb'(?>"id"' + ws + rb":" + ws + ident + rb'|"jsonrpc"()' + ws + rb":" + ws
-              + rb'"2\.0"|"method"()' + ws + rb":" + ws + value + rb'|"result"()' + ws + rb":"
-              + ws + value + rb'|"error"()' + ws + rb":" + ws + value + rb"|" + other + ws
-              + rb":" + ws + value + rb")")  # fmt: skip
-    return re.compile(ws + rb"\{" + ws + rb"(?:" + member + ws + rb"(?:," + ws + rb'(?=")|(?=\}))'
-                      + rb")*+\}" + ws)  # fmt: skip
+              + rb'"2\.0"|' + named + ws + rb":" + ws + value + rb")")  # fmt: skip
+    members = rb"(?>(?:" + member + ws + rb"(?:," + ws + rb'(?=")|(?=\})))*)'
+    return re.compile(ws + rb"\{" + ws + members + rb"\}" + ws)
 
 
-_MESSAGE = _message_pattern()
+#: Compiled on first use (a few milliseconds every command that decodes would pay).
+_MESSAGE: re.Pattern[bytes] | None = None
 _REQUEST, _RESPONSE = tree.Role.REQUEST, tree.Role.RESPONSE
 
 
@@ -87,6 +91,9 @@ def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ..
     ``json.dumps`` of the value); anything else — a batch, escapes or non-ASCII text in
     names, a float id, a message that is not valid — by ``json.loads``: the same ids."""
     del context
+    global _MESSAGE
+    if _MESSAGE is None:
+        _MESSAGE = _message_pattern()
     found = _MESSAGE.fullmatch(payload)
     if found is not None:
         ident, version, method, result, error = found.groups()

@@ -142,7 +142,8 @@ def test_jsonrpc_keys_are_the_ids_json_text(ident: object) -> None:
 
 
 _JSONRPC_NAMES = ["id", "jsonrpc", "method", "result", "error", "params", "ids", "Id",
-                  "\\u0069d", "m\\u00e9thod", "é", ""]  # fmt: skip
+                  "methods", "results", "error2", "jsonrpc2", "\\u0069d", "m\\u00e9thod", "é",
+                  ""]  # fmt: skip
 _JSONRPC_VALUES = st.one_of(
     json_values.map(json.dumps),
     st.integers(-(10**20), 10**20).map(str),
@@ -193,6 +194,8 @@ def _tricky_jsonrpc() -> list[bytes]:
                    "[" * 5 + "]" * 5, '{"a":{"b":{"c":{"d":1}}}}', "True"]:  # fmt: skip
         out.append(f'{{"jsonrpc":"2.0","method":"m","params":{params},"id":1}}')
     out += ['{"jsonrpc":"2.0","method":"m","\\u0069d":5}',
+            '{"jsonrpc":"2.0","method":"m","id":1,"methods":2,"results":3,"errors":4}',
+            '{"jsonrpc":"2.0","methods":"m","id":1}', '{"jsonrpc":"2.0","results":1,"id":1}',
             '{"jsonrpc":"2.0","id":1,"id":2,"result":0}',
             '{"jsonrpc":"1.0","jsonrpc":"2.0","method":"m","id":1}',
             '{"jsonrpc":"2.0","jsonrpc":"1.0","method":"m","id":1}',
@@ -241,10 +244,10 @@ def test_jsonrpc_fast_ids_equal_json_loads(payload: bytes) -> None:
 
 def test_jsonrpc_plain_messages_take_the_regular_expression() -> None:
     """The messages libraries write are read without json.loads (the fast path is used)."""
-    from inspector.protocols.decoders.jsonrpc import _MESSAGE
+    from inspector.protocols.decoders.jsonrpc import _message_pattern
 
     for text in [b'{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":7}',
                  b'{"jsonrpc": "2.0", "result": {"a": [1, {"b": null}]}, "id": "x-1"}',
                  b'{"id": 3, "jsonrpc": "2.0", "error": {"code": -32601, "message": "no"}}',
                  b'{"jsonrpc":"2.0","method":"note","params":{"s":"\\u00e9\\n"}}']:  # fmt: skip
-        assert _MESSAGE.fullmatch(text) is not None, text
+        assert _message_pattern().fullmatch(text) is not None, text
