@@ -28,7 +28,13 @@ from inspector.core.records import Direction, Record
 from inspector.core.render import escape_text, record_line, record_to_json
 from inspector.protocols.decoders import AUTO, plugin_errors
 from inspector.protocols.decoders.protobuf import SCHEMA_OPTION, load_schema
-from inspector.protocols.decoders.session import SessionDecoder, context_for, payload_of
+from inspector.protocols.decoders.session import (
+    SessionDecoder,
+    context_for,
+    next_messages,
+    payload_of,
+    rule_messages,
+)
 from inspector.protocols.decoders.tree import Decoded
 from inspector.protocols.decoders.where import Condition, passes
 
@@ -136,31 +142,10 @@ def matching_of_payloads(
     (seq, t_ns, outbound, payload) tuples, and the few records that come whole
     (handshakes, records still in memory); the same pairs, without a record per message."""
     if by_next:
-        return match_next(_next_of_payloads(pages))
+        return match_next(chain.from_iterable(map(next_messages, pages)))
     if rule is not None:
-        return match(_rule_of_payloads(pages, rule))
+        return match(chain.from_iterable(rule_messages(page, rule) for page in pages))
     return match(chain.from_iterable(map(decoder.page_messages, pages)))
-
-
-def _rule_of_payloads(pages: Iterable[list[Any]], rule: UserRule) -> Iterator[Any]:
-    ids = rule.ids
-    for page in pages:
-        for item in page:
-            if type(item) is not tuple:
-                payload = payload_of(item)
-                if payload is None:
-                    continue
-                item = (item.seq, item.t_ns, item.direction is Direction.OUT, payload)
-            yield item[0], item[1], item[2], ids(item[3], item[2])
-
-
-def _next_of_payloads(pages: Iterable[list[Any]]) -> Iterator[tuple[int, int, bool]]:
-    for page in pages:
-        for item in page:
-            if type(item) is tuple:
-                yield item[0], item[1], item[2]
-            elif payload_of(item) is not None:
-                yield item.seq, item.t_ns, item.direction is Direction.OUT
 
 
 def _by_rule(records: Iterable[Record], rule: UserRule) -> Iterator[Any]:

@@ -155,23 +155,47 @@ def match(messages: Iterable[Message]) -> Matching:
     return matcher.finish()
 
 
+class NextMatcher:
+    """Pairs messages given in batches as :func:`match_next` pairs them given at once:
+    each inbound message answers the oldest outbound one not yet answered."""
+
+    __slots__ = ("_waiting", "matching")
+
+    def __init__(self) -> None:
+        self.matching = Matching()
+        self._waiting: deque[tuple[int, int]] = deque()
+
+    def feed(self, messages: Iterable[tuple[int, int, bool]]) -> None:
+        """Pair the messages, (seq, t_ns, outbound), in the order given."""
+        waiting, result = self._waiting, self.matching
+        for seq, t_ns, outbound in messages:
+            if outbound:
+                waiting.append((seq, t_ns))
+            elif waiting:
+                req_seq, req_t = waiting.popleft()
+                result.request_seqs.append(req_seq)
+                result.response_seqs.append(seq)
+                result.request_t_ns.append(req_t)
+                result.latencies_ns.append(t_ns - req_t)
+            else:
+                result.unsolicited.append(seq)
+
+    def unanswered(self) -> list[int]:
+        """The outbound messages no inbound one answered yet, by seq."""
+        return [seq for seq, _ in self._waiting]
+
+    def finish(self) -> Matching:
+        """The matching, its unanswered messages filled in."""
+        self.matching.unanswered = self.unanswered()
+        return self.matching
+
+
 def match_next(messages: Iterable[tuple[int, int, bool]]) -> Matching:
-    """Each inbound message answers the oldest outbound one not yet answered."""
-    waiting: deque[tuple[int, int]] = deque()
-    result = Matching()
-    for seq, t_ns, outbound in messages:
-        if outbound:
-            waiting.append((seq, t_ns))
-        elif waiting:
-            req_seq, req_t = waiting.popleft()
-            result.request_seqs.append(req_seq)
-            result.response_seqs.append(seq)
-            result.request_t_ns.append(req_t)
-            result.latencies_ns.append(t_ns - req_t)
-        else:
-            result.unsolicited.append(seq)
-    result.unanswered = [seq for seq, _ in waiting]
-    return result
+    """Each inbound message answers the oldest outbound one not yet answered
+    (:class:`NextMatcher` fed once)."""
+    matcher = NextMatcher()
+    matcher.feed(messages)
+    return matcher.finish()
 
 
 @dataclass(frozen=True, slots=True)

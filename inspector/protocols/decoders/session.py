@@ -14,6 +14,7 @@ from typing import Any
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.errors import EndpointError
+from inspector.core.matching import UserRule
 from inspector.core.records import Direction, Kind, Record
 from inspector.protocols.decoders import registry
 from inspector.protocols.decoders.registry import AUTO, DecodeContext, Decoder
@@ -294,6 +295,29 @@ class SessionDecoder:
         decoded = decoder.run(payload, self.context)
         self._remember(decoded)
         return decoded
+
+
+def rule_messages(page: Sequence[Any], rule: UserRule) -> list[PairingMessage]:
+    """The messages of a page (as :meth:`SessionDecoder.page_messages` reads one) with
+    the ids a user's rule finds (``--match-id``, the window's "Pair by…")."""
+    ids = rule.ids
+    out = []
+    for item in page:
+        if type(item) is not tuple:
+            payload = payload_of(item)
+            if payload is None:
+                continue
+            item = (item.seq, item.t_ns, item.direction is Direction.OUT, payload)
+        out.append((item[0], item[1], item[2], ids(item[3], item[2])))
+    return out
+
+
+def next_messages(page: Sequence[Any]) -> list[tuple[int, int, bool]]:
+    """The (seq, t_ns, outbound) of a page's messages, for "the next inbound message
+    answers" (``--match-next``)."""
+    return [item[:3] if type(item) is tuple else (item.seq, item.t_ns,
+                                                   item.direction is Direction.OUT)
+            for item in page if type(item) is tuple or payload_of(item) is not None]  # fmt: skip
 
 
 def decoder_names() -> list[str]:

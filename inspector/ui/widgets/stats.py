@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
@@ -26,10 +27,12 @@ from inspector.core.matching import (
     LatencyStats,
     Matcher,
     Matching,
+    NextMatcher,
+    UserRule,
     statistics,
 )
 from inspector.core.records import Direction
-from inspector.protocols.decoders.session import SessionDecoder
+from inspector.protocols.decoders.session import SessionDecoder, next_messages, rule_messages
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.models.source import RecordSource
@@ -47,6 +50,31 @@ PAUSE_MS = 20
 FILE_PAUSE_MS = 2
 
 
+@dataclass(frozen=True, slots=True)
+class PairBy:
+    """How a view pairs requests with responses: by the decoder's ids (the default), by
+    a user's id rule on each side (``rule``, typed as ``texts``), or each inbound
+    message answering the oldest outbound one (``next``): ``show --stats``,
+    ``--match-id`` and ``--match-next``."""
+
+    rule: UserRule | None = None
+    texts: tuple[str, str] = ("", "")
+    next: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the Latency pane names it (None: the decoder's name is shown)."""
+        if self.next:
+            return "next inbound message"
+        if self.rule is not None:
+            request, response = self.texts
+            return f"rule {request}" if request == response else f"rules {request} / {response}"
+        return ""
+
+
+DECODER_IDS = PairBy()
+
+
 class Pairing(QObject):
     """Pairs one session's requests and responses incrementally, off the receive path."""
 
@@ -61,6 +89,7 @@ class Pairing(QObject):
         self._source: Callable[[], RecordSource] | None = None
         self._total: Callable[[], int] = lambda: 0
         self._make_decoder: Callable[[], SessionDecoder | None] = lambda: None
+        self.by = DECODER_IDS
         self.reset()
 
     def reset(self) -> None:
@@ -68,7 +97,7 @@ class Pairing(QObject):
         self._timer.stop()
         self._decoder: SessionDecoder | None = None
         self._next = 0
-        self._matcher = Matcher()
+        self._matcher: Matcher | NextMatcher = NextMatcher() if self.by.next else Matcher()
         self.matching: Matching = self._matcher.matching
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
@@ -85,6 +114,11 @@ class Pairing(QObject):
         self.reset()
         self._source, self._total, self._make_decoder = source, total, make_decoder
 
+    def set_by(self, by: PairBy) -> None:
+        """Pair by ``by`` from now on (forgets every pair)."""
+        self.by = by
+        self.reset()
+
     def set_live(self, live: bool) -> None:
         """Pause longer between ticks while a live session is receiving."""
         self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
@@ -96,8 +130,12 @@ class Pairing(QObject):
         if not self.started:
             self.started = True
             self._decoder = self._make_decoder()
-        if self._decoder is not None and self._next < self._total():
+        if self._can_pair() and self._next < self._total():
             self._timer.start()
+
+    def _can_pair(self) -> bool:
+        """A user's rule pairs without a decoder; the decoder's ids need one."""
+        return self._decoder is not None or self.by.next or self.by.rule is not None
 
     @property
     def done(self) -> bool:
@@ -118,7 +156,7 @@ class Pairing(QObject):
         decoder = self._decoder
         source = self._source() if self._source is not None else None
         total = self._total()
-        if decoder is None or source is None or self._next >= total:
+        if not self._can_pair() or source is None or self._next >= total:
             self._timer.stop()
             self.changed.emit()
             return
@@ -152,11 +190,17 @@ class Pairing(QObject):
         elif len(self.matching) != found:
             self.changed.emit()
 
-    def _feed(self, decoder: SessionDecoder, page: list[Any]) -> None:
+    def _feed(self, decoder: SessionDecoder | None, page: list[Any]) -> None:
         """Pair one page's messages; note each new pair's partner and latency."""
         m = self.matching
         before = len(m)
-        self._matcher.feed(decoder.page_messages(page))
+        matcher, by = self._matcher, self.by
+        if type(matcher) is NextMatcher:
+            matcher.feed(next_messages(page))
+        elif by.rule is not None:
+            matcher.feed(rule_messages(page, by.rule))
+        elif decoder is not None and type(matcher) is Matcher:
+            matcher.feed(decoder.page_messages(page))
         partner, latency = self.partner, self.latency
         for i in range(before, len(m)):
             req, resp, took = m.request_seqs[i], m.response_seqs[i], m.latencies_ns[i]
