@@ -2,9 +2,11 @@
 direction, without making a record per message.
 
 Request ↔ response statistics over a million-record capture need nothing else of a
-record: SQLite hands over only those columns (a frame's opcode pulled out of its
-fields by ``json_extract``, in C, instead of the whole fields object parsed in
-Python), and a run row's messages are cut straight into their payloads. What it
+record: SQLite hands over only those columns, a plain row (a single record of
+application data whose values are what they must be) as the payload tuple itself, so
+Python looks only at the other rows (a frame's opcode there pulled out of its fields by
+``json_extract``, in C, instead of the whole fields object parsed in Python), and a run
+row's messages are cut straight into their payloads. What it
 yields is what :func:`inspector.protocols.decoders.session.payload_of` gives for the
 same records, in the same order: a frame's payload when its opcode is text or binary,
 a stream message's, data's or datagram's payload (its wire bytes when none). Handshake
@@ -35,7 +37,8 @@ from inspector.core.evenruns import even_run
 from inspector.core.records import Kind, Record
 from inspector.core.runs import WS_FRAMES, WS_SENT_FRAMES, MessageRun
 
-#: One application payload: (seq, t_ns, outbound, payload).
+#: One application payload: (seq, t_ns, outbound, payload); ``outbound`` is a truth
+#: value (1 or 0 as SQLite gives it for a plain row, a bool otherwise).
 Payload = tuple[int, int, bool, bytes]
 
 #: The kinds whose records carry an application payload (a frame only with a data opcode).

@@ -63,7 +63,7 @@ class PairBy:
 
     @property
     def label(self) -> str:
-        """How the Latency pane names it (None: the decoder's name is shown)."""
+        """How the Latency pane names it (empty: the decoder's name is shown)."""
         if self.next:
             return "next inbound message"
         if self.rule is not None:
