@@ -4,9 +4,12 @@ Builds the capture directly with the engine's Recorder and CaptureStore (no netw
 64-byte text frames), then opens it in the real MainWindow (offscreen) through the
 same call as File ▸ Open, and times: first rows painted, scrollToBottom with the last
 row's data shown, and how many records the table model holds in memory afterwards.
+``--capture FILE`` opens that capture instead (its first session), e.g. one that
+``show_stats.py --keep DIR`` recorded: a Socket.IO session, decoded as it is shown.
 Run:
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_open_capture.py [count]
+        [--capture FILE]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.ui.main_window import MainWindow
+from inspector.ui.models.records import COL_PREVIEW
 from inspector.ui.settings import Settings
 
 SIZE = 64
@@ -61,11 +65,17 @@ def build(path: Path, count: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--capture", metavar="FILE", help="open this capture instead")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     directory = Path(tempfile.mkdtemp(prefix="gui-open-"))
     path = directory / "million.sockcap"
-    built = build(path, args.count)
+    if args.capture:
+        path, built = Path(args.capture), 0.0
+        with CaptureStore.open(path) as store:
+            args.count = store.count()
+    else:
+        built = build(path, args.count)
     size_mib = path.stat().st_size / 2**20
 
     settings = Settings(QSettings(str(directory / "settings.ini"), QSettings.Format.IniFormat))
@@ -89,6 +99,7 @@ def main() -> int:
     tab.table.viewport().repaint()
     app.processEvents()
     last = model.data(model.index(args.count - 1, 0), Qt.ItemDataRole.DisplayRole)
+    preview = model.data(model.index(args.count - 1, COL_PREVIEW))
     to_bottom = time.perf_counter() - start
     assert last == str(args.count - 1)
     cached = len(model._cache)  # records held by the model
@@ -99,6 +110,7 @@ def main() -> int:
     print(f"| open → first rows painted | {first_rows * 1000:.0f} ms |")
     print(f"| scrollToBottom → last row shown | {to_bottom * 1000:.0f} ms |")
     print(f"| records held by the table model | {cached:,} |")
+    print(f"| decoder | {tab.view.decoding.chosen} (last row: {str(preview)[:60]}) |")
     print(f"| peak RSS before / after opening | {rss_before:.0f} / {rss_after:.0f} MiB |")
     shutil.rmtree(directory, ignore_errors=True)
     sys.stdout.flush()

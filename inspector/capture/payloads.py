@@ -2,9 +2,11 @@
 direction, without making a record per message.
 
 Request ↔ response statistics over a million-record capture need nothing else of a
-record: SQLite hands over only those columns (a frame's opcode pulled out of its
-fields by ``json_extract``, in C, instead of the whole fields object parsed in
-Python), and a run row's messages are cut straight into their payloads. What it
+record: SQLite hands over only those columns, a plain row (a single record of
+application data whose values are what they must be) as the payload tuple itself, so
+Python looks only at the other rows (a frame's opcode there pulled out of its fields by
+``json_extract``, in C, instead of the whole fields object parsed in Python), and a run
+row's messages are cut straight into their payloads. What it
 yields is what :func:`inspector.protocols.decoders.session.payload_of` gives for the
 same records, in the same order: a frame's payload when its opcode is text or binary,
 a stream message's, data's or datagram's payload (its wire bytes when none). Handshake
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from typing import Any
 
 from inspector.capture.schema import (
@@ -34,7 +37,8 @@ from inspector.core.evenruns import even_run
 from inspector.core.records import Kind, Record
 from inspector.core.runs import WS_FRAMES, WS_SENT_FRAMES, MessageRun
 
-#: One application payload: (seq, t_ns, outbound, payload).
+#: One application payload: (seq, t_ns, outbound, payload); ``outbound`` is a truth
+#: value (1 or 0 as SQLite gives it for a plain row, a bool otherwise).
 Payload = tuple[int, int, bool, bytes]
 
 #: The kinds whose records carry an application payload (a frame only with a data opcode).
@@ -42,25 +46,44 @@ _PAYLOAD_KINDS = ("frame", "message", "data", "datagram")
 _DATA_OPCODES = frozenset({"text", "binary"})
 _FIELD_REF = "="
 
-# Per row: seq, t_ns, dir, kind, payload_is_wire, the payload as payload_of reads it,
-# the frame's opcode (or its field-set reference), and for a run row its wire and fields.
-# The fields of a frame begin with its opcode as this program writes them (compact JSON,
-# "opcode" first): those are told by a prefix, any other by json_extract.
-_SELECT = f"""
-SELECT seq, t_ns, dir, kind, payload_is_wire,
+# The payload as payload_of reads it.
+_PAYLOAD = f"""
   CASE
     WHEN payload_is_wire = {PAYLOAD_IN_COLUMN} THEN
       CASE WHEN payload IS NULL AND kind != 'frame' THEN wire ELSE payload END
     WHEN payload_is_wire = {PAYLOAD_IS_WIRE} THEN wire
     WHEN payload_is_wire >= {PAYLOAD_AT} AND payload_is_wire - {PAYLOAD_AT} <= length(wire)
       THEN substr(wire, payload_is_wire - {PAYLOAD_AT - 1})
+  END"""
+# The fields of a frame begin with its opcode as this program writes them (compact JSON,
+# "opcode" first): those are told by their first bytes (compared, not copied), any
+# other by json_extract.
+_TEXT_OR_BINARY = """((fields >= '{"opcode":"text",' AND fields < '{"opcode":"text-')
+  OR (fields >= '{"opcode":"binary",' AND fields < '{"opcode":"binary-'))"""
+# A plain row is one record whose numbers are integers and whose payload is a blob of
+# application data (a text or binary frame told by its first bytes, or a message, data
+# or datagram). SQLite hands those over as the payload tuples themselves; the Python
+# loop reads only the other rows (runs, handshakes, other frames, and any damage).
+_SOUND = f"""(typeof(seq) = 'integer' AND typeof(t_ns) = 'integer'
+  AND typeof(payload_is_wire) = 'integer' AND typeof({_PAYLOAD}) = 'blob')"""
+#: The state column of a plain row.
+_PLAIN = b""
+# Per row: seq, t_ns, outbound (1 or 0), the payload; its state: the plain mark, or
+# for another frame its opcode ("text" for any data frame, the field-set reference, or
+# the value json_extract finds); kind, payload_is_wire, and for a run row its
+# direction, wire and fields.
+_SELECT = f"""
+SELECT seq, t_ns, dir IS 'out', {_PAYLOAD},
+  CASE
+    WHEN kind = 'frame' AND payload_is_wire >= 0 THEN
+      CASE WHEN {_TEXT_OR_BINARY} THEN CASE WHEN {_SOUND} THEN X'' ELSE 'text' END
+           WHEN substr(fields, 1, 1) = '{_FIELD_REF}' THEN fields
+           ELSE json_extract(fields, '$.opcode') END
+    WHEN kind IN ('message', 'data', 'datagram') AND payload_is_wire >= 0 AND {_SOUND}
+      THEN X''
   END,
-  CASE WHEN kind = 'frame' AND payload_is_wire >= 0 THEN
-    CASE WHEN substr(fields, 1, 17) = '{{"opcode":"text",' THEN 'text'
-         WHEN substr(fields, 1, 19) = '{{"opcode":"binary",' THEN 'binary'
-         WHEN substr(fields, 1, 1) = '{_FIELD_REF}' THEN fields
-         ELSE json_extract(fields, '$.opcode') END
-  END,
+  kind, payload_is_wire,
+  CASE WHEN payload_is_wire < 0 THEN dir END,
   CASE WHEN payload_is_wire < 0 THEN wire END,
   CASE WHEN payload_is_wire < 0 THEN fields END
 FROM records
@@ -68,6 +91,7 @@ WHERE session_id = ? AND seq >= ? AND seq < ?
   AND (kind IN ({", ".join(f"'{k}'" for k in _PAYLOAD_KINDS)}) OR kind = 'handshake')
 ORDER BY seq
 """
+_SEQ = itemgetter(0)
 
 
 def payload_pages(
@@ -83,6 +107,7 @@ def payload_pages(
     session, in order, about ``page`` records at a time; every error of SQLite or of a
     damaged row as one CaptureError."""
     opcodes: dict[Any, bool] = {"text": True, "binary": True}
+    runs: dict[tuple[Any, Any, Any], tuple[str, bool]] = {}
     # A run may begin before ``start``: read from the row that holds it.
     (first,) = conn.execute(
         "SELECT coalesce(max(seq), 0) FROM records WHERE session_id = ? AND seq <= ?",
@@ -92,44 +117,75 @@ def payload_pages(
     while low < stop:
         high = min(stop, low + page)
         rows = conn.execute(_SELECT, (session_id, low, high)).fetchall()
-        out: list[Payload | Record] = []
-        append = out.append
-        last = low
-        for seq, t_ns, dir_text, kind, code, payload, opcode, run_wire, run_fields in rows:
-            if type(seq) is not int or type(t_ns) is not int or type(code) is not int:
-                raise CaptureError(f"record {seq!r} of the capture is damaged")
-            last = seq
-            if code < 0:  # a run: its messages' payloads, from ``start`` on
-                row = (seq, t_ns, dir_text, kind, run_wire, None, code, run_fields)
-                for item in _run_payloads(row, resolve, framings):
-                    if item[0] >= start:
-                        append(item)
-                continue
-            if seq < start:
-                continue
-            if kind == "handshake":
-                append(_whole(conn, session_id, seq, resolve, framings))
-                continue
-            if kind == "frame":
-                data = opcodes.get(opcode)
-                if data is None:
-                    data = _is_data(opcode, resolve)
-                    if len(opcodes) < 4096:
-                        opcodes[opcode] = data
-                if not data:
-                    continue
-                if payload is None:
-                    if code >= PAYLOAD_AT:
-                        raise CaptureError(f"record {seq} of the capture is damaged: "
-                                           "payload_is_wire is past its wire bytes")  # fmt: skip
-                    continue
-            if type(payload) is not bytes:
-                raise CaptureError(f"record {seq} of the capture is damaged: "
-                                   "its payload is not a blob")  # fmt: skip
-            append((seq, t_ns, dir_text == "out", payload))
+        if not rows:
+            low = high
+            continue
+        out: list[Payload | Record] = [row[:4] for row in rows if row[4] == _PLAIN]
+        if low < start:
+            out = [item for item in out if item[0] >= start]
+        others = [row for row in rows if row[4] != _PLAIN] if len(out) < len(rows) else []
+        last = rows[-1][0]
+        added = _others(conn, session_id, start, others, opcodes, runs, resolve, framings)
+        if added:
+            out += added
+            if any(type(item) is not tuple for item in added):
+                out.sort(key=_seq_of)
+            else:
+                out.sort(key=_SEQ)
         if out:
             yield out
-        low = max(high, last + 1)
+        low = max(high, last + 1 if type(last) is int else high)
+
+
+def _seq_of(item: Payload | Record) -> int:
+    return item[0] if type(item) is tuple else item.seq  # type: ignore[union-attr]
+
+
+def _others(
+    conn: sqlite3.Connection,
+    session_id: int,
+    start: int,
+    rows: list[tuple[Any, ...]],
+    opcodes: dict[Any, bool],
+    runs: dict[tuple[Any, Any, Any], tuple[str, bool]],
+    resolve: FieldSetResolver | None,
+    framings: tuple[str, ...],
+) -> list[Payload | Record]:
+    """The payloads (and handshake records) of the rows that are not plain, checked."""
+    out: list[Payload | Record] = []
+    append = out.append
+    for seq, t_ns, outbound, payload, opcode, kind, code, dir_text, wire, fields in rows:
+        if type(seq) is not int or type(t_ns) is not int or type(code) is not int:
+            raise CaptureError(f"record {seq!r} of the capture is damaged")
+        if code < 0:  # a run: its messages' payloads, from ``start`` on
+            row = (seq, t_ns, dir_text, kind, wire, None, code, fields)
+            for item in _run_payloads(row, runs, resolve, framings):
+                if item[0] >= start:
+                    append(item)
+            continue
+        if seq < start:
+            continue
+        if kind == "handshake":
+            append(_whole(conn, session_id, seq, resolve, framings))
+            continue
+        if kind == "frame":
+            data = opcodes.get(opcode)
+            if data is None:
+                data = _is_data(opcode, resolve)
+                if len(opcodes) < 4096:
+                    opcodes[opcode] = data
+            if not data:
+                continue
+            if payload is None:
+                if code >= PAYLOAD_AT:
+                    raise CaptureError(f"record {seq} of the capture is damaged: "
+                                       "payload_is_wire is past its wire bytes")  # fmt: skip
+                continue
+        if type(payload) is not bytes:
+            raise CaptureError(f"record {seq} of the capture is damaged: "
+                               "its payload is not a blob")  # fmt: skip
+        append((seq, t_ns, outbound, payload))
+    return out
 
 
 def _is_data(opcode: Any, resolve: FieldSetResolver | None) -> bool:
@@ -157,11 +213,30 @@ def _whole(
 
 
 def _run_payloads(
-    row: tuple[Any, ...], resolve: FieldSetResolver | None, framings: tuple[str, ...]
+    row: tuple[Any, ...],
+    runs: dict[tuple[Any, Any, Any], tuple[str, bool]],
+    resolve: FieldSetResolver | None,
+    framings: tuple[str, ...],
 ) -> list[Payload]:
-    """The payloads of a run row's messages (checked as the full reader checks them)."""
+    """The payloads of a run row's messages (checked as the full reader checks them).
+
+    What the full reader checks of a run row, besides its numbers and its wire being
+    bytes, depends only on its direction, kind and fields: a run of WebSocket frames
+    whose three are those of a run checked before is cut at once."""
+    seq, t_ns, dir_text, kind, wire, _none, code, fields = row
+    known = runs.get((dir_text, kind, fields)) if type(wire) is bytes else None
+    if known is not None:
+        framing, outbound = known
+        if framing in (WS_FRAMES, WS_SENT_FRAMES):
+            from inspector.protocols.wsruns import plain_payloads
+
+            bodies = plain_payloads(wire)
+            if bodies is not None and len(bodies) == -code:
+                return [(seq + i, t_ns, outbound, body) for i, body in enumerate(bodies)]
     run = decode_run(row, resolve, framings)
-    seq, t_ns, outbound = run.seq, run.t_ns, str(run.direction) == "out"
+    outbound = str(run.direction) == "out"
+    if len(runs) < 256:
+        runs[(dir_text, kind, fields)] = (run.framing, outbound)
     bodies = _bodies(run)
     if bodies is None or len(bodies) != run.count:
         # The full reader's check and its one line, from the records it makes.

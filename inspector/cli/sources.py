@@ -55,6 +55,10 @@ class StoreRecords:
     def __iter__(self) -> Iterator[Record]:
         return records_of(self.store, PAGE)
 
+    def head(self, count: int) -> list[Record]:
+        """The first ``count`` records (no more read than they need)."""
+        return self.store.records(0, count)
+
     def pages(self) -> Iterator[list[Record]]:
         """All records, a page (list) at a time: the bulk read, for printing unfiltered."""
         return self.store.pages(0, PAGE)

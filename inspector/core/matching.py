@@ -88,73 +88,123 @@ class Matching:
 Message = tuple[int, int, bool, Sequence[tuple[str, str]]]
 
 
-def match(messages: Iterable[Message]) -> Matching:
-    """Pair each response with the oldest unanswered request of its key sent the other way.
+class Matcher:
+    """Pairs messages given in any number of batches exactly as :func:`match` pairs them
+    given at once: the window pairs a capture a page per timer tick, and a live session
+    as its records arrive, with the same code as ``show --stats``.
 
-    One pass. A key waiting for its answer holds one (seq, t_ns) pair, or a deque of
-    them only while the same key waits more than once (reused ids): most keys are
-    asked once and answered once, and a key is forgotten as its last request is
-    answered."""
-    sent: dict[str, Any] = {}  # requests that went out, by key
-    received: dict[str, Any] = {}  # requests that came in
-    result = Matching()
-    req_seqs, resp_seqs = result.request_seqs, result.response_seqs
-    req_ts, latencies = result.request_t_ns, result.latencies_ns
-    unsolicited = result.unsolicited
-    for seq, t_ns, outbound, ids in messages:
-        for role, key in ids:
-            if role == REQUEST:
-                mine = sent if outbound else received
-                held = mine.get(key)
+    A key waiting for its answer holds one (seq, t_ns) pair, or a deque of them only
+    while the same key waits more than once (reused ids): most keys are asked once and
+    answered once, and a key is forgotten as its last request is answered."""
+
+    __slots__ = ("_received", "_sent", "matching")
+
+    def __init__(self) -> None:
+        self.matching = Matching()
+        self._sent: dict[str, Any] = {}  # requests that went out, by key
+        self._received: dict[str, Any] = {}  # requests that came in
+
+    def feed(self, messages: Iterable[Message]) -> None:
+        """Pair each response with the oldest unanswered request of its key sent the
+        other way, in the order given."""
+        sent, received = self._sent, self._received
+        result = self.matching
+        req_seqs, resp_seqs = result.request_seqs, result.response_seqs
+        req_ts, latencies = result.request_t_ns, result.latencies_ns
+        unsolicited = result.unsolicited
+        for seq, t_ns, outbound, ids in messages:
+            for role, key in ids:
+                if role == REQUEST:
+                    mine = sent if outbound else received
+                    held = mine.get(key)
+                    if held is None:
+                        mine[key] = (seq, t_ns)
+                    elif type(held) is tuple:
+                        mine[key] = deque((held, (seq, t_ns)))
+                    else:
+                        held.append((seq, t_ns))
+                    continue
+                theirs = received if outbound else sent
+                held = theirs.get(key)
                 if held is None:
-                    mine[key] = (seq, t_ns)
-                elif type(held) is tuple:
-                    mine[key] = deque((held, (seq, t_ns)))
-                else:
-                    held.append((seq, t_ns))
-                continue
-            theirs = received if outbound else sent
-            held = theirs.get(key)
-            if held is None:
-                unsolicited.append(seq)
-                continue
-            if type(held) is tuple:
-                del theirs[key]
-                req_seq, req_t = held
-            else:
-                req_seq, req_t = held.popleft()
-                if not held:
+                    unsolicited.append(seq)
+                    continue
+                if type(held) is tuple:
                     del theirs[key]
-            req_seqs.append(req_seq)
-            resp_seqs.append(seq)
-            req_ts.append(req_t)
-            latencies.append(t_ns - req_t)
-    result.unanswered = sorted(
-        seq
-        for side in (sent, received)
-        for held in side.values()
-        for seq, _ in ((held,) if type(held) is tuple else held)
-    )
-    return result
+                    req_seq, req_t = held
+                else:
+                    req_seq, req_t = held.popleft()
+                    if not held:
+                        del theirs[key]
+                req_seqs.append(req_seq)
+                resp_seqs.append(seq)
+                req_ts.append(req_t)
+                latencies.append(t_ns - req_t)
+
+    def unanswered(self) -> list[int]:
+        """The requests still waiting for an answer, by seq."""
+        return sorted(
+            seq
+            for side in (self._sent, self._received)
+            for held in side.values()
+            for seq, _ in ((held,) if type(held) is tuple else held)
+        )
+
+    def finish(self) -> Matching:
+        """The matching, its unanswered requests filled in."""
+        self.matching.unanswered = self.unanswered()
+        return self.matching
+
+
+def match(messages: Iterable[Message]) -> Matching:
+    """Pair each response with the oldest unanswered request of its key sent the other
+    way: one pass (:class:`Matcher` fed once)."""
+    matcher = Matcher()
+    matcher.feed(messages)
+    return matcher.finish()
+
+
+class NextMatcher:
+    """Pairs messages given in batches as :func:`match_next` pairs them given at once:
+    each inbound message answers the oldest outbound one not yet answered."""
+
+    __slots__ = ("_waiting", "matching")
+
+    def __init__(self) -> None:
+        self.matching = Matching()
+        self._waiting: deque[tuple[int, int]] = deque()
+
+    def feed(self, messages: Iterable[tuple[int, int, bool]]) -> None:
+        """Pair the messages, (seq, t_ns, outbound), in the order given."""
+        waiting, result = self._waiting, self.matching
+        for seq, t_ns, outbound in messages:
+            if outbound:
+                waiting.append((seq, t_ns))
+            elif waiting:
+                req_seq, req_t = waiting.popleft()
+                result.request_seqs.append(req_seq)
+                result.response_seqs.append(seq)
+                result.request_t_ns.append(req_t)
+                result.latencies_ns.append(t_ns - req_t)
+            else:
+                result.unsolicited.append(seq)
+
+    def unanswered(self) -> list[int]:
+        """The outbound messages no inbound one answered yet, by seq."""
+        return [seq for seq, _ in self._waiting]
+
+    def finish(self) -> Matching:
+        """The matching, its unanswered messages filled in."""
+        self.matching.unanswered = self.unanswered()
+        return self.matching
 
 
 def match_next(messages: Iterable[tuple[int, int, bool]]) -> Matching:
-    """Each inbound message answers the oldest outbound one not yet answered."""
-    waiting: deque[tuple[int, int]] = deque()
-    result = Matching()
-    for seq, t_ns, outbound in messages:
-        if outbound:
-            waiting.append((seq, t_ns))
-        elif waiting:
-            req_seq, req_t = waiting.popleft()
-            result.request_seqs.append(req_seq)
-            result.response_seqs.append(seq)
-            result.request_t_ns.append(req_t)
-            result.latencies_ns.append(t_ns - req_t)
-        else:
-            result.unsolicited.append(seq)
-    result.unanswered = [seq for seq, _ in waiting]
-    return result
+    """Each inbound message answers the oldest outbound one not yet answered
+    (:class:`NextMatcher` fed once)."""
+    matcher = NextMatcher()
+    matcher.feed(messages)
+    return matcher.finish()
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ class ViewDecoding:
         self._endpoint = ""
         self._scheme = ""
         self._framing = ""
+        self._speak = ""
         self._handshakes: list[Record] = []
         self._cache: OrderedDict[int, Decoded | None] = OrderedDict()
         self._decoder: SessionDecoder | None = None
@@ -80,6 +81,13 @@ class ViewDecoding:
             self._framing = framing
             self._rebuild()
 
+    def set_speak(self, speak: str) -> None:
+        """The protocol the session speaks as a client (``stomp`` chooses the STOMP
+        decoder; ``auto`` follows the facts)."""
+        if speak != self._speak:
+            self._speak = speak
+            self._rebuild()
+
     def observe(self, record: Record) -> None:
         """Learn the session's facts (target, subprotocol) from a handshake record."""
         if record.kind is Kind.HANDSHAKE:
@@ -92,7 +100,8 @@ class ViewDecoding:
             return None
         try:
             decoder = SessionDecoder(
-                self._choice, context_for(self._endpoint, self._scheme, framing=self._framing)
+                self._choice,
+                context_for(self._endpoint, self._scheme, framing=self._framing, speak=self._speak),
             )
         except KeyError:  # a plugin decoder that is gone
             decoder = SessionDecoder(AUTO, context_for(self._endpoint, self._scheme))

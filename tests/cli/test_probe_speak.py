@@ -237,6 +237,9 @@ def test_stomp_client_connects_and_sends_with_receipts(
     assert [f.get("receipt") for f in sent[1:]] == ["receipt-1", "receipt-2", "receipt-3"]
     summary = stats(path, "stomp")
     assert (summary["count"], summary["unanswered"]) == (4, 0)
+    # Without --decode, the protocol the session spoke (kept in the capture) chooses
+    # the decoder, though the port is not STOMP's: the same pairs.
+    assert stats(path) == {**summary, "matched_by": "stomp"}
 
 
 def test_stomp_heart_beats_both_ways(coilmq: app_servers.CoilMQ, tmp_path: Path) -> None:

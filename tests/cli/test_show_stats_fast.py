@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,23 @@ def test_the_matchings_are_equal_pair_for_pair(tmp_path: Path) -> None:
             assert made[0].unanswered and made[0].unsolicited
     stats = json.loads(show(str(path), "--stats", "--json"))
     assert stats["matched_by"] == "socketio"
+
+
+def test_the_decoder_is_chosen_from_the_first_records_only(tmp_path: Path) -> None:
+    """Choosing the decoder reads the session's first records whole, not a page of them:
+    a record further on whose fields only the full reader parses (damaged here) is not
+    read by ``--stats``, while ``show`` itself reaches it and says so in one line."""
+    path = tmp_path / "d.sockcap"
+    record_session(path, RPC, seed=3)
+    before = show(str(path), "--stats", "--json")
+    with sqlite3.connect(path) as conn:
+        (seq,) = conn.execute(
+            "SELECT min(seq) FROM records WHERE seq > 40 AND kind = 'frame' AND dir = 'out'"
+            " AND payload_is_wire >= 0 AND fields LIKE '{\"opcode\":\"text\",%'"
+        ).fetchone()
+        conn.execute("UPDATE records SET fields = '{\"opcode\":\"text\",' WHERE seq = ?", (seq,))
+    assert show(str(path), "--stats", "--json") == before
+    assert json.loads(before)["count"] > 50
+    out, err = io.StringIO(), io.StringIO()
+    assert run_command(["show", str(path)], out, err) != 0
+    assert f"record {seq}" in err.getvalue() and "Traceback" not in err.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -42,9 +43,69 @@ def _exchanges(messages: list[Any]) -> tuple[tree.Exchange, ...]:
     return tuple(out)
 
 
+def _json_grammar() -> tuple[bytes, bytes]:
+    """A JSON value (strings ASCII, nesting three deep) and JSON whitespace, as regular
+    expressions: every text they match, ``json.loads`` reads the same way."""
+    ws = rb"[ \t\n\r]*+"
+    string = rb'"(?:[ !#-\[\]-~]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+    # An integer past 4,300 digits is refused by int(): those are left to json.loads.
+    number = rb"-?+(?:0|[1-9][0-9]{0,299}+)(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+"
+    value = rb"(?:" + string + rb"|" + number + rb"|true|false|null)"
+    for _ in range(3):
+        items = value + ws + rb"(?:," + ws + rb"(?=[^\]])|(?=\]))"
+        members = string + ws + rb":" + ws + value + ws + rb"(?:," + ws + rb'(?=")|(?=\}))'
+        value = (rb"(?>" + string + rb"|" + number + rb"|true|false|null|\[" + ws + rb"(?:"
+                 + items + rb")*+\]|\{" + ws + rb"(?:" + members + rb")*+\})")  # fmt: skip
+    return value, ws
+
+
+def _message_pattern() -> re.Pattern[bytes]:
+    """One JSON-RPC object in the JSON every library writes, its top-level members read
+    by name: the id's text, ``"jsonrpc": "2.0"``, and whether method, result and error
+    are there (a repeated member keeps its last value, as in ``json.loads``).
+
+    The members' loop is an atomic group around a greedy repeat, not a possessive
+    repeat: CPython before 3.12.1 and 3.11.8 raises SystemError for a possessive repeat
+    holding capturing groups (python/cpython#101955)."""
+    value, ws = _json_grammar()
+    ident = rb'((?:0|-?+[1-9][0-9]{0,299}+)|"[ !#-\[\]-~]*+"|null|true|false)'
+    # A top-level name with an escape may spell one of these: those are left to json.loads.
+    named = (rb'"(?:(method)"|(result)"|(error)"|(?!(?:id|jsonrpc|method|result|error)")'
+             rb'[ !#-\[\]-~]*+")')  # fmt: skip
+    member = (rb'(?>"id"' + ws + rb":" + ws + ident + rb'|"jsonrpc"()' + ws + rb":" + ws
+              + rb'"2\.0"|' + named + ws + rb":" + ws + value + rb")")  # fmt: skip
+    members = rb"(?>(?:" + member + ws + rb"(?:," + ws + rb'(?=")|(?=\})))*)'
+    return re.compile(ws + rb"\{" + ws + members + rb"\}" + ws)
+
+
+#: Compiled on first use (a few milliseconds every command that decodes would pay).
+_MESSAGE: re.Pattern[bytes] | None = None
+_REQUEST, _RESPONSE = tree.Role.REQUEST, tree.Role.RESPONSE
+
+
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
-    """The ids of the requests or responses in a message or batch."""
+    """The ids of the requests or responses in a message or batch.
+
+    A single message in plain JSON (ASCII strings, nesting a few levels deep) is read by
+    one regular expression, its id's key being the id's own text (canonical JSON, so
+    ``json.dumps`` of the value); anything else — a batch, escapes or non-ASCII text in
+    names, a float id, a message that is not valid — by ``json.loads``: the same ids."""
     del context
+    global _MESSAGE
+    if _MESSAGE is None:
+        _MESSAGE = _message_pattern()
+    found = _MESSAGE.fullmatch(payload)
+    if found is not None:
+        ident, version, method, result, error = found.groups()
+        if version is not None:
+            if method is not None:
+                if ident is None:
+                    return ()
+                return (tree.Exchange(_REQUEST, "json-rpc " + ident.decode("ascii")),)
+            if result is not None or error is not None:
+                if ident is None or ident == b"null":
+                    return ()
+                return (tree.Exchange(_RESPONSE, "json-rpc " + ident.decode("ascii")),)
     value = json.loads(payload.decode("utf-8"))  # as parse_json reads it: UTF-8 only
     return _exchanges(value if isinstance(value, list) else [value])
 

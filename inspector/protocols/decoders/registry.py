@@ -28,7 +28,9 @@ class DecodeContext:
     """What a decoder may know besides the payload: the session's facts.
 
     ``subprotocol`` is the negotiated ``Sec-WebSocket-Protocol``; ``target`` the
-    request target (path and query); ``options`` decoder-specific settings (such as a
+    request target (path and query); ``speak`` the application protocol the session
+    acts as the client of (``--speak stomp``: its speaker's name, which is also its
+    decoder's); ``options`` decoder-specific settings (such as a
     Protobuf descriptor set); ``attachments`` the binary attachments of a Socket.IO
     packet, when the session decoder has collected them.
     """
@@ -40,6 +42,7 @@ class DecodeContext:
     subprotocol: str | None = None
     framing: str = ""
     options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    speak: str = ""
     attachments: tuple[bytes, ...] = ()
 
 
@@ -164,8 +167,9 @@ def choose(context: DecodeContext, sample: bytes | None = None) -> Decoder | Non
     """The decoder a session's facts (or, failing those, a payload) point to.
 
     Subprotocol first (what both sides agreed), then the URL's shape, then a framing
-    named after a protocol (``--framing mqtt``), then the TCP port convention, then the
-    content of ``sample``.
+    named after a protocol (``--framing mqtt``), then the protocol the session speaks
+    as a client (``--speak stomp``), then the TCP port convention, then the content of
+    ``sample``.
     """
     known = decoders()
     subprotocol = (context.subprotocol or "").lower()
@@ -179,6 +183,8 @@ def choose(context: DecodeContext, sample: bytes | None = None) -> Decoder | Non
                 return decoder
     if context.framing and context.framing in known:  # --framing mqtt: MQTT packets
         return known[context.framing]
+    if context.speak and context.speak in known:  # --speak stomp: it speaks STOMP
+        return known[context.speak]
     if context.port is not None and context.scheme in ("tcp", "tls"):
         for decoder in known.values():
             if context.port in decoder.ports:

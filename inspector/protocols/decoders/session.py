@@ -8,12 +8,13 @@ Used when records are shown, filtered or exported, never on the receive path.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from inspector.core.endpoints import parse_endpoint
 from inspector.core.errors import EndpointError
+from inspector.core.matching import UserRule
 from inspector.core.records import Direction, Kind, Record
 from inspector.protocols.decoders import registry
 from inspector.protocols.decoders.registry import AUTO, DecodeContext, Decoder
@@ -24,15 +25,20 @@ _DATA_OPCODES = frozenset({"text", "binary"})
 #: How many records a Socket.IO binary packet may hold back while its attachments come.
 _MAX_HELD = 256
 
+#: A message as ``core.matching`` pairs it: (seq, t_ns, outbound, ids).
+PairingMessage = tuple[int, int, bool, tuple[Exchange, ...]]
+
 
 def context_for(
     endpoint: str,
     scheme: str = "",
     options: Mapping[str, Any] | None = None,
     framing: str = "",
+    speak: str = "",
 ) -> DecodeContext:
-    """The context of a session known by its endpoint text, its decoder options and (for
-    TCP/TLS) its framing."""
+    """The context of a session known by its endpoint text, its decoder options, (for
+    TCP/TLS) its framing and the protocol it speaks as a client (``auto`` says
+    nothing: the facts chose that protocol)."""
     host, port, target = "", None, ""
     try:
         parsed = parse_endpoint(endpoint) if endpoint else None
@@ -42,7 +48,8 @@ def context_for(
         host, port, target = parsed.host, parsed.port, parsed.target
         scheme = scheme or str(parsed.scheme)
     return DecodeContext(scheme=scheme, host=host, port=port, target=target,
-                         framing=framing, options=dict(options or {}))  # fmt: skip
+                         framing=framing, options=dict(options or {}),
+                         speak="" if speak == AUTO else speak)  # fmt: skip
 
 
 def payload_of(record: Record) -> bytes | None:
@@ -158,6 +165,50 @@ class SessionDecoder:
 
         return keys
 
+    def payload_keys_many(self) -> Callable[[Sequence[bytes]], list[tuple[Exchange, ...]]]:
+        """:meth:`payload_keys` over many payloads at once (a page of a capture): with the
+        decoder's own fast path, one list comprehension, and the page once more payload by
+        payload only when a payload of it is not valid for the decoder (ask again after a
+        handshake record, as for :meth:`payload_keys`)."""
+        one = self.payload_keys()
+        decoder = self.fixed or self._facts_choice
+        if one == self.payload_exchanges or decoder is None or decoder.exchange is None:
+            return lambda payloads: [one(payload) for payload in payloads]
+        exchange, context = decoder.exchange, self.context
+
+        def many(payloads: Sequence[bytes]) -> list[tuple[Exchange, ...]]:
+            try:
+                return [exchange(payload, context) if len(payload) <= MAX_PAYLOAD else ()
+                        for payload in payloads]  # fmt: skip
+            except Exception:  # a payload not valid for the decoder: no ids, as in keys()
+                return [one(payload) for payload in payloads]
+
+        return many
+
+    def page_messages(self, page: Sequence[Any]) -> Iterable[PairingMessage]:
+        """The messages of a page of a session's narrow read (``CaptureStore.payloads``:
+        (seq, t_ns, outbound, payload) tuples, and records whole) or of its records, as
+        ``core.matching`` takes them: (seq, t_ns, outbound, ids). A page of payload tuples
+        alone is read as columns zipped, its ids found in one call; one holding records
+        item by item (a handshake may change the decoder chosen for what follows).
+        ``show --stats`` and the window's pairing both read a session this way."""
+        if all(type(item) is tuple for item in page):
+            if not page:
+                return ()
+            seqs, times, outbound, payloads = zip(*page, strict=True)
+            return zip(seqs, times, outbound, self.payload_keys_many()(payloads), strict=True)
+        keys = self.payload_keys()
+        messages = []
+        out = Direction.OUT
+        for item in page:
+            if type(item) is tuple:
+                messages.append((*item[:3], keys(item[3])))
+                continue
+            ids = self.exchanges(item)
+            keys = self.payload_keys()
+            messages.append((item.seq, item.t_ns, item.direction is out, ids))
+        return messages
+
     def _remember(self, decoded: Decoded) -> None:
         """Carry the facts a decoder asks to remember (e.g. the MQTT version) to later records."""
         if not decoded.facts:
@@ -244,6 +295,29 @@ class SessionDecoder:
         decoded = decoder.run(payload, self.context)
         self._remember(decoded)
         return decoded
+
+
+def rule_messages(page: Sequence[Any], rule: UserRule) -> list[PairingMessage]:
+    """The messages of a page (as :meth:`SessionDecoder.page_messages` reads one) with
+    the ids a user's rule finds (``--match-id``, the window's "Pair by…")."""
+    ids = rule.ids
+    out = []
+    for item in page:
+        if type(item) is not tuple:
+            payload = payload_of(item)
+            if payload is None:
+                continue
+            item = (item.seq, item.t_ns, item.direction is Direction.OUT, payload)
+        out.append((item[0], item[1], item[2], ids(item[3], item[2])))
+    return out
+
+
+def next_messages(page: Sequence[Any]) -> list[tuple[int, int, bool]]:
+    """The (seq, t_ns, outbound) of a page's messages, for "the next inbound message
+    answers" (``--match-next``)."""
+    return [item[:3] if type(item) is tuple else (item.seq, item.t_ns,
+                                                   item.direction is Direction.OUT)
+            for item in page if type(item) is tuple or payload_of(item) is not None]  # fmt: skip
 
 
 def decoder_names() -> list[str]:

@@ -99,6 +99,7 @@ class RecordsTab(QWidget):
             view.set_decoder(previous.decoding.choice)
         view.set_endpoint(self.endpoint.url)
         view.decoding.set_framing(str(self.options.framing))
+        view.decoding.set_speak(str(self.options.speak or ""))
         filter_row = view.filter_bar.layout()
         assert filter_row is not None
         # The growing-frame line sits beside the record count, where it moves nothing.

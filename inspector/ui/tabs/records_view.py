@@ -53,9 +53,10 @@ from inspector.ui.models.records import (
     RecordTableModel,
 )
 from inspector.ui.models.source import RecordSource
+from inspector.ui.pair_dialog import PairByDialog
 from inspector.ui.settings import Settings
 from inspector.ui.widgets.context import RecordContext
-from inspector.ui.widgets.stats import Pairing, StatsPane, format_ms
+from inspector.ui.widgets.stats import PairBy, Pairing, StatsPane, format_ms
 from inspector.ui.widgets.timing import is_proxy_phase
 
 _PHASE_KINDS = frozenset({Kind.RESOLVE, Kind.CONNECT, Kind.TLS, Kind.HANDSHAKE})
@@ -101,6 +102,7 @@ class RecordsView(QWidget):
         self.decoding = ViewDecoding()
         self.show_summaries = True
         self.pairing = Pairing(self)
+        self.pair_dialog: PairByDialog | None = None
         self.pairing.changed.connect(self._pairing_changed)
         self._stats_timer = QTimer(self)
         self._stats_timer.setSingleShot(True)
@@ -461,6 +463,27 @@ class RecordsView(QWidget):
     def _set_summaries(self, model: RecordTableModel) -> None:
         model.summary_of = self.decoding.summary if self.show_summaries else None
 
+    def ask_pair_by(self) -> None:
+        """Ask how to pair ("Pair by…"), then pair that way."""
+        dialog = PairByDialog(self.pairing.by, self)
+        self.pair_dialog = dialog
+        dialog.accepted.connect(lambda: self.set_pair_by(dialog.chosen()))
+        dialog.open()
+
+    def set_pair_by(self, by: PairBy) -> None:
+        """Pair by the decoder's ids, a user's id rule or the next inbound message (as
+        ``show --stats``, ``--match-id`` and ``--match-next``): pairs found again."""
+        self.pairing.set_by(by)
+        model = self.model
+        if model is None:
+            return
+        model.latency_of = self.pairing.latency.get
+        model.tinted = frozenset()
+        self.table.setColumnHidden(COL_LATENCY, True)
+        self.pairing.start()
+        self.draw_stats()
+        self.table.viewport().update()
+
     def show_stats(self) -> None:
         """Show the Latency tab (pairing the session if it was not yet)."""
         self.details.tabs.setCurrentWidget(self.stats_scroll)
@@ -503,7 +526,7 @@ class RecordsView(QWidget):
         """Redraw the Latency pane now; the next timed redraw waits twenty times as long
         as this one took (sorting a million latencies is not free)."""
         began = time.perf_counter()
-        self.stats.show_pairing(self.pairing, self.decoding.chosen)
+        self.stats.show_pairing(self.pairing, self.pairing.by.label or self.decoding.chosen)
         spent_ms = (time.perf_counter() - began) * 1000
         self._stats_timer.setInterval(max(_STATS_REFRESH_MS, int(spent_ms * 20)))
 
@@ -531,6 +554,10 @@ class RecordsView(QWidget):
         summaries.setChecked(self.show_summaries)
         summaries.toggled.connect(self.set_show_summaries)
         menu.addAction(summaries)
+        pair = QAction("&Pair by…", menu)
+        pair.setObjectName("pairBy")
+        pair.triggered.connect(lambda _=False: self.ask_pair_by())
+        menu.addAction(pair)
         stats = QAction("&Latency statistics", menu)
         stats.triggered.connect(lambda _=False: self.show_stats())
         menu.addAction(stats)

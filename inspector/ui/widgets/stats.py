@@ -13,25 +13,34 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from inspector.core.errors import CaptureError
-from inspector.core.matching import HISTOGRAM_BOUNDS_NS, REQUEST, Matching, statistics
+from inspector.core.matching import (
+    HISTOGRAM_BOUNDS_NS,
+    LatencyStats,
+    Matcher,
+    Matching,
+    NextMatcher,
+    UserRule,
+    statistics,
+)
 from inspector.core.records import Direction
-from inspector.protocols.decoders.session import SessionDecoder
+from inspector.protocols.decoders.session import SessionDecoder, next_messages, rule_messages
 from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.models.source import RecordSource
 
 log = logging.getLogger(__name__)
 
-#: Records read from the source per page.
-PAGE = 256
+#: Records read from the source per page (of the narrow read, a few milliseconds).
+PAGE = 1024
 #: Milliseconds of work per timer tick before the event loop gets the thread back, and
 #: the pause between ticks while a live session receives: pairing takes at most a
 #: third of the thread, so a flood (on the same event loop) keeps its pace. A capture
@@ -39,6 +48,31 @@ PAGE = 256
 TICK_MS = 10
 PAUSE_MS = 20
 FILE_PAUSE_MS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PairBy:
+    """How a view pairs requests with responses: by the decoder's ids (the default), by
+    a user's id rule on each side (``rule``, typed as ``texts``), or each inbound
+    message answering the oldest outbound one (``next``): ``show --stats``,
+    ``--match-id`` and ``--match-next``."""
+
+    rule: UserRule | None = None
+    texts: tuple[str, str] = ("", "")
+    next: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the Latency pane names it (empty: the decoder's name is shown)."""
+        if self.next:
+            return "next inbound message"
+        if self.rule is not None:
+            request, response = self.texts
+            return f"rule {request}" if request == response else f"rules {request} / {response}"
+        return ""
+
+
+DECODER_IDS = PairBy()
 
 
 class Pairing(QObject):
@@ -55,6 +89,7 @@ class Pairing(QObject):
         self._source: Callable[[], RecordSource] | None = None
         self._total: Callable[[], int] = lambda: 0
         self._make_decoder: Callable[[], SessionDecoder | None] = lambda: None
+        self.by = DECODER_IDS
         self.reset()
 
     def reset(self) -> None:
@@ -62,9 +97,8 @@ class Pairing(QObject):
         self._timer.stop()
         self._decoder: SessionDecoder | None = None
         self._next = 0
-        self._sent: dict[str, deque[tuple[int, int]]] = {}
-        self._received: dict[str, deque[tuple[int, int]]] = {}
-        self.matching = Matching()
+        self._matcher: Matcher | NextMatcher = NextMatcher() if self.by.next else Matcher()
+        self.matching: Matching = self._matcher.matching
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
         self.started = False
@@ -80,6 +114,11 @@ class Pairing(QObject):
         self.reset()
         self._source, self._total, self._make_decoder = source, total, make_decoder
 
+    def set_by(self, by: PairBy) -> None:
+        """Pair by ``by`` from now on (forgets every pair)."""
+        self.by = by
+        self.reset()
+
     def set_live(self, live: bool) -> None:
         """Pause longer between ticks while a live session is receiving."""
         self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
@@ -91,8 +130,12 @@ class Pairing(QObject):
         if not self.started:
             self.started = True
             self._decoder = self._make_decoder()
-        if self._decoder is not None and self._next < self._total():
+        if self._can_pair() and self._next < self._total():
             self._timer.start()
+
+    def _can_pair(self) -> bool:
+        """A user's rule pairs without a decoder; the decoder's ids need one."""
+        return self._decoder is not None or self.by.next or self.by.rule is not None
 
     @property
     def done(self) -> bool:
@@ -106,35 +149,40 @@ class Pairing(QObject):
 
     def unanswered(self) -> list[int]:
         """Requests still waiting for an answer, by seq."""
-        return sorted(seq for side in (self._sent, self._received)
-                      for queue in side.values() for seq, _ in queue)  # fmt: skip
+        return self._matcher.unanswered()
 
     @guarded
     def _tick(self) -> None:
         decoder = self._decoder
         source = self._source() if self._source is not None else None
         total = self._total()
-        if decoder is None or source is None or self._next >= total:
+        if not self._can_pair() or source is None or self._next >= total:
             self._timer.stop()
             self.changed.emit()
             return
         deadline = time.perf_counter() + TICK_MS / 1000
         found = len(self.matching)
-        while self._next < total and time.perf_counter() < deadline:
-            try:
-                page = source.records(self._next, min(PAGE, total - self._next))
-            except CaptureError as exc:  # a closed or unreadable capture: try again later
-                log.info("pairing stopped at record %d: %s", self._next, exc)
-                self._timer.stop()
-                return
-            if not page:
-                self._next = total
-                break
-            for record in page:
-                ids = decoder.exchanges(record)
-                if ids:
-                    self._feed(record.seq, record.t_ns, record.direction is Direction.OUT, ids)
-            self._next = page[-1].seq + 1
+        pages = _pages(source, self._next, total)
+        try:
+            for page in pages:
+                if page and _seq(page[-1]) >= total:  # records the view does not have yet
+                    page = [item for item in page if _seq(item) < total]
+                    self._feed(decoder, page)
+                    self._next = total
+                    break
+                self._feed(decoder, page)
+                if page:
+                    self._next = _seq(page[-1]) + 1
+                if time.perf_counter() >= deadline:
+                    break
+            else:
+                self._next = total  # every record up to the end was read
+        except CaptureError as exc:  # a closed or unreadable capture: try again later
+            log.info("pairing stopped at record %d: %s", self._next, exc)
+            self._timer.stop()
+            return
+        finally:
+            pages.close()
         if self._next >= total:
             self._timer.stop()
             self.matching.unanswered = self.unanswered()
@@ -142,26 +190,42 @@ class Pairing(QObject):
         elif len(self.matching) != found:
             self.changed.emit()
 
-    def _feed(self, seq: int, t_ns: int, outbound: bool, ids: object) -> None:
-        """One message, as ``core.matching.match`` pairs it."""
+    def _feed(self, decoder: SessionDecoder | None, page: list[Any]) -> None:
+        """Pair one page's messages; note each new pair's partner and latency."""
         m = self.matching
-        for role, key in ids:  # type: ignore[attr-defined]
-            if role == REQUEST:
-                mine = self._sent if outbound else self._received
-                mine.setdefault(key, deque()).append((seq, t_ns))
-                continue
-            queue = (self._received if outbound else self._sent).get(key)
-            if not queue:
-                m.unsolicited.append(seq)
-                continue
-            req_seq, req_t = queue.popleft()
-            m.request_seqs.append(req_seq)
-            m.response_seqs.append(seq)
-            m.request_t_ns.append(req_t)
-            m.latencies_ns.append(t_ns - req_t)
-            self.partner[req_seq] = seq
-            self.partner[seq] = req_seq
-            self.latency[req_seq] = self.latency[seq] = t_ns - req_t
+        before = len(m)
+        matcher, by = self._matcher, self.by
+        if type(matcher) is NextMatcher:
+            matcher.feed(next_messages(page))
+        elif by.rule is not None:
+            matcher.feed(rule_messages(page, by.rule))
+        elif decoder is not None and type(matcher) is Matcher:
+            matcher.feed(decoder.page_messages(page))
+        partner, latency = self.partner, self.latency
+        for i in range(before, len(m)):
+            req, resp, took = m.request_seqs[i], m.response_seqs[i], m.latencies_ns[i]
+            partner[req] = resp
+            partner[resp] = req
+            latency[req] = latency[resp] = took
+
+
+def _pages(source: RecordSource, start: int, total: int) -> Iterator[list[Any]]:
+    """The source's pages from ``start``: its narrow read where it has one (a capture
+    store: payload tuples, records whole where needed), else its records."""
+    payloads = getattr(source, "payloads", None)
+    if payloads is not None:
+        yield from payloads(start, PAGE)
+        return
+    while start < total:
+        page = list(source.records(start, min(PAGE, total - start)))
+        if not page:
+            return
+        yield page
+        start = page[-1].seq + 1
+
+
+def _seq(item: Any) -> int:
+    return item[0] if type(item) is tuple else item.seq  # type: ignore[no-any-return]
 
 
 def format_ms(ns: float | None) -> str:
@@ -192,6 +256,8 @@ class StatsPane(QWidget):
         layout.addWidget(self.timeline, 1)
         self.count = 0
         self.unanswered = 0
+        #: The statistics last shown (what ``show --stats`` prints for the session).
+        self.shown: LatencyStats | None = None
 
     def show_pairing(self, pairing: Pairing, decoder: str) -> None:
         """Refresh from ``pairing`` (``decoder`` names what paired them)."""
@@ -204,7 +270,7 @@ class StatsPane(QWidget):
         elif not matching.latencies_ns and pairing.done:
             self.summary.setText(f"No pairs found ({decoder}); Decode as… may choose another")
         else:
-            stats = statistics(matching)
+            stats = self.shown = statistics(matching)
             waiting = (f"unanswered {self.unanswered}" if unanswered is not None
                        else f"reading… {pairing.read:,} records")  # fmt: skip
             self.summary.setText(

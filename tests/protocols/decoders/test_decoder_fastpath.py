@@ -122,11 +122,16 @@ def test_session_payload_keys_equal_per_record_exchanges(
     tree = SessionDecoder(name, DecodeContext(scheme="ws", target=target))
     fast = SessionDecoder(name, DecodeContext(scheme="ws", target=target))
     keys = fast.payload_keys()
+    expected = []
     for seq, payload in enumerate(messages):
         fields = {"opcode": "text", "fin": True}
         record = make_record(seq, seq, Direction.OUT, Kind.FRAME, payload, payload, fields)
         decoded = tree.decode(record)
-        assert keys(payload) == (decoded.exchanges if decoded is not None else ())
+        expected.append(decoded.exchanges if decoded is not None else ())
+        assert keys(payload) == expected[-1]
+    # A page at once (the narrow read's way) gives the same, valid payloads or not.
+    many = SessionDecoder(name, DecodeContext(scheme="ws", target=target))
+    assert many.payload_keys_many()(messages) == expected
 
 
 @given(st.one_of(ids, json_values, st.floats(allow_nan=False)))
@@ -134,3 +139,115 @@ def test_jsonrpc_keys_are_the_ids_json_text(ident: object) -> None:
     from inspector.protocols.decoders.jsonrpc import _key
 
     assert _key({"id": ident}) == "json-rpc " + json.dumps(ident, sort_keys=True)
+
+
+_JSONRPC_NAMES = ["id", "jsonrpc", "method", "result", "error", "params", "ids", "Id",
+                  "methods", "results", "error2", "jsonrpc2", "\\u0069d", "m\\u00e9thod", "é",
+                  ""]  # fmt: skip
+_JSONRPC_VALUES = st.one_of(
+    json_values.map(json.dumps),
+    st.integers(-(10**20), 10**20).map(str),
+    json_values.map(lambda v: json.dumps(v, ensure_ascii=False)),
+    json_values.map(lambda v: json.dumps(v, separators=(",", ":"))),
+    ids.map(json.dumps),
+    st.sampled_from(['"2.0"', '"1.0"', "2.0", "-0", "0", "00", "1.0", "1e3", "-12", "NaN",
+                     "Infinity", "9" * 40, "9" * 5000, '"a\\"b"', '"\\u00e9"', '"é"', '"\\x"',
+                     '"\x01"', "[1,]", "{}", "[]", '{"id":1}', "[[[[[1]]]]]", "tru", '"2.0',
+                     '"\\ud800"', "1" * 5 + ".5"]),
+)  # fmt: skip
+# Mostly JSON's whitespace; now and then a space JSON does not allow.
+_WHITESPACE = st.sampled_from(["", "", "", " ", " ", "\n\t ", "\r\n", "\x0b", "\xa0"])
+
+
+@st.composite
+def jsonrpc_texts(draw: st.DrawFn) -> bytes:
+    """JSON-RPC-like objects written by hand: any member order, repeated and escaped
+    names, odd whitespace and numbers, and now and then a byte that spoils them."""
+    shape = draw(st.sampled_from([("method", "id"), ("method",), ("result", "id"),
+                                  ("error", "id"), ("result",), ()]))  # fmt: skip
+    members = [("jsonrpc", '"2.0"'), *((name, draw(_JSONRPC_VALUES)) for name in shape)]
+    members += draw(st.lists(st.tuples(st.sampled_from(_JSONRPC_NAMES), _JSONRPC_VALUES),
+                             max_size=3))  # fmt: skip
+    members = draw(st.permutations(members))
+    spaces = draw(st.lists(_WHITESPACE, min_size=2 * len(members), max_size=2 * len(members)))
+    body = ",".join(f'{spaces[2 * i]}"{name}"{spaces[2 * i + 1]}:{value}{spaces[2 * i]}'
+                    for i, (name, value) in enumerate(members))  # fmt: skip
+    text = draw(_WHITESPACE) + "{" + body + "}" + draw(_WHITESPACE)
+    data = text.encode("utf-8")
+    spoil = draw(st.sampled_from([None] * 6 + [b",", b"}", b"\xff", b"\x00", b"{"]))
+    if spoil is not None:
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + spoil + data[at:]
+    return data
+
+
+def _tricky_jsonrpc() -> list[bytes]:
+    """Messages whose ids a careless reading of the text would get wrong."""
+    out = []
+    for ident in ["-0", "00", "0", "-1", "1.0", "1e3", "9" * 18, "9" * 19, "-" + "9" * 18,
+                  '"\\u0041"', '"a\\"b"', '"\x7f"', '"é"', '"\x01"', "null", "true", "[1]",
+                  "{}", '""', "NaN"]:  # fmt: skip
+        out.append(f'{{"jsonrpc":"2.0","method":"m","id":{ident}}}')
+        out.append(f'{{"jsonrpc":"2.0","result":1,"id":{ident}}}')
+    for params in ["9" * 5000, "9" * 300, "9" * 301 + ".5", "NaN", "-Infinity", '"\\ud800"',
+                   '"\x7f"', "[1,]", "[1 2]", '{"a":1,}', "01", "1.", ".5", "-", '"\\x"',
+                   "[" * 5 + "]" * 5, '{"a":{"b":{"c":{"d":1}}}}', "True"]:  # fmt: skip
+        out.append(f'{{"jsonrpc":"2.0","method":"m","params":{params},"id":1}}')
+    out += ['{"jsonrpc":"2.0","method":"m","\\u0069d":5}',
+            '{"jsonrpc":"2.0","method":"m","id":1,"methods":2,"results":3,"errors":4}',
+            '{"jsonrpc":"2.0","methods":"m","id":1}', '{"jsonrpc":"2.0","results":1,"id":1}',
+            '{"jsonrpc":"2.0","id":1,"id":2,"result":0}',
+            '{"jsonrpc":"1.0","jsonrpc":"2.0","method":"m","id":1}',
+            '{"jsonrpc":"2.0","jsonrpc":"1.0","method":"m","id":1}',
+            '{"jsonrpc":"2.0","\\u006dethod":"m","id":1}',
+            '{"jsonrpc":"2.0","method":"m","id":1} x',
+            '\ufeff{"jsonrpc":"2.0","method":"m","id":1}', '{"jsonrpc":"2.0","id":1}',
+            '{"jsonrpc":"2.0","id":null,"error":{}}', '{"jsonrpc":"2.0","method":"m"}']  # fmt: skip
+    return [text.encode("utf-8") for text in out]
+
+
+def _ids_by_json_loads(payload: bytes) -> tuple | None:
+    from inspector.protocols.decoders.jsonrpc import _exchanges
+
+    try:
+        value = json.loads(payload.decode("utf-8"))
+        return _exchanges(value if isinstance(value, list) else [value])
+    except Exception:
+        return None
+
+
+def _ids_by_fast_path(payload: bytes) -> tuple | None:
+    decoder = decoders()["jsonrpc"]
+    assert decoder.exchange is not None
+    try:
+        return decoder.exchange(payload, CTX)
+    except Exception:
+        return None
+
+
+def test_jsonrpc_fast_ids_of_tricky_messages_equal_json_loads() -> None:
+    tricky = _tricky_jsonrpc()
+    for payload in tricky:
+        assert _ids_by_fast_path(payload) == _ids_by_json_loads(payload), payload
+        same("jsonrpc", payload)
+    assert sum(_ids_by_json_loads(p) not in (None, ()) for p in tricky) > 20
+
+
+@settings(max_examples=1500, deadline=None)
+@given(jsonrpc_texts())
+def test_jsonrpc_fast_ids_equal_json_loads(payload: bytes) -> None:
+    """The regular expression that reads a plain message gives what json.loads gives,
+    for every text it accepts (and the tree agrees)."""
+    assert _ids_by_fast_path(payload) == _ids_by_json_loads(payload), payload
+    same("jsonrpc", payload)
+
+
+def test_jsonrpc_plain_messages_take_the_regular_expression() -> None:
+    """The messages libraries write are read without json.loads (the fast path is used)."""
+    from inspector.protocols.decoders.jsonrpc import _message_pattern
+
+    for text in [b'{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":7}',
+                 b'{"jsonrpc": "2.0", "result": {"a": [1, {"b": null}]}, "id": "x-1"}',
+                 b'{"id": 3, "jsonrpc": "2.0", "error": {"code": -32601, "message": "no"}}',
+                 b'{"jsonrpc":"2.0","method":"note","params":{"s":"\\u00e9\\n"}}']:  # fmt: skip
+        assert _message_pattern().fullmatch(text) is not None, text
