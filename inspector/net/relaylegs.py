@@ -397,20 +397,41 @@ class PairEnding(PairCommon):
             self.abort()
 
     def _finish_closed(self) -> None:
+        """Both legs ended without a fault: the CLOSED record says who closed first (a
+        WebSocket pair: how its close handshake went, see :meth:`_closing_handshake`)."""
+        handshake = None if self.failure or self.refused else self._closing_handshake()
+        if handshake is not None:
+            message, clean, fields = handshake
+            self._finish(message, clean=clean, more=fields)
+            return
         who = self.initiated_by
         first = "the relay" if who == "relay" else f"the {who}" if who != "none" else "both sides"
         clean = self.failure is None and not self.refused
         self._finish(self.failure or f"closed ({first} closed first)", clean=clean)
 
-    def _finish(self, message: str, *, clean: bool, state: PairState | None = None) -> None:
-        """Write the CLOSED record once and tell the relay."""
+    def _closing_handshake(self) -> tuple[str, bool, dict[str, Any]] | None:
+        """A WebSocket pair: the CLOSED record's message, whether clean (close frames
+        went both ways, as for a session) and its close code and reason; None: a pair
+        whose legs saw no close frame (TCP, or a WebSocket that was just dropped)."""
+        return None
+
+    def _finish(
+        self,
+        message: str,
+        *,
+        clean: bool,
+        state: PairState | None = None,
+        more: dict[str, Any] | None = None,
+    ) -> None:
+        """Write the CLOSED record once (``more``: fields added to it) and tell the relay."""
         if self.ended:
             return
         for shaper in self._shapers.values():
             if shaper is not None:
                 shaper.cancel()
         r = self.recorder
-        self._record_end(message, clean, state, bytes_c2s=r.bytes_out, bytes_s2c=r.bytes_in)
+        counts = {"bytes_c2s": r.bytes_out, "bytes_s2c": r.bytes_in, **(more or {})}
+        self._record_end(message, clean, state, **counts)
         for side in (Side.CLIENT, Side.UPSTREAM):
             transport = self._legs[side]
             if transport is not None and not transport.is_closing():

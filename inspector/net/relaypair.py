@@ -119,6 +119,28 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
     def is_open(self) -> bool:
         return self.state is PairState.OPEN
 
+    def _closing_handshake(self) -> tuple[str, bool, dict[str, Any]] | None:
+        """How the relayed close handshake went, from the close frames the taps saw:
+        who sent the first (the close's initiator), its code and reason, and whether the
+        other side answered (a clean close, as RFC 6455 §7.1.2 has it for a session)."""
+        seen = [
+            (tap.close, side)
+            for side, tap in self._taps.items()
+            if tap is not None and tap.close is not None
+        ]
+        if not seen:
+            return None
+        (_t_ns, code, reason), side = min(seen, key=lambda item: item[0][0])
+        if self.initiated_by != "relay":  # the relay's own close (stopping: 1001) stays its
+            self.initiated_by = side.peer_name
+        began = "the relay" if self.initiated_by == "relay" else f"the {side.peer_name}"
+        status = f"{code}{' ' + reason if reason else ''}" if code is not None else "no status"
+        fields = {"close_code": code, "close_reason": reason if code is not None else None}
+        if len(seen) == 2:
+            return f"closed cleanly ({status}), {began} began", True, fields
+        message = f"closed: {began} sent close ({status}), never answered"
+        return message, False, fields
+
     def _summary_counts(self) -> dict[str, Any]:
         r = self.recorder
         return {
@@ -413,13 +435,20 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         self._reset(Side.UPSTREAM)
         self._finish("reset by a rule", clean=False)
 
-    def _finish(self, message: str, *, clean: bool, state: PairState | None = None) -> None:
+    def _finish(
+        self,
+        message: str,
+        *,
+        clean: bool,
+        state: PairState | None = None,
+        more: dict[str, Any] | None = None,
+    ) -> None:
         """End the pair (PairEnding) and drop what the interceptor holds of it."""
         if self.ended:
             return
         self._lose_pending("the connection ended")
         self._drop_held(f"the connection ended ({message})")
-        super()._finish(message, clean=clean, state=state)
+        super()._finish(message, clean=clean, state=state, more=more)
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""

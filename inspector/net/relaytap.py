@@ -200,6 +200,9 @@ class FrameTap:
         #: records made only when a consumer asks); the client's masked frames have no
         #: run framing of their direction, so they stay a record each.
         self._runs = direction is Direction.IN
+        #: The first close frame this direction carried: (read time, code, reason); code
+        #: None when the frame had no status (RFC 6455 §7.1.5: 1005).
+        self.close: tuple[int, int | None, str] | None = None
 
     def take(self, data: bytes, t_ns: int) -> None:
         """Record every frame ``data`` completes. Whole plain frames at a frame boundary
@@ -261,6 +264,9 @@ class FrameTap:
         items = []
         for index, wf in enumerate(frames):
             payload, compressed, error = self._decode(wf) if decoded is None else decoded[index]
+            if wf.opcode == 8 and self.close is None:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                self.close = (t_ns, code, payload[2:].decode("utf-8", "replace"))
             fields: Any = frame_fields(wf, payload, compressed, False, error)
             more = extra[index] if extra is not None else None
             if more:

@@ -222,6 +222,32 @@ def test_websockets_client_to_websockets_server(ws_server: RunningServer) -> Non
     assert records[-1].fields["clean"] is True
 
 
+@pytest.mark.parametrize(
+    ("closing", "began", "code", "reason"),
+    [("client", "client", 1000, "done here"), ("close-me", "server", 4000, "bye")],
+)
+def test_a_pairs_end_says_who_began_the_close_handshake_and_its_code(
+    ws_server: RunningServer, closing: str, began: str, code: int, reason: str
+) -> None:
+    async def scenario() -> list[Record]:
+        relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url)
+        async with connect(f"ws://127.0.0.1:{relay.port}/") as ws:
+            if closing == "client":
+                await ws.close(code, reason)
+            else:
+                await ws.send(closing)  # the server closes with 4000 "bye"
+                await ws.wait_closed()
+        await ended(relay)
+        await relay.stop()
+        return rec.conns[1].records
+
+    closed = run(scenario())[-1]
+    assert closed.kind is Kind.CLOSED
+    assert closed.fields["message"] == f"closed cleanly ({code} {reason}), the {began} began"
+    assert closed.fields["clean"] is True and closed.fields["initiated_by"] == began
+    assert closed.fields["close_code"] == code and closed.fields["close_reason"] == reason
+
+
 def test_a_refused_upgrade_is_passed_back_as_it_was(ws_server: RunningServer) -> None:
     async def scenario() -> tuple[InvalidStatus, list[Record]]:
         relay, rec = await start_relay("ws://127.0.0.1:0/", ws_server.url)
