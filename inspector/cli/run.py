@@ -2,7 +2,9 @@
 
 Exit status: 0 every step held; 1 a step failed (one line: which step, expected and
 got); 2 the script or its workspace cannot be read, or names a variable, endpoint or
-message that does not exist (found before anything is sent).
+message that does not exist (found before anything is sent), or the JUnit report
+cannot be written; 128 + the signal's number when SIGINT or SIGTERM stopped the run
+(sessions closed and the capture finished first, as the window's Stop does).
 
 ``--junit OUT.xml`` writes one ``<testcase>`` per step (classname = the script's
 name, name = "step N (kind)"): a CI page then shows which step failed and which never
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -49,7 +53,9 @@ environment chosen with --env (environments.toml), then {{env.NAME}} from the pr
 environment; values an extract step sets are known from then on.
 
 exit status: 0 every step held; 1 a step failed; 2 the script cannot be read or names
-something unknown.
+something unknown, or the --junit report cannot be written; 130 (SIGINT, Ctrl+C) or
+143 (SIGTERM) the run was stopped: its sessions are closed, the capture finished and
+the report written, with the step in progress failed.
 
 examples:
   inspector run ws/scripts/login.toml --env staging
@@ -198,19 +204,57 @@ def junit_xml(result: ScriptResult) -> bytes:
 
 
 def _write_junit(path: str, result: ScriptResult) -> None:
-    temp = f"{path}.partial"
+    """Write the report through a temporary file beside it; a device or a pipe
+    (``/dev/stdout``) is written into, since renaming over it would replace it."""
+    target = Path(os.path.realpath(path))
+    temp = target.with_name(f"{target.name}.partial")
     try:
+        if target.exists() and not target.is_file():
+            with open(target, "wb") as handle:
+                handle.write(junit_xml(result))
+            return
         with open(temp, "wb") as handle:
             handle.write(junit_xml(result))
-        os.replace(temp, path)
+        os.replace(temp, target)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
         raise InspectorError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+async def _run_until_signal(runner: ScriptRunner) -> tuple[ScriptResult, int]:
+    """Run the script; SIGINT or SIGTERM stops it as the window's Stop does (sessions
+    closed, capture finished). The result and the signal's number (0: none)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(runner.run())
+    caught: list[signal.Signals] = []
+
+    def stop(sig: signal.Signals) -> None:
+        if not caught:  # a second signal does not cut the bounded clean-up short
+            caught.append(sig)
+            task.cancel()
+
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop, sig)
+            installed.append(sig)
+    try:
+        return await task, 0
+    except asyncio.CancelledError:
+        if not caught:
+            raise
+        return runner.result(f"stopped by {caught[0].name}"), int(caught[0])
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
     """Run ``inspector run`` for its arguments; return the exit status."""
     out = stdout if stdout is not None else sys.stdout
     args = build_run_parser().parse_args(list(argv))
+    shown: set[int] = set()
     try:
         script = load_script(args.file)
         root = Path(args.workspace) if args.workspace else find_root(Path(args.file))
@@ -218,6 +262,7 @@ def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
         scope = workspace.scope(args.env, _variables(args.var))
 
         def show(result: StepResult) -> None:
+            shown.add(id(result))
             out.write((step_json(result) if args.json else step_line(result)) + "\n")
             out.flush()
 
@@ -227,17 +272,24 @@ def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
     except InspectorError as exc:
         stderr.write(f"inspector run: {exc}\n")
         return EXIT_UNREADABLE
-    result = asyncio.run(runner.run())
+    result, stopped_by = asyncio.run(_run_until_signal(runner))
     for step in result.steps:
-        if step.status is StepStatus.SKIPPED:
-            show(step)
+        if step.status is not StepStatus.PASSED and id(step) not in shown:
+            show(step)  # skipped, or in progress when a signal stopped the run
+    unwritten = ""
     if args.junit:
-        _write_junit(args.junit, result)
+        try:
+            _write_junit(args.junit, result)
+        except InspectorError as exc:
+            unwritten = f"inspector run: {exc}\n"
     failure = result.failure
     passed = sum(1 for r in result.steps if r.status is StepStatus.PASSED)
     if failure is not None:
-        stderr.write(f"inspector run: {failure.message}\n")
-        return EXIT_FAILED
+        stderr.write(f"inspector run: {failure.message}\n{unwritten}")
+        return 128 + stopped_by if stopped_by else EXIT_FAILED
+    if unwritten:
+        stderr.write(unwritten)
+        return EXIT_UNREADABLE
     if not args.json:
         out.write(f"{script.name}: {passed} of {len(result.steps)} steps passed\n")
     return EXIT_OK

@@ -3,7 +3,8 @@
 A name comes from (first match wins) the values a script extracted, ``--var k=v``, the
 chosen environment, and ``{{env.NAME}}`` from the process environment (read when used,
 never written back to a workspace). Environment values may refer to other variables;
-a chain that comes back to itself is an error, not a loop.
+a chain that comes back to itself is an error, not a loop. Extracted values came from
+a peer and are taken as they came: ``{{x}}`` in a server's message is text, not a name.
 
 Rule templates (core.rules) use the same ``{{…}}`` spelling but are filled per received
 message with its groups and JSON fields; these are the person's own named values.
@@ -80,8 +81,8 @@ class Scope:
                 loop = " → ".join((*chain[chain.index(name) :], name))
                 raise VariableError(f"{where}: variable {{{{{name}}}}} refers to itself ({loop})")
             value = self.raw(name, where)
-            if name.startswith(ENV_PREFIX):
-                return value  # the process's values are taken as they are
+            if name.startswith(ENV_PREFIX) or name in self.extracted:
+                return value  # the process's values and a peer's are taken as they are
             return self._fill(value, where, (*chain, name))
 
         return PLACEHOLDER.sub(one, text)

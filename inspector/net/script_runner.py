@@ -93,6 +93,8 @@ class ScriptRunner:
         self.sent = 0
         self.received = 0
         self._results: dict[int, StepResult] = {}
+        self._running: dict[int, float] = {}  # steps in progress (a repeat, its step): began
+        self._started = time.monotonic()
 
     def check(self) -> None:
         """Fill every variable once (extracted names count as known): the error comes
@@ -133,19 +135,35 @@ class ScriptRunner:
     async def run(self) -> ScriptResult:
         """Run every step (after :meth:`check`); always closes the session and capture."""
         self.check()
-        started = time.monotonic()
+        self._started = time.monotonic()
         try:
             await self._steps(self.script.steps)
         except _Stopped:
             pass
         finally:
-            await self._stop_listener()
-            self._close_capture()
-        results = tuple(
-            self._results.get(s.number, StepResult(s, StepStatus.SKIPPED))
-            for s in self.script.walk()
-        )
-        return ScriptResult(self.script, results, time.monotonic() - started)
+            try:
+                await self._stop_listener()
+            finally:  # also when a second cancel cuts the closing short
+                self._close_capture()
+        return self.result()
+
+    def result(self, stopped: str = "") -> ScriptResult:
+        """Every step's outcome so far, in file order (a step not reached: skipped).
+        ``stopped`` says why a run was cut short (its task cancelled): the step in
+        progress then fails with that line rather than passing for not run."""
+        results: list[StepResult] = []
+        for step in self.script.walk():
+            began = self._running.get(step.number)
+            if stopped and began is not None:
+                line = f"{self.script.name}: {step.label}: {stopped}"
+                earlier = self._results.get(step.number)
+                runs = (earlier.runs if earlier else 0) + 1
+                took = time.monotonic() - began
+                results.append(StepResult(step, StepStatus.FAILED, line, took, runs))
+            else:
+                skipped = StepResult(step, StepStatus.SKIPPED)
+                results.append(self._results.get(step.number, skipped))
+        return ScriptResult(self.script, tuple(results), time.monotonic() - self._started)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -154,20 +172,24 @@ class ScriptRunner:
             began = time.monotonic()
             earlier = self._results.get(step.number)
             runs = (earlier.runs if earlier else 0) + 1
+            self._running[step.number] = began
             try:
                 note = await self._one(step)
             except _Stopped:
+                self._running.pop(step.number, None)
                 inner = f"{self.script.name}: {step.label}: a step inside it failed"
                 self._done(
                     StepResult(step, StepStatus.FAILED, inner, time.monotonic() - began, runs)
                 )
                 raise
             except (StepFailed, InspectorError, ValueError) as exc:
+                self._running.pop(step.number, None)
                 line = f"{self.script.name}: {step.label}: {exc}"
                 self._done(
                     StepResult(step, StepStatus.FAILED, line, time.monotonic() - began, runs)
                 )
                 raise _Stopped from None
+            self._running.pop(step.number, None)  # kept when cancelled: result(stopped)
             self._done(
                 StepResult(step, StepStatus.PASSED, note or "", time.monotonic() - began, runs)
             )
