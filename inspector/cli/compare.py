@@ -5,13 +5,17 @@ HTTP/1.1 server), or the user's own endpoints (``--url TRANSPORT=URL``). It prin
 table (or ``--json``), writes ``--report`` (HTML with inline SVG charts, or Markdown
 with PNG charts beside it) and keeps each transport's capture in ``--capture-dir``.
 Exit status: 0 every transport ran, 1 one or more failed (each says why in its row),
-2 wrong usage, 130 interrupted.
+2 wrong usage, 130 interrupted (SIGINT), 143 stopped by SIGTERM (the transports that
+ran are reported; captures are finished either way).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +46,12 @@ http-longpoll (the poll is held until a message is there).
 measures: set-up time (resolve, connect, TLS, upgrade), bytes per message each way
 (payload + overhead, counted from the recorded wire bytes), latency p50/p90/p99/max,
 messages/s, MB/s, connections opened, counted round trips, client CPU time.
+(ovh) is what framing and headers add to each message's payload; with ws-deflate it is
+negative when compression saves more than the frame header costs.
+
+exit status: 0 every transport ran; 1 one or more failed (each says why in its row);
+2 wrong usage; 130 interrupted (Ctrl+C) or 143 SIGTERM: the transports that ran are
+reported.
 
 examples:
   inspector compare
@@ -57,6 +67,7 @@ def build_compare_parser() -> OneLineParser:
         prog=f"{PROG} compare",
         description="Run one workload over several transports and measure them side by side.",
         epilog=COMPARE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--workload",
@@ -67,7 +78,12 @@ def build_compare_parser() -> OneLineParser:
     p.add_argument("-n", "--count", type=int, default=200, help="messages per client")
     p.add_argument("--size", type=int, default=64, help="payload bytes per message")
     p.add_argument("--clients", type=int, default=1, help="concurrent clients")
-    p.add_argument("--transports", default=",".join(t.value for t in Transport))
+    p.add_argument(
+        "--transports",
+        metavar="NAME,…",
+        default=",".join(t.value for t in Transport),
+        help="which transports to run, comma-separated (default: all; see below)",
+    )
     p.add_argument(
         "--url",
         action="append",
@@ -176,11 +192,26 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
             state = "ok" if result.ok else "failed"
             stderr.write(f"inspector compare: {result.transport} {state}\n")
 
+    terminated: list[bool] = []
+
     async def main() -> CompareReport:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def terminate() -> None:
+            if task is not None and not terminated:
+                terminated.append(True)
+                task.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, terminate)
         try:
             return await run_compare(config, progress)
-        except asyncio.CancelledError:  # Ctrl+C: report what ran, servers already stopped
+        except asyncio.CancelledError:  # Ctrl+C or SIGTERM: report what ran
             return partial_report(config, done)
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGTERM)
 
     report = asyncio.run(main())
     if as_json:
@@ -194,5 +225,5 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
             stderr.write(f"inspector compare: cannot write {report_path}: {exc.strerror}\n")
             return 1
     if report.cancelled:
-        return 130
+        return 128 + signal.SIGTERM if terminated else 130
     return 0 if all(r.ok for r in report.results) else 1

@@ -34,8 +34,8 @@ def row_cells(r: TransportResult) -> list[str]:
         r.transport,
         _ms(r.setup_total_ns),
         f"{setup_rt:g}",
-        f"{r.payload_out:.0f} (+{r.overhead_out:.1f})",
-        f"{r.payload_in:.0f} (+{r.overhead_in:.1f})",
+        f"{r.payload_out:.0f} ({r.overhead_out:+.1f})",
+        f"{r.payload_in:.0f} ({r.overhead_in:+.1f})",
         _ms(r.latency(0.5)),
         _ms(r.latency(0.9)),
         _ms(r.latency(0.99)),
@@ -52,7 +52,7 @@ def row_cells(r: TransportResult) -> list[str]:
 def title_of(report: CompareReport) -> str:
     cond = f", +{report.delay_ms:g} ms delay" if report.delay_ms else ", loopback"
     return (f"{report.workload}: {report.count} messages of {report.size} B, "
-            f"{report.clients} client(s){cond}")  # fmt: skip
+            f"{report.clients} client{'' if report.clients == 1 else 's'}{cond}")  # fmt: skip
 
 
 def text_table(report: CompareReport) -> str:

@@ -151,3 +151,50 @@ def test_an_http_server_that_is_not_the_built_in_one_fails_its_row_only(tmp_path
     )
     assert rows["ws"].ok
     assert not any(t.name == "compare-servers" for t in threading.enumerate())
+
+
+def test_sigterm_stops_cleanly_like_ctrl_c(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "compare", "-n", "20000",
+         "--transports", "tcp-lines,http-polling", "--capture-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # the first transport finished
+        assert "tcp-lines ok" in line
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143
+    assert "Traceback" not in err
+    assert "tcp-lines" in out and "(cancelled" in out
+    assert not list(tmp_path.glob("*-wal"))  # every capture finished
+
+
+def test_the_table_says_what_deflate_saves_and_counts_clients_in_words() -> None:
+    code, out, _ = _compare("--transports", "ws-deflate")
+    assert code == 0
+    title, _, row = out.splitlines()[:3]
+    assert title == "rr: 3 messages of 64 B, 1 client, loopback"
+    cells = row.split()
+    assert cells[0] == "ws-deflate" and "+-" not in row
+    assert cells[4].startswith("(-") and cells[6].startswith("(-"), row  # compressed
+
+
+def test_help_keeps_its_examples_one_a_line() -> None:
+    from inspector.cli.compare import build_compare_parser
+
+    text = build_compare_parser().format_help()
+    assert "\n  inspector compare --delay-ms 20 --report compare.html --capture-dir runs/\n" in text
+    assert "exit status: 0 every transport ran" in text
+    assert "--transports NAME,…" in text
