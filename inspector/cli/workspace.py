@@ -11,6 +11,7 @@ from typing import TextIO
 
 from inspector.cli.args import OneLineParser
 from inspector.core.errors import InspectorError
+from inspector.core.render import counted
 from inspector.core.workspace import MARKER, save_workspace
 from inspector.core.workspace_import import import_file
 
@@ -43,8 +44,9 @@ def run_workspace(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) ->
         return 1
     ws = imported.workspace
     out.write(
-        f"{root}: {len(ws.endpoints)} endpoints, {len(ws.messages)} messages, "
-        f"{len(ws.environments)} environments\n"
+        f"{root}: {counted(len(ws.endpoints), 'endpoint')}, "
+        f"{counted(len(ws.messages), 'message')}, "
+        f"{counted(len(ws.environments), 'environment')}\n"
     )
     for line in imported.not_mapped:
         stderr.write(f"not imported: {line}\n")

@@ -24,6 +24,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder, RecordSink
 from inspector.core.records import Direction, Kind
+from inspector.core.render import counted
 from inspector.core.script import DEFAULT_TIMEOUT, Script, Step, StepKind, strings_of
 from inspector.core.variables import Scope
 from inspector.core.workspace import Workspace, message_payload
@@ -350,7 +351,7 @@ class ScriptRunner:
         self._sent_at = time.monotonic_ns()
         session.send(data, text)
         self.sent += 1
-        return f"sent {len(data)} bytes"
+        return f"sent {counted(len(data), 'byte')}"
 
     def _pull(self) -> None:
         if self.peer is not None:
@@ -409,7 +410,8 @@ class ScriptRunner:
         else:
             got = f"no message within {timeout:g} s"
         if seen:
-            got += f" after {seen} other messages (last {script_match.preview(last or b'')})"
+            others = counted(seen, "other message")
+            got += f" after {others} (last {script_match.preview(last or b'')})"
         raise StepFailed(want, got)
 
     def _close_text(self) -> str:
@@ -450,15 +452,15 @@ class ScriptRunner:
         if "times" in args:
             for _ in range(int(args["times"])):
                 await self._steps(step.body)
-            return f"{int(args['times'])} rounds"
+            return counted(int(args["times"]), "round")
         bound = int(args["max"])
         for round_ in range(1, bound + 1):
             await self._steps(step.body)
             until = self._fill(step.args["until"], step)
             if self._last is not None and script_match.matches(until, self._last, self.endpoint):
-                return f"until held after {round_} rounds"
+                return f"until held after {counted(round_, 'round')}"
         raise StepFailed(
-            f"{script_match.describe(step.args['until'])} within {bound} rounds",
+            f"{script_match.describe(step.args['until'])} within {counted(bound, 'round')}",
             f"{script_match.preview(self._last or b'')} last",
         )
 

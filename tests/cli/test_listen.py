@@ -155,7 +155,7 @@ def test_text_output_sigterm_closes_gracefully() -> None:
     assert status == 0 and err == ""
     lines = out.splitlines()
     assert any(line.split()[0] == "#1" and "data" in line and '"hi 1\\n"' in line for line in lines)
-    assert "stopped listening: 1 connections accepted" in lines[-1]
+    assert "stopped listening: 1 connection accepted" in lines[-1]
 
 
 def test_duration_and_reply_rules() -> None:

@@ -23,7 +23,7 @@ def test_postman_collection_imports_with_its_messages(tmp_path: Path) -> None:
         ["workspace", "import", str(SAMPLES / "postman_v21.json"), str(tmp_path / "ws")], out, err
     )
     assert status == 0, err.getvalue()
-    assert out.getvalue() == f"{tmp_path / 'ws'}: 1 endpoints, 3 messages, 1 environments\n"
+    assert out.getvalue() == f"{tmp_path / 'ws'}: 1 endpoint, 3 messages, 1 environment\n"
     ws = load_workspace(tmp_path / "ws")
     (endpoint,) = ws.endpoints
     assert endpoint.name == "Realtime / Chat socket"
