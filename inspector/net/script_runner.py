@@ -122,6 +122,9 @@ class ScriptRunner:
                     (v, f"endpoint {saved.name!r} header {h}") for h, v in saved.options.headers
                 ]
                 self.scope.check(texts, later)
+                self._check_url(saved.url, step, f"endpoint {saved.name!r}")
+            elif step.kind in (StepKind.CONNECT, StepKind.LISTEN):
+                self._check_url(str(step.args["url"]), step, where)
             name = step.args.get("message") if step.kind is StepKind.SEND else None
             if name is not None:
                 message = self.workspace.message(str(name))
@@ -132,6 +135,15 @@ class ScriptRunner:
                     for t in strings_of([message.body, message.event, list(message.args)])
                 ]
                 self.scope.check(texts, later)
+
+    def _check_url(self, url: str, step: Step, where: str) -> None:
+        """A URL written without variables must parse before the run (one line)."""
+        if "{{" in url:
+            return  # parsed when its variables have values
+        try:
+            parse_endpoint(url, listen=step.kind is StepKind.LISTEN)
+        except InspectorError as exc:
+            raise InspectorError(f"{where}: {exc}") from None
 
     async def run(self) -> ScriptResult:
         """Run every step (after :meth:`check`); always closes the session and capture."""
@@ -183,9 +195,10 @@ class ScriptRunner:
                     StepResult(step, StepStatus.FAILED, inner, time.monotonic() - began, runs)
                 )
                 raise
-            except (StepFailed, InspectorError, ValueError) as exc:
+            except (StepFailed, InspectorError, ValueError, re.error) as exc:
                 self._running.pop(step.number, None)
-                line = f"{self.script.name}: {step.label}: {exc}"
+                bad = "bad regex: " if isinstance(exc, re.error) else ""  # after variables
+                line = f"{self.script.name}: {step.label}: {bad}{exc}"
                 self._done(
                     StepResult(step, StepStatus.FAILED, line, time.monotonic() - began, runs)
                 )
@@ -345,7 +358,10 @@ class ScriptRunner:
             assert saved is not None
             data, text = message_payload(saved, self.scope, self.workspace.root)
         elif "hex" in args:
-            data, text = bytes.fromhex(str(args["hex"])), False
+            try:
+                data, text = bytes.fromhex(str(args["hex"])), False
+            except ValueError:
+                raise StepFailed("hexadecimal digits", repr(args["hex"])) from None
         else:
             data, text = str(args.get("text", args.get("json", ""))).encode("utf-8"), True
         self._sent_at = time.monotonic_ns()

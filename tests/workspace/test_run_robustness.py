@@ -155,3 +155,64 @@ regex = '^echo \\{{\\{{nope}}}}$'
     )
     status, out, err = run(str(script))
     assert (status, err) == (0, ""), out
+
+
+@pytest.mark.parametrize(
+    ("steps", "line"),
+    [
+        ('do = "send"\nhex = "zz"', "s.toml: step 1: hex is not hexadecimal digits"),
+        ('do = "extract"\nvar = "v"\nregex = "("', "s.toml: step 1: bad regex: missing ), "),
+        ('do = "wait"\nseconds = inf', "s.toml: step 1: seconds must be a number of 0 or more"),
+        ('do = "connect"\nurl = "htp://x"', "s: step 1 (connect): unknown scheme 'htp'"),
+        ('do = "listen"\nurl = "tcp://127.0.0.1:99999"', "s: step 1 (listen): "),
+    ],
+)
+def test_what_a_script_gets_wrong_is_found_before_the_run(
+    tmp_path: Path, steps: str, line: str
+) -> None:
+    script = tmp_path / "s.toml"
+    script.write_text(f"[[step]]\n{steps}\n")
+    status, out, err = run(str(script))
+    assert (status, out) == (2, "")
+    assert err.startswith(f"inspector run: {script if 'toml' in line else ''}") and line in err
+    assert err.count("\n") == 1, err
+
+
+def test_a_regex_made_bad_by_a_variable_fails_its_step(
+    ws_server: RunningServer, tmp_path: Path
+) -> None:
+    script = tmp_path / "paren.toml"
+    script.write_text(
+        f"""
+[[step]]
+do = "connect"
+url = "{ws_server.url}"
+
+[[step]]
+do = "send"
+text = "("
+
+[[step]]
+do = "expect"
+text = "("
+
+[[step]]
+do = "extract"
+var = "v"
+regex = "(.*)"
+
+[[step]]
+do = "send"
+text = "x"
+
+[[step]]
+do = "expect"
+regex = "{{{{v}}}}"
+"""
+    )
+    junit = tmp_path / "r.xml"
+    status, out, err = run(str(script), "--junit", str(junit))
+    line = "paren: step 6 (expect): bad regex: missing ), unterminated subpattern at position 0"
+    assert (status, err) == (1, f"inspector run: {line}\n")
+    assert out.splitlines()[-1] == f"FAIL {line}"
+    assert junit.exists()
