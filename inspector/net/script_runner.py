@@ -26,7 +26,7 @@ from inspector.core.recorder import Recorder, RecordSink
 from inspector.core.records import Direction, Kind
 from inspector.core.render import counted
 from inspector.core.script import DEFAULT_TIMEOUT, Script, Step, StepKind, strings_of
-from inspector.core.variables import Scope
+from inspector.core.variables import Scope, VariableError
 from inspector.core.workspace import Workspace, message_payload
 from inspector.net import script_match
 from inspector.net.connection import Connection
@@ -59,8 +59,12 @@ class _Stopped(Exception):
 
 
 def extracted_names(script: Script) -> list[str]:
-    """The variables the script's extract steps set."""
-    return [str(s.args["var"]) for s in script.walk() if s.kind is StepKind.EXTRACT]
+    """The variables the script's steps set: its extracts', and a listen step's
+    ``listen_url``."""
+    names = [str(s.args["var"]) for s in script.walk() if s.kind is StepKind.EXTRACT]
+    if any(s.kind is StepKind.LISTEN for s in script.walk()):
+        names.append("listen_url")
+    return names
 
 
 class ScriptRunner:
@@ -137,11 +141,14 @@ class ScriptRunner:
                 self.scope.check(texts, later)
 
     def _check_url(self, url: str, step: Step, where: str) -> None:
-        """A URL written without variables must parse before the run (one line)."""
-        if "{{" in url:
-            return  # parsed when its variables have values
+        """A URL must parse before the run (one line), its variables filled in; one that
+        uses a value a script extracts is parsed when the step runs."""
         try:
-            parse_endpoint(url, listen=step.kind is StepKind.LISTEN)
+            filled = self.scope.fill(url, where)
+        except VariableError:
+            return  # a name an extract step sets (unknown names were said before)
+        try:
+            parse_endpoint(filled, listen=step.kind is StepKind.LISTEN)
         except InspectorError as exc:
             raise InspectorError(f"{where}: {exc}") from None
 

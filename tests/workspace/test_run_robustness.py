@@ -216,3 +216,25 @@ regex = "{{{{v}}}}"
     assert (status, err) == (1, f"inspector run: {line}\n")
     assert out.splitlines()[-1] == f"FAIL {line}"
     assert junit.exists()
+
+
+def test_a_url_that_is_bad_once_filled_in_is_found_before_the_run(tmp_path: Path) -> None:
+    (tmp_path / "environments.toml").write_text('[environment.dev]\nbase = "htp://x"\n')
+    script = tmp_path / "s.toml"
+    script.write_text('[[step]]\ndo = "connect"\nurl = "{{base}}/chat"\n')
+    status, out, err = run(str(script), "--workspace", str(tmp_path), "--env", "dev")
+    assert (status, out) == (2, "")
+    assert err.startswith("inspector run: s: step 1 (connect): unknown scheme 'htp'"), err
+
+
+def test_a_listening_script_may_use_its_listen_url(tmp_path: Path) -> None:
+    script = tmp_path / "self.toml"
+    script.write_text(
+        '[[step]]\ndo = "listen"\nurl = "ws://127.0.0.1:0/"\n\n'
+        '[[step]]\ndo = "connect"\nurl = "{{listen_url}}"\n'
+    )
+    status, out, err = run(str(script))
+    assert (status, err) == (0, ""), out
+    listening, connected = out.splitlines()[:2]
+    url = listening.rsplit(" ", 1)[1]
+    assert connected == f"ok   step 2 (connect): connected to {url}"
