@@ -7,6 +7,7 @@ written as its plain keys, then ``[table]`` sections and ``[[array]]`` tables, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -98,5 +99,6 @@ def save_file(path: Path, doc: Mapping[str, Any]) -> None:
         temp.write_text(dumps(doc), encoding="utf-8")
         os.replace(temp, path)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a parent that is a file: nothing to remove
+            temp.unlink(missing_ok=True)
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None
