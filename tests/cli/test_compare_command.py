@@ -7,6 +7,8 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+from servers import RunningServer
+
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
 
@@ -198,3 +200,13 @@ def test_help_keeps_its_examples_one_a_line() -> None:
     assert "\n  inspector compare --delay-ms 20 --report compare.html --capture-dir runs/\n" in text
     assert "exit status: 0 every transport ran" in text
     assert "--transports NAME,…" in text
+
+
+def test_own_urls_say_that_conditions_do_not_reach_them(ws_server: RunningServer) -> None:
+    code, out, _ = _compare("--transports", "ws,udp", "--url", f"ws={ws_server.url}",
+                            "--delay-ms", "1")  # fmt: skip
+    assert code == 0
+    notes = [line for line in out.splitlines() if line.startswith(("ws:", "udp:"))]
+    assert notes == [
+        "ws: your own URL: no added delay, jitter or loss (they shape the built-in servers)"
+    ]
