@@ -2,9 +2,10 @@
 
 Exit status: 0 every step held; 1 a step failed (one line: which step, expected and
 got); 2 the script or its workspace cannot be read, or names a variable, endpoint or
-message that does not exist (found before anything is sent), or the JUnit report
-cannot be written; 128 + the signal's number when SIGINT or SIGTERM stopped the run
-(sessions closed and the capture finished first, as the window's Stop does).
+message that does not exist (found before anything is sent), or the JUnit report or
+the output cannot be written (a full disk); 128 + the signal's number when SIGINT or
+SIGTERM stopped the run (sessions closed and the capture finished first, as the
+window's Stop does).
 
 ``--junit OUT.xml`` writes one ``<testcase>`` per step (classname = the script's
 name, name = "step N (kind)"): a CI page then shows which step failed and which never
@@ -20,7 +21,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 from xml.etree import ElementTree
@@ -53,9 +54,9 @@ environment chosen with --env (environments.toml), then {{env.NAME}} from the pr
 environment; values an extract step sets are known from then on.
 
 exit status: 0 every step held; 1 a step failed; 2 the script cannot be read or names
-something unknown, or the --junit report cannot be written; 130 (SIGINT, Ctrl+C) or
-143 (SIGTERM) the run was stopped: its sessions are closed, the capture finished and
-the report written, with the step in progress failed.
+something unknown, or the --junit report or the output cannot be written; 130 (SIGINT,
+Ctrl+C) or 143 (SIGTERM) the run was stopped: its sessions are closed, the capture
+finished and the report written, with the step in progress failed.
 
 examples:
   inspector run ws/scripts/login.toml --env staging
@@ -272,6 +273,23 @@ def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
     except InspectorError as exc:
         stderr.write(f"inspector run: {exc}\n")
         return EXIT_UNREADABLE
+    try:
+        return _run_and_report(runner, args, show, shown, out, stderr)
+    except OSError as exc:  # stdout: a full disk, a reader gone (the run was stopped)
+        stderr.write(f"inspector run: cannot write the output: {exc.strerror or exc}\n")
+        return EXIT_UNREADABLE
+
+
+def _run_and_report(
+    runner: ScriptRunner,
+    args: argparse.Namespace,
+    show: Callable[[StepResult], None],
+    shown: set[int],
+    out: TextIO,
+    stderr: TextIO,
+) -> int:
+    """Run the script, print what is left to print, write the report; the exit status."""
+    script = runner.script
     result, stopped_by = asyncio.run(_run_until_signal(runner))
     for step in result.steps:
         if step.status is not StepStatus.PASSED and id(step) not in shown:

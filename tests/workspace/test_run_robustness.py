@@ -3,6 +3,7 @@ and capture paths that are pipes or missing folders, and values a peer sent."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
@@ -238,3 +239,26 @@ def test_a_listening_script_may_use_its_listen_url(tmp_path: Path) -> None:
     listening, connected = out.splitlines()[:2]
     url = listening.rsplit(" ", 1)[1]
     assert connected == f"ok   step 2 (connect): connected to {url}"
+
+
+class _FullDisk(io.StringIO):
+    """A stdout on a full disk."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    script, capture = tmp_path / "quick.toml", tmp_path / "run.sockcap"
+    script.write_text('[[step]]\ndo = "listen"\nurl = "tcp://127.0.0.1:0"\n')
+    err = io.StringIO()
+    status = run_command(["run", str(script), "-o", str(capture)], _FullDisk(), err)
+    assert (status, err.getvalue()) == (
+        2,
+        "inspector run: cannot write the output: No space left on device\n",
+    )
+    store = CaptureStore.open(capture)  # the listener was stopped, its capture finished
+    try:
+        assert [r.kind for r in store.records(0, store.count())][-1] is Kind.CLOSED
+    finally:
+        store.close()
