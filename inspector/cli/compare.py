@@ -49,9 +49,9 @@ messages/s, MB/s, connections opened, counted round trips, client CPU time.
 (ovh) is what framing and headers add to each message's payload; with ws-deflate it is
 negative when compression saves more than the frame header costs.
 
-exit status: 0 every transport ran; 1 one or more failed (each says why in its row);
-2 wrong usage; 130 interrupted (Ctrl+C) or 143 SIGTERM: the transports that ran are
-reported.
+exit status: 0 every transport ran; 1 one or more failed (each says why in its row),
+or the table or --report cannot be written; 2 wrong usage; 130 interrupted (Ctrl+C)
+or 143 SIGTERM: the transports that ran are reported.
 
 examples:
   inspector compare
@@ -214,10 +214,15 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
                 loop.remove_signal_handler(signal.SIGTERM)
 
     report = asyncio.run(main())
-    if as_json:
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
-    else:
-        out.write(text_table(report) + "\n")
+    try:
+        if as_json:
+            out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        else:
+            out.write(text_table(report) + "\n")
+        out.flush()
+    except OSError as exc:  # a full disk, a reader gone
+        stderr.write(f"inspector compare: cannot write the output: {exc.strerror or exc}\n")
+        return 1
     if report_path is not None:
         try:
             write_report(report, report_path)

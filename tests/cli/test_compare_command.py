@@ -210,3 +210,19 @@ def test_own_urls_say_that_conditions_do_not_reach_them(ws_server: RunningServer
     assert notes == [
         "ws: your own URL: no added delay, jitter or loss (they shape the built-in servers)"
     ]
+
+
+def test_output_that_cannot_be_written_is_one_line() -> None:
+    import errno
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    err = io.StringIO()
+    code = run_command(["compare", "-n", "3", "--transports", "udp"], FullDisk(), err)
+    assert code == 1
+    assert err.getvalue().splitlines() == [
+        "inspector compare: udp ok",
+        "inspector compare: cannot write the output: No space left on device",
+    ]
