@@ -26,7 +26,7 @@ from inspector.capture.store import CaptureStore
 from inspector.cli.args import PROG, OneLineParser
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import parse_endpoint
-from inspector.core.errors import EndpointError, UsageError
+from inspector.core.errors import EndpointError, InspectorError, UsageError
 from inspector.net.compare import (
     CompareReport,
     Transport,
@@ -194,7 +194,7 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
 
     terminated: list[bool] = []
 
-    async def main() -> CompareReport:
+    async def main() -> CompareReport | None:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
 
@@ -209,11 +209,16 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
             return await run_compare(config, progress)
         except asyncio.CancelledError:  # Ctrl+C or SIGTERM: report what ran
             return partial_report(config, done)
+        except InspectorError as exc:  # nothing could run (the capture folder)
+            stderr.write(f"inspector compare: {exc}\n")
+            return None
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGTERM)
 
     report = asyncio.run(main())
+    if report is None:
+        return 1
     try:
         if as_json:
             out.write(json.dumps(report.to_json(), indent=2) + "\n")

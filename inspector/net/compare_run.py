@@ -422,9 +422,15 @@ def _result(
 async def run_compare(
     config: CompareConfig, progress: Callable[[TransportResult], None] | None = None
 ) -> CompareReport:
-    """Run the comparison, one transport after the other; ``progress`` gets each row."""
+    """Run the comparison, one transport after the other; ``progress`` gets each row.
+    InspectorError when the capture folder cannot be made (before anything runs)."""
     if config.capture_dir is not None:
-        config.capture_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.capture_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InspectorError(
+                f"cannot create the capture folder {config.capture_dir}: {exc.strerror or exc}"
+            ) from None
     results: list[TransportResult] = []
     lab = Lab()
     try:

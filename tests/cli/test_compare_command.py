@@ -226,3 +226,13 @@ def test_output_that_cannot_be_written_is_one_line() -> None:
         "inspector compare: udp ok",
         "inspector compare: cannot write the output: No space left on device",
     ]
+
+
+def test_a_capture_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, out, err = _compare("--transports", "udp", "--capture-dir", str(blocker / "runs"))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"inspector compare: cannot create the capture folder {blocker / 'runs'}: Not a directory\n"
+    )
