@@ -520,10 +520,11 @@ class ScriptRunner:
         self._pull()
         for key, actual in (("received", self.received), ("sent", self.sent)):
             if key in args and actual != int(args[key]):
-                raise StepFailed(f"{args[key]} messages {key}", str(actual))
+                raise StepFailed(f"{counted(int(args[key]), 'message')} {key}", str(actual))
         if "received_min" in args and self.received < int(args["received_min"]):
             raise StepFailed(
-                f"at least {args['received_min']} messages received", str(self.received)
+                f"at least {counted(int(args['received_min']), 'message')} received",
+                str(self.received),
             )
         return ", ".join(checks) or f"{self.received} received, {self.sent} sent"
 

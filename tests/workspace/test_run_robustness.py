@@ -262,3 +262,16 @@ def test_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
         assert [r.kind for r in store.records(0, store.count())][-1] is Kind.CLOSED
     finally:
         store.close()
+
+
+def test_a_count_assertion_counts_in_words(tmp_path: Path) -> None:
+    script = tmp_path / "one.toml"
+    script.write_text(
+        '[[step]]\ndo = "listen"\nurl = "tcp://127.0.0.1:0"\n\n'
+        '[[step]]\ndo = "assert"\nreceived = 1\n'
+    )
+    status, _, err = run(str(script))
+    assert (status, err) == (
+        1,
+        "inspector run: one: step 2 (assert): expected 1 message received, got 0\n",
+    )
