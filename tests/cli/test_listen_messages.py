@@ -14,3 +14,14 @@ def test_a_reply_naming_a_group_the_regex_lacks_counts_in_words() -> None:
     assert err.getvalue() == (
         "inspector listen: --reply '(a)=>{{5}}': {{5}} but the regex has 1 group\n"
     )
+
+
+def test_a_size_past_what_the_engine_takes_is_wrong_usage() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["listen", "ws://127.0.0.1:0/", "--max-size", "99999999999999999999"]
+    argv += ["--duration", "5"]  # a bound should it listen
+    assert run_command(argv, out, err) == 2
+    assert err.getvalue().startswith(
+        "inspector listen: argument --max-size: '99999999999999999999' must be at most "
+    )
+    assert err.getvalue().count("\n") == 1
