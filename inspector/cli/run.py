@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -168,6 +169,16 @@ def step_json(result: StepResult) -> str:
     )
 
 
+#: What XML 1.0 cannot hold, even escaped (C0 controls but tab and newlines, lone
+#: surrogates, U+FFFE/U+FFFF): such a character would make the whole report unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` with each character XML cannot hold written as ``\\xNN``/``\\uNNNN``."""
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def junit_xml(result: ScriptResult) -> bytes:
     """A JUnit XML report: one testsuite for the script, one testcase per step."""
     counts = {s: sum(1 for r in result.steps if r.status is s) for s in StepStatus}
@@ -176,7 +187,7 @@ def junit_xml(result: ScriptResult) -> bytes:
         suites,
         "testsuite",
         {
-            "name": result.script.name,
+            "name": _xml_safe(result.script.name),
             "tests": str(len(result.steps)),
             "failures": str(counts[StepStatus.FAILED]),
             "errors": "0",
@@ -189,17 +200,18 @@ def junit_xml(result: ScriptResult) -> bytes:
             suite,
             "testcase",
             {
-                "classname": result.script.name,
-                "name": step.step.label,
+                "classname": _xml_safe(result.script.name),
+                "name": _xml_safe(step.step.label),
                 "time": f"{step.duration_s:.3f}",
             },
         )
+        message = _xml_safe(step.message)
         if step.status is StepStatus.FAILED:
-            ElementTree.SubElement(case, "failure", {"message": step.message}).text = step.message
+            ElementTree.SubElement(case, "failure", {"message": message}).text = message
         elif step.status is StepStatus.SKIPPED:
             ElementTree.SubElement(case, "skipped", {"message": "an earlier step failed"})
         elif step.message:
-            ElementTree.SubElement(case, "system-out").text = step.message
+            ElementTree.SubElement(case, "system-out").text = message
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
 

@@ -395,6 +395,8 @@ def message_payload(message: SavedMessage, scope: Scope, root: Path) -> tuple[by
             raise WorkspaceError(f"{where}: hex is not hexadecimal digits") from None
     if fmt is MessageFormat.FILE:
         path = root / body
+        if path.exists() and not path.is_file():  # /dev/zero, a pipe: would never end
+            raise WorkspaceError(f"{where}: cannot read {path}: not a regular file")
         try:
             return path.read_bytes(), False
         except OSError as exc:

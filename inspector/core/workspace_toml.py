@@ -19,6 +19,9 @@ from inspector.core.errors import InspectorError
 from inspector.core.rulefile import toml_value
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+#: The largest workspace file read: TOML a person edits is far smaller, and a path to
+#: something that never ends (``/dev/zero``) must not be read for ever.
+MAX_FILE = 16 << 20
 
 
 class WorkspaceError(InspectorError):
@@ -78,9 +81,12 @@ def _section(table: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) 
 def load_file(path: Path) -> dict[str, Any]:
     """Read one TOML file; WorkspaceError with the file and line otherwise."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE + 1)
     except OSError as exc:
         raise WorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE:
+        raise WorkspaceError(f"{path}: larger than {MAX_FILE >> 20} MiB (not a workspace file?)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
