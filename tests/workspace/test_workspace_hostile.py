@@ -64,3 +64,10 @@ def test_a_junit_report_holds_what_xml_cannot_as_escapes(tmp_path: Path) -> None
     assert suite is not None and suite.get("name") == "bell\\x07"
     case = suite.find("testcase")
     assert case is not None and case.get("name") == "step 1 (esc\\x1b)"
+
+
+def test_an_export_that_never_ends_is_one_line(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["workspace", "import", "/dev/zero", str(tmp_path / "ws")]
+    assert run_command(argv, out, err) == 1
+    assert err.getvalue() == "inspector workspace: /dev/zero: larger than 64 MiB (not an export?)\n"
