@@ -160,6 +160,9 @@ def config_from_args(argv: Sequence[str]) -> tuple[CompareConfig, bool, Path | N
         urls[transport] = check_url(transport, url)
     if args.report is not None and args.report.suffix.lower() not in (".md", ".html", ".htm"):
         raise UsageError("--report FILE ends in .html or .md")
+    if args.report is not None and not args.report.absolute().parent.is_dir():
+        # said before the run, not after minutes of measuring
+        raise UsageError(f"--report {args.report}: the folder {args.report.parent} does not exist")
     config = CompareConfig(
         workload=Workload(args.workload),
         count=args.count,

@@ -236,3 +236,12 @@ def test_a_capture_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> Non
     assert err == (
         f"inspector compare: cannot create the capture folder {blocker / 'runs'}: Not a directory\n"
     )
+
+
+def test_a_report_in_a_missing_folder_is_wrong_usage_before_the_run(tmp_path: Path) -> None:
+    report = tmp_path / "missing" / "r.html"
+    code, out, err = _compare("--transports", "udp", "--report", str(report))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"inspector compare: --report {report}: the folder {report.parent} does not exist\n"
+    )
