@@ -279,6 +279,8 @@ def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
             out.write((step_json(result) if args.json else step_line(result)) + "\n")
             out.flush()
 
+        if args.junit and not Path(args.junit).absolute().parent.is_dir():
+            raise InspectorError(f"cannot write {args.junit}: no folder {Path(args.junit).parent}")
         sinks = CaptureSinks(args.output, stderr) if args.output else None
         runner = ScriptRunner(script, workspace, scope, sinks, on_step=show)
         runner.check()

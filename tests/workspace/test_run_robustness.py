@@ -106,9 +106,14 @@ def test_a_junit_report_that_cannot_be_written_exits_2_in_one_line(tmp_path: Pat
     script = tmp_path / "quick.toml"
     script.write_text(QUICK)
     target = tmp_path / "missing" / "report.xml"
+    status, out, err = run(str(script), "--junit", str(target))  # found before the run
+    assert (status, out) == (2, "")
+    assert err == f"inspector run: cannot write {target}: no folder {target.parent}\n"
+    target.parent.mkdir()
+    target.mkdir()  # a folder where the report should go: found when it is written
     status, out, err = run(str(script), "--junit", str(target))
     assert status == 2
-    assert err == f"inspector run: cannot write {target}: No such file or directory\n"
+    assert err == f"inspector run: cannot write {target}: Is a directory\n"
     assert out.splitlines() == ["ok   step 1 (wait)"]
 
 
