@@ -70,9 +70,14 @@ def sidecars(path: Path) -> list[Path]:
 
 
 def make_private_file(path: Path, *, overwrite: bool) -> None:
-    """Create an empty file readable by its owner only (captures hold secrets too)."""
+    """Create an empty file readable by its owner only (captures hold secrets too).
+
+    ``overwrite`` replaces a regular file only: a device, a pipe or a directory at
+    ``path`` (``-o /dev/full``, run as root) is refused, never unlinked."""
     try:
         if overwrite:
+            if path.exists() and not path.is_file():
+                raise CaptureError(f"cannot create capture file {path}: not a regular file")
             unlink_quietly(path)
         if not path.exists():
             for sidecar in sidecars(path):  # a stale WAL must not be replayed into it

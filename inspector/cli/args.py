@@ -213,6 +213,8 @@ def _number(kind: type, minimum: float, what: str, *, strict: bool = False) -> A
         if value < minimum or (strict and value == minimum) or value != value:
             bound = "greater than" if strict else "at least"
             raise argparse.ArgumentTypeError(f"{text!r} must be {bound} {minimum}")
+        if kind is int and value > sys.maxsize:  # sizes beyond this fail deep in the engine
+            raise argparse.ArgumentTypeError(f"{text!r} must be at most {sys.maxsize}")
         return value
 
     return convert

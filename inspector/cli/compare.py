@@ -5,13 +5,17 @@ HTTP/1.1 server), or the user's own endpoints (``--url TRANSPORT=URL``). It prin
 table (or ``--json``), writes ``--report`` (HTML with inline SVG charts, or Markdown
 with PNG charts beside it) and keeps each transport's capture in ``--capture-dir``.
 Exit status: 0 every transport ran, 1 one or more failed (each says why in its row),
-2 wrong usage, 130 interrupted.
+2 wrong usage, 130 interrupted (SIGINT), 143 stopped by SIGTERM (the transports that
+ran are reported; captures are finished either way).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +26,7 @@ from inspector.capture.store import CaptureStore
 from inspector.cli.args import PROG, OneLineParser
 from inspector.core.clock import SessionClock
 from inspector.core.endpoints import parse_endpoint
-from inspector.core.errors import EndpointError, UsageError
+from inspector.core.errors import EndpointError, InspectorError, UsageError
 from inspector.net.compare import (
     CompareReport,
     Transport,
@@ -42,6 +46,12 @@ http-longpoll (the poll is held until a message is there).
 measures: set-up time (resolve, connect, TLS, upgrade), bytes per message each way
 (payload + overhead, counted from the recorded wire bytes), latency p50/p90/p99/max,
 messages/s, MB/s, connections opened, counted round trips, client CPU time.
+(ovh) is what framing and headers add to each message's payload; with ws-deflate it is
+negative when compression saves more than the frame header costs.
+
+exit status: 0 every transport ran; 1 one or more failed (each says why in its row),
+or the table or --report cannot be written; 2 wrong usage; 130 interrupted (Ctrl+C)
+or 143 SIGTERM: the transports that ran are reported.
 
 examples:
   inspector compare
@@ -57,6 +67,7 @@ def build_compare_parser() -> OneLineParser:
         prog=f"{PROG} compare",
         description="Run one workload over several transports and measure them side by side.",
         epilog=COMPARE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--workload",
@@ -67,7 +78,12 @@ def build_compare_parser() -> OneLineParser:
     p.add_argument("-n", "--count", type=int, default=200, help="messages per client")
     p.add_argument("--size", type=int, default=64, help="payload bytes per message")
     p.add_argument("--clients", type=int, default=1, help="concurrent clients")
-    p.add_argument("--transports", default=",".join(t.value for t in Transport))
+    p.add_argument(
+        "--transports",
+        metavar="NAME,…",
+        default=",".join(t.value for t in Transport),
+        help="which transports to run, comma-separated (default: all; see below)",
+    )
     p.add_argument(
         "--url",
         action="append",
@@ -144,6 +160,9 @@ def config_from_args(argv: Sequence[str]) -> tuple[CompareConfig, bool, Path | N
         urls[transport] = check_url(transport, url)
     if args.report is not None and args.report.suffix.lower() not in (".md", ".html", ".htm"):
         raise UsageError("--report FILE ends in .html or .md")
+    if args.report is not None and not args.report.absolute().parent.is_dir():
+        # said before the run, not after minutes of measuring
+        raise UsageError(f"--report {args.report}: the folder {args.report.parent} does not exist")
     config = CompareConfig(
         workload=Workload(args.workload),
         count=args.count,
@@ -176,17 +195,42 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
             state = "ok" if result.ok else "failed"
             stderr.write(f"inspector compare: {result.transport} {state}\n")
 
-    async def main() -> CompareReport:
+    terminated: list[bool] = []
+
+    async def main() -> CompareReport | None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def terminate() -> None:
+            if task is not None and not terminated:
+                terminated.append(True)
+                task.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, terminate)
         try:
             return await run_compare(config, progress)
-        except asyncio.CancelledError:  # Ctrl+C: report what ran, servers already stopped
+        except asyncio.CancelledError:  # Ctrl+C or SIGTERM: report what ran
             return partial_report(config, done)
+        except InspectorError as exc:  # nothing could run (the capture folder)
+            stderr.write(f"inspector compare: {exc}\n")
+            return None
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGTERM)
 
     report = asyncio.run(main())
-    if as_json:
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
-    else:
-        out.write(text_table(report) + "\n")
+    if report is None:
+        return 1
+    try:
+        if as_json:
+            out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        else:
+            out.write(text_table(report) + "\n")
+        out.flush()
+    except OSError as exc:  # a full disk, a reader gone
+        stderr.write(f"inspector compare: cannot write the output: {exc.strerror or exc}\n")
+        return 1
     if report_path is not None:
         try:
             write_report(report, report_path)
@@ -194,5 +238,5 @@ def run_compare_command(argv: Sequence[str], stdout: TextIO | None, stderr: Text
             stderr.write(f"inspector compare: cannot write {report_path}: {exc.strerror}\n")
             return 1
     if report.cancelled:
-        return 130
+        return 128 + signal.SIGTERM if terminated else 130
     return 0 if all(r.ok for r in report.results) else 1

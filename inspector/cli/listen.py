@@ -71,7 +71,9 @@ once and kept in the user's data folder ($INSPECTOR_CERT_DIR to move it); its SH
 fingerprint is in the LISTENING record. UDP: each client address is one connection.
 
 exit status: 0 stopped normally (--connections, --duration, SIGINT or SIGTERM);
-1 cannot listen (address in use, permission denied, bad certificate); 2 wrong usage.
+1 cannot listen (address in use, permission denied, bad certificate), or the output
+cannot be written (a full disk: it stops as gracefully, the capture finished); 2 wrong
+usage.
 
 WebSocket: a URL path other than / is the only one accepted (404 for others) unless
 --any-path; --refuse STATUS answers every upgrade with that status (a client's failure
@@ -391,6 +393,7 @@ class ListenRun:
         self._draining: list[tuple[int, str, Recorder]] = []
         self._stop = asyncio.Event()
         self._signals = 0
+        self._output_error: str | None = None
         self.listener: Any = None
 
     async def run(self) -> int:
@@ -408,7 +411,10 @@ class ListenRun:
         except InspectorError:
             await listener.stop(0)
             raise
-        self._first_line()
+        try:
+            self._first_line()
+        except OSError as exc:
+            self._output_failed(exc)
         self._install_signals()
         ticker = asyncio.create_task(self._tick())
         flusher = asyncio.create_task(self._flush()) if self.store is not None else None
@@ -422,9 +428,30 @@ class ListenRun:
                 if task is not None:
                     task.cancel()
             self._remove_signals()
-            self._drain()
-            self._finish_capture()
+            try:
+                self._drain()
+            except OSError as exc:
+                self._output_failed(exc)
+            finally:
+                self._finish_capture()
+        if self._output_error is not None:
+            self.stderr.write(
+                f"inspector {self.command}: cannot write the output: {self._output_error} "
+                "(stopped; the capture was finished)\n"
+            )
+            return EXIT_FAILED
         return EXIT_OK
+
+    def _output_failed(self, exc: OSError) -> None:
+        """stdout cannot take more (a full disk, an I/O error): print no more and stop
+        gracefully, as a command whose output is lost should. (A reader that went away
+        only ends printing: the Printer takes that broken pipe itself.)"""
+        self.printer.quiet = True
+        if isinstance(exc, BrokenPipeError):
+            return
+        if self._output_error is None:
+            self._output_error = exc.strerror or str(exc)
+        self._stop.set()
 
     command = "listen"
     #: Commit the capture on a thread of its own (CaptureStore.create's ``commit_thread``).
@@ -573,7 +600,10 @@ class ListenRun:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(PRINT_INTERVAL)
-            self._drain()
+            try:
+                self._drain()
+            except OSError as exc:
+                self._output_failed(exc)
 
     def _drain(self) -> None:
         """Print what every recorder made since the last drain, in the order it happened

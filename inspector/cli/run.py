@@ -2,7 +2,10 @@
 
 Exit status: 0 every step held; 1 a step failed (one line: which step, expected and
 got); 2 the script or its workspace cannot be read, or names a variable, endpoint or
-message that does not exist (found before anything is sent).
+message that does not exist (found before anything is sent), or the JUnit report or
+the output cannot be written (a full disk); 128 + the signal's number when SIGINT or
+SIGTERM stopped the run (sessions closed and the capture finished first, as the
+window's Stop does).
 
 ``--junit OUT.xml`` writes one ``<testcase>`` per step (classname = the script's
 name, name = "step N (kind)"): a CI page then shows which step failed and which never
@@ -13,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import re
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 from xml.etree import ElementTree
@@ -49,7 +55,9 @@ environment chosen with --env (environments.toml), then {{env.NAME}} from the pr
 environment; values an extract step sets are known from then on.
 
 exit status: 0 every step held; 1 a step failed; 2 the script cannot be read or names
-something unknown.
+something unknown, or the --junit report or the output cannot be written; 130 (SIGINT,
+Ctrl+C) or 143 (SIGTERM) the run was stopped: its sessions are closed, the capture
+finished and the report written, with the step in progress failed.
 
 examples:
   inspector run ws/scripts/login.toml --env staging
@@ -161,6 +169,16 @@ def step_json(result: StepResult) -> str:
     )
 
 
+#: What XML 1.0 cannot hold, even escaped (C0 controls but tab and newlines, lone
+#: surrogates, U+FFFE/U+FFFF): such a character would make the whole report unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` with each character XML cannot hold written as ``\\xNN``/``\\uNNNN``."""
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def junit_xml(result: ScriptResult) -> bytes:
     """A JUnit XML report: one testsuite for the script, one testcase per step."""
     counts = {s: sum(1 for r in result.steps if r.status is s) for s in StepStatus}
@@ -169,7 +187,7 @@ def junit_xml(result: ScriptResult) -> bytes:
         suites,
         "testsuite",
         {
-            "name": result.script.name,
+            "name": _xml_safe(result.script.name),
             "tests": str(len(result.steps)),
             "failures": str(counts[StepStatus.FAILED]),
             "errors": "0",
@@ -182,35 +200,74 @@ def junit_xml(result: ScriptResult) -> bytes:
             suite,
             "testcase",
             {
-                "classname": result.script.name,
-                "name": step.step.label,
+                "classname": _xml_safe(result.script.name),
+                "name": _xml_safe(step.step.label),
                 "time": f"{step.duration_s:.3f}",
             },
         )
+        message = _xml_safe(step.message)
         if step.status is StepStatus.FAILED:
-            ElementTree.SubElement(case, "failure", {"message": step.message}).text = step.message
+            ElementTree.SubElement(case, "failure", {"message": message}).text = message
         elif step.status is StepStatus.SKIPPED:
             ElementTree.SubElement(case, "skipped", {"message": "an earlier step failed"})
         elif step.message:
-            ElementTree.SubElement(case, "system-out").text = step.message
+            ElementTree.SubElement(case, "system-out").text = message
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def _write_junit(path: str, result: ScriptResult) -> None:
-    temp = f"{path}.partial"
+    """Write the report through a temporary file beside it; a device or a pipe
+    (``/dev/stdout``) is written into, since renaming over it would replace it."""
+    target = Path(os.path.realpath(path))
+    temp = target.with_name(f"{target.name}.partial")
     try:
+        if target.exists() and not target.is_file():
+            with open(target, "wb") as handle:
+                handle.write(junit_xml(result))
+            return
         with open(temp, "wb") as handle:
             handle.write(junit_xml(result))
-        os.replace(temp, path)
+        os.replace(temp, target)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
         raise InspectorError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+async def _run_until_signal(runner: ScriptRunner) -> tuple[ScriptResult, int]:
+    """Run the script; SIGINT or SIGTERM stops it as the window's Stop does (sessions
+    closed, capture finished). The result and the signal's number (0: none)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(runner.run())
+    caught: list[signal.Signals] = []
+
+    def stop(sig: signal.Signals) -> None:
+        if not caught:  # a second signal does not cut the bounded clean-up short
+            caught.append(sig)
+            task.cancel()
+
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop, sig)
+            installed.append(sig)
+    try:
+        return await task, 0
+    except asyncio.CancelledError:
+        if not caught:
+            raise
+        return runner.result(f"stopped by {caught[0].name}"), int(caught[0])
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
     """Run ``inspector run`` for its arguments; return the exit status."""
     out = stdout if stdout is not None else sys.stdout
     args = build_run_parser().parse_args(list(argv))
+    shown: set[int] = set()
     try:
         script = load_script(args.file)
         root = Path(args.workspace) if args.workspace else find_root(Path(args.file))
@@ -218,26 +275,53 @@ def run_run(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) -> int:
         scope = workspace.scope(args.env, _variables(args.var))
 
         def show(result: StepResult) -> None:
+            shown.add(id(result))
             out.write((step_json(result) if args.json else step_line(result)) + "\n")
             out.flush()
 
+        if args.junit and not Path(args.junit).absolute().parent.is_dir():
+            raise InspectorError(f"cannot write {args.junit}: no folder {Path(args.junit).parent}")
         sinks = CaptureSinks(args.output, stderr) if args.output else None
         runner = ScriptRunner(script, workspace, scope, sinks, on_step=show)
         runner.check()
     except InspectorError as exc:
         stderr.write(f"inspector run: {exc}\n")
         return EXIT_UNREADABLE
-    result = asyncio.run(runner.run())
+    try:
+        return _run_and_report(runner, args, show, shown, out, stderr)
+    except OSError as exc:  # stdout: a full disk, a reader gone (the run was stopped)
+        stderr.write(f"inspector run: cannot write the output: {exc.strerror or exc}\n")
+        return EXIT_UNREADABLE
+
+
+def _run_and_report(
+    runner: ScriptRunner,
+    args: argparse.Namespace,
+    show: Callable[[StepResult], None],
+    shown: set[int],
+    out: TextIO,
+    stderr: TextIO,
+) -> int:
+    """Run the script, print what is left to print, write the report; the exit status."""
+    script = runner.script
+    result, stopped_by = asyncio.run(_run_until_signal(runner))
     for step in result.steps:
-        if step.status is StepStatus.SKIPPED:
-            show(step)
+        if step.status is not StepStatus.PASSED and id(step) not in shown:
+            show(step)  # skipped, or in progress when a signal stopped the run
+    unwritten = ""
     if args.junit:
-        _write_junit(args.junit, result)
+        try:
+            _write_junit(args.junit, result)
+        except InspectorError as exc:
+            unwritten = f"inspector run: {exc}\n"
     failure = result.failure
     passed = sum(1 for r in result.steps if r.status is StepStatus.PASSED)
     if failure is not None:
-        stderr.write(f"inspector run: {failure.message}\n")
-        return EXIT_FAILED
+        stderr.write(f"inspector run: {failure.message}\n{unwritten}")
+        return 128 + stopped_by if stopped_by else EXIT_FAILED
+    if unwritten:
+        stderr.write(unwritten)
+        return EXIT_UNREADABLE
     if not args.json:
         out.write(f"{script.name}: {passed} of {len(result.steps)} steps passed\n")
     return EXIT_OK

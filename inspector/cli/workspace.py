@@ -11,7 +11,8 @@ from typing import TextIO
 
 from inspector.cli.args import OneLineParser
 from inspector.core.errors import InspectorError
-from inspector.core.workspace import MARKER, save_workspace
+from inspector.core.render import counted
+from inspector.core.workspace import ENDPOINTS, ENVIRONMENTS, MARKER, MESSAGES, save_workspace
 from inspector.core.workspace_import import import_file
 
 
@@ -21,7 +22,7 @@ def build_workspace_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="action", required=True)
     imp = commands.add_parser("import", help="a Postman collection v2.1 or Insomnia export")
     imp.add_argument("file", help="the exported JSON file")
-    imp.add_argument("dir", help="the workspace folder to write (new or without workspace.toml)")
+    imp.add_argument("dir", help="the workspace folder to write (new, or without workspace files)")
     return parser
 
 
@@ -30,9 +31,11 @@ def run_workspace(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) ->
     out = stdout if stdout is not None else sys.stdout
     args = build_workspace_parser().parse_args(list(argv))
     root = Path(args.dir)
-    if (root / MARKER).exists():
+    held = [name for name in (MARKER, ENDPOINTS, MESSAGES, ENVIRONMENTS) if (root / name).exists()]
+    if held:  # every file is optional: any one of them is a workspace not to overwrite
         stderr.write(
-            f"inspector workspace: {root} already holds a workspace (choose a new folder)\n"
+            f"inspector workspace: {root} already holds a workspace ({held[0]}; "
+            "choose a new folder)\n"
         )
         return 2
     try:
@@ -43,8 +46,9 @@ def run_workspace(argv: Sequence[str], stdout: TextIO | None, stderr: TextIO) ->
         return 1
     ws = imported.workspace
     out.write(
-        f"{root}: {len(ws.endpoints)} endpoints, {len(ws.messages)} messages, "
-        f"{len(ws.environments)} environments\n"
+        f"{root}: {counted(len(ws.endpoints), 'endpoint')}, "
+        f"{counted(len(ws.messages), 'message')}, "
+        f"{counted(len(ws.environments), 'environment')}\n"
     )
     for line in imported.not_mapped:
         stderr.write(f"not imported: {line}\n")

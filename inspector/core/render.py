@@ -25,6 +25,11 @@ _ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t", "\\": "\\\\"}
 DEFAULT_PREVIEW = 64
 
 
+def counted(count: int, word: str) -> str:
+    """``1 connection``, ``2 connections``: a count and its noun (plural with an s)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def escape_text(text: str) -> str:
     """Make control characters visible: ``\\r \\n \\t \\\\`` and ``\\xNN``/``\\uNNNN``."""
     if text.isprintable() and "\\" not in text:

@@ -243,7 +243,8 @@ def _check_name(name: str, regex: re.Pattern[str] | None, match: MatchKind, wher
         )
     if name.isdigit():
         if int(name) > regex.groups:
-            raise RuleError(f"{where}: {{{{{name}}}}} but the regex has {regex.groups} groups")
+            groups = f"{regex.groups} group{'' if regex.groups == 1 else 's'}"
+            raise RuleError(f"{where}: {{{{{name}}}}} but the regex has {groups}")
     elif name not in regex.groupindex:
         raise RuleError(f"{where}: {{{{{name}}}}} is not a group of the regex")
 

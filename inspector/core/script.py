@@ -7,6 +7,7 @@ Each step is ``do = "<kind>"`` and the keys of its kind; ``repeat`` (``times = N
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -129,6 +130,7 @@ def _number(args: Mapping[str, Any], key: str, where: str, whole: bool = False) 
     if value is None:
         return
     ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    ok = ok and math.isfinite(value)  # inf would wait for ever: every wait is bounded
     if not ok or (whole and not isinstance(value, int)):
         kind = "a whole number" if whole else "a number"
         raise WorkspaceError(f"{where}: {key} must be {kind} of 0 or more")
@@ -158,6 +160,11 @@ def _step(table: Any, number: int, where: str) -> Step:
         raise WorkspaceError(f"{where}: {kind} needs endpoint or url")
     if kind is StepKind.SEND and len(set(args) & {"message", "text", "json", "hex"}) != 1:
         raise WorkspaceError(f"{where}: send needs one of message, text, json or hex")
+    if kind is StepKind.SEND and "hex" in args and "{{" not in str(args["hex"]):
+        try:
+            bytes.fromhex(str(args["hex"]))
+        except ValueError:
+            raise WorkspaceError(f"{where}: hex is not hexadecimal digits") from None
     if kind is StepKind.EXPECT:
         _check_match(args, where)
         if args.get("within", "next") not in ("next", "any"):
@@ -167,6 +174,11 @@ def _step(table: Any, number: int, where: str) -> Step:
             raise WorkspaceError(f"{where}: extract needs var")
         if len(set(args) & {"regex", "json_path"}) != 1:
             raise WorkspaceError(f"{where}: extract needs regex or json_path")
+        if "regex" in args:
+            try:
+                re.compile(str(args["regex"]))
+            except re.error as exc:
+                raise WorkspaceError(f"{where}: bad regex: {exc}") from None
     if kind is StepKind.WAIT and "seconds" not in args:
         raise WorkspaceError(f"{where}: wait needs seconds")
     if kind is StepKind.REPEAT:

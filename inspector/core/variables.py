@@ -3,7 +3,8 @@
 A name comes from (first match wins) the values a script extracted, ``--var k=v``, the
 chosen environment, and ``{{env.NAME}}`` from the process environment (read when used,
 never written back to a workspace). Environment values may refer to other variables;
-a chain that comes back to itself is an error, not a loop.
+a chain that comes back to itself is an error, not a loop. Extracted values came from
+a peer and are taken as they came: ``{{x}}`` in a server's message is text, not a name.
 
 Rule templates (core.rules) use the same ``{{…}}`` spelling but are filled per received
 message with its groups and JSON fields; these are the person's own named values.
@@ -22,6 +23,11 @@ from inspector.core.errors import InspectorError
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}")
 ENV_PREFIX = "env."
 MAX_DEPTH = 16
+#: Bounds on one fill: substitutions made and characters they produce. Values that use
+#: other values can multiply ("{{b}}" a thousand times, b the same of c, …): a file
+#: must not be able to hang or exhaust the program with that.
+MAX_SUBSTITUTIONS = 100_000
+MAX_FILLED = 64 << 20
 
 
 class VariableError(InspectorError):
@@ -66,9 +72,9 @@ class Scope:
 
     def fill(self, text: str, where: str) -> str:
         """``text`` with every ``{{name}}`` replaced; VariableError names ``where``."""
-        return self._fill(text, where, ())
+        return self._fill(text, where, (), [MAX_SUBSTITUTIONS, MAX_FILLED])
 
-    def _fill(self, text: str, where: str, chain: tuple[str, ...]) -> str:
+    def _fill(self, text: str, where: str, chain: tuple[str, ...], left: list[int]) -> str:
         if "{{" not in text:
             return text
         if len(chain) > MAX_DEPTH:
@@ -80,9 +86,17 @@ class Scope:
                 loop = " → ".join((*chain[chain.index(name) :], name))
                 raise VariableError(f"{where}: variable {{{{{name}}}}} refers to itself ({loop})")
             value = self.raw(name, where)
-            if name.startswith(ENV_PREFIX):
-                return value  # the process's values are taken as they are
-            return self._fill(value, where, (*chain, name))
+            if not (name.startswith(ENV_PREFIX) or name in self.extracted):
+                value = self._fill(value, where, (*chain, name), left)
+            # (the process's values and a peer's are taken as they are, unfilled)
+            left[0] -= 1
+            left[1] -= len(value)
+            if left[0] < 0 or left[1] < 0:
+                raise VariableError(
+                    f"{where}: variables expand too far (more than {MAX_SUBSTITUTIONS} "
+                    f"substitutions or {MAX_FILLED >> 20} MiB)"
+                )
+            return value
 
         return PLACEHOLDER.sub(one, text)
 
@@ -94,4 +108,4 @@ class Scope:
             for name in names_in(text):
                 if name in pending and not self.knows(name):
                     continue
-                self._fill(f"{{{{{name}}}}}", where, ())
+                self.fill(f"{{{{{name}}}}}", where)

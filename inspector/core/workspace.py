@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import sys
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.core.options import Framing, SessionOptions
-from inspector.core.variables import Scope
+from inspector.core.variables import PLACEHOLDER, Scope
 from inspector.core.workspace_toml import WorkspaceError, load_file, save_file
 
 FORMAT_VERSION = 1
@@ -35,6 +39,17 @@ ENDPOINTS, MESSAGES, ENVIRONMENTS, SCRIPTS = (
 
 _OPTION_FIELDS = {f.name: f for f in dataclasses.fields(SessionOptions)}
 _DEFAULT_OPTIONS = SessionOptions()
+
+
+def _value_type(hint: Any) -> Any:
+    """``float`` for ``float | None``: the type an option's value has when it is set."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+#: What each option holds when set, from its annotation (a default of None says nothing).
+_OPTION_TYPES = {k: _value_type(v) for k, v in typing.get_type_hints(SessionOptions).items()}
 
 
 class MessageFormat(StrEnum):
@@ -131,16 +146,15 @@ def options_from_table(table: Mapping[str, Any], where: str) -> SessionOptions:
 
 
 def _option_value(key: str, value: Any, where: str) -> Any:
-    default = getattr(_DEFAULT_OPTIONS, key)
     if key in ("headers", "speak_options"):
         pairs = value.items() if isinstance(value, Mapping) else value
         try:
-            headers = tuple((str(name), str(text)) for name, text in pairs)
+            items = [(name, text) for name, text in pairs]
         except (TypeError, ValueError):
-            raise WorkspaceError(
-                f"{where}: a table of name = value, or [name, value] pairs"
-            ) from None
-        return headers
+            items = [({}, {})]  # not pairs: said below
+        if any(isinstance(part, Mapping | list) for item in items for part in item):
+            raise WorkspaceError(f"{where}: a table of name = value, or [name, value] pairs")
+        return tuple((str(name), str(text)) for name, text in items)
     if key == "subprotocols":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise WorkspaceError(f"{where}: a list of strings")
@@ -150,17 +164,20 @@ def _option_value(key: str, value: Any, where: str) -> Any:
             return Framing(value)
         except ValueError:
             raise WorkspaceError(f"{where}: one of {', '.join(Framing)}") from None
-    if isinstance(default, bool):
+    kind = _OPTION_TYPES[key]
+    if kind is bool:
         if not isinstance(value, bool):
             raise WorkspaceError(f"{where}: true or false")
         return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if kind is float:
+        number = not isinstance(value, bool) and isinstance(value, int | float)
+        if not number or not 0 < value < math.inf:
             raise WorkspaceError(f"{where}: a positive number")
         return float(value)
-    if key in ("max_size", "compression_level"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise WorkspaceError(f"{where}: a whole number of 0 or more")
+    if kind is int:
+        top = 9 if key == "compression_level" else sys.maxsize
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise WorkspaceError(f"{where}: a whole number from 0 to {top}")
         return value
     if not isinstance(value, str):
         raise WorkspaceError(f"{where}: a string")
@@ -238,14 +255,15 @@ def message_from_table(table: Mapping[str, Any], where: str) -> SavedMessage:
             namespace=_text(table, "namespace", where, "/"),
         )
     body = _text(table, fmt.value, where)
-    if fmt is MessageFormat.JSON and "{{" not in body:
+    templated = PLACEHOLDER.search(body) is not None  # checked once filled in, when sent
+    if fmt is MessageFormat.JSON and not templated:
         try:
             json.loads(body)
         except ValueError as exc:
             raise WorkspaceError(f"{where}: json is not JSON: {exc}") from None
     if fmt is MessageFormat.HEX:
         try:
-            bytes.fromhex(body) if "{{" not in body else None
+            bytes.fromhex(body) if not templated else None
         except ValueError:
             raise WorkspaceError(f"{where}: hex is not hexadecimal digits") from None
     return SavedMessage(name, fmt, body)
@@ -377,6 +395,8 @@ def message_payload(message: SavedMessage, scope: Scope, root: Path) -> tuple[by
             raise WorkspaceError(f"{where}: hex is not hexadecimal digits") from None
     if fmt is MessageFormat.FILE:
         path = root / body
+        if path.exists() and not path.is_file():  # /dev/zero, a pipe: would never end
+            raise WorkspaceError(f"{where}: cannot read {path}: not a regular file")
         try:
             return path.read_bytes(), False
         except OSError as exc:

@@ -247,13 +247,22 @@ def import_insomnia(doc: Mapping[str, Any], root: Path, where: str) -> Imported:
     return build.result(root, root.name)
 
 
+#: The largest export read (a path to something that never ends must not be read for ever).
+MAX_EXPORT = 64 << 20
+
+
 def import_file(path: str | Path, root: str | Path) -> Imported:
     """Read a Postman or Insomnia export (told by content) into a workspace at ``root``."""
     path, root = Path(path), Path(root)
     try:
-        doc = json.loads(path.read_bytes())
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_EXPORT + 1)
     except OSError as exc:
         raise WorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_EXPORT:
+        raise WorkspaceError(f"{path}: larger than {MAX_EXPORT >> 20} MiB (not an export?)")
+    try:
+        doc = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise WorkspaceError(f"{path}: not JSON: {exc}") from None
     if not isinstance(doc, Mapping):

@@ -7,6 +7,7 @@ written as its plain keys, then ``[table]`` sections and ``[[array]]`` tables, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -18,6 +19,9 @@ from inspector.core.errors import InspectorError
 from inspector.core.rulefile import toml_value
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+#: The largest workspace file read: TOML a person edits is far smaller, and a path to
+#: something that never ends (``/dev/zero``) must not be read for ever.
+MAX_FILE = 16 << 20
 
 
 class WorkspaceError(InspectorError):
@@ -77,9 +81,12 @@ def _section(table: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) 
 def load_file(path: Path) -> dict[str, Any]:
     """Read one TOML file; WorkspaceError with the file and line otherwise."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE + 1)
     except OSError as exc:
         raise WorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE:
+        raise WorkspaceError(f"{path}: larger than {MAX_FILE >> 20} MiB (not a workspace file?)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -98,5 +105,6 @@ def save_file(path: Path, doc: Mapping[str, Any]) -> None:
         temp.write_text(dumps(doc), encoding="utf-8")
         os.replace(temp, path)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a parent that is a file: nothing to remove
+            temp.unlink(missing_ok=True)
         raise WorkspaceError(f"cannot write {path}: {exc.strerror or exc}") from None

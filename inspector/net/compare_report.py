@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from inspector.core.render import counted
 from inspector.net.compare import CompareReport, TransportResult
 from inspector.net.compare_charts import Chart, bar_chart, latency_chart, to_svg
 from inspector.net.compare_png import to_png
@@ -34,8 +35,8 @@ def row_cells(r: TransportResult) -> list[str]:
         r.transport,
         _ms(r.setup_total_ns),
         f"{setup_rt:g}",
-        f"{r.payload_out:.0f} (+{r.overhead_out:.1f})",
-        f"{r.payload_in:.0f} (+{r.overhead_in:.1f})",
+        f"{r.payload_out:.0f} ({r.overhead_out:+.1f})",
+        f"{r.payload_in:.0f} ({r.overhead_in:+.1f})",
         _ms(r.latency(0.5)),
         _ms(r.latency(0.9)),
         _ms(r.latency(0.99)),
@@ -51,8 +52,8 @@ def row_cells(r: TransportResult) -> list[str]:
 
 def title_of(report: CompareReport) -> str:
     cond = f", +{report.delay_ms:g} ms delay" if report.delay_ms else ", loopback"
-    return (f"{report.workload}: {report.count} messages of {report.size} B, "
-            f"{report.clients} client(s){cond}")  # fmt: skip
+    return (f"{report.workload}: {counted(report.count, 'message')} of {report.size} B, "
+            f"{counted(report.clients, 'client')}{cond}")  # fmt: skip
 
 
 def text_table(report: CompareReport) -> str:

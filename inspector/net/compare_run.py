@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -286,6 +287,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: The row note of a user's own endpoint when conditions were asked for: the delaying
+#: forwarder stands in front of the built-in servers only (a TLS name or an HTTP Host
+#: would no longer match through it).
+UNSHAPED = "your own URL: no added delay, jitter or loss (they shape the built-in servers)"
+
+
 async def run_transport(
     transport: Transport, config: CompareConfig, lab: Lab, cert_dir: Path
 ) -> TransportResult:
@@ -329,7 +336,10 @@ async def run_transport(
         runs = await asyncio.gather(*coros)
         cpu = time.thread_time() - cpu_start
         server_received = built.received() if built is not None else None
-        return _result(transport, url, config, runs, sinks, cpu, capture, server_received)
+        result = _result(transport, url, config, runs, sinks, cpu, capture, server_received)
+        if built is None and config.conditions.active:
+            return dataclasses.replace(result, notes=(*result.notes, UNSHAPED))
+        return result
     except (InspectorError, OSError, TimeoutError, ValueError) as exc:
         return TransportResult(transport.value, url, error=_describe(exc), capture=capture)
     finally:
@@ -412,9 +422,15 @@ def _result(
 async def run_compare(
     config: CompareConfig, progress: Callable[[TransportResult], None] | None = None
 ) -> CompareReport:
-    """Run the comparison, one transport after the other; ``progress`` gets each row."""
+    """Run the comparison, one transport after the other; ``progress`` gets each row.
+    InspectorError when the capture folder cannot be made (before anything runs)."""
     if config.capture_dir is not None:
-        config.capture_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.capture_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InspectorError(
+                f"cannot create the capture folder {config.capture_dir}: {exc.strerror or exc}"
+            ) from None
     results: list[TransportResult] = []
     lab = Lab()
     try:

@@ -19,6 +19,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import ServerOptions, SessionOptions
 from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
+from inspector.core.render import counted
 from inspector.core.rules import RuleEngine, Step, StepKind
 from inspector.net import hosting
 from inspector.net.accepted import AcceptedStream
@@ -273,7 +274,8 @@ class Listener(Host):
         limit = self.max_connections
         if limit is not None and len(self._open) + self._starting() >= limit:
             self.refused += 1
-            message = f"refused {peer}: {limit} connections already open (max connections: {limit})"
+            open_now = counted(limit, "connection")
+            message = f"refused {peer}: {open_now} already open (max connections: {limit})"
             hosting.record_refused(self.recorder, peer, message)
             return None
         self.accepted += 1

@@ -24,8 +24,9 @@ from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder, RecordSink
 from inspector.core.records import Direction, Kind
+from inspector.core.render import counted
 from inspector.core.script import DEFAULT_TIMEOUT, Script, Step, StepKind, strings_of
-from inspector.core.variables import Scope
+from inspector.core.variables import Scope, VariableError
 from inspector.core.workspace import Workspace, message_payload
 from inspector.net import script_match
 from inspector.net.connection import Connection
@@ -58,8 +59,12 @@ class _Stopped(Exception):
 
 
 def extracted_names(script: Script) -> list[str]:
-    """The variables the script's extract steps set."""
-    return [str(s.args["var"]) for s in script.walk() if s.kind is StepKind.EXTRACT]
+    """The variables the script's steps set: its extracts', and a listen step's
+    ``listen_url``."""
+    names = [str(s.args["var"]) for s in script.walk() if s.kind is StepKind.EXTRACT]
+    if any(s.kind is StepKind.LISTEN for s in script.walk()):
+        names.append("listen_url")
+    return names
 
 
 class ScriptRunner:
@@ -93,6 +98,8 @@ class ScriptRunner:
         self.sent = 0
         self.received = 0
         self._results: dict[int, StepResult] = {}
+        self._running: dict[int, float] = {}  # steps in progress (a repeat, its step): began
+        self._started = time.monotonic()
 
     def check(self) -> None:
         """Fill every variable once (extracted names count as known): the error comes
@@ -119,6 +126,9 @@ class ScriptRunner:
                     (v, f"endpoint {saved.name!r} header {h}") for h, v in saved.options.headers
                 ]
                 self.scope.check(texts, later)
+                self._check_url(saved.url, step, f"endpoint {saved.name!r}")
+            elif step.kind in (StepKind.CONNECT, StepKind.LISTEN):
+                self._check_url(str(step.args["url"]), step, where)
             name = step.args.get("message") if step.kind is StepKind.SEND else None
             if name is not None:
                 message = self.workspace.message(str(name))
@@ -130,22 +140,50 @@ class ScriptRunner:
                 ]
                 self.scope.check(texts, later)
 
+    def _check_url(self, url: str, step: Step, where: str) -> None:
+        """A URL must parse before the run (one line), its variables filled in; one that
+        uses a value a script extracts is parsed when the step runs."""
+        try:
+            filled = self.scope.fill(url, where)
+        except VariableError:
+            return  # a name an extract step sets (unknown names were said before)
+        try:
+            parse_endpoint(filled, listen=step.kind is StepKind.LISTEN)
+        except InspectorError as exc:
+            raise InspectorError(f"{where}: {exc}") from None
+
     async def run(self) -> ScriptResult:
         """Run every step (after :meth:`check`); always closes the session and capture."""
         self.check()
-        started = time.monotonic()
+        self._started = time.monotonic()
         try:
             await self._steps(self.script.steps)
         except _Stopped:
             pass
         finally:
-            await self._stop_listener()
-            self._close_capture()
-        results = tuple(
-            self._results.get(s.number, StepResult(s, StepStatus.SKIPPED))
-            for s in self.script.walk()
-        )
-        return ScriptResult(self.script, results, time.monotonic() - started)
+            try:
+                await self._stop_listener()
+            finally:  # also when a second cancel cuts the closing short
+                self._close_capture()
+        return self.result()
+
+    def result(self, stopped: str = "") -> ScriptResult:
+        """Every step's outcome so far, in file order (a step not reached: skipped).
+        ``stopped`` says why a run was cut short (its task cancelled): the step in
+        progress then fails with that line rather than passing for not run."""
+        results: list[StepResult] = []
+        for step in self.script.walk():
+            began = self._running.get(step.number)
+            if stopped and began is not None:
+                line = f"{self.script.name}: {step.label}: {stopped}"
+                earlier = self._results.get(step.number)
+                runs = (earlier.runs if earlier else 0) + 1
+                took = time.monotonic() - began
+                results.append(StepResult(step, StepStatus.FAILED, line, took, runs))
+            else:
+                skipped = StepResult(step, StepStatus.SKIPPED)
+                results.append(self._results.get(step.number, skipped))
+        return ScriptResult(self.script, tuple(results), time.monotonic() - self._started)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -154,20 +192,25 @@ class ScriptRunner:
             began = time.monotonic()
             earlier = self._results.get(step.number)
             runs = (earlier.runs if earlier else 0) + 1
+            self._running[step.number] = began
             try:
                 note = await self._one(step)
             except _Stopped:
+                self._running.pop(step.number, None)
                 inner = f"{self.script.name}: {step.label}: a step inside it failed"
                 self._done(
                     StepResult(step, StepStatus.FAILED, inner, time.monotonic() - began, runs)
                 )
                 raise
-            except (StepFailed, InspectorError, ValueError) as exc:
-                line = f"{self.script.name}: {step.label}: {exc}"
+            except (StepFailed, InspectorError, ValueError, re.error) as exc:
+                self._running.pop(step.number, None)
+                bad = "bad regex: " if isinstance(exc, re.error) else ""  # after variables
+                line = f"{self.script.name}: {step.label}: {bad}{exc}"
                 self._done(
                     StepResult(step, StepStatus.FAILED, line, time.monotonic() - began, runs)
                 )
                 raise _Stopped from None
+            self._running.pop(step.number, None)  # kept when cancelled: result(stopped)
             self._done(
                 StepResult(step, StepStatus.PASSED, note or "", time.monotonic() - began, runs)
             )
@@ -322,13 +365,16 @@ class ScriptRunner:
             assert saved is not None
             data, text = message_payload(saved, self.scope, self.workspace.root)
         elif "hex" in args:
-            data, text = bytes.fromhex(str(args["hex"])), False
+            try:
+                data, text = bytes.fromhex(str(args["hex"])), False
+            except ValueError:
+                raise StepFailed("hexadecimal digits", repr(args["hex"])) from None
         else:
             data, text = str(args.get("text", args.get("json", ""))).encode("utf-8"), True
         self._sent_at = time.monotonic_ns()
         session.send(data, text)
         self.sent += 1
-        return f"sent {len(data)} bytes"
+        return f"sent {counted(len(data), 'byte')}"
 
     def _pull(self) -> None:
         if self.peer is not None:
@@ -387,7 +433,8 @@ class ScriptRunner:
         else:
             got = f"no message within {timeout:g} s"
         if seen:
-            got += f" after {seen} other messages (last {script_match.preview(last or b'')})"
+            others = counted(seen, "other message")
+            got += f" after {others} (last {script_match.preview(last or b'')})"
         raise StepFailed(want, got)
 
     def _close_text(self) -> str:
@@ -428,15 +475,15 @@ class ScriptRunner:
         if "times" in args:
             for _ in range(int(args["times"])):
                 await self._steps(step.body)
-            return f"{int(args['times'])} rounds"
+            return counted(int(args["times"]), "round")
         bound = int(args["max"])
         for round_ in range(1, bound + 1):
             await self._steps(step.body)
             until = self._fill(step.args["until"], step)
             if self._last is not None and script_match.matches(until, self._last, self.endpoint):
-                return f"until held after {round_} rounds"
+                return f"until held after {counted(round_, 'round')}"
         raise StepFailed(
-            f"{script_match.describe(step.args['until'])} within {bound} rounds",
+            f"{script_match.describe(step.args['until'])} within {counted(bound, 'round')}",
             f"{script_match.preview(self._last or b'')} last",
         )
 
@@ -473,10 +520,11 @@ class ScriptRunner:
         self._pull()
         for key, actual in (("received", self.received), ("sent", self.sent)):
             if key in args and actual != int(args[key]):
-                raise StepFailed(f"{args[key]} messages {key}", str(actual))
+                raise StepFailed(f"{counted(int(args[key]), 'message')} {key}", str(actual))
         if "received_min" in args and self.received < int(args["received_min"]):
             raise StepFailed(
-                f"at least {args['received_min']} messages received", str(self.received)
+                f"at least {counted(int(args['received_min']), 'message')} received",
+                str(self.received),
             )
         return ", ".join(checks) or f"{self.received} received, {self.sent} sent"
 

@@ -7,6 +7,8 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+from servers import RunningServer
+
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
 
@@ -151,3 +153,95 @@ def test_an_http_server_that_is_not_the_built_in_one_fails_its_row_only(tmp_path
     )
     assert rows["ws"].ok
     assert not any(t.name == "compare-servers" for t in threading.enumerate())
+
+
+def test_sigterm_stops_cleanly_like_ctrl_c(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "compare", "-n", "20000",
+         "--transports", "tcp-lines,http-polling", "--capture-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # the first transport finished
+        assert "tcp-lines ok" in line
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143
+    assert "Traceback" not in err
+    assert "tcp-lines" in out and "(cancelled" in out
+    assert not list(tmp_path.glob("*-wal"))  # every capture finished
+
+
+def test_the_table_says_what_deflate_saves_and_counts_clients_in_words() -> None:
+    code, out, _ = _compare("--transports", "ws-deflate")
+    assert code == 0
+    title, _, row = out.splitlines()[:3]
+    assert title == "rr: 3 messages of 64 B, 1 client, loopback"
+    cells = row.split()
+    assert cells[0] == "ws-deflate" and "+-" not in row
+    assert cells[4].startswith("(-") and cells[6].startswith("(-"), row  # compressed
+
+
+def test_help_keeps_its_examples_one_a_line() -> None:
+    from inspector.cli.compare import build_compare_parser
+
+    text = build_compare_parser().format_help()
+    assert "\n  inspector compare --delay-ms 20 --report compare.html --capture-dir runs/\n" in text
+    assert "exit status: 0 every transport ran" in text
+    assert "--transports NAME,…" in text
+
+
+def test_own_urls_say_that_conditions_do_not_reach_them(ws_server: RunningServer) -> None:
+    code, out, _ = _compare("--transports", "ws,udp", "--url", f"ws={ws_server.url}",
+                            "--delay-ms", "1")  # fmt: skip
+    assert code == 0
+    notes = [line for line in out.splitlines() if line.startswith(("ws:", "udp:"))]
+    assert notes == [
+        "ws: your own URL: no added delay, jitter or loss (they shape the built-in servers)"
+    ]
+
+
+def test_output_that_cannot_be_written_is_one_line() -> None:
+    import errno
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    err = io.StringIO()
+    code = run_command(["compare", "-n", "3", "--transports", "udp"], FullDisk(), err)
+    assert code == 1
+    assert err.getvalue().splitlines() == [
+        "inspector compare: udp ok",
+        "inspector compare: cannot write the output: No space left on device",
+    ]
+
+
+def test_a_capture_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, out, err = _compare("--transports", "udp", "--capture-dir", str(blocker / "runs"))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"inspector compare: cannot create the capture folder {blocker / 'runs'}: Not a directory\n"
+    )
+
+
+def test_a_report_in_a_missing_folder_is_wrong_usage_before_the_run(tmp_path: Path) -> None:
+    report = tmp_path / "missing" / "r.html"
+    code, out, err = _compare("--transports", "udp", "--report", str(report))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"inspector compare: --report {report}: the folder {report.parent} does not exist\n"
+    )

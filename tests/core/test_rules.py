@@ -156,7 +156,7 @@ def test_binary_message_echo_keeps_bytes_and_type() -> None:
         (Rule(MatchKind.HEX, ActionKind.ECHO, "0g"), "is not hex"),
         (Rule(MatchKind.ANY, ActionKind.REPLY), "needs a template or hex"),
         (Rule(MatchKind.ANY, ActionKind.REPLY, template="{{nope}}"), "unknown placeholder"),
-        (Rule(MatchKind.REGEX, ActionKind.REPLY, "(a)", template="{{2}}"), "has 1 groups"),
+        (Rule(MatchKind.REGEX, ActionKind.REPLY, "(a)", template="{{2}}"), "regex has 1 group"),
         (Rule(MatchKind.REGEX, ActionKind.REPLY, "(a)", template="{{x}}"), "not a group"),
         (Rule(MatchKind.CONNECT, ActionKind.ECHO), "echo needs a message"),
         (Rule(MatchKind.CONNECT, ActionKind.REPLY, template="{{json.a}}"), "needs a message"),

@@ -89,3 +89,18 @@ def test_closing_the_window_cancels_a_running_comparison(qtbot: QtBot, window: M
     window.close()  # the window's shutdown cancels the run and stops its servers
     qtbot.waitUntil(lambda: window.closed, timeout=WAIT_MS)
     assert not tab.running and tab.report is not None and tab.report.cancelled
+
+
+def test_a_capture_folder_that_cannot_be_made_ends_the_run_with_its_line(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    config = CompareConfig(
+        count=3, transports=(Transport.UDP,), capture_dir=blocker, open_capture=open_capture
+    )
+    tab = window.open_compare(config)
+    with qtbot.waitSignal(tab.finished, timeout=WAIT_MS):
+        pass
+    assert tab.status.text().startswith(f"cannot create the capture folder {blocker}/compare-")
+    assert tab.again_button.isEnabled() and not tab.cancel_button.isEnabled()

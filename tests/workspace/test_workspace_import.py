@@ -23,7 +23,7 @@ def test_postman_collection_imports_with_its_messages(tmp_path: Path) -> None:
         ["workspace", "import", str(SAMPLES / "postman_v21.json"), str(tmp_path / "ws")], out, err
     )
     assert status == 0, err.getvalue()
-    assert out.getvalue() == f"{tmp_path / 'ws'}: 1 endpoints, 3 messages, 1 environments\n"
+    assert out.getvalue() == f"{tmp_path / 'ws'}: 1 endpoint, 3 messages, 1 environment\n"
     ws = load_workspace(tmp_path / "ws")
     (endpoint,) = ws.endpoints
     assert endpoint.name == "Realtime / Chat socket"
@@ -129,3 +129,27 @@ def test_postman_items_that_break_the_v21_schema_are_named_and_the_rest_imports(
         f"inspector workspace: {path}: does not fit the Postman collection v2.1 schema: "
         "item: required; info.name: required, a string\n"
     )
+
+
+def test_a_folder_with_any_workspace_file_is_not_overwritten(tmp_path: Path) -> None:
+    mine = tmp_path / "ws" / "endpoints.toml"
+    mine.parent.mkdir()
+    mine.write_text("# mine\n")
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["workspace", "import", str(SAMPLES / "postman_v21.json"), str(mine.parent)]
+    assert run_command(argv, out, err) == 2
+    assert err.getvalue() == (
+        f"inspector workspace: {mine.parent} already holds a workspace (endpoints.toml; "
+        "choose a new folder)\n"
+    )
+    assert mine.read_text() == "# mine\n"
+
+
+def test_a_folder_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "afile"
+    target.write_text("x")
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["workspace", "import", str(SAMPLES / "postman_v21.json"), str(target)]
+    assert run_command(argv, out, err) == 1
+    assert err.getvalue().startswith(f"inspector workspace: cannot write {target}/"), err
+    assert err.getvalue().count("\n") == 1

@@ -281,7 +281,7 @@ do = "close"
     assert (status, err) == (0, "")
     lines = [json.loads(line) for line in out.splitlines()]
     repeat = [line for line in lines if line["kind"] == "repeat"]
-    assert repeat[0]["status"] == "passed" and "after 1 rounds" in repeat[0]["message"]
+    assert repeat[0]["status"] == "passed" and repeat[0]["message"].endswith("after 1 round")
 
 
 def test_unknown_and_self_referring_variables_stop_before_sending(

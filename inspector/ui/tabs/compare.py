@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from inspector.capture.store import CaptureStore
 from inspector.core.clock import SessionClock
+from inspector.core.errors import InspectorError
 from inspector.net.compare import CompareReport, Transport, TransportResult, Workload
 from inspector.net.compare_delay import Conditions
 from inspector.net.compare_report import HEADERS, charts, row_cells, title_of
@@ -189,11 +190,16 @@ class CompareTab(QWidget):
         self._task = spawn(self._run(config), "comparing transports")
 
     async def _run(self, config: CompareConfig) -> CompareReport:
+        problem = ""
         try:
             report = await run_compare(config, self._add_row)
         except asyncio.CancelledError:
             report = partial_report(config, self.results)
+        except InspectorError as exc:  # nothing could run (the capture folder)
+            report, problem = partial_report(config, self.results, cancelled=False), str(exc)
         self._done(report)
+        if problem:
+            self.status.setText(problem)
         return report
 
     def _add_row(self, result: TransportResult) -> None:
