@@ -35,11 +35,6 @@ BACKLOG = 511
 RecorderFor = Callable[[int, str], Recorder]
 
 
-def counted(count: int, noun: str) -> str:
-    """``1 connection``, ``3 connections``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 class ListenerState(StrEnum):
     """Where a listener is in its life."""
 

@@ -15,10 +15,11 @@ from inspector.core.endpoints import Endpoint
 from inspector.core.errors import InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.recorder import Recorder
+from inspector.core.render import counted
 from inspector.net import hosting
 from inspector.net.certs import ServerTLS
 from inspector.net.intercept import Interceptor
-from inspector.net.listenbase import Host, ListenerState, bind_and_announce, counted
+from inspector.net.listenbase import Host, ListenerState, bind_and_announce
 from inspector.net.relayfaults import Faults
 from inspector.net.relayrules import RelayRules
 
