@@ -409,6 +409,9 @@ class PairEnding(PairCommon):
         clean = self.failure is None and not self.refused
         self._finish(self.failure or f"closed ({first} closed first)", clean=clean)
 
+    def _before_end(self, message: str) -> None:
+        """The pair is about to end with ``message``: settle what is still under way."""
+
     def _closing_handshake(self) -> tuple[str, bool, dict[str, Any]] | None:
         """A WebSocket pair: the CLOSED record's message, whether clean (close frames
         went both ways, as for a session) and its close code and reason; None: a pair
@@ -426,6 +429,7 @@ class PairEnding(PairCommon):
         """Write the CLOSED record once (``more``: fields added to it) and tell the relay."""
         if self.ended:
             return
+        self._before_end(message)
         for shaper in self._shapers.values():
             if shaper is not None:
                 shaper.cancel()

@@ -435,20 +435,10 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         self._reset(Side.UPSTREAM)
         self._finish("reset by a rule", clean=False)
 
-    def _finish(
-        self,
-        message: str,
-        *,
-        clean: bool,
-        state: PairState | None = None,
-        more: dict[str, Any] | None = None,
-    ) -> None:
-        """End the pair (PairEnding) and drop what the interceptor holds of it."""
-        if self.ended:
-            return
+    def _before_end(self, message: str) -> None:
+        """Drop what the interceptor holds of the pair, and what waits to be sent."""
         self._lose_pending("the connection ended")
         self._drop_held(f"the connection ended ({message})")
-        super()._finish(message, clean=clean, state=state, more=more)
 
     def _forward(self, side: Side, data: bytes) -> None:
         """Forward ``data`` read on ``side`` to the other leg (through its shaper, if any)."""
