@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.core.rules import ActionKind, MatchKind, Rule, RuleError, compile_rule
+from inspector.core.userfiles import read_text
 
 FORMAT_VERSION = 1
 #: Larger files are refused before parsing: rules are written by hand or by the dialog.
@@ -117,17 +118,7 @@ def parse_rules(text: str, where: str = "rules") -> list[Rule]:
 def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
     """Read a rules file; RuleError with one line when it cannot be read or is wrong."""
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_SIZE + 1)
-    except OSError as exc:
-        raise RuleError(f"cannot read rules file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_SIZE:
-        raise RuleError(f"rules file {path} is larger than {MAX_FILE_SIZE} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RuleError(f"rules file {path} is not UTF-8 (byte {exc.start})") from None
+    text = read_text(path, MAX_FILE_SIZE, RuleError, label="rules file ")
     return parse_rules(text, str(path))
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from inspector.core.options import SessionOptions
 from inspector.core.postman_schema import collection_problems, item_problem, variable_problem
+from inspector.core.userfiles import read_bounded
 from inspector.core.variables import PLACEHOLDER
 from inspector.core.workspace import MessageFormat, SavedEndpoint, SavedMessage, Workspace
 from inspector.core.workspace_toml import WorkspaceError
@@ -254,13 +255,7 @@ MAX_EXPORT = 64 << 20
 def import_file(path: str | Path, root: str | Path) -> Imported:
     """Read a Postman or Insomnia export (told by content) into a workspace at ``root``."""
     path, root = Path(path), Path(root)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_EXPORT + 1)
-    except OSError as exc:
-        raise WorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_EXPORT:
-        raise WorkspaceError(f"{path}: larger than {MAX_EXPORT >> 20} MiB (not an export?)")
+    data = read_bounded(path, MAX_EXPORT, WorkspaceError, hint="not an export?")
     try:
         doc = json.loads(data)
     except (ValueError, RecursionError) as exc:

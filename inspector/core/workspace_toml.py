@@ -17,6 +17,7 @@ from typing import Any
 
 from inspector.core.errors import InspectorError
 from inspector.core.rulefile import toml_value
+from inspector.core.userfiles import read_text
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 #: The largest workspace file read: TOML a person edits is far smaller, and a path to
@@ -80,17 +81,7 @@ def _section(table: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) 
 
 def load_file(path: Path) -> dict[str, Any]:
     """Read one TOML file; WorkspaceError with the file and line otherwise."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except OSError as exc:
-        raise WorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE:
-        raise WorkspaceError(f"{path}: larger than {MAX_FILE >> 20} MiB (not a workspace file?)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise WorkspaceError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    text = read_text(path, MAX_FILE, WorkspaceError, hint="not a workspace file?")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
