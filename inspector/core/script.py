@@ -107,6 +107,15 @@ def strings_of(value: Any) -> Iterator[str]:
             yield from strings_of(item)
 
 
+def _check_regex(args: Mapping[str, Any], where: str) -> None:
+    """A step's ``regex``, if it has one, must compile."""
+    if "regex" in args:
+        try:
+            re.compile(str(args["regex"]))
+        except re.error as exc:
+            raise WorkspaceError(f"{where}: bad regex: {exc}") from None
+
+
 def _check_match(args: Mapping[str, Any], where: str) -> None:
     keys = set(args) & {"text", "contains", "regex", "json_path", "where"}
     if not keys:
@@ -115,11 +124,7 @@ def _check_match(args: Mapping[str, Any], where: str) -> None:
         )
     if "json_path" in args and "equals" not in args:
         raise WorkspaceError(f"{where}: json_path needs equals")
-    if "regex" in args:
-        try:
-            re.compile(str(args["regex"]))
-        except re.error as exc:
-            raise WorkspaceError(f"{where}: bad regex: {exc}") from None
+    _check_regex(args, where)
     # The condition itself is parsed by protocols' own parser when the script runs.
     if "where" in args and not isinstance(args["where"], str):
         raise WorkspaceError(f"{where}: where must be a string")
@@ -174,11 +179,7 @@ def _step(table: Any, number: int, where: str) -> Step:
             raise WorkspaceError(f"{where}: extract needs var")
         if len(set(args) & {"regex", "json_path"}) != 1:
             raise WorkspaceError(f"{where}: extract needs regex or json_path")
-        if "regex" in args:
-            try:
-                re.compile(str(args["regex"]))
-            except re.error as exc:
-                raise WorkspaceError(f"{where}: bad regex: {exc}") from None
+        _check_regex(args, where)
     if kind is StepKind.WAIT and "seconds" not in args:
         raise WorkspaceError(f"{where}: wait needs seconds")
     if kind is StepKind.REPEAT:

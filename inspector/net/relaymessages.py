@@ -477,14 +477,8 @@ class PairMessages(PairCommon):
         """Read ``side``'s messages whole from now on and frame them anew."""
         reframer = Reframer(side is Side.CLIENT, self._agreement)
         self._reframers[side] = reframer
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"{ARROWS[side]}: messages are framed anew by the relay from here",
-                "reframed": True,
-                "leg": str(side),
-            },
+        self._note(
+            side, "messages are framed anew by the relay from here", reframed=True, leg=str(side)
         )
         pending, self._pending[side] = self._pending[side], []
         for opcode, payload, fields in pending:
@@ -581,27 +575,18 @@ class PairMessages(PairCommon):
             record.update(more)
         self.recorder.record(side.direction, Kind.FRAME, None, wire, payload, record)
 
+    def _note(self, side: Side, what: str, **fields: Any) -> None:
+        """An INFO line about the way ``side`` reads: "client → server: ``what``"."""
+        message = f"{ARROWS[side]}: {what}"
+        self.recorder.record(Direction.META, Kind.INFO, fields={"message": message, **fields})
+
     def _note_close_waits(self, side: Side) -> None:
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"{ARROWS[side]}: the {side.peer_name}'s close waits for the "
-                "messages held before it",
-                "leg": str(side),
-            },
-        )
+        what = f"the {side.peer_name}'s close waits for the messages held before it"
+        self._note(side, what, leg=str(side))
 
     def _drop_after_close(self, side: Side) -> None:
-        self.recorder.record(
-            Direction.META,
-            Kind.INFO,
-            fields={
-                "message": f"{ARROWS[side]}: a message after the {side.peer_name}'s close "
-                "is not sent on",
-                "dropped": True,
-            },
-        )
+        what = f"a message after the {side.peer_name}'s close is not sent on"
+        self._note(side, what, dropped=True)
 
     def _perform_rule(self, side: Side, steps: list[Step]) -> None:
         """A rule took a WebSocket message: answer the sender, or close or reset."""

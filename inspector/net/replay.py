@@ -146,20 +146,6 @@ def send_step(session: Session, step: ReplayStep) -> None:
     send_message(session, step.action, step.payload, step.code, step.reason)
 
 
-async def replay(
-    session: Session,
-    steps: list[ReplayStep],
-    timing: Timing = Timing.ORIGINAL,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Send ``steps`` on an open ``session``; return how many were sent.
-
-    Stops early when the session is no longer open (the peer closed it, or a
-    replayed close frame ended it). See :func:`run_replay` for the whole account.
-    """
-    return (await run_replay(session, steps, timing, progress)).sent
-
-
 async def run_replay(
     session: Session,
     steps: list[ReplayStep],

@@ -13,7 +13,6 @@ from inspector.net.replay import (
     Timing,
     options_from_mapping,
     plan_replay,
-    replay,
     replay_steps,
     run_replay,
 )
@@ -90,7 +89,7 @@ def test_replay_a_tcp_session(
         await first.close()
         steps = replay_steps(recorded.records)
         assert await second.open()
-        sent = await replay(second, steps, timing)
+        sent = (await run_replay(second, steps, timing)).sent
         await wait_until(lambda: second.messages_in >= 2)
         await second.close()
         return sent
@@ -119,7 +118,7 @@ def test_replay_a_udp_session(udp_echo_server: RunningServer) -> None:
         await wait_until(lambda: first.messages_in >= 2)
         await first.close()
         assert await second.open()
-        assert await replay(second, replay_steps(recorded.records), Timing.FAST) == 2
+        assert (await run_replay(second, replay_steps(recorded.records), Timing.FAST)).sent == 2
         await wait_until(lambda: second.messages_in >= 2)
         await second.close()
 
@@ -136,7 +135,7 @@ def test_replay_stops_when_the_session_is_not_open(ws_server: RunningServer) -> 
         assert await session.open()
         await session.close()
         assert session.state is SessionState.CLOSED
-        return await replay(session, steps, Timing.FAST)
+        return (await run_replay(session, steps, Timing.FAST)).sent
 
     assert run(scenario()) == 0
 
