@@ -7,6 +7,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from servers import RunningServer
 
 from inspector.capture.store import CaptureStore
@@ -84,7 +85,10 @@ def test_wrong_usage_is_one_line() -> None:
     assert code == 2 and err.count("\n") == 1 and "carrier-pigeon" in err
 
 
-def test_ctrl_c_stops_cleanly_and_prints_what_ran(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_stops_cleanly_and_prints_what_ran(
+    tmp_path: Path, signame: str, code: int
+) -> None:
     import os
     import signal
     import subprocess
@@ -100,19 +104,20 @@ def test_ctrl_c_stops_cleanly_and_prints_what_ran(tmp_path: Path) -> None:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # the first transport finished
         assert "tcp-lines ok" in line
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, signame))
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
+    assert proc.returncode == code
     assert "Traceback" not in err
     assert "tcp-lines" in out and "(cancelled" in out
     for capture in tmp_path.glob("*.sockcap"):  # each one closed and readable
         store = CaptureStore.open(capture)
         store.close()
     assert (tmp_path / "compare-tcp-lines.sockcap").exists()
+    assert not list(tmp_path.glob("*-wal"))  # every capture finished
 
 
 def test_a_url_must_suit_its_transport() -> None:
@@ -153,34 +158,6 @@ def test_an_http_server_that_is_not_the_built_in_one_fails_its_row_only(tmp_path
     )
     assert rows["ws"].ok
     assert not any(t.name == "compare-servers" for t in threading.enumerate())
-
-
-def test_sigterm_stops_cleanly_like_ctrl_c(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "compare", "-n", "20000",
-         "--transports", "tcp-lines,http-polling", "--capture-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()  # the first transport finished
-        assert "tcp-lines ok" in line
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 143
-    assert "Traceback" not in err
-    assert "tcp-lines" in out and "(cancelled" in out
-    assert not list(tmp_path.glob("*-wal"))  # every capture finished
 
 
 def test_the_table_says_what_deflate_saves_and_counts_clients_in_words() -> None:

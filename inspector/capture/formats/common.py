@@ -14,6 +14,7 @@ from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import CaptureError, EndpointError
 from inspector.core.evenruns import EvenRun, Item
 from inspector.core.records import Record
+from inspector.core.userfiles import read_bounded
 
 #: Progress is reported once per this many records (and once at the end).
 PROGRESS_EVERY = 1024
@@ -130,14 +131,7 @@ def with_progress(records: Iterable[Item], progress: Progress | None) -> Iterato
 
 def read_input(path: str | Path, what: str) -> bytes:
     """The bytes of an input file, or :class:`CaptureError` saying why it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise CaptureError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise CaptureError(f"{what} {str(path)!r} is larger than {MAX_INPUT_BYTES >> 20} MiB")
-    return data
+    return read_bounded(Path(path), MAX_INPUT_BYTES, CaptureError, label=f"{what} ")
 
 
 def _no_constant(name: str) -> Any:
