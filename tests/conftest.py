@@ -16,6 +16,10 @@ Each server fixture yields a :class:`tests.servers.RunningServer` with ``.port``
 - ``hostile_server_factory(script)``: starts a raw TCP server playing a
   ``servers.HostileScript`` to each client; stopped after the test.
 - ``server_loop``: the :class:`servers.ServerLoop`, to start servers of your own.
+- Application servers no one here wrote (tests/app_servers.py), one per test module:
+  ``socketio_server`` (python-socketio), ``graphql_server`` (strawberry),
+  ``jsonrpc_server``, ``mosquitto`` (Debian's broker; MQTT over TCP and WebSocket) and
+  ``coilmq`` (STOMP). A module that needs another scope or option defines its own.
 """
 
 from __future__ import annotations
@@ -133,3 +137,50 @@ def hostile_server_factory(
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def socketio_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
+    import app_servers  # imported by the tests that use it only (python-socketio, aiohttp)
+
+    server = app_servers.start_socketio_server(server_loop)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def graphql_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
+    import app_servers
+
+    server = app_servers.start_graphql_server(server_loop)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def jsonrpc_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
+    import app_servers
+
+    server = app_servers.start_jsonrpc_server(server_loop)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    import app_servers
+
+    if app_servers.mosquitto_path() is None:
+        pytest.fail("mosquitto is not installed (apt-get install mosquitto; .ci/run does)")
+    broker = app_servers.Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def coilmq() -> Iterator[object]:
+    import app_servers
+
+    broker = app_servers.CoilMQ()
+    yield broker
+    broker.stop()

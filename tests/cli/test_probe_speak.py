@@ -118,13 +118,6 @@ def test_bad_speak_and_send_as_are_usage_lines(socketio_server: RunningServer) -
 # -- GraphQL over WebSocket ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def graphql_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_graphql_server(server_loop)
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize("subprotocol", ["graphql-transport-ws", "graphql-ws"])
 def test_graphql_client_inits_and_subscribes(
     graphql_server: RunningServer, tmp_path: Path, subprotocol: str
@@ -156,15 +149,6 @@ def test_graphql_transport_ws_client_pings(graphql_server: RunningServer, tmp_pa
 
 
 # -- MQTT ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[app_servers.Mosquitto]:
-    if app_servers.mosquitto_path() is None:
-        pytest.fail("mosquitto is not installed (apt-get install mosquitto; .ci/run does)")
-    broker = app_servers.Mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    yield broker
-    broker.stop()
 
 
 MQTT_SENDS = ("--send-as", "mqtt:subscribe", '{"topic": "sensors/#", "qos": 1}',
@@ -208,13 +192,6 @@ def test_mqtt_refused_connection_is_one_line(mosquitto: app_servers.Mosquitto) -
 
 
 # -- STOMP -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def coilmq() -> Iterator[app_servers.CoilMQ]:
-    broker = app_servers.CoilMQ()
-    yield broker
-    broker.stop()
 
 
 def test_stomp_client_connects_and_sends_with_receipts(

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import app_servers
 import pytest
-from servers import RunningServer, ServerLoop
+from servers import RunningServer
 
 from inspector.cli import run_command
 
@@ -36,27 +35,6 @@ def show(*argv: str) -> tuple[int, str, str]:
 
 def decoded_lines(text: str) -> list[dict[str, Any]]:
     return [r for r in map(json.loads, text.splitlines()) if "decoded" in r]
-
-
-@pytest.fixture(scope="module")
-def socketio_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_socketio_server(server_loop)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def graphql_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_graphql_server(server_loop)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def jsonrpc_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_jsonrpc_server(server_loop)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +64,6 @@ def mqtt_session(version: int) -> list[bytes]:
     ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[app_servers.Mosquitto]:
-    if app_servers.mosquitto_path() is None:
-        pytest.fail("mosquitto is not installed (apt-get install mosquitto; .ci/run does)")
-    broker = app_servers.Mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    yield broker
-    broker.stop()
-
-
 @pytest.mark.parametrize("version", [4, 5])
 def test_mqtt_over_websocket(
     mosquitto: app_servers.Mosquitto, tmp_path: Path, version: int
@@ -128,13 +118,6 @@ def test_mqtt_over_tcp_several_packets_per_read(
 
 
 # -- STOMP -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def coilmq() -> Iterator[app_servers.CoilMQ]:
-    broker = app_servers.CoilMQ()
-    yield broker
-    broker.stop()
 
 
 def test_stomp_over_tcp_with_receipts(coilmq: app_servers.CoilMQ, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import app_servers
 import pytest
 from pytestqt.qtbot import QtBot
-from servers import RunningServer, ServerLoop
+from servers import RunningServer
 from ui_helpers import WAIT_MS, records, wait_row
 
 from inspector.core.options import Framing
@@ -26,29 +26,6 @@ from inspector.ui.main_window import MainWindow
 from inspector.ui.models.records import COL_LATENCY
 from inspector.ui.protocol_dialog import ProtocolMessageDialog
 from inspector.ui.tabs.session import SessionTab
-
-
-@pytest.fixture(scope="module")
-def graphql_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_graphql_server(server_loop)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def jsonrpc_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_jsonrpc_server(server_loop)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[app_servers.Mosquitto]:
-    if app_servers.mosquitto_path() is None:
-        pytest.fail("mosquitto is not installed (apt-get install mosquitto; .ci/run does)")
-    broker = app_servers.Mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
-import app_servers
 import pytest
-from servers import RunningServer, ServerLoop
+from servers import RunningServer
 
 from inspector.capture.store import CaptureStore
 from inspector.cli import run_command
@@ -332,13 +330,6 @@ text = "token s3cret"
     status, _, err = run(str(script))
     assert (status, err) == (0, "")
     assert "s3cret" not in "".join(p.read_text() for p in root.glob("*.toml"))
-
-
-@pytest.fixture(scope="module")
-def socketio_server(server_loop: ServerLoop) -> Iterator[RunningServer]:
-    server = app_servers.start_socketio_server(server_loop)
-    yield server
-    server.stop()
 
 
 def test_socketio_events_by_decoded_field(socketio_server: RunningServer, tmp_path: Path) -> None:
