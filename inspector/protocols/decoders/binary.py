@@ -114,10 +114,11 @@ def _key_name(key: Any) -> str:
 
 
 def decode_msgpack(payload: bytes, context: DecodeContext) -> tree.Decoded:
-    """A MessagePack payload (one value or several back to back) as a tree."""
+    """A MessagePack payload (one value or several back to back) as a tree
+    (:class:`tree.Malformed` for what is not: Decoder.run says it in one line)."""
     del context
     if not payload:
-        return tree.failure("msgpack", "MessagePack", "empty payload")
+        raise tree.Malformed("empty payload")
     walker = _MsgpackWalker(payload)
     roots: list[tree.Field] = []
     try:
@@ -126,8 +127,8 @@ def decode_msgpack(payload: bytes, context: DecodeContext) -> tree.Decoded:
                 roots.append(tree.Field("…", f"{len(payload) - walker.unpacker.tell()} more bytes"))
                 break
             roots.append(walker.item(f"value {len(roots)}" if roots else "MessagePack", 0))
-    except tree.Malformed as exc:
-        return tree.failure("msgpack", "MessagePack", str(exc))
+    except tree.Malformed:  # a ValueError too: said as it is, by Decoder.run
+        raise
     except (msgpack.OutOfData, ValueError, msgpack.ExtraData, msgpack.FormatError,
             msgpack.StackError) as exc:  # fmt: skip
         at = walker.unpacker.tell()
@@ -230,10 +231,11 @@ class _CborWalker:
 
 
 def decode_cbor(payload: bytes, context: DecodeContext) -> tree.Decoded:
-    """A CBOR payload (one data item, or a sequence of them) as a tree."""
+    """A CBOR payload (one data item, or a sequence of them) as a tree
+    (:class:`tree.Malformed` for what is not: Decoder.run says it in one line)."""
     del context
     if not payload:
-        return tree.failure("cbor", "CBOR", "empty payload")
+        raise tree.Malformed("empty payload")
     walker = _CborWalker(payload)
     roots: list[tree.Field] = []
     pos = 0
@@ -246,8 +248,6 @@ def decode_cbor(payload: bytes, context: DecodeContext) -> tree.Decoded:
             assert field.end is not None
             roots.append(field)
             pos = field.end
-    except tree.Malformed as exc:
-        return tree.failure("cbor", "CBOR", str(exc))
     except (struct.error, RecursionError) as exc:
         return tree.failure("cbor", "CBOR", str(exc) or type(exc).__name__)
     if len(roots) > 1:

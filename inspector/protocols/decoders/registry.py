@@ -15,7 +15,7 @@ from importlib import metadata
 from types import MappingProxyType
 from typing import Any
 
-from inspector.protocols.decoders.tree import MAX_PAYLOAD, Decoded, Exchange, failure
+from inspector.protocols.decoders.tree import MAX_PAYLOAD, Decoded, Exchange, Malformed, failure
 
 #: The entry-point group through which other packages add decoders.
 ENTRY_POINT_GROUP = "socket_inspector.decoders"
@@ -73,11 +73,14 @@ class Decoder:
     remembers: tuple[str, ...] = ()
 
     def run(self, payload: bytes, context: DecodeContext) -> Decoded:
-        """Decode, turning anything the decoder let escape into a one-line error."""
+        """Decode, turning anything the decoder let escape into a one-line error: its
+        own :class:`Malformed` ("not valid TITLE: reason"), or a defect's name and text."""
         if len(payload) > MAX_PAYLOAD:
             return failure(self.name, self.title, f"{len(payload):,} bytes is over the limit")
         try:
             return self.decode(payload, context)
+        except Malformed as exc:
+            return failure(self.name, self.title, str(exc))
         except RecursionError:
             return failure(self.name, self.title, "nested too deeply")
         except Exception as exc:  # a decoder must never raise into a view
