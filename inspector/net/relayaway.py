@@ -25,6 +25,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.relaylegs import PairCommon, PairState, Side
 from inspector.net.relaytap import FrameTap
+from inspector.protocols.ending import Initiator
 from inspector.protocols.wireframes import parse_frame
 from inspector.protocols.wsfields import frame_fields
 
@@ -51,7 +52,7 @@ class PairGoingAway(PairCommon):
     websocket: bool
     refused: bool
     state: PairState
-    initiated_by: str
+    initiated_by: Initiator
     _legs: dict[Side, Any]
     _taps: dict[Side, FrameTap | None]
     _reframers: dict[Side, Any]
@@ -78,8 +79,8 @@ class PairGoingAway(PairCommon):
         if self.ended:
             return
         if self.can_go_away and self._away is None:
-            if self.initiated_by == "none":
-                self.initiated_by = "relay"
+            if self.initiated_by == Initiator.NONE:
+                self.initiated_by = Initiator.RELAY
             grace = min(GOING_AWAY_GRACE, timeout)
             self.go_away(grace)
             try:

@@ -21,6 +21,7 @@ from inspector.core.recorder import Recorder
 from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Shaper
 from inspector.net.resolve import family_name, format_address
+from inspector.protocols.ending import Initiator
 
 #: Bytes asked of the socket per read on both legs of a WebSocket pair: about a
 #: thousand small frames tapped and recorded in one callback (as a client session reads).
@@ -47,8 +48,9 @@ class Side(StrEnum):
         return Direction.OUT if self is Side.CLIENT else Direction.IN
 
     @property
-    def peer_name(self) -> str:
-        return "client" if self is Side.CLIENT else "server"
+    def peer_name(self) -> Initiator:
+        """Who is at the end of this leg, as a close's initiator ("client", "server")."""
+        return Initiator.CLIENT if self is Side.CLIENT else Initiator.SERVER
 
 
 #: "client → server" and "server → client", by the leg that reads.
@@ -109,7 +111,7 @@ class PairCommon:
     state: PairState
     end_message: str | None
     clean: bool | None
-    initiated_by: str
+    initiated_by: Initiator
     _ended: asyncio.Event
     _started: int
     _interceptor: Any  # an Interceptor, or None
@@ -151,7 +153,7 @@ class PairCommon:
             fields={
                 "message": message,
                 "clean": clean,
-                "initiated_by": self.initiated_by,
+                "initiated_by": str(self.initiated_by),
                 **counts,
                 "duration_ns": r.now() - self._started,
             },
@@ -269,7 +271,7 @@ class PairEnding(PairCommon):
         if self._eof[side] or self.ended:
             return True
         self._eof[side] = True
-        if self.initiated_by == "none":
+        if self.initiated_by == Initiator.NONE:
             self.initiated_by = side.peer_name
         self.recorder.record(
             Direction.META,
@@ -310,7 +312,7 @@ class PairEnding(PairCommon):
         if self.ended:
             return
         if self.state is PairState.CONNECTING and side is Side.CLIENT:
-            self.initiated_by = "client"
+            self.initiated_by = Initiator.CLIENT
             upstream = self._legs[Side.UPSTREAM]
             if upstream is not None:
                 upstream.abort()
@@ -318,7 +320,7 @@ class PairEnding(PairCommon):
             return
         other = side.other
         if exc is not None:
-            if self.initiated_by == "none":
+            if self.initiated_by == Initiator.NONE:
                 self.initiated_by = side.peer_name
             line = f"the {side.peer_name} reset the connection: resetting the {other.peer_name}"
             if not isinstance(exc, ConnectionResetError):
@@ -333,7 +335,7 @@ class PairEnding(PairCommon):
             self._finish(line, clean=False)
             return
         if not self._eof[side]:
-            if self.initiated_by == "none":
+            if self.initiated_by == Initiator.NONE:
                 self.initiated_by = side.peer_name
             shaper = self._shapers[side]
             if shaper is not None and not shaper.idle:
@@ -387,8 +389,8 @@ class PairEnding(PairCommon):
         """Close both legs gracefully (held bytes flushed by the transports); abort late."""
         if self.ended:
             return
-        if self.initiated_by == "none":
-            self.initiated_by = "relay"
+        if self.initiated_by == Initiator.NONE:
+            self.initiated_by = Initiator.RELAY
         self._close_both()
         try:
             async with asyncio.timeout(timeout):
@@ -405,7 +407,7 @@ class PairEnding(PairCommon):
             self._finish(message, clean=clean, more=fields)
             return
         who = self.initiated_by
-        first = "the relay" if who == "relay" else f"the {who}" if who != "none" else "both sides"
+        first = f"the {who}" if who is not Initiator.NONE else "both sides"
         clean = self.failure is None and not self.refused
         self._finish(self.failure or f"closed ({first} closed first)", clean=clean)
 

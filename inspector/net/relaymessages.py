@@ -43,6 +43,7 @@ from inspector.net.relaylegs import ARROWS, PairCommon, PairState, Side
 from inspector.net.relayrules import RelayRules, perform
 from inspector.net.relaytap import DeflateAgreement, FrameTap
 from inspector.protocols.decoders.registry import DecodeContext
+from inspector.protocols.ending import Initiator
 from inspector.protocols.wireframes import WireFrame, parse_frame
 from inspector.protocols.wsfields import frame_fields
 
@@ -185,7 +186,7 @@ class PairMessages(PairCommon):
     websocket: bool
     refused: bool
     config: Any
-    initiated_by: str
+    initiated_by: Initiator
     failure: str | None
     _legs: dict[Side, Any]
     _eof: dict[Side, bool]
@@ -397,7 +398,7 @@ class PairMessages(PairCommon):
         """Do the steps of a rule that took a message read on ``side``."""
 
         def close() -> None:
-            self.initiated_by = "relay"
+            self.initiated_by = Initiator.RELAY
             self._close_both()
 
         perform(
@@ -600,7 +601,7 @@ class PairMessages(PairCommon):
         def close_step(step: Step) -> None:
             """Close both WebSockets with the rule's code and reason; each peer then
             ends its TCP connection as the closing handshake says."""
-            self.initiated_by = "relay"
+            self.initiated_by = Initiator.RELAY
             body = _close_body(step.close_code or 1000, step.close_reason)
             for leg in (Side.CLIENT, Side.UPSTREAM):
                 if self._send_or_pend(leg, 8, body, {"relayed": "rule", "rule": step.rule}):

@@ -44,6 +44,7 @@ from inspector.net.tlsinfo import (
     describe_ssl_error,
     describe_tls,
 )
+from inspector.protocols.ending import Initiator
 
 #: Seconds a client's TLS handshake may take.
 TLS_HANDSHAKE_TIMEOUT = 10.0
@@ -63,7 +64,7 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         self.failure: str | None = None
         self.end_message: str | None = None
         self.clean: bool | None = None
-        self.initiated_by = "none"
+        self.initiated_by = Initiator.NONE
         self.on_end: Callable[[StreamPair], None] | None = None
         self._legs: dict[Side, asyncio.Transport | None] = {
             Side.CLIENT: transport,
@@ -131,9 +132,9 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
         if not seen:
             return None
         (_t_ns, code, reason), side = min(seen, key=lambda item: item[0][0])
-        if self.initiated_by != "relay":  # the relay's own close (stopping: 1001) stays its
+        if self.initiated_by is not Initiator.RELAY:  # the relay's own close (1001) stays its
             self.initiated_by = side.peer_name
-        began = "the relay" if self.initiated_by == "relay" else f"the {side.peer_name}"
+        began = f"the {self.initiated_by}"
         status = f"{code}{' ' + reason if reason else ''}" if code is not None else "no status"
         fields = {"close_code": code, "close_reason": reason if code is not None else None}
         if len(seen) == 2:
@@ -144,7 +145,7 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
     def _summary_counts(self) -> dict[str, Any]:
         r = self.recorder
         return {
-            "initiated_by": self.initiated_by,
+            "initiated_by": str(self.initiated_by),
             "bytes_c2s": r.bytes_out,
             "bytes_s2c": r.bytes_in,
             "counts": {"out": r.count_out, "in": r.count_in},
@@ -216,18 +217,18 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
                 )
         except TimeoutError:
             self._fail_early(
-                f"TLS handshake with the client {self.peer} timed out", "tls", "client"
+                f"TLS handshake with the client {self.peer} timed out", "tls", Initiator.CLIENT
             )
             return False
         except (ssl.SSLError, OSError, RuntimeError) as exc:
             line = describe_ssl_error(exc) if isinstance(exc, ssl.SSLError) else str(exc)
             self._fail_early(
-                f"TLS handshake with the client {self.peer} failed: {line}", "tls", "client"
+                f"TLS handshake with the client {self.peer} failed: {line}", "tls", Initiator.CLIENT
             )
             return False
         if transport is None or self.ended:
             self._fail_early(
-                f"the client {self.peer} closed during the TLS handshake", "tls", "client"
+                f"the client {self.peer} closed during the TLS handshake", "tls", Initiator.CLIENT
             )
             return False
         self._legs[Side.CLIENT] = transport  # type: ignore[assignment]
@@ -325,9 +326,9 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
             )
         self._fail_early(line, phase)
 
-    def _fail_early(self, line: str, phase: str, by: str = "server") -> None:
+    def _fail_early(self, line: str, phase: str, by: Initiator = Initiator.SERVER) -> None:
         """Record an opening failure and end: the client's connection is closed.
-        ``by`` is who failed it: the upstream ("server") or the client's TLS."""
+        ``by`` is who failed it: the upstream (SERVER) or the client's TLS (CLIENT)."""
         if self.ended:
             return
         self.recorder.record(Direction.META, Kind.ERROR, fields={"message": line, "phase": phase})
@@ -430,7 +431,7 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
 
     def _rule_reset(self) -> None:
         """A rule resets the pair: both legs aborted with a reset."""
-        self.initiated_by = "relay"
+        self.initiated_by = Initiator.RELAY
         self._reset(Side.CLIENT)
         self._reset(Side.UPSTREAM)
         self._finish("reset by a rule", clean=False)
@@ -559,7 +560,7 @@ class StreamPair(PairGoingAway, PairEnding, PairMessages):
                 "sent_bytes": decision.sent_bytes,
             },
         )
-        self.initiated_by = "relay"
+        self.initiated_by = Initiator.RELAY
 
         def act() -> None:
             if str(mode) == "reset":

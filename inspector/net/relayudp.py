@@ -29,6 +29,7 @@ from inspector.net.relaymessages import HOLD_LIMIT, side_of, way_of
 from inspector.net.relayrules import perform
 from inspector.net.resolve import family_name, format_address, resolve
 from inspector.protocols.decoders.registry import DecodeContext
+from inspector.protocols.ending import Initiator
 
 #: Datagrams a pair keeps while its upstream socket is being opened.
 EARLY_LIMIT = 256
@@ -48,7 +49,7 @@ class DatagramPair(PairCommon):
         self.failure: str | None = None
         self.end_message: str | None = None
         self.clean: bool | None = None
-        self.initiated_by = "none"
+        self.initiated_by = Initiator.NONE
         self._upstream: asyncio.DatagramTransport | None = None
         self._early: deque[bytes] = deque()
         self._ended = asyncio.Event()
@@ -188,7 +189,7 @@ class DatagramPair(PairCommon):
                 self.recorder.record(
                     Direction.META, Kind.INFO, fields={"message": line, "cut": "close"}
                 )
-                self.initiated_by = "relay"
+                self.initiated_by = Initiator.RELAY
                 self._finish(line, clean=False)
                 return
         self.recorder.record(side.direction, Kind.DATAGRAM, None, data, data, fields)
@@ -216,8 +217,8 @@ class DatagramPair(PairCommon):
 
     async def close(self, timeout: float) -> None:
         del timeout
-        if self.initiated_by == "none":
-            self.initiated_by = "relay"
+        if self.initiated_by == Initiator.NONE:
+            self.initiated_by = Initiator.RELAY
         self._finish("the relay stopped", clean=True)
 
     def abort(self) -> None:

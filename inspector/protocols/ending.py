@@ -16,6 +16,8 @@ class Initiator(StrEnum):
     CLIENT = "client"
     SERVER = "server"
     NONE = "none"
+    #: A relay's own doing (it stopped, or a rule or a cut ended the pair).
+    RELAY = "relay"
 
 
 @dataclass(frozen=True, slots=True)
