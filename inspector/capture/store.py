@@ -437,6 +437,13 @@ class CaptureStore(RecordSink):
                 self._file._take_result(writer.result(wait=True))
         self._commit()
 
+    def sync(self) -> None:
+        """Commit everything buffered and wait until it is in the file, so that another
+        connection (an export's reader on a worker thread) reads it all. ``flush`` does
+        not wait for a commit thread."""
+        if self.writable and not self._closed:
+            self._settle()
+
     def _settle(self) -> None:
         """Commit everything buffered and wait until it is committed."""
         file = self._file

@@ -163,7 +163,7 @@ def export_source(
     """
     if isinstance(store, CaptureStore):
         if store.writable:
-            store.flush()
+            store.sync()  # the reader below is another connection: everything committed
         path, session_id = store.path, store.session.id
 
         def opened() -> tuple[Any, Iterable[Record], Callable[[], None]]:

@@ -133,3 +133,17 @@ def test_a_file_of_several_sessions_commits_them_all_on_its_one_thread(new_store
         second = on_disk.sessions()[1].id
     with CaptureStore.open(store.path, session_id=second) as on_disk:
         assert [r.wire for r in on_disk.records(0, 5)] == [b"second"]
+
+
+def test_sync_leaves_every_record_readable_by_another_connection(new_store) -> None:
+    store, recorder = new_store(commit_interval=3600, commit_thread=True)
+    for i in range(300):
+        recorder.record(Direction.IN, Kind.DATA, wire=b"n %d" % i, payload=b"n %d" % i)
+        if i % 50 == 0:
+            store.flush()  # hands over without waiting: the thread may still be writing
+    store.sync()
+    assert store.committed == 300 and store.unsaved == 0
+    with CaptureStore.open(store.path) as reader:  # an export's reader, say
+        assert reader.count() == 300
+        assert reader.records(299, 1)[0].wire == b"n 299"
+    store.close()
