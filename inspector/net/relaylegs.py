@@ -22,6 +22,7 @@ from inspector.core.records import Direction, Kind
 from inspector.net.relayfaults import Shaper
 from inspector.net.resolve import family_name, format_address
 from inspector.protocols.ending import Initiator
+from inspector.protocols.wsstate import Role
 
 #: Bytes asked of the socket per read on both legs of a WebSocket pair: about a
 #: thousand small frames tapped and recorded in one callback (as a client session reads).
@@ -48,9 +49,14 @@ class Side(StrEnum):
         return Direction.OUT if self is Side.CLIENT else Direction.IN
 
     @property
+    def role(self) -> Role:
+        """The part the relay plays on this leg: its client's server, the upstream's client."""
+        return Role.SERVER if self is Side.CLIENT else Role.CLIENT
+
+    @property
     def peer_name(self) -> Initiator:
         """Who is at the end of this leg, as a close's initiator ("client", "server")."""
-        return Initiator.CLIENT if self is Side.CLIENT else Initiator.SERVER
+        return self.role.peer
 
 
 #: "client → server" and "server → client", by the leg that reads.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import cbor2
 import msgpack
@@ -66,6 +66,19 @@ class _MsgpackWalker:
         self.unpacker.feed(data)
         self.budget = tree.Budget()
 
+    #: What msgpack raises for bytes that are not MessagePack (a tree.Malformed is said
+    #: as it is, by Decoder.run).
+    ERRORS = (msgpack.OutOfData, ValueError, msgpack.ExtraData, msgpack.FormatError,
+              msgpack.StackError)  # fmt: skip
+
+    def root(self, pos: int) -> tree.Field:
+        del pos  # the unpacker goes on from where the last value ended
+        return self.item("MessagePack", 0)
+
+    def why(self, exc: Exception) -> str:
+        at = self.unpacker.tell()
+        return f"at byte {at}: {exc}" if str(exc) else f"ends early at byte {at}"
+
     def item(self, name: str, depth: int) -> tree.Field:
         start = self.unpacker.tell()
         if start >= len(self.data):
@@ -117,34 +130,48 @@ def decode_msgpack(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A MessagePack payload (one value or several back to back) as a tree
     (:class:`tree.Malformed` for what is not: Decoder.run says it in one line)."""
     del context
-    if not payload:
-        raise tree.Malformed("empty payload")
-    walker = _MsgpackWalker(payload)
-    roots: list[tree.Field] = []
-    try:
-        while walker.unpacker.tell() < len(payload):
-            if len(roots) >= 256 or walker.budget.left <= 0:
-                roots.append(tree.Field("…", f"{len(payload) - walker.unpacker.tell()} more bytes"))
-                break
-            roots.append(walker.item(f"value {len(roots)}" if roots else "MessagePack", 0))
-    except tree.Malformed:  # a ValueError too: said as it is, by Decoder.run
-        raise
-    except (msgpack.OutOfData, ValueError, msgpack.ExtraData, msgpack.FormatError,
-            msgpack.StackError) as exc:  # fmt: skip
-        at = walker.unpacker.tell()
-        reason = f"at byte {at}: {exc}" if str(exc) else f"ends early at byte {at}"
-        return tree.failure("msgpack", "MessagePack", reason)
-    if len(roots) > 1:
-        roots[0] = _renamed(roots[0], "value 0")
-    summary = roots[0].text if len(roots) == 1 else f"{len(roots)} values"
-    return tree.Decoded("msgpack", summary, tuple(roots))
-
-
-def _renamed(field: tree.Field, name: str) -> tree.Field:
-    return replace(field, name=name)
+    return _values(payload, "msgpack", "MessagePack", "value", _MsgpackWalker(payload))
 
 
 MSGPACK = register(Decoder("msgpack", "MessagePack", decode_msgpack))
+
+
+class _Walker(Protocol):
+    """What :func:`_values` needs of a format's walker."""
+
+    ERRORS: tuple[type[Exception], ...]
+    budget: tree.Budget
+
+    def root(self, pos: int) -> tree.Field: ...
+
+    def why(self, exc: Exception) -> str: ...
+
+
+def _values(payload: bytes, key: str, title: str, unit: str, walker: _Walker) -> tree.Decoded:
+    """One value, or several back to back (each named "<unit> N"), read by the walker
+    from where the last one ended; past 256 values or the budget, the rest is counted."""
+    if not payload:
+        raise tree.Malformed("empty payload")
+    roots: list[tree.Field] = []
+    pos = 0
+    try:
+        while pos < len(payload):
+            if len(roots) >= 256 or walker.budget.left <= 0:
+                roots.append(tree.Field("…", f"{len(payload) - pos} more bytes"))
+                break
+            field = walker.root(pos)
+            assert field.end is not None
+            roots.append(field)
+            pos = field.end
+    except tree.Malformed:  # a ValueError too: said as it is, by Decoder.run
+        raise
+    except walker.ERRORS as exc:
+        return tree.failure(key, title, walker.why(exc))
+    if len(roots) > 1:
+        roots = [replace(root, name=f"{unit} {i}") if root.end is not None else root
+                 for i, root in enumerate(roots)]  # fmt: skip
+    summary = roots[0].text if len(roots) == 1 else f"{len(roots)} {unit}s"
+    return tree.Decoded(key, summary, tuple(roots))
 
 
 # -- CBOR ----------------------------------------------------------------------------
@@ -160,6 +187,16 @@ class _CborWalker:
         self.stream = io.BytesIO(data)
         self.decoder = cbor2.CBORDecoder(self.stream)
         self.budget = tree.Budget()
+
+    #: What the walk raises for bytes that are not CBOR (cbor2's own errors are turned
+    #: into tree.Malformed where it reads an item).
+    ERRORS = (struct.error, RecursionError)
+
+    def root(self, pos: int) -> tree.Field:
+        return self.item(pos, "CBOR", 0)
+
+    def why(self, exc: Exception) -> str:
+        return str(exc) or type(exc).__name__
 
     def header(self, pos: int) -> tuple[int, int | None, int]:
         """(major type, argument or None for indefinite, offset after the header)."""
@@ -234,26 +271,7 @@ def decode_cbor(payload: bytes, context: DecodeContext) -> tree.Decoded:
     """A CBOR payload (one data item, or a sequence of them) as a tree
     (:class:`tree.Malformed` for what is not: Decoder.run says it in one line)."""
     del context
-    if not payload:
-        raise tree.Malformed("empty payload")
-    walker = _CborWalker(payload)
-    roots: list[tree.Field] = []
-    pos = 0
-    try:
-        while pos < len(payload):
-            if len(roots) >= 256 or walker.budget.left <= 0:
-                roots.append(tree.Field("…", f"{len(payload) - pos} more bytes"))
-                break
-            field = walker.item(pos, "CBOR", 0)
-            assert field.end is not None
-            roots.append(field)
-            pos = field.end
-    except (struct.error, RecursionError) as exc:
-        return tree.failure("cbor", "CBOR", str(exc) or type(exc).__name__)
-    if len(roots) > 1:
-        roots = [_renamed(r, f"item {i}") for i, r in enumerate(roots)]
-    summary = roots[0].text if len(roots) == 1 else f"{len(roots)} items"
-    return tree.Decoded("cbor", summary, tuple(roots))
+    return _values(payload, "cbor", "CBOR", "item", _CborWalker(payload))
 
 
 CBOR = register(Decoder("cbor", "CBOR", decode_cbor))
