@@ -108,9 +108,13 @@ def percentile(sorted_values: Sequence[int], fraction: float) -> int | None:
 class WireCount:
     """Bytes of one direction's traffic: messages, payload and what the framing added."""
 
-    messages: int = 0
-    wire: int = 0
-    payload: int = 0
+    messages: int
+    wire: int
+    payload: int
+
+    def added(self, wire: int, payload: int) -> WireCount:
+        """This count with one more message of ``wire`` bytes carrying ``payload``."""
+        return WireCount(self.messages + 1, self.wire + wire, self.payload + payload)
 
     @property
     def overhead(self) -> int:
@@ -164,7 +168,7 @@ def measure_records(
     """
     setup: dict[str, int] = {}
     setup_out = setup_in = 0
-    out = into = WireCount()
+    out = into = WireCount(0, 0, 0)
     connections = setup_rt = rt = 0
     in_setup = True
     last_out = False
@@ -200,13 +204,9 @@ def measure_records(
             if markers and is_marker(record, markers):
                 continue
             if record.direction is Direction.OUT:
-                out = WireCount(
-                    out.messages + 1, out.wire + len(record.wire), out.payload + payload
-                )
+                out = out.added(len(record.wire), payload)
             elif record.direction is Direction.IN:
-                into = WireCount(
-                    into.messages + 1, into.wire + len(record.wire), into.payload + payload
-                )
+                into = into.added(len(record.wire), payload)
     if in_setup:
         setup_rt = rt
     return ClientMeasure(setup, setup_out, setup_in, out, into, connections, setup_rt, rt)

@@ -32,7 +32,8 @@ class Conditions:
 
     @property
     def active(self) -> bool:
-        return self.delay_ms > 0 or self.jitter_ms > 0 or self.loss > 0
+        """True when anything is asked for (as the relay's faults see it)."""
+        return self.faults().active
 
     def faults(self) -> Faults:
         """The relay's faults for one direction: a delay uniform in [delay, delay +

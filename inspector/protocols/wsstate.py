@@ -23,8 +23,8 @@ class Role(Enum):
 
     @property
     def us(self) -> Initiator:
-        """This end, as the initiator of a close."""
-        return Initiator.CLIENT if self is Role.CLIENT else Initiator.SERVER
+        """This end, as the initiator of a close (the same word)."""
+        return Initiator(self.value)
 
     @property
     def peer(self) -> Initiator:
