@@ -14,16 +14,6 @@ from dataclasses import dataclass
 
 from inspector.net.compare import TransportResult
 
-WIDTH = 640
-#: Where a row's label ends and its bar starts, and the bars' full length.
-BAR_X = 130
-BAR_SPAN = 400
-ROW_HEIGHT = 22
-BAR_COLOUR = "#4a7fb5"
-BOX_COLOUR = "#6aa84f"
-P99_COLOUR = "#cc0000"
-INK = "#333333"
-
 
 @dataclass(frozen=True, slots=True)
 class Rect:
@@ -79,6 +69,17 @@ class Chart:
     width: int
     height: int
     shapes: tuple[Shape, ...]
+
+
+WIDTH = 640
+#: Where a row's label ends and its bar starts, and the bars' full length.
+BAR_X = 130
+BAR_SPAN = 400
+ROW_HEIGHT = 22
+BAR_COLOUR = "#4a7fb5"
+BOX_COLOUR = "#6aa84f"
+P99_COLOUR = "#cc0000"
+INK = "#333333"
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], unit: str) -> Chart:
