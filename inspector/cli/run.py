@@ -47,7 +47,6 @@ from inspector.net.script_runner import (
 from inspector.net.session import Session
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
-_MARKS = {StepStatus.PASSED: "ok  ", StepStatus.FAILED: "FAIL", StepStatus.SKIPPED: "skip"}
 
 RUN_EXAMPLES = """\
 variables: {{name}} in URLs, headers, messages and steps comes from --var, then the
@@ -147,10 +146,7 @@ def _variables(pairs: Sequence[str]) -> dict[str, str]:
 
 def step_line(result: StepResult) -> str:
     """One printed line per step."""
-    text = result.message or f"{result.step.label}"
-    if result.status is StepStatus.PASSED and result.message:
-        text = f"{result.step.label}: {result.message}"
-    return f"{_MARKS[result.status]} {text}"
+    return result.line()
 
 
 def step_json(result: StepResult) -> str:

@@ -26,6 +26,14 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
 
+    @property
+    def mark(self) -> str:
+        """The step's mark in a printed line: "ok", "FAIL" or "skip"."""
+        return _MARKS[self]
+
+
+_MARKS = {StepStatus.PASSED: "ok", StepStatus.FAILED: "FAIL", StepStatus.SKIPPED: "skip"}
+
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
@@ -36,6 +44,14 @@ class StepResult:
     message: str = ""
     duration_s: float = 0.0
     runs: int = 0
+
+    def line(self) -> str:
+        """The step in one printed line: its mark, then its failure line, or its label
+        (with the note it passed with)."""
+        text = self.message or self.step.label
+        if self.status is StepStatus.PASSED and self.message:
+            text = f"{self.step.label}: {self.message}"
+        return f"{self.status.mark:<4} {text}"
 
 
 @dataclass(frozen=True, slots=True)

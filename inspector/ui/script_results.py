@@ -58,7 +58,6 @@ from inspector.ui.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_MARKS = {StepStatus.PASSED: "ok", StepStatus.FAILED: "FAIL", StepStatus.SKIPPED: "skip"}
 _COLUMNS = ("Step", "Status", "Time", "Result")
 PENDING, RUNNING, STOPPED = "pending", "running…", "stopped"
 
@@ -126,11 +125,8 @@ class RunCaptureSinks(SessionSinks):
 
 
 def step_line(result: StepResult) -> str:
-    """One line of the output, as ``inspector run`` prints it."""
-    text = result.message or result.step.label
-    if result.status is StepStatus.PASSED and result.message:
-        text = f"{result.step.label}: {result.message}"
-    return f"{_MARKS[result.status]:<4} {text}  ({result.duration_s * 1000:.1f} ms)"
+    """One line of the output, as ``inspector run`` prints it, with the step's time."""
+    return f"{result.line()}  ({result.duration_s * 1000:.1f} ms)"
 
 
 class ScriptResultsPane(QDockWidget):
