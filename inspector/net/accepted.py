@@ -27,6 +27,7 @@ from inspector.net.framed import record_leftover, record_read, record_sent
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
 from inspector.net.tlsinfo import describe_certificate, describe_ssl_error
+from inspector.protocols.ending import Initiator
 from inspector.protocols.framing import make_framer
 
 #: Bytes that may wait in a connection's write buffer; past it sends are refused
@@ -194,8 +195,7 @@ class AcceptedStream(Connection):
     def _eof_received(self) -> bool:
         """The client half-closed: record it, let pending replies go, then close our side."""
         self._peer_eof = True
-        if self.initiated_by == "none":
-            self.initiated_by = "client"
+        self.initiated_by = self.initiated_by.known_or(Initiator.CLIENT)
         self._flush_leftover()
         if self._state is SessionState.OPEN:
             self.recorder.record(
@@ -222,8 +222,7 @@ class AcceptedStream(Connection):
             if not self._peer_eof:
                 self._flush_leftover()
             if isinstance(exc, ConnectionResetError):
-                if self.initiated_by == "none":
-                    self.initiated_by = "client"
+                self.initiated_by = self.initiated_by.known_or(Initiator.CLIENT)
                 self._fail(f"connection reset by {self.peer}", "session")
             else:
                 self._fail(
@@ -231,9 +230,8 @@ class AcceptedStream(Connection):
                     "session",
                 )
             return
-        if self.initiated_by == "none":
-            self.initiated_by = "client"
-        who = "client" if self.initiated_by == "client" else "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.CLIENT)
+        who = "client" if self.initiated_by is Initiator.CLIENT else "server"
         self._finish(f"connection closed by {who}", clean=True)
 
     # -- flow control -----------------------------------------------------------
@@ -319,8 +317,7 @@ class AcceptedStream(Connection):
         the client to finish; abort past ``timeout``."""
         if self.ended:
             return
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         self._state = SessionState.CLOSING
         transport = self._transport
         if self._peer_eof or not transport.can_write_eof():
@@ -343,8 +340,7 @@ class AcceptedStream(Connection):
         """Drop the connection now (recorded as aborted by the server)."""
         if self.ended:
             return
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         self._abort_transport()
         self._finish("aborted by the server", clean=False)
 
@@ -352,8 +348,7 @@ class AcceptedStream(Connection):
         """Reset the connection (SO_LINGER 0: the client sees ECONNRESET)."""
         if self.ended:
             return
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         sock = self._transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):

@@ -23,6 +23,7 @@ from inspector.core.records import Direction, Kind
 from inspector.net.accepted import AcceptedStream
 from inspector.net.connection import Connection
 from inspector.net.session import CLOSE_TIMEOUT, SessionError, SessionNotOpenError, SessionState
+from inspector.protocols.ending import Initiator
 from inspector.protocols.wshandshake import Answer
 from inspector.protocols.wsruns import WS_SENT_FRAMES
 
@@ -99,8 +100,7 @@ class AcceptedWebSocket(AcceptedStream):
         if self.ended:
             return
         if self._state is SessionState.OPEN and self._upgraded and not ws.open:
-            if self.initiated_by == "none":
-                self.initiated_by = "client"
+            self.initiated_by = self.initiated_by.known_or(Initiator.CLIENT)
             self._state = SessionState.CLOSING
         if ws.closed:
             self._close_transport()
@@ -146,8 +146,7 @@ class AcceptedWebSocket(AcceptedStream):
         ending = ws.ending
         if ending is not None and message is None:
             self.failure = self.failure or ending.failure
-            if ending.initiated_by is not None and str(ending.initiated_by) != "none":
-                self.initiated_by = str(ending.initiated_by)
+            self.initiated_by = ending.initiated_by.known_or(self.initiated_by)
             self._finish(ending.message, ending.clean, ending.close_code, ending.close_reason)
             return
         self.failure = self.failure or ws.failure
@@ -234,8 +233,7 @@ class AcceptedWebSocket(AcceptedStream):
         if self.ended:
             return
         ws = self.ws
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         if not self._upgraded or not ws.open:
             if not ws.closed and not ws.close_expected():
                 self.abort()

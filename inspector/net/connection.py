@@ -36,7 +36,7 @@ class Connection:
         self.failure: str | None = None
         self.end_message: str | None = None
         self.clean: bool | None = None
-        self.initiated_by = "none"
+        self.initiated_by = Initiator.NONE
         self.messages_in = 0
         self.not_sent = 0
         #: Called once per read with the messages it completed (the rules use it).
@@ -137,9 +137,7 @@ class Connection:
             handle.cancel()
         self._timers.clear()
         self.end_message, self.clean = message, clean
-        ending = Ending(
-            message, clean, self.failure, close_code, close_reason, Initiator(self.initiated_by)
-        )
+        ending = Ending(message, clean, self.failure, close_code, close_reason, self.initiated_by)
         record_closed(self.recorder, ending, self.recorder.now(), self._accepted_at)
         self.recorder.set_flow_control(None, None)
         self._state = SessionState.FAILED if self.failure else SessionState.CLOSED
@@ -175,7 +173,7 @@ class Connection:
             "failure": self.failure,
             "message": self.end_message,
             "clean": self.clean,
-            "initiated_by": self.initiated_by,
+            "initiated_by": str(self.initiated_by),
             "messages_in": rec.count_in,
             "messages_out": rec.count_out,
             "bytes_in": rec.bytes_in,

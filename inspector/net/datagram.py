@@ -20,6 +20,7 @@ from inspector.net.session import (
     SessionState,
     describe_os_error,
 )
+from inspector.protocols.ending import Initiator
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
@@ -168,7 +169,7 @@ class DatagramSession(Session):
         transport = self._transport
         if self._nothing_to_close(transport) or transport is None:
             return
-        self._initiated_by = "client"
+        self._initiated_by = Initiator.CLIENT
         self._set_state(SessionState.CLOSING)
         transport.close()
         await self._ended.wait()

@@ -79,8 +79,7 @@ class PairGoingAway(PairCommon):
         if self.ended:
             return
         if self.can_go_away and self._away is None:
-            if self.initiated_by == Initiator.NONE:
-                self.initiated_by = Initiator.RELAY
+            self.initiated_by = self.initiated_by.known_or(Initiator.RELAY)
             grace = min(GOING_AWAY_GRACE, timeout)
             self.go_away(grace)
             try:

@@ -277,8 +277,7 @@ class PairEnding(PairCommon):
         if self._eof[side] or self.ended:
             return True
         self._eof[side] = True
-        if self.initiated_by == Initiator.NONE:
-            self.initiated_by = side.peer_name
+        self.initiated_by = self.initiated_by.known_or(side.peer_name)
         self.recorder.record(
             Direction.META,
             Kind.INFO,
@@ -326,8 +325,7 @@ class PairEnding(PairCommon):
             return
         other = side.other
         if exc is not None:
-            if self.initiated_by == Initiator.NONE:
-                self.initiated_by = side.peer_name
+            self.initiated_by = self.initiated_by.known_or(side.peer_name)
             line = f"the {side.peer_name} reset the connection: resetting the {other.peer_name}"
             if not isinstance(exc, ConnectionResetError):
                 line = (
@@ -341,8 +339,7 @@ class PairEnding(PairCommon):
             self._finish(line, clean=False)
             return
         if not self._eof[side]:
-            if self.initiated_by == Initiator.NONE:
-                self.initiated_by = side.peer_name
+            self.initiated_by = self.initiated_by.known_or(side.peer_name)
             shaper = self._shapers[side]
             if shaper is not None and not shaper.idle:
                 shaper.on_empty = lambda: self._close(other)
@@ -395,8 +392,7 @@ class PairEnding(PairCommon):
         """Close both legs gracefully (held bytes flushed by the transports); abort late."""
         if self.ended:
             return
-        if self.initiated_by == Initiator.NONE:
-            self.initiated_by = Initiator.RELAY
+        self.initiated_by = self.initiated_by.known_or(Initiator.RELAY)
         self._close_both()
         try:
             async with asyncio.timeout(timeout):

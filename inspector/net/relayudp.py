@@ -217,8 +217,7 @@ class DatagramPair(PairCommon):
 
     async def close(self, timeout: float) -> None:
         del timeout
-        if self.initiated_by == Initiator.NONE:
-            self.initiated_by = Initiator.RELAY
+        self.initiated_by = self.initiated_by.known_or(Initiator.RELAY)
         self._finish("the relay stopped", clean=True)
 
     def abort(self) -> None:

@@ -383,7 +383,7 @@ class Session:
 
     def _ending(self, message: str, clean: bool) -> Ending:
         """How the session ended, as the session saw it (a protocol may know better)."""
-        return Ending(message, clean, self.failure, initiated_by=Initiator(self._initiated_by))
+        return Ending(message, clean, self.failure, initiated_by=self._initiated_by)
 
     # -- summary -----------------------------------------------------------------
 

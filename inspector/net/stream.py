@@ -11,6 +11,7 @@ from inspector.core.records import FIELD_AUTOMATIC, Direction, Kind
 from inspector.net.framed import record_leftover, record_read, record_sent
 from inspector.net.session import CLOSE_TIMEOUT, SessionState, describe_os_error
 from inspector.net.transport import TransportSession
+from inspector.protocols.ending import Initiator
 from inspector.protocols.framing import make_framer, mqtt_packet_size
 
 
@@ -75,8 +76,8 @@ class StreamSession(TransportSession):
         is what the request/response servers an inspector meets expect.
         """
         self._peer_eof = True
-        if self._initiated_by == "none" and self._state is SessionState.OPEN:
-            self._initiated_by = "server"
+        if self._state is SessionState.OPEN:
+            self._initiated_by = self._initiated_by.known_or(Initiator.SERVER)
         self._flush_leftover(t_ns)
 
     def _connection_lost(self, exc: Exception | None) -> None:
@@ -96,9 +97,8 @@ class StreamSession(TransportSession):
                 f"{self.endpoint.netloc} closed the connection during {self._phase}", self._phase
             )
             return
-        if self._initiated_by == "none":
-            self._initiated_by = "server"
-        by = "peer" if self._initiated_by == "server" else "client"
+        self._initiated_by = self._initiated_by.known_or(Initiator.SERVER)
+        by = "peer" if self._initiated_by is Initiator.SERVER else "client"
         self._finish(f"connection closed by {by}", clean=True)
 
     # -- writing -----------------------------------------------------------------
@@ -137,8 +137,7 @@ class StreamSession(TransportSession):
         if self._nothing_to_close(transport) or transport is None:
             return
         self._set_state(SessionState.CLOSING)
-        if self._initiated_by == "none":
-            self._initiated_by = "client"
+        self._initiated_by = self._initiated_by.known_or(Initiator.CLIENT)
         if self._peer_eof or not transport.can_write_eof():
             transport.close()
         else:

@@ -23,6 +23,7 @@ from inspector.net.connection import Connection
 from inspector.net.listenbase import DatagramHandoff, Listener, bind_datagram
 from inspector.net.resolve import family_name, format_address
 from inspector.net.session import CLOSE_TIMEOUT, SessionNotOpenError, describe_os_error
+from inspector.protocols.ending import Initiator
 
 #: Addresses whose refusal is remembered (one REFUSED record each, not one per datagram).
 REFUSED_MEMORY = 1024
@@ -80,8 +81,7 @@ class AcceptedDatagram(Connection):
         if self._loop.time() < due:
             self._idle_timer = self._loop.call_at(due, self._check_idle)
             return
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         self._finish(f"idle: nothing from {self.peer} for {idle:g} s", clean=True)
 
     def _received(self, data: bytes) -> None:
@@ -107,14 +107,12 @@ class AcceptedDatagram(Connection):
 
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Forget the client (UDP has no goodbye to send)."""
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         self._finish("closed by the server", clean=True)
 
     def abort(self) -> None:
         """Forget the client at once."""
-        if self.initiated_by == "none":
-            self.initiated_by = "server"
+        self.initiated_by = self.initiated_by.known_or(Initiator.SERVER)
         self._finish("aborted by the server", clean=False)
 
 

@@ -80,8 +80,7 @@ class WebSocketSession(TransportSession):
         if ws.handshake_done or ws.failure is not None or ws.closed:
             self._wake_opener()
         if self._state is SessionState.OPEN and not ws.open:
-            if self._initiated_by is Initiator.NONE:
-                self._initiated_by = Initiator.SERVER
+            self._initiated_by = self._initiated_by.known_or(Initiator.SERVER)
             self._set_state(SessionState.CLOSING)
         if ws.closed:
             self._close_transport()
@@ -103,8 +102,8 @@ class WebSocketSession(TransportSession):
         if ws is None or self._eof_fed:
             return
         self._eof_fed = True
-        if self._initiated_by is Initiator.NONE and self._state is SessionState.OPEN:
-            self._initiated_by = Initiator.SERVER
+        if self._state is SessionState.OPEN:
+            self._initiated_by = self._initiated_by.known_or(Initiator.SERVER)
         out = ws.receive_eof(t_ns, reason)
         if out:
             self._write(out)
@@ -205,8 +204,7 @@ class WebSocketSession(TransportSession):
         """Start the closing handshake; the session ends when the server answers."""
         ws = self._protocol()
         data = ws.send_close(code, reason)
-        if self._initiated_by is Initiator.NONE:
-            self._initiated_by = Initiator.CLIENT
+        self._initiated_by = self._initiated_by.known_or(Initiator.CLIENT)
         self._write(data)
         self._follow(ws)
 
@@ -287,7 +285,7 @@ class WebSocketSession(TransportSession):
             self.failure or ws.failure,
             ws.close_code,
             ws.close_reason,
-            Initiator(self._initiated_by),
+            self._initiated_by,
         )
 
     def summary(self) -> dict[str, Any]:

@@ -19,6 +19,11 @@ class Initiator(StrEnum):
     #: A relay's own doing (it stopped, or a rule or a cut ended the pair).
     RELAY = "relay"
 
+    def known_or(self, who: Initiator) -> Initiator:
+        """This initiator, or ``who`` while nobody is known to have begun the end: the
+        first to end a connection stays its initiator."""
+        return who if self is Initiator.NONE else self
+
 
 @dataclass(frozen=True, slots=True)
 class Ending:
