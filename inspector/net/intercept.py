@@ -113,10 +113,6 @@ class HeldMessage:
     held_ns: int
     peer: str = ""
 
-    @property
-    def direction(self) -> Direction:
-        return self.way.direction
-
     def preview(self, width: int = 60) -> str:
         """The payload on one line: text (\\n, \\r, \\t escaped) when it is UTF-8, else hex;
         cut at ``width``."""
@@ -132,6 +128,10 @@ class HeldMessage:
                 return text if len(text) <= width else text[: width - 1] + "…"
         shown = self.payload[: max(width // 3, 1)].hex(" ")
         return shown + (" …" if len(self.payload) * 3 > width else "")
+
+    @property
+    def direction(self) -> Direction:
+        return self.way.direction
 
 
 @dataclass(frozen=True, slots=True)

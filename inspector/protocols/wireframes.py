@@ -61,6 +61,11 @@ def unmask(data: bytes, mask_key: bytes) -> bytes:
     return _apply_mask(data, mask_key) if data else b""
 
 
+def _bit(byte: int, mask: int, doc: str) -> property:
+    """A header bit of a :class:`WireFrame` (RFC 6455 §5.2), read from ``wire`` on demand."""
+    return property(lambda frame: bool(frame.wire[byte] & mask), doc=doc)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class WireFrame:
     """One WebSocket frame exactly as it crossed the wire (header + payload).
@@ -80,29 +85,15 @@ class WireFrame:
             f"header_len={self.header_len}, payload_len={self.payload_len})"
         )
 
-    @property
-    def fin(self) -> bool:
-        return bool(self.wire[0] & 0x80)
-
-    @property
-    def rsv1(self) -> bool:
-        return bool(self.wire[0] & 0x40)
-
-    @property
-    def rsv2(self) -> bool:
-        return bool(self.wire[0] & 0x20)
-
-    @property
-    def rsv3(self) -> bool:
-        return bool(self.wire[0] & 0x10)
+    fin = _bit(0, 0x80, "FIN: the last frame of its message.")
+    rsv1 = _bit(0, 0x40, "RSV1: a compressed message's first frame (permessage-deflate).")
+    rsv2 = _bit(0, 0x20, "RSV2: reserved for extensions; no extension in use sets it.")
+    rsv3 = _bit(0, 0x10, "RSV3: reserved for extensions; no extension in use sets it.")
+    masked = _bit(1, 0x80, "MASK: set on every frame a client sends (RFC 6455 §5.3).")
 
     @property
     def opcode(self) -> int:
         return self.wire[0] & 0x0F
-
-    @property
-    def masked(self) -> bool:
-        return bool(self.wire[1] & 0x80)
 
     @property
     def mask_key(self) -> bytes | None:
