@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -47,6 +46,7 @@ from inspector.ui import theme
 from inspector.ui.guard import guarded
 from inspector.ui.rules_dialog import RulesDialog
 from inspector.ui.settings import Settings
+from inspector.ui.widgets.formparts import CheckedDialog
 
 _SETTINGS_KEY = "relay/settings"
 _RULES_KEY = "relay/rules"
@@ -244,7 +244,7 @@ class _FaultColumn:
         self.cut_bytes.setEnabled(not datagram)
 
 
-class RelayDialog(QDialog):
+class RelayDialog(CheckedDialog):
     """Relay…: a listen URL, an upstream URL, faults per direction, TLS, rules."""
 
     def __init__(
@@ -355,20 +355,7 @@ class RelayDialog(QDialog):
         rules_row.addWidget(self.rules_on)
         layout.addLayout(rules_row)
 
-        self.error = QLabel()
-        self.error.setObjectName("relayError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Relay")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.add_error_and_buttons(layout, "relayError", "Relay")
 
         self.listen.textEdited.connect(self._listen_typed)
         self.listen.textChanged.connect(self._follow)
@@ -486,11 +473,5 @@ class RelayDialog(QDialog):
         """The two endpoints; InspectorError or ValueError with one line."""
         return check_settings(self.settings(), self.rules())
 
-    def accept(self) -> None:
-        try:
-            self.choice()
-        except (InspectorError, ValueError) as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()
+    def check(self) -> None:
+        self.choice()

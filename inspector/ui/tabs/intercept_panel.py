@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -49,6 +48,7 @@ from inspector.net.intercept import (
 from inspector.ui import theme
 from inspector.ui.compose_input import ComposeError, parse_hex
 from inspector.ui.guard import guarded
+from inspector.ui.widgets.formparts import CheckedDialog
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -131,7 +131,7 @@ class _Stale(InterceptObserver):
         self.panel.last_note = f"connection {conn}: {line}"
 
 
-class HeldEditor(QDialog):
+class HeldEditor(CheckedDialog):
     """Edit a held message's payload (text or hex), then forward it."""
 
     def __init__(self, message: HeldMessage, parent: QWidget | None = None) -> None:
@@ -167,19 +167,7 @@ class HeldEditor(QDialog):
         row.addStretch(1)
         layout.addLayout(row)
         layout.addWidget(self.editor, 1)
-        self.error = QLabel()
-        self.error.setObjectName("heldEditError")
-        self.error.setStyleSheet(f"color: {theme.error_text(theme.is_dark(self)).name()}")
-        self.error.hide()
-        layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Forward edited")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.add_error_and_buttons(layout, "heldEditError", "Forward edited")
         self.resize(560, 320)
 
     def payload(self) -> bytes:
@@ -195,7 +183,7 @@ class HeldEditor(QDialog):
         try:
             data = self.payload()
         except ComposeError as exc:
-            self._fail(str(exc))
+            self.fail(str(exc))
             self.mode.blockSignals(True)
             self.mode.setCurrentIndex(1 if self._last_mode == "hex" else 0)
             self.mode.blockSignals(False)
@@ -207,17 +195,8 @@ class HeldEditor(QDialog):
             self.editor.setPlainText(data.decode("utf-8", errors="replace"))
         self.error.hide()
 
-    def _fail(self, message: str) -> None:
-        self.error.setText(message)
-        self.error.show()
-
-    def accept(self) -> None:
-        try:
-            self.payload()
-        except ComposeError as exc:
-            self._fail(str(exc))
-            return
-        super().accept()
+    def check(self) -> None:
+        self.payload()
 
 
 class InterceptPanel(QWidget):

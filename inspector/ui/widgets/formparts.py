@@ -46,9 +46,13 @@ class CheckedDialog(QDialog):
     line above the buttons, and the dialog stays open."""
 
     error: QLabel
+    ok_button: QPushButton
 
-    def add_error_and_buttons(self, layout: QVBoxLayout, name: str) -> None:
-        """Put the (hidden) error line, object name ``name``, and OK/Cancel last."""
+    def add_error_and_buttons(
+        self, layout: QVBoxLayout, name: str, ok_text: str | None = None
+    ) -> None:
+        """Put the (hidden) error line, object name ``name``, and OK (named ``ok_text``
+        when given) and Cancel last."""
         self.error = QLabel()
         self.error.setObjectName(name)
         self.error.setWordWrap(True)
@@ -58,6 +62,9 @@ class CheckedDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if ok_text is not None:
+            self.ok_button.setText(ok_text)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
