@@ -84,32 +84,26 @@ def _direction_header(section: int, orientation: Qt.Orientation, role: int) -> A
     return _NOT_MINE
 
 
-class RelayRecordTableModel(RecordTableModel):
+class _DirectionsInWords(RecordTableModel):
+    """A records model whose direction column says who sent a record, towards whom."""
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        cell = _direction_cell(self, index, role)
+        return super().data(index, role) if cell is _NOT_MINE else cell
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        cell = _direction_header(section, orientation, role)
+        return super().headerData(section, orientation, role) if cell is _NOT_MINE else cell
+
+
+class RelayRecordTableModel(_DirectionsInWords):
     """One pair's records, directions in words."""
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        cell = _direction_cell(self, index, role)
-        return super().data(index, role) if cell is _NOT_MINE else cell
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        cell = _direction_header(section, orientation, role)
-        return super().headerData(section, orientation, role) if cell is _NOT_MINE else cell
-
-
-class RelayConnRecordTableModel(ConnRecordTableModel):
+class RelayConnRecordTableModel(_DirectionsInWords, ConnRecordTableModel):
     """Every pair's records with the connection column, directions in words."""
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        cell = _direction_cell(self, index, role)
-        return super().data(index, role) if cell is _NOT_MINE else cell
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        cell = _direction_header(section, orientation, role)
-        return super().headerData(section, orientation, role) if cell is _NOT_MINE else cell
 
 
 def _relabel(view: RecordsView) -> None:
