@@ -99,11 +99,13 @@ class StatusPanel(QWidget):
         """Show one session's figures, or dashes when no session is selected."""
         if state is None:
             self.state.setText("no session")
-            self.state.setStyleSheet("")
+            style = ""
         else:
             self.state.setText(f"● {state}")
             colour = state_colour(state, self.palette().window().color().lightness() < 128)
-            self.state.setStyleSheet(f"color: {colour.name()}")
+            style = f"color: {colour.name()}"
+        if self.state.styleSheet() != style:  # a new style sheet re-polishes the label
+            self.state.setStyleSheet(style)
         if counters is None:
             self.records.setText("records ↓ - ↑ -")
             self.bytes.setText("bytes ↓ - ↑ -")

@@ -130,4 +130,3 @@ def test_a_client_that_goes_quiet_ends_idle_and_comes_back_as_a_new_connection()
     assert [r.payload for r in rec.conns[2].records if r.direction is Direction.IN] == [b"again"]
     ended = [r for r in rec.listener.records if r.kind is Kind.INFO and r.fields.get("conn") == 1]
     assert "ended: idle: " in ended[0].fields["message"]
-
