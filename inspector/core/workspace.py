@@ -81,6 +81,9 @@ class SavedMessage:
     event: str = ""
     args: tuple[Any, ...] = ()
     namespace: str = "/"
+    #: Sent exactly as written: ``{{…}}`` in the body is text, not a variable (a
+    #: payload saved from a record, which came from a peer as it is).
+    verbatim: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,8 @@ def message_from_table(table: Mapping[str, Any], where: str) -> SavedMessage:
         raise WorkspaceError(f"{where}: give exactly one of text, json, hex, file or event")
     fmt = given[0]
     allowed = {"name", "event" if fmt is MessageFormat.SOCKETIO else fmt.value}
+    if fmt in (MessageFormat.TEXT, MessageFormat.JSON, MessageFormat.HEX):
+        allowed.add("verbatim")
     if fmt is MessageFormat.SOCKETIO:
         allowed |= {"args", "namespace"}
     extra = sorted(set(table) - allowed)
@@ -255,7 +260,11 @@ def message_from_table(table: Mapping[str, Any], where: str) -> SavedMessage:
             namespace=_text(table, "namespace", where, "/"),
         )
     body = _text(table, fmt.value, where)
-    templated = PLACEHOLDER.search(body) is not None  # checked once filled in, when sent
+    verbatim = table.get("verbatim", False)
+    if not isinstance(verbatim, bool):
+        raise WorkspaceError(f"{where}: verbatim: true or false")
+    # a templated body is checked once filled in, when sent
+    templated = not verbatim and PLACEHOLDER.search(body) is not None
     if fmt is MessageFormat.JSON and not templated:
         try:
             json.loads(body)
@@ -266,7 +275,7 @@ def message_from_table(table: Mapping[str, Any], where: str) -> SavedMessage:
             bytes.fromhex(body) if not templated else None
         except ValueError:
             raise WorkspaceError(f"{where}: hex is not hexadecimal digits") from None
-    return SavedMessage(name, fmt, body)
+    return SavedMessage(name, fmt, body, verbatim=verbatim)
 
 
 def message_to_table(message: SavedMessage) -> dict[str, Any]:
@@ -280,7 +289,10 @@ def message_to_table(message: SavedMessage) -> dict[str, Any]:
         if message.namespace != "/":
             table["namespace"] = message.namespace
         return table
-    return {"name": message.name, message.format.value: message.body}
+    table = {"name": message.name, message.format.value: message.body}
+    if message.verbatim:
+        table["verbatim"] = True
+    return table
 
 
 def _doc(root: Path, name: str) -> tuple[dict[str, Any], str]:
@@ -387,7 +399,7 @@ def message_payload(message: SavedMessage, scope: Scope, root: Path) -> tuple[by
         args = tuple(_fill_value(arg, scope, where) for arg in message.args)
         event = scope.fill(message.event, where)
         return socketio_event(event, args, message.namespace).encode(), True
-    body = scope.fill(message.body, where)
+    body = message.body if message.verbatim else scope.fill(message.body, where)
     if fmt is MessageFormat.HEX:
         try:
             return bytes.fromhex(body), False

@@ -134,9 +134,10 @@ class ScriptRunner:
                 message = self.workspace.message(str(name))
                 if message is None:
                     raise InspectorError(f"{where}: no message {name!r} in the workspace")
+                body = "" if message.verbatim else message.body
                 texts = [
                     (t, f"message {message.name!r}")
-                    for t in strings_of([message.body, message.event, list(message.args)])
+                    for t in strings_of([body, message.event, list(message.args)])
                 ]
                 self.scope.check(texts, later)
 

@@ -26,7 +26,7 @@ from inspector.core.endpoints import Endpoint, parse_endpoint
 from inspector.core.errors import CaptureError, InspectorError
 from inspector.core.options import SessionOptions
 from inspector.core.records import Kind, Record
-from inspector.core.variables import Scope
+from inspector.core.variables import PLACEHOLDER, Scope
 from inspector.core.workspace import MessageFormat, SavedEndpoint, SavedMessage, socketio_event
 from inspector.core.workspace_state import (
     Filled,
@@ -88,6 +88,8 @@ def composer_content(message: SavedMessage, scope: Scope, root: Path) -> tuple[s
         args = tuple(fill(a) for a in message.args)
         text = socketio_event(str(event), args, message.namespace)
         return "text", Filled(text, tuple(missing))
+    if message.verbatim:
+        return str(fmt), Filled(message.body, ())
     filled = fill_known(message.body, scope, where)
     if fmt is MessageFormat.FILE:
         return "file", Filled(str(root / filled.text), filled.unresolved)
@@ -107,19 +109,21 @@ def message_from_composer(name: str, mode: str, text: str, root: Path) -> SavedM
 
 
 def message_from_record(name: str, record: Record) -> SavedMessage:
-    """A saved message of a record's payload: JSON or text when it is UTF-8, else hex."""
+    """A saved message of a record's payload: JSON or text when it is UTF-8, else hex;
+    verbatim when it holds ``{{…}}`` (a peer's text, not the person's variables)."""
     payload = record.payload or b""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return SavedMessage(name, MessageFormat.HEX, payload.hex(" "))
+    verbatim = PLACEHOLDER.search(text) is not None
     if text.lstrip()[:1] in ("{", "["):
         try:
             json.loads(text)
-            return SavedMessage(name, MessageFormat.JSON, text)
+            return SavedMessage(name, MessageFormat.JSON, text, verbatim=verbatim)
         except ValueError:
             pass
-    return SavedMessage(name, MessageFormat.TEXT, text)
+    return SavedMessage(name, MessageFormat.TEXT, text, verbatim=verbatim)
 
 
 class WorkspaceActions(QObject):

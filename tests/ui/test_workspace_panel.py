@@ -289,6 +289,30 @@ def test_save_to_workspace_from_the_composer_and_a_record(
         "text": "from the wire",
     }
 
+    # A payload with {{…}} in it is the peer's text, not the person's variables: saved
+    # verbatim, and used as written although the environment knows "user".
+    tab.composer.set_text("literal {{user}}")
+    tab.composer.send()
+    row = wait_row(
+        qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"literal {{user}}"
+    )
+    menu = tab.view.record_menu(row)
+    action = next(a for a in menu.actions() if a.objectName() == "saveRecordToWorkspaceAction")
+    action.trigger()
+    dialog = window.findChild(QInputDialog, "saveToWorkspaceDialog")
+    assert dialog is not None
+    dialog.setTextValue("literal")
+    dialog.accept()
+    qtbot.waitUntil(lambda: "literal" in panel.names(ItemKind.MESSAGE), timeout=WAIT_MS)
+    assert tomllib.loads((root / "messages.toml").read_text())["message"][-1] == {
+        "name": "literal",
+        "text": "literal {{user}}",
+        "verbatim": True,
+    }
+    tab.composer.set_text("")
+    assert window.workspaces.use_message(root_message(window, "literal"))
+    assert tab.composer.text() == "literal {{user}}"
+
     # A taken name is one line; the file is untouched.
     before = (root / "messages.toml").read_bytes()
     assert not window.workspaces.save_message(root_message(window, "hello"))

@@ -50,6 +50,7 @@ def sample_workspace(root: Path) -> Workspace:
             SavedMessage("hello", MessageFormat.TEXT, 'hello\n\t"you" ünïcode'),
             SavedMessage("order", MessageFormat.JSON, '{"op": "order", "n": [1, 2.5, null]}'),
             SavedMessage("blob", MessageFormat.HEX, "00 01 ff"),
+            SavedMessage("echoed", MessageFormat.TEXT, "as sent: {{who}}", verbatim=True),
             SavedMessage("image", MessageFormat.FILE, "files/logo.png"),
             SavedMessage(
                 "chat",
@@ -80,6 +81,7 @@ def test_messages_become_bytes_with_variables(tmp_path: Path) -> None:
     assert payload["blob"] == (b"\x00\x01\xff", False)
     assert payload["image"] == (b"\x89PNG", False)
     assert payload["chat"] == (b'42/admin,["chat","hi",{"n":1,"tags":["a"]}]', True)
+    assert payload["echoed"] == (b"as sent: {{who}}", True)  # verbatim: nothing filled
     templated = SavedMessage("t", MessageFormat.JSON, '{"user": "{{who}}"}')
     assert message_payload(templated, scope, tmp_path) == (b'{"user": "ann"}', True)
 
@@ -226,6 +228,16 @@ def test_hostile_scripts_are_one_line(tmp_path: Path, text: str | bytes, line: s
             "messages.toml",
             '[[message]]\nname = "m"\ntext = "a"\n[[message]]\nname = "m"\ntext = ""',
             "messages.toml: two messages are called 'm'",
+        ),
+        (
+            "messages.toml",
+            '[[message]]\nname = "m"\ntext = "a"\nverbatim = "yes"',
+            "messages.toml: [[message]] 1 (m): verbatim: true or false",
+        ),
+        (
+            "messages.toml",
+            '[[message]]\nname = "m"\nfile = "a.bin"\nverbatim = true',
+            "messages.toml: [[message]] 1 (m): unknown key 'verbatim'",
         ),
         ("environments.toml", "environment = 3", "environments.toml: environments must be"),
         ("workspace.toml", "version = 9", "workspace.toml: version 9 is not 1"),
