@@ -166,6 +166,19 @@ def test_unknown_variables_are_named_in_one_line_and_never_sent(
     )
 
 
+def save_record(qtbot: QtBot, window: MainWindow, tab: SessionTab, row: int, name: str) -> None:
+    """A record's context menu ▸ Save to workspace…, named ``name``; waits for the panel."""
+    menu = tab.view.record_menu(row)
+    action = next(a for a in menu.actions() if a.objectName() == "saveRecordToWorkspaceAction")
+    action.trigger()
+    dialog = window.findChild(QInputDialog, "saveToWorkspaceDialog")
+    assert dialog is not None
+    dialog.setTextValue(name)
+    dialog.accept()
+    panel = window.workspaces.panel
+    qtbot.waitUntil(lambda: name in panel.names(ItemKind.MESSAGE), timeout=WAIT_MS)
+
+
 def root_message(window: MainWindow, name: str) -> SavedMessage:
     state = window.workspaces.panel.state
     assert state is not None
@@ -269,46 +282,21 @@ def test_save_to_workspace_from_the_composer_and_a_record(
     saved = tomllib.loads(text)["message"][-1]
     assert saved == {"name": "status", "json": '{"op": "status"}'}
 
-    # A received record's context menu: its payload as a message.
+    # A received record's context menu: its payload as a message. A payload with {{…}}
+    # in it is the peer's text, not the person's variables: saved verbatim.
     tab.composer.set_mode("text")
-    tab.composer.set_text("from the wire")
-    tab.composer.send()
-    row = wait_row(
-        qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"from the wire"
-    )
-    menu = tab.view.record_menu(row)
-    action = next(a for a in menu.actions() if a.objectName() == "saveRecordToWorkspaceAction")
-    action.trigger()
-    dialog = window.findChild(QInputDialog, "saveToWorkspaceDialog")
-    assert dialog is not None
-    dialog.setTextValue("wire")
-    dialog.accept()
-    qtbot.waitUntil(lambda: "wire" in panel.names(ItemKind.MESSAGE), timeout=WAIT_MS)
-    assert tomllib.loads((root / "messages.toml").read_text())["message"][-1] == {
-        "name": "wire",
-        "text": "from the wire",
-    }
-
-    # A payload with {{…}} in it is the peer's text, not the person's variables: saved
-    # verbatim, and used as written although the environment knows "user".
-    tab.composer.set_text("literal {{user}}")
-    tab.composer.send()
-    row = wait_row(
-        qtbot, tab, lambda r: r.direction is Direction.IN and r.payload == b"literal {{user}}"
-    )
-    menu = tab.view.record_menu(row)
-    action = next(a for a in menu.actions() if a.objectName() == "saveRecordToWorkspaceAction")
-    action.trigger()
-    dialog = window.findChild(QInputDialog, "saveToWorkspaceDialog")
-    assert dialog is not None
-    dialog.setTextValue("literal")
-    dialog.accept()
-    qtbot.waitUntil(lambda: "literal" in panel.names(ItemKind.MESSAGE), timeout=WAIT_MS)
-    assert tomllib.loads((root / "messages.toml").read_text())["message"][-1] == {
-        "name": "literal",
-        "text": "literal {{user}}",
-        "verbatim": True,
-    }
+    for text, name, extra in (("from the wire", "wire", {}), ("literal {{user}}", "literal",
+                              {"verbatim": True})):  # fmt: skip
+        tab.composer.set_text(text)
+        tab.composer.send()
+        echo = text.encode()
+        row = wait_row(
+            qtbot, tab, lambda r, echo=echo: r.direction is Direction.IN and r.payload == echo
+        )
+        save_record(qtbot, window, tab, row, name)
+        saved = tomllib.loads((root / "messages.toml").read_text())["message"][-1]
+        assert saved == {"name": name, "text": text, **extra}
+    # Used as written, although the environment knows "user".
     tab.composer.set_text("")
     assert window.workspaces.use_message(root_message(window, "literal"))
     assert tab.composer.text() == "literal {{user}}"
