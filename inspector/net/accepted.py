@@ -244,6 +244,11 @@ class AcceptedStream(Connection):
         self._consumer_lag = False
         self._apply_reading()
 
+    @property
+    def backed_up(self) -> bool:
+        """True while the client does not read what it is sent."""
+        return self._backed_up
+
     def _writing_paused(self, paused: bool) -> None:
         """The transport's write buffer passed its high (or fell to its low) water mark."""
         if paused == self._backed_up or self.ended:
@@ -269,11 +274,6 @@ class AcceptedStream(Connection):
                 transport.pause_reading()
             else:
                 transport.resume_reading()
-
-    @property
-    def backed_up(self) -> bool:
-        """True while the client does not read what it is sent."""
-        return self._backed_up
 
     @property
     def reading(self) -> bool:

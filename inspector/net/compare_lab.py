@@ -90,17 +90,27 @@ def transport_options(
 
 @dataclass(slots=True)
 class BuiltIn:
-    """A running built-in server for one transport and what it recorded."""
+    """A running built-in server for one transport (on 127.0.0.1) and what it recorded."""
 
-    url: str
-    host: str
-    port: int
     listener: Listener | None = None
     http: HttpServer | None = None
     forwarder: DelayForwarder | None = None
     cafile: str | None = None
     sessions: list[tuple[str, SessionClock, ListSink]] = field(default_factory=list)
     own: ListSink = field(default_factory=ListSink)
+
+    @property
+    def url(self) -> str:
+        """Where its clients connect ("" before it listens)."""
+        if self.listener is not None:
+            return self.listener.url
+        return self.http.url if self.http is not None else ""
+
+    @property
+    def port(self) -> int:
+        if self.listener is not None:
+            return self.listener.port
+        return self.http.port if self.http is not None else 0
 
     def received(self) -> int:
         """Messages the server received from its clients (all connections)."""
@@ -124,7 +134,7 @@ async def start_builtin(
     if transport.is_http:
         http = HttpServer()
         await http.start()
-        return BuiltIn(http.url, http.host, http.port, http=http)
+        return BuiltIn(http=http)
     tls = None
     cafile = None
     if transport in (Transport.TLS, Transport.WSS):
@@ -134,7 +144,7 @@ async def start_builtin(
         cafile = str(tls.cert_path)
     path = "/" if transport.scheme in ("ws", "wss") else ""
     endpoint = parse_endpoint(f"{transport.scheme}://127.0.0.1:0{path}", listen=True)
-    built = BuiltIn("", "127.0.0.1", 0, cafile=cafile)
+    built = BuiltIn(cafile=cafile)
 
     def recorder_for(number: int, peer: str) -> Recorder:
         sink = ListSink()
@@ -152,14 +162,12 @@ async def start_builtin(
     )
     await listener.start()
     built.listener = listener
-    built.port = listener.port
-    built.url = listener.url
     return built
 
 
 async def add_forwarder(built: BuiltIn, conditions: Conditions, udp: bool) -> int:
     """Put a delaying forwarder in front of ``built``; returns the port to use."""
-    forwarder = DelayForwarder((built.host, built.port), conditions, udp=udp)
+    forwarder = DelayForwarder(("127.0.0.1", built.port), conditions, udp=udp)
     await forwarder.start()
     built.forwarder = forwarder
     return forwarder.port

@@ -220,15 +220,15 @@ class Interceptor:
     def mode(self) -> InterceptMode:
         return self._mode
 
-    @property
-    def expression(self) -> str:
-        """The filter expression as given ("" picks every message)."""
-        return self._filter.text
-
     def set_mode(self, mode: InterceptMode | str) -> None:
         """Turn intercept on for c2s, s2c or both, or off (held messages stay held)."""
         self._mode = InterceptMode(mode)
         self._emit("switched", self._mode, self._filter.text)
+
+    @property
+    def expression(self) -> str:
+        """The filter expression as given ("" picks every message)."""
+        return self._filter.text
 
     def set_filter(self, expression: str, regex: bool = False) -> None:
         """Hold only messages ``expression`` picks; MessageFilterError (one line) if bad."""

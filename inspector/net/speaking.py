@@ -89,6 +89,8 @@ class Speaking:
     def __init__(self, session: Session, speaker: Speaker) -> None:
         self.session = session
         self.speaker = speaker
+        #: The protocol spoken ("mqtt", "graphql", …).
+        self.name = speaker.name
         self.failure: str | None = None
         #: A consumer of the session's messages (``--echo``) still gets them.
         self._pass_on = session.keep_messages
@@ -134,11 +136,6 @@ class Speaking:
         if getattr(speaker, "heartbeat_timeout", None) is not None:
             speaking._watch = asyncio.ensure_future(speaking._watchdog())
         return speaking
-
-    @property
-    def name(self) -> str:
-        """The protocol spoken."""
-        return self.speaker.name
 
     @property
     def ready(self) -> bool:
