@@ -159,18 +159,16 @@ async def resolve(
     recorder: Recorder,
     socktype: int,
     *,
-    host: str | None = None,
-    port: int | None = None,
     family: str | None = None,
-    role: str | None = None,
+    proxy: tuple[str, int] | None = None,
 ) -> tuple[list[Address], int]:
-    """Look up ``endpoint.host`` (or ``host``: a proxy's), IPv6 literals included;
-    record a RESOLVE with every address, the ones ``family`` ("ipv4"/"ipv6") kept and
-    the order they will be tried in; return them in that order with the time it took;
-    socket.gaierror if none is left."""
-    name = endpoint.host if host is None else host
+    """Look up ``endpoint.host`` (or the ``proxy``'s host and port: its RESOLVE then
+    says ``role`` "proxy"), IPv6 literals included; record a RESOLVE with every
+    address, the ones ``family`` ("ipv4"/"ipv6") kept and the order they will be tried
+    in; return them in that order with the time it took; socket.gaierror if none is left."""
+    name, port = (endpoint.host, endpoint.port) if proxy is None else proxy
     start = recorder.now()
-    infos = await resolver(name, endpoint.port if port is None else port, socktype)
+    infos = await resolver(name, port, socktype)
     duration = recorder.now() - start
     seen: set[tuple[int, tuple[Any, ...]]] = set()
     found: list[Address] = []
@@ -187,8 +185,8 @@ async def resolve(
         "addresses": [str(sockaddr[0]) for _family, sockaddr in found],
         "duration_ns": duration,
     }
-    if role is not None:
-        fields["role"] = role
+    if proxy is not None:
+        fields["role"] = "proxy"
     if family is not None:
         fields["family"] = family
     if len(kept) != len(found) or len({a[0] for a in kept}) > 1:

@@ -199,9 +199,7 @@ class TransportSession(Session):
                 self.endpoint,
                 self.recorder,
                 socket.SOCK_STREAM,
-                host=proxy.host,
-                port=proxy.port,
-                role="proxy",
+                proxy=(proxy.host, proxy.port),
             )
         except socket.gaierror as exc:
             raise ProxyError(
