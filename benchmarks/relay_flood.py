@@ -99,6 +99,9 @@ class Middle:
     port: int
     pid: int | None = None
     cpu: float | None = None
+    #: CPU seconds (user, system) of each of its threads while the client ran, by thread
+    #: name (the main thread first): where the time went.
+    threads: dict[str, tuple[float, float]] | None = None
 
 
 def process_cpu(pid: int | None) -> float | None:
@@ -113,14 +116,44 @@ def process_cpu(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int | None) -> dict[str, tuple[float, float]]:
+    """User and system CPU seconds of each thread of process ``pid`` so far, by
+    "NAME TID" (the main thread's first; empty where /proc has none)."""
+    found: dict[str, tuple[float, float]] = {}
+    if pid is None:
+        return found
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = sorted(os.listdir(f"/proc/{pid}/task"), key=lambda t: (int(t) != pid, int(t)))
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, fields = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        name = head.split("(", 1)[1]
+        values = fields.split()
+        found[f"{name} {tid}"] = (int(values[11]) / tick, int(values[12]) / tick)
+    return found
+
+
 def timed(name: str, argv: list[str], amount: int, middle: Middle | None) -> ClientRun:
-    """:func:`time_client`, noting in ``middle`` the CPU its process used meanwhile."""
+    """:func:`time_client`, noting in ``middle`` the CPU its process (and each of its
+    threads) used meanwhile."""
     before = process_cpu(middle.pid) if middle is not None else None
+    threads_before = thread_cpu(middle.pid) if middle is not None else {}
     run = time_client(name, argv, amount)
     if middle is not None:
         after = process_cpu(middle.pid)
         if before is not None and after is not None:
             middle.cpu = after - before
+        threads = {}
+        for key, (user, system) in thread_cpu(middle.pid).items():
+            was_user, was_system = threads_before.get(key, (0.0, 0.0))
+            threads[key] = (user - was_user, system - was_system)
+        middle.threads = threads
     return run
 
 
@@ -294,7 +327,20 @@ def tcp_stream(megabytes: int, tmp: str, with_socat: bool) -> str:
         if server.is_alive():
             server.terminate()
     base = "socat TCP-LISTEN … TCP:…" if with_socat else "direct"
-    return table(f"TCP: a {megabytes} MiB stream", runs, "MB/s", 1e-6, base)
+    text = table(f"TCP: a {megabytes} MiB stream", runs, "MB/s", 1e-6, base)
+    return text + "".join(thread_lines(runs))
+
+
+def thread_lines(runs: list[tuple[ClientRun, Middle | None]]) -> Iterator[str]:
+    """For each process in the middle, its threads' CPU while the client ran."""
+    for run, middle in runs:
+        if middle is not None and middle.threads:
+            parts = ", ".join(
+                f"{key} {user:.2f}+{system:.2f}"
+                for key, (user, system) in middle.threads.items()
+                if user + system > 0
+            )
+            yield f"\n\n{run.name}: CPU s by thread (user+system): {parts or '-'}"
 
 
 @contextmanager
