@@ -62,7 +62,6 @@ from inspector.capture.schema import (
     dump_json,
     encode_rows,
     insert_field_sets,
-    insert_rows,
     load_json_object,
     row_end,
     row_payload_code,
@@ -71,7 +70,7 @@ from inspector.capture.schema import (
 )
 from inspector.capture.search import make_predicate
 from inspector.capture.totals import Totals, read_totals
-from inspector.capture.writer import PENDING, Batch, CommitThread
+from inspector.capture.writer import PENDING, Batch, CommitThread, insert_records
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.evenruns import Item, even_run
@@ -630,7 +629,7 @@ class CaptureStore(RecordSink):
         conn = self._conn
         conn.execute("BEGIN")
         insert_field_sets(conn, self._field_sets)
-        insert_rows(conn, rows)
+        insert_records(conn, rows)
         conn.execute("COMMIT")
         if self._field_sets is not None:
             self._field_sets.new.clear()
