@@ -4,10 +4,10 @@ SQLite checkpoints a WAL file on the connection that commits, inside the commit 
 crosses ``wal_autocheckpoint``: copying 16 MB into the database file and syncing it
 took 80-400 ms on a loaded machine, and the committing connection runs on the GUI
 thread (qasync), where it froze the window. A writing store turns automatic
-checkpoints off and nudges this thread instead; the thread runs PASSIVE checkpoints
-through its own connection, which never block the writer (SQLite's WAL allows one
-writer and any number of readers and checkpointers at once, across connections), and
-the sqlite3 module releases the GIL while SQLite works.
+checkpoints off and tells this thread of each commit instead; the thread runs PASSIVE
+checkpoints through its own connection, which never block the writer (SQLite's WAL
+allows one writer and any number of readers and checkpointers at once, across
+connections), and the sqlite3 module releases the GIL while SQLite works.
 
 When it checkpoints is a :class:`CheckpointPolicy`. A checkpoint reads every byte of
 the WAL back and writes it into the file again: for a relay streaming 128 MiB into its
@@ -104,12 +104,6 @@ class WalCheckpointer:
                 self._now = True
             elif not first or (policy.idle is None and policy.age is None):
                 return
-        self._wake.set()
-
-    def nudge(self) -> None:
-        """Ask for a checkpoint now (returns at once; nudges while one runs coalesce)."""
-        with self._state:
-            self._now = True
         self._wake.set()
 
     def _due(self) -> float | None:
