@@ -18,7 +18,8 @@ Each table also gives the CPU seconds the relay process (or socat, mitmdump) use
 the client ran (Linux: /proc), the number to trust on a shared machine.
 
 Run: ``.venv/bin/python benchmarks/relay_flood.py [--messages N] [--megabytes M]
-[--pings N] [--skip-socat] [--mitmdump PATH] [--mitm-messages N] [--only ws,tcp,latency]``.
+[--rounds N] [--pings N] [--skip-socat] [--mitmdump PATH] [--mitm-messages N]
+[--only ws,tcp,latency]``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class Middle:
     port: int
     pid: int | None = None
     cpu: float | None = None
+    #: Seconds each of its threads ran (and of them user, system) while the client ran,
+    #: by thread name (the main thread first): where the time went.
+    threads: dict[str, tuple[float, float, float]] | None = None
 
 
 def process_cpu(pid: int | None) -> float | None:
@@ -113,14 +117,47 @@ def process_cpu(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int | None) -> dict[str, tuple[float, float, float]]:
+    """Each thread of process ``pid``: seconds it ran (schedstat, in ns), and its user and
+    system seconds (in clock ticks), by "NAME TID", the main thread's first (empty where
+    /proc has none)."""
+    found: dict[str, tuple[float, float, float]] = {}
+    if pid is None:
+        return found
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = sorted(os.listdir(f"/proc/{pid}/task"), key=lambda t: (int(t) != pid, int(t)))
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, fields = f.read().rsplit(")", 1)
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ran = int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+        name = head.split("(", 1)[1]
+        values = fields.split()
+        found[f"{name} {tid}"] = (ran, int(values[11]) / tick, int(values[12]) / tick)
+    return found
+
+
 def timed(name: str, argv: list[str], amount: int, middle: Middle | None) -> ClientRun:
-    """:func:`time_client`, noting in ``middle`` the CPU its process used meanwhile."""
+    """:func:`time_client`, noting in ``middle`` the CPU its process (and each of its
+    threads) used meanwhile."""
     before = process_cpu(middle.pid) if middle is not None else None
+    threads_before = thread_cpu(middle.pid) if middle is not None else {}
     run = time_client(name, argv, amount)
     if middle is not None:
         after = process_cpu(middle.pid)
         if before is not None and after is not None:
             middle.cpu = after - before
+        threads = {}
+        for key, now in thread_cpu(middle.pid).items():
+            was = threads_before.get(key, (0.0, 0.0, 0.0))
+            threads[key] = (now[0] - was[0], now[1] - was[1], now[2] - was[2])
+        middle.threads = threads
     return run
 
 
@@ -268,19 +305,26 @@ def ws_flood(n: int, tmp: str, mitm: str | None = None, mitm_n: int = 0) -> str:
     return text
 
 
-def tcp_stream(megabytes: int, tmp: str, with_socat: bool) -> str:
+SOCAT = "socat TCP-LISTEN … TCP:…"
+
+
+def tcp_stream(megabytes: int, tmp: str, with_socat: bool, rounds: int = 1) -> str:
+    """Direct once, then ``rounds`` times socat and the relay in turn (each a fresh
+    process), one flood server serving every client; a table per round, a summary of
+    the rounds when there are several."""
     size = megabytes << 20
     paths: list[tuple[str, Callable[[int], Any]]] = [("direct", _nullctx)]
-    if with_socat:
-        paths.append(("socat TCP-LISTEN … TCP:…", socat))
-    paths.append(
-        (
-            RELAY,
-            lambda p: relay(
-                "tcp://127.0.0.1:0", f"tcp://127.0.0.1:{p}", str(Path(tmp) / "tcp.sockcap")
-            ),
+    for _ in range(rounds):
+        if with_socat:
+            paths.append((SOCAT, socat))
+        paths.append(
+            (
+                RELAY,
+                lambda p: relay(
+                    "tcp://127.0.0.1:0", f"tcp://127.0.0.1:{p}", str(Path(tmp) / "tcp.sockcap")
+                ),
+            )
         )
-    )
     server, port = start_server("tcp", b"x" * size, len(paths))
     runs: list[tuple[ClientRun, Middle | None]] = []
     try:
@@ -293,8 +337,74 @@ def tcp_stream(megabytes: int, tmp: str, with_socat: bool) -> str:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    base = "socat TCP-LISTEN … TCP:…" if with_socat else "direct"
-    return table(f"TCP: a {megabytes} MiB stream", runs, "MB/s", 1e-6, base)
+    base = SOCAT if with_socat else "direct"
+    per_round = 2 if with_socat else 1
+    texts = []
+    for i in range(rounds):
+        these = [runs[0], *runs[1 + i * per_round : 1 + (i + 1) * per_round]]
+        title = f"TCP: a {megabytes} MiB stream" + (f", round {i + 1}" if rounds > 1 else "")
+        texts.append(table(title, these, "MB/s", 1e-6, base) + "".join(thread_lines(these)))
+    if rounds > 1 and with_socat:
+        texts.append(tcp_summary(runs[1:]))
+    return "\n\n".join(texts)
+
+
+def tcp_summary(runs: list[tuple[ClientRun, Middle | None]]) -> str:
+    """Over the rounds (socat, relay in turn): the relay's rate against the socat run
+    just before it, and both processes' CPU; median [lowest, highest]."""
+    pairs = list(zip(runs[0::2], runs[1::2], strict=True))
+    ratios = [r.rate / s.rate for (s, _), (r, _) in pairs if s.rate]
+
+    def spread(values: list[float], fmt: str) -> str:
+        if not values:
+            return "-"
+        return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}, {max(values):{fmt}}]"
+
+    def cpu(middles: list[Middle | None]) -> list[float]:
+        return [m.cpu for m in middles if m is not None and m.cpu is not None]
+
+    def ran(middles: list[Middle | None], index: int) -> list[float]:
+        values = []
+        for m in middles:
+            if m is not None and m.threads and len(m.threads) > index:
+                values.append(list(m.threads.values())[index][0])
+        return values
+
+    relays = [m for _, (_, m) in pairs]
+    others = [
+        sum(values[0] for values in list(m.threads.values())[1:])
+        for m in relays
+        if m is not None and m.threads
+    ]
+    socats = [m for (_, m), _ in pairs]
+    met = sum(ratio >= 0.5 for ratio in ratios)
+    lines = [
+        f"### TCP: {len(pairs)} rounds, socat and the relay in turn",
+        "",
+        "| measure | median [lowest, highest] |",
+        "|---|---:|",
+        f"| relay rate vs socat's just before | {spread(ratios, '.2f')} (>= 0.5x in {met} of "
+        f"{len(ratios)}) |",
+        f"| socat MB/s | {spread([s.rate * 1e-6 for (s, _), _ in pairs], ',.0f')} |",
+        f"| relay MB/s | {spread([r.rate * 1e-6 for _, (r, _) in pairs], ',.0f')} |",
+        f"| socat CPU s | {spread(cpu(socats), '.2f')} |",
+        f"| relay CPU s | {spread(cpu(relays), '.2f')} |",
+        f"| relay main thread ran s | {spread(ran(relays, 0), '.3f')} |",
+        f"| relay other threads ran s | {spread(others, '.3f')} |",
+    ]
+    return "\n".join(lines)
+
+
+def thread_lines(runs: list[tuple[ClientRun, Middle | None]]) -> Iterator[str]:
+    """For each process in the middle, its threads' CPU while the client ran."""
+    for run, middle in runs:
+        if middle is not None and middle.threads:
+            parts = ", ".join(
+                f"{key} {ran:.3f} ({user:.2f}+{system:.2f})"
+                for key, (ran, user, system) in middle.threads.items()
+                if ran > 0.0005
+            )
+            yield f"\n\n{run.name}: seconds each thread ran (user+system): {parts or '-'}"
 
 
 @contextmanager
@@ -363,6 +473,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--megabytes", type=int, default=128)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="TCP: socat and the relay N times in turn, with a summary (default 1)",
+    )
     parser.add_argument("--pings", type=int, default=10_000)
     parser.add_argument("--skip-socat", action="store_true")
     parser.add_argument(
@@ -395,7 +512,7 @@ def main() -> int:
         if "ws" in parts:
             print(ws_flood(args.messages, tmp, mitm, args.mitm_messages), end="\n\n", flush=True)
         if "tcp" in parts:
-            print(tcp_stream(args.megabytes, tmp, with_socat), end="\n\n", flush=True)
+            print(tcp_stream(args.megabytes, tmp, with_socat, args.rounds), end="\n\n", flush=True)
         if "latency" in parts:
             print(latency(args.pings, tmp), flush=True)
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)

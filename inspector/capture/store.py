@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from inspector.capture.checkpoint import WalCheckpointer
+from inspector.capture.checkpoint import DEFERRED, EVERY_8_MIB, WalCheckpointer
 from inspector.capture.files import (
     BUSY_TIMEOUT,
     STATE_RUNNING,
@@ -62,7 +62,6 @@ from inspector.capture.schema import (
     dump_json,
     encode_rows,
     insert_field_sets,
-    insert_rows,
     load_json_object,
     row_end,
     row_payload_code,
@@ -71,7 +70,7 @@ from inspector.capture.schema import (
 )
 from inspector.capture.search import make_predicate
 from inspector.capture.totals import Totals, read_totals
-from inspector.capture.writer import PENDING, Batch, CommitThread
+from inspector.capture.writer import PENDING, Batch, CommitThread, insert_records
 from inspector.core.clock import SessionClock
 from inspector.core.errors import CaptureError
 from inspector.core.evenruns import Item, even_run
@@ -94,9 +93,10 @@ BATCH_LIMIT = 4096
 #: the buffer growing instead of waiting for it (the Recorder flushes every 8 MiB: at
 #: most about 40 MiB are buffered before the recording thread waits).
 DEFER_FLUSHES = 4
-#: Committed bytes (records' wire bytes) between two background WAL checkpoints: half
-#: of what SQLite's own ``wal_autocheckpoint`` lets a WAL grow to with this page size.
-CHECKPOINT_BYTES = 8 << 20
+#: Committed bytes (records' wire bytes) between two background WAL checkpoints of a
+#: store that commits on its recording thread (one with a commit thread defers them:
+#: ``capture.checkpoint.DEFERRED``).
+CHECKPOINT_BYTES = EVERY_8_MIB.bound
 #: More records than any viewer could list: a file claiming so many is damaged.
 MAX_RECORDS = 2**31 - 1
 #: Stored direction and kind texts and what they stand for (for :meth:`CaptureStore.pages`).
@@ -155,7 +155,6 @@ class CaptureStore(RecordSink):
         self._owner: CaptureStore | None = None
         #: Runs this file's WAL checkpoints off the committing thread (see checkpoint.py).
         self._checkpointer: WalCheckpointer | None = None
-        self._uncheckpointed = 0  # wire bytes committed since the last nudge
         #: The file's commit thread (see writer.py; the owner's, shared by every session
         #: of the file), the session store whose batch it is committing, and for this
         #: store what is in flight there: items at the head of _pending, their records,
@@ -221,16 +220,17 @@ class CaptureStore(RecordSink):
             clock=clock,
             commit_interval=commit_interval,
         )
-        store._start_checkpointer()
+        store._start_checkpointer(deferred=commit_thread)
         if commit_thread:
             store._start_writer()
         return store
 
-    def _start_checkpointer(self) -> None:
+    def _start_checkpointer(self, *, deferred: bool) -> None:
         """Checkpoint the WAL on a thread of its own (SQLite's automatic checkpoint ran
-        inside a commit, on the thread that records); without one, SQLite's stays on."""
+        inside a commit, on the thread that records); without one, SQLite's stays on.
+        ``deferred``: out of a stream's way, when the writer pauses (see checkpoint.py)."""
         try:
-            checkpointer = WalCheckpointer(self.path)
+            checkpointer = WalCheckpointer(self.path, DEFERRED if deferred else EVERY_8_MIB)
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         except (RuntimeError, sqlite3.Error):
             return
@@ -536,22 +536,20 @@ class CaptureStore(RecordSink):
         self._committed_bytes(sum([len(item.wire) for item in batch]))
 
     def _committed_bytes(self, size: int) -> None:
-        """Count ``size`` committed wire bytes towards the next background checkpoint."""
+        """Tell the file's checkpointer of a commit of ``size`` wire bytes."""
         owner = self._owner or self  # a session of a listen or relay capture: the file's
         checkpointer = owner._checkpointer
-        if checkpointer is not None:
-            owner._uncheckpointed += size
-            if owner._uncheckpointed >= CHECKPOINT_BYTES:
-                owner._uncheckpointed = 0
-                if checkpointer.failed:  # let SQLite checkpoint inside commits again
-                    owner._checkpointer = None
-                    writer = owner._writer
-                    with suppress(sqlite3.Error):
-                        owner._conn.execute("PRAGMA wal_autocheckpoint = 1000")
-                        if writer is not None:
-                            writer.checkpoint_in_commits()
-                else:
-                    checkpointer.nudge()
+        if checkpointer is None:
+            return
+        if checkpointer.failed:  # let SQLite checkpoint inside commits again
+            owner._checkpointer = None
+            writer = owner._writer
+            with suppress(sqlite3.Error):
+                owner._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                if writer is not None:
+                    writer.checkpoint_in_commits()
+            return
+        checkpointer.committed(size)
 
     def _hand_over(self) -> None:
         """Give the buffer to the file's commit thread, unless it is still busy with the
@@ -631,7 +629,7 @@ class CaptureStore(RecordSink):
         conn = self._conn
         conn.execute("BEGIN")
         insert_field_sets(conn, self._field_sets)
-        insert_rows(conn, rows)
+        insert_records(conn, rows)
         conn.execute("COMMIT")
         if self._field_sets is not None:
             self._field_sets.new.clear()

@@ -18,9 +18,66 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.capture.files import BUSY_TIMEOUT
-from inspector.capture.schema import ROWS_PER_INSERT, Row, encode_rows, insert_rows
+from inspector.capture.schema import (
+    INSERT_COLUMN_NAMES,
+    ROWS_PER_INSERT,
+    Row,
+    encode_rows,
+    insert_rows,
+)
 from inspector.core.records import Record
 from inspector.core.runs import MessageRun
+
+#: Wire bytes from which a row's blob is written into the row after its insert
+#: (:func:`insert_records`) instead of being bound to the INSERT.
+BLOB_WRITE_BYTES = 64 * 1024
+#: Where the wire bytes are in a row, and the INSERT that stores zeros of their length.
+_WIRE = INSERT_COLUMN_NAMES.index("wire")
+_INSERT_ZEROS = (
+    f"INSERT INTO records ({', '.join(INSERT_COLUMN_NAMES)}) VALUES ("
+    + ", ".join("zeroblob(?)" if name == "wire" else "?" for name in INSERT_COLUMN_NAMES)
+    + ")"
+)
+
+
+def has_big_rows(rows: list[Row]) -> bool:
+    """True when a row's wire bytes are long enough to be written into the row."""
+    wire = _WIRE
+    return any([len(row[wire]) >= BLOB_WRITE_BYTES for row in rows])
+
+
+def insert_records(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    """Insert rows in order (inside the caller's transaction): as ``insert_rows`` does,
+    but each row with long wire bytes as zeros that its bytes then overwrite through
+    SQLite's blob I/O (the rows of a batch keep their order, so rowids follow seqs).
+
+    A bound blob is copied by SQLite (``sqlite3`` binds it as transient), then copied
+    again into the row's record, then into the pages: a relayed TCP stream's 256 KiB
+    reads cost the commit thread three copies and fresh memory for two of them. Written
+    into the row, the bytes are copied once, into pages that are already there. The
+    stored row is the same."""
+    if has_big_rows(rows):
+        _insert_writing_blobs(conn, rows)
+    else:
+        insert_rows(conn, rows)
+
+
+def _insert_writing_blobs(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    """:func:`insert_records` for rows of which some have long wire bytes."""
+    wire = _WIRE
+    start = 0
+    for i, row in enumerate(rows):
+        data = row[wire]
+        if len(data) < BLOB_WRITE_BYTES:
+            continue
+        if start < i:
+            insert_rows(conn, rows[start:i])
+        rowid = conn.execute(_INSERT_ZEROS, (*row[:wire], len(data), *row[wire + 1 :])).lastrowid
+        with conn.blobopen("records", "wire", rowid) as blob:
+            blob.write(data)
+        start = i + 1
+    if start < len(rows):
+        insert_rows(conn, rows[start:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +197,17 @@ class CommitThread:
         """Insert in one transaction: a batch that is one INSERT statement is its own
         (each call into ``sqlite3`` is one more time this thread waits for the GIL)."""
         conn = self._conn
-        if not field_sets and len(rows) <= ROWS_PER_INSERT:
+        big = has_big_rows(rows)
+        if not field_sets and len(rows) <= ROWS_PER_INSERT and not big:
             insert_rows(conn, rows)
             return
         conn.execute("BEGIN")
         if field_sets:
             conn.executemany("INSERT OR REPLACE INTO field_sets VALUES (?, ?)", field_sets)
-        insert_rows(conn, rows)
+        if big:
+            _insert_writing_blobs(conn, rows)
+        else:
+            insert_rows(conn, rows)
         conn.execute("COMMIT")
 
     def _rollback(self) -> None:

@@ -1,8 +1,9 @@
 """Helper process for the crash test: floods a capture and reports each commit.
 
-Usage: python capture_flood_writer.py PATH MAX_RECORDS. Records a bounded flood through
-Recorder -> CaptureStore (commit_interval 0.1 s) and prints "committed N" after each
-commit, so the test knows what must survive a SIGKILL.
+Usage: python capture_flood_writer.py PATH MAX_RECORDS [thread]. Records a bounded flood
+through Recorder -> CaptureStore (commit_interval 0.1 s; with ``thread``, on a commit
+thread, whose WAL checkpoints wait for the writer to pause) and prints "committed N"
+after each commit, so the test knows what must survive a SIGKILL.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def body(seq: int) -> bytes:
 def main() -> None:
     """Write until killed or MAX_RECORDS are written."""
     path, limit = Path(sys.argv[1]), int(sys.argv[2])
+    threaded = sys.argv[3:] == ["thread"]
     clock = SessionClock()
     store = CaptureStore.create(
         path,
@@ -32,6 +34,7 @@ def main() -> None:
         options={},
         clock=clock,
         commit_interval=0.1,
+        commit_thread=threaded,
     )
     recorder = Recorder(sink=store, clock=clock, consumed=False)
     reported = 0

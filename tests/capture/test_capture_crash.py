@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from capture_flood_writer import body
 
 from inspector.capture import CaptureStore
@@ -52,11 +53,14 @@ def _committed(line: str) -> int:
     return int(line.split()[1])
 
 
-def test_sigkilled_writer_keeps_every_reported_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["", "thread"], ids=["recording-thread", "commit-thread"])
+def test_sigkilled_writer_keeps_every_reported_commit(tmp_path: Path, mode: str) -> None:
+    """Also with a commit thread, whose checkpoints wait while the flood goes on: the
+    commits are in the WAL, which the next open reads."""
     path = tmp_path / "crash.sockcap"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, str(WRITER), str(path), "3000000"],
+        [sys.executable, str(WRITER), str(path), "3000000", *([mode] if mode else [])],
         stdout=subprocess.PIPE,
         env=env,
     )
