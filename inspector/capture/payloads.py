@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import itemgetter, not_
 from typing import Any
 
 from inspector.capture.schema import (
@@ -116,6 +117,8 @@ WHERE session_id = ? AND seq >= ? AND seq < ?
 ORDER BY seq
 """
 _SEQ = itemgetter(0)
+_STATE = itemgetter(4)
+_PAYLOAD_OF = itemgetter(0, 1, 2, 3)
 _FRAMINGS_CUT_AT_ONCE = (WS_FRAMES, WS_SENT_FRAMES)
 
 
@@ -146,18 +149,18 @@ def payload_pages(
         if not rows:
             low = high
             continue
-        out: list[Payload | Record] = [row[:4] for row in rows if row[4] is None]
+        # The plain rows (state NULL) and the others, apart, in C loops.
+        states = list(map(_STATE, rows))
+        out: list[Payload | Record] = list(map(_PAYLOAD_OF, compress(rows, map(not_, states))))
         if low < start:
             out = [item for item in out if item[0] >= start]
         last = rows[-1][0]
         if len(out) < len(rows):
-            added = _others(conn, session_id, start, rows, opcodes, runs, resolve, framings)
+            others = list(compress(rows, states))
+            added = _others(conn, session_id, start, others, opcodes, runs, resolve, framings)
             if added:
                 out += added
-                if any(type(item) is not tuple for item in added):
-                    out.sort(key=_seq_of)
-                else:
-                    out.sort(key=_SEQ)
+                out.sort(key=_SEQ if set(map(type, added)) == {tuple} else _seq_of)
             known = _known_runs(runs)
         if out:
             yield out
@@ -189,22 +192,30 @@ def _others(
     of a shape seen before cut at once, the other rows read again whole and checked."""
     out: list[Payload | Record] = []
     whole: list[Any] = []
+    cut: Callable[[bytes], list[bytes] | None] | None = None
     for seq, t_ns, outbound, wire, state in rows:
-        if state is None:
-            continue
         if state != 1:  # a run of a known shape: seq, t_ns and state are integers
-            from inspector.protocols.wsruns import plain_payloads
-
-            bodies = plain_payloads(wire)
+            if cut is None:
+                cut = _ws_payloads()
+            bodies = cut(wire)
             if bodies is not None and len(bodies) == -state:
-                out += [(seq + i, t_ns, outbound, body) for i, body in enumerate(bodies)
-                        if seq + i >= start]  # fmt: skip
+                if seq < start:
+                    bodies, seq = bodies[start - seq :], start
+                out += zip(range(seq, seq + len(bodies)), repeat(t_ns), repeat(outbound), bodies)
                 continue
         whole.append(seq)
     if whole:
         found = conn.execute(_SELECT, (session_id, json.dumps(whole))).fetchall()
         out += _checked(conn, session_id, start, found, opcodes, runs, resolve, framings)
     return out
+
+
+def _ws_payloads() -> Callable[[bytes], list[bytes] | None]:
+    """``wsruns.plain_payloads``, imported when a capture has WebSocket runs (it needs
+    websockets, which a capture of other traffic never does)."""
+    from inspector.protocols.wsruns import plain_payloads
+
+    return plain_payloads
 
 
 def _checked(

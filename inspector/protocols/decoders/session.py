@@ -196,9 +196,9 @@ class SessionDecoder:
         alone is read as columns zipped, its ids found in one call; one holding records
         item by item (a handshake may change the decoder chosen for what follows).
         ``show --stats`` and the window's pairing both read a session this way."""
-        if all(type(item) is tuple for item in page):
-            if not page:
-                return ()
+        if not page:
+            return ()
+        if type(page[0]) is tuple and set(map(type, page)) == {tuple}:
             seqs, times, outbound, payloads = zip(*page, strict=True)
             return zip(seqs, times, outbound, self.payload_keys_many()(payloads), strict=True)
         keys = self.payload_keys()
