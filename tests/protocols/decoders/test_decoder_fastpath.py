@@ -85,6 +85,38 @@ def test_fast_ids_equal_the_trees(payload: bytes) -> None:
         same(name, payload)
 
 
+MANY = sorted(name for name, d in decoders().items() if d.exchange_many is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(payloads, max_size=10))
+def test_ids_of_a_page_equal_each_payloads(page: list[bytes]) -> None:
+    """A decoder's page at once gives each payload what its fast path gives alone."""
+    assert MANY == ["jsonrpc", "socketio"]
+    for name in MANY:
+        decoder = decoders()[name]
+        assert decoder.exchange_many is not None
+        expected = [decoder.exchanges_of(payload, CTX) for payload in page]
+        assert decoder.exchange_many(page, CTX) == expected, name
+
+
+def test_socketio_ids_of_a_page_of_every_head() -> None:
+    """Every head the strategy draws from (ack ids with leading zeros, past 18 digits
+    and past int()'s limit, namespaces, attachments), in one page."""
+    from itertools import product
+
+    decoder = decoders()["socketio"]
+    assert decoder.exchange_many is not None
+    page = [b"4" + kind + att + ns + ack + data for kind, att, ns, ack, data in product(
+        [b"0", b"2", b"3", b"5", b"6", b"x"], [b"", b"1-", b"0-", b"-"],
+        [b"", b"/chat,", b"/\xff,", b",", b"/no-comma"],
+        [b"", b"0", b"7", b"007", b"9" * 18, b"9" * 19, b"1" * 30, b"9" * 5000],
+        [b"", b'["e"]'])]  # fmt: skip
+    expected = [decoder.exchanges_of(payload, CTX) for payload in page]
+    assert decoder.exchange_many(page, CTX) == expected
+    assert sum(bool(ids) for ids in expected) > 300
+
+
 def test_examples_of_each_side_agree_and_pair() -> None:
     assert FAST == ["graphql", "jsonrpc", "socketio"]
     cases = {
@@ -111,6 +143,9 @@ def test_a_payload_over_the_limit_has_no_ids_either_way() -> None:
     big = b'4217["chat","' + b"x" * MAX_PAYLOAD + b'"]'
     same("socketio", big)
     assert decoders()["socketio"].exchanges_of(big, CTX) == ()
+    for name in MANY:
+        many = decoders()[name].exchange_many
+        assert many is not None and many([big, big[:40]], CTX)[0] == ()
 
 
 @settings(max_examples=200, deadline=None)
