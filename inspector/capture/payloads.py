@@ -2,11 +2,12 @@
 direction, without making a record per message.
 
 Request ↔ response statistics over a million-record capture need nothing else of a
-record: SQLite hands over only those columns, a plain row (a single record of
-application data whose values are what they must be) as the payload tuple itself, so
-Python looks only at the other rows (a frame's opcode there pulled out of its fields by
-``json_extract``, in C, instead of the whole fields object parsed in Python), and a run
-row's messages are cut straight into their payloads. What it
+record: SQLite hands over five values a row, a plain row (a single record of
+application data whose values are what they must be) as its payload tuple and a NULL
+state, a frame run of a shape already checked as its wire and its count (cut straight
+into payloads), and Python reads again only the other rows, whole (a frame's opcode
+there pulled out of its fields by ``json_extract``, in C, instead of the whole fields
+object parsed in Python; a run's messages cut straight into their payloads). What it
 yields is what :func:`inspector.protocols.decoders.session.payload_of` gives for the
 same records, in the same order: a frame's payload when its opcode is text or binary,
 a stream message's, data's or datagram's payload (its wire bytes when none). Handshake
@@ -62,14 +63,12 @@ _PAYLOAD = f"""
 # other by json_extract.
 _TEXT_OR_BINARY = """((fields >= '{"opcode":"text",' AND fields < '{"opcode":"text-')
   OR (fields >= '{"opcode":"binary",' AND fields < '{"opcode":"binary-'))"""
-# A plain row is one record whose numbers are integers and whose payload is a blob of
-# application data (a text or binary frame told by its first bytes, or a message, data
-# or datagram). SQLite hands those over as the payload tuples themselves; the Python
-# loop reads only the other rows (runs, handshakes, other frames, and any damage).
+# The numbers of a row are integers and its payload is a blob.
 _SOUND = f"""(typeof(seq) = 'integer' AND typeof(t_ns) = 'integer'
   AND typeof(payload_is_wire) = 'integer' AND typeof({_PAYLOAD}) = 'blob')"""
-# A plain row: a record of application data (a text or binary frame told by the first
-# bytes of its fields, or a message, data or datagram), sound.
+# A plain row: one record of application data (a text or binary frame told by the first
+# bytes of its fields, or a message, data or datagram), sound. The Python loop reads
+# only the other rows (runs, handshakes, other frames, and any damage).
 _PLAIN_ROW = f"""((kind = 'frame' AND {_TEXT_OR_BINARY} OR kind IN ('message', 'data', 'datagram'))
   AND payload_is_wire >= 0 AND {_SOUND})"""
 # The full row of a record the narrow read does not take at once: seq, t_ns, outbound

@@ -100,6 +100,7 @@ def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ..
     one regular expression, its id's key being the id's own text (canonical JSON, so
     ``json.dumps`` of the value); anything else — a batch, escapes or non-ASCII text in
     names, a float id, a message that is not valid — by ``json.loads``: the same ids."""
+    del context
     found = _message().fullmatch(payload)
     if found is not None:
         ident, version, method, result, error = found.groups()
