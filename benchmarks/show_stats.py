@@ -17,7 +17,7 @@ Then, each in a bounded child process: ``show --stats`` (CPU and wall), plain ``
 and ``core.matching`` alone over the same ids already in memory. Run:
 
     .venv/bin/python benchmarks/show_stats.py [pairs] [--protocol socketio|jsonrpc]
-        [--keep DIR] [--rounds R]
+        [--keep DIR] [--rounds R] [--compare OLD_TREE]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,12 +150,12 @@ def record_capture(path: Path, pairs: int, protocol: str) -> None:
     store.close()
 
 
-def child(argv: list[str]) -> tuple[float, float, float, str]:
-    """Wall, user and system seconds and stdout of ``python ARGV`` in the repository."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def child(argv: list[str], tree: Path = REPO) -> tuple[float, float, float, str]:
+    """Wall, user and system seconds and stdout of ``python ARGV`` in a source tree."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-S", "-c", _MEASURE, sys.executable, *argv],
-                            cwd=REPO, env=env, capture_output=True, text=True,
+                            cwd=tree, env=env, capture_output=True, text=True,
                             timeout=CHILD_TIMEOUT, check=True)  # fmt: skip
     wall = time.perf_counter() - start
     code, user, system = result.stderr.splitlines()[-1].split()
@@ -163,12 +164,37 @@ def child(argv: list[str]) -> tuple[float, float, float, str]:
     return wall, float(user), float(system), result.stdout
 
 
+def compare(capture: Path, old: Path, rounds: int) -> None:
+    """``show --stats`` from the old tree and this one, alternating (old, new, new, old
+    per round): each run's CPU, wall and load, the medians, and whether the outputs
+    (text and ``--json``) are the same."""
+    times: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
+    for _ in range(rounds):
+        for name in ("old", "new", "new", "old"):
+            load = os.getloadavg()[0]
+            wall, user, system, _ = child(["-m", "inspector", "show", str(capture), "--stats"],
+                                          old if name == "old" else REPO)  # fmt: skip
+            times[name].append((user + system, wall))
+            print(f"{name}: {user + system:.2f} s CPU, {wall:.2f} s wall, load {load:.2f}")
+    for name, runs in times.items():
+        cpu, wall = statistics.median(c for c, _ in runs), statistics.median(w for _, w in runs)
+        print(f"{name} median of {len(runs)}: {cpu:.2f} s CPU, {wall:.2f} s wall")
+    for extra in ([], ["--json"], ["--match-next"]):
+        argv = ["-m", "inspector", "show", str(capture), "--stats", *extra]
+        same = child(argv, old)[3] == child(argv)[3]
+        print(f"output {' '.join(['--stats', *extra])}: {'the same' if same else 'DIFFERENT'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pairs", nargs="?", type=int, default=500_000)
     parser.add_argument("--protocol", choices=("socketio", "jsonrpc"), default="socketio")
     parser.add_argument("--keep", metavar="DIR", help="write the capture here and keep it")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--compare", metavar="TREE",
+                        help="also time show --stats from this source tree (e.g. a git worktree "
+                             "of an older commit), alternating with this one, and check "
+                             "that both print the same")  # fmt: skip
     args = parser.parse_args()
     directory = Path(args.keep or tempfile.mkdtemp(prefix="show-stats-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -180,6 +206,8 @@ def main() -> int:
         print(f"recorded {args.pairs:,} pairs in {time.perf_counter() - start:.1f} s "
               f"({size:.0f} MiB)")  # fmt: skip
     print(f"load average {os.getloadavg()[0]:.2f}")
+    if args.compare:
+        compare(capture, Path(args.compare).resolve(), args.rounds)
     for _ in range(args.rounds):
         wall, user, system, out = child(["-m", "inspector", "show", str(capture), "--stats"])
         print(f"show --stats: {wall:.2f} s wall, {user + system:.2f} s CPU "

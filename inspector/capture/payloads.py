@@ -2,11 +2,12 @@
 direction, without making a record per message.
 
 Request ↔ response statistics over a million-record capture need nothing else of a
-record: SQLite hands over only those columns, a plain row (a single record of
-application data whose values are what they must be) as the payload tuple itself, so
-Python looks only at the other rows (a frame's opcode there pulled out of its fields by
-``json_extract``, in C, instead of the whole fields object parsed in Python), and a run
-row's messages are cut straight into their payloads. What it
+record: SQLite hands over five values a row, a plain row (a single record of
+application data whose values are what they must be) as its payload tuple and a NULL
+state, a frame run of a shape already checked as its wire and its count (cut straight
+into payloads), and Python reads again only the other rows, whole (a frame's opcode
+there pulled out of its fields by ``json_extract``, in C, instead of the whole fields
+object parsed in Python; a run's messages cut straight into their payloads). What it
 yields is what :func:`inspector.protocols.decoders.session.payload_of` gives for the
 same records, in the same order: a frame's payload when its opcode is text or binary,
 a stream message's, data's or datagram's payload (its wire bytes when none). Handshake
@@ -18,9 +19,11 @@ the rest of a row is not checked, as it is not read.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import itemgetter, not_
 from typing import Any
 
 from inspector.capture.schema import (
@@ -60,38 +63,62 @@ _PAYLOAD = f"""
 # other by json_extract.
 _TEXT_OR_BINARY = """((fields >= '{"opcode":"text",' AND fields < '{"opcode":"text-')
   OR (fields >= '{"opcode":"binary",' AND fields < '{"opcode":"binary-'))"""
-# A plain row is one record whose numbers are integers and whose payload is a blob of
-# application data (a text or binary frame told by its first bytes, or a message, data
-# or datagram). SQLite hands those over as the payload tuples themselves; the Python
-# loop reads only the other rows (runs, handshakes, other frames, and any damage).
+# The numbers of a row are integers and its payload is a blob.
 _SOUND = f"""(typeof(seq) = 'integer' AND typeof(t_ns) = 'integer'
   AND typeof(payload_is_wire) = 'integer' AND typeof({_PAYLOAD}) = 'blob')"""
-#: The state column of a plain row.
-_PLAIN = b""
-# Per row: seq, t_ns, outbound (1 or 0), the payload; its state: the plain mark, or
-# for another frame its opcode ("text" for any data frame, the field-set reference, or
-# the value json_extract finds); kind, payload_is_wire, and for a run row its
-# direction, wire and fields.
+# A plain row: one record of application data (a text or binary frame told by the first
+# bytes of its fields, or a message, data or datagram), sound. The Python loop reads
+# only the other rows (runs, handshakes, other frames, and any damage).
+_PLAIN_ROW = f"""((kind = 'frame' AND {_TEXT_OR_BINARY} OR kind IN ('message', 'data', 'datagram'))
+  AND payload_is_wire >= 0 AND {_SOUND})"""
+# The full row of a record the narrow read does not take at once: seq, t_ns, outbound
+# (1 or 0), the payload; its state (for a frame: "text" for any data frame, the
+# field-set reference, or the value json_extract finds); kind, payload_is_wire, and for
+# a run row its direction, wire and fields.
 _SELECT = f"""
 SELECT seq, t_ns, dir IS 'out', {_PAYLOAD},
   CASE
     WHEN kind = 'frame' AND payload_is_wire >= 0 THEN
-      CASE WHEN {_TEXT_OR_BINARY} THEN CASE WHEN {_SOUND} THEN X'' ELSE 'text' END
+      CASE WHEN {_TEXT_OR_BINARY} THEN 'text'
            WHEN substr(fields, 1, 1) = '{_FIELD_REF}' THEN fields
            ELSE json_extract(fields, '$.opcode') END
-    WHEN kind IN ('message', 'data', 'datagram') AND payload_is_wire >= 0 AND {_SOUND}
-      THEN X''
   END,
   kind, payload_is_wire,
   CASE WHEN payload_is_wire < 0 THEN dir END,
   CASE WHEN payload_is_wire < 0 THEN wire END,
   CASE WHEN payload_is_wire < 0 THEN fields END
 FROM records
+WHERE session_id = ? AND seq IN (SELECT value FROM json_each(?))
+  AND CASE WHEN {_PLAIN_ROW} THEN 0 ELSE 1 END
+ORDER BY seq
+"""
+#: How many run shapes (direction, kind, fields) the narrow read passes to SQLite.
+_KNOWN_RUNS = 2
+_KNOWN_RUN = """(dir = ? AND kind = ? AND fields = ?)"""
+# Per row: seq, t_ns, outbound (1 or 0), the payload (a run's wire), and the state:
+# NULL for a plain row, a run's payload_is_wire (its count, negative) for a run of a
+# shape checked before whose numbers are integers and wire a blob, 1 for any other
+# row (read again whole by _SELECT). Only five values a row: each further column
+# costs as much again as the tuple it would be sliced from.
+_NARROW = f"""
+SELECT seq, t_ns, dir IS 'out',
+  CASE WHEN payload_is_wire < 0 THEN wire ELSE {_PAYLOAD} END,
+  CASE
+    WHEN {_PLAIN_ROW} THEN NULL
+    WHEN payload_is_wire < 0 AND typeof(payload_is_wire) = 'integer' AND typeof(seq) = 'integer'
+      AND typeof(t_ns) = 'integer' AND typeof(wire) = 'blob'
+      AND ({" OR ".join([_KNOWN_RUN] * _KNOWN_RUNS)}) THEN payload_is_wire
+    ELSE 1
+  END
+FROM records
 WHERE session_id = ? AND seq >= ? AND seq < ?
   AND (kind IN ({", ".join(f"'{k}'" for k in _PAYLOAD_KINDS)}) OR kind = 'handshake')
 ORDER BY seq
 """
 _SEQ = itemgetter(0)
+_STATE = itemgetter(4)
+_PAYLOAD_OF = itemgetter(0, 1, 2, 3)
+_FRAMINGS_CUT_AT_ONCE = (WS_FRAMES, WS_SENT_FRAMES)
 
 
 def payload_pages(
@@ -114,27 +141,36 @@ def payload_pages(
         (session_id, start),
     ).fetchone()
     low = first if type(first) is int else start
+    known: list[Any] = [None] * (3 * _KNOWN_RUNS)  # the run shapes SQLite tells apart
     while low < stop:
         high = min(stop, low + page)
-        rows = conn.execute(_SELECT, (session_id, low, high)).fetchall()
+        rows = conn.execute(_NARROW, (*known, session_id, low, high)).fetchall()
         if not rows:
             low = high
             continue
-        out: list[Payload | Record] = [row[:4] for row in rows if row[4] == _PLAIN]
+        # The plain rows (state NULL) and the others, apart, in C loops.
+        states = list(map(_STATE, rows))
+        out: list[Payload | Record] = list(map(_PAYLOAD_OF, compress(rows, map(not_, states))))
         if low < start:
             out = [item for item in out if item[0] >= start]
-        others = [row for row in rows if row[4] != _PLAIN] if len(out) < len(rows) else []
         last = rows[-1][0]
-        added = _others(conn, session_id, start, others, opcodes, runs, resolve, framings)
-        if added:
-            out += added
-            if any(type(item) is not tuple for item in added):
-                out.sort(key=_seq_of)
-            else:
-                out.sort(key=_SEQ)
+        if len(out) < len(rows):
+            others = list(compress(rows, states))
+            added = _others(conn, session_id, start, others, opcodes, runs, resolve, framings)
+            if added:
+                out += added
+                out.sort(key=_SEQ if set(map(type, added)) == {tuple} else _seq_of)
+            known = _known_runs(runs)
         if out:
             yield out
         low = max(high, last + 1 if type(last) is int else high)
+
+
+def _known_runs(runs: dict[tuple[Any, Any, Any], tuple[str, bool]]) -> list[Any]:
+    """The parameters naming the first run shapes checked whose frames are cut at once."""
+    known = [value for shape, (framing, _out) in runs.items()
+             if framing in _FRAMINGS_CUT_AT_ONCE for value in shape][: 3 * _KNOWN_RUNS]  # fmt: skip
+    return known + [None] * (3 * _KNOWN_RUNS - len(known))
 
 
 def _seq_of(item: Payload | Record) -> int:
@@ -151,7 +187,47 @@ def _others(
     resolve: FieldSetResolver | None,
     framings: tuple[str, ...],
 ) -> list[Payload | Record]:
-    """The payloads (and handshake records) of the rows that are not plain, checked."""
+    """The payloads (and handshake records) of a page's rows that are not plain: runs
+    of a shape seen before cut at once, the other rows read again whole and checked."""
+    out: list[Payload | Record] = []
+    whole: list[Any] = []
+    cut: Callable[[bytes], list[bytes] | None] | None = None
+    for seq, t_ns, outbound, wire, state in rows:
+        if state != 1:  # a run of a known shape: seq, t_ns and state are integers
+            if cut is None:
+                cut = _ws_payloads()
+            bodies = cut(wire)
+            if bodies is not None and len(bodies) == -state:
+                if seq < start:
+                    bodies, seq = bodies[start - seq :], start
+                out += zip(range(seq, seq + len(bodies)), repeat(t_ns), repeat(outbound), bodies)
+                continue
+        whole.append(seq)
+    if whole:
+        found = conn.execute(_SELECT, (session_id, json.dumps(whole))).fetchall()
+        out += _checked(conn, session_id, start, found, opcodes, runs, resolve, framings)
+    return out
+
+
+def _ws_payloads() -> Callable[[bytes], list[bytes] | None]:
+    """``wsruns.plain_payloads``, imported when a capture has WebSocket runs (it needs
+    websockets, which a capture of other traffic never does)."""
+    from inspector.protocols.wsruns import plain_payloads
+
+    return plain_payloads
+
+
+def _checked(
+    conn: sqlite3.Connection,
+    session_id: int,
+    start: int,
+    rows: list[tuple[Any, ...]],
+    opcodes: dict[Any, bool],
+    runs: dict[tuple[Any, Any, Any], tuple[str, bool]],
+    resolve: FieldSetResolver | None,
+    framings: tuple[str, ...],
+) -> list[Payload | Record]:
+    """The payloads (and handshake records) of rows read whole, checked."""
     out: list[Payload | Record] = []
     append = out.append
     for seq, t_ns, outbound, payload, opcode, kind, code, dir_text, wire, fields in rows:

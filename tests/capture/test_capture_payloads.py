@@ -144,3 +144,47 @@ def test_a_recorded_session_and_damage(tmp_path: Path) -> None:
     conn.close()
     with CaptureStore.open(path) as damaged, pytest.raises(CaptureError, match="damaged"):
         got(damaged)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "wire = x'8105'",  # not its frames
+        "wire = x'810161'",  # one frame where the run says two
+        "wire = 'text'",
+        "payload_is_wire = -1",  # fewer messages than its frames
+        "payload_is_wire = -2.5",
+        "t_ns = x'01'",
+        "t_ns = 'soon'",
+        "t_ns = 1.5",
+        "dir = 'sideways'",
+        'fields = \'{"framing":"lines"}\'',
+        "fields = NULL",
+        "kind = 'message'",
+    ],
+)
+def test_damage_to_a_run_of_a_shape_read_before(tmp_path: Path, damage: str) -> None:
+    """A run whose direction, kind and fields are those of a run checked before is cut
+    at once: damage to it is still found, as the full reader finds it."""
+    path = tmp_path / "r.sockcap"
+    clock = SessionClock()
+    with CaptureStore.create(path, endpoint="ws://127.0.0.1:1/", scheme="ws", options={},
+                             clock=clock) as store:  # fmt: skip
+        steps = [("frames", [(True, b"a%d" % i), (False, b"b")]) for i in range(40)]
+        record(Recorder(sink=store, clock=clock, consumed=False), steps)
+        store.finish("closed", {})
+    with sqlite3.connect(path) as conn:
+        (last,) = conn.execute("SELECT max(seq) FROM records WHERE payload_is_wire < 0").fetchone()
+        conn.execute(f"UPDATE records SET {damage} WHERE seq = ?", (last,))
+    conn.close()
+    with CaptureStore.open(path) as damaged:
+        try:
+            expected: list | None = wanted(damaged)
+        except CaptureError:
+            expected = None
+        for page in (5, 4096):
+            if expected is None:
+                with pytest.raises(CaptureError, match="damaged"):
+                    got(damaged, 0, page)
+            else:
+                assert got(damaged, 0, page) == expected

@@ -150,3 +150,78 @@ def test_the_decoder_is_chosen_from_the_first_records_only(tmp_path: Path) -> No
     out, err = io.StringIO(), io.StringIO()
     assert run_command(["show", str(path)], out, err) != 0
     assert f"record {seq}" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+_TRICKY_IDS = ["1", '"1"', "0", "-0", "null", "1.0", "1e0", '"a\\"b"', '"\\u0031"', "[1]",
+               '{"b":1,"a":2}', "true", "10", "01", "12345678901234567890", '"é"', "2"]  # fmt: skip
+
+
+def _rpc(kind: str, ident: str, rng: random.Random) -> bytes:
+    """One JSON-RPC text of a kind, its id written as given, now and then spoiled."""
+    text = {
+        "request": f'{{"jsonrpc":"2.0","method":"m","params":[{rng.randint(0, 99)}],"id":{ident}}}',
+        "notification": '{"jsonrpc":"2.0","method":"note","params":{"n":3}}',
+        "result": f'{{"jsonrpc":"2.0","result":{rng.randint(0, 9)},"id":{ident}}}',
+        "error": f'{{"jsonrpc":"2.0","error":{{"code":-32601,"message":"no"}},"id":{ident}}}',
+        "batch": f'[{{"jsonrpc":"2.0","method":"m","id":{ident}}},'
+                 f'{{"jsonrpc":"2.0","result":1,"id":{rng.choice(_TRICKY_IDS)}}}]',
+        "old": f'{{"jsonrpc":"1.0","result":1,"id":{ident}}}',
+        "spaced": f' {{ "id" : {ident} , "result" : null , "jsonrpc" : "2.0" }} ',
+    }[kind]
+    data = text.encode("utf-8")
+    if rng.random() < 0.05:
+        data = data[: rng.randint(0, len(data))]
+    return data
+
+
+def record_tricky_rpc(path: Path, seed: int) -> None:
+    """JSON-RPC with its subprotocol negotiated (the decoder's page path): ids that are
+    numbers and strings of the same digits, null, floats, objects, batches, errors,
+    notifications, old versions and cut-short texts, answers several to a read."""
+    rng = random.Random(seed)
+    clock = StepClock()
+    store = CaptureStore.create(path, endpoint=RPC, scheme="ws", options={}, clock=clock)
+    client = WebSocketConnection(parse_endpoint(RPC),
+                                 SessionOptions(compression=False, subprotocols=("jsonrpc",)),
+                                 Recorder(store, clock=clock, consumed=False))  # fmt: skip
+    server = ServerProtocol(subprotocols=["jsonrpc"], max_size=None)  # type: ignore[list-item]
+    server.receive_data(client.start(0))
+    server.send_response(server.accept(server.events_received()[0]))
+    client.receive_data(b"".join(server.data_to_send()), 10)
+    kinds = ["request"] * 4 + ["notification", "batch", "spaced", "result"]
+    answers_kinds = ["result"] * 4 + ["error", "batch", "old", "spaced", "notification"]
+    for _ in range(700):  # past a page of the narrow read (4,096 records)
+        answers = []
+        for _ in range(rng.randint(1, 6)):
+            clock.t += rng.randint(1, 1000)
+            ident = rng.choice(_TRICKY_IDS)
+            client.send_text(_rpc(rng.choice(kinds), ident, rng).decode("utf-8", "replace"))
+            if rng.random() < 0.85:
+                answers.append(frame(_rpc(rng.choice(answers_kinds), ident, rng)))
+        rng.shuffle(answers)
+        clock.t += rng.randint(1000, 10**6)
+        if answers:
+            client.receive_data(b"".join(answers), clock.t)
+    store.finish("closed", {})
+    store.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("how", [(), ("--decode", "jsonrpc"), ("--json",)])
+def test_jsonrpc_stats_of_tricky_ids_equal_the_record_path(
+    tmp_path: Path, seed: int, how: tuple[str, ...]
+) -> None:
+    path = tmp_path / "t.sockcap"
+    record_tricky_rpc(path, seed)
+    fast = show(str(path), "--stats", *how)
+    slow = show(str(path), "--stats", "--filter-dir", "in", "--filter-dir", "out", *how)
+    assert fast == slow and "jsonrpc" in fast
+    with CaptureStore.open(path) as store:
+        records = StoreRecords(store)
+        made = [matching_of(iter(records), session_decoder("auto", RPC, "ws", {}), None, False)]
+        for page in (4096, 100):
+            pages = store.payloads(0, page)
+            made.append(matching_of_payloads(pages, session_decoder("auto", RPC, "ws", {}),
+                                             None, False))  # fmt: skip
+    assert made[0] == made[1] == made[2]
+    assert len(made[0]) > 100 and made[0].unanswered and made[0].unsolicited

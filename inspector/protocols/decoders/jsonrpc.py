@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -81,6 +82,15 @@ def _message_pattern() -> re.Pattern[bytes]:
 #: Compiled on first use (a few milliseconds every command that decodes would pay).
 _MESSAGE: re.Pattern[bytes] | None = None
 _REQUEST, _RESPONSE = tree.Role.REQUEST, tree.Role.RESPONSE
+_new_tuple = tuple.__new__  # an Exchange without the Python-level NamedTuple __new__
+Exchange = tree.Exchange
+
+
+def _message() -> re.Pattern[bytes]:
+    global _MESSAGE
+    if _MESSAGE is None:
+        _MESSAGE = _message_pattern()
+    return _MESSAGE
 
 
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
@@ -91,23 +101,110 @@ def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ..
     ``json.dumps`` of the value); anything else — a batch, escapes or non-ASCII text in
     names, a float id, a message that is not valid — by ``json.loads``: the same ids."""
     del context
-    global _MESSAGE
-    if _MESSAGE is None:
-        _MESSAGE = _message_pattern()
-    found = _MESSAGE.fullmatch(payload)
+    found = _message().fullmatch(payload)
     if found is not None:
         ident, version, method, result, error = found.groups()
         if version is not None:
             if method is not None:
                 if ident is None:
                     return ()
-                return (tree.Exchange(_REQUEST, "json-rpc " + ident.decode("ascii")),)
+                return (_new_tuple(Exchange, (_REQUEST, "json-rpc " + ident.decode("ascii"))),)
             if result is not None or error is not None:
                 if ident is None or ident == b"null":
                     return ()
-                return (tree.Exchange(_RESPONSE, "json-rpc " + ident.decode("ascii")),)
+                return (_new_tuple(Exchange, (_RESPONSE, "json-rpc " + ident.decode("ascii"))),)
+    return _parsed_exchanges(payload)
+
+
+def _parsed_exchanges(payload: bytes) -> tuple[tree.Exchange, ...]:
+    """The ids by ``json.loads`` (raises for a payload that is not JSON-RPC)."""
     value = json.loads(payload.decode("utf-8"))  # as parse_json reads it: UTF-8 only
     return _exchanges(value if isinstance(value, list) else [value])
+
+
+# -- a page of payloads at once (statistics over a large capture) -------------------------
+
+#: The digits the grammar of :func:`_message_pattern` tells apart are 0 (a number's
+#: leading zero) and 2 (in ``"2.0"``); it reads every other digit as it reads 1. A
+#: payload with 1 and 3-9 made 1 (its *shape*) therefore matches exactly when the
+#: payload matches, with the same groups at the same places.
+_SHAPE_OF = bytes.maketrans(b"13456789", b"11111111")
+#: What a shape says: (role, start, end) of a message whose id is at ``[start, end)``;
+#: () for a message without ids; None when only ``json.loads`` can tell.
+Shape = tuple[tree.Role, int, int] | tuple[()] | None
+_SHAPES: dict[bytes, Shape] = {}
+_MAX_SHAPES = 4096  # the memo is emptied when it holds this many
+_MAX_SHAPED = 1024  # longer payloads are not memoised
+_UNKNOWN: Any = object()
+
+
+def _shape(template: bytes) -> Shape:
+    """What the regular expression reads in a payload's shape (see :data:`_SHAPE_OF`)."""
+    found = _message().fullmatch(template)
+    if found is None:
+        return None
+    ident, version, method, result, error = found.groups()
+    if version is not None:
+        if method is not None:
+            return () if ident is None else (_REQUEST, *found.span(1))
+        if result is not None or error is not None:
+            return () if ident is None or ident == b"null" else (_RESPONSE, *found.span(1))
+    return None
+
+
+def _ids_or_none(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
+    """:func:`exchanges`, with no ids for a payload that is not valid or too long."""
+    if len(payload) > tree.MAX_PAYLOAD:
+        return ()
+    try:
+        return exchanges(payload, context)
+    except Exception:  # not JSON-RPC: no ids, as its tree has none
+        return ()
+
+
+def exchanges_many(
+    payloads: Sequence[bytes], context: DecodeContext
+) -> list[tuple[tree.Exchange, ...]]:
+    """The ids of many payloads (a page of a capture): each exactly what
+    :func:`exchanges` gives, none for a payload that is not valid.
+
+    The messages of a session mostly differ in their numbers (ids, counters,
+    parameters): the regular expression's reading of a payload's shape is remembered,
+    so a payload whose shape was seen costs a translation and a lookup, its id cut at
+    the remembered place. When most shapes of a page are new, the rest of the page is
+    read message by message."""
+    shapes, shape_of = _SHAPES, _SHAPE_OF
+    get = shapes.get
+    out: list[tuple[tree.Exchange, ...]] = []
+    append = out.append
+    misses = 0
+    for payload in payloads:
+        template = payload.translate(shape_of)
+        shape = get(template, _UNKNOWN)
+        if shape is _UNKNOWN:
+            if len(payload) > _MAX_SHAPED:
+                append(_ids_or_none(payload, context))
+                continue
+            misses += 1
+            if len(shapes) >= _MAX_SHAPES:
+                shapes.clear()
+            shape = shapes[template] = _shape(template)
+            if misses >= 512 and misses * 2 > len(out):  # shapes seldom repeat here
+                append(_ids_or_none(payload, context))
+                out += [_ids_or_none(p, context) for p in payloads[len(out) :]]
+                return out
+        if shape:
+            role, start, end = shape
+            key = "json-rpc " + payload[start:end].decode("ascii")
+            append((_new_tuple(Exchange, (role, key)),))
+        elif shape is None:
+            try:
+                append(_parsed_exchanges(payload))
+            except Exception:  # not JSON-RPC: no ids
+                append(())
+        else:
+            append(())
+    return out
 
 
 def _summary(message: dict[str, Any], kind: str) -> str:
@@ -157,4 +254,5 @@ def _sniff(payload: bytes) -> bool:
 
 
 JSONRPC = register(Decoder("jsonrpc", "JSON-RPC", decode_jsonrpc, subprotocols=("jsonrpc",),
-                           sniff=_sniff, exchange=exchanges))  # fmt: skip
+                           sniff=_sniff, exchange=exchanges,
+                           exchange_many=exchanges_many))  # fmt: skip

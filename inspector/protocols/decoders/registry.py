@@ -9,7 +9,7 @@ each entry point names a :class:`Decoder` or a callable returning one (docs/deco
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import MappingProxyType
@@ -48,6 +48,7 @@ class DecodeContext:
 
 DecodeFn = Callable[[bytes, DecodeContext], Decoded]
 ExchangeFn = Callable[[bytes, DecodeContext], tuple[Exchange, ...]]
+ExchangeManyFn = Callable[[Sequence[bytes], DecodeContext], list[tuple[Exchange, ...]]]
 SniffFn = Callable[[bytes], bool]
 
 
@@ -57,7 +58,9 @@ class Decoder:
 
     ``path`` is a regular expression searched in the request target; ``exchange``
     an optional fast way to get only the pairing ids (used by statistics over large
-    captures); without it the ids come from ``decode``.
+    captures); without it the ids come from ``decode``. ``exchange_many``, where a
+    decoder has one, gives the ids of a page of payloads at once: exactly
+    ``[exchanges_of(payload) for payload in payloads]``, never raising.
     """
 
     name: str
@@ -68,6 +71,7 @@ class Decoder:
     ports: tuple[int, ...] = ()
     sniff: SniffFn | None = None
     exchange: ExchangeFn | None = None
+    exchange_many: ExchangeManyFn | None = None
     #: Facts of a decoded message that later messages of the session need (kept in
     #: the context's options), such as the protocol version a CONNECT announced.
     remembers: tuple[str, ...] = ()

@@ -168,13 +168,17 @@ class SessionDecoder:
     def payload_keys_many(self) -> Callable[[Sequence[bytes]], list[tuple[Exchange, ...]]]:
         """:meth:`payload_keys` over many payloads at once (a page of a capture): with the
         decoder's own fast path, one list comprehension, and the page once more payload by
-        payload only when a payload of it is not valid for the decoder (ask again after a
-        handshake record, as for :meth:`payload_keys`)."""
+        payload only when a payload of it is not valid for the decoder, or the decoder's
+        ``exchange_many`` where it has one (ask again after a handshake record, as for
+        :meth:`payload_keys`)."""
         one = self.payload_keys()
         decoder = self.fixed or self._facts_choice
         if one == self.payload_exchanges or decoder is None or decoder.exchange is None:
             return lambda payloads: [one(payload) for payload in payloads]
         exchange, context = decoder.exchange, self.context
+        if decoder.exchange_many is not None:  # the decoder's own page at once
+            exchange_many = decoder.exchange_many
+            return lambda payloads: exchange_many(payloads, context)
 
         def many(payloads: Sequence[bytes]) -> list[tuple[Exchange, ...]]:
             try:
@@ -192,9 +196,9 @@ class SessionDecoder:
         alone is read as columns zipped, its ids found in one call; one holding records
         item by item (a handshake may change the decoder chosen for what follows).
         ``show --stats`` and the window's pairing both read a session this way."""
-        if all(type(item) is tuple for item in page):
-            if not page:
-                return ()
+        if not page:
+            return ()
+        if type(page[0]) is tuple and set(map(type, page)) == {tuple}:
             seqs, times, outbound, payloads = zip(*page, strict=True)
             return zip(seqs, times, outbound, self.payload_keys_many()(payloads), strict=True)
         keys = self.payload_keys()

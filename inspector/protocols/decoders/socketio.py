@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -81,6 +82,43 @@ def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ..
     if ns is None:
         return (tree.Exchange(role, f"socket.io / {int(ack)}"),)
     return (tree.Exchange(role, f"socket.io {ns[:-1].decode('utf-8', 'replace')} {int(ack)}"),)
+
+
+_new_tuple = tuple.__new__  # an Exchange without the Python-level NamedTuple __new__
+_REQUEST, _RESPONSE = tree.Role.REQUEST, tree.Role.RESPONSE
+
+
+def exchanges_many(
+    payloads: Sequence[bytes], context: DecodeContext
+) -> list[tuple[tree.Exchange, ...]]:
+    """:func:`exchanges` of many payloads (a page of a capture) in one loop, none for a
+    payload over the limit or whose id ``int`` refuses; an ack id in its own digits
+    where they are already ``int``'s text (no leading zero, short)."""
+    del context
+    match, limit, exchange = _PAIRING_HEAD.match, tree.MAX_PAYLOAD, tree.Exchange
+    out: list[tuple[tree.Exchange, ...]] = []
+    append = out.append
+    for payload in payloads:
+        found = match(payload)
+        if found is None or len(payload) > limit:
+            append(())
+            continue
+        kind, ns, ack = found.groups()
+        role = _REQUEST if kind in _REQUEST_TYPES else _RESPONSE
+        if len(ack) < 19 and (ack[0] != 0x30 or len(ack) == 1):
+            number = ack.decode("ascii")
+        else:
+            try:
+                number = str(int(ack))
+            except ValueError:  # past int()'s digits: no ids, as exchanges_of says
+                append(())
+                continue
+        if ns is None:
+            append((_new_tuple(exchange, (role, "socket.io / " + number)),))
+        else:
+            space = ns[:-1].decode("utf-8", "replace")
+            append((_new_tuple(exchange, (role, f"socket.io {space} {number}")),))
+    return out
 
 
 def _failure(what: str, reason: str, payload: bytes) -> tree.Decoded:
@@ -231,4 +269,5 @@ def _binary(payload: bytes, context: DecodeContext) -> tree.Decoded:
 
 
 SOCKETIO = register(Decoder("socketio", "Socket.IO", decode_socketio,
-                            path=r"/socket\.io/?(\?|.*[?&])EIO=4", exchange=exchanges))  # fmt: skip
+                            path=r"/socket\.io/?(\?|.*[?&])EIO=4", exchange=exchanges,
+                            exchange_many=exchanges_many))  # fmt: skip

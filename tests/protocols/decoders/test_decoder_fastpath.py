@@ -85,6 +85,38 @@ def test_fast_ids_equal_the_trees(payload: bytes) -> None:
         same(name, payload)
 
 
+MANY = sorted(name for name, d in decoders().items() if d.exchange_many is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(payloads, max_size=10))
+def test_ids_of_a_page_equal_each_payloads(page: list[bytes]) -> None:
+    """A decoder's page at once gives each payload what its fast path gives alone."""
+    assert MANY == ["jsonrpc", "socketio"]
+    for name in MANY:
+        decoder = decoders()[name]
+        assert decoder.exchange_many is not None
+        expected = [decoder.exchanges_of(payload, CTX) for payload in page]
+        assert decoder.exchange_many(page, CTX) == expected, name
+
+
+def test_socketio_ids_of_a_page_of_every_head() -> None:
+    """Every head the strategy draws from (ack ids with leading zeros, past 18 digits
+    and past int()'s limit, namespaces, attachments), in one page."""
+    from itertools import product
+
+    decoder = decoders()["socketio"]
+    assert decoder.exchange_many is not None
+    page = [b"4" + kind + att + ns + ack + data for kind, att, ns, ack, data in product(
+        [b"0", b"2", b"3", b"5", b"6", b"x"], [b"", b"1-", b"0-", b"-"],
+        [b"", b"/chat,", b"/\xff,", b",", b"/no-comma"],
+        [b"", b"0", b"7", b"007", b"9" * 18, b"9" * 19, b"1" * 30, b"9" * 5000],
+        [b"", b'["e"]'])]  # fmt: skip
+    expected = [decoder.exchanges_of(payload, CTX) for payload in page]
+    assert decoder.exchange_many(page, CTX) == expected
+    assert sum(bool(ids) for ids in expected) > 300
+
+
 def test_examples_of_each_side_agree_and_pair() -> None:
     assert FAST == ["graphql", "jsonrpc", "socketio"]
     cases = {
@@ -111,6 +143,9 @@ def test_a_payload_over_the_limit_has_no_ids_either_way() -> None:
     big = b'4217["chat","' + b"x" * MAX_PAYLOAD + b'"]'
     same("socketio", big)
     assert decoders()["socketio"].exchanges_of(big, CTX) == ()
+    for name in MANY:
+        many = decoders()[name].exchange_many
+        assert many is not None and many([big, big[:40]], CTX)[0] == ()
 
 
 @settings(max_examples=200, deadline=None)
@@ -251,3 +286,62 @@ def test_jsonrpc_plain_messages_take_the_regular_expression() -> None:
                  b'{"id": 3, "jsonrpc": "2.0", "error": {"code": -32601, "message": "no"}}',
                  b'{"jsonrpc":"2.0","method":"note","params":{"s":"\\u00e9\\n"}}']:  # fmt: skip
         assert _message_pattern().fullmatch(text) is not None, text
+
+
+def _ids_expected(payload: bytes) -> tuple:
+    """What statistics take for a payload: json.loads' ids, none when it is not valid."""
+    found = _ids_by_json_loads(payload) if len(payload) <= MAX_PAYLOAD else None
+    return () if found is None else found
+
+
+_OTHER_DIGITS = st.permutations("0123456789").map(
+    lambda p: bytes.maketrans(b"0123456789", "".join(p).encode())
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(jsonrpc_texts(), min_size=1, max_size=6), st.lists(_OTHER_DIGITS, max_size=4),
+       st.randoms(use_true_random=False))  # fmt: skip
+def test_jsonrpc_ids_of_a_page_equal_json_loads(
+    texts: list[bytes], digits: list[bytes], rng: object
+) -> None:
+    """A page read at once (shapes remembered across messages that differ in their
+    digits) gives each message what json.loads gives."""
+    from inspector.protocols.decoders.jsonrpc import exchanges_many
+
+    page = texts + [text.translate(table) for table in digits for text in texts]
+    page += [text.replace(b'"jsonrpc"', b'"jsonrpx"') for text in texts]
+    rng.shuffle(page)  # type: ignore[attr-defined]
+    assert exchanges_many(page, CTX) == [_ids_expected(p) for p in page]
+    assert exchanges_many(page, CTX) == [_ids_expected(p) for p in page]  # all remembered
+
+
+def test_jsonrpc_ids_of_a_page_of_tricky_messages() -> None:
+    """Tricky messages and their digits changed (a float id, -0, 00, "1.0" for "2.0"),
+    twice (the second time from remembered shapes), in one page."""
+    from inspector.protocols.decoders.jsonrpc import exchanges_many
+
+    tricky = _tricky_jsonrpc()
+    page = tricky + [p.translate(bytes.maketrans(b"0123456789", b"9876543210")) for p in tricky]
+    page += [p.replace(b"2.0", b"3.0") for p in tricky] + [b"", b"[]", b"[1]", b"null"]
+    page += [b'{"method":"m","id":1}', b'{"result":1,"id":1}', b'{"id":1}', b'{"method":2}']
+    page += [b'[{"jsonrpc":"2.0","method":"m","id":%d},{"jsonrpc":"2.0","result":1,"id":%d}]'
+             % (i, i + 1) for i in range(3)]  # fmt: skip
+    expected = [_ids_expected(p) for p in page]
+    assert exchanges_many(page, CTX) == expected
+    assert exchanges_many(page, CTX) == expected
+    assert sum(bool(ids) for ids in expected) > 40
+
+
+def test_jsonrpc_ids_of_pages_whose_shapes_do_not_repeat() -> None:
+    """Pages of ever new shapes (the memo filled and emptied, the rest of a page read
+    message by message) and of long messages still give json.loads' ids."""
+    from inspector.protocols.decoders.jsonrpc import _MAX_SHAPED, _MAX_SHAPES, exchanges_many
+
+    page = [b'{"jsonrpc":"2.0","method":"%s","id":%d}' % (b"m" * (i % 700), i)
+            for i in range(3 * _MAX_SHAPES // 2)]  # fmt: skip
+    page += [b'{"jsonrpc":"2.0","result":1,"id":"%s"}' % (b"x" * _MAX_SHAPED), b"[" * 3000]
+    expected = [_ids_expected(p) for p in page]
+    for _ in range(3):
+        assert exchanges_many(page, CTX) == expected
+    assert exchanges_many(page[::-1], CTX) == expected[::-1]
