@@ -334,3 +334,18 @@ def test_signalr_client_negotiates_invokes_and_streams(
     assert (summary["matched_by"], summary["count"], summary["unanswered"]) == ("signalr", 3, 0)
     # Chosen by hand, the decoder pairs the same (auto chose it from the spoken protocol).
     assert stats(path, "signalr") == summary
+
+
+def test_signalr_handshake_refused_is_decoded_by_the_hubs_url(
+    signalr_hub: app_servers.SignalRHub, tmp_path: Path
+) -> None:
+    path = tmp_path / "signalr-refused.sockcap"
+    # No --speak and no --decode: the URL's /hubs/ chooses the decoder.
+    result = probe(signalr_hub.url, "--send", '{"protocol":"xml","version":1}\x1e', "--count",
+                   "1", "--wait", "600", "-o", str(path), "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [r for r in records(path) if "decoded" in r]
+    assert [(r["dir"], r["decoded"]["decoder"], r["decoded"]["summary"]) for r in rows] == [
+        ("out", "signalr", "handshake request xml v1"),
+        ("in", "signalr", "handshake response error \"The protocol 'xml' is not supported.\""),
+    ]
