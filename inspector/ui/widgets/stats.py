@@ -48,6 +48,11 @@ PAGE = 1024
 TICK_MS = 10
 PAUSE_MS = 20
 FILE_PAUSE_MS = 2
+#: Records per second arriving in a live session above which pairing waits for the burst
+#: to end: a flood has the event loop's thread to itself, and is paired once it calms
+#: (pairing a third of the time cost a Socket.IO flood a quarter of its rate:
+#: BENCHMARKS.md). A person's session, even a busy one, stays far below it.
+BURST_PER_S = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,7 @@ class Pairing(QObject):
         self._total: Callable[[], int] = lambda: 0
         self._make_decoder: Callable[[], SessionDecoder | None] = lambda: None
         self.by = DECODER_IDS
+        self._live = False
         self.reset()
 
     def reset(self) -> None:
@@ -102,6 +108,8 @@ class Pairing(QObject):
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
         self.started = False
+        #: (records, perf_counter) at the last tick, for the burst test.
+        self._last_seen = (0, float("-inf"))
 
     def attach(
         self,
@@ -120,7 +128,9 @@ class Pairing(QObject):
         self.reset()
 
     def set_live(self, live: bool) -> None:
-        """Pause longer between ticks while a live session is receiving."""
+        """Pause longer between ticks while a live session is receiving, and wait while
+        its records arrive faster than BURST_PER_S."""
+        self._live = live
         self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
 
     def start(self) -> None:
@@ -131,6 +141,8 @@ class Pairing(QObject):
             self.started = True
             self._decoder = self._make_decoder()
         if self._can_pair() and self._next < self._total():
+            if not self._timer.isActive():  # the burst test counts from here
+                self._last_seen = (self._total(), time.perf_counter())
             self._timer.start()
 
     def _can_pair(self) -> bool:
@@ -160,6 +172,11 @@ class Pairing(QObject):
             self._timer.stop()
             self.changed.emit()
             return
+        now = time.perf_counter()
+        last_total, last_time = self._last_seen
+        self._last_seen = (total, now)
+        if self._live and total - last_total > BURST_PER_S * (now - last_time):
+            return  # a flood: the timer runs on, and pairs once records come slower
         deadline = time.perf_counter() + TICK_MS / 1000
         found = len(self.matching)
         pages = _pages(source, self._next, total)
