@@ -50,7 +50,7 @@ PAUSE_MS = 20
 FILE_PAUSE_MS = 2
 #: Records per second arriving in a live session above which pairing waits for the burst
 #: to end: a flood has the event loop's thread to itself, and is paired once it calms
-#: (pairing a third of the time cost a Socket.IO flood a quarter of its rate:
+#: (pairing a third of the time cost a Socket.IO flood a third of its rate:
 #: BENCHMARKS.md). A person's session, even a busy one, stays far below it.
 BURST_PER_S = 20_000
 
