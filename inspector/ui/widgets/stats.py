@@ -48,11 +48,12 @@ PAGE = 1024
 TICK_MS = 10
 PAUSE_MS = 20
 FILE_PAUSE_MS = 2
-#: Records per second arriving in a live session above which pairing waits for the burst
-#: to end: a flood has the event loop's thread to itself, and is paired once it calms
-#: (pairing a third of the time cost a Socket.IO flood a third of its rate:
-#: BENCHMARKS.md). A person's session, even a busy one, stays far below it.
-BURST_PER_S = 20_000
+#: Records arriving in a live session between two ticks (PAUSE_MS apart: some 20,000 a
+#: second) above which pairing waits for the burst to end: a flood has the event loop's
+#: thread to itself, and is paired once it calms (pairing a third of the time cost a
+#: Socket.IO flood a third of its rate: BENCHMARKS.md). Counted per tick, not per
+#: second, so a tick the loaded thread ran late still sees a flood as one.
+BURST_RECORDS = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +109,8 @@ class Pairing(QObject):
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
         self.started = False
-        #: (records, perf_counter) at the last tick, for the burst test.
-        self._last_seen = (0, float("-inf"))
+        #: Records there were at the last tick, for the burst test.
+        self._last_total = 0
 
     def attach(
         self,
@@ -129,7 +130,7 @@ class Pairing(QObject):
 
     def set_live(self, live: bool) -> None:
         """Pause longer between ticks while a live session is receiving, and wait while
-        its records arrive faster than BURST_PER_S."""
+        more than BURST_RECORDS arrive between two ticks."""
         self._live = live
         self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
 
@@ -142,7 +143,7 @@ class Pairing(QObject):
             self._decoder = self._make_decoder()
         if self._can_pair() and self._next < self._total():
             if not self._timer.isActive():  # the burst test counts from here
-                self._last_seen = (self._total(), time.perf_counter())
+                self._last_total = self._total()
             self._timer.start()
 
     def _can_pair(self) -> bool:
@@ -172,10 +173,8 @@ class Pairing(QObject):
             self._timer.stop()
             self.changed.emit()
             return
-        now = time.perf_counter()
-        last_total, last_time = self._last_seen
-        self._last_seen = (total, now)
-        if self._live and total - last_total > BURST_PER_S * (now - last_time):
+        grown, self._last_total = total - self._last_total, total
+        if self._live and grown > BURST_RECORDS:
             return  # a flood: the timer runs on, and pairs once records come slower
         deadline = time.perf_counter() + TICK_MS / 1000
         found = len(self.matching)

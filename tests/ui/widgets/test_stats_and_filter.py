@@ -15,7 +15,7 @@ from inspector.core.records import Direction, Kind, Record
 from inspector.protocols.decoders.session import SessionDecoder, context_for
 from inspector.ui.filter_bar import FilterBar
 from inspector.ui.models.source import MemoryRecords
-from inspector.ui.widgets.stats import Pairing, StatsPane
+from inspector.ui.widgets.stats import BURST_RECORDS, Pairing, StatsPane
 
 WAIT_MS = 30_000
 
@@ -147,8 +147,8 @@ def _rpc_flood(seq: int, pairs: int) -> Iterator[Record]:
 
 
 def test_pairing_waits_while_a_live_session_floods(qtbot: QtBot) -> None:
-    """Records arriving faster than BURST_PER_S have the thread: pairing reads none of
-    them until the flood ends, then pairs them all."""
+    """More than BURST_RECORDS arriving between two ticks have the thread: pairing reads
+    none of them until the flood ends, then pairs them all."""
     source = MemoryRecords(_rpc_session(4))
     context = context_for("tcp://127.0.0.1:9000")
     pairing = Pairing()
@@ -159,9 +159,11 @@ def test_pairing_waits_while_a_live_session_floods(qtbot: QtBot) -> None:
     before, paired = pairing.read, len(pairing.matching)
     read_during: set[int] = set()
     rest = _rpc_flood(source.count(), 50_000)
+    assert BURST_RECORDS < 1000
 
     def flood() -> None:
-        # A thousand records per turn of the event loop, as a flood's batches come.
+        # A thousand records per turn of the event loop (at least one turn comes between
+        # two of the pairing's ticks, 20 ms apart), as a flood's batches come.
         taken = 0
         for taken, record in enumerate(itertools.islice(rest, 1000), 1):  # noqa: B007
             source.write(record)
