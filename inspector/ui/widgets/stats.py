@@ -54,6 +54,9 @@ FILE_PAUSE_MS = 2
 #: Socket.IO flood a third of its rate: BENCHMARKS.md). Counted per tick, not per
 #: second, so a tick the loaded thread ran late still sees a flood as one.
 BURST_RECORDS = 400
+#: Ticks in a row without a burst before pairing resumes: a flood's records reach the
+#: view in the bridge's batches, 40 ms apart, so a tick between two of them sees none.
+CALM_TICKS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +112,9 @@ class Pairing(QObject):
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
         self.started = False
-        #: Records there were at the last tick, for the burst test.
+        #: Records there were at the last tick, and ticks since the last burst.
         self._last_total = 0
+        self._calm = CALM_TICKS
 
     def attach(
         self,
@@ -130,7 +134,7 @@ class Pairing(QObject):
 
     def set_live(self, live: bool) -> None:
         """Pause longer between ticks while a live session is receiving, and wait while
-        more than BURST_RECORDS arrive between two ticks."""
+        more than BURST_RECORDS arrive between two ticks (until CALM_TICKS without)."""
         self._live = live
         self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
 
@@ -174,8 +178,10 @@ class Pairing(QObject):
             self.changed.emit()
             return
         grown, self._last_total = total - self._last_total, total
-        if self._live and grown > BURST_RECORDS:
-            return  # a flood: the timer runs on, and pairs once records come slower
+        if self._live:
+            self._calm = 0 if grown > BURST_RECORDS else self._calm + 1
+            if self._calm < CALM_TICKS:
+                return  # a flood: the timer runs on, and pairs once it calms
         deadline = time.perf_counter() + TICK_MS / 1000
         found = len(self.matching)
         pages = _pages(source, self._next, total)
