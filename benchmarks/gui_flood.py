@@ -295,10 +295,13 @@ def compare_decoders(names: list[str], messages: int, size: int, rounds: int) ->
                     seen[name] = f"chose {view.decoding.chosen}: {_last_summary(tab)!r}"
                     paired = ""
                     if view.pairing.started:  # the flood's records read for pairing after it
-                        start = time.perf_counter()
+                        during, start = view.pairing.read, time.perf_counter()
                         loop.run_until_complete(_paired(tab, time.monotonic() + FLOOD_TIMEOUT))
                         after = time.perf_counter() - start
-                        paired = f"; {view.pairing.read:,} records paired {after:.2f} s after"
+                        paired = (
+                            f"; pairing read {during:,} records during the flood, all "
+                            f"{view.pairing.read:,} {after:.2f} s after"
+                        )
                     took = f"{shown.rate:,.0f} msg/s ({shown.seconds:.2f} s){paired}"
                     print(f"round {round_ + 1} {name}: {took}", flush=True)
         finally:
