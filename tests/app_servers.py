@@ -177,8 +177,6 @@ class Mosquitto:
     """Debian's mosquitto broker in a subprocess: MQTT over TCP and over WebSocket."""
 
     def __init__(self, folder: Any) -> None:
-        import subprocess
-
         self.tcp_port, self.ws_port = free_port(), free_port()
         self.ws_url = f"ws://{HOST}:{self.ws_port}/mqtt"
         config = folder / "mosquitto.conf"
@@ -245,9 +243,12 @@ PEER_START_SECONDS = 30  # a bound on a peer's start, never an assertion
 
 def peer_python(venv: str) -> Path | None:
     """The Python of tests/peers/.venvs/VENV, or None unless tests/peers/install finished
-    making it (its copy of the pins is written last)."""
+    making it with today's tests/peers/VENV.txt (its copy of the pins is written last)."""
     folder = PEERS / ".venvs" / venv
-    return folder / "bin" / "python" if (folder / "pins.txt").exists() else None
+    made = folder / "pins.txt"
+    if not made.exists() or made.read_bytes() != (PEERS / f"{venv}.txt").read_bytes():
+        return None
+    return folder / "bin" / "python"
 
 
 class PeerServer:
@@ -260,7 +261,8 @@ class PeerServer:
     def __init__(self, venv: str, script: str, folder: Path) -> None:
         python = peer_python(venv)
         if python is None:
-            raise RuntimeError(f"no venv tests/peers/.venvs/{venv}: run `bash tests/peers/install`")
+            raise RuntimeError(f"tests/peers/.venvs/{venv} is missing or out of date: run "
+                               "`bash tests/peers/install`")  # fmt: skip
         self.log = folder / f"{Path(script).stem}.log"
         self.process = subprocess.Popen(
             [str(python), str(PEERS / script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -192,11 +192,11 @@ def coilmq() -> Iterator[object]:
 
 
 def _peer_venv(venv: str) -> None:
-    """Fail (not skip) when a peer's venv was never made."""
+    """Fail (not skip) when a peer's venv was never made, or with other pins."""
     import app_servers
 
     if app_servers.peer_python(venv) is None:
-        pytest.fail(f"the venv tests/peers/.venvs/{venv} is missing: run "
+        pytest.fail(f"the venv tests/peers/.venvs/{venv} is missing or out of date: run "
                     "`bash tests/peers/install` (.ci/run does)")  # fmt: skip
 
 
