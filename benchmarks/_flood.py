@@ -53,6 +53,17 @@ def ws_stream(count: int, size: int) -> bytes:
     return frame * count + b"\x88\x02\x03\xe8"
 
 
+def socketio_stream(count: int, size: int) -> bytes:
+    """Like :func:`ws_stream`, each message a Socket.IO event of ``size`` bytes,
+    ``42["tick","0123…"]`` (Engine.IO message, Socket.IO EVENT), as a chatty server sends."""
+    head, tail = b'42["tick","', b'"]'
+    pad = size - len(head) - len(tail)
+    if size > 125 or pad < 0:
+        raise ValueError(f"a Socket.IO frame here is {len(head) + len(tail)} to 125 bytes")
+    text = head + (b"0123456789abcdef" * (pad // 16 + 1))[:pad] + tail
+    return (bytes([0x81, size]) + text) * count + b"\x88\x02\x03\xe8"
+
+
 def ws_deflated_stream(count: int, size: int) -> bytes:
     """Like :func:`ws_stream`, each message compressed on its own with permessage-deflate
     (RFC 7692 §7.2.1; the server declares server_no_context_takeover), RSV1 set."""

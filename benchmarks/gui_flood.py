@@ -6,6 +6,8 @@ receive rate against a bare ``websockets`` client taking the same stream from th
 server in the same run; (3) the RSS of the whole process after a session of 1,000,000
 records; (4) startup of ``python -m inspector`` to an exposed window (through the
 INSPECTOR_STARTUP_PROBE hook of inspector/app.py). Every wait is bounded in time.
+``--decoders none,socketio --rounds R``: floods of Socket.IO events received with each
+session's "Decode as" set to each name in turn (alternated), their rates side by side.
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_flood.py``.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _flood import CLIENT_TIMEOUT, PYTHON, REPO, start_server, ws_stream
+from _flood import CLIENT_TIMEOUT, PYTHON, REPO, socketio_stream, start_server, ws_stream
 
 sys.path.insert(0, str(REPO))
 
@@ -119,8 +121,17 @@ async def _wait(tab: SessionTab, deadline: float) -> None:
         await asyncio.sleep(0.02)
 
 
-def flood(window: MainWindow, loop: asyncio.AbstractEventLoop, port: int, messages: int) -> Flood:
-    """Open a session on the flood server in the window; time it and the 10 ms timer."""
+def flood(
+    window: MainWindow,
+    loop: asyncio.AbstractEventLoop,
+    port: int,
+    messages: int,
+    path: str = "/",
+    decoder: str | None = None,
+) -> Flood:
+    """Open a session on the flood server in the window, decoding as ``decoder`` (the
+    tab's "Decode as", set before the first record) or automatically; time it and the
+    10 ms timer."""
     lateness: list[float] = []
     busy: list[float] = []
     last: list[float] = []
@@ -140,8 +151,10 @@ def flood(window: MainWindow, loop: asyncio.AbstractEventLoop, port: int, messag
     timer.timeout.connect(tick)
     timer.start()
     start = time.perf_counter()
-    tab = window.open_url(f"ws://127.0.0.1:{port}/")
+    tab = window.open_url(f"ws://127.0.0.1:{port}{path}")
     assert tab is not None
+    if decoder is not None:
+        tab.view.set_decoder(decoder)
     loop.run_until_complete(_wait(tab, time.monotonic() + FLOOD_TIMEOUT))
     seconds = time.perf_counter() - start
     timer.stop()
@@ -243,6 +256,79 @@ def flood_only(messages: int, size: int) -> int:
     return 0
 
 
+def _last_summary(tab: SessionTab) -> str | None:
+    """The decoder's summary of the last message shown (the close frame comes after it)."""
+    model = tab.model
+    rows = model.rowCount() if model is not None else 0
+    for row in range(rows - 1, max(rows - 10, 0), -1):
+        record = model.record_at(row) if model is not None else None
+        if record is not None and (record.payload or b"").startswith(b"42"):
+            return tab.view.decoding.summary(record)
+    return None
+
+
+async def _paired(tab: SessionTab, deadline: float) -> None:
+    while not tab.view.pairing.done:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pairing not done within {FLOOD_TIMEOUT:.0f} s")
+        await asyncio.sleep(0.01)
+
+
+def compare_decoders(names: list[str], messages: int, size: int, rounds: int) -> int:
+    """Floods of Socket.IO events with each session decoded as each of ``names``, the
+    order turned round every round; the rates and their same-round ratios."""
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    seen: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        app, loop, window = _window(tmp)
+        load_before = os.getloadavg()[0]
+        server, port = start_server("ws", socketio_stream(messages, size), rounds * len(names))
+        try:
+            for round_ in range(rounds):
+                for name in names if round_ % 2 == 0 else names[::-1]:
+                    url = "/socket.io/?EIO=4&transport=websocket"
+                    shown = flood(window, loop, port, messages, url, name)
+                    rates[name].append(shown.rate)
+                    tab = window.tabs.currentWidget()
+                    assert isinstance(tab, SessionTab)
+                    view = tab.view
+                    seen[name] = f"chose {view.decoding.chosen}: {_last_summary(tab)!r}"
+                    paired = ""
+                    if view.pairing.started:  # the flood's records read for pairing after it
+                        during, start = view.pairing.read, time.perf_counter()
+                        loop.run_until_complete(_paired(tab, time.monotonic() + FLOOD_TIMEOUT))
+                        after = time.perf_counter() - start
+                        paired = (
+                            f"; pairing read {during:,} records during the flood, all "
+                            f"{view.pairing.read:,} {after:.2f} s after"
+                        )
+                    took = f"{shown.rate:,.0f} msg/s ({shown.seconds:.2f} s){paired}"
+                    print(f"round {round_ + 1} {name}: {took}", flush=True)
+        finally:
+            server.join(timeout=10)
+            if server.is_alive():
+                server.terminate()
+        load_after = os.getloadavg()[0]
+        window.close()
+        deadline = time.monotonic() + 10
+        while not window.closed and time.monotonic() < deadline:
+            app.processEvents()
+        loop.close()
+    base = names[0]
+    print(f"Machine: {machine()}; load average (1 min) {load_before:.1f} -> {load_after:.1f}")
+    print(f"{rounds} rounds of {messages:,} Socket.IO events of {size} B, order alternated\n")
+    print("| decode as | msg/s per round | median | median of ratios to " + base + " |")
+    print("|---|---|---:|---:|")
+    for name in names:
+        ratios = [a / b for a, b in zip(rates[name], rates[base], strict=True)]
+        print(
+            f"| {name} ({seen[name]}) | "
+            + ", ".join(f"{r:,.0f}" for r in rates[name])
+            + f" | {statistics.median(rates[name]):,.0f} | {statistics.median(ratios):.3f} |"
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
@@ -253,7 +339,15 @@ def main() -> int:
         action="store_true",
         help="only the --memory-records flood and its timer (no startup, no bare client)",
     )
+    parser.add_argument(
+        "--decoders",
+        help='comma-separated "Decode as" choices (e.g. none,socketio): alternated floods '
+        "of --messages Socket.IO events, one per choice per round (no startup, no bare client)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --decoders")
     args = parser.parse_args()
+    if args.decoders:
+        return compare_decoders(args.decoders.split(","), args.messages, args.size, args.rounds)
     if args.flood_only:
         return flood_only(args.memory_records, args.size)
 

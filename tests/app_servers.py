@@ -9,14 +9,26 @@
   websockets server: methods ``add(a, b)`` and ``echo(text)``, batches, errors.
 - ``Mosquitto`` (Debian's broker in a subprocess) and ``CoilMQ`` (a STOMP broker on a
   thread).
+- ``Amqtt`` (amqtt's MQTT broker, WebSocket listener) and ``SignalRHub`` (aiosignalr's
+  SignalR hub): scripts of tests/peers run as subprocesses by venvs of their own
+  (tests/peers/.venvs, made by ``bash tests/peers/install``), since both pin a websockets
+  older than the inspector's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import selectors
 import socket
+import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from servers import HOST, RunningServer, ServerLoop
@@ -137,6 +149,16 @@ def start_jsonrpc_server(loop: ServerLoop) -> RunningServer:
     return loop.call(start())
 
 
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    """Where a test reaches an MQTT broker (the ``mqtt_endpoint`` fixture): ``broker`` is
+    "mosquitto" or "amqtt", ``over`` is "tcp" or "ws"."""
+
+    broker: str
+    over: str
+    url: str
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 just now (for servers that cannot be told port 0)."""
     with socket.socket() as probe:
@@ -155,9 +177,8 @@ class Mosquitto:
     """Debian's mosquitto broker in a subprocess: MQTT over TCP and over WebSocket."""
 
     def __init__(self, folder: Any) -> None:
-        import subprocess
-
         self.tcp_port, self.ws_port = free_port(), free_port()
+        self.ws_url = f"ws://{HOST}:{self.ws_port}/mqtt"
         config = folder / "mosquitto.conf"
         config.write_text(
             "per_listener_settings false\nallow_anonymous true\npersistence false\n"
@@ -212,3 +233,106 @@ class CoilMQ:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(10)
+
+
+# -- Peers in venvs of their own (tests/peers) ------------------------------------------
+
+PEERS = Path(__file__).parent / "peers"
+PEER_START_SECONDS = 30  # a bound on a peer's start, never an assertion
+
+
+def peer_python(venv: str) -> Path | None:
+    """The Python of tests/peers/.venvs/VENV, or None unless tests/peers/install finished
+    making it with today's tests/peers/VENV.txt (its copy of the pins is written last)."""
+    folder = PEERS / ".venvs" / venv
+    made = folder / "pins.txt"
+    if not made.exists() or made.read_bytes() != (PEERS / f"{venv}.txt").read_bytes():
+        return None
+    return folder / "bin" / "python"
+
+
+class PeerServer:
+    """A server script of tests/peers run by its venv's Python, listening on ``port``.
+
+    The script says ``listening PORT`` when it accepts (tests/peers/lifetime.py); it stops
+    on SIGTERM or when this process closes its standard input.
+    """
+
+    def __init__(self, venv: str, script: str, folder: Path) -> None:
+        python = peer_python(venv)
+        if python is None:
+            raise RuntimeError(f"tests/peers/.venvs/{venv} is missing or out of date: run "
+                               "`bash tests/peers/install`")  # fmt: skip
+        self.log = folder / f"{Path(script).stem}.log"
+        self.process = subprocess.Popen(
+            [str(python), str(PEERS / script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.log.open("wb"),
+        )  # fmt: skip
+        try:
+            self.port = self._read_port(script)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _read_port(self, script: str) -> int:
+        """The port from the script's first line, waiting at most PEER_START_SECONDS."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + PEER_START_SECONDS
+        line = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while not line.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    raise RuntimeError(f"{script} did not start in {PEER_START_SECONDS} s: "
+                                       f"{self.log.read_text()[-500:]}")  # fmt: skip
+                chunk = os.read(fd, 256)
+                if not chunk:
+                    raise RuntimeError(f"{script} exited: {self.log.read_text()[-500:]}")
+                line += chunk
+        word, _, port = line.decode().strip().partition(" ")
+        if word != "listening" or not port.isdigit():
+            raise RuntimeError(f"{script} said {line!r}, not 'listening PORT'")
+        return int(port)
+
+    def stop(self) -> None:
+        """Terminate the script and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(10)
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+class Amqtt(PeerServer):
+    """amqtt's MQTT 3.1.1 broker with a WebSocket listener (subprotocol ``mqtt``)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("amqtt", "amqtt_broker.py", folder)
+        self.ws_port = self.port
+        self.ws_url = f"ws://{HOST}:{self.port}/mqtt"
+
+
+class SignalRHub(PeerServer):
+    """aiosignalr's hub at ``/hubs/chat``: Add(a, b), Echo(text), Counter(n) (a stream),
+    Fail() (an error completion)."""
+
+    PATH = "/hubs/chat"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("signalr", "signalr_hub.py", folder)
+        self.url = f"ws://{HOST}:{self.port}{self.PATH}"
+
+    def negotiate(self) -> str:
+        """POST to the hub's negotiate endpoint (version 1, as SignalR's clients do); the
+        WebSocket URL with the connection token it gave."""
+        request = urllib.request.Request(
+            f"http://{HOST}:{self.port}{self.PATH}/negotiate?negotiateVersion=1", data=b"",
+            method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.load(response)
+        assert "WebSockets" in [t["transport"] for t in answer["availableTransports"]], answer
+        return f"{self.url}?id={answer['connectionToken']}"

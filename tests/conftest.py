@@ -18,8 +18,13 @@ Each server fixture yields a :class:`tests.servers.RunningServer` with ``.port``
 - ``server_loop``: the :class:`servers.ServerLoop`, to start servers of your own.
 - Application servers no one here wrote (tests/app_servers.py), one per test module:
   ``socketio_server`` (python-socketio), ``graphql_server`` (strawberry),
-  ``jsonrpc_server``, ``mosquitto`` (Debian's broker; MQTT over TCP and WebSocket) and
-  ``coilmq`` (STOMP). A module that needs another scope or option defines its own.
+  ``jsonrpc_server``, ``mosquitto`` (Debian's broker; MQTT over TCP and WebSocket),
+  ``coilmq`` (STOMP), ``amqtt`` (MQTT over WebSocket) and ``signalr_hub`` (aiosignalr).
+  A module that needs another scope or option defines its own.
+- ``mqtt_endpoint``: each test runs once per MQTT broker and transport (mosquitto over
+  TCP and WebSocket, amqtt over WebSocket); parametrize it indirectly to pick some.
+- amqtt and aiosignalr run in venvs of their own (``bash tests/peers/install``, which
+  .ci/run calls); without them their tests fail and say so, as without mosquitto.
 """
 
 from __future__ import annotations
@@ -184,3 +189,46 @@ def coilmq() -> Iterator[object]:
     broker = app_servers.CoilMQ()
     yield broker
     broker.stop()
+
+
+def _peer_venv(venv: str) -> None:
+    """Fail (not skip) when a peer's venv was never made, or with other pins."""
+    import app_servers
+
+    if app_servers.peer_python(venv) is None:
+        pytest.fail(f"the venv tests/peers/.venvs/{venv} is missing or out of date: run "
+                    "`bash tests/peers/install` (.ci/run does)")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def amqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    import app_servers
+
+    _peer_venv("amqtt")
+    broker = app_servers.Amqtt(tmp_path_factory.mktemp("amqtt"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def signalr_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    import app_servers
+
+    _peer_venv("signalr")
+    hub = app_servers.SignalRHub(tmp_path_factory.mktemp("signalr"))
+    yield hub
+    hub.stop()
+
+
+MQTT_ENDPOINTS = ("mosquitto-tcp", "mosquitto-ws", "amqtt-ws")
+
+
+@pytest.fixture(params=MQTT_ENDPOINTS)
+def mqtt_endpoint(request: pytest.FixtureRequest) -> object:
+    """One MQTT broker over one transport (an ``app_servers.MqttEndpoint``)."""
+    import app_servers
+
+    name, over = request.param.split("-")
+    broker = request.getfixturevalue(name)
+    url = f"tcp://{servers.HOST}:{broker.tcp_port}" if over == "tcp" else broker.ws_url
+    return app_servers.MqttEndpoint(name, over, url)

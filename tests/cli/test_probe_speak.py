@@ -1,7 +1,7 @@
 """``probe --speak`` and ``--send-as`` against real servers: the protocol's opening,
 answers and keep-alives sent and recorded as automatic, messages built from templates,
-and a server's refusal as one line (python-socketio, strawberry GraphQL, mosquitto and
-coilmq)."""
+and a server's refusal as one line (python-socketio, strawberry GraphQL, mosquitto, amqtt,
+coilmq and aiosignalr's SignalR hub)."""
 
 from __future__ import annotations
 
@@ -156,13 +156,12 @@ MQTT_SENDS = ("--send-as", "mqtt:subscribe", '{"topic": "sensors/#", "qos": 1}',
               '{"topic": "sensors/t1", "payload": "21.5", "qos": 1}')  # fmt: skip
 
 
-@pytest.mark.parametrize("over", ["tcp", "ws"])
 def test_mqtt_client_connects_pings_and_acknowledges(
-    mosquitto: app_servers.Mosquitto, tmp_path: Path, over: str
+    mqtt_endpoint: app_servers.MqttEndpoint, tmp_path: Path
 ) -> None:
-    path = tmp_path / f"mqtt-{over}.sockcap"
-    where = ([f"tcp://127.0.0.1:{mosquitto.tcp_port}", "--framing", "mqtt"] if over == "tcp" else
-             [f"ws://127.0.0.1:{mosquitto.ws_port}/mqtt", "--subprotocol", "mqtt"])  # fmt: skip
+    path = tmp_path / "mqtt.sockcap"
+    how = ("--framing", "mqtt") if mqtt_endpoint.over == "tcp" else ("--subprotocol", "mqtt")
+    where = (mqtt_endpoint.url, *how)
     # CONNACK, SUBACK, PUBACK, our own PUBLISH back, then PINGRESP after a second.
     result = probe(*where, "--speak", "--speak-option", "keepalive=1", *MQTT_SENDS,
                    "--count", "5", "--wait", "600", "-o", str(path), "--quiet")  # fmt: skip
@@ -290,3 +289,63 @@ def test_socketio_session_ends_when_the_servers_pings_stop(tmp_path: Path) -> No
     assert [e["message"] for e in errors][:1] == [line + " (pingInterval 1 s + pingTimeout 0.5 s)"]
     sent = [r for r in records(path) if r["dir"] == "out" and r.get("automatic")]
     assert sent and sent[0]["decoded"]["facts"]["type"] == "CONNECT"
+
+
+# -- SignalR ---------------------------------------------------------------------------------
+
+
+def _child(field: dict[str, Any], name: str) -> Any:
+    """The value of the decoded message field's member ``name``."""
+    return next(c["value"] for c in field.get("children", ()) if c["name"] == name)
+
+
+def test_signalr_client_negotiates_invokes_and_streams(
+    signalr_hub: app_servers.SignalRHub, tmp_path: Path
+) -> None:
+    path = tmp_path / "signalr.sockcap"
+    # The handshake answer, Add's completion, three stream items and the stream's
+    # completion, and Fail's completion with the hub's error: seven messages in.
+    result = probe(signalr_hub.negotiate(), "--speak", "signalr",
+                   "--send-as", "signalr:invoke", '{"target": "Add", "arguments": [2, 3]}',
+                   "--send-as", "signalr:invoke",
+                   '{"target": "Counter", "arguments": [3], "stream": true}',
+                   "--send-as", "signalr:invoke", '{"target": "Fail"}',
+                   "--count", "7", "--wait", "600", "-o", str(path), "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [r for r in records(path) if "decoded" in r]
+    assert {r["decoded"]["decoder"] for r in rows} == {"signalr"}
+    assert all("error" not in r["decoded"] for r in rows), rows
+    seen = traffic(rows)
+    assert seen[0] == ("out", True, {"type": "Handshake", "protocol": "json"})
+    assert seen[1] == ("in", False, {"type": "HandshakeResponse"})
+    sent = [(f["type"], f["target"], f["invocation_id"]) for d, _a, f in seen[2:] if d == "out"]
+    assert sent == [("Invocation", "Add", "1"), ("StreamInvocation", "Counter", "2"),
+                    ("Invocation", "Fail", "3")]  # fmt: skip
+    got = [(f["type"], f["invocation_id"], r["decoded"]["fields"][0])
+           for r, (d, _a, f) in zip(rows, seen, strict=True)
+           if d == "in" and "invocation_id" in f]  # fmt: skip
+    answers = {ident: field for kind, ident, field in got if kind == "Completion"}
+    assert _child(answers["1"], "result") == 5
+    assert [_child(field, "item") for kind, ident, field in got
+            if (kind, ident) == ("StreamItem", "2")] == [0, 1, 2]  # fmt: skip
+    assert "2" in answers and "result" not in [c["name"] for c in answers["2"]["children"]]
+    assert "the hub refuses" in _child(answers["3"], "error")
+    summary = stats(path)
+    assert (summary["matched_by"], summary["count"], summary["unanswered"]) == ("signalr", 3, 0)
+    # Chosen by hand, the decoder pairs the same (auto chose it from the spoken protocol).
+    assert stats(path, "signalr") == summary
+
+
+def test_signalr_handshake_refused_is_decoded_by_the_hubs_url(
+    signalr_hub: app_servers.SignalRHub, tmp_path: Path
+) -> None:
+    path = tmp_path / "signalr-refused.sockcap"
+    # No --speak and no --decode: the URL's /hubs/ chooses the decoder.
+    result = probe(signalr_hub.url, "--send", '{"protocol":"xml","version":1}\x1e', "--count",
+                   "1", "--wait", "600", "-o", str(path), "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [r for r in records(path) if "decoded" in r]
+    assert [(r["dir"], r["decoded"]["decoder"], r["decoded"]["summary"]) for r in rows] == [
+        ("out", "signalr", "handshake request xml v1"),
+        ("in", "signalr", "handshake response error \"The protocol 'xml' is not supported.\""),
+    ]

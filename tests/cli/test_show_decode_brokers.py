@@ -1,6 +1,6 @@
 """MQTT and STOMP sessions recorded by ``inspector probe`` against real brokers (Debian's
-mosquitto over TCP and WebSocket, coilmq over TCP), then decoded and matched by
-``inspector show``."""
+mosquitto over TCP and WebSocket, amqtt over WebSocket, coilmq over TCP), then decoded and
+matched by ``inspector show``."""
 
 from __future__ import annotations
 
@@ -64,13 +64,16 @@ def mqtt_session(version: int) -> list[bytes]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("version", [4, 5])
+# amqtt speaks MQTT 3.1.1 (version 4) only.
+@pytest.mark.parametrize(("mqtt_endpoint", "version"),
+                         [("mosquitto-ws", 4), ("mosquitto-ws", 5), ("amqtt-ws", 4)],
+                         indirect=["mqtt_endpoint"])  # fmt: skip
 def test_mqtt_over_websocket(
-    mosquitto: app_servers.Mosquitto, tmp_path: Path, version: int
+    mqtt_endpoint: app_servers.MqttEndpoint, tmp_path: Path, version: int
 ) -> None:
     path = tmp_path / "mqtt.sockcap"
     sends = [arg for data in mqtt_session(version) for arg in ("--send-hex", data.hex())]
-    probe(f"ws://127.0.0.1:{mosquitto.ws_port}/mqtt", "--subprotocol", "mqtt", *sends,
+    probe(mqtt_endpoint.url, "--subprotocol", "mqtt", *sends,
           "--count", "4", "--wait", "600", "-o", str(path), "--quiet")  # fmt: skip
     rows = [r for r in show(str(path), "--decode", "auto") if "decoded" in r]
     assert {r["decoded"]["decoder"] for r in rows} == {"mqtt"}

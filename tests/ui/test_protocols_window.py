@@ -1,6 +1,7 @@
 """The window as each application protocol's client against real servers no one here
-wrote (strawberry's GraphQL on uvicorn, Debian's mosquitto over TCP and WebSocket,
-coilmq for STOMP, the json-rpc package behind a websockets server): the session opens
+wrote (strawberry's GraphQL on uvicorn, Debian's mosquitto over TCP and WebSocket, amqtt
+over WebSocket, coilmq for STOMP, the json-rpc package behind a websockets server,
+aiosignalr's SignalR hub): the session opens
 as the protocol's client, a message built in the Protocol… dialog is sent, the answer
 comes back decoded, and the two are paired with a latency."""
 
@@ -100,16 +101,14 @@ def test_graphql_subscription_from_the_window(
     _paired(qtbot, tab, sent, first)
 
 
-@pytest.mark.parametrize("over", ["tcp", "ws"])
 def test_mqtt_subscribe_and_publish_from_the_window(
-    mosquitto: app_servers.Mosquitto, qtbot: QtBot, window: MainWindow, connect, over: str
+    mqtt_endpoint: app_servers.MqttEndpoint, qtbot: QtBot, window: MainWindow, connect
 ) -> None:
-    if over == "tcp":
+    if mqtt_endpoint.over == "tcp":
         _speaking(window, speak="auto", framing=Framing.MQTT)
-        tab = connect(f"tcp://127.0.0.1:{mosquitto.tcp_port}")
     else:
         _speaking(window, speak="auto", subprotocols=("mqtt",))
-        tab = connect(f"ws://127.0.0.1:{mosquitto.ws_port}/mqtt")
+    tab = connect(mqtt_endpoint.url)
     wait_row(qtbot, tab, _row(tab, Direction.IN, lambda f: f.get("type") == "CONNACK"))
     assert tab.view.decoding.chosen == "mqtt"
     _send(qtbot, tab, "mqtt:subscribe", {"topic": "window/#", "qos": "1"})
@@ -161,3 +160,20 @@ def test_jsonrpc_request_from_the_window(
     assert _decoded(tab, records(tab)[answer]).facts["id"] == _decoded(
         tab, records(tab)[sent]).facts["id"]  # fmt: skip
     _paired(qtbot, tab, sent, answer)
+
+
+def test_signalr_invocation_from_the_window(
+    signalr_hub: app_servers.SignalRHub, qtbot: QtBot, window: MainWindow, connect
+) -> None:
+    # The hub's URL without negotiating first (SignalR's skipNegotiation for WebSockets).
+    _speaking(window, speak="signalr")
+    tab = connect(signalr_hub.url)
+    wait_row(qtbot, tab, _row(tab, Direction.IN, lambda f: f.get("type") == "HandshakeResponse"))
+    assert tab.view.decoding.chosen == "signalr"
+    _send(qtbot, tab, "signalr:invoke", {"target": "Add", "arguments": "[40, 2]"})
+    sent = wait_row(qtbot, tab, _row(tab, Direction.OUT, lambda f: f.get("target") == "Add"))
+    done = wait_row(qtbot, tab, _row(tab, Direction.IN, lambda f: f.get("type") == "Completion"))
+    ident = _decoded(tab, records(tab)[sent]).facts["invocation_id"]
+    assert _decoded(tab, records(tab)[done]).facts["invocation_id"] == ident
+    assert json.loads((records(tab)[done].payload or b"").rstrip(b"\x1e"))["result"] == 42
+    _paired(qtbot, tab, sent, done)

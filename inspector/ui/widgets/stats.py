@@ -48,6 +48,15 @@ PAGE = 1024
 TICK_MS = 10
 PAUSE_MS = 20
 FILE_PAUSE_MS = 2
+#: Records arriving in a live session between two ticks (PAUSE_MS apart: some 20,000 a
+#: second) above which pairing waits for the burst to end: a flood has the event loop's
+#: thread to itself, and is paired once it calms (pairing a third of the time cost a
+#: Socket.IO flood a third of its rate: BENCHMARKS.md). Counted per tick, not per
+#: second, so a tick the loaded thread ran late still sees a flood as one.
+BURST_RECORDS = 400
+#: Ticks in a row without a burst before pairing resumes: a flood's records reach the
+#: view in the bridge's batches, 40 ms apart, so a tick between two of them sees none.
+CALM_TICKS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,7 @@ class Pairing(QObject):
         self._total: Callable[[], int] = lambda: 0
         self._make_decoder: Callable[[], SessionDecoder | None] = lambda: None
         self.by = DECODER_IDS
+        self._live = False
         self.reset()
 
     def reset(self) -> None:
@@ -102,6 +112,9 @@ class Pairing(QObject):
         self.partner: dict[int, int] = {}
         self.latency: dict[int, int] = {}  # seq of either side -> ns
         self.started = False
+        #: Records there were at the last tick, and ticks since the last burst.
+        self._last_total = 0
+        self._calm = CALM_TICKS
 
     def attach(
         self,
@@ -120,7 +133,9 @@ class Pairing(QObject):
         self.reset()
 
     def set_live(self, live: bool) -> None:
-        """Pause longer between ticks while a live session is receiving."""
+        """Pause longer between ticks while a live session is receiving, and wait while
+        more than BURST_RECORDS arrive between two ticks (until CALM_TICKS without)."""
+        self._live = live
         self._timer.setInterval(PAUSE_MS if live else FILE_PAUSE_MS)
 
     def start(self) -> None:
@@ -131,6 +146,8 @@ class Pairing(QObject):
             self.started = True
             self._decoder = self._make_decoder()
         if self._can_pair() and self._next < self._total():
+            if not self._timer.isActive():  # the burst test counts from here
+                self._last_total = self._total()
             self._timer.start()
 
     def _can_pair(self) -> bool:
@@ -160,6 +177,11 @@ class Pairing(QObject):
             self._timer.stop()
             self.changed.emit()
             return
+        grown, self._last_total = total - self._last_total, total
+        if self._live:
+            self._calm = 0 if grown > BURST_RECORDS else self._calm + 1
+            if self._calm < CALM_TICKS:
+                return  # a flood: the timer runs on, and pairs once it calms
         deadline = time.perf_counter() + TICK_MS / 1000
         found = len(self.matching)
         pages = _pages(source, self._next, total)

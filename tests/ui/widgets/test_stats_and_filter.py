@@ -3,8 +3,11 @@ counts it; the filter bar reads decoded-field tests as ``show --where`` does."""
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from inspector.core.matching import match, statistics
@@ -12,7 +15,7 @@ from inspector.core.records import Direction, Kind, Record
 from inspector.protocols.decoders.session import SessionDecoder, context_for
 from inspector.ui.filter_bar import FilterBar
 from inspector.ui.models.source import MemoryRecords
-from inspector.ui.widgets.stats import Pairing, StatsPane
+from inspector.ui.widgets.stats import BURST_RECORDS, Pairing, StatsPane
 
 WAIT_MS = 30_000
 
@@ -131,3 +134,51 @@ def test_filter_bar_reads_decoded_field_tests(qtbot: QtBot) -> None:
     bar.apply()
     assert bar.error.isHidden()
     assert bar.current.conditions[0].pattern is not None
+
+
+def _rpc_flood(seq: int, pairs: int) -> Iterator[Record]:
+    """JSON-RPC requests each answered at once, made as they are taken (a flood's cost)."""
+    for i in range(1_000_000, 1_000_000 + pairs):  # ids no earlier request has
+        request = {"jsonrpc": "2.0", "id": i, "method": "add"}
+        response = {"jsonrpc": "2.0", "id": i, "result": i}
+        for direction, doc in ((Direction.OUT, request), (Direction.IN, response)):
+            yield Record(seq, seq * 1_000, direction, Kind.DATA, json.dumps(doc).encode())
+            seq += 1
+
+
+def test_pairing_waits_while_a_live_session_floods(qtbot: QtBot) -> None:
+    """More than BURST_RECORDS arriving between two ticks have the thread: pairing reads
+    none of them until the flood ends, then pairs them all."""
+    source = MemoryRecords(_rpc_session(4))
+    context = context_for("tcp://127.0.0.1:9000")
+    pairing = Pairing()
+    pairing.attach(lambda: source, source.count, lambda: SessionDecoder("jsonrpc", context))
+    pairing.set_live(True)
+    pairing.start()
+    qtbot.waitUntil(lambda: pairing.done, timeout=WAIT_MS)
+    before, paired = pairing.read, len(pairing.matching)
+    read_during: set[int] = set()
+    rest = _rpc_flood(source.count(), 50_000)
+    assert BURST_RECORDS < 1000
+
+    def flood() -> None:
+        # A thousand records per turn of the event loop (at least one turn comes between
+        # two of the pairing's ticks, 20 ms apart), as a flood's batches come.
+        taken = 0
+        for taken, record in enumerate(itertools.islice(rest, 1000), 1):  # noqa: B007
+            source.write(record)
+        read_during.add(pairing.read)
+        if taken < 1000:
+            writer.stop()
+
+    flood()
+    pairing.start()  # as the view does after a batch: the timer runs until all are read
+    writer = QTimer()
+    writer.setInterval(0)
+    writer.timeout.connect(flood)
+    writer.start()
+    qtbot.waitUntil(lambda: not writer.isActive(), timeout=WAIT_MS)
+    assert read_during == {before}
+    qtbot.waitUntil(lambda: pairing.done, timeout=WAIT_MS)
+    assert len(pairing.matching) == paired + 50_000
+    assert pairing.matching.response_seqs[-1] == source.count() - 1
