@@ -33,10 +33,15 @@ class Role(StrEnum):
 
     REQUEST = "request"
     RESPONSE = "response"
+    #: One answer of several (a stream's item, a subscription's event): the first pairs
+    #: with its request, and the request's later items and its final RESPONSE belong to
+    #: it (counted as ``streamed``), not answers to nothing.
+    ITEM = "item"
 
 
 REQUEST = Role.REQUEST
 RESPONSE = Role.RESPONSE
+ITEM = Role.ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class Matching:
     latencies_ns: list[int] = field(default_factory=list)
     unanswered: list[int] = field(default_factory=list)  # request seqs
     unsolicited: list[int] = field(default_factory=list)  # response seqs
+    #: The answers of a stream after its first (its later items and its end).
+    streamed: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.latencies_ns)
@@ -97,12 +104,14 @@ class Matcher:
     while the same key waits more than once (reused ids): most keys are asked once and
     answered once, and a key is forgotten as its last request is answered."""
 
-    __slots__ = ("_received", "_sent", "matching")
+    __slots__ = ("_received", "_sent", "_streams", "matching")
 
     def __init__(self) -> None:
         self.matching = Matching()
         self._sent: dict[str, Any] = {}  # requests that went out, by key
         self._received: dict[str, Any] = {}  # requests that came in
+        #: Streams answered once and still open: (answers go out, key).
+        self._streams: set[tuple[bool, str]] = set()
 
     def feed(self, messages: Iterable[Message]) -> None:
         """Pair each response with the oldest unanswered request of its key sent the
@@ -111,7 +120,6 @@ class Matcher:
         result = self.matching
         req_seqs, resp_seqs = result.request_seqs, result.response_seqs
         req_ts, latencies = result.request_t_ns, result.latencies_ns
-        unsolicited = result.unsolicited
         for seq, t_ns, outbound, ids in messages:
             for role, key in ids:
                 if role == REQUEST:
@@ -127,7 +135,7 @@ class Matcher:
                 theirs = received if outbound else sent
                 held = theirs.get(key)
                 if held is None:
-                    unsolicited.append(seq)
+                    self._answer_to_nothing(seq, outbound, key, role)
                     continue
                 if type(held) is tuple:
                     del theirs[key]
@@ -140,6 +148,19 @@ class Matcher:
                 resp_seqs.append(seq)
                 req_ts.append(req_t)
                 latencies.append(t_ns - req_t)
+                if role == ITEM:
+                    self._streams.add((outbound, key))
+
+    def _answer_to_nothing(self, seq: int, outbound: bool, key: str, role: Role) -> None:
+        """An answer with no request waiting: a later answer of an open stream (its end
+        when it is not an item), else unsolicited."""
+        stream = (outbound, key)
+        if stream in self._streams:
+            self.matching.streamed.append(seq)
+            if role != ITEM:
+                self._streams.discard(stream)
+        else:
+            self.matching.unsolicited.append(seq)
 
     def unanswered(self) -> list[int]:
         """The requests still waiting for an answer, by seq."""
@@ -221,6 +242,8 @@ class LatencyStats:
     p99_ns: int | None
     max_ns: int | None
     histogram: tuple[int, ...]  # one count per HISTOGRAM_BOUNDS_NS bucket, then "above"
+    #: Answers of streams after their first (items of a subscription, its end).
+    streamed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The object ``show --stats --json`` prints (times in milliseconds)."""
@@ -231,7 +254,8 @@ class LatencyStats:
         bounds = [ms(b) for b in HISTOGRAM_BOUNDS_NS] + [None]
         return {
             "count": self.count, "unanswered": self.unanswered,
-            "unsolicited": self.unsolicited, "min_ms": ms(self.min_ns),
+            "unsolicited": self.unsolicited, "streamed": self.streamed,
+            "min_ms": ms(self.min_ns),
             "mean_ms": ms(self.mean_ns), "p50_ms": ms(self.p50_ns), "p90_ms": ms(self.p90_ns),
             "p99_ms": ms(self.p99_ns), "max_ms": ms(self.max_ns),
             "histogram": [{"le_ms": b, "count": c} for b, c in
@@ -251,7 +275,8 @@ def statistics(matching: Matching) -> LatencyStats:
     buckets = [0] * (len(HISTOGRAM_BOUNDS_NS) + 1)
     if not latencies:
         return LatencyStats(0, len(matching.unanswered), len(matching.unsolicited), None, None,
-                            None, None, None, None, tuple(buckets))  # fmt: skip
+                            None, None, None, None, tuple(buckets),
+                            len(matching.streamed))  # fmt: skip
     # The latencies are sorted: each bucket's count is a difference of two bisections.
     previous = 0
     for index, bound in enumerate(HISTOGRAM_BOUNDS_NS):
@@ -263,6 +288,7 @@ def statistics(matching: Matching) -> LatencyStats:
         len(latencies), len(matching.unanswered), len(matching.unsolicited), latencies[0],
         sum(latencies) / len(latencies), percentile(latencies, 0.50),
         percentile(latencies, 0.90), percentile(latencies, 0.99), latencies[-1], tuple(buckets),
+        len(matching.streamed),
     )  # fmt: skip
 
 
@@ -274,7 +300,8 @@ def format_stats(stats: LatencyStats) -> str:
 
     lines = [
         f"pairs {stats.count:,}  unanswered {stats.unanswered:,}  "
-        f"unsolicited {stats.unsolicited:,}",
+        f"unsolicited {stats.unsolicited:,}"
+        + (f"  streamed {stats.streamed:,}" if stats.streamed else ""),
         f"latency min {ms(stats.min_ns)}  p50 {ms(stats.p50_ns)}  p90 {ms(stats.p90_ns)}  "
         f"p99 {ms(stats.p99_ns)}  max {ms(stats.max_ns)}  mean {ms(stats.mean_ns)}",
     ]

@@ -332,6 +332,8 @@ def test_signalr_client_negotiates_invokes_and_streams(
     assert "the hub refuses" in _child(answers["3"], "error")
     summary = stats(path)
     assert (summary["matched_by"], summary["count"], summary["unanswered"]) == ("signalr", 3, 0)
+    # The stream's later items and its completion are its own, not answers to nothing.
+    assert (summary["unsolicited"], summary["streamed"]) == (0, 3)
     # Chosen by hand, the decoder pairs the same (auto chose it from the spoken protocol).
     assert stats(path, "signalr") == summary
 

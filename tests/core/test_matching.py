@@ -40,6 +40,30 @@ def test_pairs_by_key_and_direction_fifo() -> None:
     assert [p.latency_ns for p in result.pairs()] == [5 * MS, 4 * MS, 8 * MS]
 
 
+def test_a_stream_pairs_its_first_item_and_keeps_the_rest_as_streamed() -> None:
+    item = "item"
+    messages = [
+        (1, 0, True, [(REQ, "s")]),  # a subscription
+        (2, 3 * MS, False, [(item, "s")]),  # its first result: the pair, 3 ms
+        (3, 4 * MS, False, [(item, "s")]),  # more results
+        (4, 5 * MS, False, [(item, "s")]),
+        (5, 6 * MS, False, [(RESP, "s")]),  # "complete": the stream ends
+        (6, 7 * MS, False, [(RESP, "s")]),  # after the end: an answer to nothing
+        (7, 8 * MS, False, [(item, "other")]),  # an item of nothing sent
+        (8, 9 * MS, True, [(REQ, "q")]),  # a query answered by one result, then its end
+        (9, 10 * MS, False, [(item, "q")]),
+        (10, 11 * MS, False, [(RESP, "q")]),
+    ]
+    result = match(messages)
+    assert list(zip(result.request_seqs, result.response_seqs, strict=True)) == [(1, 2), (8, 9)]
+    assert result.latencies_ns == [3 * MS, 1 * MS]
+    assert (result.streamed, result.unsolicited, result.unanswered) == ([3, 4, 5, 10], [6, 7], [])
+    stats = statistics(result)
+    assert (stats.count, stats.unsolicited, stats.streamed) == (2, 2, 4)
+    assert stats.to_json()["streamed"] == 4
+    assert format_stats(stats).splitlines()[0] == "pairs 2  unanswered 0  unsolicited 2  streamed 4"
+
+
 def test_match_next() -> None:
     result = match_next([(1, 0, True), (2, 0, True), (3, 7, False), (4, 9, False),
                          (5, 10, False), (6, 11, True)])  # fmt: skip

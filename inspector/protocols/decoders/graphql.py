@@ -19,6 +19,8 @@ from inspector.protocols.decoders.registry import DecodeContext, Decoder, regist
 #: Message types that start an operation, and those that answer one.
 STARTS = frozenset({"subscribe", "start"})
 ANSWERS = frozenset({"next", "data", "error", "complete"})
+#: An operation's results: a subscription has many, then "complete" (or "error") ends it.
+RESULTS = frozenset({"next", "data"})
 KNOWN = STARTS | ANSWERS | frozenset({
     "connection_init", "connection_ack", "connection_error", "connection_terminate",
     "ping", "pong", "ka", "stop",
@@ -33,12 +35,16 @@ def _exchanges(message: dict[str, Any], context: DecodeContext) -> tuple[tree.Ex
     ident = message.get("id")
     if ident is None or kind not in STARTS | ANSWERS:
         return ()
-    role = tree.Role.REQUEST if kind in STARTS else tree.Role.RESPONSE
+    if kind in STARTS:
+        role = tree.Role.REQUEST
+    else:
+        role = tree.Role.ITEM if kind in RESULTS else tree.Role.RESPONSE
     return (tree.Exchange(role, f"graphql {json.dumps(ident)}"),)
 
 
 def exchanges(payload: bytes, context: DecodeContext) -> tuple[tree.Exchange, ...]:
-    """The operation id of a subscribe/start (request) or of its first answer (response)."""
+    """The operation id of a subscribe/start (request), of a result (an item: the first
+    pairs, the others stream), or of what ends it (complete, error)."""
     value = json.loads(payload.decode("utf-8"))  # as parse_json reads it: UTF-8 only
     return _exchanges(value, context) if isinstance(value, dict) else ()
 

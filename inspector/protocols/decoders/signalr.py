@@ -74,7 +74,9 @@ def _exchange(value: dict[str, Any]) -> tree.Exchange | None:
         return None
     if kind in (1, 4):
         return tree.Exchange(tree.Role.REQUEST, f"signalr {ident}")
-    if kind in (2, 3):
+    if kind == 2:  # StreamItem: the first pairs, the others stream
+        return tree.Exchange(tree.Role.ITEM, f"signalr {ident}")
+    if kind == 3:  # Completion: the answer, or a stream's end
         return tree.Exchange(tree.Role.RESPONSE, f"signalr {ident}")
     return None
 

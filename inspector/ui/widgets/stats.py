@@ -297,7 +297,8 @@ class StatsPane(QWidget):
                        else f"reading… {pairing.read:,} records")  # fmt: skip
             self.summary.setText(
                 f"pairs {stats.count:,}  {waiting}  unsolicited {stats.unsolicited:,}"
-                f"  ({decoder})\n"
+                + (f"  streamed {stats.streamed:,}" if stats.streamed else "")
+                + f"  ({decoder})\n"
                 f"p50 {format_ms(stats.p50_ns)}  p90 {format_ms(stats.p90_ns)}  "
                 f"p99 {format_ms(stats.p99_ns)}  max {format_ms(stats.max_ns)}"
             )

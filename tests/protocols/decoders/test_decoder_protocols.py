@@ -68,7 +68,7 @@ def test_graphql_both_protocols() -> None:
     assert run("graphql", b'{"id":"1","type":"start","payload":{"query":"{ a }"}}', old).facts[
         "operation"] == "query"  # fmt: skip
     assert run("graphql", b'{"id":"1","type":"data","payload":{"data":{"a":1}}}', old
-               ).exchanges == (Exchange(Role.RESPONSE, 'graphql "1"'),)  # fmt: skip
+               ).exchanges == (Exchange(Role.ITEM, 'graphql "1"'),)  # fmt: skip (a result)
     assert run("graphql", b'{"id":"1","type":"complete"}', old).exchanges[0].role is Role.RESPONSE
     assert run("graphql", b'{"id":"1","type":"complete"}', new).exchanges[0].role is Role.RESPONSE
     assert (
@@ -147,6 +147,8 @@ def test_signalr_messages() -> None:
     assert (d.fields[1].start, d.fields[1].end) == (two.index(b'{"type":6}'), len(two) - 1)
     assert run("signalr", b'{"type":3,"invocationId":"3","result":5}\x1e').exchanges == (
         Exchange(Role.RESPONSE, "signalr 3"),)  # fmt: skip
+    assert run("signalr", b'{"type":2,"invocationId":"4","item":0}\x1e').exchanges == (
+        Exchange(Role.ITEM, "signalr 4"),)  # a stream's item  # fmt: skip
     assert run("signalr", b'{"type":1}').error == (
         "not valid SignalR JSON: does not end with the record separator 0x1E")  # fmt: skip
 
