@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter, not_
 from typing import Any
@@ -133,8 +134,7 @@ def payload_pages(
     """The payloads (and handshake records) of records ``start`` to ``stop`` of a
     session, in order, about ``page`` records at a time; every error of SQLite or of a
     damaged row as one CaptureError."""
-    opcodes: dict[Any, bool] = {"text": True, "binary": True}
-    runs: dict[tuple[Any, Any, Any], tuple[str, bool]] = {}
+    reading = _Reading(conn, session_id, start, resolve, framings)
     # A run may begin before ``start``: read from the row that holds it.
     (first,) = conn.execute(
         "SELECT coalesce(max(seq), 0) FROM records WHERE session_id = ? AND seq <= ?",
@@ -156,11 +156,11 @@ def payload_pages(
         last = rows[-1][0]
         if len(out) < len(rows):
             others = list(compress(rows, states))
-            added = _others(conn, session_id, start, others, opcodes, runs, resolve, framings)
+            added = _others(reading, others)
             if added:
                 out += added
                 out.sort(key=_SEQ if set(map(type, added)) == {tuple} else _seq_of)
-            known = _known_runs(runs)
+            known = _known_runs(reading.runs)
         if out:
             yield out
         low = max(high, last + 1 if type(last) is int else high)
@@ -177,18 +177,24 @@ def _seq_of(item: Payload | Record) -> int:
     return item[0] if type(item) is tuple else item.seq  # type: ignore[union-attr]
 
 
-def _others(
-    conn: sqlite3.Connection,
-    session_id: int,
-    start: int,
-    rows: list[tuple[Any, ...]],
-    opcodes: dict[Any, bool],
-    runs: dict[tuple[Any, Any, Any], tuple[str, bool]],
-    resolve: FieldSetResolver | None,
-    framings: tuple[str, ...],
-) -> list[Payload | Record]:
+@dataclass(slots=True)
+class _Reading:
+    """One read of a session's payloads: where it reads, from which record, and what
+    it learnt on the way (data opcodes, run shapes checked) for the pages after."""
+
+    conn: sqlite3.Connection
+    session_id: int
+    start: int
+    resolve: FieldSetResolver | None
+    framings: tuple[str, ...]
+    opcodes: dict[Any, bool] = field(default_factory=lambda: {"text": True, "binary": True})
+    runs: dict[tuple[Any, Any, Any], tuple[str, bool]] = field(default_factory=dict)
+
+
+def _others(reading: _Reading, rows: list[tuple[Any, ...]]) -> list[Payload | Record]:
     """The payloads (and handshake records) of a page's rows that are not plain: runs
     of a shape seen before cut at once, the other rows read again whole and checked."""
+    start = reading.start
     out: list[Payload | Record] = []
     whole: list[Any] = []
     cut: Callable[[bytes], list[bytes] | None] | None = None
@@ -204,8 +210,8 @@ def _others(
                 continue
         whole.append(seq)
     if whole:
-        found = conn.execute(_SELECT, (session_id, json.dumps(whole))).fetchall()
-        out += _checked(conn, session_id, start, found, opcodes, runs, resolve, framings)
+        found = reading.conn.execute(_SELECT, (reading.session_id, json.dumps(whole)))
+        out += _checked(reading, found.fetchall())
     return out
 
 
@@ -217,17 +223,10 @@ def _ws_payloads() -> Callable[[bytes], list[bytes] | None]:
     return plain_payloads
 
 
-def _checked(
-    conn: sqlite3.Connection,
-    session_id: int,
-    start: int,
-    rows: list[tuple[Any, ...]],
-    opcodes: dict[Any, bool],
-    runs: dict[tuple[Any, Any, Any], tuple[str, bool]],
-    resolve: FieldSetResolver | None,
-    framings: tuple[str, ...],
-) -> list[Payload | Record]:
+def _checked(reading: _Reading, rows: list[tuple[Any, ...]]) -> list[Payload | Record]:
     """The payloads (and handshake records) of rows read whole, checked."""
+    start, opcodes, runs = reading.start, reading.opcodes, reading.runs
+    resolve, framings = reading.resolve, reading.framings
     out: list[Payload | Record] = []
     append = out.append
     for seq, t_ns, outbound, payload, opcode, kind, code, dir_text, wire, fields in rows:
@@ -242,7 +241,7 @@ def _checked(
         if seq < start:
             continue
         if kind == "handshake":
-            append(_whole(conn, session_id, seq, resolve, framings))
+            append(_whole(reading.conn, reading.session_id, seq, resolve, framings))
             continue
         if kind == "frame":
             data = opcodes.get(opcode)
