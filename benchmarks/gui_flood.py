@@ -212,6 +212,15 @@ def _meminfo_gib() -> float:
     return 0.0
 
 
+def _close(app: QApplication, loop: asyncio.AbstractEventLoop, window: MainWindow) -> None:
+    """Close the window (at most 10 s of events for it to finish) and its loop."""
+    window.close()
+    deadline = time.monotonic() + 10
+    while not window.closed and time.monotonic() < deadline:
+        app.processEvents()
+    loop.close()
+
+
 def _window(tmp: str) -> tuple[QApplication, asyncio.AbstractEventLoop, MainWindow]:
     """The real MainWindow shown offscreen, with its qasync loop current."""
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -238,11 +247,7 @@ def flood_only(messages: int, size: int) -> int:
             if server.is_alive():
                 server.terminate()
         load_after = os.getloadavg()[0]
-        window.close()
-        deadline = time.monotonic() + 10
-        while not window.closed and time.monotonic() < deadline:
-            app.processEvents()
-        loop.close()
+        _close(app, loop, window)
     late_ms = [x * 1000 for x in big.lateness]
     busy_ms = [x * 1000 for x in big.busy]
     print(
@@ -309,11 +314,7 @@ def compare_decoders(names: list[str], messages: int, size: int, rounds: int) ->
             if server.is_alive():
                 server.terminate()
         load_after = os.getloadavg()[0]
-        window.close()
-        deadline = time.monotonic() + 10
-        while not window.closed and time.monotonic() < deadline:
-            app.processEvents()
-        loop.close()
+        _close(app, loop, window)
     base = names[0]
     print(f"Machine: {machine()}; load average (1 min) {load_before:.1f} -> {load_after:.1f}")
     print(f"{rounds} rounds of {messages:,} Socket.IO events of {size} B, order alternated\n")

@@ -200,24 +200,28 @@ def _peer_venv(venv: str) -> None:
                     "`bash tests/peers/install` (.ci/run does)")  # fmt: skip
 
 
+def _peer(
+    factory: pytest.TempPathFactory, venv: str, start: Callable[[Path], object]
+) -> Iterator[object]:
+    """A peer server run from its own venv (``start(folder)``), stopped at the end."""
+    _peer_venv(venv)
+    peer = start(factory.mktemp(venv))
+    yield peer
+    peer.stop()
+
+
 @pytest.fixture(scope="module")
 def amqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     import app_servers
 
-    _peer_venv("amqtt")
-    broker = app_servers.Amqtt(tmp_path_factory.mktemp("amqtt"))
-    yield broker
-    broker.stop()
+    yield from _peer(tmp_path_factory, "amqtt", app_servers.Amqtt)
 
 
 @pytest.fixture(scope="module")
 def signalr_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     import app_servers
 
-    _peer_venv("signalr")
-    hub = app_servers.SignalRHub(tmp_path_factory.mktemp("signalr"))
-    yield hub
-    hub.stop()
+    yield from _peer(tmp_path_factory, "signalr", app_servers.SignalRHub)
 
 
 MQTT_ENDPOINTS = ("mosquitto-tcp", "mosquitto-ws", "amqtt-ws")
