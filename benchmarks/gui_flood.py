@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import platform
 import statistics
@@ -212,13 +213,24 @@ def _meminfo_gib() -> float:
     return 0.0
 
 
-def _close(app: QApplication, loop: asyncio.AbstractEventLoop, window: MainWindow) -> None:
-    """Close the window (at most 10 s of events for it to finish) and its loop."""
+def _finish(
+    app: QApplication,
+    loop: asyncio.AbstractEventLoop,
+    window: MainWindow,
+    server: multiprocessing.Process,
+) -> float:
+    """Wait for the flood's server process (at most 10 s), then close the window (10 s
+    of events at most) and its loop; the load average (1 min) when the flood ended."""
+    server.join(timeout=10)
+    if server.is_alive():
+        server.terminate()
+    load_after = os.getloadavg()[0]
     window.close()
     deadline = time.monotonic() + 10
     while not window.closed and time.monotonic() < deadline:
         app.processEvents()
     loop.close()
+    return load_after
 
 
 def _window(tmp: str) -> tuple[QApplication, asyncio.AbstractEventLoop, MainWindow]:
@@ -243,11 +255,7 @@ def flood_only(messages: int, size: int) -> int:
         try:
             big = flood(window, loop, port, messages)
         finally:
-            server.join(timeout=10)
-            if server.is_alive():
-                server.terminate()
-        load_after = os.getloadavg()[0]
-        _close(app, loop, window)
+            load_after = _finish(app, loop, window, server)
     late_ms = [x * 1000 for x in big.lateness]
     busy_ms = [x * 1000 for x in big.busy]
     print(
@@ -310,11 +318,7 @@ def compare_decoders(names: list[str], messages: int, size: int, rounds: int) ->
                     took = f"{shown.rate:,.0f} msg/s ({shown.seconds:.2f} s){paired}"
                     print(f"round {round_ + 1} {name}: {took}", flush=True)
         finally:
-            server.join(timeout=10)
-            if server.is_alive():
-                server.terminate()
-        load_after = os.getloadavg()[0]
-        _close(app, loop, window)
+            load_after = _finish(app, loop, window, server)
     base = names[0]
     print(f"Machine: {machine()}; load average (1 min) {load_before:.1f} -> {load_after:.1f}")
     print(f"{rounds} rounds of {messages:,} Socket.IO events of {size} B, order alternated\n")
